@@ -1,0 +1,127 @@
+//! Every setting Bazaar reads, from command-line flags with `BAZAAR_*` / `DATABASE_URL`
+//! environment fallbacks. Read once at start-up; a bad value stops the start with a clear message.
+
+use std::net::SocketAddr;
+
+use clap::{Args, ValueEnum};
+
+/// Where Bazaar runs; sets the defaults of the developer conveniences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    /// GraphiQL, introspection and debug extensions on; an empty database gets demo data.
+    Development,
+    /// GraphiQL, introspection and debug extensions off unless switched on explicitly.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, coloured when writing to a terminal.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Settings for reaching the database; shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseConfig {
+    /// Database URL: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://bazaar.db", global = true)]
+    pub database_url: String,
+
+    /// Most database connections held open at once. Default: twice the number of CPU cores.
+    #[arg(long, env = "BAZAAR_POOL_SIZE", global = true)]
+    pub pool_size: Option<u32>,
+
+    /// Seconds to wait for a free database connection before failing with a retryable error.
+    #[arg(long, env = "BAZAAR_POOL_TIMEOUT_SECS", default_value_t = 2, global = true)]
+    pub pool_timeout_secs: u64,
+}
+
+impl DatabaseConfig {
+    /// The pool size to use: the configured one, or twice the CPU cores.
+    pub fn effective_pool_size(&self) -> u32 {
+        self.pool_size.unwrap_or_else(|| u32::try_from(available_cores() * 2).unwrap_or(u32::MAX).max(2))
+    }
+}
+
+/// Settings of `bazaar serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address and port to listen on.
+    #[arg(long, env = "BAZAAR_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+
+    /// HTTP worker threads. Default: one per CPU core.
+    #[arg(long, env = "BAZAAR_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Development or production: chooses the defaults of the three switches below.
+    #[arg(long, env = "BAZAAR_ENV", value_enum, default_value_t = Environment::Development, global = true)]
+    pub environment: Environment,
+
+    /// Serve the GraphiQL playground at /graphiql. Default: on in development only.
+    #[arg(long, env = "BAZAAR_GRAPHIQL", global = true)]
+    pub graphiql: Option<bool>,
+
+    /// Answer introspection queries. Default: on in development only.
+    #[arg(long, env = "BAZAAR_INTROSPECTION", global = true)]
+    pub introspection: Option<bool>,
+
+    /// Add `extensions.sql` (statements run) to every response. Default: on in development only.
+    #[arg(long, env = "BAZAAR_DEBUG_EXTENSIONS", global = true)]
+    pub debug_extensions: Option<bool>,
+
+    /// Fill an empty database with the demo shop at start-up. Default: on in development only.
+    #[arg(long, env = "BAZAAR_SEED_DEMO", global = true)]
+    pub seed_demo: Option<bool>,
+
+    /// ISO 4217 code of the store currency.
+    #[arg(long, env = "BAZAAR_CURRENCY", default_value = "USD", global = true)]
+    pub currency: String,
+}
+
+impl ServeConfig {
+    fn in_development(&self) -> bool {
+        self.environment == Environment::Development
+    }
+
+    /// Whether GraphiQL is served.
+    pub fn graphiql_enabled(&self) -> bool {
+        self.graphiql.unwrap_or_else(|| self.in_development())
+    }
+
+    /// Whether introspection is answered.
+    pub fn introspection_enabled(&self) -> bool {
+        self.introspection.unwrap_or_else(|| self.in_development())
+    }
+
+    /// Whether responses carry debug extensions.
+    pub fn debug_extensions_enabled(&self) -> bool {
+        self.debug_extensions.unwrap_or_else(|| self.in_development())
+    }
+
+    /// Whether an empty database is seeded with the demo shop.
+    pub fn seed_demo_enabled(&self) -> bool {
+        self.seed_demo.unwrap_or_else(|| self.in_development())
+    }
+
+    /// HTTP worker count: the configured one, or one per core.
+    pub fn effective_workers(&self) -> usize {
+        self.workers.unwrap_or_else(available_cores).max(1)
+    }
+}
+
+/// Settings of logging, shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct LogConfig {
+    /// Log line format. Levels and targets come from `RUST_LOG` (default `info`).
+    #[arg(long, env = "BAZAAR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// The number of CPU cores this process may use.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}

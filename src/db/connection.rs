@@ -1,0 +1,197 @@
+//! The connection type over both backends, chosen by URL scheme, and the r2d2 manager for it.
+
+use std::fmt;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::R2D2Connection;
+
+#[cfg(feature = "postgres")]
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+
+use super::stats::StatementCounter;
+
+/// A connection to either database; queries written with the portable diesel DSL run on both.
+#[cfg(feature = "postgres")]
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// PostgreSQL, the production database.
+    Pg(PgConnection),
+    /// SQLite, bundled: the default.
+    Sqlite(SqliteConnection),
+}
+
+/// A connection to the database (this build supports SQLite only).
+#[cfg(not(feature = "postgres"))]
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// SQLite, bundled.
+    Sqlite(SqliteConnection),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// A parsed database URL. The scheme decides the backend; anything else is refused.
+#[derive(Clone)]
+pub enum DatabaseUrl {
+    /// `sqlite://PATH` or `sqlite:PATH`; the file is created if missing.
+    Sqlite(String),
+    /// `postgres://…` or `postgresql://…`.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses a URL, refusing unknown schemes and empty paths.
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                anyhow::bail!("database URL {url:?} has no file path (try sqlite://bazaar.db)");
+            }
+            return Ok(Self::Sqlite(path.to_owned()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            if !cfg!(feature = "postgres") {
+                anyhow::bail!("this build of Bazaar has no PostgreSQL support (feature `postgres`)");
+            }
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        anyhow::bail!(
+            "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST/DB",
+            redact(url)
+        )
+    }
+
+    /// The backend this URL names.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite://{path}"),
+            Self::Postgres(url) => f.write_str(&redact(url)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Hides the password of a URL like `postgres://user:secret@host/db`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Opens connections by URL scheme. (diesel's derived `establish` would fall back to SQLite and
+/// create a file named after a mistyped PostgreSQL URL.)
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    /// A manager for `url`.
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+
+    /// Opens one connection and closes it, to report a wrong URL in one clear line.
+    pub fn check_reachable(&self) -> anyhow::Result<()> {
+        use r2d2::ManageConnection as _;
+        self.connect()
+            .map(drop)
+            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {}", self.url, e.to_string().trim()))
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => SqliteConnection::establish(path).map(DbConnection::Sqlite),
+            #[cfg(feature = "postgres")]
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+            #[cfg(not(feature = "postgres"))]
+            DatabaseUrl::Postgres(_) => Err(ConnectionError::BadConnection(
+                "this build has no PostgreSQL support".into(),
+            )),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.ping().map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Prepares each new pooled connection: SQLite pragmas, then the statement counter.
+#[derive(Debug)]
+pub(super) struct Customizer;
+
+/// How long a SQLite writer waits for the lock before failing.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+impl r2d2::CustomizeConnection<DbConnection, ConnectionError> for Customizer {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        if let DbConnection::Sqlite(sqlite) = conn {
+            sqlite
+                .batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                ))
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        }
+        conn.set_instrumentation(StatementCounter);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_chooses_the_backend() {
+        assert!(matches!(DatabaseUrl::parse("sqlite://shop.db"), Ok(DatabaseUrl::Sqlite(p)) if p == "shop.db"));
+        assert!(matches!(DatabaseUrl::parse("sqlite:///tmp/a.db"), Ok(DatabaseUrl::Sqlite(p)) if p == "/tmp/a.db"));
+        assert!(DatabaseUrl::parse("mysql://localhost/shop").is_err());
+        assert!(DatabaseUrl::parse("shop.db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://bob:hunter2@db/shop"), "postgres://bob:***@db/shop");
+        assert_eq!(redact("postgres://bob@db/shop"), "postgres://bob@db/shop");
+    }
+}

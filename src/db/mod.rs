@@ -1,0 +1,106 @@
+//! The database layer: the pool over SQLite or PostgreSQL, the one async gate through which every
+//! query runs ([`Db::run`]), table definitions, row models and migrations.
+
+mod connection;
+pub mod migrations;
+pub mod models;
+pub mod schema;
+mod stats;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::Instrument as _;
+
+pub use connection::{Backend, ConnectionManager, DatabaseUrl, DbConnection, MultiBackend};
+pub use stats::SqlStats;
+
+use crate::config::DatabaseConfig;
+use crate::error::{AppError, AppResult};
+
+/// The connection pool.
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// A handle on the database: the pool plus, within a request, the request's statement counter.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+    stats: Option<Arc<SqlStats>>,
+}
+
+impl Db {
+    /// Connects, failing fast with a one-line message when the URL is wrong or unreachable.
+    pub fn connect(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        let url = DatabaseUrl::parse(&config.database_url)?;
+        let manager = ConnectionManager::new(url.clone());
+        // One direct attempt first: r2d2 would only report a timeout.
+        manager.check_reachable()?;
+        let pool = r2d2::Pool::builder()
+            .max_size(config.effective_pool_size())
+            .min_idle(Some(1))
+            .test_on_check_out(false)
+            .connection_timeout(Duration::from_secs(config.pool_timeout_secs.max(1)))
+            .connection_customizer(Box::new(connection::Customizer))
+            .build(manager)
+            .map_err(|e| anyhow::anyhow!("cannot open a connection pool to {url}: {e}"))?;
+        Ok(Self { pool, backend: url.backend(), stats: None })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A handle that counts the statements it runs into `stats`.
+    pub fn with_stats(&self, stats: Arc<SqlStats>) -> Self {
+        Self { stats: Some(stats), ..self.clone() }
+    }
+
+    /// Runs `work` with a pooled connection on a blocking thread, in the caller's tracing span.
+    ///
+    /// The connection is taken inside the blocking task and returned before this resolves, so no
+    /// connection is ever held across an `.await`.
+    pub async fn run<T, F>(&self, work: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let stats = self.stats.clone();
+        let span = tracing::debug_span!("db");
+        let task = span.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let _entered = task.enter();
+            let mut conn = pool.get()?;
+            let _counting = stats::count_into(stats);
+            work(&mut conn)
+        })
+        .instrument(span)
+        .await
+        .map_err(|join| AppError::internal(anyhow::anyhow!("database task failed: {join}")))?
+    }
+
+    /// Runs `work` synchronously on the current thread; for the CLI and start-up only.
+    pub fn run_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut conn = self.pool.get()?;
+        work(&mut conn)
+    }
+}
+
+/// Evaluates `$body` with `$conn` bound to the concrete connection inside a [`DbConnection`], for
+/// the few statements the combined backend cannot express (multi-row inserts, arrays).
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$concrete:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($concrete) => $body,
+            #[cfg(feature = "postgres")]
+            $crate::db::DbConnection::Pg($concrete) => $body,
+        }
+    };
+}

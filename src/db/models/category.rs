@@ -1,0 +1,98 @@
+//! Categories: a tree addressed by slug, with a materialised `path` of ancestor ids.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::categories;
+
+/// A category row.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = categories)]
+pub struct Category {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub name: String,
+    pub slug: String,
+    pub path: String,
+    pub position: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A category to insert; its `path` is set from the new id.
+#[derive(Debug, Clone)]
+pub struct NewCategory<'a> {
+    pub parent_id: Option<i64>,
+    pub name: &'a str,
+    pub slug: &'a str,
+    pub position: i32,
+    pub now: NaiveDateTime,
+}
+
+/// Root categories in display order.
+pub fn roots(conn: &mut DbConnection) -> QueryResult<Vec<Category>> {
+    categories::table
+        .filter(categories::parent_id.is_null())
+        .order_by((categories::position, categories::id))
+        .select(Category::as_select())
+        .load(conn)
+}
+
+/// The children of every category in `parent_ids`, in display order.
+pub fn children_of(conn: &mut DbConnection, parent_ids: &[i64]) -> QueryResult<Vec<Category>> {
+    categories::table
+        .filter(categories::parent_id.eq_any(parent_ids))
+        .order_by((categories::position, categories::id))
+        .select(Category::as_select())
+        .load(conn)
+}
+
+/// The categories with these ids (in no particular order).
+pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Category>> {
+    categories::table
+        .filter(categories::id.eq_any(ids))
+        .select(Category::as_select())
+        .load(conn)
+}
+
+/// The category with this slug.
+pub fn by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Category>> {
+    categories::table
+        .filter(categories::slug.eq(slug))
+        .select(Category::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a category under its parent and fills in its path.
+pub fn insert(conn: &mut DbConnection, new: &NewCategory<'_>) -> QueryResult<Category> {
+    let parent_path = match new.parent_id {
+        Some(parent) => categories::table
+            .find(parent)
+            .select(categories::path)
+            .first::<String>(conn)?,
+        None => "/".to_owned(),
+    };
+    let id: i64 = diesel::insert_into(categories::table)
+        .values((
+            categories::parent_id.eq(new.parent_id),
+            categories::name.eq(new.name),
+            categories::slug.eq(new.slug),
+            categories::path.eq(""),
+            categories::position.eq(new.position),
+            categories::created_at.eq(new.now),
+            categories::updated_at.eq(new.now),
+        ))
+        .returning(categories::id)
+        .get_result(conn)?;
+    diesel::update(categories::table.find(id))
+        .set(categories::path.eq(format!("{parent_path}{id}/")))
+        .returning(categories::all_columns)
+        .get_result(conn)
+}
+
+/// How many categories there are.
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    categories::table.count().get_result(conn)
+}

@@ -1,0 +1,444 @@
+//! Products: lookups by id and slug, the filtered and sorted keyset page, and the first page of
+//! every category at once. Each product comes with its category row (one LEFT JOIN, no extra
+//! round trip for `Product.category`).
+
+use chrono::NaiveDateTime;
+use diesel::dsl::exists;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+
+use crate::db::DbConnection;
+use crate::db::models::category::Category;
+use crate::db::schema::{categories, products, variants};
+use crate::domain::catalog::{CatalogVisibility, ProductStatus};
+
+/// A product row.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, QueryableByName)]
+#[diesel(table_name = products)]
+pub struct Product {
+    pub id: i64,
+    pub category_id: Option<i64>,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    pub status: String,
+    pub price_min: i64,
+    pub price_max: i64,
+    pub search_text: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A product to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = products)]
+pub struct NewProduct {
+    /// An explicit id (bulk loads); `None` lets the database choose.
+    pub id: Option<i64>,
+    pub category_id: Option<i64>,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    pub status: String,
+    pub price_min: i64,
+    pub price_max: i64,
+    pub search_text: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A product with its category, as every product query returns it.
+pub type ProductWithCategory = (Product, Option<Category>);
+
+/// The key a product list is ordered by; ties are broken by id in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProductSortField {
+    /// Product name.
+    Name,
+    /// Lowest variant price.
+    Price,
+    /// Creation time.
+    CreatedAt,
+}
+
+/// A position in a sorted product list: the sort key's value and the id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum ProductKey {
+    /// Position in a list sorted by name.
+    Name(String, i64),
+    /// Position in a list sorted by price.
+    Price(i64, i64),
+    /// Position in a list sorted by creation time.
+    CreatedAt(NaiveDateTime, i64),
+}
+
+impl ProductKey {
+    /// The key of `product` in a list sorted by `field`.
+    pub fn of(product: &Product, field: ProductSortField) -> Self {
+        match field {
+            ProductSortField::Name => Self::Name(product.name.clone(), product.id),
+            ProductSortField::Price => Self::Price(product.price_min, product.id),
+            ProductSortField::CreatedAt => Self::CreatedAt(product.created_at, product.id),
+        }
+    }
+
+    /// The field this key sorts by.
+    pub fn field(&self) -> ProductSortField {
+        match self {
+            Self::Name(..) => ProductSortField::Name,
+            Self::Price(..) => ProductSortField::Price,
+            Self::CreatedAt(..) => ProductSortField::CreatedAt,
+        }
+    }
+}
+
+/// One page of a keyset-paginated list: bounds, order and how many rows to fetch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// Sort key; ties broken by id.
+    pub field: ProductSortField,
+    /// Descending instead of ascending.
+    pub descending: bool,
+    /// Only rows strictly after this position.
+    pub after: Option<ProductKey>,
+    /// Only rows strictly before this position.
+    pub before: Option<ProductKey>,
+    /// Rows to fetch (the page size plus one, to learn whether there is more).
+    pub limit: i64,
+    /// Take the rows nearest `before` (the end) instead of nearest `after` (the start). They are
+    /// returned nearest-first, so the caller reverses them.
+    pub from_end: bool,
+}
+
+/// What a product list is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    /// `LIKE` pattern over the search text (see `domain::catalog::search_pattern`).
+    pub search_pattern: Option<String>,
+    /// Only products in the category with this path or one of its descendants.
+    pub category_path: Option<String>,
+    /// Only products with a variant priced at least this (minor units).
+    pub min_price: Option<i64>,
+    /// Only products with a variant priced at most this (minor units).
+    pub max_price: Option<i64>,
+    /// Only products with (`true`) or without (`false`) a variant in stock.
+    pub in_stock: Option<bool>,
+}
+
+fn visible_statuses(visibility: CatalogVisibility) -> Vec<&'static str> {
+    match visibility {
+        CatalogVisibility::Storefront => vec![ProductStatus::Active.as_str()],
+        CatalogVisibility::Everything => vec![
+            ProductStatus::Draft.as_str(),
+            ProductStatus::Active.as_str(),
+            ProductStatus::Archived.as_str(),
+        ],
+    }
+}
+
+/// The visible products with these ids, with their categories.
+pub fn by_ids(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    visibility: CatalogVisibility,
+) -> QueryResult<Vec<ProductWithCategory>> {
+    products::table
+        .left_join(categories::table)
+        .filter(products::id.eq_any(ids))
+        .filter(products::status.eq_any(visible_statuses(visibility)))
+        .select((Product::as_select(), Option::<Category>::as_select()))
+        .load(conn)
+}
+
+/// The visible product with this slug, with its category.
+pub fn by_slug(
+    conn: &mut DbConnection,
+    slug: &str,
+    visibility: CatalogVisibility,
+) -> QueryResult<Option<ProductWithCategory>> {
+    products::table
+        .left_join(categories::table)
+        .filter(products::slug.eq(slug))
+        .filter(products::status.eq_any(visible_statuses(visibility)))
+        .select((Product::as_select(), Option::<Category>::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Adds the keyset bounds and order of `window` on `$column` (whose key variant is `$key`).
+macro_rules! keyset {
+    ($query:expr, $window:expr, $column:expr, $key:path) => {{
+        let window: &Window = $window;
+        let mut query = $query;
+        let bound = |key: &Option<ProductKey>| match key {
+            Some($key(value, id)) => Ok(Some((value.clone(), *id))),
+            Some(_) => Err(diesel::result::Error::QueryBuilderError(
+                "cursor from another sort order".into(),
+            )),
+            None => Ok(None),
+        };
+        if let Some((value, id)) = bound(&window.after)? {
+            query = if window.descending {
+                query.filter($column.lt(value.clone()).or($column.eq(value).and(products::id.lt(id))))
+            } else {
+                query.filter($column.gt(value.clone()).or($column.eq(value).and(products::id.gt(id))))
+            };
+        }
+        if let Some((value, id)) = bound(&window.before)? {
+            query = if window.descending {
+                query.filter($column.gt(value.clone()).or($column.eq(value).and(products::id.gt(id))))
+            } else {
+                query.filter($column.lt(value.clone()).or($column.eq(value).and(products::id.lt(id))))
+            };
+        }
+        if window.descending != window.from_end {
+            query.order_by(($column.desc(), products::id.desc()))
+        } else {
+            query.order_by(($column.asc(), products::id.asc()))
+        }
+    }};
+}
+
+/// One page of visible products matching `filter`, in `window` order, with their categories.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &ProductFilter,
+    visibility: CatalogVisibility,
+    window: &Window,
+) -> QueryResult<Vec<ProductWithCategory>> {
+    let mut query = products::table
+        .left_join(categories::table)
+        .filter(products::status.eq_any(visible_statuses(visibility)))
+        .select((Product::as_select(), Option::<Category>::as_select()))
+        .into_boxed();
+    if let Some(pattern) = &filter.search_pattern {
+        query = query.filter(products::search_text.like(pattern.clone()).escape('\\'));
+    }
+    if let Some(path) = &filter.category_path {
+        // Paths hold only digits and slashes, so the prefix needs no escaping.
+        query = query.filter(categories::path.like(format!("{path}%")));
+    }
+    if filter.min_price.is_some() || filter.max_price.is_some() {
+        let priced = variants::table
+            .filter(variants::product_id.eq(products::id))
+            .filter(variants::price.ge(filter.min_price.unwrap_or(i64::MIN)))
+            .filter(variants::price.le(filter.max_price.unwrap_or(i64::MAX)));
+        query = query.filter(exists(priced));
+    }
+    if let Some(in_stock) = filter.in_stock {
+        let stocked = exists(
+            variants::table
+                .filter(variants::product_id.eq(products::id))
+                .filter(variants::stock.gt(0)),
+        );
+        query = if in_stock { query.filter(stocked) } else { query.filter(diesel::dsl::not(stocked)) };
+    }
+    let query = match window.field {
+        ProductSortField::Name => keyset!(query, window, products::name, ProductKey::Name),
+        ProductSortField::Price => keyset!(query, window, products::price_min, ProductKey::Price),
+        ProductSortField::CreatedAt => {
+            keyset!(query, window, products::created_at, ProductKey::CreatedAt)
+        }
+    };
+    query.limit(window.limit).load(conn)
+}
+
+/// A row of [`first_pages_by_category`]: the category asked for, a product in it or in one of
+/// its descendants, and that product's own category (aliased `c_*`).
+#[derive(QueryableByName)]
+struct CategoryProductRow {
+    #[diesel(sql_type = BigInt)]
+    anchor_id: i64,
+    #[diesel(embed)]
+    product: Product,
+    #[diesel(sql_type = BigInt)]
+    c_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    c_parent_id: Option<i64>,
+    #[diesel(sql_type = Text)]
+    c_name: String,
+    #[diesel(sql_type = Text)]
+    c_slug: String,
+    #[diesel(sql_type = Text)]
+    c_path: String,
+    #[diesel(sql_type = Integer)]
+    c_position: i32,
+    #[diesel(sql_type = Timestamp)]
+    c_created_at: NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    c_updated_at: NaiveDateTime,
+}
+
+impl CategoryProductRow {
+    fn into_parts(self) -> (i64, ProductWithCategory) {
+        let category = Category {
+            id: self.c_id,
+            parent_id: self.c_parent_id,
+            name: self.c_name,
+            slug: self.c_slug,
+            path: self.c_path,
+            position: self.c_position,
+            created_at: self.c_created_at,
+            updated_at: self.c_updated_at,
+        };
+        (self.anchor_id, (self.product, Some(category)))
+    }
+}
+
+/// One window of visible products for each category in `category_ids` (each including its
+/// descendants' products), all in one statement: `ROW_NUMBER()` over a partition per category.
+/// Returns `(category id, product)` pairs, each category's rows in window order.
+pub fn first_pages_by_category(
+    conn: &mut DbConnection,
+    category_ids: &[i64],
+    visibility: CatalogVisibility,
+    window: &Window,
+) -> QueryResult<Vec<(i64, ProductWithCategory)>> {
+    let sql = window_sql::build(conn, visibility, window);
+    let rows: Vec<CategoryProductRow> = match conn {
+        DbConnection::Sqlite(sqlite) => {
+            let ids = serde_json::to_string(category_ids)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+            let query = diesel::sql_query(sql).into_boxed().bind::<Text, _>(ids);
+            window_sql::bind_rest(query, visibility, window)?.load(sqlite)?
+        }
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => {
+            let query = diesel::sql_query(sql)
+                .into_boxed()
+                .bind::<diesel::sql_types::Array<BigInt>, _>(category_ids.to_vec());
+            window_sql::bind_rest(query, visibility, window)?.load(pg)?
+        }
+    };
+    Ok(rows.into_iter().map(CategoryProductRow::into_parts).collect())
+}
+
+/// The SQL text of [`first_pages_by_category`], assembled from fixed fragments only (every value
+/// is a bound parameter), and the binds that follow the id list.
+mod window_sql {
+    use diesel::backend::Backend;
+    use diesel::query_builder::BoxedSqlQuery;
+    use diesel::serialize::ToSql;
+    use diesel::sql_types::{BigInt, HasSqlType, Text, Timestamp};
+
+    use super::{ProductKey, ProductSortField, Window, visible_statuses};
+    use crate::db::DbConnection;
+    use crate::domain::catalog::CatalogVisibility;
+
+    pub(super) fn build(conn: &DbConnection, visibility: CatalogVisibility, window: &Window) -> String {
+        let column = match window.field {
+            ProductSortField::Name => "p.name",
+            ProductSortField::Price => "p.price_min",
+            ProductSortField::CreatedAt => "p.created_at",
+        };
+        let reverse = window.descending != window.from_end;
+        let direction = if reverse { "DESC" } else { "ASC" };
+        let (after_op, before_op) = if window.descending { ("<", ">") } else { (">", "<") };
+        let ids_match = match conn {
+            DbConnection::Sqlite(_) => "a.id IN (SELECT value FROM json_each(?))",
+            #[cfg(feature = "postgres")]
+            DbConnection::Pg(_) => "a.id = ANY(?)",
+        };
+        let mut conditions = vec![ids_match.to_owned()];
+        if visibility == CatalogVisibility::Storefront {
+            conditions.push(format!("p.status IN ({})", placeholders(visible_statuses(visibility).len())));
+        }
+        if window.after.is_some() {
+            conditions.push(format!("({column}, p.id) {after_op} (?, ?)"));
+        }
+        if window.before.is_some() {
+            conditions.push(format!("({column}, p.id) {before_op} (?, ?)"));
+        }
+        let sql = format!(
+            "SELECT t.* FROM (\
+               SELECT a.id AS anchor_id, \
+                 p.id, p.category_id, p.name, p.slug, p.description, p.status, p.price_min, \
+                 p.price_max, p.search_text, p.created_at, p.updated_at, \
+                 c.id AS c_id, c.parent_id AS c_parent_id, c.name AS c_name, c.slug AS c_slug, \
+                 c.path AS c_path, c.position AS c_position, c.created_at AS c_created_at, \
+                 c.updated_at AS c_updated_at, \
+                 ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY {column} {direction}, p.id {direction}) AS rn \
+               FROM categories a \
+               JOIN categories c ON c.path LIKE a.path || '%' \
+               JOIN products p ON p.category_id = c.id \
+               WHERE {conditions}\
+             ) t WHERE t.rn <= ? ORDER BY t.anchor_id, t.rn",
+            conditions = conditions.join(" AND "),
+        );
+        match conn {
+            DbConnection::Sqlite(_) => sql,
+            #[cfg(feature = "postgres")]
+            DbConnection::Pg(_) => number_placeholders(&sql),
+        }
+    }
+
+    fn placeholders(count: usize) -> String {
+        vec!["?"; count].join(", ")
+    }
+
+    /// PostgreSQL numbers its parameters: `?` → `$1`, `$2`, … (the SQL holds no string literal
+    /// with a `?`).
+    #[cfg(feature = "postgres")]
+    fn number_placeholders(sql: &str) -> String {
+        let mut numbered = String::with_capacity(sql.len() + 16);
+        let mut next = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                next += 1;
+                numbered.push('$');
+                numbered.push_str(&next.to_string());
+            } else {
+                numbered.push(c);
+            }
+        }
+        numbered
+    }
+
+    /// Binds, in the order `build` placed them: statuses, after, before, row limit.
+    pub(super) fn bind_rest<'f, DB>(
+        mut query: BoxedSqlQuery<'f, DB, diesel::query_builder::SqlQuery>,
+        visibility: CatalogVisibility,
+        window: &Window,
+    ) -> diesel::QueryResult<BoxedSqlQuery<'f, DB, diesel::query_builder::SqlQuery>>
+    where
+        DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Timestamp>,
+        i64: ToSql<BigInt, DB>,
+        String: ToSql<Text, DB>,
+        &'static str: ToSql<Text, DB>,
+        chrono::NaiveDateTime: ToSql<Timestamp, DB>,
+    {
+        if visibility == CatalogVisibility::Storefront {
+            for status in visible_statuses(visibility) {
+                query = query.bind::<Text, _>(status);
+            }
+        }
+        for key in [&window.after, &window.before].into_iter().flatten() {
+            if key.field() != window.field {
+                return Err(diesel::result::Error::QueryBuilderError(
+                    "cursor from another sort order".into(),
+                ));
+            }
+            query = match key.clone() {
+                ProductKey::Name(value, id) => query.bind::<Text, _>(value).bind::<BigInt, _>(id),
+                ProductKey::Price(value, id) => query.bind::<BigInt, _>(value).bind::<BigInt, _>(id),
+                ProductKey::CreatedAt(value, id) => {
+                    query.bind::<Timestamp, _>(value).bind::<BigInt, _>(id)
+                }
+            };
+        }
+        Ok(query.bind::<BigInt, _>(window.limit))
+    }
+}
+
+/// Inserts a product and returns its id.
+pub fn insert(conn: &mut DbConnection, new: &NewProduct) -> QueryResult<i64> {
+    diesel::insert_into(products::table)
+        .values(new)
+        .returning(products::id)
+        .get_result(conn)
+}
+
+/// How many products there are.
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    products::table.count().get_result(conn)
+}

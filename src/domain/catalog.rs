@@ -1,0 +1,127 @@
+//! Catalog rules: product status and who sees what, slugs, and the text search matches.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Lifecycle of a product. Customers see `Active` products only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProductStatus {
+    /// Being prepared by staff; hidden from customers.
+    Draft,
+    /// On sale.
+    Active,
+    /// No longer sold; hidden from customers, kept for order history.
+    Archived,
+}
+
+impl ProductStatus {
+    /// The value stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "DRAFT",
+            Self::Active => "ACTIVE",
+            Self::Archived => "ARCHIVED",
+        }
+    }
+}
+
+impl FromStr for ProductStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "DRAFT" => Ok(Self::Draft),
+            "ACTIVE" => Ok(Self::Active),
+            "ARCHIVED" => Ok(Self::Archived),
+            other => Err(format!("unknown product status {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for ProductStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which products a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CatalogVisibility {
+    /// Customers and anonymous callers: active products only.
+    Storefront,
+    /// Staff: every product, whatever its status.
+    Everything,
+}
+
+/// The text a product's search matches: its name, description and SKUs, lower-cased.
+pub fn search_text<'a>(name: &str, description: &str, skus: impl IntoIterator<Item = &'a str>) -> String {
+    let mut text = format!("{name} {description}");
+    for sku in skus {
+        text.push(' ');
+        text.push_str(sku);
+    }
+    text.to_lowercase()
+}
+
+/// A search phrase as matched against [`search_text`]: trimmed, lower-cased, with `LIKE`
+/// wildcards escaped (escape character `\`). `None` for a blank phrase, which matches everything.
+pub fn search_pattern(phrase: &str) -> Option<String> {
+    let phrase = phrase.trim().to_lowercase();
+    if phrase.is_empty() {
+        return None;
+    }
+    let mut pattern = String::with_capacity(phrase.len() + 2);
+    pattern.push('%');
+    for c in phrase.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    Some(pattern)
+}
+
+/// Makes a URL slug from a name: lower-case ASCII letters and digits joined by single hyphens.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_through_its_stored_form() {
+        for status in [ProductStatus::Draft, ProductStatus::Active, ProductStatus::Archived] {
+            assert_eq!(status.as_str().parse::<ProductStatus>(), Ok(status));
+        }
+        assert!("active".parse::<ProductStatus>().is_err());
+    }
+
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(search_pattern("  Mug "), Some("%mug%".into()));
+        assert_eq!(search_pattern("100%_off\\"), Some("%100\\%\\_off\\\\%".into()));
+        assert_eq!(search_pattern("   "), None);
+    }
+
+    #[test]
+    fn search_text_lowercases_everything() {
+        assert_eq!(search_text("Blue Mug", "Big", ["MUG-1"]), "blue mug big mug-1");
+    }
+
+    #[test]
+    fn slugs_are_url_safe() {
+        assert_eq!(slugify("Coffee & Tea — Mugs!"), "coffee-tea-mugs");
+        assert_eq!(slugify("  Émile's 2 Chairs "), "mile-s-2-chairs");
+    }
+}

@@ -1,0 +1,24 @@
+//! Id newtypes, one per entity, so a product id can never be passed where a category id is meant.
+
+macro_rules! id_newtype {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub i64);
+
+        impl From<$name> for i64 {
+            fn from(id: $name) -> i64 {
+                id.0
+            }
+        }
+    )*};
+}
+
+id_newtype! {
+    /// Identifies a category.
+    CategoryId;
+    /// Identifies a product.
+    ProductId;
+    /// Identifies a product variant.
+    VariantId;
+}

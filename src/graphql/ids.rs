@@ -1,0 +1,94 @@
+//! Global ids: `gid://bazaar/Product/42`. Clients treat them as opaque; `node(id:)` resolves them.
+
+use async_graphql::ID;
+
+use crate::error::AppError;
+
+/// The kinds of object a global id can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NodeKind {
+    /// A `Category`.
+    Category,
+    /// A `Product`.
+    Product,
+    /// A `Variant`.
+    Variant,
+}
+
+impl NodeKind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Category => "Category",
+            Self::Product => "Product",
+            Self::Variant => "Variant",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Category, Self::Product, Self::Variant].into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+const PREFIX: &str = "gid://bazaar/";
+
+/// A parsed global id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GlobalId {
+    /// What it names.
+    pub kind: NodeKind,
+    /// The database id.
+    pub id: i64,
+}
+
+impl GlobalId {
+    /// The global id of a `kind` with database id `id`.
+    pub fn new(kind: NodeKind, id: i64) -> Self {
+        Self { kind, id }
+    }
+
+    /// Parses any global id.
+    pub fn parse(id: &str) -> Result<Self, AppError> {
+        let invalid = || AppError::bad_input(format!("{id:?} is not a valid id"));
+        let rest = id.strip_prefix(PREFIX).ok_or_else(invalid)?;
+        let (kind, number) = rest.split_once('/').ok_or_else(invalid)?;
+        let kind = NodeKind::from_name(kind).ok_or_else(invalid)?;
+        let number: i64 = number.parse().ok().filter(|n| *n > 0).ok_or_else(invalid)?;
+        Ok(Self { kind, id: number })
+    }
+
+    /// Parses a global id that must name a `kind`.
+    pub fn parse_kind(id: &str, kind: NodeKind) -> Result<i64, AppError> {
+        let parsed = Self::parse(id)?;
+        if parsed.kind != kind {
+            return Err(AppError::bad_input(format!("{id:?} is not a {} id", kind.name())));
+        }
+        Ok(parsed.id)
+    }
+}
+
+impl From<GlobalId> for ID {
+    fn from(id: GlobalId) -> Self {
+        ID(format!("{PREFIX}{}/{}", id.kind.name(), id.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let id: ID = GlobalId::new(NodeKind::Product, 42).into();
+        assert_eq!(id.as_str(), "gid://bazaar/Product/42");
+        assert_eq!(GlobalId::parse(&id).unwrap(), GlobalId::new(NodeKind::Product, 42));
+    }
+
+    #[test]
+    fn rejects_malformed_and_mismatched_ids() {
+        for bad in ["", "42", "gid://bazaar/Product/", "gid://bazaar/Product/x", "gid://bazaar/Order/1",
+                    "gid://bazaar/Product/-1", "gid://other/Product/1", "gid://bazaar/Product/1/2"] {
+            assert!(GlobalId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(GlobalId::parse_kind("gid://bazaar/Category/1", NodeKind::Product).is_err());
+    }
+}

@@ -1,0 +1,3 @@
+//! GraphQL input types and their conversion into checked service inputs.
+
+pub mod catalog;

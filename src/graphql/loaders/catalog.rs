@@ -1,0 +1,182 @@
+//! Batched catalog reads: categories by id, children by parent, products by id, variants and
+//! images by product, variants by id, and the first page of products of many categories.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+
+use crate::db::Db;
+use crate::db::models::category::{self, Category};
+use crate::db::models::image::{self, Image};
+use crate::db::models::product::{self, ProductWithCategory, Window};
+use crate::db::models::variant::{self, Variant};
+use crate::domain::catalog::CatalogVisibility;
+use crate::domain::ids::{CategoryId, ProductId, VariantId};
+use crate::error::AppError;
+
+/// The children of a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildrenOf(pub CategoryId);
+
+/// The variants of a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VariantsOf(pub ProductId);
+
+/// The images of a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ImagesOf(pub ProductId);
+
+/// One window of the products in a category and its descendants.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CategoryProducts {
+    /// The category.
+    pub category: CategoryId,
+    /// Which rows.
+    pub window: Window,
+}
+
+/// Loads catalog rows for one request, as the caller may see them.
+pub struct CatalogLoader {
+    db: Db,
+    visibility: CatalogVisibility,
+}
+
+impl CatalogLoader {
+    /// A loader reading through `db` with the caller's `visibility`.
+    pub fn new(db: Db, visibility: CatalogVisibility) -> Self {
+        Self { db, visibility }
+    }
+}
+
+type LoadResult<K, V> = Result<HashMap<K, V>, AppError>;
+
+fn raw_ids<K: Copy + Into<i64>>(keys: &[K]) -> Vec<i64> {
+    keys.iter().map(|&k| k.into()).collect()
+}
+
+impl Loader<CategoryId> for CatalogLoader {
+    type Value = Category;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[CategoryId]) -> LoadResult<CategoryId, Category> {
+        let ids = raw_ids(keys);
+        let rows = self.db.run(move |conn| Ok(category::by_ids(conn, &ids)?)).await?;
+        Ok(rows.into_iter().map(|c| (CategoryId(c.id), c)).collect())
+    }
+}
+
+impl Loader<ChildrenOf> for CatalogLoader {
+    type Value = Vec<Category>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ChildrenOf]) -> LoadResult<ChildrenOf, Vec<Category>> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let rows = self.db.run(move |conn| Ok(category::children_of(conn, &ids)?)).await?;
+        let mut grouped = group_by_key(rows, |c| c.parent_id.map(|p| ChildrenOf(CategoryId(p))));
+        for key in keys {
+            grouped.entry(*key).or_default();
+        }
+        Ok(grouped)
+    }
+}
+
+impl Loader<ProductId> for CatalogLoader {
+    type Value = ProductWithCategory;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ProductId]) -> LoadResult<ProductId, ProductWithCategory> {
+        let ids = raw_ids(keys);
+        let visibility = self.visibility;
+        let rows = self.db.run(move |conn| Ok(product::by_ids(conn, &ids, visibility)?)).await?;
+        Ok(rows.into_iter().map(|row| (ProductId(row.0.id), row)).collect())
+    }
+}
+
+impl Loader<VariantId> for CatalogLoader {
+    type Value = Variant;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[VariantId]) -> LoadResult<VariantId, Variant> {
+        let ids = raw_ids(keys);
+        let visibility = self.visibility;
+        let rows = self.db.run(move |conn| Ok(variant::by_ids(conn, &ids, visibility)?)).await?;
+        Ok(rows.into_iter().map(|v| (VariantId(v.id), v)).collect())
+    }
+}
+
+impl Loader<VariantsOf> for CatalogLoader {
+    type Value = Vec<Variant>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[VariantsOf]) -> LoadResult<VariantsOf, Vec<Variant>> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let rows = self.db.run(move |conn| Ok(variant::for_products(conn, &ids)?)).await?;
+        let mut grouped = group_by_key(rows, |v| Some(VariantsOf(ProductId(v.product_id))));
+        for key in keys {
+            grouped.entry(*key).or_default();
+        }
+        Ok(grouped)
+    }
+}
+
+impl Loader<ImagesOf> for CatalogLoader {
+    type Value = Vec<Image>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ImagesOf]) -> LoadResult<ImagesOf, Vec<Image>> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let rows = self.db.run(move |conn| Ok(image::for_products(conn, &ids)?)).await?;
+        let mut grouped = group_by_key(rows, |i| Some(ImagesOf(ProductId(i.product_id))));
+        for key in keys {
+            grouped.entry(*key).or_default();
+        }
+        Ok(grouped)
+    }
+}
+
+impl Loader<CategoryProducts> for CatalogLoader {
+    type Value = Vec<ProductWithCategory>;
+    type Error = AppError;
+
+    /// One statement per distinct window (normally one: every category asked the same page).
+    async fn load(&self, keys: &[CategoryProducts]) -> LoadResult<CategoryProducts, Vec<ProductWithCategory>> {
+        let mut windows: HashMap<Window, Vec<i64>> = HashMap::new();
+        for key in keys {
+            windows.entry(key.window.clone()).or_default().push(key.category.0);
+        }
+        let visibility = self.visibility;
+        let results = self
+            .db
+            .run(move |conn| {
+                windows
+                    .into_iter()
+                    .map(|(window, ids)| {
+                        let rows = product::first_pages_by_category(conn, &ids, visibility, &window)?;
+                        Ok((window, rows))
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
+            })
+            .await?;
+        let mut pages: HashMap<CategoryProducts, Vec<ProductWithCategory>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for (window, rows) in results {
+            for (category_id, row) in rows {
+                let key = CategoryProducts { category: CategoryId(category_id), window: window.clone() };
+                pages.entry(key).or_default().push(row);
+            }
+        }
+        Ok(pages)
+    }
+}
+
+/// Groups rows under the key `key_of` gives them, keeping their order; rows without a key are
+/// dropped.
+fn group_by_key<K: Eq + std::hash::Hash, V>(rows: Vec<V>, key_of: impl Fn(&V) -> Option<K>) -> HashMap<K, Vec<V>> {
+    let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
+    for row in rows {
+        if let Some(key) = key_of(&row) {
+            grouped.entry(key).or_default().push(row);
+        }
+    }
+    grouped
+}

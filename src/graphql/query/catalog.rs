@@ -1,0 +1,79 @@
+//! Catalog queries: product lists and lookups, the category tree.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::db::models::product::ProductKey;
+use crate::domain::ids::ProductId;
+use crate::error::AppError;
+use crate::graphql::context::ContextExt as _;
+use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::inputs::catalog::{ProductSortBy, ProductWhere};
+use crate::graphql::loaders::Loader;
+use crate::graphql::pagination::page_request;
+use crate::graphql::types::product::{ProductConnection, product_connection};
+use crate::graphql::types::{CategoryNode, ProductNode};
+use crate::services::catalog::{self, ProductSort};
+
+/// Catalog reads.
+#[derive(Default)]
+pub struct CatalogQuery;
+
+#[Object]
+impl CatalogQuery {
+    /// Products you may see, filtered and sorted, as a Relay connection.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first N products (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Return products after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last N products (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return products before this cursor.")] before: Option<String>,
+        #[graphql(name = "where", desc = "Conditions every returned product meets.")] filter: Option<ProductWhere>,
+        #[graphql(desc = "Sort order; by default by name, A to Z.")] sort_by: Option<ProductSortBy>,
+    ) -> Result<ProductConnection> {
+        let request = ctx.request()?;
+        let query = filter.unwrap_or_default().into_query(ctx.shop()?.currency)?;
+        let sort = ProductSort::from(sort_by.unwrap_or_default());
+        let page = page_request::<ProductKey>(first, after, last, before)?;
+        let page = catalog::products(&request.db, request.visibility, query, sort, page).await?;
+        Ok(product_connection(page, sort.field))
+    }
+
+    /// One product by global id or by slug (give exactly one); null when there is none you may see.
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product's global id.")] id: Option<ID>,
+        #[graphql(desc = "The product's slug.")] slug: Option<String>,
+    ) -> Result<Option<ProductNode>> {
+        match (id, slug) {
+            (Some(id), None) => {
+                let id = GlobalId::parse_kind(&id, NodeKind::Product)?;
+                let loader = ctx.data::<Loader>()?;
+                Ok(loader.load_one(ProductId(id)).await?.map(ProductNode::from))
+            }
+            (None, Some(slug)) => {
+                let request = ctx.request()?;
+                let found = catalog::product_by_slug(&request.db, request.visibility, slug).await?;
+                Ok(found.map(ProductNode::from))
+            }
+            _ => Err(AppError::bad_input("give exactly one of `id` and `slug`").into()),
+        }
+    }
+
+    /// The top-level categories, in display order.
+    async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<CategoryNode>> {
+        let roots = catalog::root_categories(&ctx.request()?.db).await?;
+        Ok(roots.into_iter().map(CategoryNode::from).collect())
+    }
+
+    /// One category by slug; null when there is none.
+    async fn category(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The category's slug.")] slug: String,
+    ) -> Result<Option<CategoryNode>> {
+        let found = catalog::category_by_slug(&ctx.request()?.db, slug).await?;
+        Ok(found.map(CategoryNode::from))
+    }
+}

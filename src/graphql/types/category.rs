@@ -1,0 +1,84 @@
+//! `Category`: a node of the category tree, with its parent, children and products.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+
+use super::product::{ProductConnection, product_connection};
+use crate::db::models::category::Category;
+use crate::db::models::product::ProductKey;
+use crate::domain::ids::CategoryId;
+use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::inputs::catalog::ProductSortBy;
+use crate::graphql::loaders::{CategoryProducts, ChildrenOf, Loader};
+use crate::graphql::pagination::page_request;
+use crate::services::catalog::{ProductSort, window};
+
+/// A category of the shop's tree.
+#[derive(Clone)]
+pub struct CategoryNode {
+    row: Category,
+}
+
+impl From<Category> for CategoryNode {
+    fn from(row: Category) -> Self {
+        Self { row }
+    }
+}
+
+/// A category of the shop's tree.
+#[Object(name = "Category")]
+impl CategoryNode {
+    /// Globally unique id.
+    pub(crate) async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Category, self.row.id).into()
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.row.name
+    }
+
+    /// URL-safe unique handle, e.g. `t-shirts`.
+    async fn slug(&self) -> &str {
+        &self.row.slug
+    }
+
+    /// The parent category; null for a root.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<CategoryNode>> {
+        let Some(parent) = self.row.parent_id else {
+            return Ok(None);
+        };
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader.load_one(CategoryId(parent)).await?.map(CategoryNode::from))
+    }
+
+    /// The direct subcategories, in display order.
+    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<CategoryNode>> {
+        let loader = ctx.data::<Loader>()?;
+        let children = loader.load_one(ChildrenOf(CategoryId(self.row.id))).await?;
+        Ok(children.unwrap_or_default().into_iter().map(CategoryNode::from).collect())
+    }
+
+    /// Products in this category and all its descendants. One statement serves this field for
+    /// every category of the response.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first N products (at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return products after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last N products (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return products before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Sort order; by default by name, A to Z.")] sort_by: Option<ProductSortBy>,
+    ) -> Result<ProductConnection> {
+        let sort = ProductSort::from(sort_by.unwrap_or_default());
+        let page = page_request::<ProductKey>(first, after, last, before)?;
+        let key = CategoryProducts { category: CategoryId(self.row.id), window: window(sort, &page)? };
+        let rows = ctx.data::<Loader>()?.load_one(key).await?.unwrap_or_default();
+        Ok(product_connection(page.into_page(rows), sort.field))
+    }
+
+    /// When the category was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at.and_utc()
+    }
+}

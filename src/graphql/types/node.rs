@@ -1,0 +1,17 @@
+//! The `Node` interface: every object with a global id, fetchable with `node(id:)`.
+
+use async_graphql::{ID, Interface};
+
+use super::{CategoryNode, ProductNode, VariantNode};
+
+/// An object with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Globally unique id, e.g. `gid://bazaar/Product/42`."))]
+pub enum Node {
+    /// A category.
+    Category(CategoryNode),
+    /// A product.
+    Product(ProductNode),
+    /// A product variant.
+    Variant(VariantNode),
+}

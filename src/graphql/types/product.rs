@@ -1,0 +1,171 @@
+//! `Product`, its price range, images, and the product connection.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::{CategoryNode, Money, VariantNode};
+use crate::db::models::category::Category;
+use crate::db::models::image::Image;
+use crate::db::models::product::{Product, ProductKey, ProductSortField, ProductWithCategory};
+use crate::domain::catalog;
+use crate::domain::ids::ProductId;
+use crate::domain::paging::Page;
+use crate::graphql::context::ContextExt as _;
+use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::loaders::{ImagesOf, Loader, VariantsOf};
+use crate::graphql::pagination::encode_cursor;
+
+/// Where a product is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(name = "ProductStatus")]
+pub enum ProductStatusValue {
+    /// Being prepared; only staff see it.
+    Draft,
+    /// On sale.
+    Active,
+    /// No longer sold; only staff see it.
+    Archived,
+}
+
+impl From<catalog::ProductStatus> for ProductStatusValue {
+    fn from(status: catalog::ProductStatus) -> Self {
+        match status {
+            catalog::ProductStatus::Draft => Self::Draft,
+            catalog::ProductStatus::Active => Self::Active,
+            catalog::ProductStatus::Archived => Self::Archived,
+        }
+    }
+}
+
+/// A product: what a shopper browses. Its variants are what is bought.
+pub struct ProductNode {
+    row: Product,
+    category: Option<Category>,
+}
+
+impl From<ProductWithCategory> for ProductNode {
+    fn from((row, category): ProductWithCategory) -> Self {
+        Self { row, category }
+    }
+}
+
+impl ProductNode {
+    /// The database id.
+    pub fn product_id(&self) -> ProductId {
+        ProductId(self.row.id)
+    }
+}
+
+/// The lowest and highest variant price of a product.
+#[derive(SimpleObject)]
+pub struct PriceRange {
+    /// The cheapest variant's price.
+    pub min_variant_price: Money,
+    /// The dearest variant's price.
+    pub max_variant_price: Money,
+}
+
+/// A product image.
+#[derive(SimpleObject)]
+#[graphql(name = "Image")]
+pub struct ImageNode {
+    /// Absolute URL of the image.
+    pub url: String,
+    /// Text describing the image, for screen readers.
+    pub alt_text: String,
+    /// Display position, starting at 0.
+    pub position: i32,
+}
+
+
+impl From<Image> for ImageNode {
+    fn from(image: Image) -> Self {
+        Self { url: image.url, alt_text: image.alt_text, position: image.position }
+    }
+}
+
+/// A product: what a shopper browses. Its variants are what is bought.
+#[Object(name = "Product")]
+impl ProductNode {
+    /// Globally unique id.
+    pub(crate) async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Product, self.row.id).into()
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.row.name
+    }
+
+    /// URL-safe unique handle, e.g. `classic-t-shirt`.
+    async fn slug(&self) -> &str {
+        &self.row.slug
+    }
+
+    /// Plain-text description.
+    async fn description(&self) -> &str {
+        &self.row.description
+    }
+
+    /// Lifecycle status. Customers only ever see `ACTIVE` products.
+    async fn status(&self) -> Result<ProductStatusValue> {
+        let status: catalog::ProductStatus = self.row.status.parse()?;
+        Ok(status.into())
+    }
+
+    /// The category the product is filed under.
+    async fn category(&self) -> Option<CategoryNode> {
+        self.category.clone().map(CategoryNode::from)
+    }
+
+    /// The variants on sale, in display order.
+    async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<VariantNode>> {
+        let loader = ctx.data::<Loader>()?;
+        let variants = loader.load_one(VariantsOf(self.product_id())).await?.unwrap_or_default();
+        Ok(variants.into_iter().map(VariantNode::from).collect())
+    }
+
+    /// Product images, in display order.
+    async fn images(&self, ctx: &Context<'_>) -> Result<Vec<ImageNode>> {
+        let loader = ctx.data::<Loader>()?;
+        let images = loader.load_one(ImagesOf(self.product_id())).await?.unwrap_or_default();
+        Ok(images.into_iter().map(ImageNode::from).collect())
+    }
+
+    /// The lowest and highest variant price.
+    async fn price_range(&self, ctx: &Context<'_>) -> Result<PriceRange> {
+        let currency = ctx.shop()?.currency;
+        Ok(PriceRange {
+            min_variant_price: Money::new(self.row.price_min, currency),
+            max_variant_price: Money::new(self.row.price_max, currency),
+        })
+    }
+
+    /// When the product was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at.and_utc()
+    }
+
+    /// When the product was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.row.updated_at.and_utc()
+    }
+}
+
+/// A page of products.
+pub type ProductConnection = Connection<String, ProductNode>;
+
+/// Builds a connection from a page of products sorted by `field`.
+pub fn product_connection(page: Page<ProductWithCategory>, field: ProductSortField) -> ProductConnection {
+    let mut connection = Connection::new(page.has_previous, page.has_next);
+    connection.edges = page
+        .items
+        .into_iter()
+        .map(|row| {
+            let cursor = encode_cursor(&ProductKey::of(&row.0, field));
+            Edge::new(cursor, ProductNode::from(row))
+        })
+        .collect();
+    connection
+}

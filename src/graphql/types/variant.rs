@@ -1,0 +1,76 @@
+//! `Variant`: a sellable SKU of a product, with its options, price and availability.
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+
+use super::{Money, ProductNode};
+use crate::db::models::variant::Variant;
+use crate::domain::ids::ProductId;
+use crate::graphql::context::ContextExt as _;
+use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::loaders::Loader;
+
+/// One option value that distinguishes a variant, e.g. `Size: M`.
+#[derive(Debug, Clone, SimpleObject, serde::Deserialize)]
+pub struct SelectedOption {
+    /// The option, e.g. `Size`.
+    pub name: String,
+    /// The value, e.g. `M`.
+    pub value: String,
+}
+
+/// A sellable version of a product (one SKU).
+pub struct VariantNode {
+    row: Variant,
+}
+
+impl From<Variant> for VariantNode {
+    fn from(row: Variant) -> Self {
+        Self { row }
+    }
+}
+
+/// A sellable version of a product (one SKU).
+#[Object(name = "Variant")]
+impl VariantNode {
+    /// Globally unique id.
+    pub(crate) async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Variant, self.row.id).into()
+    }
+
+    /// Stock-keeping unit, unique across the shop.
+    async fn sku(&self) -> &str {
+        &self.row.sku
+    }
+
+    /// Display title, e.g. `M` or `Black`.
+    async fn title(&self) -> &str {
+        &self.row.title
+    }
+
+    /// The option values that make this variant, e.g. `[{name: "Size", value: "M"}]`.
+    async fn selected_options(&self) -> Result<Vec<SelectedOption>> {
+        Ok(serde_json::from_str(&self.row.options)?)
+    }
+
+    /// Price of one unit.
+    async fn price(&self, ctx: &Context<'_>) -> Result<Money> {
+        Ok(Money::new(self.row.price, ctx.shop()?.currency))
+    }
+
+    /// The former price, shown struck through when the variant is on sale.
+    async fn compare_at_price(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
+        let currency = ctx.shop()?.currency;
+        Ok(self.row.compare_at_price.map(|price| Money::new(price, currency)))
+    }
+
+    /// Whether at least one unit is in stock.
+    async fn in_stock(&self) -> bool {
+        self.row.stock > 0
+    }
+
+    /// The product this variant belongs to.
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader.load_one(ProductId(self.row.product_id)).await?.map(ProductNode::from))
+    }
+}

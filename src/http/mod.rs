@@ -1,0 +1,95 @@
+//! The actix-web application: routes, shared state and the server with its tuned defaults.
+
+mod graphql_handler;
+mod health;
+
+use std::net::{SocketAddr, TcpListener};
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::ServeConfig;
+use crate::db::Db;
+use crate::domain::money::Currency;
+use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
+
+/// What every handler shares.
+pub struct AppState {
+    /// The GraphQL schema.
+    pub schema: AppSchema,
+    /// The database pool.
+    pub db: Db,
+    /// Serve GraphiQL.
+    pub graphiql: bool,
+    /// Serve the SDL at `/schema.graphql`.
+    pub introspection: bool,
+    /// Add `extensions.sql` to responses.
+    pub debug_extensions: bool,
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Binds the listen address and builds the server.
+    pub fn build(config: &ServeConfig, db: Db, pool_size: u32) -> anyhow::Result<Self> {
+        let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
+        let schema = build_schema(SchemaOptions {
+            shop: ShopSettings { currency },
+            introspection: config.introspection_enabled(),
+        });
+        let state = web::Data::new(AppState {
+            schema,
+            db,
+            graphiql: config.graphiql_enabled(),
+            introspection: config.introspection_enabled(),
+            debug_extensions: config.debug_extensions_enabled(),
+        });
+        let listener = TcpListener::bind(config.listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let workers = config.effective_workers();
+        // Each worker's blocking pool only ever waits on the database pool: more threads than
+        // connections per worker just queue on r2d2 (see DESIGN.md §5b).
+        let blocking_threads = (pool_size as usize).div_ceil(workers).max(2);
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(routes)
+        })
+        .workers(workers)
+        .worker_max_blocking_threads(blocking_threads)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+        Ok(Self { server, addr })
+    }
+
+    /// The address the server listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Every route of the app.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(graphql_handler::graphql))
+            .route(web::get().to(graphql_handler::graphql)),
+    )
+    .route("/graphiql", web::get().to(graphql_handler::graphiql))
+    .route("/schema.graphql", web::get().to(graphql_handler::sdl))
+    .route("/health/live", web::get().to(health::live))
+    .route("/health/ready", web::get().to(health::ready));
+}

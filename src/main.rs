@@ -1,0 +1,103 @@
+//! The `bazaar` command: serve (the default), migrate, seed, print-schema.
+
+use clap::{Parser, Subcommand};
+
+use bazaar::config::{DatabaseConfig, LogConfig, ServeConfig};
+use bazaar::db::{Db, migrations};
+use bazaar::http::Application;
+use bazaar::services::seed;
+
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Bazaar: a headless-commerce GraphQL API server.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    database: DatabaseConfig,
+    #[command(flatten)]
+    log: LogConfig,
+    #[command(flatten)]
+    serve: ServeConfig,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API (the default when no command is given).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Fill an empty database with the demo shop, or a larger generated catalog.
+    Seed {
+        /// Multiply the demo catalog (60 products, ~150 variants) by this factor.
+        #[arg(long, default_value_t = 1)]
+        scale: u32,
+    },
+    /// Print the GraphQL schema (SDL) and exit.
+    PrintSchema,
+}
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("bazaar: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    bazaar::telemetry::init(cli.log.log_format);
+    match cli.command {
+        Some(Command::PrintSchema) => {
+            print!("{}", bazaar::graphql::sdl());
+            Ok(())
+        }
+        Some(Command::Migrate) => {
+            let db = Db::connect(&cli.database)?;
+            let applied = db.run_blocking(migrations::run_pending)?;
+            println!("applied {} migration(s)", applied.len());
+            Ok(())
+        }
+        Some(Command::Seed { scale }) => {
+            let db = Db::connect(&cli.database)?;
+            db.run_blocking(migrations::run_pending)?;
+            let started = std::time::Instant::now();
+            let report = db.run_blocking(|conn| seed::seed_catalog_blocking(conn, scale))?;
+            println!(
+                "seeded {} categories, {} products, {} variants, {} images in {:.1?}",
+                report.categories,
+                report.products,
+                report.variants,
+                report.images,
+                started.elapsed()
+            );
+            Ok(())
+        }
+        Some(Command::Serve) | None => serve(&cli.database, &cli.serve),
+    }
+}
+
+fn serve(database: &DatabaseConfig, config: &ServeConfig) -> anyhow::Result<()> {
+    let db = Db::connect(database)?;
+    let applied = db.run_blocking(migrations::run_pending)?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied migrations");
+    }
+    if config.seed_demo_enabled() {
+        bazaar::services::seed::seed_demo_if_empty(&db)?;
+    }
+    actix_web::rt::System::new().block_on(async {
+        let app = Application::build(config, db, database.effective_pool_size())?;
+        let addr = app.local_addr();
+        tracing::info!(%addr, "Bazaar is listening");
+        if config.graphiql_enabled() {
+            println!("GraphiQL: http://{addr}/graphiql");
+        }
+        println!("GraphQL endpoint: http://{addr}/graphql");
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
