@@ -107,6 +107,11 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// Joins a multi-line driver message (libpq writes several) into one line.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Opens connections by URL scheme. (diesel's derived `establish` would fall back to SQLite and
 /// create a file named after a mistyped PostgreSQL URL.)
 #[derive(Debug)]
@@ -120,12 +125,22 @@ impl ConnectionManager {
         Self { url }
     }
 
-    /// Opens one connection and closes it, to report a wrong URL in one clear line.
+    /// Opens one connection, to report a wrong URL in one clear line, and switches a SQLite
+    /// database to write-ahead logging (a setting stored in the file, so done once, before the
+    /// pool opens connections side by side).
     pub fn check_reachable(&self) -> anyhow::Result<()> {
         use r2d2::ManageConnection as _;
-        self.connect()
-            .map(drop)
-            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {}", self.url, e.to_string().trim()))
+        let mut conn = self
+            .connect()
+            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {}", self.url, one_line(&e.to_string())))?;
+        if let DbConnection::Sqlite(sqlite) = &mut conn {
+            sqlite
+                .batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+                ))
+                .map_err(|e| anyhow::anyhow!("cannot use {} as a database: {e}", self.url))?;
+        }
+        Ok(())
     }
 }
 
@@ -166,8 +181,8 @@ impl r2d2::CustomizeConnection<DbConnection, ConnectionError> for Customizer {
         if let DbConnection::Sqlite(sqlite) = conn {
             sqlite
                 .batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;"
                 ))
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
         }

@@ -35,6 +35,55 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, AppError> {
     serde_json::from_slice(&json).map_err(|_| invalid())
 }
 
+/// Declares a Relay connection type and its edge type for one kind of node, with a
+/// constructor from a [`Page`](crate::domain::paging::Page).
+#[macro_export]
+macro_rules! connection_types {
+    ($connection:ident, $edge:ident, $node:ty, $connection_doc:literal, $edge_doc:literal) => {
+        #[doc = $connection_doc]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $connection {
+            /// The items of this page, in list order, each with its cursor.
+            pub edges: Vec<$edge>,
+            /// Where this page lies in the whole list.
+            pub page_info: async_graphql::connection::PageInfo,
+        }
+
+        #[doc = $edge_doc]
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            /// Opaque position of this item: pass it as `after` or `before`.
+            pub cursor: String,
+            /// The item.
+            pub node: $node,
+        }
+
+        impl $connection {
+            /// Builds the connection of `page`, naming each item's position with `cursor`.
+            pub fn from_page<T>(
+                page: $crate::domain::paging::Page<T>,
+                cursor: impl Fn(&T) -> String,
+            ) -> Self
+            where
+                $node: From<T>,
+            {
+                let edges: Vec<$edge> = page
+                    .items
+                    .into_iter()
+                    .map(|item| $edge { cursor: cursor(&item), node: <$node>::from(item) })
+                    .collect();
+                let page_info = async_graphql::connection::PageInfo {
+                    has_previous_page: page.has_previous,
+                    has_next_page: page.has_next,
+                    start_cursor: edges.first().map(|edge| edge.cursor.clone()),
+                    end_cursor: edges.last().map(|edge| edge.cursor.clone()),
+                };
+                Self { edges, page_info }
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,8 @@ use crate::domain::money::Currency;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decimal(pub String);
 
+/// A decimal number sent as a string, like `"19.99"`, so no precision is lost to floating point.
+/// Input also accepts a JSON number.
 #[Scalar(name = "Decimal")]
 impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {

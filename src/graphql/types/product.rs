@@ -1,6 +1,5 @@
 //! `Product`, its price range, images, and the product connection.
 
-use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -153,19 +152,15 @@ impl ProductNode {
     }
 }
 
-/// A page of products.
-pub type ProductConnection = Connection<String, ProductNode>;
+crate::connection_types!(
+    ProductConnection,
+    ProductEdge,
+    ProductNode,
+    "A page of products (a Relay connection).",
+    "A product in a page, with its cursor."
+);
 
 /// Builds a connection from a page of products sorted by `field`.
 pub fn product_connection(page: Page<ProductWithCategory>, field: ProductSortField) -> ProductConnection {
-    let mut connection = Connection::new(page.has_previous, page.has_next);
-    connection.edges = page
-        .items
-        .into_iter()
-        .map(|row| {
-            let cursor = encode_cursor(&ProductKey::of(&row.0, field));
-            Edge::new(cursor, ProductNode::from(row))
-        })
-        .collect();
-    connection
+    ProductConnection::from_page(page, |row| encode_cursor(&ProductKey::of(&row.0, field)))
 }

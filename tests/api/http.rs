@@ -1,0 +1,34 @@
+//! The HTTP surface: health probes, GraphiQL, the SDL, GET queries, request ids.
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[actix_web::test]
+async fn health_probes_answer() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/health/live").await.0, 200);
+    let (status, body) = app.get("/health/ready").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("ready"));
+}
+
+#[actix_web::test]
+async fn graphiql_and_sdl_are_served_in_development() {
+    let app = spawn_app().await;
+    let (status, page) = app.get("/graphiql").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("graphiql"), "{page}");
+    let (status, sdl) = app.get("/schema.graphql").await;
+    assert_eq!(status, 200);
+    assert_eq!(sdl, bazaar::graphql::sdl());
+}
+
+#[actix_web::test]
+async fn queries_run_over_get() {
+    let app = spawn_app().await;
+    let (status, body) = app.get("/graphql?query=%7B%20categories%20%7B%20slug%20%7D%20%7D").await;
+    assert_eq!(status, 200);
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["data"]["categories"][0]["slug"], "apparel");
+}
