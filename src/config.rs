@@ -27,7 +27,12 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
     /// Database URL: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://bazaar.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://bazaar.db",
+        global = true
+    )]
     pub database_url: String,
 
     /// Most database connections held open at once. Default: twice the number of CPU cores.
@@ -35,14 +40,23 @@ pub struct DatabaseConfig {
     pub pool_size: Option<u32>,
 
     /// Seconds to wait for a free database connection before failing with a retryable error.
-    #[arg(long, env = "BAZAAR_POOL_TIMEOUT_SECS", default_value_t = 2, global = true)]
+    #[arg(
+        long,
+        env = "BAZAAR_POOL_TIMEOUT_SECS",
+        default_value_t = 2,
+        global = true
+    )]
     pub pool_timeout_secs: u64,
 }
 
 impl DatabaseConfig {
     /// The pool size to use: the configured one, or twice the CPU cores.
     pub fn effective_pool_size(&self) -> u32 {
-        self.pool_size.unwrap_or_else(|| u32::try_from(available_cores() * 2).unwrap_or(u32::MAX).max(2))
+        self.pool_size.unwrap_or_else(|| {
+            u32::try_from(available_cores() * 2)
+                .unwrap_or(u32::MAX)
+                .max(2)
+        })
     }
 }
 
@@ -50,7 +64,12 @@ impl DatabaseConfig {
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
     /// Address and port to listen on.
-    #[arg(long, env = "BAZAAR_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "BAZAAR_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// HTTP worker threads. Default: one per CPU core.
@@ -99,7 +118,8 @@ impl ServeConfig {
 
     /// Whether responses carry debug extensions.
     pub fn debug_extensions_enabled(&self) -> bool {
-        self.debug_extensions.unwrap_or_else(|| self.in_development())
+        self.debug_extensions
+            .unwrap_or_else(|| self.in_development())
     }
 
     /// Whether an empty database is seeded with the demo shop.

@@ -103,15 +103,20 @@ impl From<AppError> for async_graphql::Error {
             tracing::error!(error = %error.detail(), code = error.code(), "request failed");
         }
         let code = error.code();
-        async_graphql::Error::new(error.public_message()).extend_with(|_, ext| ext.set("code", code))
+        async_graphql::Error::new(error.public_message())
+            .extend_with(|_, ext| ext.set("code", code))
     }
 }
 
 impl From<AppError> for anyhow::Error {
     fn from(error: AppError) -> Self {
         match error {
-            AppError::Internal(cause) | AppError::ServiceUnavailable(cause) => anyhow::anyhow!("{cause:#}"),
-            AppError::BadUserInput(message) | AppError::NotFound(message) => anyhow::Error::msg(message),
+            AppError::Internal(cause) | AppError::ServiceUnavailable(cause) => {
+                anyhow::anyhow!("{cause:#}")
+            }
+            AppError::BadUserInput(message) | AppError::NotFound(message) => {
+                anyhow::Error::msg(message)
+            }
         }
     }
 }

@@ -13,6 +13,10 @@ pub fn init(format: LogFormat) {
     // Ignore the error: a subscriber is already installed (several apps in one test binary).
     let _ = match format {
         LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
     };
 }

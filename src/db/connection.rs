@@ -51,7 +51,10 @@ pub enum DatabaseUrl {
 impl DatabaseUrl {
     /// Parses a URL, refusing unknown schemes and empty paths.
     pub fn parse(url: &str) -> anyhow::Result<Self> {
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 anyhow::bail!("database URL {url:?} has no file path (try sqlite://bazaar.db)");
             }
@@ -59,7 +62,9 @@ impl DatabaseUrl {
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             if !cfg!(feature = "postgres") {
-                anyhow::bail!("this build of Bazaar has no PostgreSQL support (feature `postgres`)");
+                anyhow::bail!(
+                    "this build of Bazaar has no PostgreSQL support (feature `postgres`)"
+                );
             }
             return Ok(Self::Postgres(url.to_owned()));
         }
@@ -130,9 +135,13 @@ impl ConnectionManager {
     /// pool opens connections side by side).
     pub fn check_reachable(&self) -> anyhow::Result<()> {
         use r2d2::ManageConnection as _;
-        let mut conn = self
-            .connect()
-            .map_err(|e| anyhow::anyhow!("cannot connect to {}: {}", self.url, one_line(&e.to_string())))?;
+        let mut conn = self.connect().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot connect to {}: {}",
+                self.url,
+                one_line(&e.to_string())
+            )
+        })?;
         if let DbConnection::Sqlite(sqlite) = &mut conn {
             sqlite
                 .batch_execute(&format!(
@@ -150,7 +159,9 @@ impl r2d2::ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConnection, ConnectionError> {
         match &self.url {
-            DatabaseUrl::Sqlite(path) => SqliteConnection::establish(path).map(DbConnection::Sqlite),
+            DatabaseUrl::Sqlite(path) => {
+                SqliteConnection::establish(path).map(DbConnection::Sqlite)
+            }
             #[cfg(feature = "postgres")]
             DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
             #[cfg(not(feature = "postgres"))]
@@ -161,7 +172,8 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
-        conn.ping().map_err(ConnectionError::CouldntSetupConfiguration)
+        conn.ping()
+            .map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
@@ -197,8 +209,12 @@ mod tests {
 
     #[test]
     fn scheme_chooses_the_backend() {
-        assert!(matches!(DatabaseUrl::parse("sqlite://shop.db"), Ok(DatabaseUrl::Sqlite(p)) if p == "shop.db"));
-        assert!(matches!(DatabaseUrl::parse("sqlite:///tmp/a.db"), Ok(DatabaseUrl::Sqlite(p)) if p == "/tmp/a.db"));
+        assert!(
+            matches!(DatabaseUrl::parse("sqlite://shop.db"), Ok(DatabaseUrl::Sqlite(p)) if p == "shop.db")
+        );
+        assert!(
+            matches!(DatabaseUrl::parse("sqlite:///tmp/a.db"), Ok(DatabaseUrl::Sqlite(p)) if p == "/tmp/a.db")
+        );
         assert!(DatabaseUrl::parse("mysql://localhost/shop").is_err());
         assert!(DatabaseUrl::parse("shop.db").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
@@ -206,7 +222,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://bob:hunter2@db/shop"), "postgres://bob:***@db/shop");
+        assert_eq!(
+            redact("postgres://bob:hunter2@db/shop"),
+            "postgres://bob:***@db/shop"
+        );
         assert_eq!(redact("postgres://bob@db/shop"), "postgres://bob@db/shop");
     }
 }

@@ -18,5 +18,8 @@ pub fn run_pending(conn: &mut DbConnection) -> AppResult<Vec<String>> {
         DbConnection::Pg(pg) => pg.run_pending_migrations(POSTGRES),
     }
     .map_err(|e| AppError::internal(anyhow::anyhow!("migration failed: {e}")))?;
-    Ok(applied.into_iter().map(|version| version.to_string()).collect())
+    Ok(applied
+        .into_iter()
+        .map(|version| version.to_string())
+        .collect())
 }

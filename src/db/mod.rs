@@ -45,7 +45,11 @@ impl Db {
             .connection_customizer(Box::new(connection::Customizer))
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot open a connection pool to {url}: {e}"))?;
-        Ok(Self { pool, backend: url.backend(), stats: None })
+        Ok(Self {
+            pool,
+            backend: url.backend(),
+            stats: None,
+        })
     }
 
     /// Which database this is.
@@ -55,7 +59,10 @@ impl Db {
 
     /// A handle that counts the statements it runs into `stats`.
     pub fn with_stats(&self, stats: Arc<SqlStats>) -> Self {
-        Self { stats: Some(stats), ..self.clone() }
+        Self {
+            stats: Some(stats),
+            ..self.clone()
+        }
     }
 
     /// Runs `work` with a pooled connection on a blocking thread, in the caller's tracing span.

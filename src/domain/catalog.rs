@@ -54,7 +54,11 @@ pub enum CatalogVisibility {
 }
 
 /// The text a product's search matches: its name, description and SKUs, lower-cased.
-pub fn search_text<'a>(name: &str, description: &str, skus: impl IntoIterator<Item = &'a str>) -> String {
+pub fn search_text<'a>(
+    name: &str,
+    description: &str,
+    skus: impl IntoIterator<Item = &'a str>,
+) -> String {
     let mut text = format!("{name} {description}");
     for sku in skus {
         text.push(' ');
@@ -101,7 +105,11 @@ mod tests {
 
     #[test]
     fn status_round_trips_through_its_stored_form() {
-        for status in [ProductStatus::Draft, ProductStatus::Active, ProductStatus::Archived] {
+        for status in [
+            ProductStatus::Draft,
+            ProductStatus::Active,
+            ProductStatus::Archived,
+        ] {
             assert_eq!(status.as_str().parse::<ProductStatus>(), Ok(status));
         }
         assert!("active".parse::<ProductStatus>().is_err());
@@ -110,13 +118,19 @@ mod tests {
     #[test]
     fn search_patterns_escape_wildcards() {
         assert_eq!(search_pattern("  Mug "), Some("%mug%".into()));
-        assert_eq!(search_pattern("100%_off\\"), Some("%100\\%\\_off\\\\%".into()));
+        assert_eq!(
+            search_pattern("100%_off\\"),
+            Some("%100\\%\\_off\\\\%".into())
+        );
         assert_eq!(search_pattern("   "), None);
     }
 
     #[test]
     fn search_text_lowercases_everything() {
-        assert_eq!(search_text("Blue Mug", "Big", ["MUG-1"]), "blue mug big mug-1");
+        assert_eq!(
+            search_text("Blue Mug", "Big", ["MUG-1"]),
+            "blue mug big mug-1"
+        );
     }
 
     #[test]

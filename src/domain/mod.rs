@@ -1,6 +1,6 @@
 //! Pure business rules: no database, no GraphQL, no async. Values here are valid by construction.
 
 pub mod catalog;
+pub mod ids;
 pub mod money;
 pub mod paging;
-pub mod ids;

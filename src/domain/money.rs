@@ -56,7 +56,10 @@ impl Currency {
             .iter()
             .find(|(c, _)| *c == upper)
             .map_or(2, |(_, e)| *e);
-        Ok(Self { code: bytes, exponent })
+        Ok(Self {
+            code: bytes,
+            exponent,
+        })
     }
 
     /// The ISO 4217 code, e.g. `USD`.
@@ -83,7 +86,10 @@ impl Currency {
             return format!("{sign}{whole}");
         }
         let fraction = abs % scale.unsigned_abs();
-        format!("{sign}{whole}.{fraction:0width$}", width = usize::from(self.exponent))
+        format!(
+            "{sign}{whole}.{fraction:0width$}",
+            width = usize::from(self.exponent)
+        )
     }
 
     /// Parses a decimal string into minor units without rounding: `19.9` → `1990`; `19.999` is an
@@ -112,7 +118,11 @@ impl Currency {
         }
         let whole: i64 = whole.parse().map_err(|_| invalid())?;
         let padded = format!("{fraction:0<width$}", width = usize::from(self.exponent));
-        let fraction: i64 = if padded.is_empty() { 0 } else { padded.parse().map_err(|_| invalid())? };
+        let fraction: i64 = if padded.is_empty() {
+            0
+        } else {
+            padded.parse().map_err(|_| invalid())?
+        };
         let magnitude = whole
             .checked_mul(self.scale())
             .and_then(|w| w.checked_add(fraction))
@@ -169,8 +179,16 @@ mod tests {
         assert!(usd().parse_amount("1e3").is_err());
         assert!(usd().parse_amount("").is_err());
         assert!(usd().parse_amount("99999999999999999999").is_err());
-        assert_eq!(Currency::parse("JPY").unwrap().parse_amount("1200"), Ok(1200));
-        assert!(Currency::parse("JPY").unwrap().parse_amount("12.5").is_err());
+        assert_eq!(
+            Currency::parse("JPY").unwrap().parse_amount("1200"),
+            Ok(1200)
+        );
+        assert!(
+            Currency::parse("JPY")
+                .unwrap()
+                .parse_amount("12.5")
+                .is_err()
+        );
     }
 
     #[test]

@@ -29,9 +29,12 @@ impl<K> PageRequest<K> {
         before: Option<K>,
     ) -> Result<Self, String> {
         let size = |name: &str, value: i32| -> Result<usize, String> {
-            let size = usize::try_from(value).map_err(|_| format!("`{name}` must not be negative"))?;
+            let size =
+                usize::try_from(value).map_err(|_| format!("`{name}` must not be negative"))?;
             if size > MAX_PAGE_SIZE {
-                return Err(format!("`{name}` must be at most {MAX_PAGE_SIZE}, got {value}"));
+                return Err(format!(
+                    "`{name}` must be at most {MAX_PAGE_SIZE}, got {value}"
+                ));
             }
             Ok(size)
         };
@@ -41,12 +44,19 @@ impl<K> PageRequest<K> {
             (None, Some(last)) => (size("last", last)?, true),
             (None, None) => (DEFAULT_PAGE_SIZE, false),
         };
-        Ok(Self { size, after, before, from_end })
+        Ok(Self {
+            size,
+            after,
+            before,
+            from_end,
+        })
     }
 
     /// Rows to fetch: one more than the page, to learn whether another page follows.
     pub fn fetch_limit(&self) -> i64 {
-        i64::try_from(self.size).unwrap_or(i64::MAX).saturating_add(1)
+        i64::try_from(self.size)
+            .unwrap_or(i64::MAX)
+            .saturating_add(1)
     }
 
     /// Turns fetched rows (nearest-first, up to [`Self::fetch_limit`]) into a page in list order.
@@ -55,9 +65,17 @@ impl<K> PageRequest<K> {
         rows.truncate(self.size);
         if self.from_end {
             rows.reverse();
-            Page { items: rows, has_previous: has_more, has_next: self.before.is_some() }
+            Page {
+                items: rows,
+                has_previous: has_more,
+                has_next: self.before.is_some(),
+            }
         } else {
-            Page { items: rows, has_previous: self.after.is_some(), has_next: has_more }
+            Page {
+                items: rows,
+                has_previous: self.after.is_some(),
+                has_next: has_more,
+            }
         }
     }
 }
@@ -81,7 +99,10 @@ mod tests {
 
     #[test]
     fn checks_page_sizes() {
-        assert_eq!(Request::new(None, None, None, None).unwrap().size, DEFAULT_PAGE_SIZE);
+        assert_eq!(
+            Request::new(None, None, None, None).unwrap().size,
+            DEFAULT_PAGE_SIZE
+        );
         assert!(Request::new(Some(-1), None, None, None).is_err());
         assert!(Request::new(Some(101), None, None, None).is_err());
         assert!(Request::new(Some(100), None, None, None).is_ok());

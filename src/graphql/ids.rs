@@ -25,7 +25,9 @@ impl NodeKind {
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [Self::Category, Self::Product, Self::Variant].into_iter().find(|kind| kind.name() == name)
+        [Self::Category, Self::Product, Self::Variant]
+            .into_iter()
+            .find(|kind| kind.name() == name)
     }
 }
 
@@ -60,7 +62,10 @@ impl GlobalId {
     pub fn parse_kind(id: &str, kind: NodeKind) -> Result<i64, AppError> {
         let parsed = Self::parse(id)?;
         if parsed.kind != kind {
-            return Err(AppError::bad_input(format!("{id:?} is not a {} id", kind.name())));
+            return Err(AppError::bad_input(format!(
+                "{id:?} is not a {} id",
+                kind.name()
+            )));
         }
         Ok(parsed.id)
     }
@@ -80,13 +85,24 @@ mod tests {
     fn round_trips() {
         let id: ID = GlobalId::new(NodeKind::Product, 42).into();
         assert_eq!(id.as_str(), "gid://bazaar/Product/42");
-        assert_eq!(GlobalId::parse(&id).unwrap(), GlobalId::new(NodeKind::Product, 42));
+        assert_eq!(
+            GlobalId::parse(&id).unwrap(),
+            GlobalId::new(NodeKind::Product, 42)
+        );
     }
 
     #[test]
     fn rejects_malformed_and_mismatched_ids() {
-        for bad in ["", "42", "gid://bazaar/Product/", "gid://bazaar/Product/x", "gid://bazaar/Order/1",
-                    "gid://bazaar/Product/-1", "gid://other/Product/1", "gid://bazaar/Product/1/2"] {
+        for bad in [
+            "",
+            "42",
+            "gid://bazaar/Product/",
+            "gid://bazaar/Product/x",
+            "gid://bazaar/Order/1",
+            "gid://bazaar/Product/-1",
+            "gid://other/Product/1",
+            "gid://bazaar/Product/1/2",
+        ] {
             assert!(GlobalId::parse(bad).is_err(), "{bad}");
         }
         assert!(GlobalId::parse_kind("gid://bazaar/Category/1", NodeKind::Product).is_err());

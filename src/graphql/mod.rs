@@ -27,13 +27,19 @@ pub struct SchemaOptions {
 
 /// Builds the schema.
 pub fn build_schema(options: SchemaOptions) -> AppSchema {
-    let builder = Schema::build(query::Query::default(), EmptyMutation, EmptySubscription)
-        .data(options.shop);
-    let builder = if options.introspection { builder } else { builder.disable_introspection() };
+    let builder =
+        Schema::build(query::Query::default(), EmptyMutation, EmptySubscription).data(options.shop);
+    let builder = if options.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    };
     builder.finish()
 }
 
 /// The schema in SDL, as `schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(query::Query::default(), EmptyMutation, EmptySubscription).finish().sdl()
+    Schema::build(query::Query::default(), EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
 }

@@ -70,7 +70,10 @@ macro_rules! connection_types {
                 let edges: Vec<$edge> = page
                     .items
                     .into_iter()
-                    .map(|item| $edge { cursor: cursor(&item), node: <$node>::from(item) })
+                    .map(|item| $edge {
+                        cursor: cursor(&item),
+                        node: <$node>::from(item),
+                    })
                     .collect();
                 let page_info = async_graphql::connection::PageInfo {
                     has_previous_page: page.has_previous,

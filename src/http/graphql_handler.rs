@@ -27,20 +27,25 @@ pub async fn graphql(
     let visibility = CatalogVisibility::Storefront;
     let request = request
         .into_inner()
-        .data(RequestContext { db: db.clone(), visibility })
+        .data(RequestContext {
+            db: db.clone(),
+            visibility,
+        })
         .data(loaders::for_request(db, visibility));
-    let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or(""));
+    let span = tracing::info_span!(
+        "graphql",
+        operation = request.operation_name.as_deref().unwrap_or("")
+    );
     let mut response = state.schema.execute(request).instrument(span).await;
     apply_error_policy(&mut response, &request_id);
     if state.debug_extensions {
         response.extensions.insert(
             "sql".to_owned(),
-            Value::from_json(serde_json::json!({ "statements": stats.statements() })).unwrap_or(Value::Null),
+            Value::from_json(serde_json::json!({ "statements": stats.statements() }))
+                .unwrap_or(Value::Null),
         );
     }
-    HttpResponse::Ok()
-        .insert_header(("x-request-id", request_id.to_string()))
-        .json(response)
+    HttpResponse::Ok().json(response)
 }
 
 /// Gives every error an `extensions.code`. Errors before execution (syntax, validation) are the
@@ -48,7 +53,10 @@ pub async fn graphql(
 /// to the log and the client gets a generic one with the request id.
 fn apply_error_policy(response: &mut Response, request_id: &RequestId) {
     for error in &mut response.errors {
-        let has_code = error.extensions.as_ref().is_some_and(|ext| ext.get("code").is_some());
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
         if !has_code {
             if error.path.is_empty() {
                 set_extension(error, "code", Value::from(codes::BAD_USER_INPUT));
@@ -70,7 +78,10 @@ fn apply_error_policy(response: &mut Response, request_id: &RequestId) {
 }
 
 fn set_extension(error: &mut ServerError, key: &str, value: Value) {
-    error.extensions.get_or_insert_with(ErrorExtensionValues::default).set(key, value);
+    error
+        .extensions
+        .get_or_insert_with(ErrorExtensionValues::default)
+        .set(key, value);
 }
 
 /// The GraphiQL playground, when enabled.
@@ -80,7 +91,12 @@ pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
     }
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").title("Bazaar GraphiQL").finish())
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Bazaar GraphiQL")
+                .finish(),
+        )
 }
 
 /// The schema in SDL, when introspection is enabled.
@@ -88,5 +104,7 @@ pub async fn sdl(state: web::Data<AppState>) -> HttpResponse {
     if !state.introspection {
         return HttpResponse::NotFound().finish();
     }
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(state.schema.sdl())
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(state.schema.sdl())
 }

@@ -12,7 +12,11 @@ pub async fn live() -> HttpResponse {
 
 /// The process can reach its database.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await {
+    match state
+        .db
+        .run(|conn| Ok(conn.batch_execute("SELECT 1")?))
+        .await
+    {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
         Err(error) => {
             tracing::warn!(error = %error.detail(), "readiness check failed");

@@ -5,9 +5,11 @@ mod health;
 
 use std::net::{SocketAddr, TcpListener};
 
-use actix_web::dev::Server;
+use actix_web::HttpMessage as _;
+use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpServer, web};
-use tracing_actix_web::TracingLogger;
+use tracing_actix_web::{RequestId, TracingLogger};
 
 use crate::config::ServeConfig;
 use crate::db::Db;
@@ -58,6 +60,7 @@ impl Application {
         let blocking_threads = (pool_size as usize).div_ceil(workers).max(2);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap_fn(echo_request_id)
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
                 .configure(routes)
@@ -78,6 +81,30 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Sends the request id (made by the tracing middleware, which runs first) back as
+/// `x-request-id`, so a client can quote it and it can be found in the log.
+fn echo_request_id<S>(
+    request: ServiceRequest,
+    service: &S,
+) -> impl Future<Output = Result<ServiceResponse, actix_web::Error>> + use<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let request_id = request.extensions().get::<RequestId>().copied();
+    let response = service.call(request);
+    async move {
+        let mut response = response.await?;
+        if let Some(id) = request_id {
+            if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static("x-request-id"), value);
+            }
+        }
+        Ok(response)
     }
 }
 

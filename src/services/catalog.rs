@@ -2,10 +2,12 @@
 
 use crate::db::Db;
 use crate::db::models::category::{self, Category};
-use crate::db::models::product::{self, ProductFilter, ProductKey, ProductSortField, ProductWithCategory, Window};
+use crate::db::models::product::{
+    self, ProductFilter, ProductKey, ProductSortField, ProductWithCategory, Window,
+};
 use crate::domain::catalog::{CatalogVisibility, search_pattern};
-use crate::error::{AppError, AppResult};
 use crate::domain::paging::{Page, PageRequest};
+use crate::error::{AppError, AppResult};
 
 /// Which category a product list is limited to.
 #[derive(Debug, Clone)]
@@ -44,7 +46,9 @@ pub struct ProductSort {
 pub fn window(sort: ProductSort, page: &PageRequest<ProductKey>) -> AppResult<Window> {
     for key in [&page.after, &page.before].into_iter().flatten() {
         if key.field() != sort.field {
-            return Err(AppError::bad_input("the cursor belongs to a different sort order"));
+            return Err(AppError::bad_input(
+                "the cursor belongs to a different sort order",
+            ));
         }
     }
     Ok(Window {
@@ -67,7 +71,9 @@ pub async fn products(
 ) -> AppResult<Page<ProductWithCategory>> {
     if let (Some(min), Some(max)) = (query.min_price, query.max_price) {
         if min > max {
-            return Err(AppError::bad_input("the minimum price is above the maximum price"));
+            return Err(AppError::bad_input(
+                "the minimum price is above the maximum price",
+            ));
         }
     }
     let window = window(sort, &page)?;
@@ -106,7 +112,8 @@ pub async fn product_by_slug(
     visibility: CatalogVisibility,
     slug: String,
 ) -> AppResult<Option<ProductWithCategory>> {
-    db.run(move |conn| Ok(product::by_slug(conn, &slug, visibility)?)).await
+    db.run(move |conn| Ok(product::by_slug(conn, &slug, visibility)?))
+        .await
 }
 
 /// The root categories.
@@ -116,5 +123,6 @@ pub async fn root_categories(db: &Db) -> AppResult<Vec<Category>> {
 
 /// The category with this slug.
 pub async fn category_by_slug(db: &Db, slug: String) -> AppResult<Option<Category>> {
-    db.run(move |conn| Ok(category::by_slug(conn, &slug)?)).await
+    db.run(move |conn| Ok(category::by_slug(conn, &slug)?))
+        .await
 }

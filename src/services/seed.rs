@@ -6,11 +6,11 @@ use diesel::Connection as _;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::db::models::bulk;
 use crate::db::models::category::{self, NewCategory};
 use crate::db::models::image::NewImage;
 use crate::db::models::product::{self, NewProduct};
 use crate::db::models::variant::NewVariant;
-use crate::db::models::bulk;
 use crate::db::{Db, DbConnection};
 use crate::domain::catalog::{ProductStatus, search_text, slugify};
 use crate::error::{AppError, AppResult};
@@ -43,23 +43,95 @@ const COLORS: &[&str] = &["Black", "White", "Sage", "Navy"];
 const CAPACITIES: &[&str] = &["350 ml", "500 ml", "750 ml"];
 
 const DEPARTMENTS: &[Department] = &[
-    Department { root: "Apparel", name: "T-Shirts", noun: "T-Shirt", price_range: (1500, 3500), option: ("Size", SIZES) },
-    Department { root: "Apparel", name: "Hoodies", noun: "Hoodie", price_range: (4500, 8900), option: ("Size", SIZES) },
-    Department { root: "Apparel", name: "Hats", noun: "Cap", price_range: (1800, 3200), option: ("Color", COLORS) },
-    Department { root: "Home & Kitchen", name: "Mugs", noun: "Mug", price_range: (1200, 2800), option: ("Color", COLORS) },
-    Department { root: "Home & Kitchen", name: "Cookware", noun: "Skillet", price_range: (3900, 14900), option: ("Size", &["20 cm", "24 cm", "28 cm"]) },
-    Department { root: "Home & Kitchen", name: "Candles", noun: "Candle", price_range: (1400, 4200), option: ("Scent", &["Cedar", "Fig", "Sea Salt"]) },
-    Department { root: "Electronics", name: "Headphones", noun: "Headphones", price_range: (5900, 34900), option: ("Color", COLORS) },
-    Department { root: "Electronics", name: "Chargers", noun: "Charger", price_range: (1900, 6900), option: ("Power", &["20 W", "45 W", "65 W"]) },
-    Department { root: "Electronics", name: "Speakers", noun: "Speaker", price_range: (4900, 24900), option: ("Color", COLORS) },
-    Department { root: "Outdoors", name: "Backpacks", noun: "Backpack", price_range: (5900, 18900), option: ("Capacity", &["20 L", "28 L", "35 L"]) },
-    Department { root: "Outdoors", name: "Tents", noun: "Tent", price_range: (12900, 49900), option: ("Sleeps", &["1", "2", "4"]) },
-    Department { root: "Outdoors", name: "Water Bottles", noun: "Bottle", price_range: (1500, 4500), option: ("Capacity", CAPACITIES) },
+    Department {
+        root: "Apparel",
+        name: "T-Shirts",
+        noun: "T-Shirt",
+        price_range: (1500, 3500),
+        option: ("Size", SIZES),
+    },
+    Department {
+        root: "Apparel",
+        name: "Hoodies",
+        noun: "Hoodie",
+        price_range: (4500, 8900),
+        option: ("Size", SIZES),
+    },
+    Department {
+        root: "Apparel",
+        name: "Hats",
+        noun: "Cap",
+        price_range: (1800, 3200),
+        option: ("Color", COLORS),
+    },
+    Department {
+        root: "Home & Kitchen",
+        name: "Mugs",
+        noun: "Mug",
+        price_range: (1200, 2800),
+        option: ("Color", COLORS),
+    },
+    Department {
+        root: "Home & Kitchen",
+        name: "Cookware",
+        noun: "Skillet",
+        price_range: (3900, 14900),
+        option: ("Size", &["20 cm", "24 cm", "28 cm"]),
+    },
+    Department {
+        root: "Home & Kitchen",
+        name: "Candles",
+        noun: "Candle",
+        price_range: (1400, 4200),
+        option: ("Scent", &["Cedar", "Fig", "Sea Salt"]),
+    },
+    Department {
+        root: "Electronics",
+        name: "Headphones",
+        noun: "Headphones",
+        price_range: (5900, 34900),
+        option: ("Color", COLORS),
+    },
+    Department {
+        root: "Electronics",
+        name: "Chargers",
+        noun: "Charger",
+        price_range: (1900, 6900),
+        option: ("Power", &["20 W", "45 W", "65 W"]),
+    },
+    Department {
+        root: "Electronics",
+        name: "Speakers",
+        noun: "Speaker",
+        price_range: (4900, 24900),
+        option: ("Color", COLORS),
+    },
+    Department {
+        root: "Outdoors",
+        name: "Backpacks",
+        noun: "Backpack",
+        price_range: (5900, 18900),
+        option: ("Capacity", &["20 L", "28 L", "35 L"]),
+    },
+    Department {
+        root: "Outdoors",
+        name: "Tents",
+        noun: "Tent",
+        price_range: (12900, 49900),
+        option: ("Sleeps", &["1", "2", "4"]),
+    },
+    Department {
+        root: "Outdoors",
+        name: "Water Bottles",
+        noun: "Bottle",
+        price_range: (1500, 4500),
+        option: ("Capacity", CAPACITIES),
+    },
 ];
 
 const ADJECTIVES: &[&str] = &[
-    "Classic", "Everyday", "Alpine", "Coastal", "Midnight", "Summit", "Heritage", "Urban", "Meadow",
-    "Harbor", "Canyon", "Aurora", "Granite", "Willow", "Ember", "Nordic",
+    "Classic", "Everyday", "Alpine", "Coastal", "Midnight", "Summit", "Heritage", "Urban",
+    "Meadow", "Harbor", "Canyon", "Aurora", "Granite", "Willow", "Ember", "Nordic",
 ];
 
 const FEATURES: &[&str] = &[
@@ -85,10 +157,15 @@ pub async fn seed_catalog(db: &Db, scale: u32) -> AppResult<SeedReport> {
 /// Seeds the demo shop when the catalog is empty (first start in development); otherwise does
 /// nothing.
 pub fn seed_demo_if_empty(db: &Db) -> AppResult<()> {
-    let empty = db.run_blocking(|conn| Ok(product::count(conn)? == 0 && category::count(conn)? == 0))?;
+    let empty =
+        db.run_blocking(|conn| Ok(product::count(conn)? == 0 && category::count(conn)? == 0))?;
     if empty {
         let report = db.run_blocking(|conn| seed_catalog_blocking(conn, 1))?;
-        tracing::info!(products = report.products, variants = report.variants, "seeded the demo shop");
+        tracing::info!(
+            products = report.products,
+            variants = report.variants,
+            "seeded the demo shop"
+        );
     }
     Ok(())
 }
@@ -132,13 +209,25 @@ fn seed_categories(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<Vec
         let root_slug = slugify(root);
         let parent = category::insert(
             conn,
-            &NewCategory { parent_id: None, name: root, slug: &root_slug, position: root_position, now },
+            &NewCategory {
+                parent_id: None,
+                name: root,
+                slug: &root_slug,
+                position: root_position,
+                now,
+            },
         )?;
         for (position, department) in (0..).zip(DEPARTMENTS.iter().filter(|d| d.root == root)) {
             let slug = slugify(department.name);
             let leaf = category::insert(
                 conn,
-                &NewCategory { parent_id: Some(parent.id), name: department.name, slug: &slug, position, now },
+                &NewCategory {
+                    parent_id: Some(parent.id),
+                    name: department.name,
+                    slug: &slug,
+                    position,
+                    now,
+                },
             )?;
             leaf_ids.push(leaf.id);
         }
@@ -147,9 +236,9 @@ fn seed_categories(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<Vec
 }
 
 struct GeneratedCatalog {
-    products: Vec<NewProduct>,
-    variants: Vec<NewVariant>,
-    images: Vec<NewImage>,
+    products: Vec<(i64, NewProduct)>,
+    variants: Vec<(i64, NewVariant)>,
+    images: Vec<(i64, NewImage)>,
 }
 
 /// Generates the products, variants and images, deterministically from `scale`.
@@ -169,9 +258,17 @@ fn generate_products(leaf_ids: &[i64], scale: u32, base_time: NaiveDateTime) -> 
             let name = if scale == 1 {
                 format!("{adjective} {}", department.noun)
             } else {
-                format!("{adjective} {} {}", department.noun, n / ADJECTIVES.len() + 1)
+                format!(
+                    "{adjective} {} {}",
+                    department.noun,
+                    n / ADJECTIVES.len() + 1
+                )
             };
-            let slug = if scale == 1 { slugify(&name) } else { format!("{}-{product_id}", slugify(&name)) };
+            let slug = if scale == 1 {
+                slugify(&name)
+            } else {
+                format!("{}-{product_id}", slugify(&name))
+            };
             let description = format!("{name}. {}", FEATURES[rng.random_range(0..FEATURES.len())]);
             let status = match rng.random_range(0..40) {
                 0 => ProductStatus::Draft,
@@ -181,61 +278,84 @@ fn generate_products(leaf_ids: &[i64], scale: u32, base_time: NaiveDateTime) -> 
             let created_at = base_time + TimeDelta::minutes(product_id * 37);
             let (low, high) = department.price_range;
             // Prices end in .00 or .99, like a real shop's.
-            let base_price = (rng.random_range(low..=high) / 100) * 100 + if rng.random_bool(0.5) { 99 } else { 0 };
+            let base_price = (rng.random_range(low..=high) / 100) * 100
+                + if rng.random_bool(0.5) { 99 } else { 0 };
             let (option_name, values) = department.option;
             let variant_count = rng.random_range(2..=values.len().min(3));
             let mut skus = Vec::with_capacity(variant_count);
             let mut prices = Vec::with_capacity(variant_count);
             for (position, value) in (0..).zip(&values[..variant_count]) {
                 let variant_id = catalog.variants.len() as i64 + 1;
-                let sku = format!("{}-{product_id:05}-{}", sku_prefix(department.noun), slugify(value).to_uppercase());
+                let sku = format!(
+                    "{}-{product_id:05}-{}",
+                    sku_prefix(department.noun),
+                    slugify(value).to_uppercase()
+                );
                 let price = base_price + i64::from(position) * 500;
-                let stock = if rng.random_range(0..10) == 0 { 0 } else { rng.random_range(1..=60) };
-                catalog.variants.push(NewVariant {
-                    id: Some(variant_id),
-                    product_id,
-                    sku: sku.clone(),
-                    title: (*value).to_owned(),
-                    options: serde_json::json!([{ "name": option_name, "value": value }]).to_string(),
-                    price,
-                    compare_at_price: rng.random_bool(0.2).then_some(price + 1000),
-                    stock,
-                    position,
-                    created_at,
-                    updated_at: created_at,
-                });
+                let stock = if rng.random_range(0..10) == 0 {
+                    0
+                } else {
+                    rng.random_range(1..=60)
+                };
+                catalog.variants.push((
+                    variant_id,
+                    NewVariant {
+                        product_id,
+                        sku: sku.clone(),
+                        title: (*value).to_owned(),
+                        options: serde_json::json!([{ "name": option_name, "value": value }])
+                            .to_string(),
+                        price,
+                        compare_at_price: rng.random_bool(0.2).then_some(price + 1000),
+                        stock,
+                        position,
+                        created_at,
+                        updated_at: created_at,
+                    },
+                ));
                 skus.push(sku);
                 prices.push(price);
             }
             for position in 0..rng.random_range(1..=2) {
-                catalog.images.push(NewImage {
-                    id: Some(catalog.images.len() as i64 + 1),
-                    product_id,
-                    url: format!("https://images.bazaar.example/products/{slug}/{}.jpg", position + 1),
-                    alt_text: format!("{name}, view {}", position + 1),
-                    position,
-                });
+                catalog.images.push((
+                    catalog.images.len() as i64 + 1,
+                    NewImage {
+                        product_id,
+                        url: format!(
+                            "https://images.bazaar.example/products/{slug}/{}.jpg",
+                            position + 1
+                        ),
+                        alt_text: format!("{name}, view {}", position + 1),
+                        position,
+                    },
+                ));
             }
-            catalog.products.push(NewProduct {
-                id: Some(product_id),
-                category_id: Some(category_id),
-                search_text: search_text(&name, &description, skus.iter().map(String::as_str)),
-                name,
-                slug,
-                description,
-                status: status.as_str().to_owned(),
-                price_min: prices.iter().copied().min().unwrap_or(0),
-                price_max: prices.iter().copied().max().unwrap_or(0),
-                created_at,
-                updated_at: created_at,
-            });
+            catalog.products.push((
+                product_id,
+                NewProduct {
+                    category_id: Some(category_id),
+                    search_text: search_text(&name, &description, skus.iter().map(String::as_str)),
+                    name,
+                    slug,
+                    description,
+                    status: status.as_str().to_owned(),
+                    price_min: prices.iter().copied().min().unwrap_or(0),
+                    price_max: prices.iter().copied().max().unwrap_or(0),
+                    created_at,
+                    updated_at: created_at,
+                },
+            ));
         }
     }
     catalog
 }
 
 fn sku_prefix(noun: &str) -> String {
-    noun.chars().filter(char::is_ascii_alphabetic).take(3).collect::<String>().to_uppercase()
+    noun.chars()
+        .filter(char::is_ascii_alphabetic)
+        .take(3)
+        .collect::<String>()
+        .to_uppercase()
 }
 
 #[cfg(test)]
@@ -245,24 +365,27 @@ mod tests {
     #[test]
     fn generation_is_deterministic_and_consistent() {
         let leaves: Vec<i64> = (1..=DEPARTMENTS.len() as i64).collect();
-        let time = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let time = NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
         let a = generate_products(&leaves, 2, time);
         let b = generate_products(&leaves, 2, time);
         assert_eq!(a.products.len(), 120);
         assert_eq!(
-            a.variants.iter().map(|v| &v.sku).collect::<Vec<_>>(),
-            b.variants.iter().map(|v| &v.sku).collect::<Vec<_>>()
+            a.variants.iter().map(|(_, v)| &v.sku).collect::<Vec<_>>(),
+            b.variants.iter().map(|(_, v)| &v.sku).collect::<Vec<_>>()
         );
-        let skus: std::collections::HashSet<_> = a.variants.iter().map(|v| &v.sku).collect();
+        let skus: std::collections::HashSet<_> = a.variants.iter().map(|(_, v)| &v.sku).collect();
         assert_eq!(skus.len(), a.variants.len(), "SKUs are unique");
-        let slugs: std::collections::HashSet<_> = a.products.iter().map(|p| &p.slug).collect();
+        let slugs: std::collections::HashSet<_> = a.products.iter().map(|(_, p)| &p.slug).collect();
         assert_eq!(slugs.len(), a.products.len(), "slugs are unique");
-        for product in &a.products {
+        for (id, product) in &a.products {
             let prices: Vec<i64> = a
                 .variants
                 .iter()
-                .filter(|v| Some(v.product_id) == product.id)
-                .map(|v| v.price)
+                .filter(|(_, v)| v.product_id == *id)
+                .map(|(_, v)| v.price)
                 .collect();
             assert_eq!(product.price_min, *prices.iter().min().unwrap());
             assert_eq!(product.price_max, *prices.iter().max().unwrap());
@@ -272,9 +395,16 @@ mod tests {
     #[test]
     fn demo_shop_has_the_promised_size() {
         let leaves: Vec<i64> = (1..=DEPARTMENTS.len() as i64).collect();
-        let time = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let time = NaiveDate::from_ymd_opt(2026, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
         let demo = generate_products(&leaves, 1, time);
         assert_eq!(demo.products.len(), 60);
-        assert!((120..=180).contains(&demo.variants.len()), "{}", demo.variants.len());
+        assert!(
+            (120..=180).contains(&demo.variants.len()),
+            "{}",
+            demo.variants.len()
+        );
     }
 }

@@ -24,32 +24,52 @@ pub fn products_with_status(app: &TestApp, status: &'static str) -> Vec<(i64, St
 fn check_storefront_home(data: &Value, full_pages: bool) {
     let categories = data["categories"].as_array().unwrap();
     assert_eq!(
-        categories.iter().map(|c| c["name"].as_str().unwrap()).collect::<Vec<_>>(),
+        categories
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         ["Apparel", "Home & Kitchen", "Electronics", "Outdoors"]
     );
     for category in categories {
         assert_eq!(category["children"].as_array().unwrap().len(), 3);
-        let children: Vec<&str> = category["children"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        let children: Vec<&str> = category["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
         let edges = category["products"]["edges"].as_array().unwrap();
         if full_pages {
             assert_eq!(edges.len(), 20);
         } else {
             assert!((5..=20).contains(&edges.len()), "{} products", edges.len());
         }
-        let names: Vec<&str> = edges.iter().map(|e| e["node"]["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = edges
+            .iter()
+            .map(|e| e["node"]["name"].as_str().unwrap())
+            .collect();
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted, "sorted by name by default");
         for edge in edges {
             let node = &edge["node"];
             let own_category = node["category"]["name"].as_str().unwrap();
-            assert!(children.contains(&own_category), "{own_category} is under {}", category["name"]);
+            assert!(
+                children.contains(&own_category),
+                "{own_category} is under {}",
+                category["name"]
+            );
             let variants = node["variants"].as_array().unwrap();
             assert!(!variants.is_empty());
             for variant in variants {
                 assert_eq!(variant["price"]["currencyCode"], "USD");
                 let amount = variant["price"]["amount"].as_str().unwrap();
-                assert!(amount.split_once('.').is_some_and(|(_, cents)| cents.len() == 2), "{amount}");
+                assert!(
+                    amount
+                        .split_once('.')
+                        .is_some_and(|(_, cents)| cents.len() == 2),
+                    "{amount}"
+                );
             }
         }
     }
@@ -61,7 +81,11 @@ async fn storefront_home_runs_in_four_statements() {
     let response = app.graphql(STOREFRONT_HOME, json!({})).await;
     assert!(response.get("errors").is_none(), "{response}");
     check_storefront_home(&response["data"], false);
-    assert!(statements(&response) <= 4, "ran {} statements", statements(&response));
+    assert!(
+        statements(&response) <= 4,
+        "ran {} statements",
+        statements(&response)
+    );
 }
 
 #[actix_web::test]
@@ -73,7 +97,10 @@ async fn statement_count_does_not_grow_with_the_catalog() {
     assert!(large_response.get("errors").is_none(), "{large_response}");
     check_storefront_home(&large_response["data"], true);
     let active = products_with_status(&large, "ACTIVE").len();
-    assert!(active > 5_000, "the large catalog has {active} active products");
+    assert!(
+        active > 5_000,
+        "the large catalog has {active} active products"
+    );
     assert_eq!(statements(&large_response), statements(&small_response));
     assert!(statements(&large_response) <= 4);
 }
@@ -81,7 +108,10 @@ async fn statement_count_does_not_grow_with_the_catalog() {
 #[actix_web::test]
 async fn customers_see_active_products_only() {
     let app = spawn_app().await;
-    let hidden: Vec<(i64, String)> = ["DRAFT", "ARCHIVED"].iter().flat_map(|s| products_with_status(&app, s)).collect();
+    let hidden: Vec<(i64, String)> = ["DRAFT", "ARCHIVED"]
+        .iter()
+        .flat_map(|s| products_with_status(&app, s))
+        .collect();
     assert!(!hidden.is_empty(), "the demo shop has hidden products");
     for (id, slug) in &hidden {
         let data = app
@@ -105,10 +135,15 @@ async fn customers_see_active_products_only() {
             assert_eq!(edge["node"]["status"], "ACTIVE");
             seen.push(edge["node"]["id"].as_str().unwrap().to_owned());
         }
-        if !data["products"]["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+        if !data["products"]["pageInfo"]["hasNextPage"]
+            .as_bool()
+            .unwrap()
+        {
             break;
         }
-        after = data["products"]["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+        after = data["products"]["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
     }
     assert_eq!(seen.len(), products_with_status(&app, "ACTIVE").len());
 }
@@ -131,14 +166,27 @@ async fn product_by_id_and_slug_with_its_relations() {
     assert_eq!(product["category"]["slug"], "t-shirts");
     assert_eq!(product["category"]["parent"]["slug"], "apparel");
     let variants = product["variants"].as_array().unwrap();
-    let prices: Vec<i64> = variants.iter().map(|v| v["price"]["minorUnits"].as_i64().unwrap()).collect();
-    assert_eq!(product["priceRange"]["minVariantPrice"]["minorUnits"], json!(prices.iter().min().unwrap()));
+    let prices: Vec<i64> = variants
+        .iter()
+        .map(|v| v["price"]["minorUnits"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        product["priceRange"]["minVariantPrice"]["minorUnits"],
+        json!(prices.iter().min().unwrap())
+    );
     assert_eq!(variants[0]["selectedOptions"][0]["name"], "Size");
-    assert!(variants.iter().all(|v| v["product"]["slug"] == "classic-t-shirt"));
+    assert!(
+        variants
+            .iter()
+            .all(|v| v["product"]["slug"] == "classic-t-shirt")
+    );
     assert!(!product["images"].as_array().unwrap().is_empty());
 
     let by_id = app
-        .graphql("query($id: ID!) { product(id: $id) { slug category { name } } }", json!({ "id": product["id"] }))
+        .graphql(
+            "query($id: ID!) { product(id: $id) { slug category { name } } }",
+            json!({ "id": product["id"] }),
+        )
         .await;
     assert_eq!(by_id["data"]["product"]["slug"], "classic-t-shirt");
     assert_eq!(statements(&by_id), 1, "the category comes with the product");
@@ -187,5 +235,8 @@ async fn category_tree_walks_both_ways() {
         data["category"]["parent"]["children"],
         json!([{ "slug": "backpacks" }, { "slug": "tents" }, { "slug": "water-bottles" }])
     );
-    assert!(data["missing"].is_null(), "an unknown slug is null, not an error");
+    assert!(
+        data["missing"].is_null(),
+        "an unknown slug is null, not an error"
+    );
 }

@@ -10,7 +10,11 @@ use diesel::sql_types::{BigInt, Text};
 use crate::helpers::spawn_app;
 
 fn connect(url: &str) -> anyhow::Result<Db> {
-    Db::connect(&DatabaseConfig { database_url: url.into(), pool_size: Some(1), pool_timeout_secs: 1 })
+    Db::connect(&DatabaseConfig {
+        database_url: url.into(),
+        pool_size: Some(1),
+        pool_timeout_secs: 1,
+    })
 }
 
 fn message(result: anyhow::Result<Db>) -> String {
@@ -29,8 +33,14 @@ fn wrong_urls_fail_with_one_clear_line() {
         ("postgress://localhost/shop", "unsupported database URL"),
         ("shop.db", "unsupported database URL"),
         ("sqlite://", "no file path"),
-        ("sqlite:///no/such/dir/shop.db", "cannot connect to sqlite:///no/such/dir/shop.db"),
-        ("postgres://nobody:secret@127.0.0.1:1/shop", "cannot connect to postgres://nobody:***@127.0.0.1:1/shop"),
+        (
+            "sqlite:///no/such/dir/shop.db",
+            "cannot connect to sqlite:///no/such/dir/shop.db",
+        ),
+        (
+            "postgres://nobody:secret@127.0.0.1:1/shop",
+            "cannot connect to postgres://nobody:***@127.0.0.1:1/shop",
+        ),
     ];
     for (url, expected) in cases {
         let text = message(connect(url));
@@ -51,9 +61,15 @@ fn the_binary_reports_a_wrong_url_and_exits_non_zero() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("bazaar:")).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("bazaar:"))
+        .collect();
     assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(lines[0].contains("cannot connect to postgresql://127.0.0.1:1/none"), "{stderr}");
+    assert!(
+        lines[0].contains("cannot connect to postgresql://127.0.0.1:1/none"),
+        "{stderr}"
+    );
 }
 
 #[derive(QueryableByName)]
@@ -74,8 +90,10 @@ async fn schema_rs_matches_the_migrated_database() {
     macro_rules! declared {
         ($table:ident) => {
             declared_columns(
-                diesel::debug_query::<diesel::sqlite::Sqlite, _>(&$table::table.select($table::all_columns))
-                    .to_string(),
+                diesel::debug_query::<diesel::sqlite::Sqlite, _>(
+                    &$table::table.select($table::all_columns),
+                )
+                .to_string(),
             )
         };
     }
@@ -96,7 +114,9 @@ async fn schema_rs_matches_the_migrated_database() {
                 } else {
                     "SELECT name FROM pragma_table_info(?)"
                 };
-                Ok(diesel::sql_query(query).bind::<Text, _>(table).load::<ColumnName>(conn)?)
+                Ok(diesel::sql_query(query)
+                    .bind::<Text, _>(table)
+                    .load::<ColumnName>(conn)?)
             })
             .unwrap()
             .into_iter()
@@ -114,10 +134,16 @@ async fn schema_rs_matches_the_migrated_database() {
             let _: Vec<(i64, i64, i64, i64)> = categories::table
                 .inner_join(products::table.inner_join(variants::table))
                 .inner_join(product_images::table.on(product_images::product_id.eq(products::id)))
-                .select((categories::id, products::id, variants::id, product_images::id))
+                .select((
+                    categories::id,
+                    products::id,
+                    variants::id,
+                    product_images::id,
+                ))
                 .limit(1)
                 .load(conn)?;
-            Ok(diesel::sql_query("SELECT COUNT(*) AS count FROM products").get_result::<Count>(conn)?)
+            Ok(diesel::sql_query("SELECT COUNT(*) AS count FROM products")
+                .get_result::<Count>(conn)?)
         })
         .unwrap();
     assert!(count.count > 0);

@@ -14,6 +14,34 @@ async fn health_probes_answer() {
 }
 
 #[actix_web::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let mut ids = std::collections::HashSet::new();
+    for path in [
+        "/health/live",
+        "/graphql?query=%7B__typename%7D",
+        "/no-such-page",
+    ] {
+        let response = app
+            .client()
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .expect("x-request-id")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), 3, "one id per request");
+}
+
+#[actix_web::test]
 async fn graphiql_and_sdl_are_served_in_development() {
     let app = spawn_app().await;
     let (status, page) = app.get("/graphiql").await;
@@ -27,7 +55,9 @@ async fn graphiql_and_sdl_are_served_in_development() {
 #[actix_web::test]
 async fn queries_run_over_get() {
     let app = spawn_app().await;
-    let (status, body) = app.get("/graphql?query=%7B%20categories%20%7B%20slug%20%7D%20%7D").await;
+    let (status, body) = app
+        .get("/graphql?query=%7B%20categories%20%7B%20slug%20%7D%20%7D")
+        .await;
     assert_eq!(status, 200);
     let json: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["data"]["categories"][0]["slug"], "apparel");

@@ -7,7 +7,8 @@ use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
 #[test]
 fn schema_graphql_is_up_to_date() {
     let printed = bazaar::graphql::sdl();
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap_or_default();
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .unwrap_or_default();
     assert!(
         printed == committed,
         "schema.graphql is out of date: run `cargo run -- print-schema > schema.graphql`"
@@ -19,13 +20,18 @@ fn every_type_field_and_argument_is_described() {
     let document = parse_schema(bazaar::graphql::sdl()).expect("the SDL parses");
     let mut missing = Vec::new();
     for definition in document.definitions {
-        let TypeSystemDefinition::Type(ty) = definition else { continue };
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
         let ty = ty.node;
         let name = ty.name.node.to_string();
         if name.starts_with("__") {
             continue;
         }
-        let builtin_scalar = matches!(name.as_str(), "String" | "Int" | "Float" | "Boolean" | "ID" | "DateTime");
+        let builtin_scalar = matches!(
+            name.as_str(),
+            "String" | "Int" | "Float" | "Boolean" | "ID" | "DateTime"
+        );
         if ty.description.is_none() && !builtin_scalar {
             missing.push(name.clone());
         }
@@ -38,7 +44,10 @@ fn every_type_field_and_argument_is_described() {
                     }
                     for argument in &field.arguments {
                         if argument.node.description.is_none() {
-                            missing.push(format!("{name}.{}({})", field.name.node, argument.node.name.node));
+                            missing.push(format!(
+                                "{name}.{}({})",
+                                field.name.node, argument.node.name.node
+                            ));
                         }
                     }
                 }

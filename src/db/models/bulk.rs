@@ -14,28 +14,35 @@ use crate::on_backend;
 /// Rows per INSERT: well under both backends' bound-parameter limits.
 const CHUNK: usize = 1_000;
 
-/// Inserts products (with explicit ids).
-pub fn insert_products(conn: &mut DbConnection, rows: &[NewProduct]) -> QueryResult<()> {
-    for chunk in rows.chunks(CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(products::table).values(chunk).execute(c))?;
-    }
-    Ok(())
+/// Inserts `(id, row)` pairs into `$table`, [`CHUNK`] rows per statement.
+macro_rules! insert_with_ids {
+    ($conn:expr, $table:ident, $rows:expr) => {{
+        for chunk in $rows.chunks(CHUNK) {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|(id, row)| ($table::id.eq(*id), row))
+                .collect();
+            on_backend!(&mut *$conn, |c| diesel::insert_into($table::table)
+                .values(values)
+                .execute(c))?;
+        }
+        Ok(())
+    }};
 }
 
-/// Inserts variants (with explicit ids).
-pub fn insert_variants(conn: &mut DbConnection, rows: &[NewVariant]) -> QueryResult<()> {
-    for chunk in rows.chunks(CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(variants::table).values(chunk).execute(c))?;
-    }
-    Ok(())
+/// Inserts products with the given ids.
+pub fn insert_products(conn: &mut DbConnection, rows: &[(i64, NewProduct)]) -> QueryResult<()> {
+    insert_with_ids!(conn, products, rows)
 }
 
-/// Inserts images (with explicit ids).
-pub fn insert_images(conn: &mut DbConnection, rows: &[NewImage]) -> QueryResult<()> {
-    for chunk in rows.chunks(CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(product_images::table).values(chunk).execute(c))?;
-    }
-    Ok(())
+/// Inserts variants with the given ids.
+pub fn insert_variants(conn: &mut DbConnection, rows: &[(i64, NewVariant)]) -> QueryResult<()> {
+    insert_with_ids!(conn, variants, rows)
+}
+
+/// Inserts images with the given ids.
+pub fn insert_images(conn: &mut DbConnection, rows: &[(i64, NewImage)]) -> QueryResult<()> {
+    insert_with_ids!(conn, product_images, rows)
 }
 
 /// Moves PostgreSQL's id sequences past the largest id of each table (SQLite's AUTOINCREMENT

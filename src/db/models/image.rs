@@ -18,10 +18,8 @@ pub struct Image {
 
 /// An image to insert.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = product_images)]
+#[diesel(table_name = product_images, treat_none_as_default_value = false)]
 pub struct NewImage {
-    /// An explicit id (bulk loads); `None` lets the database choose.
-    pub id: Option<i64>,
     pub product_id: i64,
     pub url: String,
     pub alt_text: String,

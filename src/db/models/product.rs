@@ -31,10 +31,8 @@ pub struct Product {
 
 /// A product to insert.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = products)]
+#[diesel(table_name = products, treat_none_as_default_value = false)]
 pub struct NewProduct {
-    /// An explicit id (bulk loads); `None` lets the database choose.
-    pub id: Option<i64>,
     pub category_id: Option<i64>,
     pub name: String,
     pub slug: String,
@@ -179,16 +177,32 @@ macro_rules! keyset {
         };
         if let Some((value, id)) = bound(&window.after)? {
             query = if window.descending {
-                query.filter($column.lt(value.clone()).or($column.eq(value).and(products::id.lt(id))))
+                query.filter(
+                    $column
+                        .lt(value.clone())
+                        .or($column.eq(value).and(products::id.lt(id))),
+                )
             } else {
-                query.filter($column.gt(value.clone()).or($column.eq(value).and(products::id.gt(id))))
+                query.filter(
+                    $column
+                        .gt(value.clone())
+                        .or($column.eq(value).and(products::id.gt(id))),
+                )
             };
         }
         if let Some((value, id)) = bound(&window.before)? {
             query = if window.descending {
-                query.filter($column.gt(value.clone()).or($column.eq(value).and(products::id.gt(id))))
+                query.filter(
+                    $column
+                        .gt(value.clone())
+                        .or($column.eq(value).and(products::id.gt(id))),
+                )
             } else {
-                query.filter($column.lt(value.clone()).or($column.eq(value).and(products::id.lt(id))))
+                query.filter(
+                    $column
+                        .lt(value.clone())
+                        .or($column.eq(value).and(products::id.lt(id))),
+                )
             };
         }
         if window.descending != window.from_end {
@@ -231,7 +245,11 @@ pub fn page(
                 .filter(variants::product_id.eq(products::id))
                 .filter(variants::stock.gt(0)),
         );
-        query = if in_stock { query.filter(stocked) } else { query.filter(diesel::dsl::not(stocked)) };
+        query = if in_stock {
+            query.filter(stocked)
+        } else {
+            query.filter(diesel::dsl::not(stocked))
+        };
     }
     let query = match window.field {
         ProductSortField::Name => keyset!(query, window, products::name, ProductKey::Name),
@@ -310,7 +328,10 @@ pub fn first_pages_by_category(
             window_sql::bind_rest(query, visibility, window)?.load(pg)?
         }
     };
-    Ok(rows.into_iter().map(CategoryProductRow::into_parts).collect())
+    Ok(rows
+        .into_iter()
+        .map(CategoryProductRow::into_parts)
+        .collect())
 }
 
 /// The SQL text of [`first_pages_by_category`], assembled from fixed fragments only (every value
@@ -325,7 +346,11 @@ mod window_sql {
     use crate::db::DbConnection;
     use crate::domain::catalog::CatalogVisibility;
 
-    pub(super) fn build(conn: &DbConnection, visibility: CatalogVisibility, window: &Window) -> String {
+    pub(super) fn build(
+        conn: &DbConnection,
+        visibility: CatalogVisibility,
+        window: &Window,
+    ) -> String {
         let column = match window.field {
             ProductSortField::Name => "p.name",
             ProductSortField::Price => "p.price_min",
@@ -333,7 +358,11 @@ mod window_sql {
         };
         let reverse = window.descending != window.from_end;
         let direction = if reverse { "DESC" } else { "ASC" };
-        let (after_op, before_op) = if window.descending { ("<", ">") } else { (">", "<") };
+        let (after_op, before_op) = if window.descending {
+            ("<", ">")
+        } else {
+            (">", "<")
+        };
         let ids_match = match conn {
             DbConnection::Sqlite(_) => "a.id IN (SELECT value FROM json_each(?))",
             #[cfg(feature = "postgres")]
@@ -341,7 +370,10 @@ mod window_sql {
         };
         let mut conditions = vec![ids_match.to_owned()];
         if visibility == CatalogVisibility::Storefront {
-            conditions.push(format!("p.status IN ({})", placeholders(visible_statuses(visibility).len())));
+            conditions.push(format!(
+                "p.status IN ({})",
+                placeholders(visible_statuses(visibility).len())
+            ));
         }
         if window.after.is_some() {
             conditions.push(format!("({column}, p.id) {after_op} (?, ?)"));
@@ -420,7 +452,9 @@ mod window_sql {
             }
             query = match key.clone() {
                 ProductKey::Name(value, id) => query.bind::<Text, _>(value).bind::<BigInt, _>(id),
-                ProductKey::Price(value, id) => query.bind::<BigInt, _>(value).bind::<BigInt, _>(id),
+                ProductKey::Price(value, id) => {
+                    query.bind::<BigInt, _>(value).bind::<BigInt, _>(id)
+                }
                 ProductKey::CreatedAt(value, id) => {
                     query.bind::<Timestamp, _>(value).bind::<BigInt, _>(id)
                 }

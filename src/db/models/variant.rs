@@ -27,10 +27,8 @@ pub struct Variant {
 
 /// A variant to insert.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = variants)]
+#[diesel(table_name = variants, treat_none_as_default_value = false)]
 pub struct NewVariant {
-    /// An explicit id (bulk loads); `None` lets the database choose.
-    pub id: Option<i64>,
     pub product_id: i64,
     pub sku: String,
     pub title: String,

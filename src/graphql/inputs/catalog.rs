@@ -38,9 +38,14 @@ impl ProductWhere {
     pub fn into_query(self, currency: Currency) -> Result<ProductQuery, AppError> {
         let category = match (self.category_id, self.category_slug) {
             (Some(_), Some(_)) => {
-                return Err(AppError::bad_input("filter by `categoryId` or `categorySlug`, not both"));
+                return Err(AppError::bad_input(
+                    "filter by `categoryId` or `categorySlug`, not both",
+                ));
             }
-            (Some(id), None) => Some(CategoryRef::Id(GlobalId::parse_kind(&id, NodeKind::Category)?)),
+            (Some(id), None) => Some(CategoryRef::Id(GlobalId::parse_kind(
+                &id,
+                NodeKind::Category,
+            )?)),
             (None, Some(slug)) => Some(CategoryRef::Slug(slug)),
             (None, None) => None,
         };
@@ -53,7 +58,13 @@ impl ProductWhere {
             Some(range) => (parse(range.min)?, parse(range.max)?),
             None => (None, None),
         };
-        Ok(ProductQuery { search: self.search, category, min_price, max_price, in_stock: self.in_stock })
+        Ok(ProductQuery {
+            search: self.search,
+            category,
+            min_price,
+            max_price,
+            in_stock: self.in_stock,
+        })
     }
 }
 
@@ -97,6 +108,9 @@ impl From<ProductSortBy> for ProductSort {
             ProductSortKey::Price => ProductSortField::Price,
             ProductSortKey::CreatedAt => ProductSortField::CreatedAt,
         };
-        Self { field, descending: sort.direction == SortDirection::Desc }
+        Self {
+            field,
+            descending: sort.direction == SortDirection::Desc,
+        }
     }
 }

@@ -60,7 +60,10 @@ impl Loader<CategoryId> for CatalogLoader {
 
     async fn load(&self, keys: &[CategoryId]) -> LoadResult<CategoryId, Category> {
         let ids = raw_ids(keys);
-        let rows = self.db.run(move |conn| Ok(category::by_ids(conn, &ids)?)).await?;
+        let rows = self
+            .db
+            .run(move |conn| Ok(category::by_ids(conn, &ids)?))
+            .await?;
         Ok(rows.into_iter().map(|c| (CategoryId(c.id), c)).collect())
     }
 }
@@ -71,7 +74,10 @@ impl Loader<ChildrenOf> for CatalogLoader {
 
     async fn load(&self, keys: &[ChildrenOf]) -> LoadResult<ChildrenOf, Vec<Category>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
-        let rows = self.db.run(move |conn| Ok(category::children_of(conn, &ids)?)).await?;
+        let rows = self
+            .db
+            .run(move |conn| Ok(category::children_of(conn, &ids)?))
+            .await?;
         let mut grouped = group_by_key(rows, |c| c.parent_id.map(|p| ChildrenOf(CategoryId(p))));
         for key in keys {
             grouped.entry(*key).or_default();
@@ -87,8 +93,14 @@ impl Loader<ProductId> for CatalogLoader {
     async fn load(&self, keys: &[ProductId]) -> LoadResult<ProductId, ProductWithCategory> {
         let ids = raw_ids(keys);
         let visibility = self.visibility;
-        let rows = self.db.run(move |conn| Ok(product::by_ids(conn, &ids, visibility)?)).await?;
-        Ok(rows.into_iter().map(|row| (ProductId(row.0.id), row)).collect())
+        let rows = self
+            .db
+            .run(move |conn| Ok(product::by_ids(conn, &ids, visibility)?))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (ProductId(row.0.id), row))
+            .collect())
     }
 }
 
@@ -99,7 +111,10 @@ impl Loader<VariantId> for CatalogLoader {
     async fn load(&self, keys: &[VariantId]) -> LoadResult<VariantId, Variant> {
         let ids = raw_ids(keys);
         let visibility = self.visibility;
-        let rows = self.db.run(move |conn| Ok(variant::by_ids(conn, &ids, visibility)?)).await?;
+        let rows = self
+            .db
+            .run(move |conn| Ok(variant::by_ids(conn, &ids, visibility)?))
+            .await?;
         Ok(rows.into_iter().map(|v| (VariantId(v.id), v)).collect())
     }
 }
@@ -110,7 +125,10 @@ impl Loader<VariantsOf> for CatalogLoader {
 
     async fn load(&self, keys: &[VariantsOf]) -> LoadResult<VariantsOf, Vec<Variant>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
-        let rows = self.db.run(move |conn| Ok(variant::for_products(conn, &ids)?)).await?;
+        let rows = self
+            .db
+            .run(move |conn| Ok(variant::for_products(conn, &ids)?))
+            .await?;
         let mut grouped = group_by_key(rows, |v| Some(VariantsOf(ProductId(v.product_id))));
         for key in keys {
             grouped.entry(*key).or_default();
@@ -125,7 +143,10 @@ impl Loader<ImagesOf> for CatalogLoader {
 
     async fn load(&self, keys: &[ImagesOf]) -> LoadResult<ImagesOf, Vec<Image>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
-        let rows = self.db.run(move |conn| Ok(image::for_products(conn, &ids)?)).await?;
+        let rows = self
+            .db
+            .run(move |conn| Ok(image::for_products(conn, &ids)?))
+            .await?;
         let mut grouped = group_by_key(rows, |i| Some(ImagesOf(ProductId(i.product_id))));
         for key in keys {
             grouped.entry(*key).or_default();
@@ -139,10 +160,16 @@ impl Loader<CategoryProducts> for CatalogLoader {
     type Error = AppError;
 
     /// One statement per distinct window (normally one: every category asked the same page).
-    async fn load(&self, keys: &[CategoryProducts]) -> LoadResult<CategoryProducts, Vec<ProductWithCategory>> {
+    async fn load(
+        &self,
+        keys: &[CategoryProducts],
+    ) -> LoadResult<CategoryProducts, Vec<ProductWithCategory>> {
         let mut windows: HashMap<Window, Vec<i64>> = HashMap::new();
         for key in keys {
-            windows.entry(key.window.clone()).or_default().push(key.category.0);
+            windows
+                .entry(key.window.clone())
+                .or_default()
+                .push(key.category.0);
         }
         let visibility = self.visibility;
         let results = self
@@ -151,7 +178,8 @@ impl Loader<CategoryProducts> for CatalogLoader {
                 windows
                     .into_iter()
                     .map(|(window, ids)| {
-                        let rows = product::first_pages_by_category(conn, &ids, visibility, &window)?;
+                        let rows =
+                            product::first_pages_by_category(conn, &ids, visibility, &window)?;
                         Ok((window, rows))
                     })
                     .collect::<Result<Vec<_>, AppError>>()
@@ -161,7 +189,10 @@ impl Loader<CategoryProducts> for CatalogLoader {
             keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for (window, rows) in results {
             for (category_id, row) in rows {
-                let key = CategoryProducts { category: CategoryId(category_id), window: window.clone() };
+                let key = CategoryProducts {
+                    category: CategoryId(category_id),
+                    window: window.clone(),
+                };
                 pages.entry(key).or_default().push(row);
             }
         }
@@ -171,7 +202,10 @@ impl Loader<CategoryProducts> for CatalogLoader {
 
 /// Groups rows under the key `key_of` gives them, keeping their order; rows without a key are
 /// dropped.
-fn group_by_key<K: Eq + std::hash::Hash, V>(rows: Vec<V>, key_of: impl Fn(&V) -> Option<K>) -> HashMap<K, Vec<V>> {
+fn group_by_key<K: Eq + std::hash::Hash, V>(
+    rows: Vec<V>,
+    key_of: impl Fn(&V) -> Option<K>,
+) -> HashMap<K, Vec<V>> {
     let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
     for row in rows {
         if let Some(key) = key_of(&row) {

@@ -24,15 +24,20 @@ impl CatalogQuery {
     async fn products(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Return the first N products (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Return the first N products (at most 100; default 20).")] first: Option<
+            i32,
+        >,
         #[graphql(desc = "Return products after this cursor.")] after: Option<String>,
         #[graphql(desc = "Return the last N products (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Return products before this cursor.")] before: Option<String>,
-        #[graphql(name = "where", desc = "Conditions every returned product meets.")] filter: Option<ProductWhere>,
+        #[graphql(name = "where", desc = "Conditions every returned product meets.")]
+        filter: Option<ProductWhere>,
         #[graphql(desc = "Sort order; by default by name, A to Z.")] sort_by: Option<ProductSortBy>,
     ) -> Result<ProductConnection> {
         let request = ctx.request()?;
-        let query = filter.unwrap_or_default().into_query(ctx.shop()?.currency)?;
+        let query = filter
+            .unwrap_or_default()
+            .into_query(ctx.shop()?.currency)?;
         let sort = ProductSort::from(sort_by.unwrap_or_default());
         let page = page_request::<ProductKey>(first, after, last, before)?;
         let page = catalog::products(&request.db, request.visibility, query, sort, page).await?;

@@ -16,16 +16,29 @@ pub struct NodeQuery;
 
 async fn load_node(loader: &Loader, id: GlobalId) -> Result<Option<Node>> {
     Ok(match id.kind {
-        NodeKind::Category => loader.load_one(CategoryId(id.id)).await?.map(|c| Node::Category(CategoryNode::from(c))),
-        NodeKind::Product => loader.load_one(ProductId(id.id)).await?.map(|p| Node::Product(ProductNode::from(p))),
-        NodeKind::Variant => loader.load_one(VariantId(id.id)).await?.map(|v| Node::Variant(VariantNode::from(v))),
+        NodeKind::Category => loader
+            .load_one(CategoryId(id.id))
+            .await?
+            .map(|c| Node::Category(CategoryNode::from(c))),
+        NodeKind::Product => loader
+            .load_one(ProductId(id.id))
+            .await?
+            .map(|p| Node::Product(ProductNode::from(p))),
+        NodeKind::Variant => loader
+            .load_one(VariantId(id.id))
+            .await?
+            .map(|v| Node::Variant(VariantNode::from(v))),
     })
 }
 
 #[Object]
 impl NodeQuery {
     /// The object with this global id, or null if there is none you may see.
-    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id.")] id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id.")] id: ID,
+    ) -> Result<Option<Node>> {
         let id = GlobalId::parse(&id)?;
         load_node(ctx.data::<Loader>()?, id).await
     }
@@ -38,9 +51,15 @@ impl NodeQuery {
         #[graphql(desc = "Global ids (at most 100).")] ids: Vec<ID>,
     ) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
-            return Err(crate::error::AppError::bad_input(format!("ask for at most {MAX_NODES} ids")).into());
+            return Err(crate::error::AppError::bad_input(format!(
+                "ask for at most {MAX_NODES} ids"
+            ))
+            .into());
         }
-        let ids = ids.iter().map(|id| GlobalId::parse(id)).collect::<Result<Vec<_>, _>>()?;
+        let ids = ids
+            .iter()
+            .map(|id| GlobalId::parse(id))
+            .collect::<Result<Vec<_>, _>>()?;
         let loader = ctx.data::<Loader>()?;
         // Loads started together batch together: one statement per kind.
         futures_util::future::try_join_all(ids.into_iter().map(|id| load_node(loader, id))).await

@@ -49,14 +49,21 @@ impl CategoryNode {
             return Ok(None);
         };
         let loader = ctx.data::<Loader>()?;
-        Ok(loader.load_one(CategoryId(parent)).await?.map(CategoryNode::from))
+        Ok(loader
+            .load_one(CategoryId(parent))
+            .await?
+            .map(CategoryNode::from))
     }
 
     /// The direct subcategories, in display order.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<CategoryNode>> {
         let loader = ctx.data::<Loader>()?;
         let children = loader.load_one(ChildrenOf(CategoryId(self.row.id))).await?;
-        Ok(children.unwrap_or_default().into_iter().map(CategoryNode::from).collect())
+        Ok(children
+            .unwrap_or_default()
+            .into_iter()
+            .map(CategoryNode::from)
+            .collect())
     }
 
     /// Products in this category and all its descendants. One statement serves this field for
@@ -72,8 +79,15 @@ impl CategoryNode {
     ) -> Result<ProductConnection> {
         let sort = ProductSort::from(sort_by.unwrap_or_default());
         let page = page_request::<ProductKey>(first, after, last, before)?;
-        let key = CategoryProducts { category: CategoryId(self.row.id), window: window(sort, &page)? };
-        let rows = ctx.data::<Loader>()?.load_one(key).await?.unwrap_or_default();
+        let key = CategoryProducts {
+            category: CategoryId(self.row.id),
+            window: window(sort, &page)?,
+        };
+        let rows = ctx
+            .data::<Loader>()?
+            .load_one(key)
+            .await?
+            .unwrap_or_default();
         Ok(product_connection(page.into_page(rows), sort.field))
     }
 

@@ -6,7 +6,11 @@ use super::{CategoryNode, ProductNode, VariantNode};
 
 /// An object with a global id.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Globally unique id, e.g. `gid://bazaar/Product/42`."))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Globally unique id, e.g. `gid://bazaar/Product/42`."
+))]
 pub enum Node {
     /// A category.
     Category(CategoryNode),

@@ -77,10 +77,13 @@ pub struct ImageNode {
     pub position: i32,
 }
 
-
 impl From<Image> for ImageNode {
     fn from(image: Image) -> Self {
-        Self { url: image.url, alt_text: image.alt_text, position: image.position }
+        Self {
+            url: image.url,
+            alt_text: image.alt_text,
+            position: image.position,
+        }
     }
 }
 
@@ -121,14 +124,20 @@ impl ProductNode {
     /// The variants on sale, in display order.
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<VariantNode>> {
         let loader = ctx.data::<Loader>()?;
-        let variants = loader.load_one(VariantsOf(self.product_id())).await?.unwrap_or_default();
+        let variants = loader
+            .load_one(VariantsOf(self.product_id()))
+            .await?
+            .unwrap_or_default();
         Ok(variants.into_iter().map(VariantNode::from).collect())
     }
 
     /// Product images, in display order.
     async fn images(&self, ctx: &Context<'_>) -> Result<Vec<ImageNode>> {
         let loader = ctx.data::<Loader>()?;
-        let images = loader.load_one(ImagesOf(self.product_id())).await?.unwrap_or_default();
+        let images = loader
+            .load_one(ImagesOf(self.product_id()))
+            .await?
+            .unwrap_or_default();
         Ok(images.into_iter().map(ImageNode::from).collect())
     }
 
@@ -161,6 +170,9 @@ crate::connection_types!(
 );
 
 /// Builds a connection from a page of products sorted by `field`.
-pub fn product_connection(page: Page<ProductWithCategory>, field: ProductSortField) -> ProductConnection {
+pub fn product_connection(
+    page: Page<ProductWithCategory>,
+    field: ProductSortField,
+) -> ProductConnection {
     ProductConnection::from_page(page, |row| encode_cursor(&ProductKey::of(&row.0, field)))
 }

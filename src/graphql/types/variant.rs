@@ -60,7 +60,10 @@ impl VariantNode {
     /// The former price, shown struck through when the variant is on sale.
     async fn compare_at_price(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
         let currency = ctx.shop()?.currency;
-        Ok(self.row.compare_at_price.map(|price| Money::new(price, currency)))
+        Ok(self
+            .row
+            .compare_at_price
+            .map(|price| Money::new(price, currency)))
     }
 
     /// Whether at least one unit is in stock.
@@ -71,6 +74,9 @@ impl VariantNode {
     /// The product this variant belongs to.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
         let loader = ctx.data::<Loader>()?;
-        Ok(loader.load_one(ProductId(self.row.product_id)).await?.map(ProductNode::from))
+        Ok(loader
+            .load_one(ProductId(self.row.product_id))
+            .await?
+            .map(ProductNode::from))
     }
 }
