@@ -36,7 +36,7 @@ pub struct DatabaseConfig {
     pub database_url: String,
 
     /// Most database connections held open at once. Default: twice the number of CPU cores.
-    #[arg(long, env = "BAZAAR_POOL_SIZE", global = true)]
+    #[arg(long, env = "BAZAAR_POOL_SIZE", global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub pool_size: Option<u32>,
 
     /// Seconds to wait for a free database connection before failing with a retryable error.

@@ -33,7 +33,7 @@ enum Command {
     /// Fill an empty database with the demo shop, or a larger generated catalog.
     Seed {
         /// Multiply the demo catalog (60 products, ~150 variants) by this factor.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         scale: u32,
     },
     /// Print the GraphQL schema (SDL) and exit.

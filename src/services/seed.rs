@@ -172,6 +172,9 @@ pub fn seed_demo_if_empty(db: &Db) -> AppResult<()> {
 
 /// [`seed_catalog`] on the current thread, for the command line and start-up.
 pub fn seed_catalog_blocking(conn: &mut DbConnection, scale: u32) -> AppResult<SeedReport> {
+    if scale == 0 {
+        return Err(AppError::bad_input("the scale must be at least 1"));
+    }
     conn.transaction(|conn| {
         if product::count(conn)? > 0 || category::count(conn)? > 0 {
             return Err(AppError::bad_input(

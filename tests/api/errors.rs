@@ -98,6 +98,11 @@ async fn bad_arguments_are_bad_user_input() {
             "Invalid value",
         ),
         ("{ products(", json!({}), "expected"),
+        (
+            "{ products(where: { price: { min: true } }) { edges { cursor } } }",
+            json!({}),
+            "Invalid value",
+        ),
     ];
     for (query, variables, message) in cases {
         let response = app.graphql(query, variables).await;

@@ -21,6 +21,10 @@ impl ScalarType for Decimal {
         }
     }
 
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(_) | Value::Number(_))
+    }
+
     fn to_value(&self) -> Value {
         Value::String(self.0.clone())
     }
