@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 pub enum Environment {
     /// GraphiQL, introspection and debug extensions on; an empty database gets demo data.
     Development,
-    /// GraphiQL, introspection and debug extensions off unless switched on explicitly.
+    /// GraphiQL, introspection, debug extensions and demo seeding off unless switched on.
     Production,
 }
 
@@ -76,7 +76,7 @@ pub struct ServeConfig {
     #[arg(long, env = "BAZAAR_WORKERS", global = true)]
     pub workers: Option<usize>,
 
-    /// Development or production: chooses the defaults of the three switches below.
+    /// Development or production: chooses the defaults of the four switches below.
     #[arg(long, env = "BAZAAR_ENV", value_enum, default_value_t = Environment::Development, global = true)]
     pub environment: Environment,
 
