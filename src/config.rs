@@ -99,6 +99,89 @@ pub struct ServeConfig {
     /// ISO 4217 code of the store currency.
     #[arg(long, env = "BAZAAR_CURRENCY", default_value = "USD", global = true)]
     pub currency: String,
+
+    #[command(flatten)]
+    pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub mail: MailConfig,
+}
+
+/// Settings of accounts, sessions and sign-in protection.
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// bcrypt cost of new password hashes (4–31). Production refuses less than 12.
+    #[arg(long, env = "BAZAAR_BCRYPT_COST", default_value_t = 12, global = true,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+
+    /// Hours a session lasts from sign-in, however active.
+    #[arg(long, env = "BAZAAR_SESSION_TTL_HOURS", default_value_t = 720, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_ttl_hours: u32,
+
+    /// Minutes of inactivity after which a session ends.
+    #[arg(long, env = "BAZAAR_SESSION_IDLE_MINUTES", default_value_t = 10_080, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_idle_minutes: u32,
+
+    /// Minutes a password-reset token stays valid.
+    #[arg(long, env = "BAZAAR_PASSWORD_RESET_TTL_MINUTES", default_value_t = 60, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub password_reset_ttl_minutes: u32,
+
+    /// Failed sign-ins allowed per account (and ×4 per client address) before each further
+    /// attempt must wait, twice as long every time (1 s, 2 s, 4 s … up to 15 minutes).
+    #[arg(long, env = "BAZAAR_LOGIN_FREE_ATTEMPTS", default_value_t = 5, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_free_attempts: u32,
+
+    /// Take the client address from `X-Forwarded-For` / `Forwarded` (only behind a proxy that
+    /// sets them); otherwise the peer address is used.
+    #[arg(
+        long,
+        env = "BAZAAR_TRUST_FORWARDED_FOR",
+        default_value_t = false,
+        global = true
+    )]
+    pub trust_forwarded_for: bool,
+}
+
+/// Settings of outgoing mail (password resets).
+#[derive(Clone, Args)]
+pub struct MailConfig {
+    /// SMTP server URL, e.g. `smtps://user:password@mail.example.com` or
+    /// `smtp://localhost:25`. Unset: development writes mail to the log; production sends none.
+    #[arg(long, env = "BAZAAR_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+
+    /// The sender of Bazaar's mail.
+    #[arg(
+        long,
+        env = "BAZAAR_MAIL_FROM",
+        default_value = "Bazaar <no-reply@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Link sent in password-reset mail; the token is appended.
+    #[arg(
+        long,
+        env = "BAZAAR_PASSWORD_RESET_URL",
+        default_value = "http://localhost:3000/reset-password?token=",
+        global = true
+    )]
+    pub password_reset_url: String,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
+            .field("mail_from", &self.mail_from)
+            .field("password_reset_url", &self.password_reset_url)
+            .finish()
+    }
 }
 
 impl ServeConfig {
@@ -125,6 +208,17 @@ impl ServeConfig {
     /// Whether an empty database is seeded with the demo shop.
     pub fn seed_demo_enabled(&self) -> bool {
         self.seed_demo.unwrap_or_else(|| self.in_development())
+    }
+
+    /// Refuses settings that are unsafe where they are used.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if !self.in_development() && self.auth.bcrypt_cost < 12 {
+            anyhow::bail!(
+                "--bcrypt-cost {} is too low for production (12 or more)",
+                self.auth.bcrypt_cost
+            );
+        }
+        Ok(())
     }
 
     /// HTTP worker count: the configured one, or one per core.

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use async_graphql::ErrorExtensions as _;
 
+use crate::domain::rejection::Rejection;
+
 /// Every failure a use case or resolver can report. Cheap to clone (loaders share errors).
 #[derive(Debug, Clone)]
 pub enum AppError {
@@ -20,6 +22,18 @@ pub enum AppError {
     BadUserInput(String),
     /// The thing asked for does not exist (or the caller may not know it exists).
     NotFound(String),
+    /// Expected business failures the client can correct; mutations return them as
+    /// `userErrors`, anywhere else they are `BAD_USER_INPUT`.
+    Rejected(Vec<Rejection>),
+    /// The operation needs a signed-in caller (or the session token sent is not valid).
+    Unauthenticated(String),
+    /// The caller is known but may not do this.
+    Forbidden,
+    /// Too many attempts; retry after this many seconds.
+    RateLimited {
+        /// Seconds until the next attempt may succeed.
+        retry_after_secs: u64,
+    },
     /// The database is down or every connection is busy; the client may retry.
     ServiceUnavailable(Arc<anyhow::Error>),
     /// A bug or an unexpected failure; details go to the log only.
@@ -32,6 +46,12 @@ pub mod codes {
     pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
     /// The requested object does not exist.
     pub const NOT_FOUND: &str = "NOT_FOUND";
+    /// A signed-in caller is needed, or the session token is invalid, expired or revoked.
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The caller may not do this.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// Too many attempts; `extensions.retryAfter` says in how many seconds to retry.
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// The database is unavailable; retry later.
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     /// An unexpected failure; the log has the cause under the request id.
@@ -44,6 +64,30 @@ impl AppError {
         Self::BadUserInput(message.into())
     }
 
+    /// One rejection.
+    pub fn rejected(rejection: Rejection) -> Self {
+        Self::Rejected(vec![rejection])
+    }
+
+    /// The same error, with the field paths of its rejections under `prefix` (an argument name).
+    pub fn under(self, prefix: &str) -> Self {
+        match self {
+            Self::Rejected(rejections) => Self::Rejected(
+                rejections
+                    .into_iter()
+                    .map(|r| {
+                        if r.field.is_empty() {
+                            r
+                        } else {
+                            r.under(prefix)
+                        }
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     /// Shorthand for [`AppError::Internal`] from any error.
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         Self::Internal(Arc::new(error.into()))
@@ -52,27 +96,43 @@ impl AppError {
     /// The `extensions.code` this error is sent with.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadUserInput(_) => codes::BAD_USER_INPUT,
+            Self::BadUserInput(_) | Self::Rejected(_) => codes::BAD_USER_INPUT,
             Self::NotFound(_) => codes::NOT_FOUND,
+            Self::Unauthenticated(_) => codes::UNAUTHENTICATED,
+            Self::Forbidden => codes::FORBIDDEN,
+            Self::RateLimited { .. } => codes::RATE_LIMITED,
             Self::ServiceUnavailable(_) => codes::SERVICE_UNAVAILABLE,
             Self::Internal(_) => codes::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// The message a client may see.
-    pub fn public_message(&self) -> &str {
+    pub fn public_message(&self) -> String {
         match self {
-            Self::BadUserInput(message) | Self::NotFound(message) => message,
-            Self::ServiceUnavailable(_) => "the service is temporarily unavailable, please retry",
-            Self::Internal(_) => "internal server error",
+            Self::BadUserInput(message)
+            | Self::NotFound(message)
+            | Self::Unauthenticated(message) => message.clone(),
+            Self::Rejected(rejections) => rejections
+                .iter()
+                .map(|r| r.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+            Self::Forbidden => "you are not allowed to do this".to_owned(),
+            Self::RateLimited { retry_after_secs } => {
+                format!("too many attempts; retry in {retry_after_secs} s")
+            }
+            Self::ServiceUnavailable(_) => {
+                "the service is temporarily unavailable, please retry".to_owned()
+            }
+            Self::Internal(_) => "internal server error".to_owned(),
         }
     }
 
     /// The full description, with the cause chain, for logs and the command line.
     pub fn detail(&self) -> String {
         match self {
-            Self::BadUserInput(message) | Self::NotFound(message) => message.clone(),
             Self::ServiceUnavailable(cause) | Self::Internal(cause) => format!("{cause:#}"),
+            other => other.public_message(),
         }
     }
 }
@@ -103,8 +163,12 @@ impl From<AppError> for async_graphql::Error {
             tracing::error!(error = %error.detail(), code = error.code(), "request failed");
         }
         let code = error.code();
-        async_graphql::Error::new(error.public_message())
-            .extend_with(|_, ext| ext.set("code", code))
+        async_graphql::Error::new(error.public_message()).extend_with(|_, ext| {
+            ext.set("code", code);
+            if let AppError::RateLimited { retry_after_secs } = error {
+                ext.set("retryAfter", retry_after_secs);
+            }
+        })
     }
 }
 
@@ -114,9 +178,7 @@ impl From<AppError> for anyhow::Error {
             AppError::Internal(cause) | AppError::ServiceUnavailable(cause) => {
                 anyhow::anyhow!("{cause:#}")
             }
-            AppError::BadUserInput(message) | AppError::NotFound(message) => {
-                anyhow::Error::msg(message)
-            }
+            other => anyhow::Error::msg(other.public_message()),
         }
     }
 }

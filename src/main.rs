@@ -1,11 +1,11 @@
-//! The `bazaar` command: serve (the default), migrate, seed, print-schema.
+//! The `bazaar` command: serve (the default), migrate, seed, create-admin, print-schema.
 
 use clap::{Parser, Subcommand};
 
 use bazaar::config::{DatabaseConfig, LogConfig, ServeConfig};
 use bazaar::db::{Db, migrations};
 use bazaar::http::Application;
-use bazaar::services::seed;
+use bazaar::services::{accounts, seed};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -35,6 +35,14 @@ enum Command {
         /// Multiply the demo catalog (60 products, ~150 variants) by this factor.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         scale: u32,
+    },
+    /// Create an administrator account, or make an existing account one (its password is
+    /// replaced and its sessions end). The password is read from `BAZAAR_ADMIN_PASSWORD`, or else
+    /// from the first line of standard input.
+    CreateAdmin {
+        /// The administrator's email.
+        #[arg(long)]
+        email: String,
     },
     /// Print the GraphQL schema (SDL) and exit.
     PrintSchema,
@@ -76,8 +84,38 @@ fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(Command::CreateAdmin { email }) => {
+            let password = admin_password()?;
+            let db = Db::connect(&cli.database)?;
+            db.run_blocking(migrations::run_pending)?;
+            let cost = cli.serve.auth.bcrypt_cost;
+            let (user, created) = db
+                .run_blocking(|conn| {
+                    accounts::create_admin_blocking(conn, &email, &password, cost)
+                        .map_err(bazaar::error::AppError::internal)
+                })
+                .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            let verb = if created { "created" } else { "promoted" };
+            println!("{verb} administrator {} (account {})", user.email, user.id);
+            Ok(())
+        }
         Some(Command::Serve) | None => serve(&cli.database, &cli.serve),
     }
+}
+
+/// The new administrator's password: `BAZAAR_ADMIN_PASSWORD`, or the first line of stdin.
+fn admin_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("BAZAAR_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "give the password in BAZAAR_ADMIN_PASSWORD or on standard input"
+    );
+    Ok(password)
 }
 
 fn serve(database: &DatabaseConfig, config: &ServeConfig) -> anyhow::Result<()> {

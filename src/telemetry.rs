@@ -1,8 +1,11 @@
-//! Logging and tracing: the subscriber set up once at start-up, filtered by `RUST_LOG`.
+//! Logging and tracing: the subscriber set up once at start-up, filtered by `RUST_LOG`, and the
+//! span-carrying way onto a blocking thread.
 
+use tracing::Instrument as _;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+use crate::error::{AppError, AppResult};
 
 /// Installs the global tracing subscriber. Later calls (as in tests) leave the first one in place.
 pub fn init(format: LogFormat) {
@@ -19,4 +22,19 @@ pub fn init(format: LogFormat) {
             .with_current_span(true)
             .try_init(),
     };
+}
+
+/// Runs blocking `work` (database calls, password hashing) on the runtime's blocking pool, inside
+/// a child of the caller's span, so nothing slow ever runs on an actix worker thread.
+pub async fn spawn_blocking_in_span<T, F>(name: &'static str, work: F) -> AppResult<T>
+where
+    F: FnOnce() -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::debug_span!("blocking", task = name);
+    let inner = span.clone();
+    actix_web::rt::task::spawn_blocking(move || inner.in_scope(work))
+        .instrument(span)
+        .await
+        .map_err(|join| AppError::internal(anyhow::anyhow!("{name} task failed: {join}")))?
 }

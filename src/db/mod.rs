@@ -10,13 +10,11 @@ mod stats;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::Instrument as _;
-
 pub use connection::{Backend, ConnectionManager, DatabaseUrl, DbConnection, MultiBackend};
 pub use stats::SqlStats;
 
 use crate::config::DatabaseConfig;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// The connection pool.
 pub type Pool = r2d2::Pool<ConnectionManager>;
@@ -76,17 +74,12 @@ impl Db {
     {
         let pool = self.pool.clone();
         let stats = self.stats.clone();
-        let span = tracing::debug_span!("db");
-        let task = span.clone();
-        actix_web::rt::task::spawn_blocking(move || {
-            let _entered = task.enter();
+        crate::telemetry::spawn_blocking_in_span("db", move || {
             let mut conn = pool.get()?;
             let _counting = stats::count_into(stats);
             work(&mut conn)
         })
-        .instrument(span)
         .await
-        .map_err(|join| AppError::internal(anyhow::anyhow!("database task failed: {join}")))?
     }
 
     /// Runs `work` synchronously on the current thread; for the CLI and start-up only.

@@ -13,6 +13,7 @@ diesel::table! {
         position -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 
@@ -45,6 +46,7 @@ diesel::table! {
         position -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        archived_at -> Nullable<Timestamp>,
     }
 }
 
@@ -58,8 +60,77 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        password_hash -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        role -> Text,
+        search_text -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    password_resets (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    addresses (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        first_name -> Text,
+        last_name -> Text,
+        company -> Text,
+        line1 -> Text,
+        line2 -> Text,
+        city -> Text,
+        region -> Text,
+        postal_code -> Text,
+        country_code -> Text,
+        phone -> Text,
+        is_default -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
+diesel::joinable!(addresses -> users (user_id));
 diesel::joinable!(variants -> products (product_id));
 diesel::joinable!(product_images -> products (product_id));
 
-diesel::allow_tables_to_appear_in_same_query!(categories, products, variants, product_images);
+diesel::allow_tables_to_appear_in_same_query!(
+    categories,
+    products,
+    variants,
+    product_images,
+    users,
+    sessions,
+    password_resets,
+    addresses,
+);

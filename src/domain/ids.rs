@@ -21,4 +21,8 @@ id_newtype! {
     ProductId;
     /// Identifies a product variant.
     VariantId;
+    /// Identifies an account (customer, staff or admin).
+    AccountId;
+    /// Identifies a postal address owned by an account.
+    AddressId;
 }

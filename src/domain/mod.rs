@@ -1,6 +1,9 @@
 //! Pure business rules: no database, no GraphQL, no async. Values here are valid by construction.
 
+pub mod accounts;
+pub mod address;
 pub mod catalog;
 pub mod ids;
 pub mod money;
 pub mod paging;
+pub mod rejection;

@@ -1,19 +1,32 @@
 //! What every resolver may ask of the request: the database handle (counting this request's
-//! statements), the caller's catalog visibility and the store currency.
+//! statements), the caller, the client address, and the shop-wide services and settings.
+
+use std::sync::Arc;
 
 use async_graphql::Context;
 
 use crate::db::Db;
+use crate::domain::accounts::Principal;
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::money::Currency;
+use crate::services::accounts::Accounts;
 
 /// Per-request data, put in the GraphQL request by the HTTP handler.
 #[derive(Clone)]
 pub struct RequestContext {
     /// Database handle counting into this request's statistics.
     pub db: Db,
+    /// Who is calling.
+    pub principal: Principal,
+    /// The client's address, for throttling.
+    pub client_address: Option<String>,
+}
+
+impl RequestContext {
     /// Which products the caller may see.
-    pub visibility: CatalogVisibility,
+    pub fn visibility(&self) -> CatalogVisibility {
+        self.principal.catalog_visibility()
+    }
 }
 
 /// Schema-wide settings.
@@ -29,6 +42,8 @@ pub trait ContextExt {
     fn request(&self) -> async_graphql::Result<&RequestContext>;
     /// The shop settings.
     fn shop(&self) -> async_graphql::Result<&ShopSettings>;
+    /// The account services.
+    fn accounts(&self) -> async_graphql::Result<&Accounts>;
 }
 
 impl ContextExt for Context<'_> {
@@ -38,5 +53,9 @@ impl ContextExt for Context<'_> {
 
     fn shop(&self) -> async_graphql::Result<&ShopSettings> {
         self.data::<ShopSettings>()
+    }
+
+    fn accounts(&self) -> async_graphql::Result<&Accounts> {
+        Ok(self.data::<Arc<Accounts>>()?.as_ref())
     }
 }

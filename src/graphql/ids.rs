@@ -13,6 +13,10 @@ pub enum NodeKind {
     Product,
     /// A `Variant`.
     Variant,
+    /// An `Account`.
+    Account,
+    /// An `Address`.
+    Address,
 }
 
 impl NodeKind {
@@ -21,13 +25,21 @@ impl NodeKind {
             Self::Category => "Category",
             Self::Product => "Product",
             Self::Variant => "Variant",
+            Self::Account => "Account",
+            Self::Address => "Address",
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [Self::Category, Self::Product, Self::Variant]
-            .into_iter()
-            .find(|kind| kind.name() == name)
+        [
+            Self::Category,
+            Self::Product,
+            Self::Variant,
+            Self::Account,
+            Self::Address,
+        ]
+        .into_iter()
+        .find(|kind| kind.name() == name)
     }
 }
 

@@ -1,34 +1,52 @@
-//! The GraphQL schema: root objects by area, output types, inputs, per-request loaders, Relay
-//! pagination and global ids.
+//! The GraphQL schema: root objects by area, output types, inputs, guards, per-request loaders,
+//! `userErrors`, operation limits, Relay pagination and global ids.
 
 pub mod context;
+pub mod guards;
 pub mod ids;
 pub mod inputs;
+pub mod limits;
 pub mod loaders;
+pub mod mutation;
 pub mod pagination;
 pub mod query;
 pub mod types;
+pub mod user_errors;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 pub use context::{RequestContext, ShopSettings};
 
+use crate::services::accounts::Accounts;
+
 /// The Bazaar schema.
-pub type AppSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
 /// How the schema is built.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct SchemaOptions {
     /// Shop-wide settings available to every resolver.
     pub shop: ShopSettings,
+    /// The account services.
+    pub accounts: Arc<Accounts>,
     /// Whether introspection queries are answered.
     pub introspection: bool,
 }
 
+fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+    Schema::build(
+        query::Query::default(),
+        mutation::Mutation::default(),
+        EmptySubscription,
+    )
+    .extension(limits::OncePerOperation)
+}
+
 /// Builds the schema.
 pub fn build_schema(options: SchemaOptions) -> AppSchema {
-    let builder =
-        Schema::build(query::Query::default(), EmptyMutation, EmptySubscription).data(options.shop);
+    let builder = builder().data(options.shop).data(options.accounts);
     let builder = if options.introspection {
         builder
     } else {
@@ -39,7 +57,5 @@ pub fn build_schema(options: SchemaOptions) -> AppSchema {
 
 /// The schema in SDL, as `schema.graphql` holds it.
 pub fn sdl() -> String {
-    Schema::build(query::Query::default(), EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl()
+    builder().finish().sdl()
 }

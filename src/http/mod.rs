@@ -4,6 +4,7 @@ mod graphql_handler;
 mod health;
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use actix_web::HttpMessage as _;
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
@@ -15,6 +16,8 @@ use crate::config::ServeConfig;
 use crate::db::Db;
 use crate::domain::money::Currency;
 use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
+use crate::services::accounts::Accounts;
+use crate::services::mail::{self, Mailer};
 
 /// What every handler shares.
 pub struct AppState {
@@ -22,6 +25,10 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The database pool.
     pub db: Db,
+    /// Account services (the handler authenticates with them).
+    pub accounts: Arc<Accounts>,
+    /// Take the client address from forwarding headers.
+    pub trust_forwarded_for: bool,
     /// Serve GraphiQL.
     pub graphiql: bool,
     /// Serve the SDL at `/schema.graphql`.
@@ -37,16 +44,36 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds the listen address and builds the server.
+    /// Binds the listen address and builds the server, sending mail as configured.
     pub fn build(config: &ServeConfig, db: Db, pool_size: u32) -> anyhow::Result<Self> {
+        let mailer = mail::from_config(&config.mail, config.environment)?;
+        Self::build_with_mailer(config, db, pool_size, mailer)
+    }
+
+    /// Binds the listen address and builds the server, sending mail through `mailer`.
+    pub fn build_with_mailer(
+        config: &ServeConfig,
+        db: Db,
+        pool_size: u32,
+        mailer: Arc<dyn Mailer>,
+    ) -> anyhow::Result<Self> {
+        config.check()?;
         let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
+        let accounts = Arc::new(Accounts::new(
+            &config.auth,
+            &config.mail.password_reset_url,
+            mailer,
+        ));
         let schema = build_schema(SchemaOptions {
             shop: ShopSettings { currency },
+            accounts: accounts.clone(),
             introspection: config.introspection_enabled(),
         });
         let state = web::Data::new(AppState {
             schema,
             db,
+            accounts,
+            trust_forwarded_for: config.auth.trust_forwarded_for,
             graphiql: config.graphiql_enabled(),
             introspection: config.introspection_enabled(),
             debug_extensions: config.debug_extensions_enabled(),

@@ -1,11 +1,20 @@
-//! `spawn_app()`: the server on port 0 over a fresh database, and a small GraphQL client.
+//! `spawn_app()`: the server on port 0 over a fresh database, a small GraphQL client, accounts
+//! for each role, the mail the server sent and the log lines it wrote.
 
-use bazaar::config::{DatabaseConfig, Environment, ServeConfig};
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bazaar::config::{DatabaseConfig, ServeConfig};
 use bazaar::db::{Db, migrations};
 use bazaar::http::Application;
+use bazaar::services::mail::MemoryMailer;
 use bazaar::services::seed;
+use clap::Parser;
 use diesel::connection::SimpleConnection as _;
 use serde_json::{Value, json};
+
+/// A password every test account is created with.
+pub const PASSWORD: &str = "correct horse battery";
 
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
@@ -15,17 +24,54 @@ pub struct TestApp {
     pub db: Db,
     /// The database URL the server uses.
     pub database_url: String,
+    /// Every mail the server sent.
+    pub mailer: MemoryMailer,
     client: awc::Client,
     _dir: Option<tempfile::TempDir>,
 }
 
+/// `bazaar serve` settings as the command line would give them.
+#[derive(Parser)]
+struct ServeArgs {
+    #[command(flatten)]
+    serve: ServeConfig,
+}
+
+/// Settings for a test server: development defaults, port 0, one worker, fast bcrypt, plus
+/// `extra` flags.
+pub fn serve_config(extra: &[&str]) -> ServeConfig {
+    let mut args = vec![
+        "bazaar",
+        "--listen",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+        "--environment",
+        "development",
+        "--debug-extensions",
+        "true",
+        "--seed-demo",
+        "false",
+        "--bcrypt-cost",
+        "4",
+    ];
+    args.extend_from_slice(extra);
+    ServeArgs::parse_from(args).serve
+}
+
 /// Starts the server over a fresh database with the demo shop.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with_scale(1).await
+    spawn_app_with(1, &[]).await
 }
 
 /// Starts the server over a fresh database seeded at `scale`.
 pub async fn spawn_app_with_scale(scale: u32) -> TestApp {
+    spawn_app_with(scale, &[]).await
+}
+
+/// Starts the server over a fresh database seeded at `scale`, with extra command-line flags.
+pub async fn spawn_app_with(scale: u32, flags: &[&str]) -> TestApp {
+    capture_logs();
     let (database_url, dir) = fresh_database();
     let database = DatabaseConfig {
         database_url: database_url.clone(),
@@ -36,23 +82,17 @@ pub async fn spawn_app_with_scale(scale: u32) -> TestApp {
     db.run_blocking(migrations::run_pending).expect("migrate");
     db.run_blocking(|conn| seed::seed_catalog_blocking(conn, scale))
         .expect("seed");
-    let config = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        workers: Some(1),
-        environment: Environment::Development,
-        graphiql: None,
-        introspection: None,
-        debug_extensions: Some(true),
-        seed_demo: Some(false),
-        currency: "USD".into(),
-    };
-    let app = Application::build(&config, db.clone(), 4).expect("build the app");
+    let config = serve_config(flags);
+    let mailer = MemoryMailer::default();
+    let app = Application::build_with_mailer(&config, db.clone(), 4, Arc::new(mailer.clone()))
+        .expect("build the app");
     let address = format!("http://{}", app.local_addr());
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
         db,
         database_url,
+        mailer,
         client: awc::Client::default(),
         _dir: dir,
     }
@@ -90,9 +130,16 @@ pub fn fresh_database() -> (String, Option<tempfile::TempDir>) {
 impl TestApp {
     /// Sends a GraphQL POST and returns the JSON response.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        let mut response = self
-            .client
-            .post(format!("{}/graphql", self.address))
+        self.graphql_as(None, query, variables).await
+    }
+
+    /// Sends a GraphQL POST with `Authorization: Bearer <token>` when a token is given.
+    pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.client.post(format!("{}/graphql", self.address));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let mut response = request
             .send_json(&json!({ "query": query, "variables": variables }))
             .await
             .expect("send the request");
@@ -114,6 +161,61 @@ impl TestApp {
         response["data"].clone()
     }
 
+    /// Like [`Self::data`], signed in with `token`.
+    pub async fn data_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        let response = self.graphql_as(Some(token), query, variables).await;
+        assert!(
+            response.get("errors").is_none(),
+            "unexpected errors: {response}"
+        );
+        response["data"].clone()
+    }
+
+    /// Registers a customer with [`PASSWORD`]; returns the account.
+    pub async fn register(&self, email: &str) -> Account {
+        let data = self
+            .data(
+                "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
+                    account { id } session { token } userErrors { code } } }",
+                json!({ "input": { "email": email, "password": PASSWORD } }),
+            )
+            .await;
+        let payload = &data["accountRegister"];
+        assert_eq!(payload["userErrors"], json!([]), "registering {email}");
+        Account {
+            id: payload["account"]["id"].as_str().unwrap().to_owned(),
+            token: payload["session"]["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Registers an account and gives it `role` (`CUSTOMER`, `STAFF` or `ADMIN`) behind the API.
+    pub async fn account_with_role(&self, email: &str, role: &'static str) -> Account {
+        let account = self.register(email).await;
+        let id: i64 = account.id.rsplit('/').next().unwrap().parse().unwrap();
+        self.db
+            .run(move |conn| {
+                Ok(bazaar::db::models::user::set_role(
+                    conn,
+                    id,
+                    role,
+                    chrono::Utc::now().naive_utc(),
+                )?)
+            })
+            .await
+            .expect("set the role");
+        account
+    }
+
+    /// Signs in; returns the whole response.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        self.graphql(
+            "mutation($email: String!, $password: String!) { login(email: $email, password: $password) {
+                session { token expiresAt } account { id email } userErrors { field message code } } }",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
     /// The HTTP client, for requests the helpers above do not cover.
     pub fn client(&self) -> &awc::Client {
         &self.client
@@ -133,6 +235,52 @@ impl TestApp {
             String::from_utf8_lossy(&body).into_owned(),
         )
     }
+}
+
+/// A signed-in test account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Its global id.
+    pub id: String,
+    /// Its session token.
+    pub token: String,
+}
+
+/// Everything the servers in this test binary have logged (at debug level and above for Bazaar).
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(Default::default)
+}
+
+#[derive(Clone)]
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends every log line of this test binary into [`captured_logs`] (once).
+fn capture_logs() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let buffer = log_buffer().clone();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("info,bazaar=debug,tracing_actix_web=debug")
+            .with_ansi(false)
+            .with_writer(move || BufferWriter(buffer.clone()))
+            .try_init();
+    });
 }
 
 /// The SQL statements a response says its request ran.

@@ -1,6 +1,7 @@
 //! Black-box tests of the HTTP API: each test starts the real server on a free port over a fresh
 //! database (SQLite in a temp dir, or PostgreSQL when `TEST_DATABASE_URL` is set).
 
+mod accounts;
 mod catalog;
 mod database;
 mod errors;

@@ -18,6 +18,8 @@ pub struct Category {
     pub position: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set when staff archived it: hidden from customers, kept for history.
+    pub archived_at: Option<NaiveDateTime>,
 }
 
 /// A category to insert; its `path` is set from the new id.

@@ -285,6 +285,8 @@ struct CategoryProductRow {
     c_created_at: NaiveDateTime,
     #[diesel(sql_type = Timestamp)]
     c_updated_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    c_archived_at: Option<NaiveDateTime>,
 }
 
 impl CategoryProductRow {
@@ -298,6 +300,7 @@ impl CategoryProductRow {
             position: self.c_position,
             created_at: self.c_created_at,
             updated_at: self.c_updated_at,
+            archived_at: self.c_archived_at,
         };
         (self.anchor_id, (self.product, Some(category)))
     }
@@ -388,7 +391,7 @@ mod window_sql {
                  p.price_max, p.search_text, p.created_at, p.updated_at, \
                  c.id AS c_id, c.parent_id AS c_parent_id, c.name AS c_name, c.slug AS c_slug, \
                  c.path AS c_path, c.position AS c_position, c.created_at AS c_created_at, \
-                 c.updated_at AS c_updated_at, \
+                 c.updated_at AS c_updated_at, c.archived_at AS c_archived_at, \
                  ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY {column} {direction}, p.id {direction}) AS rn \
                FROM categories a \
                JOIN categories c ON c.path LIKE a.path || '%' \

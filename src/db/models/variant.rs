@@ -23,6 +23,8 @@ pub struct Variant {
     pub position: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set when staff archived it: hidden from customers, kept for history.
+    pub archived_at: Option<NaiveDateTime>,
 }
 
 /// A variant to insert.

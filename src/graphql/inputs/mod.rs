@@ -1,3 +1,4 @@
 //! GraphQL input types and their conversion into checked service inputs.
 
+pub mod accounts;
 pub mod catalog;

@@ -1,5 +1,6 @@
-//! Batched catalog reads: categories by id, children by parent, products by id, variants and
-//! images by product, variants by id, and the first page of products of many categories.
+//! The request's batching loader and its catalog reads: categories by id, children by parent,
+//! products by id, variants and images by product, variants by id, and the first page of products
+//! of many categories.
 
 use std::collections::HashMap;
 
@@ -35,26 +36,26 @@ pub struct CategoryProducts {
     pub window: Window,
 }
 
-/// Loads catalog rows for one request, as the caller may see them.
-pub struct CatalogLoader {
-    db: Db,
-    visibility: CatalogVisibility,
+/// Loads rows for one request, as the caller may see them.
+pub struct DbLoader {
+    pub(super) db: Db,
+    pub(super) visibility: CatalogVisibility,
 }
 
-impl CatalogLoader {
+impl DbLoader {
     /// A loader reading through `db` with the caller's `visibility`.
     pub fn new(db: Db, visibility: CatalogVisibility) -> Self {
         Self { db, visibility }
     }
 }
 
-type LoadResult<K, V> = Result<HashMap<K, V>, AppError>;
+pub(super) type LoadResult<K, V> = Result<HashMap<K, V>, AppError>;
 
-fn raw_ids<K: Copy + Into<i64>>(keys: &[K]) -> Vec<i64> {
+pub(super) fn raw_ids<K: Copy + Into<i64>>(keys: &[K]) -> Vec<i64> {
     keys.iter().map(|&k| k.into()).collect()
 }
 
-impl Loader<CategoryId> for CatalogLoader {
+impl Loader<CategoryId> for DbLoader {
     type Value = Category;
     type Error = AppError;
 
@@ -68,7 +69,7 @@ impl Loader<CategoryId> for CatalogLoader {
     }
 }
 
-impl Loader<ChildrenOf> for CatalogLoader {
+impl Loader<ChildrenOf> for DbLoader {
     type Value = Vec<Category>;
     type Error = AppError;
 
@@ -86,7 +87,7 @@ impl Loader<ChildrenOf> for CatalogLoader {
     }
 }
 
-impl Loader<ProductId> for CatalogLoader {
+impl Loader<ProductId> for DbLoader {
     type Value = ProductWithCategory;
     type Error = AppError;
 
@@ -104,7 +105,7 @@ impl Loader<ProductId> for CatalogLoader {
     }
 }
 
-impl Loader<VariantId> for CatalogLoader {
+impl Loader<VariantId> for DbLoader {
     type Value = Variant;
     type Error = AppError;
 
@@ -119,7 +120,7 @@ impl Loader<VariantId> for CatalogLoader {
     }
 }
 
-impl Loader<VariantsOf> for CatalogLoader {
+impl Loader<VariantsOf> for DbLoader {
     type Value = Vec<Variant>;
     type Error = AppError;
 
@@ -137,7 +138,7 @@ impl Loader<VariantsOf> for CatalogLoader {
     }
 }
 
-impl Loader<ImagesOf> for CatalogLoader {
+impl Loader<ImagesOf> for DbLoader {
     type Value = Vec<Image>;
     type Error = AppError;
 
@@ -155,7 +156,7 @@ impl Loader<ImagesOf> for CatalogLoader {
     }
 }
 
-impl Loader<CategoryProducts> for CatalogLoader {
+impl Loader<CategoryProducts> for DbLoader {
     type Value = Vec<ProductWithCategory>;
     type Error = AppError;
 
@@ -202,7 +203,7 @@ impl Loader<CategoryProducts> for CatalogLoader {
 
 /// Groups rows under the key `key_of` gives them, keeping their order; rows without a key are
 /// dropped.
-fn group_by_key<K: Eq + std::hash::Hash, V>(
+pub(super) fn group_by_key<K: Eq + std::hash::Hash, V>(
     rows: Vec<V>,
     key_of: impl Fn(&V) -> Option<K>,
 ) -> HashMap<K, Vec<V>> {

@@ -40,7 +40,7 @@ impl CatalogQuery {
             .into_query(ctx.shop()?.currency)?;
         let sort = ProductSort::from(sort_by.unwrap_or_default());
         let page = page_request::<ProductKey>(first, after, last, before)?;
-        let page = catalog::products(&request.db, request.visibility, query, sort, page).await?;
+        let page = catalog::products(&request.db, request.visibility(), query, sort, page).await?;
         Ok(product_connection(page, sort.field))
     }
 
@@ -59,7 +59,8 @@ impl CatalogQuery {
             }
             (None, Some(slug)) => {
                 let request = ctx.request()?;
-                let found = catalog::product_by_slug(&request.db, request.visibility, slug).await?;
+                let found =
+                    catalog::product_by_slug(&request.db, request.visibility(), slug).await?;
                 Ok(found.map(ProductNode::from))
             }
             _ => Err(AppError::bad_input("give exactly one of `id` and `slug`").into()),

@@ -1,5 +1,6 @@
 //! The query root, merged from one object per area.
 
+mod accounts;
 mod catalog;
 mod node;
 
@@ -7,4 +8,8 @@ use async_graphql::MergedObject;
 
 /// Everything a client can read.
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, catalog::CatalogQuery);
+pub struct Query(
+    node::NodeQuery,
+    catalog::CatalogQuery,
+    accounts::AccountQuery,
+);

@@ -2,10 +2,14 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::domain::ids::{CategoryId, ProductId, VariantId};
+use crate::domain::accounts::Principal;
+use crate::domain::ids::{AccountId, AddressId, CategoryId, ProductId, VariantId};
+use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
-use crate::graphql::types::{CategoryNode, Node, ProductNode, VariantNode};
+use crate::graphql::types::{
+    AccountNode, AddressNode, CategoryNode, Node, ProductNode, VariantNode,
+};
 
 /// Most ids one `nodes` call may ask for.
 const MAX_NODES: usize = 100;
@@ -14,7 +18,9 @@ const MAX_NODES: usize = 100;
 #[derive(Default)]
 pub struct NodeQuery;
 
-async fn load_node(loader: &Loader, id: GlobalId) -> Result<Option<Node>> {
+/// Loads the object `id` names if the caller may see it; accounts and addresses only for their
+/// owner and staff (anyone else gets null, as if it did not exist).
+async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<Option<Node>> {
     Ok(match id.kind {
         NodeKind::Category => loader
             .load_one(CategoryId(id.id))
@@ -28,6 +34,17 @@ async fn load_node(loader: &Loader, id: GlobalId) -> Result<Option<Node>> {
             .load_one(VariantId(id.id))
             .await?
             .map(|v| Node::Variant(VariantNode::from(v))),
+        NodeKind::Account if caller.may_access_account(AccountId(id.id)) => loader
+            .load_one(AccountId(id.id))
+            .await?
+            .map(|a| Node::Account(AccountNode::from(a))),
+        NodeKind::Address if caller.account().is_some() => loader
+            .load_one(AddressId(id.id))
+            .await?
+            .map(AddressNode::from)
+            .filter(|a| caller.may_access_account(a.owner()))
+            .map(Node::Address),
+        NodeKind::Account | NodeKind::Address => None,
     })
 }
 
@@ -40,7 +57,8 @@ impl NodeQuery {
         #[graphql(desc = "A global id.")] id: ID,
     ) -> Result<Option<Node>> {
         let id = GlobalId::parse(&id)?;
-        load_node(ctx.data::<Loader>()?, id).await
+        let caller = ctx.request()?.principal;
+        load_node(ctx.data::<Loader>()?, &caller, id).await
     }
 
     /// The objects with these global ids, in the same order; null where there is none you may
@@ -61,7 +79,9 @@ impl NodeQuery {
             .map(|id| GlobalId::parse(id))
             .collect::<Result<Vec<_>, _>>()?;
         let loader = ctx.data::<Loader>()?;
+        let caller = ctx.request()?.principal;
         // Loads started together batch together: one statement per kind.
-        futures_util::future::try_join_all(ids.into_iter().map(|id| load_node(loader, id))).await
+        futures_util::future::try_join_all(ids.into_iter().map(|id| load_node(loader, &caller, id)))
+            .await
     }
 }

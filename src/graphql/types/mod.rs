@@ -1,11 +1,13 @@
 //! GraphQL output types. Each wraps database rows; none exposes a row directly.
 
+pub mod account;
 pub mod category;
 pub mod money;
 pub mod node;
 pub mod product;
 pub mod variant;
 
+pub use account::{AccountNode, AddressNode};
 pub use category::CategoryNode;
 pub use money::{Decimal, Money};
 pub use node::Node;

@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{CategoryNode, ProductNode, VariantNode};
+use super::{AccountNode, AddressNode, CategoryNode, ProductNode, VariantNode};
 
 /// An object with a global id.
 #[derive(Interface)]
@@ -18,4 +18,8 @@ pub enum Node {
     Product(ProductNode),
     /// A product variant.
     Variant(VariantNode),
+    /// An account (only your own, unless you are staff).
+    Account(AccountNode),
+    /// An address (only your own, unless you are staff).
+    Address(AddressNode),
 }

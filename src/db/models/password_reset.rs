@@ -1,0 +1,55 @@
+//! Password-reset tokens: stored as SHA-256, single use, expiring.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::password_resets;
+
+/// Stores a reset token for an account.
+pub fn insert(
+    conn: &mut DbConnection,
+    user_id: i64,
+    token_hash: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(password_resets::table)
+        .values((
+            password_resets::user_id.eq(user_id),
+            password_resets::token_hash.eq(token_hash),
+            password_resets::created_at.eq(now),
+            password_resets::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+}
+
+/// Uses the token with this hash if it is unused and unexpired, in one statement (so two
+/// concurrent uses cannot both succeed); the account it belongs to.
+pub fn consume(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<i64>> {
+    diesel::update(password_resets::table)
+        .filter(password_resets::token_hash.eq(token_hash))
+        .filter(password_resets::used_at.is_null())
+        .filter(password_resets::expires_at.gt(now))
+        .set(password_resets::used_at.eq(now))
+        .returning(password_resets::user_id)
+        .get_result(conn)
+        .optional()
+}
+
+/// Marks every unused token of an account used (after any password change).
+pub fn invalidate_all(
+    conn: &mut DbConnection,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(password_resets::table)
+        .filter(password_resets::user_id.eq(user_id))
+        .filter(password_resets::used_at.is_null())
+        .set(password_resets::used_at.eq(now))
+        .execute(conn)
+}

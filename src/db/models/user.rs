@@ -1,0 +1,214 @@
+//! Users (accounts): profile rows without the password hash, credentials for sign-in, roles, and
+//! the staff list of customers (keyset over id, newest first).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::users;
+
+/// An account as the API may show it: everything but the password hash.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+type UserColumns = (
+    users::id,
+    users::email,
+    users::first_name,
+    users::last_name,
+    users::role,
+    users::created_at,
+    users::updated_at,
+);
+
+/// The columns of [`User`], for `RETURNING` (which cannot take `as_returning()` on the combined
+/// backend).
+const USER_COLUMNS: UserColumns = (
+    users::id,
+    users::email,
+    users::first_name,
+    users::last_name,
+    users::role,
+    users::created_at,
+    users::updated_at,
+);
+
+/// What sign-in checks a password against.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Credentials {
+    pub id: i64,
+    pub password_hash: String,
+}
+
+/// An account to insert.
+#[derive(Insertable)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
+pub struct NewUser<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub role: &'a str,
+    pub search_text: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Profile fields to change.
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+pub struct ProfileChanges<'a> {
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub search_text: &'a str,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts an account.
+pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(new)
+        .returning(USER_COLUMNS)
+        .get_result(conn)
+}
+
+/// The accounts with these ids (in no particular order).
+pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// The account with this (normalised) email.
+pub fn by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The credentials of the account with this (normalised) email.
+pub fn credentials_by_email(
+    conn: &mut DbConnection,
+    email: &str,
+) -> QueryResult<Option<Credentials>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(Credentials::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The password hash of an account.
+pub fn password_hash(conn: &mut DbConnection, id: i64) -> QueryResult<String> {
+    users::table
+        .find(id)
+        .select(users::password_hash)
+        .first(conn)
+}
+
+/// Replaces an account's password hash.
+pub fn set_password_hash(
+    conn: &mut DbConnection,
+    id: i64,
+    hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// Changes an account's names.
+pub fn update_profile(
+    conn: &mut DbConnection,
+    id: i64,
+    changes: &ProfileChanges<'_>,
+) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set(changes)
+        .returning(USER_COLUMNS)
+        .get_result(conn)
+}
+
+/// Changes an account's role.
+pub fn set_role(
+    conn: &mut DbConnection,
+    id: i64,
+    role: &str,
+    now: NaiveDateTime,
+) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set((users::role.eq(role), users::updated_at.eq(now)))
+        .returning(USER_COLUMNS)
+        .get_result(conn)
+}
+
+/// How many accounts hold `role`.
+pub fn count_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq(role))
+        .count()
+        .get_result(conn)
+}
+
+/// What the staff list of accounts is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// `LIKE` pattern over email and names (see `domain::catalog::search_pattern`).
+    pub search_pattern: Option<String>,
+    /// Only accounts with this role.
+    pub role: Option<&'static str>,
+}
+
+/// A keyset window over accounts, newest (highest id) first.
+#[derive(Debug, Clone)]
+pub struct UserWindow {
+    /// Only accounts listed after (older than) this id.
+    pub after: Option<i64>,
+    /// Only accounts listed before (newer than) this id.
+    pub before: Option<i64>,
+    /// Rows to fetch.
+    pub limit: i64,
+    /// Take the rows nearest `before`; returned nearest-first.
+    pub from_end: bool,
+}
+
+/// One window of accounts matching `filter`.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &UserFilter,
+    window: &UserWindow,
+) -> QueryResult<Vec<User>> {
+    let mut query = users::table.select(User::as_select()).into_boxed();
+    if let Some(pattern) = &filter.search_pattern {
+        query = query.filter(users::search_text.like(pattern).escape('\\'));
+    }
+    if let Some(role) = filter.role {
+        query = query.filter(users::role.eq(role));
+    }
+    if let Some(after) = window.after {
+        query = query.filter(users::id.lt(after));
+    }
+    if let Some(before) = window.before {
+        query = query.filter(users::id.gt(before));
+    }
+    query = if window.from_end {
+        query.order_by(users::id.asc())
+    } else {
+        query.order_by(users::id.desc())
+    };
+    query.limit(window.limit).load(conn)
+}

@@ -1,0 +1,96 @@
+//! Inputs of the account mutations and the staff customer search.
+
+use async_graphql::InputObject;
+
+use crate::domain::address::AddressParts;
+use crate::graphql::types::account::Role;
+use crate::services::accounts::CustomerQuery;
+
+/// A new customer account.
+#[derive(InputObject)]
+pub struct AccountRegisterInput {
+    /// Sign-in email; stored trimmed and lower-cased, unique.
+    pub email: String,
+    /// At least 8 characters and at most 72 bytes (UTF-8).
+    pub password: String,
+    /// Given name.
+    #[graphql(default)]
+    pub first_name: String,
+    /// Family name.
+    #[graphql(default)]
+    pub last_name: String,
+}
+
+/// Changes to the caller's profile; omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct AccountUpdateInput {
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+}
+
+/// A postal address.
+#[derive(InputObject)]
+pub struct AddressInput {
+    /// Recipient's given name.
+    pub first_name: String,
+    /// Recipient's family name.
+    pub last_name: String,
+    /// Company.
+    #[graphql(default)]
+    pub company: String,
+    /// Street address.
+    pub line1: String,
+    /// Apartment, suite, floor.
+    #[graphql(default)]
+    pub line2: String,
+    /// City or town.
+    pub city: String,
+    /// State, province or region.
+    #[graphql(default)]
+    pub region: String,
+    /// Postal or ZIP code.
+    #[graphql(default)]
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 country code, e.g. `US`.
+    pub country_code: String,
+    /// Phone number for the carrier.
+    #[graphql(default)]
+    pub phone: String,
+}
+
+impl From<AddressInput> for AddressParts {
+    fn from(input: AddressInput) -> Self {
+        Self {
+            first_name: input.first_name,
+            last_name: input.last_name,
+            company: input.company,
+            line1: input.line1,
+            line2: input.line2,
+            city: input.city,
+            region: input.region,
+            postal_code: input.postal_code,
+            country_code: input.country_code,
+            phone: input.phone,
+        }
+    }
+}
+
+/// Filters of the staff customer list.
+#[derive(InputObject, Default)]
+pub struct CustomersWhere {
+    /// Words matched (case-insensitively) against email, first and last name.
+    pub search: Option<String>,
+    /// Only accounts with this role.
+    pub role: Option<Role>,
+}
+
+impl From<CustomersWhere> for CustomerQuery {
+    fn from(input: CustomersWhere) -> Self {
+        Self {
+            search: input.search,
+            role: input.role.map(Into::into),
+        }
+    }
+}

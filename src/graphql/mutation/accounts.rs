@@ -1,0 +1,369 @@
+//! Account mutations: sign-up, sign-in and out, passwords, profile, address book, roles.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::domain::accounts::Role;
+use crate::domain::address::AddressParts;
+use crate::domain::ids::{AccountId, AddressId};
+use crate::graphql::context::ContextExt as _;
+use crate::graphql::guards::{RoleGuard, signed_in};
+use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::inputs::accounts::{AccountRegisterInput, AccountUpdateInput, AddressInput};
+use crate::graphql::types::account::{self, Session};
+use crate::graphql::types::{AccountNode, AddressNode};
+use crate::graphql::user_errors::respond;
+use crate::payload;
+use crate::services::accounts::Registration;
+use crate::services::addresses;
+
+payload!(
+    /// The result of `accountRegister`.
+    AccountRegisterPayload {
+        /// The new account.
+        account: Option<AccountNode>,
+        /// A session for it, so the customer is signed in at once.
+        session: Option<Session>,
+    }
+);
+
+payload!(
+    /// The result of `login`.
+    LoginPayload {
+        /// The account signed in.
+        account: Option<AccountNode>,
+        /// The new session.
+        session: Option<Session>,
+    }
+);
+
+payload!(
+    /// The result of `logout` and `logoutAllSessions`.
+    LogoutPayload {
+        /// How many sessions ended.
+        ended_sessions: i32,
+    }
+);
+
+payload!(
+    /// The result of `passwordChange`.
+    PasswordChangePayload {
+        /// The account; its other sessions have ended.
+        account: Option<AccountNode>,
+    }
+);
+
+payload!(
+    /// The result of `passwordResetRequest`. The same whether or not the email has an account.
+    PasswordResetRequestPayload {
+        /// True when the request was accepted: if the email has an account, a reset link is on
+        /// its way.
+        accepted: bool,
+    }
+);
+
+payload!(
+    /// The result of `passwordReset`.
+    PasswordResetPayload {
+        /// True when the password was changed; every session of the account has ended.
+        password_changed: bool,
+    }
+);
+
+payload!(
+    /// The result of `accountUpdate`.
+    AccountUpdatePayload {
+        /// The account as changed.
+        account: Option<AccountNode>,
+    }
+);
+
+payload!(
+    /// The result of `accountRoleSet`.
+    AccountRoleSetPayload {
+        /// The account with its new role.
+        account: Option<AccountNode>,
+    }
+);
+
+payload!(
+    /// The result of an address-book mutation.
+    AddressPayload {
+        /// The address as stored.
+        address: Option<AddressNode>,
+    }
+);
+
+payload!(
+    /// The result of `addressRemove`.
+    AddressRemovePayload {
+        /// The id of the removed address.
+        removed_address_id: Option<ID>,
+    }
+);
+
+fn address_id(id: &ID) -> Result<AddressId> {
+    Ok(AddressId(GlobalId::parse_kind(id, NodeKind::Address)?))
+}
+
+/// Account writes.
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates a customer account and signs it in. At most one per operation.
+    async fn account_register(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new account.")] input: AccountRegisterInput,
+    ) -> Result<AccountRegisterPayload> {
+        let result = ctx
+            .accounts()?
+            .register(
+                &ctx.request()?.db,
+                Registration {
+                    email: &input.email,
+                    password: &input.password,
+                    first_name: &input.first_name,
+                    last_name: &input.last_name,
+                },
+            )
+            .await
+            .map_err(|e| e.under("input"));
+        respond(result, |session| AccountRegisterPayload {
+            session: Some(Session::from(&session)),
+            account: Some(session.user.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Signs in. A wrong password and an unknown email get the same `INVALID_CREDENTIALS`
+    /// user error; repeated failures are refused with `RATE_LIMITED` for a growing time. At most
+    /// one per operation.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's email.")] email: String,
+        #[graphql(desc = "The account's password.")] password: String,
+    ) -> Result<LoginPayload> {
+        let request = ctx.request()?;
+        let result = ctx
+            .accounts()?
+            .login(
+                &request.db,
+                request.client_address.as_deref(),
+                &email,
+                &password,
+            )
+            .await;
+        respond(result, |session| LoginPayload {
+            session: Some(Session::from(&session)),
+            account: Some(session.user.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Ends the session this request was made with.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn logout(&self, ctx: &Context<'_>) -> Result<LogoutPayload> {
+        let caller = signed_in(ctx)?;
+        let result = ctx.accounts()?.logout(&ctx.request()?.db, caller).await;
+        respond(result, |()| LogoutPayload {
+            ended_sessions: 1,
+            ..Default::default()
+        })
+    }
+
+    /// Ends every session of the caller's account, this one included.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn logout_all_sessions(&self, ctx: &Context<'_>) -> Result<LogoutPayload> {
+        let caller = signed_in(ctx)?;
+        let result = ctx.accounts()?.logout_all(&ctx.request()?.db, caller).await;
+        respond(result, |ended| LogoutPayload {
+            ended_sessions: i32::try_from(ended).unwrap_or(i32::MAX),
+            ..Default::default()
+        })
+    }
+
+    /// Changes the caller's password. Every other session of the account ends; this one stays.
+    /// At most one per operation.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn password_change(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The password in use now.")] current_password: String,
+        #[graphql(desc = "The new password: 8 characters to 72 bytes.")] new_password: String,
+    ) -> Result<PasswordChangePayload> {
+        let caller = signed_in(ctx)?;
+        let request = ctx.request()?;
+        let result = ctx
+            .accounts()?
+            .change_password(&request.db, caller, &current_password, &new_password)
+            .await;
+        let account = match &result {
+            Ok(()) => ctx
+                .data::<crate::graphql::loaders::Loader>()?
+                .load_one(caller.account_id)
+                .await?
+                .map(AccountNode::from),
+            Err(_) => None,
+        };
+        respond(result, |()| PasswordChangePayload {
+            account,
+            ..Default::default()
+        })
+    }
+
+    /// Mails a single-use, expiring reset link if the email has an account. Answers the same
+    /// either way. At most one per operation.
+    async fn password_reset_request(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's email.")] email: String,
+    ) -> Result<PasswordResetRequestPayload> {
+        let result = ctx
+            .accounts()?
+            .request_password_reset(&ctx.request()?.db, &email)
+            .await;
+        respond(result, |()| PasswordResetRequestPayload {
+            accepted: true,
+            ..Default::default()
+        })
+    }
+
+    /// Sets a new password with the token from a reset mail. Every session of the account ends.
+    /// At most one per operation.
+    async fn password_reset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the reset mail.")] token: String,
+        #[graphql(desc = "The new password: 8 characters to 72 bytes.")] new_password: String,
+    ) -> Result<PasswordResetPayload> {
+        let result = ctx
+            .accounts()?
+            .reset_password(&ctx.request()?.db, &token, &new_password)
+            .await;
+        respond(result, |()| PasswordResetPayload {
+            password_changed: true,
+            ..Default::default()
+        })
+    }
+
+    /// Changes the caller's names.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn account_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The changes.")] input: AccountUpdateInput,
+    ) -> Result<AccountUpdatePayload> {
+        let caller = signed_in(ctx)?;
+        let result = ctx
+            .accounts()?
+            .update_profile(
+                &ctx.request()?.db,
+                caller,
+                input.first_name.as_deref(),
+                input.last_name.as_deref(),
+            )
+            .await
+            .map_err(|e| e.under("input"));
+        respond(result, |user| AccountUpdatePayload {
+            account: Some(user.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Gives an account a role. Admins only; the last admin cannot be demoted.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn account_role_set(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account.")] account_id: ID,
+        #[graphql(desc = "Its new role.")] role: account::Role,
+    ) -> Result<AccountRoleSetPayload> {
+        let id = AccountId(GlobalId::parse_kind(&account_id, NodeKind::Account)?);
+        let result = ctx
+            .accounts()?
+            .set_role(&ctx.request()?.db, id, role.into())
+            .await;
+        respond(result, |user| AccountRoleSetPayload {
+            account: Some(user.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Adds an address to the caller's address book (at most 20). The first address becomes
+    /// the default.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn address_add(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The address.")] input: AddressInput,
+        #[graphql(desc = "Make it the default address (default: only if it is the first).")]
+        make_default: Option<bool>,
+    ) -> Result<AddressPayload> {
+        let caller = signed_in(ctx)?;
+        let parts = AddressParts::from(input);
+        let result = addresses::add(
+            &ctx.request()?.db,
+            caller,
+            &parts,
+            make_default.unwrap_or(false),
+        )
+        .await;
+        respond(result, |address| AddressPayload {
+            address: Some(address.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Replaces one of the caller's addresses.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn address_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The address to change.")] id: ID,
+        #[graphql(desc = "Its new parts.")] input: AddressInput,
+    ) -> Result<AddressPayload> {
+        let caller = signed_in(ctx)?;
+        let id = address_id(&id)?;
+        let parts = AddressParts::from(input);
+        let result = addresses::update(&ctx.request()?.db, caller, id, &parts).await;
+        respond(result, |address| AddressPayload {
+            address: Some(address.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Removes one of the caller's addresses. Removing the default leaves no default.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn address_remove(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The address to remove.")] id: ID,
+    ) -> Result<AddressRemovePayload> {
+        let caller = signed_in(ctx)?;
+        let parsed = address_id(&id)?;
+        let result = addresses::remove(&ctx.request()?.db, caller, parsed).await;
+        respond(result, |()| AddressRemovePayload {
+            removed_address_id: Some(id),
+            ..Default::default()
+        })
+    }
+
+    /// Makes one of the caller's addresses the default.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn address_set_default(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The address.")] id: ID,
+    ) -> Result<AddressPayload> {
+        let caller = signed_in(ctx)?;
+        let id = address_id(&id)?;
+        let result = addresses::set_default(&ctx.request()?.db, caller, id).await;
+        respond(result, |address| AddressPayload {
+            address: Some(address.into()),
+            ..Default::default()
+        })
+    }
+}

@@ -1,0 +1,10 @@
+//! The mutation root, merged from one object per area. Every mutation returns a payload with
+//! `userErrors`.
+
+mod accounts;
+
+use async_graphql::MergedObject;
+
+/// Everything a client can change.
+#[derive(MergedObject, Default)]
+pub struct Mutation(accounts::AccountMutation);

@@ -1,0 +1,60 @@
+//! Account queries: `me` for the caller, `customers` for staff.
+
+use async_graphql::{Context, Object, Result};
+
+use crate::domain::accounts::Role;
+use crate::graphql::context::ContextExt as _;
+use crate::graphql::guards::RoleGuard;
+use crate::graphql::inputs::accounts::CustomersWhere;
+use crate::graphql::loaders::Loader;
+use crate::graphql::pagination::{encode_cursor, page_request};
+use crate::graphql::types::AccountNode;
+
+crate::connection_types!(
+    AccountConnection,
+    AccountEdge,
+    AccountNode,
+    "A page of accounts.",
+    "An account in a list."
+);
+
+/// Account reads.
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The signed-in account; null when the request carries no session.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<AccountNode>> {
+        let Some(id) = ctx.request()?.principal.account_id() else {
+            return Ok(None);
+        };
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader.load_one(id).await?.map(AccountNode::from))
+    }
+
+    /// Every account, newest first, for staff. Relay connection.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first N accounts (at most 100; default 20).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return accounts after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last N accounts (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return accounts before this cursor.")] before: Option<String>,
+        #[graphql(name = "where", desc = "Conditions every returned account meets.")]
+        filter: Option<CustomersWhere>,
+    ) -> Result<AccountConnection> {
+        let page = page_request::<i64>(first, after, last, before)?;
+        let query = filter.unwrap_or_default().into();
+        let page = ctx
+            .accounts()?
+            .customers(&ctx.request()?.db, query, page)
+            .await?;
+        Ok(AccountConnection::from_page(page, |user| {
+            encode_cursor(&user.id)
+        }))
+    }
+}

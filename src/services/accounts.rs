@@ -1,0 +1,528 @@
+//! Account use cases: sign-up, sign-in and sessions, password change and reset, roles, and the
+//! staff list of customers.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use diesel::Connection as _;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::config::AuthConfig;
+use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter, UserWindow};
+use crate::db::models::{password_reset, session};
+use crate::db::{Db, DbConnection};
+use crate::domain::accounts::{
+    AccountPrincipal, Email, NAME_MAX_CHARS, Password, Principal, Role, account_search_text,
+    parse_text,
+};
+use crate::domain::catalog::search_pattern;
+use crate::domain::ids::AccountId;
+use crate::domain::paging::{Page, PageRequest};
+use crate::domain::rejection::{Rejection, RejectionCode};
+use crate::error::{AppError, AppResult};
+use crate::services::mail::{Mailer, OutgoingMail};
+use crate::services::passwords::PasswordHasher;
+use crate::services::throttle::{LoginThrottle, ThrottleKey};
+use crate::services::tokens::{SecretToken, hash_token};
+
+/// Prefix of session tokens.
+const SESSION_TOKEN_PREFIX: &str = "bzs_";
+/// Prefix of password-reset tokens.
+const RESET_TOKEN_PREFIX: &str = "bzr_";
+/// A session's last use is recorded at most this often.
+const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+/// The message for every failed sign-in, whatever the reason.
+pub const INVALID_CREDENTIALS: &str = "the email or password is incorrect";
+
+/// What account use cases share: hashing, throttling, mail and the session rules.
+pub struct Accounts {
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    mailer: Arc<dyn Mailer>,
+    session_ttl: TimeDelta,
+    session_idle: TimeDelta,
+    reset_ttl: TimeDelta,
+    reset_url: String,
+}
+
+/// A new session: the token, shown once, and when it ends at the latest.
+#[derive(Debug)]
+pub struct NewSession {
+    /// The bearer token.
+    pub token: SecretToken,
+    /// The absolute expiry.
+    pub expires_at: NaiveDateTime,
+    /// The account signed in.
+    pub user: User,
+}
+
+/// What sign-up asks for.
+pub struct Registration<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+}
+
+/// The staff search over accounts.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery {
+    /// Free text matched against email and names.
+    pub search: Option<String>,
+    /// Only accounts with this role.
+    pub role: Option<Role>,
+}
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn rejected(field: &[&str], code: RejectionCode, message: &str) -> AppError {
+    AppError::rejected(Rejection::new(field, code, message))
+}
+
+impl Accounts {
+    /// Account services from the configuration, sending mail through `mailer`.
+    pub fn new(config: &AuthConfig, reset_url: &str, mailer: Arc<dyn Mailer>) -> Self {
+        Self {
+            hasher: PasswordHasher::new(config.bcrypt_cost),
+            throttle: LoginThrottle::new(config.login_free_attempts),
+            mailer,
+            session_ttl: TimeDelta::hours(i64::from(config.session_ttl_hours)),
+            session_idle: TimeDelta::minutes(i64::from(config.session_idle_minutes)),
+            reset_ttl: TimeDelta::minutes(i64::from(config.password_reset_ttl_minutes)),
+            reset_url: reset_url.to_owned(),
+        }
+    }
+
+    /// Creates a customer account and signs it in.
+    pub async fn register(&self, db: &Db, input: Registration<'_>) -> AppResult<NewSession> {
+        let mut problems = Vec::new();
+        let email = Email::parse(input.email).map_err(|r| problems.push(r)).ok();
+        let password = Password::parse(input.password, "password")
+            .map_err(|r| problems.push(r))
+            .ok();
+        let first_name = parse_text(input.first_name, "firstName", NAME_MAX_CHARS, false)
+            .map_err(|r| problems.push(r))
+            .ok();
+        let last_name = parse_text(input.last_name, "lastName", NAME_MAX_CHARS, false)
+            .map_err(|r| problems.push(r))
+            .ok();
+        let (Some(email), Some(password), Some(first_name), Some(last_name)) =
+            (email, password, first_name, last_name)
+        else {
+            return Err(AppError::Rejected(problems));
+        };
+        let hash = self.hasher.hash(password).await?;
+        let token = SecretToken::generate(SESSION_TOKEN_PREFIX);
+        let token_hash = token.hash();
+        let (ttl, now) = (self.session_ttl, now());
+        let user = db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let search_text = account_search_text(&email, &first_name, &last_name);
+                    let user = user::insert(
+                        conn,
+                        &NewUser {
+                            email: email.as_str(),
+                            password_hash: &hash,
+                            first_name: &first_name,
+                            last_name: &last_name,
+                            role: Role::Customer.as_str(),
+                            search_text: &search_text,
+                            created_at: now,
+                            updated_at: now,
+                        },
+                    )
+                    .map_err(|error| match error {
+                        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                            rejected(
+                                &["email"],
+                                RejectionCode::Taken,
+                                "an account with this email already exists",
+                            )
+                        }
+                        other => other.into(),
+                    })?;
+                    session::insert(conn, user.id, &token_hash, now, now + ttl)?;
+                    Ok(user)
+                })
+            })
+            .await?;
+        tracing::info!(account = user.id, "account registered");
+        Ok(NewSession {
+            token,
+            expires_at: now + ttl,
+            user,
+        })
+    }
+
+    /// Signs in with email and password. Every failure (unknown email, wrong password) is the
+    /// same rejection and takes as long; repeated failures are throttled per account and per
+    /// client address.
+    pub async fn login(
+        &self,
+        db: &Db,
+        client: Option<&str>,
+        email: &str,
+        password: &str,
+    ) -> AppResult<NewSession> {
+        let account_key = ThrottleKey::Account(email.trim().to_lowercase());
+        let mut keys = vec![account_key.clone()];
+        keys.extend(client.map(|c| ThrottleKey::Client(c.to_owned())));
+        if let Err(wait) = self.throttle.check(&keys, Instant::now()) {
+            tracing::warn!("sign-in throttled");
+            return Err(AppError::RateLimited {
+                retry_after_secs: wait.as_secs_f64().ceil() as u64,
+            });
+        }
+        let credentials = match Email::parse(email) {
+            Ok(email) => {
+                db.run(move |conn| Ok(user::credentials_by_email(conn, email.as_str())?))
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let (user_id, stored_hash) = match credentials {
+            Some(c) => (Some(c.id), Some(c.password_hash)),
+            None => (None, None),
+        };
+        let matches = self.hasher.verify(password.to_owned(), stored_hash).await?;
+        let Some(user_id) = user_id.filter(|_| matches) else {
+            self.throttle.record_failure(&keys, Instant::now());
+            tracing::info!("sign-in failed");
+            return Err(rejected(
+                &[],
+                RejectionCode::InvalidCredentials,
+                INVALID_CREDENTIALS,
+            ));
+        };
+        self.throttle.record_success(&account_key);
+        let session = self.start_session(db, user_id).await?;
+        tracing::info!(account = user_id, "signed in");
+        Ok(session)
+    }
+
+    async fn start_session(&self, db: &Db, user_id: i64) -> AppResult<NewSession> {
+        let token = SecretToken::generate(SESSION_TOKEN_PREFIX);
+        let token_hash = token.hash();
+        let (ttl, now) = (self.session_ttl, now());
+        let user = db
+            .run(move |conn| {
+                session::insert(conn, user_id, &token_hash, now, now + ttl)?;
+                let mut users = user::by_ids(conn, &[user_id])?;
+                users
+                    .pop()
+                    .ok_or_else(|| AppError::NotFound("account not found".into()))
+            })
+            .await?;
+        Ok(NewSession {
+            token,
+            expires_at: now + ttl,
+            user,
+        })
+    }
+
+    /// The caller a bearer token proves, or `UNAUTHENTICATED` when the session is unknown,
+    /// revoked, expired or idle too long. Records activity at most once a minute.
+    pub async fn authenticate(&self, db: &Db, token: &str) -> AppResult<Principal> {
+        let token_hash = hash_token(token);
+        let idle = self.session_idle;
+        let live = db
+            .run(move |conn| {
+                let now = now();
+                let live = session::find_live(conn, &token_hash, now, now - idle)?;
+                if let Some(live) = &live {
+                    if now - live.last_used_at >= TOUCH_EVERY {
+                        session::touch(conn, live.session_id, now)?;
+                    }
+                }
+                Ok(live)
+            })
+            .await?;
+        let live = live.ok_or_else(|| {
+            AppError::Unauthenticated("the session token is invalid, expired or revoked".into())
+        })?;
+        let role = live
+            .role
+            .parse()
+            .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+        Ok(Principal::Account(AccountPrincipal {
+            account_id: AccountId(live.user_id),
+            role,
+            session_id: live.session_id,
+        }))
+    }
+
+    /// Ends the caller's session.
+    pub async fn logout(&self, db: &Db, caller: AccountPrincipal) -> AppResult<()> {
+        db.run(move |conn| Ok(session::revoke(conn, caller.session_id, now())?))
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every session of the caller's account, this one included; how many ended.
+    pub async fn logout_all(&self, db: &Db, caller: AccountPrincipal) -> AppResult<usize> {
+        db.run(move |conn| Ok(session::revoke_all(conn, caller.account_id.0, None, now())?))
+            .await
+    }
+
+    /// Changes the caller's password after checking the current one, and ends the account's
+    /// other sessions and outstanding reset tokens.
+    pub async fn change_password(
+        &self,
+        db: &Db,
+        caller: AccountPrincipal,
+        current: &str,
+        new: &str,
+    ) -> AppResult<()> {
+        let new = Password::parse(new, "newPassword").map_err(AppError::rejected)?;
+        let account_key = [ThrottleKey::Account(format!("id:{}", caller.account_id.0))];
+        if let Err(wait) = self.throttle.check(&account_key, Instant::now()) {
+            return Err(AppError::RateLimited {
+                retry_after_secs: wait.as_secs_f64().ceil() as u64,
+            });
+        }
+        let id = caller.account_id.0;
+        let stored = db
+            .run(move |conn| Ok(user::password_hash(conn, id)?))
+            .await?;
+        if !self.hasher.verify(current.to_owned(), Some(stored)).await? {
+            self.throttle.record_failure(&account_key, Instant::now());
+            return Err(rejected(
+                &["currentPassword"],
+                RejectionCode::InvalidCredentials,
+                "the current password is incorrect",
+            ));
+        }
+        self.throttle.record_success(&account_key[0]);
+        let hash = self.hasher.hash(new).await?;
+        db.run(move |conn| {
+            conn.transaction(|conn| {
+                let now = now();
+                user::set_password_hash(conn, id, &hash, now)?;
+                session::revoke_all(conn, id, Some(caller.session_id), now)?;
+                password_reset::invalidate_all(conn, id, now)?;
+                Ok(())
+            })
+        })
+        .await?;
+        tracing::info!(account = id, "password changed; other sessions ended");
+        Ok(())
+    }
+
+    /// Mails a single-use reset link when `email` belongs to an account. Answers the same either
+    /// way, and sends in the background, so the response does not reveal whether it does.
+    pub async fn request_password_reset(&self, db: &Db, email: &str) -> AppResult<()> {
+        let email = Email::parse(email).map_err(AppError::rejected)?;
+        let token = SecretToken::generate(RESET_TOKEN_PREFIX);
+        let token_hash = token.hash();
+        let ttl = self.reset_ttl;
+        let lookup = email.clone();
+        let account = db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let Some(account) = user::by_email(conn, lookup.as_str())? else {
+                        return Ok(None);
+                    };
+                    let now = now();
+                    password_reset::insert(conn, account.id, &token_hash, now, now + ttl)?;
+                    Ok(Some(account))
+                })
+            })
+            .await?;
+        let Some(account) = account else {
+            tracing::info!("password reset requested for an unknown email");
+            return Ok(());
+        };
+        let mail = OutgoingMail {
+            to: account.email.clone(),
+            subject: "Reset your password".to_owned(),
+            body: format!(
+                "Someone asked to reset the password of your account.\n\n\
+                 To choose a new password, open this link within {} minutes:\n{}{}\n\n\
+                 Your reset code: {}\n\n\
+                 If it was not you, ignore this message; your password stays as it is.\n",
+                ttl.num_minutes(),
+                self.reset_url,
+                token.expose(),
+                token.expose(),
+            ),
+        };
+        let sending = self.mailer.send(mail);
+        let account_id = account.id;
+        actix_web::rt::spawn(async move {
+            match sending.await {
+                Ok(()) => tracing::info!(account = account_id, "password reset mail sent"),
+                Err(error) => {
+                    tracing::error!(account = account_id, error = %error, "password reset mail failed")
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token: the token is used up, every session of the
+    /// account ends, and other outstanding tokens stop working.
+    pub async fn reset_password(&self, db: &Db, token: &str, new: &str) -> AppResult<()> {
+        let new = Password::parse(new, "newPassword").map_err(AppError::rejected)?;
+        let hash = self.hasher.hash(new).await?;
+        let token_hash = hash_token(token);
+        let account = db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let now = now();
+                    let Some(user_id) = password_reset::consume(conn, &token_hash, now)? else {
+                        return Err(rejected(
+                            &["token"],
+                            RejectionCode::InvalidToken,
+                            "the reset token is invalid, used or expired",
+                        ));
+                    };
+                    user::set_password_hash(conn, user_id, &hash, now)?;
+                    session::revoke_all(conn, user_id, None, now)?;
+                    password_reset::invalidate_all(conn, user_id, now)?;
+                    Ok(user_id)
+                })
+            })
+            .await?;
+        tracing::info!(account = account, "password reset; every session ended");
+        Ok(())
+    }
+
+    /// Changes the caller's names.
+    pub async fn update_profile(
+        &self,
+        db: &Db,
+        caller: AccountPrincipal,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+    ) -> AppResult<User> {
+        let mut problems = Vec::new();
+        let mut check = |raw: Option<&str>, field| {
+            raw.map(|raw| parse_text(raw, field, NAME_MAX_CHARS, false))
+                .transpose()
+                .map_err(|r| problems.push(r))
+                .ok()
+                .flatten()
+        };
+        let first_name = check(first_name, "firstName");
+        let last_name = check(last_name, "lastName");
+        if !problems.is_empty() {
+            return Err(AppError::Rejected(problems));
+        }
+        let id = caller.account_id.0;
+        db.run(move |conn| {
+            conn.transaction(|conn| {
+                let mut current = user::by_ids(conn, &[id])?;
+                let current = current
+                    .pop()
+                    .ok_or_else(|| AppError::NotFound("account not found".into()))?;
+                let first_name = first_name.unwrap_or(current.first_name);
+                let last_name = last_name.unwrap_or(current.last_name);
+                let email = Email::parse(&current.email).map_err(AppError::rejected)?;
+                let search_text = account_search_text(&email, &first_name, &last_name);
+                Ok(user::update_profile(
+                    conn,
+                    id,
+                    &ProfileChanges {
+                        first_name: &first_name,
+                        last_name: &last_name,
+                        search_text: &search_text,
+                        updated_at: now(),
+                    },
+                )?)
+            })
+        })
+        .await
+    }
+
+    /// Gives an account a role. The last administrator cannot be demoted.
+    pub async fn set_role(&self, db: &Db, account: AccountId, role: Role) -> AppResult<User> {
+        let user = db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let current = user::by_ids(conn, &[account.0])?.pop().ok_or_else(|| {
+                        rejected(&["accountId"], RejectionCode::NotFound, "no such account")
+                    })?;
+                    let demoting_admin =
+                        current.role == Role::Admin.as_str() && role != Role::Admin;
+                    if demoting_admin && user::count_with_role(conn, Role::Admin.as_str())? <= 1 {
+                        return Err(rejected(
+                            &["role"],
+                            RejectionCode::LastAdmin,
+                            "the shop needs at least one administrator",
+                        ));
+                    }
+                    Ok(user::set_role(conn, account.0, role.as_str(), now())?)
+                })
+            })
+            .await?;
+        tracing::info!(account = user.id, role = %role, "role changed");
+        Ok(user)
+    }
+
+    /// One page of accounts, newest first.
+    pub async fn customers(
+        &self,
+        db: &Db,
+        query: CustomerQuery,
+        page: PageRequest<i64>,
+    ) -> AppResult<Page<User>> {
+        let filter = UserFilter {
+            search_pattern: query.search.as_deref().and_then(search_pattern),
+            role: query.role.map(Role::as_str),
+        };
+        let window = UserWindow {
+            after: page.after,
+            before: page.before,
+            limit: page.fetch_limit(),
+            from_end: page.from_end,
+        };
+        let rows = db
+            .run(move |conn| Ok(user::page(conn, &filter, &window)?))
+            .await?;
+        Ok(page.into_page(rows))
+    }
+}
+
+/// Creates an administrator, or makes an existing account one with this password (ending its
+/// sessions). For `bazaar create-admin`; runs on the calling thread.
+pub fn create_admin_blocking(
+    conn: &mut DbConnection,
+    email: &str,
+    password: &str,
+    bcrypt_cost: u32,
+) -> anyhow::Result<(User, bool)> {
+    let email = Email::parse(email).map_err(|r| anyhow::anyhow!("email: {}", r.message))?;
+    let password =
+        Password::parse(password, "password").map_err(|r| anyhow::anyhow!("{}", r.message))?;
+    let hash = bcrypt::hash(password.expose(), bcrypt_cost)?;
+    let result = conn.transaction(|conn| -> AppResult<(User, bool)> {
+        let now = now();
+        if let Some(existing) = user::by_email(conn, email.as_str())? {
+            user::set_password_hash(conn, existing.id, &hash, now)?;
+            session::revoke_all(conn, existing.id, None, now)?;
+            let user = user::set_role(conn, existing.id, Role::Admin.as_str(), now)?;
+            return Ok((user, false));
+        }
+        let search_text = account_search_text(&email, "", "");
+        let user = user::insert(
+            conn,
+            &NewUser {
+                email: email.as_str(),
+                password_hash: &hash,
+                first_name: "",
+                last_name: "",
+                role: Role::Admin.as_str(),
+                search_text: &search_text,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        Ok((user, true))
+    });
+    result.map_err(anyhow::Error::from)
+}
