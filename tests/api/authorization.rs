@@ -1,0 +1,393 @@
+//! The authorization matrix: every protected query field and mutation, called as anonymous, the
+//! owning customer, another customer, staff and admin, gets exactly the intended result. Plus the
+//! statement count of the staff customer list.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Account, TestApp, error_codes, spawn_app, statements};
+
+/// Who calls, in the order every row is run (the owner last, so destructive rows work).
+const CALLERS: [&str; 5] = ["anonymous", "other customer", "staff", "admin", "customer"];
+
+/// What a call may come to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Data for the field, as asked.
+    Ok,
+    /// The field is null: nothing the caller may see.
+    Null,
+    /// A top-level `UNAUTHENTICATED` error.
+    Unauthenticated,
+    /// A top-level `FORBIDDEN` error.
+    Forbidden,
+    /// A `NOT_FOUND` user error: not yours.
+    NotFound,
+}
+
+use Outcome::{Forbidden, NotFound, Null, Ok as Allowed, Unauthenticated};
+
+struct Callers {
+    customer: Account,
+    other: Account,
+    staff: Account,
+    admin: Account,
+}
+
+impl Callers {
+    fn token(&self, caller: &str) -> Option<&str> {
+        match caller {
+            "anonymous" => None,
+            "customer" => Some(&self.customer.token),
+            "other customer" => Some(&self.other.token),
+            "staff" => Some(&self.staff.token),
+            "admin" => Some(&self.admin.token),
+            other => panic!("unknown caller {other}"),
+        }
+    }
+}
+
+fn outcome(response: &Value, field: &str) -> Outcome {
+    match error_codes(response).first().map(String::as_str) {
+        Some("UNAUTHENTICATED") => return Unauthenticated,
+        Some("FORBIDDEN") => return Forbidden,
+        Some(other) => panic!("unexpected error {other}: {response}"),
+        None => {}
+    }
+    let value = &response["data"][field];
+    if value.is_null() {
+        return Null;
+    }
+    match value["userErrors"]
+        .as_array()
+        .and_then(|errors| errors.first())
+    {
+        Some(error) if error["code"] == "NOT_FOUND" => NotFound,
+        Some(error) => panic!("unexpected user error {error}"),
+        None => Allowed,
+    }
+}
+
+async fn address_of(app: &TestApp, account: &Account, city: &str) -> String {
+    let data = app
+        .data_as(
+            &account.token,
+            "mutation($input: AddressInput!) { addressAdd(input: $input) { address { id } } }",
+            json!({ "input": { "firstName": "A", "lastName": "B", "line1": "1 Main St",
+                               "city": city, "countryCode": "US" } }),
+        )
+        .await;
+    data["addressAdd"]["address"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn every_protected_field_answers_each_role_as_intended() {
+    let app = spawn_app().await;
+    let callers = Callers {
+        customer: app.register("customer@example.com").await,
+        other: app.register("other@example.com").await,
+        staff: app.account_with_role("staff@example.com", "STAFF").await,
+        admin: app.account_with_role("admin@example.com", "ADMIN").await,
+    };
+    let customer_id = callers.customer.id.clone();
+    let address = address_of(&app, &callers.customer, "Springfield").await;
+    let address_input = json!({ "firstName": "A", "lastName": "B", "line1": "2 Side St",
+                                "city": "Shelbyville", "countryCode": "US" });
+
+    // (field, query, variables, expected for each of CALLERS)
+    let rows: Vec<(&str, &str, Value, [Outcome; 5])> = vec![
+        (
+            "customers",
+            "{ customers(first: 5) { edges { node { id email addresses { id } } } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "node",
+            "query($id: ID!) { node(id: $id) { id ... on Account { email } } }",
+            json!({ "id": customer_id }),
+            [Null, Null, Allowed, Allowed, Allowed],
+        ),
+        (
+            "node",
+            "query($id: ID!) { node(id: $id) { id ... on Address { city } } }",
+            json!({ "id": address }),
+            [Null, Null, Allowed, Allowed, Allowed],
+        ),
+        (
+            "accountRoleSet",
+            "mutation($id: ID!) { accountRoleSet(accountId: $id, role: CUSTOMER) {
+                account { role } userErrors { code } } }",
+            json!({ "id": customer_id }),
+            [Unauthenticated, Forbidden, Forbidden, Allowed, Forbidden],
+        ),
+        (
+            "accountUpdate",
+            "mutation { accountUpdate(input: { firstName: \"Renamed\" }) {
+                account { firstName } userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "addressAdd",
+            "mutation($input: AddressInput!) { addressAdd(input: $input) {
+                address { id } userErrors { code } } }",
+            json!({ "input": address_input }),
+            [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "addressUpdate",
+            "mutation($id: ID!, $input: AddressInput!) { addressUpdate(id: $id, input: $input) {
+                address { id } userErrors { code } } }",
+            json!({ "id": address, "input": address_input }),
+            [Unauthenticated, NotFound, NotFound, NotFound, Allowed],
+        ),
+        (
+            "addressSetDefault",
+            "mutation($id: ID!) { addressSetDefault(id: $id) { address { id } userErrors { code } } }",
+            json!({ "id": address }),
+            [Unauthenticated, NotFound, NotFound, NotFound, Allowed],
+        ),
+        (
+            "passwordChange",
+            "mutation { passwordChange(currentPassword: \"correct horse battery\",
+                newPassword: \"correct horse battery\") { account { id } userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "addressRemove",
+            "mutation($id: ID!) { addressRemove(id: $id) { removedAddressId userErrors { code } } }",
+            json!({ "id": address }),
+            [Unauthenticated, NotFound, NotFound, NotFound, Allowed],
+        ),
+    ];
+
+    let mut mismatches = Vec::new();
+    for (field, query, variables, expected) in &rows {
+        for (caller, expected) in CALLERS.iter().zip(expected) {
+            let response = app
+                .graphql_as(callers.token(caller), query, variables.clone())
+                .await;
+            let got = outcome(&response, field);
+            if got != *expected {
+                mismatches.push(format!(
+                    "{field} as {caller}: expected {expected:?}, got {got:?}: {response}"
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+
+    // What the customer's data looks like afterwards: only the owner changed it.
+    let me = app
+        .data_as(
+            &callers.customer.token,
+            "{ me { firstName addresses { city } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        me["me"],
+        json!({ "firstName": "Renamed", "addresses": [{ "city": "Shelbyville" }] })
+    );
+}
+
+#[actix_web::test]
+async fn session_ending_mutations_need_a_session() {
+    let app = spawn_app().await;
+    for mutation in ["logout", "logoutAllSessions"] {
+        let response = app
+            .graphql(
+                &format!("mutation {{ {mutation} {{ endedSessions }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_codes(&response), ["UNAUTHENTICATED"], "{mutation}");
+    }
+}
+
+#[actix_web::test]
+async fn me_is_always_the_caller() {
+    let app = spawn_app().await;
+    for (email, role) in [
+        ("customer@example.com", "CUSTOMER"),
+        ("staff@example.com", "STAFF"),
+        ("admin@example.com", "ADMIN"),
+    ] {
+        let account = app.account_with_role(email, role).await;
+        let me = app
+            .data_as(&account.token, "{ me { id email role } }", json!({}))
+            .await;
+        assert_eq!(
+            me["me"],
+            json!({ "id": account.id, "email": email, "role": role })
+        );
+    }
+}
+
+#[actix_web::test]
+async fn admins_change_roles_but_never_remove_the_last_admin() {
+    let app = spawn_app().await;
+    let admin = app.account_with_role("admin@example.com", "ADMIN").await;
+    let customer = app.register("customer@example.com").await;
+    let set = "mutation($id: ID!, $role: Role!) { accountRoleSet(accountId: $id, role: $role) {
+        account { role } userErrors { field code } } }";
+    let promoted = app
+        .data_as(
+            &admin.token,
+            set,
+            json!({ "id": customer.id, "role": "STAFF" }),
+        )
+        .await;
+    assert_eq!(promoted["accountRoleSet"]["account"]["role"], "STAFF");
+    // The new role counts on the very next request of the promoted account.
+    let customers = app
+        .graphql_as(
+            Some(&customer.token),
+            "{ customers { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(customers["errors"].is_null(), "{customers}");
+
+    let last = app
+        .data_as(
+            &admin.token,
+            set,
+            json!({ "id": admin.id, "role": "CUSTOMER" }),
+        )
+        .await;
+    assert_eq!(
+        last["accountRoleSet"]["userErrors"],
+        json!([{ "field": ["role"], "code": "LAST_ADMIN" }])
+    );
+    let unknown = app
+        .data_as(
+            &admin.token,
+            set,
+            json!({ "id": "gid://bazaar/Account/999999", "role": "STAFF" }),
+        )
+        .await;
+    assert_eq!(
+        unknown["accountRoleSet"]["userErrors"][0]["code"],
+        "NOT_FOUND"
+    );
+    let wrong_kind = app
+        .graphql_as(
+            Some(&admin.token),
+            set,
+            json!({ "id": "gid://bazaar/Product/1", "role": "STAFF" }),
+        )
+        .await;
+    assert_eq!(error_codes(&wrong_kind), ["BAD_USER_INPUT"]);
+}
+
+#[actix_web::test]
+async fn staff_search_customers_with_a_bounded_statement_count() {
+    let app = spawn_app().await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    let query = "query($search: String) { customers(first: 50, where: { search: $search }) {
+        edges { node { email addresses { city } defaultAddress { city } } }
+        pageInfo { hasNextPage } } }";
+    let mut counts = Vec::new();
+    for n in 0..12 {
+        let customer = app.register(&format!("shopper{n}@example.com")).await;
+        address_of(&app, &customer, &format!("Town {n}")).await;
+        address_of(&app, &customer, &format!("Village {n}")).await;
+        if n == 1 || n == 11 {
+            let response = app.graphql_as(Some(&staff.token), query, json!({})).await;
+            assert!(response["errors"].is_null(), "{response}");
+            let edges = response["data"]["customers"]["edges"].as_array().unwrap();
+            assert_eq!(
+                edges.len(),
+                n + 2,
+                "the shoppers so far and the staff account"
+            );
+            // Newest first, each with both addresses and the first as default.
+            assert_eq!(edges[0]["node"]["email"], format!("shopper{n}@example.com"));
+            assert_eq!(edges[0]["node"]["addresses"].as_array().unwrap().len(), 2);
+            assert_eq!(
+                edges[0]["node"]["defaultAddress"]["city"],
+                format!("Town {n}")
+            );
+            counts.push(statements(&response));
+        }
+    }
+    // Session lookup, the page, the addresses of every account on it: whatever the page size.
+    assert_eq!(counts, [3, 3]);
+
+    let found = app
+        .data_as(&staff.token, query, json!({ "search": "SHOPPER1" }))
+        .await;
+    let emails: Vec<&str> = found["customers"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            "shopper11@example.com",
+            "shopper10@example.com",
+            "shopper1@example.com"
+        ]
+    );
+    let staff_only = app
+        .data_as(
+            &staff.token,
+            "{ customers(where: { role: STAFF }) { edges { node { email } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        staff_only["customers"]["edges"],
+        json!([{ "node": { "email": "staff@example.com" } }])
+    );
+}
+
+#[actix_web::test]
+async fn the_customer_list_pages_both_ways() {
+    let app = spawn_app().await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    for n in 0..5 {
+        app.register(&format!("shopper{n}@example.com")).await;
+    }
+    let page = "query($after: String, $before: String, $first: Int, $last: Int) {
+        customers(first: $first, after: $after, last: $last, before: $before, where: { role: CUSTOMER }) {
+            edges { cursor node { email } } pageInfo { hasNextPage hasPreviousPage endCursor } } }";
+    let first = app.data_as(&staff.token, page, json!({ "first": 2 })).await;
+    let emails = |data: &Value| -> Vec<String> {
+        data["customers"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        emails(&first),
+        ["shopper4@example.com", "shopper3@example.com"]
+    );
+    assert_eq!(first["customers"]["pageInfo"]["hasNextPage"], true);
+    let cursor = first["customers"]["pageInfo"]["endCursor"].clone();
+    let second = app
+        .data_as(&staff.token, page, json!({ "first": 3, "after": cursor }))
+        .await;
+    assert_eq!(
+        emails(&second),
+        [
+            "shopper2@example.com",
+            "shopper1@example.com",
+            "shopper0@example.com"
+        ]
+    );
+    assert_eq!(second["customers"]["pageInfo"]["hasNextPage"], false);
+    let back = app
+        .data_as(&staff.token, page, json!({ "last": 1, "before": cursor }))
+        .await;
+    assert_eq!(emails(&back), ["shopper4@example.com"]);
+}
