@@ -7,6 +7,10 @@ use crate::domain::accounts::{PASSWORD_MAX_BYTES, Password};
 use crate::error::{AppError, AppResult};
 use crate::telemetry::spawn_blocking_in_span;
 
+fn dummy_hash_of_cost(cost: u32) -> String {
+    bcrypt::hash("not anyone's password", cost).unwrap_or_default()
+}
+
 /// Hashes and verifies passwords at the configured cost.
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -15,12 +19,15 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// A hasher making hashes of bcrypt `cost`.
+    /// A hasher making hashes of bcrypt `cost`. The dummy hash is made on a background thread
+    /// at once, so that not even the first unknown-email sign-in takes longer than the others.
     pub fn new(cost: u32) -> Self {
-        Self {
-            cost,
-            dummy_hash: Arc::new(OnceLock::new()),
-        }
+        let dummy_hash = Arc::new(OnceLock::new());
+        let warming = dummy_hash.clone();
+        std::thread::spawn(move || {
+            warming.get_or_init(|| dummy_hash_of_cost(cost));
+        });
+        Self { cost, dummy_hash }
     }
 
     /// The bcrypt hash of `password`.
@@ -38,11 +45,7 @@ impl PasswordHasher {
         let cost = self.cost;
         let dummy = self.dummy_hash.clone();
         spawn_blocking_in_span("bcrypt verify", move || {
-            let dummy_hash = || {
-                dummy
-                    .get_or_init(|| bcrypt::hash("not a real password", cost).unwrap_or_default())
-                    .clone()
-            };
+            let dummy_hash = || dummy.get_or_init(|| dummy_hash_of_cost(cost)).clone();
             // Longer passwords were never accepted, so they cannot match; bcrypt would only
             // compare their first 72 bytes.
             let comparable = password.len() <= PASSWORD_MAX_BYTES;

@@ -391,3 +391,61 @@ async fn the_customer_list_pages_both_ways() {
         .await;
     assert_eq!(emails(&back), ["shopper4@example.com"]);
 }
+
+/// Runs `bazaar create-admin` against the app's database with `password` on standard input.
+fn create_admin(app: &TestApp, email: &str, password: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args(["create-admin", "--email", email, "--bcrypt-cost", "4"])
+        .env("DATABASE_URL", &app.database_url)
+        .env_remove("BAZAAR_ADMIN_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[actix_web::test]
+async fn create_admin_bootstraps_the_first_administrator() {
+    let app = spawn_app().await;
+    let output = create_admin(&app, "Boss@Example.com", "an admin passphrase");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("created administrator boss@example.com")
+    );
+    let login = app.login("boss@example.com", "an admin passphrase").await;
+    let token = login["data"]["login"]["session"]["token"].as_str().unwrap();
+    let me = app.data_as(token, "{ me { role } }", json!({})).await;
+    assert_eq!(me["me"]["role"], "ADMIN");
+
+    // An existing account is promoted, its password replaced and its sessions ended.
+    let customer = app.register("customer@example.com").await;
+    let output = create_admin(&app, "customer@example.com", "another admin passphrase");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        error_codes(
+            &app.graphql_as(Some(&customer.token), "{ me { id } }", json!({}))
+                .await
+        ),
+        ["UNAUTHENTICATED"]
+    );
+    let login = app
+        .login("customer@example.com", "another admin passphrase")
+        .await;
+    assert_eq!(
+        login["data"]["login"]["account"]["id"],
+        customer.id.as_str()
+    );
+
+    // A weak password is refused with one clear line and a failing exit.
+    let output = create_admin(&app, "weak@example.com", "short");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("bazaar: a password has at least 8 characters"),
+        "{output:?}"
+    );
+}
