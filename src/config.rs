@@ -30,6 +30,7 @@ pub struct DatabaseConfig {
     #[arg(
         long,
         env = "DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://bazaar.db",
         global = true
     )]

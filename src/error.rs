@@ -143,9 +143,15 @@ impl From<diesel::result::Error> for AppError {
         match error {
             Error::NotFound => Self::NotFound("not found".into()),
             Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::UnableToSendCommand
+                | DatabaseErrorKind::SerializationFailure,
                 _,
             ) => Self::ServiceUnavailable(Arc::new(error.into())),
+            // SQLite's busy timeout ran out: another writer held the lock too long.
+            Error::DatabaseError(_, ref info) if info.message().contains("database is locked") => {
+                Self::ServiceUnavailable(Arc::new(error.into()))
+            }
             other => Self::internal(other),
         }
     }

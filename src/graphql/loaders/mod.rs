@@ -7,6 +7,7 @@ mod catalog;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
+use tracing::Instrument as _;
 
 pub use accounts::AddressesOf;
 pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantsOf};
@@ -22,7 +23,7 @@ pub type Loader = DataLoader<DbLoader, HashMapCache>;
 pub fn for_request(db: Db, visibility: CatalogVisibility) -> Loader {
     DataLoader::with_cache(
         DbLoader::new(db, visibility),
-        |future| actix_web::rt::spawn(future),
+        |future| actix_web::rt::spawn(future.in_current_span()),
         HashMapCache::default(),
     )
     .delay(Duration::ZERO)
