@@ -106,6 +106,80 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub mail: MailConfig,
+
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+}
+
+/// Limits on what one request may ask, and the cost buckets.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// Largest request body, in bytes (bigger ones get 413).
+    #[arg(long, env = "BAZAAR_BODY_LIMIT_BYTES", default_value_t = 1_048_576, global = true,
+          value_parser = clap::value_parser!(u32).range(1024..))]
+    pub body_limit_bytes: u32,
+
+    /// Most lexical tokens in one query document.
+    #[arg(long, env = "BAZAAR_MAX_TOKENS", default_value_t = 3_000, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tokens: u32,
+
+    /// Deepest selection nesting of a query.
+    #[arg(long, env = "BAZAAR_MAX_DEPTH", default_value_t = 15, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub max_depth: u32,
+
+    /// Most field selections in one document, fragments expanded.
+    #[arg(long, env = "BAZAAR_MAX_FIELDS", default_value_t = 250, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_fields: u32,
+
+    /// Most aliases in one document.
+    #[arg(long, env = "BAZAAR_MAX_ALIASES", default_value_t = 30, global = true)]
+    pub max_aliases: u32,
+
+    /// Most directives in one document.
+    #[arg(
+        long,
+        env = "BAZAAR_MAX_DIRECTIVES",
+        default_value_t = 8,
+        global = true
+    )]
+    pub max_directives: u32,
+
+    /// Most operations in one JSON batch (an array body); 0 turns batching off.
+    #[arg(long, env = "BAZAAR_MAX_BATCH", default_value_t = 0, global = true)]
+    pub max_batch: u32,
+
+    /// Seconds one request may run before it is answered with `TIMEOUT`.
+    #[arg(long, env = "BAZAAR_REQUEST_TIMEOUT_SECS", default_value_t = 15, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+
+    /// Cost points a caller's bucket holds; also the most one query may cost.
+    #[arg(long, env = "BAZAAR_COST_BUCKET_SIZE", default_value_t = 1_000, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub cost_bucket_size: u32,
+
+    /// Cost points restored to each bucket per second.
+    #[arg(long, env = "BAZAAR_COST_RESTORE_RATE", default_value_t = 50, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub cost_restore_rate: u32,
+
+    /// Suggest field names in validation errors ("did you mean …"). Default: on in development
+    /// only.
+    #[arg(long, env = "BAZAAR_FIELD_SUGGESTIONS", global = true)]
+    pub field_suggestions: Option<bool>,
+
+    /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://shop.example.com`. Empty: no cross-origin browser access.
+    #[arg(
+        long,
+        env = "BAZAAR_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 /// Settings of accounts, sessions and sign-in protection.
@@ -203,6 +277,13 @@ impl ServeConfig {
     /// Whether responses carry debug extensions.
     pub fn debug_extensions_enabled(&self) -> bool {
         self.debug_extensions
+            .unwrap_or_else(|| self.in_development())
+    }
+
+    /// Whether validation errors suggest field names.
+    pub fn field_suggestions_enabled(&self) -> bool {
+        self.limits
+            .field_suggestions
             .unwrap_or_else(|| self.in_development())
     }
 

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod address;
 pub mod catalog;
+pub mod cost;
 pub mod ids;
 pub mod money;
 pub mod paging;

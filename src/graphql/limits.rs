@@ -1,19 +1,35 @@
-//! Operation-level limits checked before execution. For now: sensitive mutations (sign-in,
-//! sign-up, password changes and resets) appear at most once per operation, so aliases cannot
-//! multiply attempts in one request.
+//! Operation limits, checked before anything runs: a lexical pre-check of the query text (tokens,
+//! nesting) that keeps hostile documents away from the recursive parser; after parsing, aliases,
+//! directives, fields with fragments expanded (fragment bombs, cycles), sensitive mutations at
+//! most once per operation, no mutation over GET; after validation, depth and cost, and the cost
+//! charged to the caller's bucket.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::{
-    ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet,
-};
-use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use crate::error::codes;
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection,
+    SelectionSet,
+};
+use async_graphql::{Name, Positioned, ServerError, ServerResult, ValidationResult, Variables};
 
-/// Mutation fields allowed once per operation.
+use crate::domain::cost::Refused;
+use crate::services::cost::CostLimiter;
+
+/// `extensions.code` of a document over a limit.
+pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+/// `extensions.code` of a query refused because the caller's cost bucket is short.
+pub const THROTTLED: &str = "THROTTLED";
+/// `extensions.code` of a mutation sent with GET (answered with HTTP 405).
+pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+
+/// Deepest lexical nesting of `{`, `[` and `(` accepted before parsing.
+pub const MAX_NESTING: usize = 64;
+
+/// Mutation fields allowed once per operation, so aliases cannot multiply attempts.
 pub const ONCE_PER_OPERATION: [&str; 5] = [
     "login",
     "accountRegister",
@@ -22,22 +38,176 @@ pub const ONCE_PER_OPERATION: [&str; 5] = [
     "passwordResetRequest",
 ];
 
-/// Fragment nesting followed when counting (deeper documents fail validation anyway).
-const MAX_FRAGMENT_DEPTH: usize = 16;
+/// The configurable limits of one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Most lexical tokens in the query text.
+    pub max_tokens: usize,
+    /// Deepest selection nesting.
+    pub max_depth: usize,
+    /// Most field selections, fragments expanded.
+    pub max_fields: usize,
+    /// Most aliases.
+    pub max_aliases: usize,
+    /// Most directives.
+    pub max_directives: usize,
+}
 
-/// Refuses operations that select a [`ONCE_PER_OPERATION`] field more than once.
-pub struct OncePerOperation;
+fn too_complex(message: String) -> ServerError {
+    with_code(ServerError::new(message, None), QUERY_TOO_COMPLEX)
+}
 
-impl ExtensionFactory for OncePerOperation {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OncePerOperationExtension)
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}
+
+/// Counts tokens and the deepest nesting of the query text without building anything, so that a
+/// document of 10,000 nested selections is refused in linear time and constant stack.
+pub fn precheck(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
+    let bytes = query.as_bytes();
+    let (mut tokens, mut depth, mut deepest) = (0_usize, 0_usize, 0_usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        match byte {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            0xEF if bytes[i..].starts_with(&[0xEF, 0xBB, 0xBF]) => i += 3,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                tokens += 1;
+                i = skip_string(bytes, i);
+            }
+            b'{' | b'[' | b'(' => {
+                tokens += 1;
+                depth += 1;
+                deepest = deepest.max(depth);
+                i += 1;
+            }
+            b'}' | b']' | b')' => {
+                tokens += 1;
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'.' if bytes[i..].starts_with(b"...") => {
+                tokens += 1;
+                i += 3;
+            }
+            b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'+' => {
+                tokens += 1;
+                i += 1;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'+' | b'-')
+                {
+                    i += 1;
+                }
+            }
+            _ => {
+                tokens += 1;
+                i += 1;
+            }
+        }
+        if tokens > limits.max_tokens {
+            return Err(too_complex(format!(
+                "the document has more than {} tokens",
+                limits.max_tokens
+            )));
+        }
+        if deepest > MAX_NESTING {
+            return Err(too_complex(format!(
+                "the document nests deeper than {MAX_NESTING} levels"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The index just past the string starting at `start` (a `"…"` or a `"""…"""` block string).
+fn skip_string(bytes: &[u8], start: usize) -> usize {
+    if bytes[start..].starts_with(b"\"\"\"") {
+        let mut i = start + 3;
+        while i < bytes.len() {
+            if bytes[i..].starts_with(b"\\\"\"\"") {
+                i += 4;
+            } else if bytes[i..].starts_with(b"\"\"\"") {
+                return i + 3;
+            } else {
+                i += 1;
+            }
+        }
+        return bytes.len();
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' | b'\n' | b'\r' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// Marks a request that came with GET: only queries may run.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOnlyRequest {
+    /// The operation the request names, if any.
+    pub operation_name: Option<String>,
+}
+
+/// A request's account with the cost buckets: whom to charge, and what was charged.
+pub struct CostTicket {
+    /// The bucket to charge.
+    pub key: String,
+    requested: Mutex<Option<f64>>,
+}
+
+impl CostTicket {
+    /// A ticket charging `key`'s bucket.
+    pub fn new(key: String) -> Arc<Self> {
+        Arc::new(Self {
+            key,
+            requested: Mutex::new(None),
+        })
+    }
+
+    /// What was charged up front (none when the request never got that far).
+    pub fn requested(&self) -> Option<f64> {
+        *self.requested.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-struct OncePerOperationExtension;
+/// The schema extension enforcing every limit past the lexical pre-check.
+pub struct Guardrails {
+    /// The document limits.
+    pub limits: QueryLimits,
+    /// The callers' cost buckets.
+    pub costs: Arc<CostLimiter>,
+}
+
+impl ExtensionFactory for Guardrails {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(GuardrailsExtension {
+            limits: self.limits,
+            costs: self.costs.clone(),
+        })
+    }
+}
+
+struct GuardrailsExtension {
+    limits: QueryLimits,
+    costs: Arc<CostLimiter>,
+}
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for OncePerOperationExtension {
+impl Extension for GuardrailsExtension {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -46,77 +216,235 @@ impl Extension for OncePerOperationExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        check(&document)?;
+        check_document(&document, &self.limits)?;
+        if let Some(read_only) = ctx.data_opt::<ReadOnlyRequest>() {
+            refuse_mutations(&document, read_only.operation_name.as_deref())?;
+        }
         Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        if result.depth > self.limits.max_depth {
+            return Err(vec![too_complex(format!(
+                "the query nests {} levels deep; at most {} are allowed",
+                result.depth, self.limits.max_depth
+            ))]);
+        }
+        let cost = result.complexity as f64;
+        if let Some(ticket) = ctx.data_opt::<Arc<CostTicket>>() {
+            match self.costs.charge(&ticket.key, cost) {
+                Ok(()) => {
+                    *ticket.requested.lock().unwrap_or_else(|e| e.into_inner()) = Some(cost);
+                }
+                Err(Refused::TooExpensive) => {
+                    return Err(vec![too_complex(format!(
+                        "the query costs {cost} points; at most {} are allowed",
+                        self.costs.capacity()
+                    ))]);
+                }
+                Err(Refused::Throttled { retry_after }) => {
+                    let mut error = with_code(
+                        ServerError::new(
+                            format!(
+                                "the query costs {cost} points and your bucket holds fewer; \
+                                 retry in {} s",
+                                CostLimiter::retry_after_secs(retry_after)
+                            ),
+                            None,
+                        ),
+                        THROTTLED,
+                    );
+                    error
+                        .extensions
+                        .get_or_insert_with(Default::default)
+                        .set("retryAfter", CostLimiter::retry_after_secs(retry_after));
+                    return Err(vec![error]);
+                }
+            }
+        }
+        Ok(result)
     }
 }
 
-/// Checks every mutation operation of `document`.
-pub fn check(document: &ExecutableDocument) -> ServerResult<()> {
+/// Counts aliases, directives and (expanded) fields, refuses fragment cycles, and checks the
+/// once-per-operation mutations.
+pub fn check_document(document: &ExecutableDocument, limits: &QueryLimits) -> ServerResult<()> {
+    let mut counter = Counter {
+        fragments: &document.fragments,
+        expanded: HashMap::new(),
+        aliases: 0,
+        directives: 0,
+    };
+    for (_, fragment) in &document.fragments {
+        counter.directives += fragment.node.directives.len();
+    }
+    let mut fields = 0_usize;
     for (_, operation) in document.operations.iter() {
-        if operation.node.ty != OperationType::Mutation {
-            continue;
-        }
-        for field in ONCE_PER_OPERATION {
-            let count = count_field(
-                &operation.node.selection_set.node,
-                field,
-                &document.fragments,
-                0,
-            );
-            if count > 1 {
-                let mut error = ServerError::new(
-                    format!("`{field}` may appear at most once per operation (found {count})"),
-                    Some(operation.pos),
-                );
-                error
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", codes::BAD_USER_INPUT);
-                return Err(error);
+        counter.directives += operation.node.directives.len();
+        let counts = counter.selection_set(&operation.node.selection_set.node, &mut Vec::new())?;
+        fields = fields.saturating_add(counts.fields);
+        if operation.node.ty == OperationType::Mutation {
+            for name in ONCE_PER_OPERATION {
+                let count = counts.once_per_operation.get(name).copied().unwrap_or(0);
+                if count > 1 {
+                    return Err(with_code(
+                        ServerError::new(
+                            format!(
+                                "`{name}` may appear at most once per operation (found {count})"
+                            ),
+                            Some(operation.pos),
+                        ),
+                        "BAD_USER_INPUT",
+                    ));
+                }
             }
         }
+    }
+    if fields > limits.max_fields {
+        return Err(too_complex(format!(
+            "the document selects {fields} fields (fragments expanded); at most {} are allowed",
+            limits.max_fields
+        )));
+    }
+    if counter.aliases > limits.max_aliases {
+        return Err(too_complex(format!(
+            "the document has {} aliases; at most {} are allowed",
+            counter.aliases, limits.max_aliases
+        )));
+    }
+    if counter.directives > limits.max_directives {
+        return Err(too_complex(format!(
+            "the document has {} directives; at most {} are allowed",
+            counter.directives, limits.max_directives
+        )));
     }
     Ok(())
 }
 
-fn count_field(
-    selection_set: &SelectionSet,
-    name: &str,
-    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
-    depth: usize,
-) -> usize {
-    if depth > MAX_FRAGMENT_DEPTH {
-        return 0;
+#[derive(Debug, Clone, Default)]
+struct Counts {
+    fields: usize,
+    once_per_operation: HashMap<&'static str, usize>,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.fields = self.fields.saturating_add(other.fields);
+        for (name, count) in &other.once_per_operation {
+            *self.once_per_operation.entry(name).or_default() += count;
+        }
     }
-    selection_set
-        .items
-        .iter()
-        .map(|selection| match &selection.node {
-            Selection::Field(field) => usize::from(field.node.name.node.as_str() == name),
-            Selection::InlineFragment(inline) => {
-                count_field(&inline.node.selection_set.node, name, fragments, depth + 1)
+}
+
+struct Counter<'a> {
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+    /// Counts of each fragment expanded, computed once.
+    expanded: HashMap<&'a str, Counts>,
+    aliases: usize,
+    directives: usize,
+}
+
+impl<'a> Counter<'a> {
+    fn selection_set(
+        &mut self,
+        set: &'a SelectionSet,
+        path: &mut Vec<&'a str>,
+    ) -> ServerResult<Counts> {
+        let mut counts = Counts::default();
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    counts.fields = counts.fields.saturating_add(1);
+                    self.aliases += usize::from(field.alias.is_some());
+                    self.directives += field.directives.len();
+                    if let Some(name) = ONCE_PER_OPERATION
+                        .iter()
+                        .find(|name| **name == field.name.node.as_str())
+                    {
+                        *counts.once_per_operation.entry(name).or_default() += 1;
+                    }
+                    let nested = self.selection_set(&field.selection_set.node, path)?;
+                    counts.fields = counts.fields.saturating_add(nested.fields);
+                }
+                Selection::InlineFragment(inline) => {
+                    self.directives += inline.node.directives.len();
+                    let nested = self.selection_set(&inline.node.selection_set.node, path)?;
+                    counts.add(&nested);
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.directives += spread.node.directives.len();
+                    let name = spread.node.fragment_name.node.as_str();
+                    let nested = self.fragment(name, path)?;
+                    counts.add(&nested);
+                }
             }
-            Selection::FragmentSpread(spread) => fragments
-                .get(&spread.node.fragment_name.node)
-                .map_or(0, |fragment| {
-                    count_field(
-                        &fragment.node.selection_set.node,
-                        name,
-                        fragments,
-                        depth + 1,
-                    )
-                }),
-        })
-        .sum()
+        }
+        Ok(counts)
+    }
+
+    fn fragment(&mut self, name: &'a str, path: &mut Vec<&'a str>) -> ServerResult<Counts> {
+        if let Some(counts) = self.expanded.get(name) {
+            return Ok(counts.clone());
+        }
+        if path.contains(&name) {
+            return Err(with_code(
+                ServerError::new(format!("fragment `{name}` spreads itself"), None),
+                "BAD_USER_INPUT",
+            ));
+        }
+        // Unknown fragments are left to validation, which names them.
+        let Some(fragment) = self.fragments.get(name) else {
+            return Ok(Counts::default());
+        };
+        path.push(name);
+        let counts = self.selection_set(&fragment.node.selection_set.node, path)?;
+        path.pop();
+        self.expanded.insert(name, counts.clone());
+        Ok(counts)
+    }
+}
+
+/// Refuses a document whose operation to run is a mutation (for GET requests).
+fn refuse_mutations(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> ServerResult<()> {
+    let selected = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        // Without a name a multi-operation document fails validation anyway.
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    match selected {
+        Some(operation) if operation.node.ty != OperationType::Query => Err(with_code(
+            ServerError::new("mutations and subscriptions need POST", Some(operation.pos)),
+            METHOD_NOT_ALLOWED,
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const LIMITS: QueryLimits = QueryLimits {
+        max_tokens: 1000,
+        max_depth: 10,
+        max_fields: 50,
+        max_aliases: 5,
+        max_directives: 4,
+    };
+
     fn checked(query: &str) -> ServerResult<()> {
-        check(&async_graphql::parser::parse_query(query).unwrap())
+        precheck(query, &LIMITS)?;
+        check_document(&async_graphql::parser::parse_query(query).unwrap(), &LIMITS)
     }
 
     #[test]
@@ -131,10 +459,6 @@ mod tests {
             )
             .is_err()
         );
-    }
-
-    #[test]
-    fn fragments_and_inline_fragments_are_counted() {
         assert!(
             checked(
                 "mutation { ...F ... on Mutation { login(email: \"a\", password: \"c\") { __typename } } } \
@@ -142,7 +466,57 @@ mod tests {
             )
             .is_err()
         );
-        // Queries may mention a field named `login` as often as they like.
-        assert!(checked("{ a: login b: login }").is_ok());
+    }
+
+    #[test]
+    fn lexical_limits_stop_deep_and_long_documents_before_parsing() {
+        let deep = format!("{}{}", "{ a ".repeat(10_000), "}".repeat(10_000));
+        assert!(precheck(&deep, &LIMITS).is_err());
+        let long = format!("{{ {} }}", "a ".repeat(2_000));
+        assert!(precheck(&long, &LIMITS).is_err());
+        // Braces inside strings and comments do not count.
+        let quoted = format!(
+            "{{ a(s: \"{}\", t: \"\"\"{}\"\"\") }} # {}",
+            "{".repeat(100),
+            "[".repeat(100),
+            "(".repeat(100)
+        );
+        assert!(precheck(&quoted, &LIMITS).is_ok());
+    }
+
+    #[test]
+    fn aliases_directives_and_fields_are_counted() {
+        let aliases: String = (0..6).map(|i| format!("a{i}: a ")).collect();
+        assert!(checked(&format!("{{ {aliases} }}")).is_err());
+        assert!(checked("{ a @skip(if: true) @skip(if: true) @skip(if: true) @skip(if: true) @skip(if: true) }").is_err());
+        let fields = "a ".repeat(51);
+        assert!(checked(&format!("{{ {fields} }}")).is_err());
+    }
+
+    #[test]
+    fn fragment_bombs_and_cycles_are_refused() {
+        // Each level doubles: 2^20 fields once expanded, from a short text.
+        let mut bomb = String::from("{ ...F0 } fragment F20 on Query { a }");
+        for level in 0..20 {
+            bomb.push_str(&format!(
+                " fragment F{level} on Query {{ ...F{next} ...F{next} }}",
+                next = level + 1
+            ));
+        }
+        let error = checked(&bomb).unwrap_err();
+        assert!(error.message.contains("fields"), "{}", error.message);
+        assert!(
+            checked("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }").is_err()
+        );
+    }
+
+    #[test]
+    fn get_requests_run_queries_only() {
+        let parse = |q| async_graphql::parser::parse_query(q).unwrap();
+        assert!(refuse_mutations(&parse("{ a }"), None).is_ok());
+        assert!(refuse_mutations(&parse("mutation { a }"), None).is_err());
+        let both = parse("query Q { a } mutation M { b }");
+        assert!(refuse_mutations(&both, Some("Q")).is_ok());
+        assert!(refuse_mutations(&both, Some("M")).is_err());
     }
 }

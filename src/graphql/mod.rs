@@ -20,6 +20,7 @@ use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 pub use context::{RequestContext, ShopSettings};
 
 use crate::services::accounts::Accounts;
+use crate::services::cost::CostLimiter;
 
 /// The Bazaar schema.
 pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
@@ -33,6 +34,12 @@ pub struct SchemaOptions {
     pub accounts: Arc<Accounts>,
     /// Whether introspection queries are answered.
     pub introspection: bool,
+    /// Whether validation errors suggest field names.
+    pub suggestions: bool,
+    /// Document limits.
+    pub limits: limits::QueryLimits,
+    /// The callers' cost buckets.
+    pub costs: Arc<CostLimiter>,
 }
 
 fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
@@ -41,17 +48,23 @@ fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscriptio
         mutation::Mutation::default(),
         EmptySubscription,
     )
-    .extension(limits::OncePerOperation)
 }
 
 /// Builds the schema.
 pub fn build_schema(options: SchemaOptions) -> AppSchema {
-    let builder = builder().data(options.shop).data(options.accounts);
-    let builder = if options.introspection {
-        builder
-    } else {
-        builder.disable_introspection()
-    };
+    let mut builder = builder()
+        .data(options.shop)
+        .data(options.accounts)
+        .extension(limits::Guardrails {
+            limits: options.limits,
+            costs: options.costs,
+        });
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !options.suggestions {
+        builder = builder.disable_suggestions();
+    }
     builder.finish()
 }
 

@@ -2,9 +2,11 @@
 
 mod graphql_handler;
 mod health;
+pub mod over_http;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::HttpMessage as _;
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
@@ -15,8 +17,10 @@ use tracing_actix_web::{RequestId, TracingLogger};
 use crate::config::ServeConfig;
 use crate::db::Db;
 use crate::domain::money::Currency;
+use crate::graphql::limits::QueryLimits;
 use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
 use crate::services::accounts::Accounts;
+use crate::services::cost::CostLimiter;
 use crate::services::mail::{self, Mailer};
 
 /// What every handler shares.
@@ -35,6 +39,16 @@ pub struct AppState {
     pub introspection: bool,
     /// Add `extensions.sql` to responses.
     pub debug_extensions: bool,
+    /// Document limits checked before parsing.
+    pub limits: QueryLimits,
+    /// The callers' cost buckets.
+    pub costs: Arc<CostLimiter>,
+    /// Largest request body, in bytes.
+    pub body_limit: usize,
+    /// Most operations in a batch; 0: batching off.
+    pub max_batch: usize,
+    /// How long one request may run.
+    pub request_timeout: Duration,
 }
 
 /// A bound, not yet running server.
@@ -64,10 +78,25 @@ impl Application {
             &config.mail.password_reset_url,
             mailer,
         ));
+        let limits_config = &config.limits;
+        let limits = QueryLimits {
+            max_tokens: limits_config.max_tokens as usize,
+            max_depth: limits_config.max_depth as usize,
+            max_fields: limits_config.max_fields as usize,
+            max_aliases: limits_config.max_aliases as usize,
+            max_directives: limits_config.max_directives as usize,
+        };
+        let costs = Arc::new(CostLimiter::new(
+            limits_config.cost_bucket_size,
+            limits_config.cost_restore_rate,
+        ));
         let schema = build_schema(SchemaOptions {
             shop: ShopSettings { currency },
             accounts: accounts.clone(),
             introspection: config.introspection_enabled(),
+            suggestions: config.field_suggestions_enabled(),
+            limits,
+            costs: costs.clone(),
         });
         let state = web::Data::new(AppState {
             schema,
@@ -77,7 +106,13 @@ impl Application {
             graphiql: config.graphiql_enabled(),
             introspection: config.introspection_enabled(),
             debug_extensions: config.debug_extensions_enabled(),
+            limits,
+            costs,
+            body_limit: limits_config.body_limit_bytes as usize,
+            max_batch: limits_config.max_batch as usize,
+            request_timeout: Duration::from_secs(limits_config.request_timeout_secs),
         });
+        let cors_origins = limits_config.cors_origins.clone();
         let listener = TcpListener::bind(config.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr()?;
@@ -89,6 +124,7 @@ impl Application {
             App::new()
                 .wrap_fn(echo_request_id)
                 .wrap(TracingLogger::default())
+                .wrap(cors(&cors_origins))
                 .app_data(state.clone())
                 .configure(routes)
         })
@@ -135,12 +171,38 @@ where
     }
 }
 
+/// Cross-origin access for the configured browser origins only: GET and POST with the headers a
+/// GraphQL client sends; bearer tokens, not cookies, so no credentials mode.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::ACCEPT,
+        ])
+        .expose_headers(["x-request-id", "retry-after"])
+        .max_age(600);
+    for origin in origins.iter().filter(|o| !o.is_empty()) {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// 405 for methods other than GET and POST on `/graphql`.
+async fn method_not_allowed() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, "GET, POST"))
+        .finish()
+}
+
 /// Every route of the app.
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/graphql")
-            .route(web::post().to(graphql_handler::graphql))
-            .route(web::get().to(graphql_handler::graphql)),
+            .route(web::post().to(graphql_handler::graphql_post))
+            .route(web::get().to(graphql_handler::graphql_get))
+            .default_service(web::to(method_not_allowed)),
     )
     .route("/graphiql", web::get().to(graphql_handler::graphiql))
     .route("/schema.graphql", web::get().to(graphql_handler::sdl))

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod addresses;
 pub mod catalog;
+pub mod cost;
 pub mod mail;
 pub mod passwords;
 pub mod seed;
