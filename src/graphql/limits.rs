@@ -280,7 +280,7 @@ pub fn check_document(document: &ExecutableDocument, limits: &QueryLimits) -> Se
         aliases: 0,
         directives: 0,
     };
-    for (_, fragment) in &document.fragments {
+    for fragment in document.fragments.values() {
         counter.directives += fragment.node.directives.len();
     }
     let mut fields = 0_usize;
