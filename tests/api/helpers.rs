@@ -40,26 +40,23 @@ struct ServeArgs {
 /// Settings for a test server: development defaults, port 0, one worker, fast bcrypt, plus
 /// `extra` flags.
 pub fn serve_config(extra: &[&str]) -> ServeConfig {
-    let mut args = vec![
-        "bazaar",
-        "--listen",
-        "127.0.0.1:0",
-        "--workers",
-        "1",
-        "--environment",
-        "development",
-        "--debug-extensions",
-        "true",
-        "--seed-demo",
-        "false",
-        "--bcrypt-cost",
-        "4",
+    let defaults = [
+        ("--listen", "127.0.0.1:0"),
+        ("--workers", "1"),
+        ("--environment", "development"),
+        ("--debug-extensions", "true"),
+        ("--seed-demo", "false"),
+        ("--bcrypt-cost", "4"),
         // Tests that walk whole catalogs must not run dry; the cost tests set their own.
-        "--cost-bucket-size",
-        "1000000",
-        "--cost-restore-rate",
-        "1000000",
+        ("--cost-bucket-size", "1000000"),
+        ("--cost-restore-rate", "1000000"),
     ];
+    let mut args = vec!["bazaar"];
+    for (flag, value) in defaults {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
     args.extend_from_slice(extra);
     ServeArgs::parse_from(args).serve
 }

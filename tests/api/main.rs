@@ -5,6 +5,7 @@ mod accounts;
 mod authorization;
 mod catalog;
 mod database;
+mod edge;
 mod errors;
 mod helpers;
 mod http;
