@@ -171,6 +171,16 @@ pub struct LimitsConfig {
     #[arg(long, env = "BAZAAR_FIELD_SUGGESTIONS", global = true)]
     pub field_suggestions: Option<bool>,
 
+    /// Persisted queries: `off`, `apq` (Automatic Persisted Queries) or `allowlist` (only the
+    /// documents of `--persisted-queries-file` run).
+    #[arg(long, env = "BAZAAR_PERSISTED_QUERIES", value_enum, default_value_t = PersistedMode::Apq, global = true)]
+    pub persisted_queries: PersistedMode,
+
+    /// A JSON object of `"sha256 hex": "document"`: the allow-list (and documents APQ knows
+    /// from the start).
+    #[arg(long, env = "BAZAAR_PERSISTED_QUERIES_FILE", global = true)]
+    pub persisted_queries_file: Option<std::path::PathBuf>,
+
     /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
     /// `https://shop.example.com`. Empty: no cross-origin browser access.
     #[arg(
@@ -220,6 +230,17 @@ pub struct AuthConfig {
         global = true
     )]
     pub trust_forwarded_for: bool,
+}
+
+/// How persisted queries are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PersistedMode {
+    /// Documents run as sent; the `persistedQuery` extension is refused.
+    Off,
+    /// Automatic Persisted Queries: any document may run and is remembered by its hash.
+    Apq,
+    /// Only documents in the registered list run (sent by hash or in full).
+    Allowlist,
 }
 
 /// Settings of outgoing mail (password resets).

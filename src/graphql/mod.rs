@@ -9,6 +9,7 @@ pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod pagination;
+pub mod persisted;
 pub mod query;
 pub mod types;
 pub mod user_errors;

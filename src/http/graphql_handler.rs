@@ -220,12 +220,16 @@ async fn prepare(
     read_only: bool,
 ) -> Result<(async_graphql::Request, Principal, Arc<CostTicket>), ServerError> {
     let principal = authenticate(state, db, http).await.map_err(server_error)?;
-    let query = params.query.ok_or_else(|| {
-        coded_error(
-            "the request has no `query`".to_owned(),
-            codes::BAD_USER_INPUT,
-        )
-    })?;
+    let query = state
+        .persisted
+        .resolve(params.query, params.extensions.as_ref())
+        .map_err(|error| coded_error(error.message, error.code))?
+        .ok_or_else(|| {
+            coded_error(
+                "the request has no `query`".to_owned(),
+                codes::BAD_USER_INPUT,
+            )
+        })?;
     limits::precheck(&query, &state.limits)?;
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = &params.operation_name {

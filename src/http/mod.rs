@@ -14,10 +14,12 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::{RequestId, TracingLogger};
 
+use crate::config::PersistedMode;
 use crate::config::ServeConfig;
 use crate::db::Db;
 use crate::domain::money::Currency;
 use crate::graphql::limits::QueryLimits;
+use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
 use crate::services::accounts::Accounts;
 use crate::services::cost::CostLimiter;
@@ -49,6 +51,8 @@ pub struct AppState {
     pub max_batch: usize,
     /// How long one request may run.
     pub request_timeout: Duration,
+    /// Persisted and allowed documents.
+    pub persisted: PersistedQueries,
 }
 
 /// A bound, not yet running server.
@@ -86,6 +90,15 @@ impl Application {
             max_aliases: limits_config.max_aliases as usize,
             max_directives: limits_config.max_directives as usize,
         };
+        let allowlist = match &limits_config.persisted_queries_file {
+            Some(path) => PersistedQueries::read_allowlist(path)?,
+            None => Default::default(),
+        };
+        anyhow::ensure!(
+            limits_config.persisted_queries != PersistedMode::Allowlist || !allowlist.is_empty(),
+            "--persisted-queries allowlist needs --persisted-queries-file with the allowed documents"
+        );
+        let persisted = PersistedQueries::new(limits_config.persisted_queries, allowlist)?;
         let costs = Arc::new(CostLimiter::new(
             limits_config.cost_bucket_size,
             limits_config.cost_restore_rate,
@@ -111,6 +124,7 @@ impl Application {
             body_limit: limits_config.body_limit_bytes as usize,
             max_batch: limits_config.max_batch as usize,
             request_timeout: Duration::from_secs(limits_config.request_timeout_secs),
+            persisted,
         });
         let cors_origins = limits_config.cors_origins.clone();
         let listener = TcpListener::bind(config.listen)

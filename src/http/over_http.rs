@@ -244,7 +244,7 @@ pub fn status_for(media: MediaType, request_error: bool, code: Option<&str>) -> 
     }
     match code {
         Some("UNAUTHENTICATED") => StatusCode::UNAUTHORIZED,
-        Some("FORBIDDEN") => StatusCode::FORBIDDEN,
+        Some("FORBIDDEN" | "OPERATION_NOT_ALLOWED") => StatusCode::FORBIDDEN,
         Some("SERVICE_UNAVAILABLE") => StatusCode::SERVICE_UNAVAILABLE,
         Some("TIMEOUT") => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::BAD_REQUEST,

@@ -342,3 +342,83 @@ async fn the_bucket_drains_throttles_with_429_and_refills() {
     let signed_in = app.graphql_as(Some(&ada.token), query, json!({})).await;
     assert!(signed_in["errors"].is_null(), "{signed_in}");
 }
+
+fn persisted(hash: &str) -> Value {
+    json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } })
+}
+
+async fn post_json(app: &TestApp, body: Value) -> Raw {
+    send(
+        post(app).insert_header(("Content-Type", "application/json")),
+        Some(body.to_string().into_bytes()),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn automatic_persisted_queries_send_the_document_once() {
+    let app = spawn_app().await;
+    let query = "{ categories { slug } }";
+    let hash = bazaar::graphql::persisted::document_hash(query);
+    let unknown = post_json(&app, json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(error_codes(&unknown.body), ["PERSISTED_QUERY_NOT_FOUND"]);
+    assert_eq!(
+        unknown.body["errors"][0]["message"],
+        "PersistedQueryNotFound"
+    );
+    let registered = post_json(
+        &app,
+        json!({ "query": query, "extensions": persisted(&hash) }),
+    )
+    .await;
+    assert_eq!(registered.status, 200);
+    let by_hash = post_json(&app, json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(by_hash.status, 200);
+    assert_eq!(by_hash.body["data"], registered.body["data"]);
+    // GET works too, so CDNs can cache queries by URL.
+    let extensions = url_encode(&persisted(&hash).to_string());
+    let get = send(
+        app.client()
+            .get(format!("{}/graphql?extensions={extensions}", app.address)),
+        None,
+    )
+    .await;
+    assert_eq!(get.body["data"], registered.body["data"]);
+    let mismatch = post_json(
+        &app,
+        json!({ "query": "{ __typename }", "extensions": persisted(&hash) }),
+    )
+    .await;
+    assert_eq!(error_codes(&mismatch.body), ["BAD_USER_INPUT"]);
+}
+
+#[actix_web::test]
+async fn the_allowlist_mode_runs_registered_operations_only() {
+    let query = "{ categories { slug } }";
+    let hash = bazaar::graphql::persisted::document_hash(query);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("operations.json");
+    std::fs::write(&file, json!({ hash.clone(): query }).to_string()).unwrap();
+    let app = spawn_app_with(
+        1,
+        &[
+            "--persisted-queries",
+            "allowlist",
+            "--persisted-queries-file",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let by_hash = post_json(&app, json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(by_hash.status, 200);
+    assert!(by_hash.body["data"]["categories"].is_array());
+    let in_full = post_json(&app, json!({ "query": query })).await;
+    assert_eq!(in_full.status, 200);
+    let other = post_json(
+        &app,
+        json!({ "query": "{ products { edges { cursor } } }" }),
+    )
+    .await;
+    assert_eq!(other.status, 403);
+    assert_eq!(error_codes(&other.body), ["OPERATION_NOT_ALLOWED"]);
+}
