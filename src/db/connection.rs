@@ -177,8 +177,21 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+        LAST_USE_FAILED.take() || conn.is_broken()
     }
+}
+
+thread_local! {
+    /// Set when the connection in use on this thread failed in a way that may have left it dead
+    /// (the server went away). Diesel cannot tell a dead PostgreSQL connection from a live one,
+    /// so without this the pool would hand the dead one out again and again after the database
+    /// comes back. Read (and cleared) when the connection goes back to the pool, on this thread.
+    static LAST_USE_FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the connection in use on this thread for replacement when it returns to the pool.
+pub(super) fn discard_after_use() {
+    LAST_USE_FAILED.set(true);
 }
 
 /// Prepares each new pooled connection: SQLite pragmas, then the statement counter.

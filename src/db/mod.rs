@@ -14,7 +14,7 @@ pub use connection::{Backend, ConnectionManager, DatabaseUrl, DbConnection, Mult
 pub use stats::SqlStats;
 
 use crate::config::DatabaseConfig;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// The connection pool.
 pub type Pool = r2d2::Pool<ConnectionManager>;
@@ -77,7 +77,12 @@ impl Db {
         crate::telemetry::spawn_blocking_in_span("db", move || {
             let mut conn = pool.get()?;
             let _counting = stats::count_into(stats);
-            work(&mut conn)
+            let result = work(&mut conn);
+            if let Err(AppError::ServiceUnavailable(_)) = &result {
+                connection::discard_after_use();
+            }
+            drop(conn);
+            result
         })
         .await
     }

@@ -61,6 +61,9 @@ pub struct Application {
     addr: SocketAddr,
 }
 
+/// Stops a running [`Application`].
+pub use actix_web::dev::ServerHandle;
+
 impl Application {
     /// Binds the listen address and builds the server, sending mail as configured.
     pub fn build(config: &ServeConfig, db: Db, pool_size: u32) -> anyhow::Result<Self> {
@@ -148,6 +151,11 @@ impl Application {
         .listen(listener)?
         .run();
         Ok(Self { server, addr })
+    }
+
+    /// A handle to stop the server with.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
     /// The address the server listens on (useful with port 0).

@@ -26,8 +26,6 @@ fn message(result: anyhow::Result<Db>) -> String {
 
 #[test]
 fn wrong_urls_fail_with_one_clear_line() {
-    let dir = tempfile::tempdir().unwrap();
-    std::env::set_current_dir(dir.path()).unwrap();
     let cases = [
         ("mysql://root@localhost/shop", "unsupported database URL"),
         ("postgress://localhost/shop", "unsupported database URL"),
@@ -48,6 +46,16 @@ fn wrong_urls_fail_with_one_clear_line() {
         assert!(!text.contains('\n'), "one line: {text:?}");
         assert!(!text.contains("secret"), "no password: {text}");
     }
+    // A bare file name is refused before anything touches the disk. (Checked in a child
+    // process: changing this process's directory would pull it from under the other tests.)
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .arg("migrate")
+        .env("DATABASE_URL", "shop.db")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "no file was created: {left:?}");
 }

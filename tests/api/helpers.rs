@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bazaar::config::{DatabaseConfig, ServeConfig};
 use bazaar::db::{Db, migrations};
-use bazaar::http::Application;
+use bazaar::http::{Application, ServerHandle};
 use bazaar::services::mail::MemoryMailer;
 use bazaar::services::seed;
 use clap::Parser;
@@ -18,16 +18,48 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`.
-    pub address: String,
+    /// How to talk to it over HTTP.
+    pub api: ApiClient,
     /// The server's database, for fixtures and checks behind the API.
     pub db: Db,
     /// The database URL the server uses.
     pub database_url: String,
     /// Every mail the server sent.
     pub mailer: MemoryMailer,
-    client: awc::Client,
+    server: ServerHandle,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command at once; the server thread carries it out.
+        drop(self.server.stop(false));
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = ApiClient;
+
+    fn deref(&self) -> &ApiClient {
+        &self.api
+    }
+}
+
+/// A GraphQL and HTTP client of one server.
+pub struct ApiClient {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    client: awc::Client,
+}
+
+impl ApiClient {
+    /// A client of the server at `address` (`http://host:port`).
+    pub fn new(address: &str) -> Self {
+        Self {
+            address: address.to_owned(),
+            client: awc::Client::default(),
+        }
+    }
 }
 
 /// `bazaar serve` settings as the command line would give them.
@@ -73,8 +105,18 @@ pub async fn spawn_app_with_scale(scale: u32) -> TestApp {
 
 /// Starts the server over a fresh database seeded at `scale`, with extra command-line flags.
 pub async fn spawn_app_with(scale: u32, flags: &[&str]) -> TestApp {
-    capture_logs();
     let (database_url, dir) = fresh_database();
+    spawn_app_on(database_url, dir, scale, flags).await
+}
+
+/// Starts the server over the empty database at `database_url`, seeded at `scale`.
+pub async fn spawn_app_on(
+    database_url: String,
+    dir: Option<tempfile::TempDir>,
+    scale: u32,
+    flags: &[&str],
+) -> TestApp {
+    capture_logs();
     let database = DatabaseConfig {
         database_url: database_url.clone(),
         pool_size: Some(4),
@@ -86,16 +128,29 @@ pub async fn spawn_app_with(scale: u32, flags: &[&str]) -> TestApp {
         .expect("seed");
     let config = serve_config(flags);
     let mailer = MemoryMailer::default();
-    let app = Application::build_with_mailer(&config, db.clone(), 4, Arc::new(mailer.clone()))
-        .expect("build the app");
-    let address = format!("http://{}", app.local_addr());
-    actix_web::rt::spawn(app.run_until_stopped());
+    // The server runs on a thread of its own, so that dropping the TestApp can stop it (and close
+    // its connections) whatever becomes of the test's runtime.
+    let (started, running) = std::sync::mpsc::channel();
+    let (server_db, server_mailer) = (db.clone(), mailer.clone());
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app =
+                Application::build_with_mailer(&config, server_db, 4, Arc::new(server_mailer))
+                    .expect("build the app");
+            started
+                .send((app.local_addr(), app.handle()))
+                .expect("report the address");
+            let _ = app.run_until_stopped().await;
+        });
+    });
+    let (address, server) = running.recv().expect("the server started");
+    let address = format!("http://{address}");
     TestApp {
-        address,
+        server,
+        api: ApiClient::new(&address),
         db,
         database_url,
         mailer,
-        client: awc::Client::default(),
         _dir: dir,
     }
 }
@@ -129,7 +184,7 @@ pub fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     }
 }
 
-impl TestApp {
+impl ApiClient {
     /// Sends a GraphQL POST and returns the JSON response.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         self.graphql_as(None, query, variables).await
@@ -202,24 +257,6 @@ impl TestApp {
         }
     }
 
-    /// Registers an account and gives it `role` (`CUSTOMER`, `STAFF` or `ADMIN`) behind the API.
-    pub async fn account_with_role(&self, email: &str, role: &'static str) -> Account {
-        let account = self.register(email).await;
-        let id: i64 = account.id.rsplit('/').next().unwrap().parse().unwrap();
-        self.db
-            .run(move |conn| {
-                Ok(bazaar::db::models::user::set_role(
-                    conn,
-                    id,
-                    role,
-                    chrono::Utc::now().naive_utc(),
-                )?)
-            })
-            .await
-            .expect("set the role");
-        account
-    }
-
     /// Signs in; returns the whole response.
     pub async fn login(&self, email: &str, password: &str) -> Value {
         self.graphql(
@@ -248,6 +285,26 @@ impl TestApp {
             response.status().as_u16(),
             String::from_utf8_lossy(&body).into_owned(),
         )
+    }
+}
+
+impl TestApp {
+    /// Registers an account and gives it `role` (`CUSTOMER`, `STAFF` or `ADMIN`) behind the API.
+    pub async fn account_with_role(&self, email: &str, role: &'static str) -> Account {
+        let account = self.register(email).await;
+        let id: i64 = account.id.rsplit('/').next().unwrap().parse().unwrap();
+        self.db
+            .run(move |conn| {
+                Ok(bazaar::db::models::user::set_role(
+                    conn,
+                    id,
+                    role,
+                    chrono::Utc::now().naive_utc(),
+                )?)
+            })
+            .await
+            .expect("set the role");
+        account
     }
 }
 

@@ -7,6 +7,7 @@ mod catalog;
 mod database;
 mod edge;
 mod errors;
+mod faults;
 mod helpers;
 mod http;
 mod pagination;
