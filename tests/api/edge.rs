@@ -422,3 +422,72 @@ async fn the_allowlist_mode_runs_registered_operations_only() {
     assert_eq!(other.status, 403);
     assert_eq!(error_codes(&other.body), ["OPERATION_NOT_ALLOWED"]);
 }
+
+#[actix_web::test]
+async fn batches_are_off_by_default_and_capped_when_on() {
+    let batch = json!([{ "query": "{ __typename }" }, { "query": "{ categories { slug } }" }]);
+    let app = spawn_app().await;
+    let refused = post_json(&app, batch.clone()).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(error_codes(&refused.body), ["BAD_REQUEST"]);
+
+    let app = spawn_app_with(1, &["--max-batch", "2"]).await;
+    let answered = post_json(&app, batch).await;
+    assert_eq!(answered.status, 200);
+    let answers = answered.body.as_array().expect("one answer per request");
+    assert_eq!(answers[0]["data"]["__typename"], "Query");
+    assert!(answers[1]["data"]["categories"].is_array());
+    let too_many = post_json(
+        &app,
+        json!([{ "query": "{ a }" }, { "query": "{ b }" }, { "query": "{ c }" }]),
+    )
+    .await;
+    assert_eq!(too_many.status, 400);
+}
+
+#[actix_web::test]
+async fn a_request_over_its_time_budget_is_answered_with_timeout() {
+    // Sign-up hashes at bcrypt cost 15: seconds in a test build, over a 1 s budget.
+    let app = spawn_app_with(1, &["--request-timeout-secs", "1", "--bcrypt-cost", "15"]).await;
+    let started = std::time::Instant::now();
+    let response = graphql_raw(
+        &app,
+        "mutation { accountRegister(input: { email: \"slow@example.com\", password: \"correct horse battery\" }) { account { id } } }",
+    )
+    .await;
+    assert!(started.elapsed() < std::time::Duration::from_millis(1900));
+    assert_eq!(response.status, 504);
+    assert_eq!(error_codes(&response.body), ["TIMEOUT"]);
+    assert!(app.get("/health/live").await.0 == 200);
+}
+
+#[actix_web::test]
+async fn browsers_may_call_from_allowed_origins_only() {
+    let app = spawn_app_with(1, &["--cors-origins", "https://shop.example.com"]).await;
+    let preflight = |origin: &'static str| {
+        app.client()
+            .request(
+                awc::http::Method::OPTIONS,
+                format!("{}/graphql", app.address),
+            )
+            .insert_header(("Origin", origin))
+            .insert_header(("Access-Control-Request-Method", "POST"))
+            .insert_header((
+                "Access-Control-Request-Headers",
+                "content-type, authorization",
+            ))
+            .send()
+    };
+    let allowed = preflight("https://shop.example.com").await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(
+        allowed
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
+        "https://shop.example.com"
+    );
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    assert_ne!(other.status(), 200);
+}
