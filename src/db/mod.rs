@@ -97,6 +97,42 @@ impl Db {
     }
 }
 
+/// Runs `work` in a transaction that writes. On SQLite it begins with `BEGIN IMMEDIATE`, taking
+/// the write lock up front: a deferred transaction that reads before it writes cannot upgrade
+/// its lock while another writer holds it and fails at once ("database is locked"), where an
+/// immediate one waits its turn (the busy timeout). On PostgreSQL it is a plain transaction;
+/// correctness under concurrency comes from conditional updates and unique keys.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, Connection as _, TransactionManager as _};
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    let result = work(conn);
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return result;
+    };
+    match result {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(sqlite) {
+            Ok(()) => Ok(value),
+            Err(error) => {
+                let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+                Err(error.into())
+            }
+        },
+        Err(error) => {
+            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            Err(error)
+        }
+    }
+}
+
 /// Evaluates `$body` with `$conn` bound to the concrete connection inside a [`DbConnection`], for
 /// the few statements the combined backend cannot express (multi-row inserts, arrays).
 #[macro_export]

@@ -117,7 +117,129 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    discount_codes (id) {
+        id -> BigInt,
+        code -> Text,
+        kind -> Text,
+        value -> BigInt,
+        minimum_subtotal -> BigInt,
+        usage_limit -> Nullable<Integer>,
+        times_used -> Integer,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    carts (id) {
+        id -> BigInt,
+        token -> Text,
+        user_id -> Nullable<BigInt>,
+        discount_code_id -> Nullable<BigInt>,
+        order_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cart_lines (id) {
+        id -> BigInt,
+        cart_id -> BigInt,
+        variant_id -> BigInt,
+        quantity -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        email -> Text,
+        status -> Text,
+        currency -> Text,
+        subtotal -> BigInt,
+        discount_total -> BigInt,
+        shipping_total -> BigInt,
+        tax_total -> BigInt,
+        total -> BigInt,
+        discount_code -> Nullable<Text>,
+        shipping_address -> Text,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_lines (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        variant_id -> Nullable<BigInt>,
+        product_id -> Nullable<BigInt>,
+        product_name -> Text,
+        variant_title -> Text,
+        sku -> Text,
+        unit_price -> BigInt,
+        quantity -> Integer,
+        line_total -> BigInt,
+    }
+}
+
+diesel::table! {
+    order_events (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        kind -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor_id -> Nullable<BigInt>,
+        note -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        kind -> Text,
+        amount -> BigInt,
+        status -> Text,
+        gateway_reference -> Text,
+        message -> Text,
+        idempotency_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reviews (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        user_id -> BigInt,
+        rating -> Integer,
+        title -> Text,
+        body -> Text,
+        verified_purchase -> Bool,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
+diesel::joinable!(cart_lines -> carts (cart_id));
+diesel::joinable!(cart_lines -> variants (variant_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_events -> orders (order_id));
+diesel::joinable!(payments -> orders (order_id));
+diesel::joinable!(reviews -> products (product_id));
+diesel::joinable!(reviews -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(password_resets -> users (user_id));
 diesel::joinable!(addresses -> users (user_id));
@@ -133,4 +255,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     password_resets,
     addresses,
+    discount_codes,
+    carts,
+    cart_lines,
+    orders,
+    order_lines,
+    order_events,
+    payments,
+    reviews,
 );
