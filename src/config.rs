@@ -101,6 +101,33 @@ pub struct ServeConfig {
     #[arg(long, env = "BAZAAR_CURRENCY", default_value = "USD", global = true)]
     pub currency: String,
 
+    /// Flat shipping charge per order, in the store currency, e.g. `4.95`.
+    #[arg(
+        long,
+        env = "BAZAAR_SHIPPING_FLAT_RATE",
+        default_value = "5.00",
+        global = true
+    )]
+    pub shipping_flat_rate: String,
+
+    /// Discounted subtotal from which shipping is free, e.g. `50.00`; `none` for never.
+    #[arg(
+        long,
+        env = "BAZAAR_FREE_SHIPPING_FROM",
+        default_value = "50.00",
+        global = true
+    )]
+    pub free_shipping_from: String,
+
+    /// Sales tax on the discounted subtotal, in percent with up to two decimals, e.g. `8.25`.
+    #[arg(
+        long,
+        env = "BAZAAR_TAX_RATE_PERCENT",
+        default_value = "0",
+        global = true
+    )]
+    pub tax_rate_percent: String,
+
     #[command(flatten)]
     pub auth: AuthConfig,
 

@@ -6,5 +6,7 @@ pub mod catalog;
 pub mod cost;
 pub mod ids;
 pub mod money;
+pub mod orders;
 pub mod paging;
+pub mod pricing;
 pub mod rejection;

@@ -26,6 +26,23 @@ pub enum RejectionCode {
     LimitReached,
     /// The object is still in use and cannot be removed.
     InUse,
+    /// Not enough stock for the quantity asked.
+    OutOfStock,
+    /// The variant is no longer sold.
+    Unavailable,
+    /// The discount code does not apply (unknown, not yet or no longer valid, used up, minimum
+    /// not met).
+    DiscountNotApplicable,
+    /// The idempotency key was used before with a different request.
+    IdempotencyKeyReused,
+    /// The order's status does not allow this.
+    InvalidTransition,
+    /// The payment was declined.
+    PaymentDeclined,
+    /// The payment gateway failed; retry with the same idempotency key.
+    PaymentFailed,
+    /// The cart has already been checked out.
+    AlreadyCompleted,
 }
 
 /// One expected failure of a use case.

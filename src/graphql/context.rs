@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::domain::accounts::Principal;
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::money::Currency;
+use crate::domain::pricing::PricingPolicy;
 use crate::services::accounts::Accounts;
 
 /// Per-request data, put in the GraphQL request by the HTTP handler.
@@ -34,6 +35,8 @@ impl RequestContext {
 pub struct ShopSettings {
     /// The store currency.
     pub currency: Currency,
+    /// Shipping and tax.
+    pub pricing: PricingPolicy,
 }
 
 /// Accessors for the data every resolver needs.

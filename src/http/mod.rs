@@ -18,6 +18,7 @@ use crate::config::PersistedMode;
 use crate::config::ServeConfig;
 use crate::db::Db;
 use crate::domain::money::Currency;
+use crate::domain::pricing::{PricingPolicy, parse_percent_bp};
 use crate::graphql::limits::QueryLimits;
 use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
@@ -107,7 +108,10 @@ impl Application {
             limits_config.cost_restore_rate,
         ));
         let schema = build_schema(SchemaOptions {
-            shop: ShopSettings { currency },
+            shop: ShopSettings {
+                currency,
+                pricing: pricing_policy(config, currency)?,
+            },
             accounts: accounts.clone(),
             introspection: config.introspection_enabled(),
             suggestions: config.field_suggestions_enabled(),
@@ -191,6 +195,25 @@ where
         }
         Ok(response)
     }
+}
+
+/// Shipping and tax from the configuration, in the store currency.
+fn pricing_policy(config: &ServeConfig, currency: Currency) -> anyhow::Result<PricingPolicy> {
+    let amount = |flag: &str, text: &str| {
+        currency
+            .parse_amount(text)
+            .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+    };
+    let free_shipping_from = match config.free_shipping_from.trim() {
+        "none" | "" => None,
+        text => Some(amount("free-shipping-from", text)?),
+    };
+    Ok(PricingPolicy {
+        flat_shipping: amount("shipping-flat-rate", &config.shipping_flat_rate)?,
+        free_shipping_from,
+        tax_rate_bp: parse_percent_bp(&config.tax_rate_percent)
+            .map_err(|e| anyhow::anyhow!("--tax-rate-percent: {e}"))?,
+    })
 }
 
 /// Cross-origin access for the configured browser origins only: GET and POST with the headers a

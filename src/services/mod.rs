@@ -3,10 +3,14 @@
 
 pub mod accounts;
 pub mod addresses;
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod cost;
 pub mod mail;
+pub mod orders;
 pub mod passwords;
+pub mod payments;
 pub mod seed;
 pub mod throttle;
 pub mod tokens;

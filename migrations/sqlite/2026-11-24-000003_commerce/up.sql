@@ -92,13 +92,18 @@ CREATE TABLE payments (
     order_id           BIGINT NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
     kind               TEXT NOT NULL CHECK (kind IN ('CHARGE', 'REFUND')),
     amount             BIGINT NOT NULL,
-    status             TEXT NOT NULL CHECK (status IN ('SUCCEEDED', 'DECLINED', 'FAILED')),
+    -- PENDING while the gateway is being asked.
+    status             TEXT NOT NULL CHECK (status IN ('PENDING', 'SUCCEEDED', 'DECLINED', 'FAILED')),
     gateway_reference  TEXT NOT NULL DEFAULT '',
     message            TEXT NOT NULL DEFAULT '',
     idempotency_key    TEXT NOT NULL UNIQUE,
     created_at         TIMESTAMP NOT NULL
 );
 CREATE INDEX payments_order ON payments (order_id, id);
+-- At most one charge and one refund in progress or done per order: concurrent attempts with
+-- different keys cannot both reach the gateway.
+CREATE UNIQUE INDEX payments_one_live_per_kind ON payments (order_id, kind)
+    WHERE status IN ('PENDING', 'SUCCEEDED');
 
 CREATE TABLE reviews (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -2,8 +2,11 @@
 
 pub mod address;
 pub mod bulk;
+pub mod cart;
 pub mod category;
+pub mod discount;
 pub mod image;
+pub mod order;
 pub mod password_reset;
 pub mod product;
 pub mod session;

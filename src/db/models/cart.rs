@@ -1,0 +1,188 @@
+//! Carts and their lines; a line joined with its variant and product is what pricing reads.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{cart_lines, carts, products, variants};
+
+/// A cart row.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = carts)]
+pub struct Cart {
+    pub id: i64,
+    pub token: String,
+    pub user_id: Option<i64>,
+    pub discount_code_id: Option<i64>,
+    pub order_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A cart line with what the shop knows of its variant now.
+#[derive(Debug, Clone, Queryable)]
+pub struct CartLineView {
+    pub line_id: i64,
+    pub variant_id: i64,
+    pub quantity: i32,
+    pub sku: String,
+    pub variant_title: String,
+    pub unit_price: i64,
+    pub stock: i32,
+    pub variant_archived_at: Option<NaiveDateTime>,
+    pub product_id: i64,
+    pub product_name: String,
+    pub product_status: String,
+}
+
+/// Opens a cart.
+pub fn insert(
+    conn: &mut DbConnection,
+    token: &str,
+    user_id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<Cart> {
+    let id: i64 = diesel::insert_into(carts::table)
+        .values((
+            carts::token.eq(token),
+            carts::user_id.eq(user_id),
+            carts::created_at.eq(now),
+            carts::updated_at.eq(now),
+        ))
+        .returning(carts::id)
+        .get_result(conn)?;
+    carts::table.find(id).select(Cart::as_select()).first(conn)
+}
+
+/// The cart with this token.
+pub fn by_token(conn: &mut DbConnection, token: &str) -> QueryResult<Option<Cart>> {
+    carts::table
+        .filter(carts::token.eq(token))
+        .select(Cart::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The open (not checked out) cart of an account, the newest if several.
+pub fn open_of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<Cart>> {
+    carts::table
+        .filter(carts::user_id.eq(user_id))
+        .filter(carts::order_id.is_null())
+        .order_by(carts::id.desc())
+        .select(Cart::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The lines of a cart with their variants and products, oldest first.
+pub fn lines(conn: &mut DbConnection, cart_id: i64) -> QueryResult<Vec<CartLineView>> {
+    cart_lines::table
+        .inner_join(variants::table.inner_join(products::table))
+        .filter(cart_lines::cart_id.eq(cart_id))
+        .order_by(cart_lines::id)
+        .select((
+            cart_lines::id,
+            cart_lines::variant_id,
+            cart_lines::quantity,
+            variants::sku,
+            variants::title,
+            variants::price,
+            variants::stock,
+            variants::archived_at,
+            products::id,
+            products::name,
+            products::status,
+        ))
+        .load(conn)
+}
+
+/// Sets the quantity of a variant in a cart (inserting the line if needed).
+pub fn set_quantity(
+    conn: &mut DbConnection,
+    cart_id: i64,
+    variant_id: i64,
+    quantity: i32,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let updated = diesel::update(
+        cart_lines::table
+            .filter(cart_lines::cart_id.eq(cart_id))
+            .filter(cart_lines::variant_id.eq(variant_id)),
+    )
+    .set(cart_lines::quantity.eq(quantity))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(cart_lines::table)
+            .values((
+                cart_lines::cart_id.eq(cart_id),
+                cart_lines::variant_id.eq(variant_id),
+                cart_lines::quantity.eq(quantity),
+                cart_lines::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Removes a variant's line from a cart.
+pub fn remove_line(conn: &mut DbConnection, cart_id: i64, variant_id: i64) -> QueryResult<usize> {
+    diesel::delete(
+        cart_lines::table
+            .filter(cart_lines::cart_id.eq(cart_id))
+            .filter(cart_lines::variant_id.eq(variant_id)),
+    )
+    .execute(conn)
+}
+
+/// Records a change to the cart (its discount code and owner, and the time).
+pub fn update(
+    conn: &mut DbConnection,
+    cart_id: i64,
+    user_id: Option<i64>,
+    discount_code_id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(carts::table.find(cart_id))
+        .set((
+            carts::user_id.eq(user_id),
+            carts::discount_code_id.eq(discount_code_id),
+            carts::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Marks a cart checked out as `order_id`, unless it already was. Whether it was marked.
+pub fn complete(conn: &mut DbConnection, cart_id: i64, order_id: i64) -> QueryResult<bool> {
+    let updated = diesel::update(carts::table.find(cart_id))
+        .filter(carts::order_id.is_null())
+        .set(carts::order_id.eq(order_id))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Moves every line of `from` into `into` (adding quantities, capped at `max`), then deletes
+/// `from`.
+pub fn merge(
+    conn: &mut DbConnection,
+    from: i64,
+    into: i64,
+    max: i32,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let moving: Vec<(i64, i32)> = cart_lines::table
+        .filter(cart_lines::cart_id.eq(from))
+        .select((cart_lines::variant_id, cart_lines::quantity))
+        .load(conn)?;
+    for (variant_id, quantity) in moving {
+        let existing: Option<i32> = cart_lines::table
+            .filter(cart_lines::cart_id.eq(into))
+            .filter(cart_lines::variant_id.eq(variant_id))
+            .select(cart_lines::quantity)
+            .first(conn)
+            .optional()?;
+        let total = (existing.unwrap_or(0) + quantity).min(max);
+        set_quantity(conn, into, variant_id, total, now)?;
+    }
+    diesel::delete(carts::table.find(from)).execute(conn)?;
+    Ok(())
+}

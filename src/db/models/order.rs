@@ -1,0 +1,338 @@
+//! Orders with their line snapshots, events and payment attempts; the conditional statements
+//! that keep stock and status right under concurrency.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{order_events, order_lines, orders, payments, variants};
+
+/// An order row.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = orders)]
+pub struct Order {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub email: String,
+    pub status: String,
+    pub currency: String,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub shipping_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub discount_code: Option<String>,
+    pub shipping_address: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An order to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = orders, treat_none_as_default_value = false)]
+pub struct NewOrder<'a> {
+    pub user_id: Option<i64>,
+    pub email: &'a str,
+    pub status: &'a str,
+    pub currency: &'a str,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub shipping_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub discount_code: Option<&'a str>,
+    pub shipping_address: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub request_hash: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An order line: a snapshot of what was bought at what price.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = order_lines)]
+pub struct OrderLine {
+    pub id: i64,
+    pub order_id: i64,
+    pub variant_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub product_name: String,
+    pub variant_title: String,
+    pub sku: String,
+    pub unit_price: i64,
+    pub quantity: i32,
+    pub line_total: i64,
+}
+
+/// An order line to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = order_lines, treat_none_as_default_value = false)]
+pub struct NewOrderLine {
+    pub order_id: i64,
+    pub variant_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub product_name: String,
+    pub variant_title: String,
+    pub sku: String,
+    pub unit_price: i64,
+    pub quantity: i32,
+    pub line_total: i64,
+}
+
+/// A recorded change of an order.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = order_events)]
+pub struct OrderEvent {
+    pub id: i64,
+    pub order_id: i64,
+    pub kind: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor_id: Option<i64>,
+    pub note: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// A payment attempt.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = payments)]
+pub struct Payment {
+    pub id: i64,
+    pub order_id: i64,
+    pub kind: String,
+    pub amount: i64,
+    pub status: String,
+    pub gateway_reference: String,
+    pub message: String,
+    pub idempotency_key: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Inserts an order; its id.
+pub fn insert(conn: &mut DbConnection, new: &NewOrder<'_>) -> QueryResult<i64> {
+    diesel::insert_into(orders::table)
+        .values(new)
+        .returning(orders::id)
+        .get_result(conn)
+}
+
+/// Inserts the lines of an order.
+pub fn insert_lines(conn: &mut DbConnection, lines: &[NewOrderLine]) -> QueryResult<()> {
+    for line in lines {
+        diesel::insert_into(order_lines::table)
+            .values(line)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records an event.
+pub fn insert_event(
+    conn: &mut DbConnection,
+    order_id: i64,
+    kind: &str,
+    from: Option<&str>,
+    to: &str,
+    actor_id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(order_events::table)
+        .values((
+            order_events::order_id.eq(order_id),
+            order_events::kind.eq(kind),
+            order_events::from_status.eq(from),
+            order_events::to_status.eq(to),
+            order_events::actor_id.eq(actor_id),
+            order_events::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The order placed with this idempotency key.
+pub fn by_idempotency_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Order>> {
+    orders::table
+        .filter(orders::idempotency_key.eq(key))
+        .select(Order::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The orders with these ids (in no particular order).
+pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Order>> {
+    orders::table
+        .filter(orders::id.eq_any(ids))
+        .select(Order::as_select())
+        .load(conn)
+}
+
+/// What an order list is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    /// Only this account's orders.
+    pub user_id: Option<i64>,
+    /// Only orders in this status.
+    pub status: Option<&'static str>,
+}
+
+/// A keyset window over orders, newest (highest id) first.
+#[derive(Debug, Clone)]
+pub struct OrderWindow {
+    /// Only orders listed after (older than) this id.
+    pub after: Option<i64>,
+    /// Only orders listed before (newer than) this id.
+    pub before: Option<i64>,
+    /// Rows to fetch.
+    pub limit: i64,
+    /// Take the rows nearest `before`; returned nearest-first.
+    pub from_end: bool,
+}
+
+/// One window of orders matching `filter`.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &OrderFilter,
+    window: &OrderWindow,
+) -> QueryResult<Vec<Order>> {
+    let mut query = orders::table.select(Order::as_select()).into_boxed();
+    if let Some(user_id) = filter.user_id {
+        query = query.filter(orders::user_id.eq(user_id));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(orders::status.eq(status));
+    }
+    if let Some(after) = window.after {
+        query = query.filter(orders::id.lt(after));
+    }
+    if let Some(before) = window.before {
+        query = query.filter(orders::id.gt(before));
+    }
+    query = if window.from_end {
+        query.order_by(orders::id.asc())
+    } else {
+        query.order_by(orders::id.desc())
+    };
+    query.limit(window.limit).load(conn)
+}
+
+/// The lines of every order in `order_ids`.
+pub fn lines_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<OrderLine>> {
+    order_lines::table
+        .filter(order_lines::order_id.eq_any(order_ids))
+        .order_by((order_lines::order_id, order_lines::id))
+        .select(OrderLine::as_select())
+        .load(conn)
+}
+
+/// The events of every order in `order_ids`, oldest first.
+pub fn events_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<OrderEvent>> {
+    order_events::table
+        .filter(order_events::order_id.eq_any(order_ids))
+        .order_by((order_events::order_id, order_events::id))
+        .select(OrderEvent::as_select())
+        .load(conn)
+}
+
+/// The payment attempts of every order in `order_ids`, oldest first.
+pub fn payments_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<Payment>> {
+    payments::table
+        .filter(payments::order_id.eq_any(order_ids))
+        .order_by((payments::order_id, payments::id))
+        .select(Payment::as_select())
+        .load(conn)
+}
+
+/// Moves an order from `from` to `to` if it is still in `from`. Whether it moved.
+pub fn transition(
+    conn: &mut DbConnection,
+    order_id: i64,
+    from: &str,
+    to: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(orders::table.find(order_id))
+        .filter(orders::status.eq(from))
+        .set((orders::status.eq(to), orders::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Takes `quantity` units of a variant if that many are in stock, in one conditional statement:
+/// concurrent checkouts can never take stock below zero. Whether they were taken.
+pub fn take_stock(conn: &mut DbConnection, variant_id: i64, quantity: i32) -> QueryResult<bool> {
+    let updated = diesel::update(variants::table.find(variant_id))
+        .filter(variants::stock.ge(quantity))
+        .set(variants::stock.eq(variants::stock - quantity))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Puts `quantity` units of a variant back in stock.
+pub fn return_stock(conn: &mut DbConnection, variant_id: i64, quantity: i32) -> QueryResult<()> {
+    diesel::update(variants::table.find(variant_id))
+        .set(variants::stock.eq(variants::stock + quantity))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The payment attempt with this idempotency key.
+pub fn payment_by_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Payment>> {
+    payments::table
+        .filter(payments::idempotency_key.eq(key))
+        .select(Payment::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records a payment attempt as PENDING before the gateway is asked.
+pub fn insert_pending_payment(
+    conn: &mut DbConnection,
+    order_id: i64,
+    kind: &str,
+    amount: i64,
+    key: &str,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(payments::table)
+        .values((
+            payments::order_id.eq(order_id),
+            payments::kind.eq(kind),
+            payments::amount.eq(amount),
+            payments::status.eq("PENDING"),
+            payments::idempotency_key.eq(key),
+            payments::created_at.eq(now),
+        ))
+        .returning(payments::id)
+        .get_result(conn)
+}
+
+/// Records the gateway's answer on a payment attempt.
+pub fn finish_payment(
+    conn: &mut DbConnection,
+    payment_id: i64,
+    status: &str,
+    reference: &str,
+    message: &str,
+) -> QueryResult<()> {
+    diesel::update(payments::table.find(payment_id))
+        .set((
+            payments::status.eq(status),
+            payments::gateway_reference.eq(reference),
+            payments::message.eq(message),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The successful charge of an order, if any.
+pub fn succeeded_charge(conn: &mut DbConnection, order_id: i64) -> QueryResult<Option<Payment>> {
+    payments::table
+        .filter(payments::order_id.eq(order_id))
+        .filter(payments::kind.eq("CHARGE"))
+        .filter(payments::status.eq("SUCCEEDED"))
+        .select(Payment::as_select())
+        .first(conn)
+        .optional()
+}

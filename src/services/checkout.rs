@@ -1,0 +1,282 @@
+//! Checkout: a cart becomes an order in one transaction. Stock is taken with conditional
+//! updates (never below zero, whatever runs concurrently), the discount code's use is counted
+//! atomically against its limit, line items snapshot name, SKU and unit price, and the
+//! idempotency key makes a retried request return the same order.
+
+use chrono::Utc;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use sha2::{Digest as _, Sha256};
+
+use crate::db::models::cart::{self as cart_rows, CartLineView};
+use crate::db::models::discount;
+use crate::db::models::order::{self, NewOrder, NewOrderLine, Order};
+use crate::db::{Db, DbConnection, write_transaction};
+use crate::domain::accounts::{Email, Principal};
+use crate::domain::address::{AddressParts, PostalAddress};
+use crate::domain::orders::OrderStatus;
+use crate::domain::pricing::PricingPolicy;
+use crate::domain::rejection::{Rejection, RejectionCode};
+use crate::error::{AppError, AppResult};
+use crate::services::cart::{LineAvailability, load_for, price};
+
+/// Longest idempotency key accepted.
+const MAX_KEY_CHARS: usize = 200;
+
+/// What `checkoutComplete` asks for.
+#[derive(Debug, Clone)]
+pub struct CheckoutRequest {
+    /// The cart's token.
+    pub cart_token: String,
+    /// Where the confirmation goes.
+    pub email: String,
+    /// Where the goods go.
+    pub shipping_address: AddressParts,
+    /// The client's key for this attempt: the same key returns the same order.
+    pub idempotency_key: String,
+}
+
+fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> AppError {
+    AppError::rejected(Rejection::new(field, code, message))
+}
+
+/// Places the order for a cart, or returns the order this idempotency key already placed.
+pub async fn complete(
+    db: &Db,
+    caller: Principal,
+    request: CheckoutRequest,
+    policy: PricingPolicy,
+    currency: &'static str,
+) -> AppResult<Order> {
+    let email = Email::parse(&request.email).map_err(|r| AppError::rejected(r).under("input"))?;
+    let address = PostalAddress::parse(&request.shipping_address).map_err(|problems| {
+        AppError::Rejected(
+            problems
+                .into_iter()
+                .map(|p| p.under("shippingAddress").under("input"))
+                .collect(),
+        )
+    })?;
+    let key = request.idempotency_key.trim().to_owned();
+    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
+        return Err(rejected(
+            &["input", "idempotencyKey"],
+            RejectionCode::Invalid,
+            format!("an idempotency key has 1 to {MAX_KEY_CHARS} characters"),
+        ));
+    }
+    let address_json =
+        serde_json::to_string(&address_json(address.parts())).map_err(AppError::internal)?;
+    let request_hash = {
+        let mut hasher = Sha256::new();
+        for part in [&request.cart_token, email.as_str(), &address_json] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        format!("{:x}", hasher.finalize())
+    };
+    let attempt = {
+        let (key, hash) = (key.clone(), request_hash.clone());
+        let token = request.cart_token.clone();
+        db.run(move |conn| {
+            write_transaction(conn, |conn| {
+                place(
+                    conn,
+                    &caller,
+                    &token,
+                    &email,
+                    &address_json,
+                    &key,
+                    &hash,
+                    &policy,
+                    currency,
+                )
+            })
+        })
+        .await
+    };
+    match attempt {
+        // Someone placed an order with this key while we were trying: ours rolled back.
+        Err(AppError::Internal(cause)) if is_key_conflict(&cause) => {
+            let existing = db
+                .run(move |conn| Ok(order::by_idempotency_key(conn, &key)?))
+                .await?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("idempotency key vanished")))?;
+            replay(existing, &request_hash)
+        }
+        other => other,
+    }
+}
+
+fn is_key_conflict(cause: &anyhow::Error) -> bool {
+    matches!(
+        cause.downcast_ref::<DieselError>(),
+        Some(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _
+        ))
+    )
+}
+
+/// The order an earlier request with the same key placed, if this request is the same one.
+fn replay(existing: Order, request_hash: &str) -> AppResult<Order> {
+    if existing.request_hash == request_hash {
+        Ok(existing)
+    } else {
+        Err(rejected(
+            &["input", "idempotencyKey"],
+            RejectionCode::IdempotencyKeyReused,
+            "this idempotency key was used for a different checkout",
+        ))
+    }
+}
+
+fn address_json(parts: &AddressParts) -> serde_json::Value {
+    serde_json::json!({
+        "firstName": parts.first_name,
+        "lastName": parts.last_name,
+        "company": parts.company,
+        "line1": parts.line1,
+        "line2": parts.line2,
+        "city": parts.city,
+        "region": parts.region,
+        "postalCode": parts.postal_code,
+        "countryCode": parts.country_code,
+        "phone": parts.phone,
+    })
+}
+
+/// The transaction: everything or nothing.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one transaction's inputs, named at the call"
+)]
+fn place(
+    conn: &mut DbConnection,
+    caller: &Principal,
+    token: &str,
+    email: &Email,
+    address_json: &str,
+    key: &str,
+    request_hash: &str,
+    policy: &PricingPolicy,
+    currency: &str,
+) -> AppResult<Order> {
+    if let Some(existing) = order::by_idempotency_key(conn, key)? {
+        return replay(existing, request_hash);
+    }
+    let cart = load_for(conn, caller, token).map_err(|e| e.under("input"))?;
+    if cart.order_id.is_some() {
+        return Err(rejected(
+            &["input", "cartId"],
+            RejectionCode::AlreadyCompleted,
+            "this cart has already been checked out",
+        ));
+    }
+    let lines = cart_rows::lines(conn, cart.id)?;
+    if lines.is_empty() {
+        return Err(rejected(
+            &["input", "cartId"],
+            RejectionCode::Invalid,
+            "the cart is empty",
+        ));
+    }
+    let unavailable: Vec<&CartLineView> = lines
+        .iter()
+        .filter(|line| LineAvailability::of(line) == LineAvailability::Unavailable)
+        .collect();
+    if let Some(line) = unavailable.first() {
+        return Err(rejected(
+            &["input", "cartId"],
+            RejectionCode::Unavailable,
+            format!("{} is no longer sold; remove it from the cart", line.sku),
+        ));
+    }
+    let code = match cart.discount_code_id {
+        Some(id) => discount::by_id(conn, id)?,
+        None => None,
+    };
+    let now = Utc::now().naive_utc();
+    let (totals, discount_problem) = price(&lines, code.as_ref(), policy, now);
+    if let Some(problem) = discount_problem {
+        return Err(rejected(
+            &["input", "cartId"],
+            RejectionCode::DiscountNotApplicable,
+            problem,
+        ));
+    }
+    let status = OrderStatus::PendingPayment.as_str();
+    // The order row first: it claims the idempotency key, so a concurrent request with the same
+    // key waits here and then fails on the unique key instead of taking stock as well.
+    let order_id = order::insert(
+        conn,
+        &NewOrder {
+            user_id: cart.user_id.or(caller.account_id().map(|a| a.0)),
+            email: email.as_str(),
+            status,
+            currency,
+            subtotal: totals.subtotal,
+            discount_total: totals.discount,
+            shipping_total: totals.shipping,
+            tax_total: totals.tax,
+            total: totals.total,
+            discount_code: code.as_ref().map(|c| c.code.as_str()),
+            shipping_address: address_json,
+            idempotency_key: Some(key),
+            request_hash,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    for line in &lines {
+        if !order::take_stock(conn, line.variant_id, line.quantity)? {
+            return Err(rejected(
+                &["input", "cartId"],
+                RejectionCode::OutOfStock,
+                format!("only {} of {} left in stock", line.stock.max(0), line.sku),
+            ));
+        }
+    }
+    if let Some(code) = &code {
+        if !discount::use_once(conn, code.id)? {
+            return Err(rejected(
+                &["input", "cartId"],
+                RejectionCode::DiscountNotApplicable,
+                "the discount code has been used up",
+            ));
+        }
+    }
+    let order_lines: Vec<NewOrderLine> = lines
+        .iter()
+        .map(|line| NewOrderLine {
+            order_id,
+            variant_id: Some(line.variant_id),
+            product_id: Some(line.product_id),
+            product_name: line.product_name.clone(),
+            variant_title: line.variant_title.clone(),
+            sku: line.sku.clone(),
+            unit_price: line.unit_price,
+            quantity: line.quantity,
+            line_total: line.unit_price * i64::from(line.quantity),
+        })
+        .collect();
+    order::insert_lines(conn, &order_lines)?;
+    order::insert_event(
+        conn,
+        order_id,
+        "CREATED",
+        None,
+        status,
+        caller.account_id().map(|a| a.0),
+        now,
+    )?;
+    if !cart_rows::complete(conn, cart.id, order_id)? {
+        return Err(rejected(
+            &["input", "cartId"],
+            RejectionCode::AlreadyCompleted,
+            "this cart has already been checked out",
+        ));
+    }
+    order::by_ids(conn, &[order_id])?
+        .pop()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("the new order is missing")))
+}
