@@ -25,4 +25,6 @@ id_newtype! {
     AccountId;
     /// Identifies a postal address owned by an account.
     AddressId;
+    /// Identifies an order.
+    OrderId;
 }

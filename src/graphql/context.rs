@@ -11,6 +11,7 @@ use crate::domain::catalog::CatalogVisibility;
 use crate::domain::money::Currency;
 use crate::domain::pricing::PricingPolicy;
 use crate::services::accounts::Accounts;
+use crate::services::payments::PaymentGateway;
 
 /// Per-request data, put in the GraphQL request by the HTTP handler.
 #[derive(Clone)]
@@ -47,6 +48,8 @@ pub trait ContextExt {
     fn shop(&self) -> async_graphql::Result<&ShopSettings>;
     /// The account services.
     fn accounts(&self) -> async_graphql::Result<&Accounts>;
+    /// The payment gateway.
+    fn gateway(&self) -> async_graphql::Result<&Arc<dyn PaymentGateway>>;
 }
 
 impl ContextExt for Context<'_> {
@@ -60,5 +63,9 @@ impl ContextExt for Context<'_> {
 
     fn accounts(&self) -> async_graphql::Result<&Accounts> {
         Ok(self.data::<Arc<Accounts>>()?.as_ref())
+    }
+
+    fn gateway(&self) -> async_graphql::Result<&Arc<dyn PaymentGateway>> {
+        self.data::<Arc<dyn PaymentGateway>>()
     }
 }

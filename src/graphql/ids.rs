@@ -17,6 +17,8 @@ pub enum NodeKind {
     Account,
     /// An `Address`.
     Address,
+    /// An `Order`.
+    Order,
 }
 
 impl NodeKind {
@@ -27,6 +29,7 @@ impl NodeKind {
             Self::Variant => "Variant",
             Self::Account => "Account",
             Self::Address => "Address",
+            Self::Order => "Order",
         }
     }
 
@@ -37,6 +40,7 @@ impl NodeKind {
             Self::Variant,
             Self::Account,
             Self::Address,
+            Self::Order,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)
@@ -110,7 +114,7 @@ mod tests {
             "42",
             "gid://bazaar/Product/",
             "gid://bazaar/Product/x",
-            "gid://bazaar/Order/1",
+            "gid://bazaar/Shipment/1",
             "gid://bazaar/Product/-1",
             "gid://other/Product/1",
             "gid://bazaar/Product/1/2",

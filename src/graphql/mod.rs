@@ -22,6 +22,7 @@ pub use context::{RequestContext, ShopSettings};
 
 use crate::services::accounts::Accounts;
 use crate::services::cost::CostLimiter;
+use crate::services::payments::PaymentGateway;
 
 /// The Bazaar schema.
 pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
@@ -33,6 +34,8 @@ pub struct SchemaOptions {
     pub shop: ShopSettings,
     /// The account services.
     pub accounts: Arc<Accounts>,
+    /// The payment gateway.
+    pub gateway: Arc<dyn PaymentGateway>,
     /// Whether introspection queries are answered.
     pub introspection: bool,
     /// Whether validation errors suggest field names.
@@ -56,6 +59,7 @@ pub fn build_schema(options: SchemaOptions) -> AppSchema {
     let mut builder = builder()
         .data(options.shop)
         .data(options.accounts)
+        .data(options.gateway)
         .extension(limits::Guardrails {
             limits: options.limits,
             costs: options.costs,

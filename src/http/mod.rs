@@ -25,6 +25,7 @@ use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
 use crate::services::accounts::Accounts;
 use crate::services::cost::CostLimiter;
 use crate::services::mail::{self, Mailer};
+use crate::services::payments::{PaymentGateway, TestGateway};
 
 /// What every handler shares.
 pub struct AppState {
@@ -56,6 +57,14 @@ pub struct AppState {
     pub persisted: PersistedQueries,
 }
 
+/// The outside services the server talks to.
+pub struct Integrations {
+    /// Sends mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Takes payments.
+    pub gateway: Arc<dyn PaymentGateway>,
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
@@ -66,19 +75,27 @@ pub struct Application {
 pub use actix_web::dev::ServerHandle;
 
 impl Application {
-    /// Binds the listen address and builds the server, sending mail as configured.
+    /// Binds the listen address and builds the server, sending mail as configured and taking
+    /// payments through the built-in test gateway.
     pub fn build(config: &ServeConfig, db: Db, pool_size: u32) -> anyhow::Result<Self> {
-        let mailer = mail::from_config(&config.mail, config.environment)?;
-        Self::build_with_mailer(config, db, pool_size, mailer)
+        let integrations = Integrations {
+            mailer: mail::from_config(&config.mail, config.environment)?,
+            gateway: Arc::new(TestGateway::default()),
+        };
+        if config.environment == crate::config::Environment::Production {
+            tracing::warn!("payments go to the built-in test gateway: no money moves");
+        }
+        Self::build_with(config, db, pool_size, integrations)
     }
 
-    /// Binds the listen address and builds the server, sending mail through `mailer`.
-    pub fn build_with_mailer(
+    /// Binds the listen address and builds the server over these outside services.
+    pub fn build_with(
         config: &ServeConfig,
         db: Db,
         pool_size: u32,
-        mailer: Arc<dyn Mailer>,
+        integrations: Integrations,
     ) -> anyhow::Result<Self> {
+        let Integrations { mailer, gateway } = integrations;
         config.check()?;
         let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
         let accounts = Arc::new(Accounts::new(
@@ -113,6 +130,7 @@ impl Application {
                 pricing: pricing_policy(config, currency)?,
             },
             accounts: accounts.clone(),
+            gateway,
             introspection: config.introspection_enabled(),
             suggestions: config.field_suggestions_enabled(),
             limits,

@@ -45,7 +45,7 @@ pub async fn complete(
     caller: Principal,
     request: CheckoutRequest,
     policy: PricingPolicy,
-    currency: &'static str,
+    currency: String,
 ) -> AppResult<Order> {
     let email = Email::parse(&request.email).map_err(|r| AppError::rejected(r).under("input"))?;
     let address = PostalAddress::parse(&request.shipping_address).map_err(|problems| {
@@ -88,7 +88,7 @@ pub async fn complete(
                     &key,
                     &hash,
                     &policy,
-                    currency,
+                    &currency,
                 )
             })
         })
@@ -146,10 +146,6 @@ fn address_json(parts: &AddressParts) -> serde_json::Value {
 }
 
 /// The transaction: everything or nothing.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one transaction's inputs, named at the call"
-)]
 fn place(
     conn: &mut DbConnection,
     caller: &Principal,

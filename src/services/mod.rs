@@ -7,6 +7,7 @@ pub mod cart;
 pub mod catalog;
 pub mod checkout;
 pub mod cost;
+pub mod discounts;
 pub mod mail;
 pub mod orders;
 pub mod passwords;

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bazaar::config::{DatabaseConfig, ServeConfig};
 use bazaar::db::{Db, migrations};
-use bazaar::http::{Application, ServerHandle};
+use bazaar::http::{Application, Integrations, ServerHandle};
 use bazaar::services::mail::MemoryMailer;
+use bazaar::services::payments::TestGateway;
 use bazaar::services::seed;
 use clap::Parser;
 use diesel::connection::SimpleConnection as _;
@@ -26,6 +27,8 @@ pub struct TestApp {
     pub database_url: String,
     /// Every mail the server sent.
     pub mailer: MemoryMailer,
+    /// The payment gateway the server uses: what money moved.
+    pub gateway: TestGateway,
     server: ServerHandle,
     _dir: Option<tempfile::TempDir>,
 }
@@ -117,10 +120,22 @@ pub async fn spawn_app_on(
     flags: &[&str],
 ) -> TestApp {
     capture_logs();
+    // `--pool-timeout-secs` belongs to the database settings, not to `serve`'s.
+    let mut pool_timeout_secs = 2;
+    let mut serve_flags = Vec::new();
+    let mut rest = flags.iter();
+    while let Some(flag) = rest.next() {
+        if *flag == "--pool-timeout-secs" {
+            pool_timeout_secs = rest.next().and_then(|v| v.parse().ok()).expect("seconds");
+        } else {
+            serve_flags.push(*flag);
+        }
+    }
+    let flags = serve_flags.as_slice();
     let database = DatabaseConfig {
         database_url: database_url.clone(),
         pool_size: Some(4),
-        pool_timeout_secs: 2,
+        pool_timeout_secs,
     };
     let db = Db::connect(&database).expect("connect to the test database");
     db.run_blocking(migrations::run_pending).expect("migrate");
@@ -132,11 +147,16 @@ pub async fn spawn_app_on(
     // its connections) whatever becomes of the test's runtime.
     let (started, running) = std::sync::mpsc::channel();
     let (server_db, server_mailer) = (db.clone(), mailer.clone());
+    let gateway = TestGateway::default();
+    let server_gateway = gateway.clone();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let app =
-                Application::build_with_mailer(&config, server_db, 4, Arc::new(server_mailer))
-                    .expect("build the app");
+            let integrations = Integrations {
+                mailer: Arc::new(server_mailer),
+                gateway: Arc::new(server_gateway),
+            };
+            let app = Application::build_with(&config, server_db, 4, integrations)
+                .expect("build the app");
             started
                 .send((app.local_addr(), app.handle()))
                 .expect("report the address");
@@ -151,6 +171,7 @@ pub async fn spawn_app_on(
         db,
         database_url,
         mailer,
+        gateway,
         _dir: dir,
     }
 }

@@ -4,6 +4,7 @@
 mod accounts;
 mod authorization;
 mod catalog;
+mod commerce;
 mod database;
 mod edge;
 mod errors;

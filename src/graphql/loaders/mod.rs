@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalog;
+mod orders;
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use tracing::Instrument as _;
 
 pub use accounts::AddressesOf;
 pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantsOf};
+pub use orders::{EventsOf, LinesOf, PaymentsOf};
 
 use crate::db::Db;
 use crate::domain::catalog::CatalogVisibility;

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::accounts::Role;
+use crate::domain::accounts::{AccountPrincipal, Principal};
 use crate::domain::address::AddressParts;
 use crate::domain::ids::{AccountId, AddressId};
 use crate::graphql::context::ContextExt as _;
@@ -10,11 +11,12 @@ use crate::graphql::guards::{RoleGuard, signed_in};
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::accounts::{AccountRegisterInput, AccountUpdateInput, AddressInput};
 use crate::graphql::types::account::{self, Session};
+use crate::graphql::types::cart::{CartNode, cart_token};
 use crate::graphql::types::{AccountNode, AddressNode};
 use crate::graphql::user_errors::respond;
 use crate::payload;
 use crate::services::accounts::Registration;
-use crate::services::addresses;
+use crate::services::{addresses, cart};
 
 payload!(
     /// The result of `accountRegister`.
@@ -33,6 +35,8 @@ payload!(
         account: Option<AccountNode>,
         /// The new session.
         session: Option<Session>,
+        /// The customer's open cart, with the anonymous cart passed as `cartId` merged in.
+        cart: Option<CartNode>,
     }
 );
 
@@ -145,8 +149,10 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account's email.")] email: String,
         #[graphql(desc = "The account's password.")] password: String,
+        #[graphql(desc = "An anonymous cart to join the customer's cart.")] cart_id: Option<ID>,
     ) -> Result<LoginPayload> {
         let request = ctx.request()?;
+        let anonymous_cart = cart_id.as_ref().map(cart_token).transpose()?;
         let result = ctx
             .accounts()?
             .login(
@@ -156,9 +162,31 @@ impl AccountMutation {
                 &password,
             )
             .await;
+        let cart = match &result {
+            Ok(session) => {
+                let pricing = ctx.shop()?.pricing;
+                let owner = Principal::Account(AccountPrincipal {
+                    account_id: AccountId(session.user.id),
+                    role: session
+                        .user
+                        .role
+                        .parse()
+                        .unwrap_or(crate::domain::accounts::Role::Customer),
+                    session_id: 0,
+                });
+                match cart::claim(&request.db, session.user.id, anonymous_cart).await? {
+                    Some(token) => cart::get(&request.db, owner, token, pricing)
+                        .await?
+                        .map(CartNode::from),
+                    None => None,
+                }
+            }
+            Err(_) => None,
+        };
         respond(result, |session| LoginPayload {
             session: Some(Session::from(&session)),
             account: Some(session.user.into()),
+            cart,
             ..Default::default()
         })
     }

@@ -2,9 +2,10 @@
 //! `userErrors`.
 
 mod accounts;
+mod commerce;
 
 use async_graphql::MergedObject;
 
 /// Everything a client can change.
 #[derive(MergedObject, Default)]
-pub struct Mutation(accounts::AccountMutation);
+pub struct Mutation(accounts::AccountMutation, commerce::CommerceMutation);

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod catalog;
+mod commerce;
 mod node;
 
 use async_graphql::MergedObject;
@@ -12,4 +13,5 @@ pub struct Query(
     node::NodeQuery,
     catalog::CatalogQuery,
     accounts::AccountQuery,
+    commerce::CommerceQuery,
 );

@@ -2,13 +2,13 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::domain::accounts::Principal;
-use crate::domain::ids::{AccountId, AddressId, CategoryId, ProductId, VariantId};
+use crate::domain::accounts::{Principal, Role};
+use crate::domain::ids::{AccountId, AddressId, CategoryId, OrderId, ProductId, VariantId};
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
 use crate::graphql::types::{
-    AccountNode, AddressNode, CategoryNode, Node, ProductNode, VariantNode,
+    AccountNode, AddressNode, CategoryNode, Node, OrderNode, ProductNode, VariantNode,
 };
 
 /// Most ids one `nodes` call may ask for.
@@ -44,7 +44,17 @@ async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<
             .map(AddressNode::from)
             .filter(|a| caller.may_access_account(a.owner()))
             .map(Node::Address),
-        NodeKind::Account | NodeKind::Address => None,
+        NodeKind::Order if caller.account().is_some() => loader
+            .load_one(OrderId(id.id))
+            .await?
+            .filter(|order| {
+                caller.has_role(Role::Staff)
+                    || order
+                        .user_id
+                        .is_some_and(|owner| caller.account_id() == Some(AccountId(owner)))
+            })
+            .map(|order| Node::Order(OrderNode::from(order))),
+        NodeKind::Account | NodeKind::Address | NodeKind::Order => None,
     })
 }
 

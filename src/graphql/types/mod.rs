@@ -1,9 +1,11 @@
 //! GraphQL output types. Each wraps database rows; none exposes a row directly.
 
 pub mod account;
+pub mod cart;
 pub mod category;
 pub mod money;
 pub mod node;
+pub mod order;
 pub mod product;
 pub mod variant;
 
@@ -11,5 +13,6 @@ pub use account::{AccountNode, AddressNode};
 pub use category::CategoryNode;
 pub use money::{Decimal, Money};
 pub use node::Node;
+pub use order::OrderNode;
 pub use product::ProductNode;
 pub use variant::VariantNode;

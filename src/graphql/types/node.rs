@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{AccountNode, AddressNode, CategoryNode, ProductNode, VariantNode};
+use super::{AccountNode, AddressNode, CategoryNode, OrderNode, ProductNode, VariantNode};
 
 /// An object with a global id.
 #[derive(Interface)]
@@ -22,4 +22,6 @@ pub enum Node {
     Account(AccountNode),
     /// An address (only your own, unless you are staff).
     Address(AddressNode),
+    /// An order (only your own, unless you are staff).
+    Order(OrderNode),
 }

@@ -1,0 +1,359 @@
+//! Commerce mutations: carts, checkout, payment, order status changes, discount codes.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::domain::accounts::Role;
+use crate::domain::address::AddressParts;
+use crate::domain::orders::OrderAction;
+use crate::error::AppError;
+use crate::graphql::context::ContextExt as _;
+use crate::graphql::guards::RoleGuard;
+use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::inputs::commerce::{
+    CartLineInput, CheckoutInput, DiscountCodeInput, DiscountKind,
+};
+use crate::graphql::types::OrderNode;
+use crate::graphql::types::cart::{CartNode, cart_token};
+use crate::graphql::types::order::PaymentNode;
+use crate::graphql::user_errors::respond;
+use crate::payload;
+use crate::services::cart::{self, LineChange};
+use crate::services::{checkout, discounts, orders};
+
+payload!(
+    /// The result of a cart mutation.
+    CartPayload {
+        /// The cart as it is now, priced.
+        cart: Option<CartNode>,
+    }
+);
+
+payload!(
+    /// The result of `checkoutComplete`.
+    CheckoutPayload {
+        /// The order placed (or placed before with this idempotency key).
+        order: Option<OrderNode>,
+    }
+);
+
+payload!(
+    /// The result of an order mutation.
+    OrderPayload {
+        /// The order as it is now.
+        order: Option<OrderNode>,
+        /// The payment or refund attempt, for `orderPay` and `orderRefund`.
+        payment: Option<PaymentNode>,
+    }
+);
+
+payload!(
+    /// The result of `discountCodeCreate`.
+    DiscountCodePayload {
+        /// The code as stored.
+        code: Option<String>,
+    }
+);
+
+fn order_id(id: &ID) -> Result<i64> {
+    Ok(GlobalId::parse_kind(id, NodeKind::Order)?)
+}
+
+fn lines(input: &[CartLineInput]) -> Result<Vec<LineChange>> {
+    if input.len() > 100 {
+        return Err(AppError::bad_input("change at most 100 lines at once").into());
+    }
+    Ok(input
+        .iter()
+        .map(CartLineInput::change)
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Cart, checkout and order writes.
+#[derive(Default)]
+pub struct CommerceMutation;
+
+#[Object]
+impl CommerceMutation {
+    /// Opens a cart (yours when signed in). Keep its id: it is the only way back to an anonymous
+    /// cart until you sign in with it.
+    async fn cart_create(&self, ctx: &Context<'_>) -> Result<CartPayload> {
+        let request = ctx.request()?;
+        let result = cart::create(&request.db, request.principal, ctx.shop()?.pricing).await;
+        respond(result, |view| CartPayload {
+            cart: Some(view.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Adds units of variants to a cart (a line holds 1 to 99 units).
+    async fn cart_lines_add(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The cart.")] cart_id: ID,
+        #[graphql(desc = "Variants and the units to add.")] lines: Vec<CartLineInput>,
+    ) -> Result<CartPayload> {
+        self.change(ctx, cart_id, lines, false).await
+    }
+
+    /// Sets the quantities of variants in a cart; 0 removes a line.
+    async fn cart_lines_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The cart.")] cart_id: ID,
+        #[graphql(desc = "Variants and their new quantities.")] lines: Vec<CartLineInput>,
+    ) -> Result<CartPayload> {
+        self.change(ctx, cart_id, lines, true).await
+    }
+
+    /// Removes variants from a cart.
+    async fn cart_lines_remove(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The cart.")] cart_id: ID,
+        #[graphql(desc = "The variants to remove.")] variant_ids: Vec<ID>,
+    ) -> Result<CartPayload> {
+        let lines: Vec<CartLineInput> = variant_ids
+            .into_iter()
+            .map(|variant_id| CartLineInput {
+                variant_id,
+                quantity: 0,
+            })
+            .collect();
+        self.change(ctx, cart_id, lines, true).await
+    }
+
+    /// Applies a discount code to a cart (one per cart; it replaces any other).
+    async fn cart_discount_code_apply(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The cart.")] cart_id: ID,
+        #[graphql(desc = "The code.")] code: String,
+    ) -> Result<CartPayload> {
+        self.discount(ctx, cart_id, Some(code)).await
+    }
+
+    /// Removes the discount code from a cart.
+    async fn cart_discount_code_remove(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The cart.")] cart_id: ID,
+    ) -> Result<CartPayload> {
+        self.discount(ctx, cart_id, None).await
+    }
+
+    /// Turns a cart into an order at the server's prices, reserving the stock, in one
+    /// transaction. Send the same `idempotencyKey` when retrying: you get the same order.
+    async fn checkout_complete(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The cart, contact and shipping address, and the idempotency key.")]
+        input: CheckoutInput,
+    ) -> Result<CheckoutPayload> {
+        let request = ctx.request()?;
+        let shop = ctx.shop()?;
+        let checkout = checkout::CheckoutRequest {
+            cart_token: cart_token(&input.cart_id)?,
+            email: input.email,
+            shipping_address: AddressParts::from(input.shipping_address),
+            idempotency_key: input.idempotency_key,
+        };
+        let result = checkout::complete(
+            &request.db,
+            request.principal,
+            checkout,
+            shop.pricing,
+            shop.currency.code().to_owned(),
+        )
+        .await;
+        respond(result, |order| CheckoutPayload {
+            order: Some(order.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Pays your order with a payment token from the gateway (test gateway: `tok_success`,
+    /// `tok_decline`, `tok_error`). The same idempotency key returns the first attempt's result;
+    /// money moves at most once.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn order_pay(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order.")] id: ID,
+        #[graphql(desc = "The payment method, as the gateway tokenised it.")] payment_token: String,
+        #[graphql(desc = "A key for this attempt; resend it when retrying.")]
+        idempotency_key: String,
+    ) -> Result<OrderPayload> {
+        let request = ctx.request()?;
+        let result = orders::pay(
+            &request.db,
+            ctx.gateway()?,
+            request.principal,
+            order_id(&id)?,
+            payment_token,
+            idempotency_key,
+        )
+        .await;
+        let currency = ctx.shop()?.currency;
+        respond(result, |paid| OrderPayload {
+            payment: Some(PaymentNode::for_order(paid.payment, &paid.order, currency)),
+            order: Some(paid.order.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Marks a paid order shipped (staff).
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn order_fulfill(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order.")] id: ID,
+    ) -> Result<OrderPayload> {
+        self.transition(ctx, id, OrderAction::Fulfil).await
+    }
+
+    /// Cancels an unpaid order and returns its stock (its customer or staff).
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn order_cancel(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order.")] id: ID,
+    ) -> Result<OrderPayload> {
+        self.transition(ctx, id, OrderAction::Cancel).await
+    }
+
+    /// Refunds a paid or fulfilled order in full through the gateway (staff); a paid, unshipped
+    /// order's stock returns. The same idempotency key returns the first attempt's result.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn order_refund(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order.")] id: ID,
+        #[graphql(desc = "A key for this attempt; resend it when retrying.")]
+        idempotency_key: String,
+    ) -> Result<OrderPayload> {
+        let request = ctx.request()?;
+        let result = orders::refund(
+            &request.db,
+            ctx.gateway()?,
+            request.principal,
+            order_id(&id)?,
+            idempotency_key,
+        )
+        .await;
+        let currency = ctx.shop()?.currency;
+        respond(result, |refunded| OrderPayload {
+            payment: Some(PaymentNode::for_order(
+                refunded.payment,
+                &refunded.order,
+                currency,
+            )),
+            order: Some(refunded.order.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Creates a discount code (staff).
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn discount_code_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The code and its rules.")] input: DiscountCodeInput,
+    ) -> Result<DiscountCodePayload> {
+        let currency = ctx.shop()?.currency;
+        let amount = |value: &str, field: &str| {
+            currency
+                .parse_amount(value)
+                .map_err(|e| AppError::bad_input(format!("input.{field}: {e}")))
+        };
+        let (kind, value) = match input.kind {
+            DiscountKind::Percentage => (
+                "PERCENTAGE",
+                input.value.0.trim().parse::<i64>().map_err(|_| {
+                    AppError::bad_input("input.value: a percentage is a whole number, e.g. \"10\"")
+                })?,
+            ),
+            DiscountKind::FixedAmount => ("FIXED_AMOUNT", amount(&input.value.0, "value")?),
+        };
+        let new = discounts::NewCode {
+            code: input.code.trim().to_uppercase(),
+            kind,
+            value,
+            minimum_subtotal: match &input.minimum_subtotal {
+                Some(minimum) => amount(&minimum.0, "minimumSubtotal")?,
+                None => 0,
+            },
+            usage_limit: input.usage_limit,
+            starts_at: input.starts_at.map(|t| t.naive_utc()),
+            ends_at: input.ends_at.map(|t| t.naive_utc()),
+        };
+        let result = discounts::create(&ctx.request()?.db, new).await;
+        respond(result, |code| DiscountCodePayload {
+            code: Some(code.code),
+            ..Default::default()
+        })
+    }
+}
+
+impl CommerceMutation {
+    async fn change(
+        &self,
+        ctx: &Context<'_>,
+        cart_id: ID,
+        input: Vec<CartLineInput>,
+        replace: bool,
+    ) -> Result<CartPayload> {
+        let request = ctx.request()?;
+        let token = cart_token(&cart_id)?;
+        let changes = lines(&input)?;
+        let result = cart::change_lines(
+            &request.db,
+            request.principal,
+            token,
+            changes,
+            replace,
+            ctx.shop()?.pricing,
+        )
+        .await;
+        respond(result, |view| CartPayload {
+            cart: Some(view.into()),
+            ..Default::default()
+        })
+    }
+
+    async fn discount(
+        &self,
+        ctx: &Context<'_>,
+        cart_id: ID,
+        code: Option<String>,
+    ) -> Result<CartPayload> {
+        let request = ctx.request()?;
+        let token = cart_token(&cart_id)?;
+        let result = cart::set_discount(
+            &request.db,
+            request.principal,
+            token,
+            code,
+            ctx.shop()?.pricing,
+        )
+        .await;
+        respond(result, |view| CartPayload {
+            cart: Some(view.into()),
+            ..Default::default()
+        })
+    }
+
+    async fn transition(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        action: OrderAction,
+    ) -> Result<OrderPayload> {
+        let request = ctx.request()?;
+        let result =
+            orders::change_status(&request.db, request.principal, order_id(&id)?, action).await;
+        respond(result, |order| OrderPayload {
+            order: Some(order.into()),
+            ..Default::default()
+        })
+    }
+}

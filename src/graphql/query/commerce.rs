@@ -1,0 +1,58 @@
+//! Commerce queries: a cart by id, and orders (a customer's own, or everyone's for staff).
+
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::domain::accounts::Role;
+use crate::graphql::context::ContextExt as _;
+use crate::graphql::guards::RoleGuard;
+use crate::graphql::inputs::commerce::OrdersWhere;
+use crate::graphql::pagination::{connection_cost, encode_cursor, page_request};
+use crate::graphql::types::cart::{CartNode, cart_token};
+use crate::graphql::types::order::OrderConnection;
+use crate::services::{cart, orders};
+
+/// Cart and order reads.
+#[derive(Default)]
+pub struct CommerceQuery;
+
+#[Object]
+impl CommerceQuery {
+    /// A cart by id, priced now; null when there is none you may use.
+    async fn cart(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The cart's id, from `cartCreate`.")] id: ID,
+    ) -> Result<Option<CartNode>> {
+        let request = ctx.request()?;
+        let token = cart_token(&id)?;
+        let view = cart::get(&request.db, request.principal, token, ctx.shop()?.pricing).await?;
+        Ok(view.map(CartNode::from))
+    }
+
+    /// Orders, newest first: your own, or every order for staff. Relay connection.
+    #[graphql(
+        guard = "RoleGuard(Role::Customer)",
+        complexity = "connection_cost(first, last, child_complexity)"
+    )]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first N orders (at most 100; default 20).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return orders after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last N orders (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return orders before this cursor.")] before: Option<String>,
+        #[graphql(name = "where", desc = "Conditions every returned order meets.")] filter: Option<
+            OrdersWhere,
+        >,
+    ) -> Result<OrderConnection> {
+        let request = ctx.request()?;
+        let page = page_request::<i64>(first, after, last, before)?;
+        let status = filter.and_then(|f| f.status).map(Into::into);
+        let page = orders::list(&request.db, request.principal, status, page).await?;
+        Ok(OrderConnection::from_page(page, |order| {
+            encode_cursor(&order.id)
+        }))
+    }
+}

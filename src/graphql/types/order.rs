@@ -1,0 +1,277 @@
+//! `Order` with its lines, events and payments, and the order connection. Built only for
+//! callers who may see the order (its customer and staff).
+
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::db::models::order::{Order, OrderEvent, OrderLine, Payment};
+use crate::domain::ids::{AccountId, OrderId, VariantId};
+use crate::domain::money::Currency;
+use crate::domain::orders::order_number;
+use crate::domain::pricing::Totals;
+use crate::graphql::context::ContextExt as _;
+use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::loaders::{EventsOf, LinesOf, Loader, PaymentsOf};
+use crate::graphql::types::cart::{PriceTotals, totals_in};
+use crate::graphql::types::{AccountNode, Money, VariantNode};
+
+/// Where an order is in its life.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(remote = "crate::domain::orders::OrderStatus")]
+pub enum OrderStatus {
+    /// Placed; stock reserved; waiting for payment.
+    PendingPayment,
+    /// Paid.
+    Paid,
+    /// Shipped.
+    Fulfilled,
+    /// Cancelled before payment; stock returned.
+    Cancelled,
+    /// Paid back.
+    Refunded,
+}
+
+crate::connection_types!(
+    OrderConnection,
+    OrderEdge,
+    OrderNode,
+    "A page of orders.",
+    "An order in a list."
+);
+
+/// A placed order.
+pub struct OrderNode {
+    row: Order,
+}
+
+impl From<Order> for OrderNode {
+    fn from(row: Order) -> Self {
+        Self { row }
+    }
+}
+
+impl OrderNode {
+    fn currency(&self, ctx: &Context<'_>) -> Result<Currency> {
+        Currency::parse(&self.row.currency).or_else(|_| ctx.shop().map(|s| s.currency))
+    }
+}
+
+/// A placed order.
+#[Object(name = "Order")]
+impl OrderNode {
+    /// Globally unique id.
+    pub(crate) async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Order, self.row.id).into()
+    }
+
+    /// The number customers see, e.g. `#1042`.
+    async fn number(&self) -> String {
+        order_number(self.row.id)
+    }
+
+    /// Where the order is in its life.
+    async fn status(&self) -> OrderStatus {
+        self.row
+            .status
+            .parse::<crate::domain::orders::OrderStatus>()
+            .unwrap_or(crate::domain::orders::OrderStatus::PendingPayment)
+            .into()
+    }
+
+    /// Where the confirmation went.
+    async fn email(&self) -> &str {
+        &self.row.email
+    }
+
+    /// The customer's account; null for guest orders.
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Option<AccountNode>> {
+        let Some(user_id) = self.row.user_id else {
+            return Ok(None);
+        };
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader
+            .load_one(AccountId(user_id))
+            .await?
+            .map(AccountNode::from))
+    }
+
+    /// What was bought, at the prices of the moment it was bought.
+    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLineNode>> {
+        let loader = ctx.data::<Loader>()?;
+        let currency = self.currency(ctx)?;
+        Ok(loader
+            .load_one(LinesOf(OrderId(self.row.id)))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| OrderLineNode { row, currency })
+            .collect())
+    }
+
+    /// The totals charged.
+    async fn totals(&self, ctx: &Context<'_>) -> Result<PriceTotals> {
+        let totals = Totals {
+            subtotal: self.row.subtotal,
+            discount: self.row.discount_total,
+            shipping: self.row.shipping_total,
+            tax: self.row.tax_total,
+            total: self.row.total,
+        };
+        Ok(totals_in(&totals, self.currency(ctx)?))
+    }
+
+    /// The discount code used, if any.
+    async fn discount_code(&self) -> Option<&str> {
+        self.row.discount_code.as_deref()
+    }
+
+    /// Where the goods go: the address parts as JSON (`firstName`, `line1`, `countryCode`…).
+    async fn shipping_address(&self) -> Result<async_graphql::Json<serde_json::Value>> {
+        Ok(async_graphql::Json(
+            serde_json::from_str(&self.row.shipping_address).unwrap_or_default(),
+        ))
+    }
+
+    /// Every change of status, oldest first.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<OrderEventNode>> {
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader
+            .load_one(EventsOf(OrderId(self.row.id)))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(OrderEventNode::from)
+            .collect())
+    }
+
+    /// Every payment and refund attempt, oldest first.
+    async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<PaymentNode>> {
+        let loader = ctx.data::<Loader>()?;
+        let currency = self.currency(ctx)?;
+        Ok(loader
+            .load_one(PaymentsOf(OrderId(self.row.id)))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| PaymentNode::new(row, currency))
+            .collect())
+    }
+
+    /// When it was placed.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at.and_utc()
+    }
+}
+
+/// A line of an order: a snapshot of what was bought.
+pub struct OrderLineNode {
+    row: OrderLine,
+    currency: Currency,
+}
+
+/// A line of an order: a snapshot of what was bought.
+#[Object(name = "OrderLine")]
+impl OrderLineNode {
+    /// Units bought.
+    async fn quantity(&self) -> i32 {
+        self.row.quantity
+    }
+
+    /// The product's name when bought.
+    async fn product_name(&self) -> &str {
+        &self.row.product_name
+    }
+
+    /// The variant's title when bought.
+    async fn variant_title(&self) -> &str {
+        &self.row.variant_title
+    }
+
+    /// The SKU when bought.
+    async fn sku(&self) -> &str {
+        &self.row.sku
+    }
+
+    /// Unit price paid.
+    async fn unit_price(&self) -> Money {
+        Money::new(self.row.unit_price, self.currency)
+    }
+
+    /// Unit price × quantity.
+    async fn line_total(&self) -> Money {
+        Money::new(self.row.line_total, self.currency)
+    }
+
+    /// The variant as it is now; null if it is gone or hidden.
+    async fn variant(&self, ctx: &Context<'_>) -> Result<Option<VariantNode>> {
+        let Some(id) = self.row.variant_id else {
+            return Ok(None);
+        };
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader.load_one(VariantId(id)).await?.map(VariantNode::from))
+    }
+}
+
+/// A change of an order's status.
+#[derive(SimpleObject)]
+#[graphql(name = "OrderEvent")]
+pub struct OrderEventNode {
+    /// What happened: `CREATED`, `PAID`, `FULFILLED`, `CANCELLED`, `REFUNDED`.
+    #[graphql(name = "type")]
+    pub kind: String,
+    /// The status before; null for `CREATED`.
+    pub from_status: Option<String>,
+    /// The status after.
+    pub to_status: String,
+    /// The account that did it, if one did (a global id).
+    pub actor_id: Option<ID>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<OrderEvent> for OrderEventNode {
+    fn from(row: OrderEvent) -> Self {
+        Self {
+            kind: row.kind,
+            from_status: row.from_status,
+            to_status: row.to_status,
+            actor_id: row
+                .actor_id
+                .map(|id| GlobalId::new(NodeKind::Account, id).into()),
+            created_at: row.created_at.and_utc(),
+        }
+    }
+}
+
+/// A payment or refund attempt.
+#[derive(SimpleObject)]
+#[graphql(name = "Payment")]
+pub struct PaymentNode {
+    /// `CHARGE` or `REFUND`.
+    pub kind: String,
+    /// The amount.
+    pub amount: Money,
+    /// `PENDING`, `SUCCEEDED`, `DECLINED` or `FAILED`.
+    pub status: String,
+    /// The gateway's message for a declined or failed attempt.
+    pub message: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl PaymentNode {
+    /// A payment of `order`, in the order's currency (`fallback` if it cannot be read).
+    pub fn for_order(row: Payment, order: &Order, fallback: Currency) -> Self {
+        Self::new(row, Currency::parse(&order.currency).unwrap_or(fallback))
+    }
+
+    fn new(row: Payment, currency: Currency) -> Self {
+        Self {
+            kind: row.kind,
+            amount: Money::new(row.amount, currency),
+            status: row.status,
+            message: row.message,
+            created_at: row.created_at.and_utc(),
+        }
+    }
+}

@@ -1,0 +1,630 @@
+//! Carts, checkout, orders and payments through the API, including what must hold under
+//! concurrency: no oversold stock, no discount used past its limit, one order per idempotency
+//! key, money moved at most once.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Account, ApiClient, TestApp, error_codes, spawn_app, spawn_app_with, statements,
+};
+
+const CART_FIELDS: &str = "id itemCount readyForCheckout discountCode discountProblem
+    lines { quantity sku availability unitPrice { minorUnits } lineTotal { minorUnits } }
+    totals { subtotal { minorUnits } discount { minorUnits } shipping { minorUnits }
+             tax { minorUnits } total { minorUnits } }";
+
+const ORDER_FIELDS: &str = "id number status email
+    totals { subtotal { minorUnits } discount { minorUnits } total { minorUnits } }
+    lines { quantity sku unitPrice { minorUnits } }
+    events { type fromStatus toStatus }";
+
+/// A sellable variant: its id and price in minor units.
+async fn a_variant(app: &ApiClient, index: usize) -> (String, i64) {
+    let data = app
+        .data(
+            "{ products(first: 10, where: { inStock: true }) { edges { node { variants { id price { minorUnits } } } } } }",
+            json!({}),
+        )
+        .await;
+    let variant = &data["products"]["edges"][index]["node"]["variants"][0];
+    (
+        variant["id"].as_str().unwrap().to_owned(),
+        variant["price"]["minorUnits"].as_i64().unwrap(),
+    )
+}
+
+async fn set_stock(app: &TestApp, variant: &str, stock: i32) {
+    use bazaar::db::schema::variants;
+    use diesel::prelude::*;
+    let id: i64 = variant.rsplit('/').next().unwrap().parse().unwrap();
+    app.db
+        .run(move |conn| {
+            diesel::update(variants::table.find(id))
+                .set(variants::stock.eq(stock))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+async fn stock_of(app: &TestApp, variant: &str) -> i32 {
+    use bazaar::db::schema::variants;
+    use diesel::prelude::*;
+    let id: i64 = variant.rsplit('/').next().unwrap().parse().unwrap();
+    app.db
+        .run(move |conn| {
+            Ok(variants::table
+                .find(id)
+                .select(variants::stock)
+                .first(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+/// A cart holding `quantity` of `variant`; its id.
+async fn cart_with(app: &ApiClient, token: Option<&str>, variant: &str, quantity: i32) -> String {
+    let created = app
+        .graphql_as(token, "mutation { cartCreate { cart { id } } }", json!({}))
+        .await;
+    let cart = created["data"]["cartCreate"]["cart"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = app
+        .graphql_as(
+            token,
+            "mutation($cart: ID!, $lines: [CartLineInput!]!) { cartLinesAdd(cartId: $cart, lines: $lines) {
+                cart { id } userErrors { field message code } } }",
+            json!({ "cart": cart, "lines": [{ "variantId": variant, "quantity": quantity }] }),
+        )
+        .await;
+    assert_eq!(
+        added["data"]["cartLinesAdd"]["userErrors"],
+        json!([]),
+        "{added}"
+    );
+    cart
+}
+
+fn address() -> Value {
+    json!({ "firstName": "Ada", "lastName": "Lovelace", "line1": "12 St James's Square",
+            "city": "London", "postalCode": "SW1Y 4JH", "countryCode": "GB" })
+}
+
+async fn checkout(app: &ApiClient, token: Option<&str>, cart: &str, key: &str) -> Value {
+    let query = format!(
+        "mutation($input: CheckoutInput!) {{ checkoutComplete(input: $input) {{
+            order {{ {ORDER_FIELDS} }} userErrors {{ field message code }} }} }}"
+    );
+    let mut request = app
+        .client()
+        .post(format!("{}/graphql", app.address))
+        .insert_header(("Accept", "application/graphql-response+json"))
+        .timeout(Duration::from_secs(60));
+    if let Some(token) = token {
+        request = request.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    let mut response = request
+        .send_json(&json!({ "query": query, "variables": { "input": {
+            "cartId": cart, "email": "ada@example.com", "shippingAddress": address(),
+            "idempotencyKey": key } } }))
+        .await
+        .expect("send the checkout");
+    response.json::<Value>().await.expect("a JSON body")
+}
+
+/// The first user error code of `field`, from a whole response or from its `data`.
+fn user_error_code(response: &Value, field: &str) -> Option<String> {
+    let data = response.get("data").unwrap_or(response);
+    data[field]["userErrors"][0]["code"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[actix_web::test]
+async fn a_whole_shopping_flow_from_cart_to_a_fulfilled_order() {
+    let app = spawn_app_with(
+        1,
+        &[
+            "--tax-rate-percent",
+            "10",
+            "--shipping-flat-rate",
+            "4.00",
+            "--free-shipping-from",
+            "none",
+        ],
+    )
+    .await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    let (variant, price) = a_variant(&app, 0).await;
+    set_stock(&app, &variant, 50).await;
+    let code = app
+        .data_as(
+            &staff.token,
+            "mutation { discountCodeCreate(input: { code: \"welcome10\", kind: PERCENTAGE, value: \"10\" }) {
+                code userErrors { field code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code["discountCodeCreate"]["code"], "WELCOME10");
+
+    // An anonymous shopper fills a cart.
+    let cart = cart_with(&app, None, &variant, 2).await;
+    let applied = app
+        .data(
+            &format!("mutation($cart: ID!) {{ cartDiscountCodeApply(cartId: $cart, code: \"Welcome10\") {{
+                cart {{ {CART_FIELDS} }} userErrors {{ code }} }} }}"),
+            json!({ "cart": cart }),
+        )
+        .await;
+    let view = &applied["cartDiscountCodeApply"]["cart"];
+    let subtotal = price * 2;
+    let discount = (subtotal * 10 + 50) / 100;
+    let tax = ((subtotal - discount) * 1_000 + 5_000) / 10_000;
+    let total = subtotal - discount + 400 + tax;
+    assert_eq!(
+        view["totals"],
+        json!({ "subtotal": { "minorUnits": subtotal }, "discount": { "minorUnits": discount },
+                "shipping": { "minorUnits": 400 }, "tax": { "minorUnits": tax },
+                "total": { "minorUnits": total } })
+    );
+    assert_eq!(view["readyForCheckout"], true);
+
+    // A price sent by the client is not even accepted by the schema.
+    let forged = app
+        .graphql(
+            "mutation($cart: ID!, $variant: ID!) { cartLinesAdd(cartId: $cart, lines: [{ variantId: $variant, quantity: 1, price: \"0.01\" }]) { cart { id } } }",
+            json!({ "cart": cart, "variant": variant }),
+        )
+        .await;
+    assert_eq!(error_codes(&forged), ["BAD_USER_INPUT"]);
+
+    // Signing in brings the anonymous cart along.
+    let ada = app.register("ada@example.com").await;
+    let login = app
+        .graphql(
+            &format!("mutation($cart: ID!) {{ login(email: \"ada@example.com\", password: \"correct horse battery\", cartId: $cart) {{
+                session {{ token }} cart {{ {CART_FIELDS} }} userErrors {{ code }} }} }}"),
+            json!({ "cart": cart }),
+        )
+        .await;
+    assert_eq!(login["data"]["login"]["cart"]["id"], cart.as_str());
+    assert_eq!(login["data"]["login"]["cart"]["itemCount"], 2);
+    // Now the cart is Ada's: anonymous callers no longer see it.
+    let anonymous = app
+        .data(
+            "query($cart: ID!) { cart(id: $cart) { id } }",
+            json!({ "cart": cart }),
+        )
+        .await;
+    assert_eq!(anonymous["cart"], Value::Null);
+
+    let placed = checkout(&app, Some(&ada.token), &cart, "flow-1").await;
+    let order = &placed["data"]["checkoutComplete"]["order"];
+    assert_eq!(
+        placed["data"]["checkoutComplete"]["userErrors"],
+        json!([]),
+        "{placed}"
+    );
+    assert_eq!(order["status"], "PENDING_PAYMENT");
+    assert_eq!(order["totals"]["total"]["minorUnits"], total);
+    assert_eq!(order["lines"][0]["unitPrice"]["minorUnits"], price);
+    assert!(order["number"].as_str().unwrap().starts_with('#'));
+    let order_id = order["id"].as_str().unwrap().to_owned();
+
+    let pay = "mutation($id: ID!, $token: String!, $key: String!) {
+        orderPay(id: $id, paymentToken: $token, idempotencyKey: $key) {
+            order { status } payment { kind status amount { minorUnits } } userErrors { field code } } }";
+    let declined = app
+        .data_as(
+            &ada.token,
+            pay,
+            json!({ "id": order_id, "token": "tok_decline", "key": "p1" }),
+        )
+        .await;
+    assert_eq!(
+        user_error_code(&declined, "orderPay").as_deref(),
+        Some("PAYMENT_DECLINED")
+    );
+    let paid = app
+        .data_as(
+            &ada.token,
+            pay,
+            json!({ "id": order_id, "token": "tok_success", "key": "p2" }),
+        )
+        .await;
+    assert_eq!(paid["orderPay"]["order"]["status"], "PAID", "{paid}");
+    assert_eq!(paid["orderPay"]["payment"]["amount"]["minorUnits"], total);
+    assert_eq!(app.gateway.money_moved().len(), 1);
+
+    let fulfil = app
+        .data_as(
+            &staff.token,
+            "mutation($id: ID!) { orderFulfill(id: $id) { order { status events { type fromStatus toStatus } } userErrors { code } } }",
+            json!({ "id": order_id }),
+        )
+        .await;
+    assert_eq!(
+        fulfil["orderFulfill"]["order"]["events"],
+        json!([
+            { "type": "CREATED", "fromStatus": null, "toStatus": "PENDING_PAYMENT" },
+            { "type": "PAID", "fromStatus": "PENDING_PAYMENT", "toStatus": "PAID" },
+            { "type": "FULFILLED", "fromStatus": "PAID", "toStatus": "FULFILLED" },
+        ])
+    );
+    // Illegal transitions are user errors.
+    let cancel = app
+        .data_as(
+            &ada.token,
+            "mutation($id: ID!) { orderCancel(id: $id) { order { status } userErrors { code } } }",
+            json!({ "id": order_id }),
+        )
+        .await;
+    assert_eq!(
+        user_error_code(&cancel, "orderCancel").as_deref(),
+        Some("INVALID_TRANSITION")
+    );
+    // A checked-out cart takes no more changes.
+    let late = app
+        .data_as(
+            &ada.token,
+            "mutation($cart: ID!, $variant: ID!) { cartLinesAdd(cartId: $cart, lines: [{ variantId: $variant, quantity: 1 }]) { userErrors { code } } }",
+            json!({ "cart": cart, "variant": variant }),
+        )
+        .await;
+    assert_eq!(
+        user_error_code(&late, "cartLinesAdd").as_deref(),
+        Some("ALREADY_COMPLETED")
+    );
+}
+
+#[actix_web::test]
+async fn two_hundred_concurrent_checkouts_never_oversell_ten_units() {
+    let app = spawn_app_with(1, &["--pool-timeout-secs", "30"]).await;
+    let (variant, _) = a_variant(&app, 1).await;
+    let mut carts = Vec::new();
+    for _ in 0..200 {
+        carts.push(cart_with(&app, None, &variant, 1).await);
+    }
+    set_stock(&app, &variant, 10).await;
+    let responses = join_all(carts.iter().enumerate().map(|(i, cart)| {
+        checkout(
+            &app,
+            None,
+            cart,
+            Box::leak(format!("oversell-{i}").into_boxed_str()),
+        )
+    }))
+    .await;
+    let placed = responses
+        .iter()
+        .filter(|r| r["data"]["checkoutComplete"]["order"].is_object())
+        .count();
+    let out_of_stock = responses
+        .iter()
+        .filter(|r| user_error_code(r, "checkoutComplete").as_deref() == Some("OUT_OF_STOCK"))
+        .count();
+    assert_eq!(placed, 10);
+    assert_eq!(
+        out_of_stock, 190,
+        "every other checkout is a clear out-of-stock error"
+    );
+    assert_eq!(stock_of(&app, &variant).await, 0);
+}
+
+#[actix_web::test]
+async fn a_discount_limited_to_five_uses_is_used_five_times_under_fifty_checkouts() {
+    let app = spawn_app_with(1, &["--pool-timeout-secs", "30"]).await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    app.data_as(
+        &staff.token,
+        "mutation { discountCodeCreate(input: { code: \"FIVE\", kind: FIXED_AMOUNT, value: \"1.00\", usageLimit: 5 }) { code } }",
+        json!({}),
+    )
+    .await;
+    let (variant, _) = a_variant(&app, 2).await;
+    set_stock(&app, &variant, 1_000).await;
+    let mut carts = Vec::new();
+    for _ in 0..50 {
+        let cart = cart_with(&app, None, &variant, 1).await;
+        let applied = app
+            .data(
+                "mutation($cart: ID!) { cartDiscountCodeApply(cartId: $cart, code: \"FIVE\") { userErrors { code } } }",
+                json!({ "cart": cart }),
+            )
+            .await;
+        assert_eq!(applied["cartDiscountCodeApply"]["userErrors"], json!([]));
+        carts.push(cart);
+    }
+    let responses = join_all(carts.iter().enumerate().map(|(i, cart)| {
+        checkout(
+            &app,
+            None,
+            cart,
+            Box::leak(format!("five-{i}").into_boxed_str()),
+        )
+    }))
+    .await;
+    let discounted = responses
+        .iter()
+        .filter(|r| {
+            r["data"]["checkoutComplete"]["order"]["totals"]["discount"]["minorUnits"] == 100
+        })
+        .count();
+    let refused = responses
+        .iter()
+        .filter(|r| {
+            user_error_code(r, "checkoutComplete").as_deref() == Some("DISCOUNT_NOT_APPLICABLE")
+        })
+        .count();
+    assert_eq!(discounted, 5);
+    assert_eq!(refused, 45);
+    use bazaar::db::schema::discount_codes;
+    use diesel::prelude::*;
+    let used: i32 = app
+        .db
+        .run(|conn| {
+            Ok(discount_codes::table
+                .select(discount_codes::times_used)
+                .first(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(used, 5);
+}
+
+#[actix_web::test]
+async fn one_idempotency_key_places_one_order_and_charges_once() {
+    let app = spawn_app_with(1, &["--pool-timeout-secs", "30"]).await;
+    let ada = app.register("ada@example.com").await;
+    let (variant, _) = a_variant(&app, 3).await;
+    set_stock(&app, &variant, 100).await;
+    let cart = cart_with(&app, Some(&ada.token), &variant, 2).await;
+    let responses =
+        join_all((0..20).map(|_| checkout(&app, Some(&ada.token), &cart, "same-key"))).await;
+    for response in &responses {
+        assert_eq!(
+            response["data"], responses[0]["data"],
+            "every retry gets the same answer"
+        );
+    }
+    let order = &responses[0]["data"]["checkoutComplete"]["order"];
+    assert!(order.is_object(), "{}", responses[0]);
+    assert_eq!(stock_of(&app, &variant).await, 98, "stock taken once");
+
+    // The same key for another checkout is refused.
+    let other_cart = cart_with(&app, Some(&ada.token), &variant, 1).await;
+    let reused = checkout(&app, Some(&ada.token), &other_cart, "same-key").await;
+    assert_eq!(
+        user_error_code(&reused, "checkoutComplete").as_deref(),
+        Some("IDEMPOTENCY_KEY_REUSED")
+    );
+
+    // Paying: 20 concurrent attempts with one key, and 5 with other keys: one capture.
+    let pay = "mutation($id: ID!, $key: String!) { orderPay(id: $id, paymentToken: \"tok_success\", idempotencyKey: $key) {
+        order { status } userErrors { code } } }";
+    let id = order["id"].as_str().unwrap();
+    let attempts = join_all((0..25).map(|i| {
+        let key = if i < 20 {
+            "pay-1".to_owned()
+        } else {
+            format!("pay-other-{i}")
+        };
+        let ada = &ada;
+        let app = &app;
+        async move {
+            app.graphql_as(Some(&ada.token), pay, json!({ "id": id, "key": key }))
+                .await
+        }
+    }))
+    .await;
+    let paid = attempts
+        .iter()
+        .filter(|r| r["data"]["orderPay"]["order"]["status"] == "PAID")
+        .count();
+    assert!(paid >= 1, "{attempts:?}");
+    for attempt in &attempts {
+        assert!(attempt["errors"].is_null(), "{attempt}");
+    }
+    assert_eq!(app.gateway.money_moved().len(), 1, "money moved once");
+}
+
+#[actix_web::test]
+async fn cancelling_and_refunding_return_stock_as_the_rules_say() {
+    let app = spawn_app().await;
+    let ada = app.register("ada@example.com").await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    let (variant, _) = a_variant(&app, 4).await;
+    set_stock(&app, &variant, 10).await;
+    let place = |key: &'static str| {
+        let (app, ada, variant) = (&app, &ada, &variant);
+        async move {
+            let cart = cart_with(app, Some(&ada.token), variant, 3).await;
+            let placed = checkout(app, Some(&ada.token), &cart, key).await;
+            placed["data"]["checkoutComplete"]["order"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let cancelled = place("c1").await;
+    assert_eq!(stock_of(&app, &variant).await, 7);
+    let cancel = app
+        .data_as(
+            &ada.token,
+            "mutation($id: ID!) { orderCancel(id: $id) { order { status } userErrors { code } } }",
+            json!({ "id": cancelled }),
+        )
+        .await;
+    assert_eq!(cancel["orderCancel"]["order"]["status"], "CANCELLED");
+    assert_eq!(stock_of(&app, &variant).await, 10, "cancelling restocks");
+
+    let refunded = place("c2").await;
+    app.data_as(&ada.token, "mutation($id: ID!) { orderPay(id: $id, paymentToken: \"tok_success\", idempotencyKey: \"k\") { order { status } } }", json!({ "id": refunded }))
+        .await;
+    let refund = "mutation($id: ID!) { orderRefund(id: $id, idempotencyKey: \"r\") { order { status } payment { kind status } userErrors { code } } }";
+    let as_customer = app
+        .graphql_as(Some(&ada.token), refund, json!({ "id": refunded }))
+        .await;
+    assert_eq!(error_codes(&as_customer), ["FORBIDDEN"]);
+    let done = app
+        .data_as(&staff.token, refund, json!({ "id": refunded }))
+        .await;
+    assert_eq!(done["orderRefund"]["order"]["status"], "REFUNDED");
+    assert_eq!(
+        done["orderRefund"]["payment"],
+        json!({ "kind": "REFUND", "status": "SUCCEEDED" })
+    );
+    assert_eq!(
+        stock_of(&app, &variant).await,
+        10,
+        "refunding an unshipped order restocks"
+    );
+    let again = app
+        .data_as(&staff.token, refund, json!({ "id": refunded }))
+        .await;
+    assert_eq!(again, done, "the same refund key replays");
+    let moved: i64 = app
+        .gateway
+        .money_moved()
+        .iter()
+        .map(|(_, amount)| amount)
+        .sum();
+    assert_eq!(moved, 0, "charged once, refunded once");
+}
+
+#[actix_web::test]
+async fn customers_see_their_own_orders_and_staff_see_all_in_bounded_statements() {
+    let app = spawn_app_with(1, &["--pool-timeout-secs", "30"]).await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    let ada = app.register("ada@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let (variant, _) = a_variant(&app, 5).await;
+    let (other_variant, _) = a_variant(&app, 6).await;
+    set_stock(&app, &variant, 1_000).await;
+    set_stock(&app, &other_variant, 1_000).await;
+    let query = "{ orders(first: 50) { edges { node { number customer { email }
+        lines { quantity variant { sku product { name } } } events { type } } } } }";
+    let mut counts = Vec::new();
+    let mut placed = 0;
+    for (round, customers) in [(0, 2), (1, 12)] {
+        while placed < customers {
+            let who: &Account = if placed % 2 == 0 { &ada } else { &bob };
+            let cart = cart_with(&app, Some(&who.token), &variant, 1).await;
+            app.data_as(
+                &who.token,
+                "mutation($cart: ID!, $v: ID!) { cartLinesAdd(cartId: $cart, lines: [{ variantId: $v, quantity: 2 }]) { cart { id } } }",
+                json!({ "cart": cart, "v": other_variant }),
+            )
+            .await;
+            let key = format!("bounded-{round}-{placed}");
+            let response = checkout(&app, Some(&who.token), &cart, &key).await;
+            assert!(
+                response["data"]["checkoutComplete"]["order"].is_object(),
+                "{response}"
+            );
+            placed += 1;
+        }
+        let response = app.graphql_as(Some(&staff.token), query, json!({})).await;
+        assert!(response["errors"].is_null(), "{response}");
+        let edges = response["data"]["orders"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), customers);
+        assert_eq!(edges[0]["node"]["lines"].as_array().unwrap().len(), 2);
+        counts.push(statements(&response));
+    }
+    // Session, orders, customers, lines, variants, products, events: whatever the page size.
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+    assert!(counts[0] <= 7, "{counts:?}");
+
+    // Customers see their own orders only, also by id.
+    let own = app
+        .data_as(
+            &ada.token,
+            "{ orders(first: 50) { edges { node { id email customer { email } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = own["orders"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 6);
+    assert!(
+        edges
+            .iter()
+            .all(|e| e["node"]["customer"]["email"] == "ada@example.com")
+    );
+    let adas_order = edges[0]["node"]["id"].clone();
+    let by_bob = app
+        .data_as(
+            &bob.token,
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": adas_order }),
+        )
+        .await;
+    assert_eq!(by_bob["node"], Value::Null);
+    let bob_pays = app
+        .data_as(&bob.token, "mutation($id: ID!) { orderPay(id: $id, paymentToken: \"tok_success\", idempotencyKey: \"x\") { userErrors { code } } }", json!({ "id": adas_order }))
+        .await;
+    assert_eq!(
+        user_error_code(&bob_pays, "orderPay").as_deref(),
+        Some("NOT_FOUND"),
+        "{bob_pays}"
+    );
+    let anonymous = app
+        .graphql("{ orders { edges { node { id } } } }", json!({}))
+        .await;
+    assert_eq!(error_codes(&anonymous), ["UNAUTHENTICATED"]);
+}
+
+#[actix_web::test]
+async fn lines_that_cannot_be_bought_are_flagged_not_dropped() {
+    let app = spawn_app().await;
+    let (variant, _) = a_variant(&app, 7).await;
+    set_stock(&app, &variant, 5).await;
+    let cart = cart_with(&app, None, &variant, 3).await;
+    let read = |app: &TestApp, cart: String| {
+        let app = app.api.address.clone();
+        async move {
+            ApiClient::new(&app)
+                .data(
+                    &format!("query($cart: ID!) {{ cart(id: $cart) {{ {CART_FIELDS} }} }}"),
+                    json!({ "cart": cart }),
+                )
+                .await
+        }
+    };
+    assert_eq!(
+        read(&app, cart.clone()).await["cart"]["lines"][0]["availability"],
+        "AVAILABLE"
+    );
+    set_stock(&app, &variant, 2).await;
+    let view = read(&app, cart.clone()).await;
+    assert_eq!(
+        view["cart"]["lines"][0]["availability"],
+        "INSUFFICIENT_STOCK"
+    );
+    assert_eq!(view["cart"]["readyForCheckout"], false);
+    set_stock(&app, &variant, 0).await;
+    assert_eq!(
+        read(&app, cart.clone()).await["cart"]["lines"][0]["availability"],
+        "OUT_OF_STOCK"
+    );
+    let refused = checkout(&app, None, &cart, "flagged").await;
+    assert_eq!(
+        user_error_code(&refused, "checkoutComplete").as_deref(),
+        Some("OUT_OF_STOCK")
+    );
+    let bounds = app
+        .data(
+            "mutation($cart: ID!, $v: ID!) { cartLinesAdd(cartId: $cart, lines: [{ variantId: $v, quantity: 100 }]) { userErrors { field code } } }",
+            json!({ "cart": cart, "v": variant }),
+        )
+        .await;
+    assert_eq!(
+        bounds["cartLinesAdd"]["userErrors"],
+        json!([{ "field": ["lines", "0", "quantity"], "code": "INVALID" }])
+    );
+}
