@@ -194,7 +194,7 @@ async fn run_one(
                     "actualQueryCost": actual,
                     "throttleStatus": {
                         "maximumAvailable": status.maximum_available,
-                        "currentlyAvailable": status.currently_available,
+                        "currentlyAvailable": status.currently_available.floor(),
                         "restoreRate": status.restore_rate,
                     }
                 }),
