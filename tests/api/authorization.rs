@@ -57,14 +57,75 @@ fn outcome(response: &Value, field: &str) -> Outcome {
     if value.is_null() {
         return Null;
     }
+    // A user error other than NOT_FOUND means the call got past every access check.
     match value["userErrors"]
         .as_array()
         .and_then(|errors| errors.first())
     {
         Some(error) if error["code"] == "NOT_FOUND" => NotFound,
-        Some(error) => panic!("unexpected user error {error}"),
-        None => Allowed,
+        _ => Allowed,
     }
+}
+
+/// A cart of `account`'s with one line, and an order it placed; their ids.
+async fn cart_and_order_of(app: &TestApp, account: &Account) -> (String, String) {
+    let variant = app
+        .data(
+            "{ products(first: 1) { edges { node { variants { id } } } } }",
+            json!({}),
+        )
+        .await["products"]["edges"][0]["node"]["variants"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    {
+        use bazaar::db::schema::variants;
+        use diesel::prelude::*;
+        let id: i64 = variant.rsplit('/').next().unwrap().parse().unwrap();
+        app.db
+            .run(move |conn| {
+                diesel::update(variants::table.find(id))
+                    .set(variants::stock.eq(100))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let cart = app
+            .data_as(
+                &account.token,
+                "mutation { cartCreate { cart { id } } }",
+                json!({}),
+            )
+            .await["cartCreate"]["cart"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.data_as(
+            &account.token,
+            "mutation($cart: ID!, $v: ID!) { cartLinesAdd(cartId: $cart, lines: [{ variantId: $v, quantity: 1 }]) { cart { id } } }",
+            json!({ "cart": cart, "v": variant }),
+        )
+        .await;
+        ids.push(cart);
+    }
+    let placed = app
+        .data_as(
+            &account.token,
+            "mutation($cart: ID!) { checkoutComplete(input: { cartId: $cart, email: \"c@example.com\",
+                idempotencyKey: \"matrix\", shippingAddress: { firstName: \"A\", lastName: \"B\",
+                line1: \"1 Main St\", city: \"Springfield\", countryCode: \"US\" } }) { order { id } userErrors { code } } }",
+            json!({ "cart": ids[1] }),
+        )
+        .await;
+    let order = placed["checkoutComplete"]["order"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (ids.swap_remove(0), order)
 }
 
 async fn address_of(app: &TestApp, account: &Account, city: &str) -> String {
@@ -95,6 +156,7 @@ async fn every_protected_field_answers_each_role_as_intended() {
     let address = address_of(&app, &callers.customer, "Springfield").await;
     let address_input = json!({ "firstName": "A", "lastName": "B", "line1": "2 Side St",
                                 "city": "Shelbyville", "countryCode": "US" });
+    let (cart, order) = cart_and_order_of(&app, &callers.customer).await;
 
     // (field, query, variables, expected for each of CALLERS)
     let rows: Vec<(&str, &str, Value, [Outcome; 5])> = vec![
@@ -149,6 +211,61 @@ async fn every_protected_field_answers_each_role_as_intended() {
             "mutation($id: ID!) { addressSetDefault(id: $id) { address { id } userErrors { code } } }",
             json!({ "id": address }),
             [Unauthenticated, NotFound, NotFound, NotFound, Allowed],
+        ),
+        (
+            "node",
+            "query($id: ID!) { node(id: $id) { id ... on Order { number } } }",
+            json!({ "id": order }),
+            [Null, Null, Allowed, Allowed, Allowed],
+        ),
+        (
+            "cart",
+            "query($id: ID!) { cart(id: $id) { id } }",
+            json!({ "id": cart }),
+            [Null, Null, Allowed, Allowed, Allowed],
+        ),
+        (
+            "orders",
+            "{ orders(first: 5) { edges { node { id } } } }",
+            json!({}),
+            [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
+            "orderPay",
+            "mutation($id: ID!) { orderPay(id: $id, paymentToken: \"tok_decline\", idempotencyKey: \"matrix\") {
+                order { id } userErrors { code } } }",
+            json!({ "id": order }),
+            [Unauthenticated, NotFound, Allowed, Allowed, Allowed],
+        ),
+        (
+            "orderFulfill",
+            "mutation($id: ID!) { orderFulfill(id: $id) { order { id } userErrors { code } } }",
+            json!({ "id": order }),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "orderRefund",
+            "mutation($id: ID!) { orderRefund(id: $id, idempotencyKey: \"matrix\") { order { id } userErrors { code } } }",
+            json!({ "id": order }),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "discountCodeCreate",
+            "mutation { discountCodeCreate(input: { code: \"MATRIX\", kind: PERCENTAGE, value: \"5\" }) { code userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "cartLinesRemove",
+            "mutation($id: ID!) { cartLinesRemove(cartId: $id, variantIds: []) { cart { id } userErrors { code } } }",
+            json!({ "id": cart }),
+            [NotFound, NotFound, Allowed, Allowed, Allowed],
+        ),
+        (
+            "orderCancel",
+            "mutation($id: ID!) { orderCancel(id: $id) { order { id } userErrors { code } } }",
+            json!({ "id": order }),
+            [Unauthenticated, NotFound, Allowed, Allowed, Allowed],
         ),
         (
             "passwordChange",
