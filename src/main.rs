@@ -32,7 +32,8 @@ enum Command {
     Migrate,
     /// Fill an empty database with the demo shop, or a larger generated catalog.
     Seed {
-        /// Multiply the demo catalog (60 products, ~150 variants) by this factor.
+        /// Multiply the demo shop (60 products, ~150 variants, 50 customers, 500 orders of 3
+        /// lines) by this factor. Seeded customers sign in with the password "demo password".
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         scale: u32,
     },
@@ -74,12 +75,17 @@ fn run() -> anyhow::Result<()> {
             db.run_blocking(migrations::run_pending)?;
             let started = std::time::Instant::now();
             let report = db.run_blocking(|conn| seed::seed_catalog_blocking(conn, scale))?;
+            let shoppers = db.run_blocking(|conn| seed::seed_shoppers_blocking(conn, scale))?;
             println!(
-                "seeded {} categories, {} products, {} variants, {} images in {:.1?}",
+                "seeded {} categories, {} products, {} variants, {} images, {} customers, {} orders, \
+                 {} order lines in {:.1?}",
                 report.categories,
                 report.products,
                 report.variants,
                 report.images,
+                shoppers.customers,
+                shoppers.orders,
+                shoppers.order_lines,
                 started.elapsed()
             );
             Ok(())

@@ -161,13 +161,262 @@ pub fn seed_demo_if_empty(db: &Db) -> AppResult<()> {
         db.run_blocking(|conn| Ok(product::count(conn)? == 0 && category::count(conn)? == 0))?;
     if empty {
         let report = db.run_blocking(|conn| seed_catalog_blocking(conn, 1))?;
+        let shoppers = db.run_blocking(|conn| seed_shoppers_blocking(conn, 1))?;
         tracing::info!(
             products = report.products,
             variants = report.variants,
-            "seeded the demo shop"
+            customers = shoppers.customers,
+            orders = shoppers.orders,
+            "seeded the demo shop (customers sign in with the password {SEEDED_CUSTOMER_PASSWORD:?})"
         );
     }
     Ok(())
+}
+
+/// What a shopper seed created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShopperReport {
+    /// Customer accounts (each with one address).
+    pub customers: usize,
+    /// Orders.
+    pub orders: usize,
+    /// Order lines.
+    pub order_lines: usize,
+}
+
+/// The password of every seeded customer (`customer1@example.com` …): demo data only.
+pub const SEEDED_CUSTOMER_PASSWORD: &str = "demo password";
+
+/// Customers per unit of scale.
+const CUSTOMERS_PER_SCALE: usize = 50;
+/// Orders per unit of scale.
+const ORDERS_PER_SCALE: usize = 500;
+/// Lines per seeded order.
+const LINES_PER_ORDER: usize = 3;
+
+const FIRST_NAMES: &[&str] = &[
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Niklaus",
+];
+const LAST_NAMES: &[&str] = &[
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen",
+    "Wirth",
+];
+const CITIES: &[(&str, &str)] = &[
+    ("London", "GB"),
+    ("Paris", "FR"),
+    ("Berlin", "DE"),
+    ("Portland", "US"),
+    ("Toronto", "CA"),
+    ("Lisbon", "PT"),
+];
+
+/// Adds `50 × scale` customers (one address each) and `500 × scale` past orders of three lines
+/// over the active catalog (which must be seeded first). Refuses a database that has orders.
+pub fn seed_shoppers_blocking(conn: &mut DbConnection, scale: u32) -> AppResult<ShopperReport> {
+    use crate::db::models::bulk::{SeedAddress, SeedOrder, SeedOrderEvent, SeedUser};
+    use crate::db::models::order::NewOrderLine;
+    use crate::db::schema::{orders, products, users, variants};
+    use diesel::prelude::*;
+
+    if scale == 0 {
+        return Err(AppError::bad_input("the scale must be at least 1"));
+    }
+    let password_hash = bcrypt::hash(SEEDED_CUSTOMER_PASSWORD, 10).map_err(AppError::internal)?;
+    conn.transaction(|conn| {
+        let existing_orders: i64 = orders::table.count().get_result(conn)?;
+        if existing_orders > 0 {
+            return Err(AppError::bad_input(
+                "the database has orders already: seed a fresh one",
+            ));
+        }
+        let sellable: Vec<(i64, i64, String, String, i64, String)> = variants::table
+            .inner_join(products::table)
+            .filter(products::status.eq(ProductStatus::Active.as_str()))
+            .filter(variants::archived_at.is_null())
+            .order_by(variants::id)
+            .select((
+                variants::id,
+                products::id,
+                variants::sku,
+                variants::title,
+                variants::price,
+                products::name,
+            ))
+            .load(conn)?;
+        if sellable.is_empty() {
+            return Err(AppError::bad_input("seed the catalog first"));
+        }
+        let first_user: i64 = users::table
+            .select(diesel::dsl::max(users::id))
+            .first::<Option<i64>>(conn)?
+            .unwrap_or(0)
+            + 1;
+        let mut rng = StdRng::seed_from_u64(0x005E_ED0F_0DE5);
+        let base_time = NaiveDate::from_ymd_opt(2026, 2, 1)
+            .and_then(|d| d.and_hms_opt(8, 0, 0))
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("bad seed base time")))?;
+        let customer_count = CUSTOMERS_PER_SCALE * scale as usize;
+        let mut customers = Vec::with_capacity(customer_count);
+        let mut addresses = Vec::with_capacity(customer_count);
+        let mut shipping = Vec::with_capacity(customer_count);
+        for n in 0..customer_count {
+            let id = first_user + n as i64;
+            let first_name = FIRST_NAMES[n % FIRST_NAMES.len()].to_owned();
+            let last_name = LAST_NAMES[(n / FIRST_NAMES.len()) % LAST_NAMES.len()].to_owned();
+            let email = format!("customer{}@example.com", n + 1);
+            let created_at = base_time + TimeDelta::minutes(n as i64 * 11);
+            let (city, country) = CITIES[n % CITIES.len()];
+            let line1 = format!("{} Market Street", 1 + n % 200);
+            shipping.push(
+                serde_json::json!({
+                    "firstName": first_name, "lastName": last_name, "line1": line1,
+                    "city": city, "countryCode": country,
+                })
+                .to_string(),
+            );
+            addresses.push((
+                n as i64 + 1,
+                SeedAddress {
+                    user_id: id,
+                    first_name: first_name.clone(),
+                    last_name: last_name.clone(),
+                    company: String::new(),
+                    line1,
+                    line2: String::new(),
+                    city: city.to_owned(),
+                    region: String::new(),
+                    postal_code: format!("{:05}", 10_000 + n % 90_000),
+                    country_code: country.to_owned(),
+                    phone: String::new(),
+                    is_default: true,
+                    created_at,
+                    updated_at: created_at,
+                },
+            ));
+            customers.push((
+                id,
+                SeedUser {
+                    search_text: format!("{email} {first_name} {last_name}").to_lowercase(),
+                    email,
+                    password_hash: password_hash.clone(),
+                    first_name,
+                    last_name,
+                    role: "CUSTOMER",
+                    created_at,
+                    updated_at: created_at,
+                },
+            ));
+        }
+        let order_count = ORDERS_PER_SCALE * scale as usize;
+        let mut orders = Vec::with_capacity(order_count);
+        let mut lines = Vec::with_capacity(order_count * LINES_PER_ORDER);
+        let mut events = Vec::with_capacity(order_count * 2);
+        for n in 0..order_count {
+            let order_id = n as i64 + 1;
+            let customer = rng.random_range(0..customer_count);
+            let created_at = base_time + TimeDelta::minutes(n as i64 * 3);
+            let mut subtotal = 0;
+            for _ in 0..LINES_PER_ORDER {
+                let (variant_id, product_id, sku, title, price, name) =
+                    &sellable[rng.random_range(0..sellable.len())];
+                let quantity = rng.random_range(1..=3);
+                subtotal += price * i64::from(quantity);
+                lines.push((
+                    lines.len() as i64 + 1,
+                    NewOrderLine {
+                        order_id,
+                        variant_id: Some(*variant_id),
+                        product_id: Some(*product_id),
+                        product_name: name.clone(),
+                        variant_title: title.clone(),
+                        sku: sku.clone(),
+                        unit_price: *price,
+                        quantity,
+                        line_total: price * i64::from(quantity),
+                    },
+                ));
+            }
+            let shipping_total = if subtotal >= 5_000 { 0 } else { 500 };
+            let status = match rng.random_range(0..10) {
+                0 => "PENDING_PAYMENT",
+                1 => "CANCELLED",
+                2..=5 => "FULFILLED",
+                _ => "PAID",
+            };
+            let mut event = |kind, from, to, at| {
+                events.push((
+                    events.len() as i64 + 1,
+                    SeedOrderEvent {
+                        order_id,
+                        kind,
+                        from_status: from,
+                        to_status: to,
+                        actor_id: None,
+                        note: String::new(),
+                        created_at: at,
+                    },
+                ));
+            };
+            event("CREATED", None, "PENDING_PAYMENT", created_at);
+            let later = created_at + TimeDelta::minutes(5);
+            match status {
+                "CANCELLED" => event("CANCELLED", Some("PENDING_PAYMENT"), "CANCELLED", later),
+                "PAID" | "FULFILLED" => {
+                    event("PAID", Some("PENDING_PAYMENT"), "PAID", later);
+                    if status == "FULFILLED" {
+                        event(
+                            "FULFILLED",
+                            Some("PAID"),
+                            "FULFILLED",
+                            later + TimeDelta::days(1),
+                        );
+                    }
+                }
+                _ => {}
+            }
+            let (_, customer_row) = &customers[customer];
+            orders.push((
+                order_id,
+                SeedOrder {
+                    user_id: Some(first_user + customer as i64),
+                    email: customer_row.email.clone(),
+                    status,
+                    currency: "USD".to_owned(),
+                    subtotal,
+                    discount_total: 0,
+                    shipping_total,
+                    tax_total: 0,
+                    total: subtotal + shipping_total,
+                    discount_code: None,
+                    shipping_address: shipping[customer].clone(),
+                    idempotency_key: None,
+                    request_hash: "seed".to_owned(),
+                    created_at,
+                    updated_at: created_at,
+                },
+            ));
+        }
+        bulk::insert_users(conn, &customers)?;
+        bulk::insert_addresses(conn, &addresses)?;
+        bulk::insert_orders(conn, &orders)?;
+        bulk::insert_order_lines(conn, &lines)?;
+        bulk::insert_order_events(conn, &events)?;
+        bulk::reset_id_sequences(
+            conn,
+            &[
+                "users",
+                "addresses",
+                "orders",
+                "order_lines",
+                "order_events",
+            ],
+        )?;
+        Ok(ShopperReport {
+            customers: customers.len(),
+            orders: orders.len(),
+            order_lines: lines.len(),
+        })
+    })
 }
 
 /// [`seed_catalog`] on the current thread, for the command line and start-up.

@@ -8,7 +8,9 @@ use crate::db::DbConnection;
 use crate::db::models::image::NewImage;
 use crate::db::models::product::NewProduct;
 use crate::db::models::variant::NewVariant;
-use crate::db::schema::{product_images, products, variants};
+use crate::db::schema::{
+    addresses, order_events, order_lines, orders, product_images, products, users, variants,
+};
 use crate::on_backend;
 
 /// Rows per INSERT: well under both backends' bound-parameter limits.
@@ -43,6 +45,105 @@ pub fn insert_variants(conn: &mut DbConnection, rows: &[(i64, NewVariant)]) -> Q
 /// Inserts images with the given ids.
 pub fn insert_images(conn: &mut DbConnection, rows: &[(i64, NewImage)]) -> QueryResult<()> {
     insert_with_ids!(conn, product_images, rows)
+}
+
+/// An account row for seeding.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
+pub struct SeedUser {
+    pub email: String,
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: &'static str,
+    pub search_text: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// An address row for seeding.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = addresses, treat_none_as_default_value = false)]
+pub struct SeedAddress {
+    pub user_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub company: String,
+    pub line1: String,
+    pub line2: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country_code: String,
+    pub phone: String,
+    pub is_default: bool,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// An order row for seeding.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = orders, treat_none_as_default_value = false)]
+pub struct SeedOrder {
+    pub user_id: Option<i64>,
+    pub email: String,
+    pub status: &'static str,
+    pub currency: String,
+    pub subtotal: i64,
+    pub discount_total: i64,
+    pub shipping_total: i64,
+    pub tax_total: i64,
+    pub total: i64,
+    pub discount_code: Option<String>,
+    pub shipping_address: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// An order event row for seeding.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = order_events, treat_none_as_default_value = false)]
+pub struct SeedOrderEvent {
+    pub order_id: i64,
+    pub kind: &'static str,
+    pub from_status: Option<&'static str>,
+    pub to_status: &'static str,
+    pub actor_id: Option<i64>,
+    pub note: String,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// Inserts accounts with the given ids.
+pub fn insert_users(conn: &mut DbConnection, rows: &[(i64, SeedUser)]) -> QueryResult<()> {
+    insert_with_ids!(conn, users, rows)
+}
+
+/// Inserts addresses with the given ids.
+pub fn insert_addresses(conn: &mut DbConnection, rows: &[(i64, SeedAddress)]) -> QueryResult<()> {
+    insert_with_ids!(conn, addresses, rows)
+}
+
+/// Inserts orders with the given ids.
+pub fn insert_orders(conn: &mut DbConnection, rows: &[(i64, SeedOrder)]) -> QueryResult<()> {
+    insert_with_ids!(conn, orders, rows)
+}
+
+/// Inserts order lines with the given ids.
+pub fn insert_order_lines(
+    conn: &mut DbConnection,
+    rows: &[(i64, crate::db::models::order::NewOrderLine)],
+) -> QueryResult<()> {
+    insert_with_ids!(conn, order_lines, rows)
+}
+
+/// Inserts order events with the given ids.
+pub fn insert_order_events(
+    conn: &mut DbConnection,
+    rows: &[(i64, SeedOrderEvent)],
+) -> QueryResult<()> {
+    insert_with_ids!(conn, order_events, rows)
 }
 
 /// Moves PostgreSQL's id sequences past the largest id of each table (SQLite's AUTOINCREMENT
