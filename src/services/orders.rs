@@ -192,12 +192,24 @@ pub async fn pay(
         .await
     };
     let (current, payment, fresh) = match claim {
+        // Another request got there first: with this key (then this is a replay of it), or with
+        // another key (then that payment is the order's one live charge).
         Err(error) if is_unique_violation(&error) => {
-            return Err(rejected(
-                &["id"],
-                RejectionCode::InvalidTransition,
-                "this order is already paid or a payment is in progress",
-            ));
+            let key = key.clone();
+            let earlier = db
+                .run(move |conn| {
+                    let current = load(conn, &caller, id)?;
+                    Ok(order::payment_by_key(conn, &key)?.map(|payment| (current, payment)))
+                })
+                .await?;
+            let Some((current, payment)) = earlier else {
+                return Err(rejected(
+                    &["id"],
+                    RejectionCode::InvalidTransition,
+                    "this order is already paid or a payment is in progress",
+                ));
+            };
+            (current, payment, false)
         }
         other => other?,
     };
@@ -233,7 +245,9 @@ pub async fn pay(
                 };
                 order::finish_payment(conn, payment.id, status, reference, message)?;
                 let current = load(conn, &caller, id)?;
-                if status == "SUCCEEDED" {
+                // A concurrent request with the same key may have recorded it already.
+                let still_unpaid = current.status == OrderStatus::PendingPayment.as_str();
+                if status == "SUCCEEDED" && still_unpaid {
                     apply(conn, &caller, &current, OrderAction::Pay)?;
                 }
                 let order = load(conn, &caller, id)?;
@@ -328,7 +342,8 @@ pub async fn refund(
                 };
                 order::finish_payment(conn, payment.id, status, reference, message)?;
                 let current = load(conn, &caller, id)?;
-                if status == "SUCCEEDED" {
+                let refundable = status_of(&current)?.apply(OrderAction::Refund).is_ok();
+                if status == "SUCCEEDED" && refundable {
                     apply(conn, &caller, &current, OrderAction::Refund)?;
                 }
                 let order = load(conn, &caller, id)?;
