@@ -240,3 +240,23 @@ async fn category_tree_walks_both_ways() {
         "an unknown slug is null, not an error"
     );
 }
+
+#[actix_web::test]
+async fn a_full_page_batches_as_well_as_a_short_one() {
+    // Lists longer than 30 resolve in rounds; every round's keys still land in one batch.
+    let app = spawn_app_with_scale(3).await;
+    let query = "query($n: Int) { products(first: $n) { edges { node { name category { name parent { name } }
+        variants { sku } images { url } } } } }";
+    let short = app.graphql(query, json!({ "n": 5 })).await;
+    let full = app.graphql(query, json!({ "n": 100 })).await;
+    assert_eq!(
+        full["data"]["products"]["edges"].as_array().unwrap().len(),
+        100
+    );
+    assert_eq!(
+        statements(&full),
+        statements(&short),
+        "{}",
+        statements(&full)
+    );
+}
