@@ -7,9 +7,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    Account, ApiClient, TestApp, error_codes, spawn_app, spawn_app_with, statements,
-};
+use crate::helpers::{ApiClient, TestApp, error_codes, spawn_app, spawn_app_with, statements};
 
 const CART_FIELDS: &str = "id itemCount readyForCheckout discountCode discountProblem
     lines { quantity sku availability unitPrice { minorUnits } lineTotal { minorUnits } }
@@ -508,7 +506,7 @@ async fn customers_see_their_own_orders_and_staff_see_all_in_bounded_statements(
     let bob = app.register("bob@example.com").await;
     // 500 past orders of three lines from 50 seeded customers.
     app.db
-        .run(|conn| Ok(bazaar::services::seed::seed_shoppers_blocking(conn, 1)?))
+        .run(|conn| bazaar::services::seed::seed_shoppers_blocking(conn, 1))
         .await
         .unwrap();
     let query = "query($n: Int) { orders(first: $n) { edges { node { number customer { email }
