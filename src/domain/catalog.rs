@@ -53,6 +53,13 @@ pub enum CatalogVisibility {
     Everything,
 }
 
+impl CatalogVisibility {
+    /// Whether a category archived at `archived_at` (if ever) is shown.
+    pub fn shows_category(self, archived: bool) -> bool {
+        self == Self::Everything || !archived
+    }
+}
+
 /// The text a product's search matches: its name, description and SKUs, lower-cased.
 pub fn search_text<'a>(
     name: &str,

@@ -19,6 +19,8 @@ pub enum NodeKind {
     Address,
     /// An `Order`.
     Order,
+    /// An `Image` of a product.
+    Image,
 }
 
 impl NodeKind {
@@ -30,6 +32,7 @@ impl NodeKind {
             Self::Account => "Account",
             Self::Address => "Address",
             Self::Order => "Order",
+            Self::Image => "Image",
         }
     }
 
@@ -41,6 +44,7 @@ impl NodeKind {
             Self::Account,
             Self::Address,
             Self::Order,
+            Self::Image,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)

@@ -116,13 +116,23 @@ pub async fn product_by_slug(
         .await
 }
 
-/// The root categories.
-pub async fn root_categories(db: &Db) -> AppResult<Vec<Category>> {
-    db.run(|conn| Ok(category::roots(conn)?)).await
+/// The root categories the caller may see (customers: not archived).
+pub async fn root_categories(db: &Db, visibility: CatalogVisibility) -> AppResult<Vec<Category>> {
+    let roots = db.run(|conn| Ok(category::roots(conn)?)).await?;
+    Ok(roots
+        .into_iter()
+        .filter(|c| visibility.shows_category(c.archived_at.is_some()))
+        .collect())
 }
 
-/// The category with this slug.
-pub async fn category_by_slug(db: &Db, slug: String) -> AppResult<Option<Category>> {
-    db.run(move |conn| Ok(category::by_slug(conn, &slug)?))
-        .await
+/// The category with this slug, if the caller may see it.
+pub async fn category_by_slug(
+    db: &Db,
+    slug: String,
+    visibility: CatalogVisibility,
+) -> AppResult<Option<Category>> {
+    let found = db
+        .run(move |conn| Ok(category::by_slug(conn, &slug)?))
+        .await?;
+    Ok(found.filter(|c| visibility.shows_category(c.archived_at.is_some())))
 }

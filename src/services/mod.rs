@@ -9,6 +9,7 @@ pub mod checkout;
 pub mod cost;
 pub mod discounts;
 pub mod mail;
+pub mod merchandising;
 pub mod orders;
 pub mod passwords;
 pub mod payments;

@@ -11,5 +11,6 @@ mod errors;
 mod faults;
 mod helpers;
 mod http;
+mod merchandising;
 mod pagination;
 mod schema;

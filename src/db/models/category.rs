@@ -98,3 +98,33 @@ pub fn insert(conn: &mut DbConnection, new: &NewCategory<'_>) -> QueryResult<Cat
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     categories::table.count().get_result(conn)
 }
+
+/// Changes a category's name, slug and position.
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    name: &str,
+    slug: &str,
+    position: i32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(categories::table.find(id))
+        .set((
+            categories::name.eq(name),
+            categories::slug.eq(slug),
+            categories::position.eq(position),
+            categories::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Archives (`Some(time)`) or restores (`None`) a category.
+pub fn set_archived(
+    conn: &mut DbConnection,
+    id: i64,
+    archived_at: Option<NaiveDateTime>,
+) -> QueryResult<usize> {
+    diesel::update(categories::table.find(id))
+        .set(categories::archived_at.eq(archived_at))
+        .execute(conn)
+}

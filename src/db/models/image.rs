@@ -34,3 +34,19 @@ pub fn for_products(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult
         .select(Image::as_select())
         .load(conn)
 }
+
+/// Adds an image to a product; its id.
+pub fn insert(conn: &mut DbConnection, new: &NewImage) -> QueryResult<i64> {
+    diesel::insert_into(product_images::table)
+        .values(new)
+        .returning(product_images::id)
+        .get_result(conn)
+}
+
+/// Removes an image; the product it belonged to, if it existed.
+pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<Option<i64>> {
+    diesel::delete(product_images::table.find(id))
+        .returning(product_images::product_id)
+        .get_result(conn)
+        .optional()
+}

@@ -479,3 +479,34 @@ pub fn insert(conn: &mut DbConnection, new: &NewProduct) -> QueryResult<i64> {
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     products::table.count().get_result(conn)
 }
+
+/// The product row with this id, whatever its status.
+pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Product>> {
+    products::table
+        .find(id)
+        .select(Product::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The fields staff edit on a product.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = products, treat_none_as_null = true)]
+pub struct ProductChanges {
+    pub category_id: Option<i64>,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    pub status: String,
+    pub price_min: i64,
+    pub price_max: i64,
+    pub search_text: String,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Replaces a product's editable fields and the values derived from its variants.
+pub fn update(conn: &mut DbConnection, id: i64, changes: &ProductChanges) -> QueryResult<usize> {
+    diesel::update(products::table.find(id))
+        .set(changes)
+        .execute(conn)
+}

@@ -43,13 +43,22 @@ pub struct NewVariant {
     pub updated_at: NaiveDateTime,
 }
 
-/// The variants of every product in `product_ids`, in display order.
-pub fn for_products(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult<Vec<Variant>> {
-    variants::table
+/// The variants of every product in `product_ids` the caller may see (customers: not
+/// archived), in display order.
+pub fn for_products(
+    conn: &mut DbConnection,
+    product_ids: &[i64],
+    visibility: CatalogVisibility,
+) -> QueryResult<Vec<Variant>> {
+    let mut query = variants::table
         .filter(variants::product_id.eq_any(product_ids))
         .order_by((variants::position, variants::id))
         .select(Variant::as_select())
-        .load(conn)
+        .into_boxed();
+    if visibility == CatalogVisibility::Storefront {
+        query = query.filter(variants::archived_at.is_null());
+    }
+    query.load(conn)
 }
 
 /// The variants with these ids whose product the caller may see.
@@ -64,7 +73,88 @@ pub fn by_ids(
         .select(Variant::as_select())
         .into_boxed();
     if visibility == CatalogVisibility::Storefront {
-        query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
+        query = query
+            .filter(products::status.eq(ProductStatus::Active.as_str()))
+            .filter(variants::archived_at.is_null());
     }
     query.load(conn)
+}
+
+/// Inserts a variant; its id.
+pub fn insert(conn: &mut DbConnection, new: &NewVariant) -> QueryResult<i64> {
+    diesel::insert_into(variants::table)
+        .values(new)
+        .returning(variants::id)
+        .get_result(conn)
+}
+
+/// The variant with this id, whatever its visibility.
+pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Variant>> {
+    variants::table
+        .find(id)
+        .select(Variant::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Changes a variant's SKU, title, prices and position.
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    sku: &str,
+    title: &str,
+    price: i64,
+    compare_at_price: Option<i64>,
+    position: i32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(variants::table.find(id))
+        .set((
+            variants::sku.eq(sku),
+            variants::title.eq(title),
+            variants::price.eq(price),
+            variants::compare_at_price.eq(compare_at_price),
+            variants::position.eq(position),
+            variants::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Archives (`Some(time)`) or restores (`None`) a variant.
+pub fn set_archived(
+    conn: &mut DbConnection,
+    id: i64,
+    archived_at: Option<NaiveDateTime>,
+) -> QueryResult<usize> {
+    diesel::update(variants::table.find(id))
+        .set(variants::archived_at.eq(archived_at))
+        .execute(conn)
+}
+
+/// Sets the stock of a variant only if it is still `expected`, in one statement: a stale
+/// expectation changes nothing. Whether it was set.
+pub fn compare_and_set_stock(
+    conn: &mut DbConnection,
+    id: i64,
+    expected: i32,
+    quantity: i32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(variants::table.find(id))
+        .filter(variants::stock.eq(expected))
+        .set((variants::stock.eq(quantity), variants::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The SKUs and prices of a product's variants on sale (not archived).
+pub fn live_skus_and_prices(
+    conn: &mut DbConnection,
+    product_id: i64,
+) -> QueryResult<Vec<(String, i64)>> {
+    variants::table
+        .filter(variants::product_id.eq(product_id))
+        .filter(variants::archived_at.is_null())
+        .select((variants::sku, variants::price))
+        .load(conn)
 }

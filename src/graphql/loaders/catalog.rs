@@ -65,7 +65,12 @@ impl Loader<CategoryId> for DbLoader {
             .db
             .run(move |conn| Ok(category::by_ids(conn, &ids)?))
             .await?;
-        Ok(rows.into_iter().map(|c| (CategoryId(c.id), c)).collect())
+        let visibility = self.visibility;
+        Ok(rows
+            .into_iter()
+            .filter(|c| visibility.shows_category(c.archived_at.is_some()))
+            .map(|c| (CategoryId(c.id), c))
+            .collect())
     }
 }
 
@@ -79,6 +84,11 @@ impl Loader<ChildrenOf> for DbLoader {
             .db
             .run(move |conn| Ok(category::children_of(conn, &ids)?))
             .await?;
+        let visibility = self.visibility;
+        let rows: Vec<Category> = rows
+            .into_iter()
+            .filter(|c| visibility.shows_category(c.archived_at.is_some()))
+            .collect();
         let mut grouped = group_by_key(rows, |c| c.parent_id.map(|p| ChildrenOf(CategoryId(p))));
         for key in keys {
             grouped.entry(*key).or_default();
@@ -126,9 +136,10 @@ impl Loader<VariantsOf> for DbLoader {
 
     async fn load(&self, keys: &[VariantsOf]) -> LoadResult<VariantsOf, Vec<Variant>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let visibility = self.visibility;
         let rows = self
             .db
-            .run(move |conn| Ok(variant::for_products(conn, &ids)?))
+            .run(move |conn| Ok(variant::for_products(conn, &ids, visibility)?))
             .await?;
         let mut grouped = group_by_key(rows, |v| Some(VariantsOf(ProductId(v.product_id))));
         for key in keys {

@@ -3,9 +3,14 @@
 
 mod accounts;
 mod commerce;
+mod merchandising;
 
 use async_graphql::MergedObject;
 
 /// Everything a client can change.
 #[derive(MergedObject, Default)]
-pub struct Mutation(accounts::AccountMutation, commerce::CommerceMutation);
+pub struct Mutation(
+    accounts::AccountMutation,
+    commerce::CommerceMutation,
+    merchandising::MerchandisingMutation,
+);

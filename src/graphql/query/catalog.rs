@@ -70,7 +70,8 @@ impl CatalogQuery {
 
     /// The top-level categories, in display order.
     async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<CategoryNode>> {
-        let roots = catalog::root_categories(&ctx.request()?.db).await?;
+        let request = ctx.request()?;
+        let roots = catalog::root_categories(&request.db, request.visibility()).await?;
         Ok(roots.into_iter().map(CategoryNode::from).collect())
     }
 
@@ -80,7 +81,8 @@ impl CatalogQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The category's slug.")] slug: String,
     ) -> Result<Option<CategoryNode>> {
-        let found = catalog::category_by_slug(&ctx.request()?.db, slug).await?;
+        let request = ctx.request()?;
+        let found = catalog::category_by_slug(&request.db, slug, request.visibility()).await?;
         Ok(found.map(CategoryNode::from))
     }
 }

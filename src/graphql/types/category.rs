@@ -43,6 +43,11 @@ impl CategoryNode {
         &self.row.slug
     }
 
+    /// When staff archived it (hidden from customers); null while it is shown.
+    async fn archived_at(&self) -> Option<DateTime<Utc>> {
+        self.row.archived_at.map(|t| t.and_utc())
+    }
+
     /// The parent category; null for a root.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<CategoryNode>> {
         let Some(parent) = self.row.parent_id else {

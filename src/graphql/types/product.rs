@@ -27,6 +27,16 @@ pub enum ProductStatusValue {
     Archived,
 }
 
+impl From<ProductStatusValue> for catalog::ProductStatus {
+    fn from(status: ProductStatusValue) -> Self {
+        match status {
+            ProductStatusValue::Draft => Self::Draft,
+            ProductStatusValue::Active => Self::Active,
+            ProductStatusValue::Archived => Self::Archived,
+        }
+    }
+}
+
 impl From<catalog::ProductStatus> for ProductStatusValue {
     fn from(status: catalog::ProductStatus) -> Self {
         match status {
@@ -69,6 +79,8 @@ pub struct PriceRange {
 #[derive(SimpleObject)]
 #[graphql(name = "Image")]
 pub struct ImageNode {
+    /// Globally unique id (staff remove images by it).
+    pub id: ID,
     /// Absolute URL of the image.
     pub url: String,
     /// Text describing the image, for screen readers.
@@ -80,6 +92,7 @@ pub struct ImageNode {
 impl From<Image> for ImageNode {
     fn from(image: Image) -> Self {
         Self {
+            id: GlobalId::new(NodeKind::Image, image.id).into(),
             url: image.url,
             alt_text: image.alt_text,
             position: image.position,
@@ -116,9 +129,14 @@ impl ProductNode {
         Ok(status.into())
     }
 
-    /// The category the product is filed under.
-    async fn category(&self) -> Option<CategoryNode> {
-        self.category.clone().map(CategoryNode::from)
+    /// The category the product is filed under (null while it is archived, for customers).
+    async fn category(&self, ctx: &Context<'_>) -> Result<Option<CategoryNode>> {
+        let visibility = ctx.request()?.visibility();
+        Ok(self
+            .category
+            .clone()
+            .filter(|c| visibility.shows_category(c.archived_at.is_some()))
+            .map(CategoryNode::from))
     }
 
     /// The variants on sale, in display order.

@@ -42,6 +42,11 @@ impl VariantNode {
         &self.row.sku
     }
 
+    /// When staff archived it (no longer sold; hidden from customers); null while on sale.
+    async fn archived_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.row.archived_at.map(|t| t.and_utc())
+    }
+
     /// Display title, e.g. `M` or `Black`.
     async fn title(&self) -> &str {
         &self.row.title

@@ -1,0 +1,134 @@
+//! Inputs of the staff catalog mutations.
+
+use async_graphql::{ID, InputObject, MaybeUndefined};
+
+use crate::domain::catalog::ProductStatus;
+use crate::domain::money::Currency;
+use crate::error::AppError;
+use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::types::Decimal;
+use crate::graphql::types::product::ProductStatusValue;
+use crate::services::merchandising::{CategoryInput, ProductInput, VariantInput};
+
+fn id_of(id: &ID, kind: NodeKind) -> Result<i64, AppError> {
+    GlobalId::parse_kind(id, kind).map_err(|e| e.under("input"))
+}
+
+/// A category's fields; omitted ones stay as they are (on update) or take their defaults.
+#[derive(InputObject, Default)]
+pub struct CategoryFields {
+    /// Display name (1–200 characters).
+    pub name: Option<String>,
+    /// URL handle (lower-case letters, digits, dashes); made from the name when omitted.
+    pub slug: Option<String>,
+    /// The parent category (create only); a root category when omitted.
+    pub parent_id: Option<ID>,
+    /// Display order among its siblings.
+    pub position: Option<i32>,
+}
+
+impl CategoryFields {
+    /// The checked service input.
+    pub fn into_input(self) -> Result<CategoryInput, AppError> {
+        Ok(CategoryInput {
+            name: self.name,
+            slug: self.slug,
+            parent_id: self
+                .parent_id
+                .map(|id| id_of(&id, NodeKind::Category))
+                .transpose()?,
+            position: self.position,
+        })
+    }
+}
+
+/// A product's fields; omitted ones stay as they are (on update) or take their defaults.
+#[derive(InputObject, Default)]
+pub struct ProductFields {
+    /// Display name (1–200 characters).
+    pub name: Option<String>,
+    /// URL handle (lower-case letters, digits, dashes); made from the name when omitted.
+    pub slug: Option<String>,
+    /// Description (at most 10,000 characters).
+    pub description: Option<String>,
+    /// Lifecycle status; new products are DRAFT unless given.
+    pub status: Option<ProductStatusValue>,
+    /// The category; `null` files it under none.
+    pub category_id: MaybeUndefined<ID>,
+}
+
+impl ProductFields {
+    /// The checked service input.
+    pub fn into_input(self) -> Result<ProductInput, AppError> {
+        let category_id = match self.category_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(id) => Some(Some(id_of(&id, NodeKind::Category)?)),
+        };
+        Ok(ProductInput {
+            name: self.name,
+            slug: self.slug,
+            description: self.description,
+            status: self.status.map(ProductStatus::from),
+            category_id,
+        })
+    }
+}
+
+/// One option of a variant, e.g. `{ name: "Size", value: "M" }`.
+#[derive(InputObject)]
+pub struct VariantOptionInput {
+    /// The option, e.g. `Size`.
+    pub name: String,
+    /// Its value, e.g. `M`.
+    pub value: String,
+}
+
+/// A variant's fields; omitted ones stay as they are (on update) or take their defaults.
+#[derive(InputObject, Default)]
+pub struct VariantFields {
+    /// Stock-keeping unit: letters, digits, `-`, `_`; stored upper-cased, unique.
+    pub sku: Option<String>,
+    /// Display title, e.g. `M / Navy`.
+    pub title: Option<String>,
+    /// Option values (create only).
+    pub options: Option<Vec<VariantOptionInput>>,
+    /// Price in the store currency, e.g. `"19.99"` (required on create).
+    pub price: Option<Decimal>,
+    /// Former price shown struck through; `null` clears it.
+    pub compare_at_price: MaybeUndefined<Decimal>,
+    /// Units in stock (create only; afterwards use `inventoryAdjust`).
+    pub stock: Option<i32>,
+    /// Display order among the product's variants.
+    pub position: Option<i32>,
+}
+
+impl VariantFields {
+    /// The checked service input, prices in `currency`'s minor units.
+    pub fn into_input(self, currency: Currency) -> Result<VariantInput, AppError> {
+        let amount = |value: &Decimal, field: &str| {
+            currency
+                .parse_amount(&value.0)
+                .map_err(|e| AppError::bad_input(format!("input.{field}: {e}")))
+        };
+        Ok(VariantInput {
+            sku: self.sku,
+            title: self.title,
+            options: self
+                .options
+                .map(|options| options.into_iter().map(|o| (o.name, o.value)).collect()),
+            price: self
+                .price
+                .as_ref()
+                .map(|p| amount(p, "price"))
+                .transpose()?,
+            compare_at_price: match &self.compare_at_price {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(price) => Some(Some(amount(price, "compareAtPrice")?)),
+            },
+            stock: self.stock,
+            position: self.position,
+        })
+    }
+}

@@ -1,0 +1,278 @@
+//! Staff catalog mutations: categories, products, variants, images and inventory. Every field
+//! here is for staff and admins only.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::domain::accounts::Role;
+use crate::domain::ids::ProductId;
+use crate::graphql::context::ContextExt as _;
+use crate::graphql::guards::RoleGuard;
+use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::inputs::merchandising::{CategoryFields, ProductFields, VariantFields};
+use crate::graphql::loaders::Loader;
+use crate::graphql::types::{CategoryNode, ProductNode, VariantNode};
+use crate::graphql::user_errors::respond;
+use crate::payload;
+use crate::services::merchandising::{self, ProductInput};
+
+payload!(
+    /// The result of a category mutation.
+    CategoryPayload {
+        /// The category as stored.
+        category: Option<CategoryNode>,
+    }
+);
+
+payload!(
+    /// The result of a product or image mutation.
+    ProductPayload {
+        /// The product as stored.
+        product: Option<ProductNode>,
+    }
+);
+
+payload!(
+    /// The result of a variant or inventory mutation.
+    VariantPayload {
+        /// The variant as stored.
+        variant: Option<VariantNode>,
+    }
+);
+
+fn id(id: &ID, kind: NodeKind) -> Result<i64> {
+    Ok(GlobalId::parse_kind(id, kind)?)
+}
+
+/// The product as staff see it, through the request's loader.
+async fn product_node(ctx: &Context<'_>, id: i64) -> Result<Option<ProductNode>> {
+    let loader = ctx.data::<Loader>()?;
+    Ok(loader.load_one(ProductId(id)).await?.map(ProductNode::from))
+}
+
+/// Staff catalog writes.
+#[derive(Default)]
+pub struct MerchandisingMutation;
+
+#[Object]
+impl MerchandisingMutation {
+    /// Creates a category.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn category_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new category.")] input: CategoryFields,
+    ) -> Result<CategoryPayload> {
+        let result = merchandising::create_category(&ctx.request()?.db, input.into_input()?).await;
+        respond(result, |c| CategoryPayload {
+            category: Some(c.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Changes a category's name, slug or position.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn category_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The category.")] id: ID,
+        #[graphql(desc = "The changes.")] input: CategoryFields,
+    ) -> Result<CategoryPayload> {
+        let id = self::id(&id, NodeKind::Category)?;
+        let result =
+            merchandising::update_category(&ctx.request()?.db, id, input.into_input()?).await;
+        respond(result, |c| CategoryPayload {
+            category: Some(c.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Archives a category: customers no longer see it (its products stay on sale).
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn category_archive(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The category.")] id: ID,
+        #[graphql(desc = "False restores it.", default = true)] archived: bool,
+    ) -> Result<CategoryPayload> {
+        let id = self::id(&id, NodeKind::Category)?;
+        let result = merchandising::archive_category(&ctx.request()?.db, id, archived).await;
+        respond(result, |c| CategoryPayload {
+            category: Some(c.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Creates a product (DRAFT unless a status is given).
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn product_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new product.")] input: ProductFields,
+    ) -> Result<ProductPayload> {
+        let result = merchandising::create_product(&ctx.request()?.db, input.into_input()?).await;
+        let product = match &result {
+            Ok(product) => product_node(ctx, product.id).await?,
+            Err(_) => None,
+        };
+        respond(result, |_| ProductPayload {
+            product,
+            ..Default::default()
+        })
+    }
+
+    /// Changes a product; setting `status: ARCHIVED` takes it off sale.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn product_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product.")] id: ID,
+        #[graphql(desc = "The changes.")] input: ProductFields,
+    ) -> Result<ProductPayload> {
+        let id = self::id(&id, NodeKind::Product)?;
+        let result =
+            merchandising::update_product(&ctx.request()?.db, id, input.into_input()?).await;
+        let product = match &result {
+            Ok(_) => product_node(ctx, id).await?,
+            Err(_) => None,
+        };
+        respond(result, |_| ProductPayload {
+            product,
+            ..Default::default()
+        })
+    }
+
+    /// Archives a product: off sale, hidden from customers, kept for order history.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn product_archive(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product.")] id: ID,
+    ) -> Result<ProductPayload> {
+        let id = self::id(&id, NodeKind::Product)?;
+        let input = ProductInput {
+            status: Some(crate::domain::catalog::ProductStatus::Archived),
+            ..ProductInput::default()
+        };
+        let result = merchandising::update_product(&ctx.request()?.db, id, input).await;
+        let product = match &result {
+            Ok(_) => product_node(ctx, id).await?,
+            Err(_) => None,
+        };
+        respond(result, |_| ProductPayload {
+            product,
+            ..Default::default()
+        })
+    }
+
+    /// Adds a variant to a product.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn variant_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product.")] product_id: ID,
+        #[graphql(desc = "The new variant (sku, title and price required).")] input: VariantFields,
+    ) -> Result<VariantPayload> {
+        let product_id = self::id(&product_id, NodeKind::Product)?;
+        let input = input.into_input(ctx.shop()?.currency)?;
+        let result = merchandising::create_variant(&ctx.request()?.db, product_id, input).await;
+        respond(result, |v| VariantPayload {
+            variant: Some(v.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Changes a variant's SKU, title, prices or position.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn variant_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The variant.")] id: ID,
+        #[graphql(desc = "The changes.")] input: VariantFields,
+    ) -> Result<VariantPayload> {
+        let id = self::id(&id, NodeKind::Variant)?;
+        let input = input.into_input(ctx.shop()?.currency)?;
+        let result = merchandising::update_variant(&ctx.request()?.db, id, input).await;
+        respond(result, |v| VariantPayload {
+            variant: Some(v.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Archives a variant (no longer sold; kept for order history), or restores it.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn variant_archive(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The variant.")] id: ID,
+        #[graphql(desc = "False restores it.", default = true)] archived: bool,
+    ) -> Result<VariantPayload> {
+        let id = self::id(&id, NodeKind::Variant)?;
+        let result = merchandising::archive_variant(&ctx.request()?.db, id, archived).await;
+        respond(result, |v| VariantPayload {
+            variant: Some(v.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Sets a variant's stock, but only if it is still `expectedQuantity` (compare-and-swap):
+    /// if someone changed it meanwhile, nothing changes and a `STALE` user error says what it is.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn inventory_adjust(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The variant.")] variant_id: ID,
+        #[graphql(desc = "The stock you last saw.")] expected_quantity: i32,
+        #[graphql(desc = "The new stock (0 or more).")] quantity: i32,
+    ) -> Result<VariantPayload> {
+        let id = self::id(&variant_id, NodeKind::Variant)?;
+        let result =
+            merchandising::adjust_inventory(&ctx.request()?.db, id, expected_quantity, quantity)
+                .await;
+        respond(result, |v| VariantPayload {
+            variant: Some(v.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Adds an image (an http or https URL) to a product.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn product_image_add(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product.")] product_id: ID,
+        #[graphql(desc = "The image URL.")] url: String,
+        #[graphql(desc = "Alternative text.", default)] alt_text: String,
+        #[graphql(desc = "Display order.", default)] position: i32,
+    ) -> Result<ProductPayload> {
+        let product_id = self::id(&product_id, NodeKind::Product)?;
+        let result =
+            merchandising::add_image(&ctx.request()?.db, product_id, url, alt_text, position).await;
+        let product = match &result {
+            Ok(_) => product_node(ctx, product_id).await?,
+            Err(_) => None,
+        };
+        respond(result, |_| ProductPayload {
+            product,
+            ..Default::default()
+        })
+    }
+
+    /// Removes an image from its product.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn product_image_remove(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The image id, as `Product.images` gives it.")] id: ID,
+    ) -> Result<ProductPayload> {
+        let id = self::id(&id, NodeKind::Image)?;
+        let result = merchandising::remove_image(&ctx.request()?.db, id).await;
+        let product = match &result {
+            Ok(product_id) => product_node(ctx, *product_id).await?,
+            Err(_) => None,
+        };
+        respond(result, |_| ProductPayload {
+            product,
+            ..Default::default()
+        })
+    }
+}

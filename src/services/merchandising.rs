@@ -1,0 +1,499 @@
+//! Staff administration of the catalog: categories, products, variants, images and inventory.
+//! Every write keeps a product's derived values (lowest and highest live price, search text)
+//! in step in the same transaction; inventory changes are compare-and-swap.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::db::models::category::{self, Category, NewCategory};
+use crate::db::models::image::{self, NewImage};
+use crate::db::models::product::{self, NewProduct, Product, ProductChanges};
+use crate::db::models::variant::{self, NewVariant, Variant};
+use crate::db::{Db, DbConnection, write_transaction};
+use crate::domain::catalog::{ProductStatus, search_text, slugify};
+use crate::domain::rejection::{Rejection, RejectionCode};
+use crate::error::{AppError, AppResult};
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> AppError {
+    AppError::rejected(Rejection::new(field, code, message))
+}
+
+fn not_found(field: &str, what: &str) -> AppError {
+    rejected(&[field], RejectionCode::NotFound, format!("no such {what}"))
+}
+
+/// A unique-key violation on `field` becomes `TAKEN`.
+fn taken(field: &'static str) -> impl Fn(DieselError) -> AppError {
+    move |error| match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => rejected(
+            &["input", field],
+            RejectionCode::Taken,
+            format!("this {field} is in use"),
+        ),
+        other => other.into(),
+    }
+}
+
+/// Checks a display name (1–200 characters) and a slug (made from the name when absent).
+fn name_and_slug(name: &str, slug: Option<&str>) -> AppResult<(String, String)> {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(rejected(
+            &["input", "name"],
+            RejectionCode::Invalid,
+            "a name has 1 to 200 characters",
+        ));
+    }
+    let slug = match slug {
+        Some(slug) => slug.trim().to_owned(),
+        None => slugify(&name),
+    };
+    let valid = !slug.is_empty()
+        && slug.len() <= 200
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid {
+        return Err(rejected(
+            &["input", "slug"],
+            RejectionCode::Invalid,
+            "a slug has lower-case letters, digits and dashes",
+        ));
+    }
+    Ok((name, slug))
+}
+
+/// What staff send for a category.
+#[derive(Debug, Clone, Default)]
+pub struct CategoryInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub parent_id: Option<i64>,
+    pub position: Option<i32>,
+}
+
+/// Creates a category under `parent_id` (or at the root).
+pub async fn create_category(db: &Db, input: CategoryInput) -> AppResult<Category> {
+    let (name, slug) = name_and_slug(input.name.as_deref().unwrap_or(""), input.slug.as_deref())?;
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            if let Some(parent) = input.parent_id {
+                if category::by_ids(conn, &[parent])?.is_empty() {
+                    return Err(not_found("parentId", "parent category").under("input"));
+                }
+            }
+            category::insert(
+                conn,
+                &NewCategory {
+                    parent_id: input.parent_id,
+                    name: &name,
+                    slug: &slug,
+                    position: input.position.unwrap_or(0),
+                    now: now(),
+                },
+            )
+            .map_err(taken("slug"))
+        })
+    })
+    .await
+}
+
+/// Changes a category's name, slug or position.
+pub async fn update_category(db: &Db, id: i64, input: CategoryInput) -> AppResult<Category> {
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let current = category::by_ids(conn, &[id])?
+                .pop()
+                .ok_or_else(|| not_found("id", "category"))?;
+            let name = input.name.clone().unwrap_or(current.name.clone());
+            let slug = input.slug.clone().or(Some(current.slug.clone()));
+            let (name, slug) = name_and_slug(&name, slug.as_deref())?;
+            let position = input.position.unwrap_or(current.position);
+            category::update(conn, id, &name, &slug, position, now()).map_err(taken("slug"))?;
+            category::by_ids(conn, &[id])?
+                .pop()
+                .ok_or_else(|| not_found("id", "category"))
+        })
+    })
+    .await
+}
+
+/// Archives (hides from customers) or restores a category.
+pub async fn archive_category(db: &Db, id: i64, archived: bool) -> AppResult<Category> {
+    db.run(move |conn| {
+        let at = archived.then(now);
+        if category::set_archived(conn, id, at)? == 0 {
+            return Err(not_found("id", "category"));
+        }
+        category::by_ids(conn, &[id])?
+            .pop()
+            .ok_or_else(|| not_found("id", "category"))
+    })
+    .await
+}
+
+/// What staff send for a product.
+#[derive(Debug, Clone, Default)]
+pub struct ProductInput {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<ProductStatus>,
+    /// `Some(None)` files it under no category.
+    pub category_id: Option<Option<i64>>,
+}
+
+/// Recomputes a product's lowest and highest live price and its search text.
+fn refresh(conn: &mut DbConnection, current: &Product, changes: ProductChanges) -> AppResult<()> {
+    let live = variant::live_skus_and_prices(conn, current.id)?;
+    let changes = ProductChanges {
+        price_min: live.iter().map(|(_, p)| *p).min().unwrap_or(0),
+        price_max: live.iter().map(|(_, p)| *p).max().unwrap_or(0),
+        search_text: search_text(
+            &changes.name,
+            &changes.description,
+            live.iter().map(|(sku, _)| sku.as_str()),
+        ),
+        ..changes
+    };
+    product::update(conn, current.id, &changes).map_err(taken("slug"))?;
+    Ok(())
+}
+
+fn changes_of(current: &Product) -> ProductChanges {
+    ProductChanges {
+        category_id: current.category_id,
+        name: current.name.clone(),
+        slug: current.slug.clone(),
+        description: current.description.clone(),
+        status: current.status.clone(),
+        price_min: current.price_min,
+        price_max: current.price_max,
+        search_text: current.search_text.clone(),
+        updated_at: now(),
+    }
+}
+
+fn check_category(conn: &mut DbConnection, category_id: Option<i64>) -> AppResult<()> {
+    if let Some(id) = category_id {
+        if category::by_ids(conn, &[id])?.is_empty() {
+            return Err(not_found("categoryId", "category").under("input"));
+        }
+    }
+    Ok(())
+}
+
+fn check_description(description: &str) -> AppResult<()> {
+    if description.chars().count() > 10_000 {
+        return Err(rejected(
+            &["input", "description"],
+            RejectionCode::TooLong,
+            "a description has at most 10,000 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a product (DRAFT unless told otherwise).
+pub async fn create_product(db: &Db, input: ProductInput) -> AppResult<Product> {
+    let (name, slug) = name_and_slug(input.name.as_deref().unwrap_or(""), input.slug.as_deref())?;
+    let description = input.description.clone().unwrap_or_default();
+    check_description(&description)?;
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let category_id = input.category_id.flatten();
+            check_category(conn, category_id)?;
+            let at = now();
+            let id = product::insert(
+                conn,
+                &NewProduct {
+                    category_id,
+                    search_text: search_text(&name, &description, []),
+                    name: name.clone(),
+                    slug: slug.clone(),
+                    description: description.clone(),
+                    status: input
+                        .status
+                        .unwrap_or(ProductStatus::Draft)
+                        .as_str()
+                        .to_owned(),
+                    price_min: 0,
+                    price_max: 0,
+                    created_at: at,
+                    updated_at: at,
+                },
+            )
+            .map_err(taken("slug"))?;
+            product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))
+        })
+    })
+    .await
+}
+
+/// Changes a product; omitted fields stay.
+pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<Product> {
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let current = product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))?;
+            let mut changes = changes_of(&current);
+            if input.name.is_some() || input.slug.is_some() {
+                let name = input.name.clone().unwrap_or(current.name.clone());
+                let slug = input.slug.clone().or(Some(current.slug.clone()));
+                (changes.name, changes.slug) = name_and_slug(&name, slug.as_deref())?;
+            }
+            if let Some(description) = &input.description {
+                check_description(description)?;
+                changes.description = description.clone();
+            }
+            if let Some(status) = input.status {
+                changes.status = status.as_str().to_owned();
+            }
+            if let Some(category_id) = input.category_id {
+                check_category(conn, category_id)?;
+                changes.category_id = category_id;
+            }
+            refresh(conn, &current, changes)?;
+            product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))
+        })
+    })
+    .await
+}
+
+/// What staff send for a variant.
+#[derive(Debug, Clone, Default)]
+pub struct VariantInput {
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    /// `[{"name": …, "value": …}]`.
+    pub options: Option<Vec<(String, String)>>,
+    pub price: Option<i64>,
+    /// `Some(None)` clears it.
+    pub compare_at_price: Option<Option<i64>>,
+    pub stock: Option<i32>,
+    pub position: Option<i32>,
+}
+
+fn check_variant(sku: &str, title: &str, price: i64, compare_at: Option<i64>) -> AppResult<()> {
+    let mut problems = Vec::new();
+    let sku_ok = !sku.is_empty()
+        && sku.len() <= 64
+        && sku
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !sku_ok {
+        problems.push(Rejection::new(
+            &["input", "sku"],
+            RejectionCode::Invalid,
+            "a SKU has 1 to 64 letters, digits, - or _",
+        ));
+    }
+    if title.trim().is_empty() || title.chars().count() > 200 {
+        problems.push(Rejection::new(
+            &["input", "title"],
+            RejectionCode::Invalid,
+            "a title has 1 to 200 characters",
+        ));
+    }
+    if price < 0 {
+        problems.push(Rejection::new(
+            &["input", "price"],
+            RejectionCode::Invalid,
+            "a price cannot be negative",
+        ));
+    }
+    if compare_at.is_some_and(|c| c < 0) {
+        problems.push(Rejection::new(
+            &["input", "compareAtPrice"],
+            RejectionCode::Invalid,
+            "a price cannot be negative",
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Rejected(problems))
+    }
+}
+
+/// Adds a variant to a product.
+pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> AppResult<Variant> {
+    let sku = input.sku.clone().unwrap_or_default().trim().to_uppercase();
+    let title = input.title.clone().unwrap_or_default().trim().to_owned();
+    let price = input.price.unwrap_or(-1);
+    let compare_at = input.compare_at_price.flatten();
+    check_variant(&sku, &title, price, compare_at)?;
+    let stock = input.stock.unwrap_or(0);
+    if stock < 0 {
+        return Err(rejected(
+            &["input", "stock"],
+            RejectionCode::Invalid,
+            "stock cannot be negative",
+        ));
+    }
+    let options = serde_json::to_string(
+        &input
+            .options
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| serde_json::json!({ "name": name, "value": value }))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(AppError::internal)?;
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let current = product::by_id(conn, product_id)?
+                .ok_or_else(|| not_found("productId", "product"))?;
+            let at = now();
+            let id = variant::insert(
+                conn,
+                &NewVariant {
+                    product_id,
+                    sku: sku.clone(),
+                    title: title.clone(),
+                    options: options.clone(),
+                    price,
+                    compare_at_price: compare_at,
+                    stock,
+                    position: input.position.unwrap_or(0),
+                    created_at: at,
+                    updated_at: at,
+                },
+            )
+            .map_err(taken("sku"))?;
+            refresh(conn, &current, changes_of(&current))?;
+            variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
+        })
+    })
+    .await
+}
+
+/// Changes a variant's SKU, title, prices or position (stock changes go through
+/// [`adjust_inventory`]).
+pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<Variant> {
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
+            let sku = input
+                .sku
+                .clone()
+                .map_or(current.sku.clone(), |s| s.trim().to_uppercase());
+            let title = input
+                .title
+                .clone()
+                .map_or(current.title.clone(), |t| t.trim().to_owned());
+            let price = input.price.unwrap_or(current.price);
+            let compare_at = input.compare_at_price.unwrap_or(current.compare_at_price);
+            check_variant(&sku, &title, price, compare_at)?;
+            let position = input.position.unwrap_or(current.position);
+            variant::update(conn, id, &sku, &title, price, compare_at, position, now())
+                .map_err(taken("sku"))?;
+            let owner = product::by_id(conn, current.product_id)?
+                .ok_or_else(|| not_found("id", "product"))?;
+            refresh(conn, &owner, changes_of(&owner))?;
+            variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
+        })
+    })
+    .await
+}
+
+/// Archives (no longer sold; kept for order history) or restores a variant.
+pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Variant> {
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
+            variant::set_archived(conn, id, archived.then(now))?;
+            let owner = product::by_id(conn, current.product_id)?
+                .ok_or_else(|| not_found("id", "product"))?;
+            refresh(conn, &owner, changes_of(&owner))?;
+            variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
+        })
+    })
+    .await
+}
+
+/// Sets a variant's stock to `quantity` if it is still `expected`: a stale expectation is a
+/// `STALE` user error naming the current quantity, never a silent overwrite.
+pub async fn adjust_inventory(
+    db: &Db,
+    id: i64,
+    expected: i32,
+    quantity: i32,
+) -> AppResult<Variant> {
+    if quantity < 0 {
+        return Err(rejected(
+            &["quantity"],
+            RejectionCode::Invalid,
+            "stock cannot be negative",
+        ));
+    }
+    db.run(move |conn| {
+        if !variant::compare_and_set_stock(conn, id, expected, quantity, now())? {
+            let current =
+                variant::by_id(conn, id)?.ok_or_else(|| not_found("variantId", "variant"))?;
+            return Err(rejected(
+                &["expectedQuantity"],
+                RejectionCode::Stale,
+                format!(
+                    "the stock is {} now, not {expected}: reload and try again",
+                    current.stock
+                ),
+            ));
+        }
+        variant::by_id(conn, id)?.ok_or_else(|| not_found("variantId", "variant"))
+    })
+    .await
+}
+
+/// Adds an image (an http or https URL) to a product.
+pub async fn add_image(
+    db: &Db,
+    product_id: i64,
+    url: String,
+    alt_text: String,
+    position: i32,
+) -> AppResult<i64> {
+    let url = url.trim().to_owned();
+    let valid = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2_000
+        && !url.chars().any(char::is_whitespace);
+    if !valid {
+        return Err(rejected(
+            &["url"],
+            RejectionCode::Invalid,
+            "an image is an http(s) URL of at most 2,000 characters",
+        ));
+    }
+    if alt_text.chars().count() > 500 {
+        return Err(rejected(
+            &["altText"],
+            RejectionCode::TooLong,
+            "alt text has at most 500 characters",
+        ));
+    }
+    db.run(move |conn| {
+        if product::by_id(conn, product_id)?.is_none() {
+            return Err(not_found("productId", "product"));
+        }
+        Ok(image::insert(
+            conn,
+            &NewImage {
+                product_id,
+                url,
+                alt_text,
+                position,
+            },
+        )?)
+    })
+    .await
+}
+
+/// Removes an image; the product it belonged to.
+pub async fn remove_image(db: &Db, id: i64) -> AppResult<i64> {
+    db.run(move |conn| image::delete(conn, id)?.ok_or_else(|| not_found("id", "image")))
+        .await
+}
