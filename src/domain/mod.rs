@@ -10,3 +10,4 @@ pub mod orders;
 pub mod paging;
 pub mod pricing;
 pub mod rejection;
+pub mod reviews;

@@ -21,6 +21,8 @@ pub enum NodeKind {
     Order,
     /// An `Image` of a product.
     Image,
+    /// A `Review`.
+    Review,
 }
 
 impl NodeKind {
@@ -33,6 +35,7 @@ impl NodeKind {
             Self::Address => "Address",
             Self::Order => "Order",
             Self::Image => "Image",
+            Self::Review => "Review",
         }
     }
 
@@ -45,6 +48,7 @@ impl NodeKind {
             Self::Address,
             Self::Order,
             Self::Image,
+            Self::Review,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)

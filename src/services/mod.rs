@@ -13,6 +13,7 @@ pub mod merchandising;
 pub mod orders;
 pub mod passwords;
 pub mod payments;
+pub mod product_reviews;
 pub mod seed;
 pub mod throttle;
 pub mod tokens;

@@ -340,6 +340,24 @@ async fn every_protected_field_answers_each_role_as_intended() {
             [Unauthenticated, Forbidden, NotFound, NotFound, Forbidden],
         ),
         (
+            "reviewsToModerate",
+            "{ reviewsToModerate { id } }",
+            json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "reviewModerate",
+            "mutation { reviewModerate(id: \"gid://bazaar/Review/999999\", status: APPROVED) { review { id } userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, NotFound, NotFound, Forbidden],
+        ),
+        (
+            "reviewUpdate",
+            "mutation { reviewUpdate(id: \"gid://bazaar/Review/999999\", input: { rating: 3, title: \"t\" }) { review { id } userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, NotFound, NotFound, NotFound, NotFound],
+        ),
+        (
             "passwordChange",
             "mutation { passwordChange(currentPassword: \"correct horse battery\",
                 newPassword: \"correct horse battery\") { account { id } userErrors { code } } }",

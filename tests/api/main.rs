@@ -13,4 +13,5 @@ mod helpers;
 mod http;
 mod merchandising;
 mod pagination;
+mod product_reviews;
 mod schema;

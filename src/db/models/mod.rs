@@ -9,6 +9,7 @@ pub mod image;
 pub mod order;
 pub mod password_reset;
 pub mod product;
+pub mod product_review;
 pub mod session;
 pub mod user;
 pub mod variant;

@@ -4,6 +4,7 @@
 mod accounts;
 mod catalog;
 mod orders;
+mod ratings;
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tracing::Instrument as _;
 pub use accounts::AddressesOf;
 pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantsOf};
 pub use orders::{EventsOf, LinesOf, PaymentsOf};
+pub use ratings::{RatingOf, ReviewsOf};
 
 use crate::db::Db;
 use crate::domain::catalog::CatalogVisibility;

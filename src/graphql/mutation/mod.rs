@@ -4,6 +4,7 @@
 mod accounts;
 mod commerce;
 mod merchandising;
+mod product_reviews;
 
 use async_graphql::MergedObject;
 
@@ -13,4 +14,5 @@ pub struct Mutation(
     accounts::AccountMutation,
     commerce::CommerceMutation,
     merchandising::MerchandisingMutation,
+    product_reviews::ReviewMutation,
 );

@@ -4,6 +4,7 @@ mod accounts;
 mod catalog;
 mod commerce;
 mod node;
+mod reviews;
 
 use async_graphql::MergedObject;
 
@@ -14,4 +15,5 @@ pub struct Query(
     catalog::CatalogQuery,
     accounts::AccountQuery,
     commerce::CommerceQuery,
+    reviews::ReviewQuery,
 );

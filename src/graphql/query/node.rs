@@ -54,7 +54,11 @@ async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<
                         .is_some_and(|owner| caller.account_id() == Some(AccountId(owner)))
             })
             .map(|order| Node::Order(OrderNode::from(order))),
-        NodeKind::Account | NodeKind::Address | NodeKind::Order | NodeKind::Image => None,
+        NodeKind::Account
+        | NodeKind::Address
+        | NodeKind::Order
+        | NodeKind::Image
+        | NodeKind::Review => None,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod money;
 pub mod node;
 pub mod order;
 pub mod product;
+pub mod review;
 pub mod variant;
 
 pub use account::{AccountNode, AddressNode};

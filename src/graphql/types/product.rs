@@ -13,7 +13,9 @@ use crate::domain::paging::Page;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::{ImagesOf, Loader, VariantsOf};
+use crate::graphql::loaders::{RatingOf, ReviewsOf};
 use crate::graphql::pagination::encode_cursor;
+use crate::graphql::types::review::{ProductRating, ReviewNode};
 
 /// Where a product is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -147,6 +149,29 @@ impl ProductNode {
             .await?
             .unwrap_or_default();
         Ok(variants.into_iter().map(VariantNode::from).collect())
+    }
+
+    /// What customers think of it, from approved reviews (one statement for every product of
+    /// the response).
+    async fn rating(&self, ctx: &Context<'_>) -> Result<ProductRating> {
+        let loader = ctx.data::<Loader>()?;
+        let (count, sum) = loader
+            .load_one(RatingOf(self.product_id()))
+            .await?
+            .unwrap_or((0, 0));
+        Ok(ProductRating::new(count, sum))
+    }
+
+    /// The newest approved reviews, at most 10.
+    async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<ReviewNode>> {
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader
+            .load_one(ReviewsOf(self.product_id()))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(ReviewNode::from)
+            .collect())
     }
 
     /// Product images, in display order.

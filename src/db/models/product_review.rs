@@ -1,0 +1,181 @@
+//! Product reviews: one per customer and product, moderated; rating aggregates for many
+//! products in one statement; whether a customer bought a product.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::db::schema::{order_lines, orders, reviews, users};
+
+/// A review row with its author's names.
+#[derive(Debug, Clone, Queryable)]
+pub struct ReviewRow {
+    pub id: i64,
+    pub product_id: i64,
+    pub user_id: i64,
+    pub rating: i32,
+    pub title: String,
+    pub body: String,
+    pub verified_purchase: bool,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub author_first_name: String,
+    pub author_last_name: String,
+}
+
+type ReviewColumns = (
+    reviews::id,
+    reviews::product_id,
+    reviews::user_id,
+    reviews::rating,
+    reviews::title,
+    reviews::body,
+    reviews::verified_purchase,
+    reviews::status,
+    reviews::created_at,
+    users::first_name,
+    users::last_name,
+);
+
+const REVIEW_COLUMNS: ReviewColumns = (
+    reviews::id,
+    reviews::product_id,
+    reviews::user_id,
+    reviews::rating,
+    reviews::title,
+    reviews::body,
+    reviews::verified_purchase,
+    reviews::status,
+    reviews::created_at,
+    users::first_name,
+    users::last_name,
+);
+
+/// Inserts a review; its id.
+pub fn insert(
+    conn: &mut DbConnection,
+    product_id: i64,
+    user_id: i64,
+    rating: i32,
+    title: &str,
+    body: &str,
+    verified_purchase: bool,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(reviews::table)
+        .values((
+            reviews::product_id.eq(product_id),
+            reviews::user_id.eq(user_id),
+            reviews::rating.eq(rating),
+            reviews::title.eq(title),
+            reviews::body.eq(body),
+            reviews::verified_purchase.eq(verified_purchase),
+            reviews::status.eq("PENDING"),
+            reviews::created_at.eq(now),
+            reviews::updated_at.eq(now),
+        ))
+        .returning(reviews::id)
+        .get_result(conn)
+}
+
+/// Replaces the content of a user's own review and sends it back to moderation. Whether the
+/// user has that review.
+pub fn update_own(
+    conn: &mut DbConnection,
+    id: i64,
+    user_id: i64,
+    rating: i32,
+    title: &str,
+    body: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(reviews::table.find(id))
+        .filter(reviews::user_id.eq(user_id))
+        .set((
+            reviews::rating.eq(rating),
+            reviews::title.eq(title),
+            reviews::body.eq(body),
+            reviews::status.eq("PENDING"),
+            reviews::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Sets a review's moderation status. Whether it exists.
+pub fn set_status(
+    conn: &mut DbConnection,
+    id: i64,
+    status: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(reviews::table.find(id))
+        .set((reviews::status.eq(status), reviews::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The reviews with these ids.
+pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<ReviewRow>> {
+    reviews::table
+        .inner_join(users::table)
+        .filter(reviews::id.eq_any(ids))
+        .select(REVIEW_COLUMNS)
+        .load(conn)
+}
+
+/// The approved reviews of every product in `product_ids`, newest first per product.
+pub fn approved_of(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult<Vec<ReviewRow>> {
+    reviews::table
+        .inner_join(users::table)
+        .filter(reviews::product_id.eq_any(product_ids))
+        .filter(reviews::status.eq("APPROVED"))
+        .order_by((reviews::product_id, reviews::id.desc()))
+        .select(REVIEW_COLUMNS)
+        .load(conn)
+}
+
+/// Reviews in `status`, oldest first (the moderation queue), at most `limit`.
+pub fn with_status(
+    conn: &mut DbConnection,
+    status: &str,
+    limit: i64,
+) -> QueryResult<Vec<ReviewRow>> {
+    reviews::table
+        .inner_join(users::table)
+        .filter(reviews::status.eq(status))
+        .order_by(reviews::id)
+        .limit(limit)
+        .select(REVIEW_COLUMNS)
+        .load(conn)
+}
+
+/// `(product, approved reviews, sum of their ratings)` for every product in `product_ids` that
+/// has approved reviews, in one statement.
+pub fn ratings_of(
+    conn: &mut DbConnection,
+    product_ids: &[i64],
+) -> QueryResult<Vec<(i64, i64, Option<i64>)>> {
+    reviews::table
+        .filter(reviews::product_id.eq_any(product_ids))
+        .filter(reviews::status.eq("APPROVED"))
+        .group_by(reviews::product_id)
+        .select((
+            reviews::product_id,
+            diesel::dsl::count(reviews::id),
+            diesel::dsl::sum(reviews::rating),
+        ))
+        .load(conn)
+}
+
+/// Whether the user has a paid or fulfilled order containing the product.
+pub fn has_purchased(conn: &mut DbConnection, user_id: i64, product_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        order_lines::table
+            .inner_join(orders::table)
+            .filter(orders::user_id.eq(user_id))
+            .filter(orders::status.eq_any(["PAID", "FULFILLED"]))
+            .filter(order_lines::product_id.eq(product_id)),
+    ))
+    .get_result(conn)
+}

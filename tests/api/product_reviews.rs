@@ -1,0 +1,236 @@
+//! Reviews: one per customer and product, verified when bought, shown once approved, rated in
+//! one statement for a whole product list.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_codes, spawn_app, statements};
+
+const SUBMIT: &str = "mutation($product: ID!, $input: ReviewInput!) { reviewSubmit(productId: $product, input: $input) {
+    review { id rating title verifiedPurchase status authorName } userErrors { field code } } }";
+
+const PRODUCT: &str = "query($id: ID!) { node(id: $id) { ... on Product {
+    rating { average count } reviews { title authorName verifiedPurchase } } } }";
+
+/// An active product's id.
+async fn a_product(app: &TestApp, index: usize) -> String {
+    app.data(
+        "{ products(first: 10) { edges { node { id } } } }",
+        json!({}),
+    )
+    .await["products"]["edges"][index]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Records a paid order of `product` for `account` behind the API.
+async fn bought(app: &TestApp, account_id: &str, product: &str) {
+    use bazaar::db::schema::{order_lines, orders};
+    use diesel::prelude::*;
+    let user: i64 = account_id.rsplit('/').next().unwrap().parse().unwrap();
+    let product: i64 = product.rsplit('/').next().unwrap().parse().unwrap();
+    app.db
+        .run(move |conn| {
+            let now = chrono::Utc::now().naive_utc();
+            let order: i64 = diesel::insert_into(orders::table)
+                .values((
+                    orders::user_id.eq(user),
+                    orders::email.eq("buyer@example.com"),
+                    orders::status.eq("PAID"),
+                    orders::currency.eq("USD"),
+                    orders::subtotal.eq(100_i64),
+                    orders::discount_total.eq(0_i64),
+                    orders::shipping_total.eq(0_i64),
+                    orders::tax_total.eq(0_i64),
+                    orders::total.eq(100_i64),
+                    orders::shipping_address.eq("{}"),
+                    orders::request_hash.eq("test"),
+                    orders::created_at.eq(now),
+                    orders::updated_at.eq(now),
+                ))
+                .returning(orders::id)
+                .get_result(conn)?;
+            diesel::insert_into(order_lines::table)
+                .values((
+                    order_lines::order_id.eq(order),
+                    order_lines::product_id.eq(product),
+                    order_lines::product_name.eq("x"),
+                    order_lines::variant_title.eq("x"),
+                    order_lines::sku.eq("X"),
+                    order_lines::unit_price.eq(100_i64),
+                    order_lines::quantity.eq(1),
+                    order_lines::line_total.eq(100_i64),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+fn review(rating: i32, title: &str) -> Value {
+    json!({ "rating": rating, "title": title, "body": "Works as described." })
+}
+
+#[actix_web::test]
+async fn reviews_are_moderated_verified_and_rated() {
+    let app = spawn_app().await;
+    let product = a_product(&app, 0).await;
+    let buyer = app.register("buyer@example.com").await;
+    let browser = app.register("browser@example.com").await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    app.data_as(&buyer.token, "mutation { accountUpdate(input: { firstName: \"Ada\", lastName: \"Lovelace\" }) { account { id } } }", json!({})).await;
+    bought(&app, &buyer.id, &product).await;
+
+    let first = app
+        .data_as(
+            &buyer.token,
+            SUBMIT,
+            json!({ "product": product, "input": review(5, "Superb") }),
+        )
+        .await["reviewSubmit"]
+        .clone();
+    assert_eq!(first["userErrors"], json!([]));
+    assert_eq!(first["review"]["verifiedPurchase"], true);
+    assert_eq!(first["review"]["status"], "PENDING");
+    assert_eq!(first["review"]["authorName"], "Ada L.");
+    let second = app
+        .data_as(
+            &browser.token,
+            SUBMIT,
+            json!({ "product": product, "input": review(2, "Meh") }),
+        )
+        .await["reviewSubmit"]
+        .clone();
+    assert_eq!(second["review"]["verifiedPurchase"], false);
+
+    // Nothing shows before moderation.
+    let before = app.data(PRODUCT, json!({ "id": product })).await;
+    assert_eq!(
+        before["node"]["rating"],
+        json!({ "average": null, "count": 0 })
+    );
+    assert_eq!(before["node"]["reviews"], json!([]));
+
+    let queue = app
+        .data_as(
+            &staff.token,
+            "{ reviewsToModerate { id title } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(queue["reviewsToModerate"].as_array().unwrap().len(), 2);
+    let moderate = "mutation($id: ID!, $status: ReviewStatus!) { reviewModerate(id: $id, status: $status) { review { status } userErrors { code } } }";
+    for (id, status) in [
+        (&first["review"]["id"], "APPROVED"),
+        (&second["review"]["id"], "APPROVED"),
+    ] {
+        let done = app
+            .data_as(
+                &staff.token,
+                moderate,
+                json!({ "id": id, "status": status }),
+            )
+            .await;
+        assert_eq!(done["reviewModerate"]["review"]["status"], status);
+    }
+    let after = app.data(PRODUCT, json!({ "id": product })).await;
+    assert_eq!(
+        after["node"]["rating"],
+        json!({ "average": 3.5, "count": 2 })
+    );
+    assert_eq!(after["node"]["reviews"][0]["title"], "Meh", "newest first");
+
+    // One review per customer and product; editing sends it back to moderation.
+    let again = app
+        .data_as(
+            &buyer.token,
+            SUBMIT,
+            json!({ "product": product, "input": review(4, "Again") }),
+        )
+        .await;
+    assert_eq!(
+        again["reviewSubmit"]["userErrors"],
+        json!([{ "field": ["productId"], "code": "TAKEN" }])
+    );
+    let edited = app
+        .data_as(
+            &buyer.token,
+            "mutation($id: ID!) { reviewUpdate(id: $id, input: { rating: 1, title: \"Broke\" }) { review { status } userErrors { code } } }",
+            json!({ "id": first["review"]["id"] }),
+        )
+        .await;
+    assert_eq!(edited["reviewUpdate"]["review"]["status"], "PENDING");
+    let not_yours = app
+        .data_as(
+            &browser.token,
+            "mutation($id: ID!) { reviewUpdate(id: $id, input: { rating: 1, title: \"Hijack\" }) { userErrors { code } } }",
+            json!({ "id": first["review"]["id"] }),
+        )
+        .await;
+    assert_eq!(
+        not_yours["reviewUpdate"]["userErrors"][0]["code"],
+        "NOT_FOUND"
+    );
+    let rated = app.data(PRODUCT, json!({ "id": product })).await;
+    assert_eq!(
+        rated["node"]["rating"],
+        json!({ "average": 2.0, "count": 1 })
+    );
+}
+
+#[actix_web::test]
+async fn bad_reviews_and_wrong_callers_are_refused() {
+    let app = spawn_app().await;
+    let product = a_product(&app, 1).await;
+    let customer = app.register("customer@example.com").await;
+    let invalid = app
+        .data_as(
+            &customer.token,
+            SUBMIT,
+            json!({ "product": product, "input": { "rating": 9, "title": "" } }),
+        )
+        .await;
+    assert_eq!(
+        invalid["reviewSubmit"]["userErrors"],
+        json!([{ "field": ["input", "rating"], "code": "INVALID" },
+               { "field": ["input", "title"], "code": "TOO_SHORT" }])
+    );
+    let anonymous = app
+        .graphql(
+            SUBMIT,
+            json!({ "product": product, "input": review(5, "Hi") }),
+        )
+        .await;
+    assert_eq!(error_codes(&anonymous), ["UNAUTHENTICATED"]);
+    let moderate = app
+        .graphql_as(
+            Some(&customer.token),
+            "mutation { reviewModerate(id: \"gid://bazaar/Review/1\", status: APPROVED) { review { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_codes(&moderate), ["FORBIDDEN"]);
+    let hidden = app
+        .data_as(
+            &customer.token,
+            SUBMIT,
+            json!({ "product": "gid://bazaar/Product/999999", "input": review(5, "Ghost") }),
+        )
+        .await;
+    assert_eq!(hidden["reviewSubmit"]["userErrors"][0]["code"], "NOT_FOUND");
+}
+
+#[actix_web::test]
+async fn a_product_list_is_rated_in_one_statement() {
+    let app = spawn_app().await;
+    let query = "query($n: Int) { products(first: $n) { edges { node { rating { average count } reviews { title } } } } }";
+    let two = app.graphql(query, json!({ "n": 2 })).await;
+    let fifty = app.graphql(query, json!({ "n": 50 })).await;
+    assert_eq!(
+        fifty["data"]["products"]["edges"].as_array().unwrap().len(),
+        50
+    );
+    assert_eq!(statements(&two), statements(&fifty));
+    assert!(statements(&fifty) <= 3, "{}", statements(&fifty));
+}
