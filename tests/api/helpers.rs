@@ -30,13 +30,19 @@ pub struct TestApp {
     /// The payment gateway the server uses: what money moved.
     pub gateway: TestGateway,
     server: ServerHandle,
+    server_thread: Option<std::thread::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        // Sends the stop command at once; the server thread carries it out.
+        // Sends the stop command at once, then waits for the server thread, so that no server
+        // (and none of its database connections) outlives its test: libpq must not be torn down
+        // at process exit under a live connection.
         drop(self.server.stop(false));
+        if let Some(thread) = self.server_thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -149,7 +155,7 @@ pub async fn spawn_app_on(
     let (server_db, server_mailer) = (db.clone(), mailer.clone());
     let gateway = TestGateway::default();
     let server_gateway = gateway.clone();
-    std::thread::spawn(move || {
+    let server_thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let integrations = Integrations {
                 mailer: Arc::new(server_mailer),
@@ -167,6 +173,7 @@ pub async fn spawn_app_on(
     let address = format!("http://{address}");
     TestApp {
         server,
+        server_thread: Some(server_thread),
         api: ApiClient::new(&address),
         db,
         database_url,
