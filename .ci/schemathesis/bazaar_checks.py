@@ -23,3 +23,19 @@ def no_server_errors(ctx, response, case):
             raise AssertionError(f"an error without extensions.code: {error}")
         if code == "INTERNAL_SERVER_ERROR":
             raise AssertionError(f"internal server error: {error}")
+
+
+# Bazaar's `Decimal` scalar: an exact amount sent as a string ("19.99"). Generate well-formed
+# amounts (in and out of range) and some junk, which must come back as BAD_USER_INPUT.
+from hypothesis import strategies as st  # noqa: E402
+from schemathesis.graphql import nodes  # noqa: E402
+
+schemathesis.graphql.scalar(
+    "Decimal",
+    st.one_of(
+        st.decimals(
+            min_value=-1000, max_value=100000, places=2, allow_nan=False, allow_infinity=False
+        ).map(lambda amount: nodes.String(str(amount))),
+        st.text(max_size=12).map(nodes.String),
+    ),
+)
