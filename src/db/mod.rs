@@ -37,7 +37,12 @@ impl Db {
         manager.check_reachable()?;
         let pool = r2d2::Pool::builder()
             .max_size(config.effective_pool_size())
-            .min_idle(Some(1))
+            // No idle connections kept on reserve: r2d2 would open them on its own threads in
+            // the background, and a process exiting while libpq is mid-connect on one of them
+            // crashes in libpq's teardown (seen: SIGSEGV after `bazaar create-admin`, "free():
+            // invalid pointer" at the end of a test run). Connections are opened on demand
+            // and kept for reuse.
+            .min_idle(Some(0))
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(config.pool_timeout_secs.max(1)))
             .connection_customizer(Box::new(connection::Customizer))
