@@ -37,8 +37,11 @@ def sql(database_url, statement):
 class Shape:
     """One kind of request, asked of both servers for the same data."""
 
-    def __init__(self, name, bazaar, postgraphile, variables, normalize_bazaar, normalize_pg):
+    def __init__(
+        self, name, bazaar, postgraphile, variables, normalize_bazaar, normalize_pg, staff=False
+    ):
         self.name = name
+        self.staff = staff  # Bazaar is asked as staff (orders); else as an anonymous shopper
         self.bazaar = bazaar
         self.postgraphile = postgraphile
         self.variables = variables  # list of (bazaar vars, postgraphile vars)
@@ -55,6 +58,9 @@ def shapes(database_url, quick):
             f"SELECT id FROM products WHERE status = 'ACTIVE' ORDER BY id LIMIT {count}",
         )
     ]
+    max_order = int(sql(database_url, "SELECT COALESCE(MAX(id), 0) FROM orders")[0][0])
+    depth = 900 if quick else 90_000
+    offsets = list(range(depth // 2, depth, 20))[:count]
     leaves = [
         (row[0], int(row[1]))
         for row in sql(
@@ -117,8 +123,33 @@ def shapes(database_url, quick):
                 )
                 for n in d["allOrders"]["nodes"]
             ],
+            staff=True,
+        ),
+        Shape(
+            "deep page (offset)",
+            "query($after: String!) { orders(first: 20, after: $after) { edges { node { number "
+            "totals { total { minorUnits } } } } } }",
+            "query($offset: Int!) { allOrders(first: 20, offset: $offset, orderBy: ROW_ID_DESC) "
+            "{ nodes { rowId total } } }",
+            [
+                ({"after": cursor(max_order - offset + 1)}, {"offset": offset})
+                for offset in offsets
+            ],
+            lambda d: [
+                (e["node"]["number"], e["node"]["totals"]["total"]["minorUnits"])
+                for e in d["orders"]["edges"]
+            ],
+            lambda d: [(f"#{1000 + int(n['rowId'])}", int(n["total"])) for n in d["allOrders"]["nodes"]],
+            staff=True,
         ),
     ]
+
+
+def cursor(order_id):
+    """Bazaar's opaque cursor for an order list position: base64url of the JSON id."""
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(order_id).encode()).decode().rstrip("=")
 
 
 def gate(shape, bazaar_url, pg_url, token):
@@ -176,7 +207,8 @@ def main():
 
     rows = []
     for shape in shapes(args.database_url, args.quick):
-        ok, detail = gate(shape, args.bazaar, args.postgraphile, args.token)
+        token = args.token if shape.staff else None
+        ok, detail = gate(shape, args.bazaar, args.postgraphile, token)
         if not ok:
             print(f"{shape.name}: NOT TIMED, {detail}", file=sys.stderr)
             rows.append({"shape": shape.name, "gate": f"failed: {detail}"})
@@ -194,7 +226,7 @@ def main():
         results = {"bazaar": [], "postgraphile": []}
         cpu = {"bazaar": 0.0, "postgraphile": 0.0}
         targets = {
-            "bazaar": (args.bazaar, args.bazaar_pid, args.token),
+            "bazaar": (args.bazaar, args.bazaar_pid, token),
             "postgraphile": (args.postgraphile, args.postgraphile_pid, None),
         }
         for server, (url, pid, token) in targets.items():
