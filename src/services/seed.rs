@@ -215,42 +215,22 @@ const CITIES: &[(&str, &str)] = &[
 pub fn seed_shoppers_blocking(conn: &mut DbConnection, scale: u32) -> AppResult<ShopperReport> {
     use crate::db::models::bulk::{SeedAddress, SeedOrder, SeedOrderEvent, SeedUser};
     use crate::db::models::order::NewOrderLine;
-    use crate::db::schema::{orders, products, users, variants};
-    use diesel::prelude::*;
 
     if scale == 0 {
         return Err(AppError::bad_input("the scale must be at least 1"));
     }
     let password_hash = bcrypt::hash(SEEDED_CUSTOMER_PASSWORD, 10).map_err(AppError::internal)?;
     conn.transaction(|conn| {
-        let existing_orders: i64 = orders::table.count().get_result(conn)?;
-        if existing_orders > 0 {
+        if bulk::count_orders(conn)? > 0 {
             return Err(AppError::bad_input(
                 "the database has orders already: seed a fresh one",
             ));
         }
-        let sellable: Vec<(i64, i64, String, String, i64, String)> = variants::table
-            .inner_join(products::table)
-            .filter(products::status.eq(ProductStatus::Active.as_str()))
-            .filter(variants::archived_at.is_null())
-            .order_by(variants::id)
-            .select((
-                variants::id,
-                products::id,
-                variants::sku,
-                variants::title,
-                variants::price,
-                products::name,
-            ))
-            .load(conn)?;
+        let sellable = bulk::sellable_variants(conn)?;
         if sellable.is_empty() {
             return Err(AppError::bad_input("seed the catalog first"));
         }
-        let first_user: i64 = users::table
-            .select(diesel::dsl::max(users::id))
-            .first::<Option<i64>>(conn)?
-            .unwrap_or(0)
-            + 1;
+        let first_user = bulk::next_user_id(conn)?;
         let mut rng = StdRng::seed_from_u64(0x005E_ED0F_0DE5);
         let base_time = NaiveDate::from_ymd_opt(2026, 2, 1)
             .and_then(|d| d.and_hms_opt(8, 0, 0))
@@ -317,8 +297,14 @@ pub fn seed_shoppers_blocking(conn: &mut DbConnection, scale: u32) -> AppResult<
             let created_at = base_time + TimeDelta::minutes(n as i64 * 3);
             let mut subtotal = 0;
             for _ in 0..LINES_PER_ORDER {
-                let (variant_id, product_id, sku, title, price, name) =
-                    &sellable[rng.random_range(0..sellable.len())];
+                let bulk::SellableVariant {
+                    variant_id,
+                    product_id,
+                    sku,
+                    title,
+                    price,
+                    product_name: name,
+                } = &sellable[rng.random_range(0..sellable.len())];
                 let quantity = rng.random_range(1..=3);
                 subtotal += price * i64::from(quantity);
                 lines.push((

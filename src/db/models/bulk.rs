@@ -146,6 +146,48 @@ pub fn insert_order_events(
     insert_with_ids!(conn, order_events, rows)
 }
 
+/// How many orders there are.
+pub fn count_orders(conn: &mut DbConnection) -> QueryResult<i64> {
+    orders::table.count().get_result(conn)
+}
+
+/// A variant on sale, with what an order line snapshots of it.
+#[derive(Debug, Clone, Queryable)]
+pub struct SellableVariant {
+    pub variant_id: i64,
+    pub product_id: i64,
+    pub sku: String,
+    pub title: String,
+    pub price: i64,
+    pub product_name: String,
+}
+
+/// Every variant on sale (active product, not archived), by id.
+pub fn sellable_variants(conn: &mut DbConnection) -> QueryResult<Vec<SellableVariant>> {
+    variants::table
+        .inner_join(products::table)
+        .filter(products::status.eq(crate::domain::catalog::ProductStatus::Active.as_str()))
+        .filter(variants::archived_at.is_null())
+        .order_by(variants::id)
+        .select((
+            variants::id,
+            products::id,
+            variants::sku,
+            variants::title,
+            variants::price,
+            products::name,
+        ))
+        .load(conn)
+}
+
+/// The id after the largest account id.
+pub fn next_user_id(conn: &mut DbConnection) -> QueryResult<i64> {
+    let largest: Option<i64> = users::table
+        .select(diesel::dsl::max(users::id))
+        .first(conn)?;
+    Ok(largest.unwrap_or(0) + 1)
+}
+
 /// Moves PostgreSQL's id sequences past the largest id of each table (SQLite's AUTOINCREMENT
 /// does this by itself).
 pub fn reset_id_sequences(conn: &mut DbConnection, tables: &[&'static str]) -> QueryResult<()> {
