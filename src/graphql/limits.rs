@@ -1,22 +1,19 @@
 //! Operation limits, checked before anything runs: a lexical pre-check of the query text (tokens,
 //! nesting) that keeps hostile documents away from the recursive parser; after parsing, aliases,
 //! directives, fields with fragments expanded (fragment bombs, cycles), sensitive mutations at
-//! most once per operation, no mutation over GET; after validation, depth and cost, and the cost
-//! charged to the caller's bucket.
+//! most once per operation, no mutation over GET; then depth and cost (see `query_cost`), and
+//! the cost charged to the caller's bucket.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection,
     SelectionSet,
 };
-use async_graphql::{Name, Positioned, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Name, Positioned, ServerError, ServerResult};
 
 use crate::domain::cost::Refused;
+use crate::graphql::query_cost::Measure;
 use crate::services::cost::CostLimiter;
 
 /// `extensions.code` of a document over a limit.
@@ -155,119 +152,46 @@ fn skip_string(bytes: &[u8], start: usize) -> usize {
     bytes.len()
 }
 
-/// Marks a request that came with GET: only queries may run.
-#[derive(Debug, Clone, Default)]
-pub struct ReadOnlyRequest {
-    /// The operation the request names, if any.
-    pub operation_name: Option<String>,
-}
-
-/// A request's account with the cost buckets: whom to charge, and what was charged.
-pub struct CostTicket {
-    /// The bucket to charge.
-    pub key: String,
-    requested: Mutex<Option<f64>>,
-}
-
-impl CostTicket {
-    /// A ticket charging `key`'s bucket.
-    pub fn new(key: String) -> Arc<Self> {
-        Arc::new(Self {
-            key,
-            requested: Mutex::new(None),
-        })
+/// Refuses an operation nesting deeper than allowed; charges its cost to the caller's bucket,
+/// or refuses it (`QUERY_TOO_COMPLEX` above the bucket's size, `THROTTLED` with `retryAfter`
+/// when the bucket holds too little now). What was charged, in points.
+pub fn charge(
+    measure: Measure,
+    limits: &QueryLimits,
+    costs: &CostLimiter,
+    key: &str,
+) -> ServerResult<f64> {
+    if measure.depth > limits.max_depth {
+        return Err(too_complex(format!(
+            "the query nests {} levels deep; at most {} are allowed",
+            measure.depth, limits.max_depth
+        )));
     }
-
-    /// What was charged up front (none when the request never got that far).
-    pub fn requested(&self) -> Option<f64> {
-        *self.requested.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// The schema extension enforcing every limit past the lexical pre-check.
-pub struct Guardrails {
-    /// The document limits.
-    pub limits: QueryLimits,
-    /// The callers' cost buckets.
-    pub costs: Arc<CostLimiter>,
-}
-
-impl ExtensionFactory for Guardrails {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GuardrailsExtension {
-            limits: self.limits,
-            costs: self.costs.clone(),
-        })
-    }
-}
-
-struct GuardrailsExtension {
-    limits: QueryLimits,
-    costs: Arc<CostLimiter>,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for GuardrailsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check_document(&document, &self.limits)?;
-        if let Some(read_only) = ctx.data_opt::<ReadOnlyRequest>() {
-            refuse_mutations(&document, read_only.operation_name.as_deref())?;
+    let cost = measure.cost as f64;
+    match costs.charge(key, cost) {
+        Ok(()) => Ok(cost),
+        Err(Refused::TooExpensive) => Err(too_complex(format!(
+            "the query costs {cost} points; at most {} are allowed",
+            costs.capacity()
+        ))),
+        Err(Refused::Throttled { retry_after }) => {
+            let retry_after = CostLimiter::retry_after_secs(retry_after);
+            let mut error = with_code(
+                ServerError::new(
+                    format!(
+                        "the query costs {cost} points and your bucket holds fewer; \
+                         retry in {retry_after} s"
+                    ),
+                    None,
+                ),
+                THROTTLED,
+            );
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("retryAfter", retry_after);
+            Err(error)
         }
-        Ok(document)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await?;
-        if result.depth > self.limits.max_depth {
-            return Err(vec![too_complex(format!(
-                "the query nests {} levels deep; at most {} are allowed",
-                result.depth, self.limits.max_depth
-            ))]);
-        }
-        let cost = result.complexity as f64;
-        if let Some(ticket) = ctx.data_opt::<Arc<CostTicket>>() {
-            match self.costs.charge(&ticket.key, cost) {
-                Ok(()) => {
-                    *ticket.requested.lock().unwrap_or_else(|e| e.into_inner()) = Some(cost);
-                }
-                Err(Refused::TooExpensive) => {
-                    return Err(vec![too_complex(format!(
-                        "the query costs {cost} points; at most {} are allowed",
-                        self.costs.capacity()
-                    ))]);
-                }
-                Err(Refused::Throttled { retry_after }) => {
-                    let mut error = with_code(
-                        ServerError::new(
-                            format!(
-                                "the query costs {cost} points and your bucket holds fewer; \
-                                 retry in {} s",
-                                CostLimiter::retry_after_secs(retry_after)
-                            ),
-                            None,
-                        ),
-                        THROTTLED,
-                    );
-                    error
-                        .extensions
-                        .get_or_insert_with(Default::default)
-                        .set("retryAfter", CostLimiter::retry_after_secs(retry_after));
-                    return Err(vec![error]);
-                }
-            }
-        }
-        Ok(result)
     }
 }
 
@@ -411,7 +335,7 @@ impl<'a> Counter<'a> {
 }
 
 /// Refuses a document whose operation to run is a mutation (for GET requests).
-fn refuse_mutations(
+pub fn refuse_mutations(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
 ) -> ServerResult<()> {

@@ -11,6 +11,7 @@ pub mod mutation;
 pub mod pagination;
 pub mod persisted;
 pub mod query;
+pub mod query_cost;
 pub mod types;
 pub mod user_errors;
 
@@ -21,7 +22,6 @@ use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 pub use context::{RequestContext, ShopSettings};
 
 use crate::services::accounts::Accounts;
-use crate::services::cost::CostLimiter;
 use crate::services::payments::PaymentGateway;
 
 /// The Bazaar schema.
@@ -40,10 +40,6 @@ pub struct SchemaOptions {
     pub introspection: bool,
     /// Whether validation errors suggest field names.
     pub suggestions: bool,
-    /// Document limits.
-    pub limits: limits::QueryLimits,
-    /// The callers' cost buckets.
-    pub costs: Arc<CostLimiter>,
 }
 
 fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
@@ -59,11 +55,7 @@ pub fn build_schema(options: SchemaOptions) -> AppSchema {
     let mut builder = builder()
         .data(options.shop)
         .data(options.accounts)
-        .data(options.gateway)
-        .extension(limits::Guardrails {
-            limits: options.limits,
-            costs: options.costs,
-        });
+        .data(options.gateway);
     if !options.introspection {
         builder = builder.disable_introspection();
     }

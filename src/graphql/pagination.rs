@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest};
+use crate::domain::paging::PageRequest;
 use crate::error::AppError;
 
 /// Checks connection arguments and decodes their cursors; any problem is `BAD_USER_INPUT`.
@@ -19,16 +19,6 @@ pub fn page_request<K: DeserializeOwned>(
     let after = after.as_deref().map(decode_cursor).transpose()?;
     let before = before.as_deref().map(decode_cursor).transpose()?;
     PageRequest::new(first, last, after, before).map_err(AppError::BadUserInput)
-}
-
-/// The cost of a connection field: its selection once per item of the largest page it may
-/// return (`first` or `last`, default 20, capped at the page-size maximum), plus one.
-pub fn connection_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
-    let size = first
-        .or(last)
-        .map_or(DEFAULT_PAGE_SIZE, |n| usize::try_from(n).unwrap_or(0))
-        .min(MAX_PAGE_SIZE);
-    size.saturating_mul(child_complexity).saturating_add(1)
 }
 
 /// Encodes a position as an opaque cursor.

@@ -3,12 +3,13 @@
 //! counter, loaders, principal, cost ticket), executes within the time budget, and finishes the
 //! response (error policy, cost and debug extensions, status code, media type).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{ErrorExtensionValues, Response, ServerError, Value, Variables};
+use async_graphql::{ErrorExtensionValues, Response, ServerError, Value, Variables, value};
 use futures_util::StreamExt as _;
 use serde_json::json;
 use tracing::Instrument as _;
@@ -19,7 +20,7 @@ use super::over_http::{self, Body, MediaType, Params, Refusal};
 use crate::db::{Db, SqlStats};
 use crate::domain::accounts::Principal;
 use crate::error::{AppError, AppResult, codes};
-use crate::graphql::limits::{self, CostTicket, ReadOnlyRequest};
+use crate::graphql::limits;
 use crate::graphql::{RequestContext, loaders};
 
 /// `GET /graphql?query=…`: queries only.
@@ -35,8 +36,8 @@ pub async fn graphql_get(
         Ok(params) => params,
         Err(refusal) => return refused(media, &refusal),
     };
-    let (status, body) = run_one(&state, &http, &request_id, media, params, true).await;
-    finish(media, status, &body)
+    let answer = run_one(&state, &http, &request_id, media, params, true).await;
+    finish(media, answer)
 }
 
 /// `POST /graphql` with a JSON body: one request, or a batch when batching is on.
@@ -63,16 +64,20 @@ pub async fn graphql_post(
     match over_http::parse_body(&bytes, state.max_batch) {
         Err(refusal) => refused(media, &refusal),
         Ok(Body::Single(params)) => {
-            let (status, body) = run_one(&state, &http, &request_id, media, params, false).await;
-            finish(media, status, &body)
+            let answer = run_one(&state, &http, &request_id, media, params, false).await;
+            finish(media, answer)
         }
         Ok(Body::Batch(batch)) => {
-            let mut bodies = Vec::with_capacity(batch.len());
-            for params in batch {
-                let (_, body) = run_one(&state, &http, &request_id, media, params, false).await;
-                bodies.push(body);
+            let mut body = Vec::from(*b"[");
+            for (index, params) in batch.into_iter().enumerate() {
+                if index > 0 {
+                    body.push(b',');
+                }
+                let answer = run_one(&state, &http, &request_id, media, params, false).await;
+                body.extend_from_slice(&answer.body);
             }
-            finish(media, StatusCode::OK, &serde_json::Value::Array(bodies))
+            body.push(b']');
+            finish(media, Answer::new(StatusCode::OK, body))
         }
     }
 }
@@ -112,6 +117,35 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
     Ok(body)
 }
 
+/// A GraphQL response ready to send: status, JSON body and when to retry, if throttled.
+struct Answer {
+    status: StatusCode,
+    body: Vec<u8>,
+    retry_after: Option<u64>,
+}
+
+impl Answer {
+    fn new(status: StatusCode, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            body,
+            retry_after: None,
+        }
+    }
+}
+
+/// The body of a GraphQL response as GraphQL over HTTP wants it: no `data` entry at all for a
+/// request error, no empty `errors` or `extensions`.
+#[derive(serde::Serialize)]
+struct ResponseBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, Value>,
+}
+
 /// Runs one GraphQL request; the status it deserves and the JSON body.
 async fn run_one(
     state: &AppState,
@@ -120,21 +154,19 @@ async fn run_one(
     media: MediaType,
     params: Params,
     read_only: bool,
-) -> (StatusCode, serde_json::Value) {
+) -> Answer {
     let stats = Arc::new(SqlStats::default());
     let db = state.db.with_stats(stats.clone());
     let mut ticket = None;
-    let mut response = match prepare(state, http, &db, params, read_only).await {
+    let mut response = match prepare(state, http, &db, params, read_only, &mut ticket).await {
         Err(error) => Response::from_errors(vec![error]),
-        Ok((request, principal, cost_ticket)) => {
-            ticket = Some(cost_ticket.clone());
+        Ok((request, principal)) => {
             let request = request
                 .data(RequestContext {
                     db: db.clone(),
                     principal,
                     client_address: client_address(state, http),
                 })
-                .data(cost_ticket)
                 .data(loaders::for_request(db, principal.catalog_visibility()));
             let span = tracing::info_span!(
                 "graphql",
@@ -169,56 +201,64 @@ async fn run_one(
             Value::String(code) => Some(code.clone()),
             _ => None,
         });
-    let mut body = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    if request_error {
-        if let Some(object) = body.as_object_mut() {
-            object.remove("data");
-        }
+    let retry_after = response
+        .errors
+        .first()
+        .and_then(|e| e.extensions.as_ref())
+        .and_then(|ext| ext.get("retryAfter"))
+        .and_then(|retry| match retry {
+            Value::Number(seconds) => seconds.as_u64(),
+            _ => None,
+        });
+    if let Some(ticket) = &ticket {
+        let requested = ticket.requested;
+        let actual = requested.map(|requested| {
+            let actual = count_fields(&response.data) as f64;
+            state.costs.settle(&ticket.key, requested, actual);
+            actual
+        });
+        let status = state.costs.status(&ticket.key);
+        response.extensions.insert(
+            "cost".to_owned(),
+            value!({
+                "requestedQueryCost": requested,
+                "actualQueryCost": actual,
+                "throttleStatus": {
+                    "maximumAvailable": status.maximum_available,
+                    "currentlyAvailable": status.currently_available.floor(),
+                    "restoreRate": status.restore_rate,
+                }
+            }),
+        );
     }
-    let extensions = body
-        .as_object_mut()
-        .map(|object| object.entry("extensions").or_insert_with(|| json!({})));
-    if let Some(serde_json::Value::Object(extensions)) = extensions {
-        if let Some(ticket) = &ticket {
-            let requested = ticket.requested();
-            let actual = requested.map(|requested| {
-                let actual = count_fields(&response.data) as f64;
-                state.costs.settle(&ticket.key, requested, actual);
-                actual
-            });
-            let status = state.costs.status(&ticket.key);
-            extensions.insert(
-                "cost".to_owned(),
-                json!({
-                    "requestedQueryCost": requested,
-                    "actualQueryCost": actual,
-                    "throttleStatus": {
-                        "maximumAvailable": status.maximum_available,
-                        "currentlyAvailable": status.currently_available.floor(),
-                        "restoreRate": status.restore_rate,
-                    }
-                }),
-            );
-        }
-        if state.debug_extensions {
-            extensions.insert(
-                "sql".to_owned(),
-                json!({ "statements": stats.statements() }),
-            );
-        }
+    if state.debug_extensions {
+        response.extensions.insert(
+            "sql".to_owned(),
+            value!({ "statements": stats.statements() }),
+        );
     }
-    let status = over_http::status_for(media, request_error, first_code.as_deref());
-    (status, body)
+    let body = ResponseBody {
+        data: (!request_error).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    Answer {
+        status: over_http::status_for(media, request_error, first_code.as_deref()),
+        body: serde_json::to_vec(&body).expect("a GraphQL response always serialises"),
+        retry_after,
+    }
 }
 
-/// Everything before execution: the caller, the document (pre-checked), its variables.
+/// Everything before execution: the caller, the document (parsed and checked), its variables,
+/// its cost charged. `ticket` names the caller's cost bucket as soon as the caller is known.
 async fn prepare(
     state: &AppState,
     http: &HttpRequest,
     db: &Db,
     params: Params,
     read_only: bool,
-) -> Result<(async_graphql::Request, Principal, Arc<CostTicket>), ServerError> {
+    ticket: &mut Option<CostTicket>,
+) -> Result<(async_graphql::Request, Principal), ServerError> {
     let principal = authenticate(state, db, http).await.map_err(server_error)?;
     let query = state
         .persisted
@@ -231,23 +271,44 @@ async fn prepare(
             )
         })?;
     limits::precheck(&query, &state.limits)?;
-    let mut request = async_graphql::Request::new(query);
-    if let Some(name) = &params.operation_name {
+    let document = async_graphql::parser::parse_query(&query).map_err(ServerError::from)?;
+    limits::check_document(&document, &state.limits)?;
+    let operation_name = params.operation_name.as_deref();
+    if read_only {
+        limits::refuse_mutations(&document, operation_name)?;
+    }
+    let variables = params
+        .variables
+        .map(|variables| Variables::from_json(serde_json::Value::Object(variables)))
+        .unwrap_or_default();
+    let measure = state
+        .cost_model
+        .measure(&document, operation_name, &variables);
+    let ticket = ticket.insert(CostTicket {
+        key: match principal.account_id() {
+            Some(account) => format!("account:{}", account.0),
+            None => format!("client:{}", client_address(state, http).unwrap_or_default()),
+        },
+        requested: None,
+    });
+    ticket.requested = Some(limits::charge(
+        measure,
+        &state.limits,
+        &state.costs,
+        &ticket.key,
+    )?);
+    let mut request = async_graphql::Request::new(query).variables(variables);
+    request.set_parsed_query(document);
+    if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
-    if let Some(variables) = params.variables {
-        request = request.variables(Variables::from_json(serde_json::Value::Object(variables)));
-    }
-    if read_only {
-        request = request.data(ReadOnlyRequest {
-            operation_name: params.operation_name,
-        });
-    }
-    let key = match principal.account_id() {
-        Some(account) => format!("account:{}", account.0),
-        None => format!("client:{}", client_address(state, http).unwrap_or_default()),
-    };
-    Ok((request, principal, CostTicket::new(key)))
+    Ok((request, principal))
+}
+
+/// Whose cost bucket a request is charged to, and how much it was charged up front.
+struct CostTicket {
+    key: String,
+    requested: Option<f64>,
 }
 
 /// The number of fields in a response's data: what the query actually cost.
@@ -350,17 +411,17 @@ fn set_extension(error: &mut ServerError, key: &str, value: Value) {
         .set(key, value);
 }
 
-/// The HTTP response for a GraphQL body.
-fn finish(media: MediaType, status: StatusCode, body: &serde_json::Value) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
+/// The HTTP response for a GraphQL answer.
+fn finish(media: MediaType, answer: Answer) -> HttpResponse {
+    let mut response = HttpResponse::build(answer.status);
     response.content_type(media.content_type());
-    if status == StatusCode::METHOD_NOT_ALLOWED {
+    if answer.status == StatusCode::METHOD_NOT_ALLOWED {
         response.insert_header((header::ALLOW, "POST"));
     }
-    if let Some(retry) = body["errors"][0]["extensions"]["retryAfter"].as_u64() {
+    if let Some(retry) = answer.retry_after {
         response.insert_header((header::RETRY_AFTER, retry.to_string()));
     }
-    response.json(body)
+    response.body(answer.body)
 }
 
 /// The response to a request that is not GraphQL over HTTP.
@@ -368,7 +429,10 @@ fn refused(media: MediaType, refusal: &Refusal) -> HttpResponse {
     let body = json!({
         "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }]
     });
-    finish(media, refusal.status, &body)
+    finish(
+        media,
+        Answer::new(refusal.status, body.to_string().into_bytes()),
+    )
 }
 
 fn not_acceptable() -> HttpResponse {

@@ -21,6 +21,7 @@ use crate::domain::money::Currency;
 use crate::domain::pricing::{PricingPolicy, parse_percent_bp};
 use crate::graphql::limits::QueryLimits;
 use crate::graphql::persisted::PersistedQueries;
+use crate::graphql::query_cost::CostModel;
 use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
 use crate::services::accounts::Accounts;
 use crate::services::cost::CostLimiter;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub limits: QueryLimits,
     /// The callers' cost buckets.
     pub costs: Arc<CostLimiter>,
+    /// What operations cost.
+    pub cost_model: CostModel,
     /// Largest request body, in bytes.
     pub body_limit: usize,
     /// Most operations in a batch; 0: batching off.
@@ -133,9 +136,9 @@ impl Application {
             gateway,
             introspection: config.introspection_enabled(),
             suggestions: config.field_suggestions_enabled(),
-            limits,
-            costs: costs.clone(),
         });
+        let cost_model = CostModel::from_sdl(&schema.sdl())
+            .ok_or_else(|| anyhow::anyhow!("the schema's own SDL does not parse"))?;
         let state = web::Data::new(AppState {
             schema,
             db,
@@ -146,6 +149,7 @@ impl Application {
             debug_extensions: config.debug_extensions_enabled(),
             limits,
             costs,
+            cost_model,
             body_limit: limits_config.body_limit_bytes as usize,
             max_batch: limits_config.max_batch as usize,
             request_timeout: Duration::from_secs(limits_config.request_timeout_secs),

@@ -79,23 +79,23 @@ pub async fn products(
     let window = window(sort, &page)?;
     let rows = db
         .run(move |conn| {
-            let category_path = match &query.category {
+            let category_ids = match &query.category {
                 None => None,
                 Some(reference) => {
-                    let found = match reference {
-                        CategoryRef::Id(id) => category::by_ids(conn, &[*id])?.into_iter().next(),
-                        CategoryRef::Slug(slug) => category::by_slug(conn, slug)?,
+                    let ids = match reference {
+                        CategoryRef::Id(id) => category::subtree_ids_by_id(conn, *id)?,
+                        CategoryRef::Slug(slug) => category::subtree_ids_by_slug(conn, slug)?,
                     };
-                    match found {
-                        Some(category) => Some(category.path),
+                    if ids.is_empty() {
                         // An unknown category matches nothing.
-                        None => return Ok(Vec::new()),
+                        return Ok(Vec::new());
                     }
+                    Some(ids)
                 }
             };
             let filter = ProductFilter {
                 search_pattern: query.search.as_deref().and_then(search_pattern),
-                category_path,
+                category_ids,
                 min_price: query.min_price,
                 max_price: query.max_price,
                 in_stock: query.in_stock,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::db::models::order::{self, Order, OrderFilter, OrderWindow, Payment};
+use crate::db::models::order::{self, Order, OrderFilter, OrderWindow, OrderWithCustomer, Payment};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Principal, Role};
 use crate::domain::ids::AccountId;
@@ -55,7 +55,7 @@ pub async fn list(
     caller: Principal,
     status: Option<OrderStatus>,
     page: PageRequest<i64>,
-) -> AppResult<Page<Order>> {
+) -> AppResult<Page<OrderWithCustomer>> {
     let user_id = if caller.has_role(Role::Staff) {
         None
     } else {

@@ -226,7 +226,7 @@ async fn hostile_documents_are_refused_and_the_server_stays_up() {
             "QUERY_TOO_COMPLEX",
             "nests deeper",
         ),
-        ("fragment cycle", cycle, "BAD_USER_INPUT", "recursion depth"),
+        ("fragment cycle", cycle, "BAD_USER_INPUT", "spreads itself"),
         (
             "cost over a full bucket",
             expensive,

@@ -5,7 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{order_events, order_lines, orders, payments, variants};
+use crate::db::models::user::User;
+use crate::db::schema::{order_events, order_lines, orders, payments, users, variants};
 
 /// An order row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -190,13 +191,19 @@ pub struct OrderWindow {
     pub from_end: bool,
 }
 
-/// One window of orders matching `filter`.
+/// An order with its customer's account (none for guest orders).
+pub type OrderWithCustomer = (Order, Option<User>);
+
+/// One window of orders matching `filter`, each with its customer's account.
 pub fn page(
     conn: &mut DbConnection,
     filter: &OrderFilter,
     window: &OrderWindow,
-) -> QueryResult<Vec<Order>> {
-    let mut query = orders::table.select(Order::as_select()).into_boxed();
+) -> QueryResult<Vec<OrderWithCustomer>> {
+    let mut query = orders::table
+        .left_join(users::table)
+        .select((Order::as_select(), Option::<User>::as_select()))
+        .into_boxed();
     if let Some(user_id) = filter.user_id {
         query = query.filter(orders::user_id.eq(user_id));
     }

@@ -113,8 +113,8 @@ pub struct Window {
 pub struct ProductFilter {
     /// `LIKE` pattern over the search text (see `domain::catalog::search_pattern`).
     pub search_pattern: Option<String>,
-    /// Only products in the category with this path or one of its descendants.
-    pub category_path: Option<String>,
+    /// Only products in one of these categories (a category and its descendants).
+    pub category_ids: Option<Vec<i64>>,
     /// Only products with a variant priced at least this (minor units).
     pub min_price: Option<i64>,
     /// Only products with a variant priced at most this (minor units).
@@ -222,15 +222,20 @@ pub fn page(
 ) -> QueryResult<Vec<ProductWithCategory>> {
     let mut query = products::table
         .left_join(categories::table)
-        .filter(products::status.eq_any(visible_statuses(visibility)))
         .select((Product::as_select(), Option::<Category>::as_select()))
         .into_boxed();
+    // Plain `=` rather than `= ANY(…)` for single values, so that PostgreSQL can walk the
+    // `(status, name, id)`-style indexes in order and stop at the page's end.
+    if visibility == CatalogVisibility::Storefront {
+        query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
+    }
     if let Some(pattern) = &filter.search_pattern {
         query = query.filter(products::search_text.like(pattern.clone()).escape('\\'));
     }
-    if let Some(path) = &filter.category_path {
-        // Paths hold only digits and slashes, so the prefix needs no escaping.
-        query = query.filter(categories::path.like(format!("{path}%")));
+    match filter.category_ids.as_deref() {
+        None => {}
+        Some([id]) => query = query.filter(products::category_id.eq(*id)),
+        Some(ids) => query = query.filter(products::category_id.eq_any(ids.to_vec())),
     }
     if filter.min_price.is_some() || filter.max_price.is_some() {
         let priced = variants::table

@@ -4,7 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{products, variants};
+use crate::db::models::category::Category;
+use crate::db::models::product::{Product, ProductWithCategory};
+use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 
 /// A variant row.
@@ -78,6 +80,34 @@ pub fn by_ids(
             .filter(variants::archived_at.is_null());
     }
     query.load(conn)
+}
+
+/// The variants with these ids whose product the caller may see, each with its product and the
+/// product's category: one statement for what a variant and its product resolve to.
+pub fn by_ids_with_products(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    visibility: CatalogVisibility,
+) -> QueryResult<Vec<(Variant, ProductWithCategory)>> {
+    let mut query = variants::table
+        .inner_join(products::table.left_join(categories::table))
+        .filter(variants::id.eq_any(ids))
+        .select((
+            Variant::as_select(),
+            Product::as_select(),
+            Option::<Category>::as_select(),
+        ))
+        .into_boxed();
+    if visibility == CatalogVisibility::Storefront {
+        query = query
+            .filter(products::status.eq(ProductStatus::Active.as_str()))
+            .filter(variants::archived_at.is_null());
+    }
+    let rows: Vec<(Variant, Product, Option<Category>)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(variant, product, category)| (variant, (product, category)))
+        .collect())
 }
 
 /// Inserts a variant; its id.

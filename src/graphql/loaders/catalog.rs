@@ -115,18 +115,26 @@ impl Loader<ProductId> for DbLoader {
     }
 }
 
+/// A variant loaded by id comes with its product (and the product's category), since whoever
+/// asks for a variant by id (order and cart lines, `node`) nearly always asks for its product too.
 impl Loader<VariantId> for DbLoader {
-    type Value = Variant;
+    type Value = (Variant, ProductWithCategory);
     type Error = AppError;
 
-    async fn load(&self, keys: &[VariantId]) -> LoadResult<VariantId, Variant> {
+    async fn load(
+        &self,
+        keys: &[VariantId],
+    ) -> LoadResult<VariantId, (Variant, ProductWithCategory)> {
         let ids = raw_ids(keys);
         let visibility = self.visibility;
         let rows = self
             .db
-            .run(move |conn| Ok(variant::by_ids(conn, &ids, visibility)?))
+            .run(move |conn| Ok(variant::by_ids_with_products(conn, &ids, visibility)?))
             .await?;
-        Ok(rows.into_iter().map(|v| (VariantId(v.id), v)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| (VariantId(row.0.id), row))
+            .collect())
     }
 }
 

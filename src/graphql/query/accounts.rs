@@ -7,7 +7,7 @@ use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::RoleGuard;
 use crate::graphql::inputs::accounts::CustomersWhere;
 use crate::graphql::loaders::Loader;
-use crate::graphql::pagination::{connection_cost, encode_cursor, page_request};
+use crate::graphql::pagination::{encode_cursor, page_request};
 use crate::graphql::types::AccountNode;
 
 crate::connection_types!(
@@ -34,10 +34,7 @@ impl AccountQuery {
     }
 
     /// Every account, newest first, for staff. Relay connection.
-    #[graphql(
-        guard = "RoleGuard(Role::Staff)",
-        complexity = "connection_cost(first, last, child_complexity)"
-    )]
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,

@@ -9,7 +9,7 @@ use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::catalog::{ProductSortBy, ProductWhere};
 use crate::graphql::loaders::Loader;
-use crate::graphql::pagination::{connection_cost, page_request};
+use crate::graphql::pagination::page_request;
 use crate::graphql::types::product::{ProductConnection, product_connection};
 use crate::graphql::types::{CategoryNode, ProductNode};
 use crate::services::catalog::{self, ProductSort};
@@ -21,7 +21,6 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// Products you may see, filtered and sorted, as a Relay connection.
-    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,

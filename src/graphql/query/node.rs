@@ -77,7 +77,6 @@ impl NodeQuery {
 
     /// The objects with these global ids, in the same order; null where there is none you may
     /// see. At most 100 ids.
-    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
     async fn nodes(
         &self,
         ctx: &Context<'_>,

@@ -10,7 +10,7 @@ use crate::domain::ids::CategoryId;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::catalog::ProductSortBy;
 use crate::graphql::loaders::{CategoryProducts, ChildrenOf, Loader};
-use crate::graphql::pagination::{connection_cost, page_request};
+use crate::graphql::pagination::page_request;
 use crate::services::catalog::{ProductSort, window};
 
 /// A category of the shop's tree.
@@ -73,7 +73,6 @@ impl CategoryNode {
 
     /// Products in this category and all its descendants. One statement serves this field for
     /// every category of the response.
-    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,

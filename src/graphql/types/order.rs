@@ -4,7 +4,8 @@
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::db::models::order::{Order, OrderEvent, OrderLine, Payment};
+use crate::db::models::order::{Order, OrderEvent, OrderLine, OrderWithCustomer, Payment};
+use crate::db::models::user::User;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
 use crate::domain::money::Currency;
 use crate::domain::orders::order_number;
@@ -42,11 +43,22 @@ crate::connection_types!(
 /// A placed order.
 pub struct OrderNode {
     row: Order,
+    /// The customer's account, when it was loaded with the order.
+    customer: Option<User>,
 }
 
 impl From<Order> for OrderNode {
     fn from(row: Order) -> Self {
-        Self { row }
+        Self {
+            row,
+            customer: None,
+        }
+    }
+}
+
+impl From<OrderWithCustomer> for OrderNode {
+    fn from((row, customer): OrderWithCustomer) -> Self {
+        Self { row, customer }
     }
 }
 
@@ -88,6 +100,9 @@ impl OrderNode {
         let Some(user_id) = self.row.user_id else {
             return Ok(None);
         };
+        if let Some(customer) = &self.customer {
+            return Ok(Some(AccountNode::from(customer.clone())));
+        }
         let loader = ctx.data::<Loader>()?;
         Ok(loader
             .load_one(AccountId(user_id))

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Money, ProductNode};
+use crate::db::models::product::ProductWithCategory;
 use crate::db::models::variant::Variant;
 use crate::domain::ids::ProductId;
 use crate::graphql::context::ContextExt as _;
@@ -21,11 +22,22 @@ pub struct SelectedOption {
 /// A sellable version of a product (one SKU).
 pub struct VariantNode {
     row: Variant,
+    /// The product, when it was loaded with the variant.
+    product: Option<ProductWithCategory>,
 }
 
 impl From<Variant> for VariantNode {
     fn from(row: Variant) -> Self {
-        Self { row }
+        Self { row, product: None }
+    }
+}
+
+impl From<(Variant, ProductWithCategory)> for VariantNode {
+    fn from((row, product): (Variant, ProductWithCategory)) -> Self {
+        Self {
+            row,
+            product: Some(product),
+        }
     }
 }
 
@@ -78,6 +90,9 @@ impl VariantNode {
 
     /// The product this variant belongs to.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
+        if let Some(product) = &self.product {
+            return Ok(Some(ProductNode::from(product.clone())));
+        }
         let loader = ctx.data::<Loader>()?;
         Ok(loader
             .load_one(ProductId(self.row.product_id))
