@@ -34,10 +34,18 @@ function init(args)
     end
     return h
   end
-  requests = {}
-  local n = 0
+  local once = os.getenv("ONCE") and os.getenv("ONCE") ~= ""
+  local lines = {}
   for line in io.lines(os.getenv("BODIES")) do
-    if n % nthreads == thread_index % nthreads then
+    lines[#lines + 1] = line
+  end
+  -- Fewer lines than threads (a single request): every thread sends them all, unless ONCE.
+  if #lines < nthreads and not once then
+    nthreads = 1
+  end
+  requests = {}
+  for n, line in ipairs(lines) do
+    if (n - 1) % nthreads == thread_index % nthreads then
       local token, body = default_token, line
       local tab = string.find(line, "\t", 1, true)
       if tab then
@@ -45,12 +53,11 @@ function init(args)
       end
       requests[#requests + 1] = wrk.format("POST", nil, headers_for(token), body)
     end
-    n = n + 1
   end
   if #requests == 0 then
     error("no request lines for thread " .. thread_index)
   end
-  if os.getenv("ONCE") and os.getenv("ONCE") ~= "" then
+  if once then
     index = 0
   else
     index = math.random(#requests) - 1
