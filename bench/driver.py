@@ -449,6 +449,22 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def backends_cpu_seconds(database_url):
+    """CPU seconds so far of each PostgreSQL backend connected to the bench database (the two
+    servers' pools, kept open), by pid."""
+    pids = [int(row[0]) for row in sql(
+        database_url,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()")]
+    seconds = {}
+    for pid in pids:
+        try:
+            seconds[pid] = cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return seconds
+
+
 def peak_rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -484,13 +500,48 @@ def wrk(url, bodies_path, connections, seconds, expect=None, once=False):
     return {k: float(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
 
 
-def pgbench_product_by_id(database_url, ids, clients, seconds):
-    """Transactions/s of pgbench sending the statement Bazaar sends for "product by id" (diesel:
-    prepared, `= ANY` arrays, every column of both tables) for a random id of the shape's ids,
-    with as many connections as each server's pool: the database's ceiling for that shape on
-    this machine (pgbench itself takes some of the same CPU)."""
+PRODUCT_COLUMNS = (
+    "products.id, products.category_id, products.name, products.slug, products.description, "
+    "products.status, products.price_min, products.price_max, products.search_text, "
+    "products.created_at, products.updated_at"
+)
+CATEGORY_COLUMNS = (
+    "categories.id, categories.parent_id, categories.name, categories.slug, categories.path, "
+    "categories.position, categories.created_at, categories.updated_at, categories.archived_at"
+)
+
+
+def pgbench(database_url, scripts, clients, seconds):
+    """Transactions/s of pgbench running these scripts (picked at random, equal weights; a
+    script is one transaction) with `clients` connections, prepared statements, as diesel
+    sends them. With the servers' pool size this is the most any GraphQL server could get from
+    this PostgreSQL for the same statements on this machine (pgbench shares its cores)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for n, script in enumerate(scripts):
+            path = os.path.join(tmp, f"{n}.sql")
+            with open(path, "w") as f:
+                f.write(script)
+            files += ["-f", path]
+        out = subprocess.run(
+            ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2)),
+             "-T", str(seconds), *files, database_url],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    for line in out.splitlines():
+        if line.startswith("tps ="):
+            return float(line.split()[2])
+    raise RuntimeError(f"no tps in pgbench output:\n{out}")
+
+
+def ceiling_product_by_id(database_url, ids, clients, seconds):
+    """Bazaar's statement for "product by id" (`= ANY` arrays, every column of products LEFT
+    JOIN categories) for a random id of the shape's: pgbench maps a random index to an id
+    through the runs of consecutive ids."""
     ids = sorted(ids)
-    runs, start = [], 0  # runs of consecutive ids: (first id, index of it in `ids`)
+    runs = []  # runs of consecutive ids: (first id, index of it in `ids`)
     for k, i in enumerate(ids):
         if k == 0 or i != ids[k - 1] + 1:
             runs.append((i, k))
@@ -498,33 +549,31 @@ def pgbench_product_by_id(database_url, ids, clients, seconds):
         f"when :k < {runs[r + 1][1] if r + 1 < len(runs) else len(ids)} then {first} + :k - {index}"
         for r, (first, index) in enumerate(runs)
     ) + " end"
-    columns = (
-        "products.id, products.category_id, products.name, products.slug, products.description, "
-        "products.status, products.price_min, products.price_max, products.search_text, "
-        "products.created_at, products.updated_at, categories.id, categories.parent_id, "
-        "categories.name, categories.slug, categories.path, categories.position, "
-        "categories.created_at, categories.updated_at, categories.archived_at"
-    )
     script = (
         f"\\set k random(0, {len(ids) - 1})\n"
         f"\\set id {expression}\n"
-        f"SELECT {columns} FROM (products LEFT OUTER JOIN categories ON "
-        "(products.category_id = categories.id)) WHERE ((products.id = ANY(ARRAY[:id]::bigint[])) "
+        f"SELECT {PRODUCT_COLUMNS}, {CATEGORY_COLUMNS} FROM (products LEFT OUTER JOIN categories "
+        "ON (products.category_id = categories.id)) WHERE ((products.id = ANY(ARRAY[:id]::bigint[])) "
         "AND (products.status = ANY(ARRAY['ACTIVE']::text[])));\n"
     )
-    path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"bench-pgbench-{os.getpid()}.sql")
-    with open(path, "w") as f:
-        f.write(script)
-    out = subprocess.run(
-        ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(clients, 2)),
-         "-T", str(seconds), "-f", path, database_url],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    os.unlink(path)
-    for line in out.splitlines():
-        if line.startswith("tps ="):
-            return float(line.split()[2])
-    raise RuntimeError(f"no tps in pgbench output:\n{out}")
+    return pgbench(database_url, [script], clients, seconds)
+
+
+def ceiling_list_page(database_url, slugs, clients, seconds):
+    """Bazaar's two statements for "list page" (the category by slug, then the first page of
+    the ACTIVE products under its path by name and id, one row more than the page): a script
+    per leaf category, picked at random."""
+    paths = dict(sql(database_url, "SELECT slug, path FROM categories WHERE slug IN ("
+                     + ", ".join(f"'{slug}'" for slug in slugs) + ")"))
+    scripts = [
+        f"SELECT {CATEGORY_COLUMNS} FROM categories WHERE (categories.slug = '{slug}') LIMIT 1;\n"
+        f"SELECT {PRODUCT_COLUMNS}, {CATEGORY_COLUMNS} FROM (products LEFT OUTER JOIN categories "
+        "ON (products.category_id = categories.id)) WHERE ((products.status = "
+        f"ANY(ARRAY['ACTIVE']::text[])) AND (categories.path LIKE '{paths[slug]}%')) "
+        "ORDER BY products.name ASC, products.id ASC LIMIT 21;\n"
+        for slug in slugs
+    ]
+    return pgbench(database_url, scripts, clients, seconds)
 
 
 def main():
@@ -591,13 +640,18 @@ def main():
 
         results = {"bazaar": [], "postgraphile": []}
         cpu = {"bazaar": 0.0, "postgraphile": 0.0}
+        db_cpu = {"bazaar": 0.0, "postgraphile": 0.0}
         for server in targets:
             run(server, 1)  # warm-up
         for _ in range(rounds):
             for server, (url, pid) in targets.items():
+                db_before = backends_cpu_seconds(args.database_url)
                 before = cpu_seconds(pid)
                 results[server].append(run(server, seconds))
                 cpu[server] += cpu_seconds(pid) - before
+                # Only this server sends load now: the backends' work is on its behalf.
+                db_after = backends_cpu_seconds(args.database_url)
+                db_cpu[server] += sum(db_after[p] - db_before.get(p, 0.0) for p in db_after)
         row = {"shape": shape.name, "gate": "ok", "bazaar_statements": detail}
         for server in ("bazaar", "postgraphile"):
             runs = results[server]
@@ -609,12 +663,18 @@ def main():
             row[f"{server}_cpu_s"] = round(cpu[server], 1)
             row[f"{server}_req_per_cpu_s"] = round(
                 row[f"{server}_requests"] / max(cpu[server], 1e-9))
+            row[f"{server}_db_cpu_s"] = round(db_cpu[server], 1)
+            row[f"{server}_req_per_total_cpu_s"] = round(
+                row[f"{server}_requests"] / max(cpu[server] + db_cpu[server], 1e-9))
         row["ratio_rps"] = round(row["bazaar_rps"] / max(row["postgraphile_rps"], 1e-9), 2)
         if shape.name == "product by id":
             ids = [int(r[1]["id"]) for r in shape.variables]
-            tps = pgbench_product_by_id(args.database_url, ids, args.pool, seconds)
-            row["pgbench_tps"] = round(tps)
-            ceilings[shape.name] = tps
+            ceilings[shape.name] = ceiling_product_by_id(args.database_url, ids, args.pool, seconds)
+        elif shape.name == "list page":
+            slugs = [r[0]["slug"] for r in shape.variables]
+            ceilings[shape.name] = ceiling_list_page(args.database_url, slugs, args.pool, seconds)
+        if shape.name in ceilings:
+            row["pgbench_tps"] = round(ceilings[shape.name])
         rows.append(row)
         print(json.dumps(row), flush=True)
 
@@ -644,19 +704,24 @@ def main():
                 f"{row['postgraphile_p50_ms']:.2f}/{row['postgraphile_p99_ms']:.2f} | "
                 f"{row['bazaar_statements']} | {row['bazaar_bad']}/{row['postgraphile_bad']} |\n"
             )
-        f.write("\nServer CPU over the timed rounds (user + system seconds of the server process; "
-                "PostgreSQL's own work is not included):\n\n"
-                "| shape | Bazaar CPU s | PostGraphile CPU s | Bazaar req/CPU s | "
-                "PostGraphile req/CPU s |\n|---|---|---|---|---|\n")
+        f.write("\nCPU over the timed rounds (user + system seconds): the server process, and the "
+                "PostgreSQL backends of the bench database while that server alone was loaded; "
+                "requests per CPU second of the server alone, and of server + database:\n\n"
+                "| shape | Bazaar CPU s (+DB) | PostGraphile CPU s (+DB) | Bazaar req/CPU s "
+                "(+DB) | PostGraphile req/CPU s (+DB) |\n|---|---|---|---|---|\n")
         for row in rows:
             if row["gate"] == "ok":
-                f.write(f"| {row['shape']} | {row['bazaar_cpu_s']} | {row['postgraphile_cpu_s']} | "
-                        f"{row['bazaar_req_per_cpu_s']} | {row['postgraphile_req_per_cpu_s']} |\n")
+                f.write(
+                    f"| {row['shape']} | {row['bazaar_cpu_s']} (+{row['bazaar_db_cpu_s']}) | "
+                    f"{row['postgraphile_cpu_s']} (+{row['postgraphile_db_cpu_s']}) | "
+                    f"{row['bazaar_req_per_cpu_s']} ({row['bazaar_req_per_total_cpu_s']}) | "
+                    f"{row['postgraphile_req_per_cpu_s']} ({row['postgraphile_req_per_total_cpu_s']}) |\n")
         if ceilings:
             f.write(f"\nDatabase ceiling (pgbench, {args.pool} connections, prepared, "
-                    f"{seconds} s, the statement Bazaar sends, on the same machine):\n\n")
+                    f"{seconds} s, the statements Bazaar sends for one request, on the same "
+                    "machine):\n\n")
             for name, tps in ceilings.items():
-                f.write(f"- {name}: {tps:.0f} transactions/s\n")
+                f.write(f"- {name}: {tps:.0f} transactions (requests) /s\n")
         f.write(f"\nPeak RSS: Bazaar {peaks['bazaar_peak_rss_mib']} MiB, "
                 f"PostGraphile {peaks['postgraphile_peak_rss_mib']} MiB.\n")
     print(json.dumps(peaks))
