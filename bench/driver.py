@@ -78,7 +78,10 @@ def login_all(bazaar_url, emails, password):
 
     def login(email):
         answer = post(bazaar_url, query, {"email": email, "password": password})
-        return answer["data"]["login"]["session"]["token"]
+        session = ((answer.get("data") or {}).get("login") or {}).get("session")
+        if not session:
+            raise RuntimeError(f"cannot sign in {email}: {answer}")
+        return session["token"]
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         return list(pool.map(login, emails))
