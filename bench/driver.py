@@ -549,8 +549,8 @@ def pgbench(database_url, scripts, clients, seconds):
 
 
 def ceiling_product_by_id(database_url, ids, clients, seconds):
-    """Bazaar's statement for "product by id" (`= ANY` arrays, every column of products LEFT
-    JOIN categories) for a random id of the shape's: pgbench maps a random index to an id
+    """Bazaar's statement for "product by id" (every column of products LEFT JOIN categories,
+    by id, ACTIVE only) for a random id of the shape's: pgbench maps a random index to an id
     through the runs of consecutive ids."""
     ids = sorted(ids)
     runs = []  # runs of consecutive ids: (first id, index of it in `ids`)
@@ -565,23 +565,25 @@ def ceiling_product_by_id(database_url, ids, clients, seconds):
         f"\\set k random(0, {len(ids) - 1})\n"
         f"\\set id {expression}\n"
         f"SELECT {PRODUCT_COLUMNS}, {CATEGORY_COLUMNS} FROM (products LEFT OUTER JOIN categories "
-        "ON (products.category_id = categories.id)) WHERE ((products.id = ANY(ARRAY[:id]::bigint[])) "
-        "AND (products.status = ANY(ARRAY['ACTIVE']::text[])));\n"
+        "ON (products.category_id = categories.id)) WHERE (products.status = 'ACTIVE') "
+        "AND (products.id = :id);\n"
     )
     return pgbench(database_url, [script], clients, seconds)
 
 
 def ceiling_list_page(database_url, slugs, clients, seconds):
-    """Bazaar's two statements for "list page" (the category by slug, then the first page of
-    the ACTIVE products under its path by name and id, one row more than the page): a script
-    per leaf category, picked at random."""
-    paths = dict(sql(database_url, "SELECT slug, path FROM categories WHERE slug IN ("
-                     + ", ".join(f"'{slug}'" for slug in slugs) + ")"))
+    """Bazaar's two statements for "list page" (the ids of the category with the slug and of its
+    descendants, then the first page of the ACTIVE products in them by name and id, one row more
+    than the page): a script per leaf category, picked at random."""
+    ids = dict(sql(database_url, "SELECT slug, id FROM categories WHERE slug IN ("
+                   + ", ".join(f"'{slug}'" for slug in slugs) + ")"))
     scripts = [
-        f"SELECT {CATEGORY_COLUMNS} FROM categories WHERE (categories.slug = '{slug}') LIMIT 1;\n"
+        "SELECT categories.id FROM (categories INNER JOIN categories AS anchor ON "
+        "(categories.path LIKE (anchor.path || '%'))) "
+        f"WHERE (anchor.slug = '{slug}');\n"
         f"SELECT {PRODUCT_COLUMNS}, {CATEGORY_COLUMNS} FROM (products LEFT OUTER JOIN categories "
-        "ON (products.category_id = categories.id)) WHERE ((products.status = "
-        f"ANY(ARRAY['ACTIVE']::text[])) AND (categories.path LIKE '{paths[slug]}%')) "
+        "ON (products.category_id = categories.id)) WHERE (products.status = 'ACTIVE') "
+        f"AND (products.category_id = {ids[slug]}) "
         "ORDER BY products.name ASC, products.id ASC LIMIT 21;\n"
         for slug in slugs
     ]

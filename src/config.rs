@@ -48,6 +48,41 @@ pub struct DatabaseConfig {
         global = true
     )]
     pub pool_timeout_secs: u64,
+
+    /// How PostgreSQL plans Bazaar's prepared statements (its `plan_cache_mode`). Every page
+    /// query binds its page size, and with `auto` PostgreSQL re-plans such statements on every
+    /// execution, which costs more than running them; the generic plans of Bazaar's
+    /// index-driven statements are the plans a custom one would pick.
+    #[arg(
+        long,
+        env = "BAZAAR_PG_PLAN_CACHE_MODE",
+        value_enum,
+        default_value_t = PlanCacheMode::ForceGenericPlan,
+        global = true
+    )]
+    pub pg_plan_cache_mode: PlanCacheMode,
+}
+
+/// PostgreSQL's `plan_cache_mode` for Bazaar's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanCacheMode {
+    /// PostgreSQL's default: custom plans until a generic one looks as good.
+    Auto,
+    /// Plan each prepared statement once per connection.
+    ForceGenericPlan,
+    /// Plan at every execution.
+    ForceCustomPlan,
+}
+
+impl PlanCacheMode {
+    /// The value PostgreSQL's `plan_cache_mode` takes.
+    pub fn as_setting(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::ForceGenericPlan => "force_generic_plan",
+            Self::ForceCustomPlan => "force_custom_plan",
+        }
+    }
 }
 
 impl DatabaseConfig {

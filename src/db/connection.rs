@@ -11,6 +11,7 @@ use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 
 use super::stats::StatementCounter;
+use crate::config::PlanCacheMode;
 
 /// A connection to either database; queries written with the portable diesel DSL run on both.
 #[cfg(feature = "postgres")]
@@ -194,23 +195,32 @@ pub(super) fn discard_after_use() {
     LAST_USE_FAILED.set(true);
 }
 
-/// Prepares each new pooled connection: SQLite pragmas, then the statement counter.
+/// Prepares each new pooled connection: SQLite pragmas or PostgreSQL's plan cache mode, then the
+/// statement counter.
 #[derive(Debug)]
-pub(super) struct Customizer;
+pub(super) struct Customizer {
+    /// PostgreSQL's `plan_cache_mode` for the session.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(super) plan_cache_mode: PlanCacheMode,
+}
 
 /// How long a SQLite writer waits for the lock before failing.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
 impl r2d2::CustomizeConnection<DbConnection, ConnectionError> for Customizer {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
-        if let DbConnection::Sqlite(sqlite) = conn {
-            sqlite
-                .batch_execute(&format!(
-                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
-                     PRAGMA synchronous = NORMAL;"
-                ))
-                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+        match conn {
+            DbConnection::Sqlite(sqlite) => sqlite.batch_execute(&format!(
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON; \
+                 PRAGMA synchronous = NORMAL;"
+            )),
+            #[cfg(feature = "postgres")]
+            DbConnection::Pg(pg) => pg.batch_execute(&format!(
+                "SET plan_cache_mode = {}",
+                self.plan_cache_mode.as_setting()
+            )),
         }
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
         conn.set_instrumentation(StatementCounter);
         Ok(())
     }

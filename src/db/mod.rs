@@ -45,7 +45,9 @@ impl Db {
             .min_idle(Some(0))
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(config.pool_timeout_secs.max(1)))
-            .connection_customizer(Box::new(connection::Customizer))
+            .connection_customizer(Box::new(connection::Customizer {
+                plan_cache_mode: config.pg_plan_cache_mode,
+            }))
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot open a connection pool to {url}: {e}"))?;
         Ok(Self {
@@ -136,6 +138,20 @@ where
             Err(error)
         }
     }
+}
+
+/// Filters a boxed `$query` to rows whose `$column` is one of `$ids`: a plain `=` for a single id,
+/// `= ANY(…)` (PostgreSQL) or `IN (…)` for several. PostgreSQL re-plans a prepared `= ANY($1)`
+/// on every execution (its generic plan, costed for an array of unknown length, never wins),
+/// while `= $1` soon runs on a cached generic plan: by-id lookups are the hottest statements.
+#[macro_export]
+macro_rules! filter_ids {
+    ($query:expr, $column:expr, $ids:expr) => {
+        match $ids {
+            [id] => $query.filter($column.eq(*id)),
+            ids => $query.filter($column.eq_any(ids)),
+        }
+    };
 }
 
 /// Evaluates `$body` with `$conn` bound to the concrete connection inside a [`DbConnection`], for

@@ -203,7 +203,7 @@ fn place(
     let status = OrderStatus::PendingPayment.as_str();
     // The order row first: it claims the idempotency key, so a concurrent request with the same
     // key waits here and then fails on the unique key instead of taking stock as well.
-    let order_id = order::insert(
+    let placed = order::insert(
         conn,
         &NewOrder {
             user_id: cart.user_id.or(caller.account_id().map(|a| a.0)),
@@ -223,6 +223,7 @@ fn place(
             updated_at: now,
         },
     )?;
+    let order_id = placed.id;
     for line in &lines {
         if !order::take_stock(conn, line.variant_id, line.quantity)? {
             return Err(rejected(
@@ -272,7 +273,5 @@ fn place(
             "this cart has already been checked out",
         ));
     }
-    order::by_ids(conn, &[order_id])?
-        .pop()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("the new order is missing")))
+    Ok(placed)
 }

@@ -49,12 +49,14 @@ fn status_of(order: &Order) -> AppResult<OrderStatus> {
         .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))
 }
 
-/// One page of orders, newest first: a customer's own, or everyone's for staff.
+/// One page of orders, newest first: a customer's own, or everyone's for staff; with their
+/// customers' accounts when `with_customers`.
 pub async fn list(
     db: &Db,
     caller: Principal,
     status: Option<OrderStatus>,
     page: PageRequest<i64>,
+    with_customers: bool,
 ) -> AppResult<Page<OrderWithCustomer>> {
     let user_id = if caller.has_role(Role::Staff) {
         None
@@ -77,7 +79,7 @@ pub async fn list(
         from_end: page.from_end,
     };
     let rows = db
-        .run(move |conn| Ok(order::page(conn, &filter, &window)?))
+        .run(move |conn| Ok(order::page(conn, &filter, &window, with_customers)?))
         .await?;
     Ok(page.into_page(rows))
 }

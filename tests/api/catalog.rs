@@ -260,3 +260,41 @@ async fn a_full_page_batches_as_well_as_a_short_one() {
         statements(&full)
     );
 }
+
+/// The names of the products `search` finds (first 100).
+async fn search(app: &TestApp, phrase: &str) -> Vec<String> {
+    let data = app
+        .data(
+            "query($q: String!) { products(first: 100, where: { search: $q }) {
+                edges { node { name } } } }",
+            json!({ "q": phrase }),
+        )
+        .await;
+    data["products"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn search_matches_phrases_and_takes_wildcards_literally() {
+    let app = spawn_app().await;
+    let all = search(&app, "  ").await;
+    assert!(!all.is_empty(), "an empty phrase filters nothing");
+    let name = &all[0];
+    let shouted = format!("  {}  ", name.to_uppercase());
+    assert!(
+        search(&app, &shouted).await.contains(name),
+        "trimmed, any case"
+    );
+    assert!(
+        search(&app, "%").await.is_empty(),
+        "% is a character, not a wildcard"
+    );
+    assert!(
+        search(&app, "_").await.is_empty(),
+        "_ is a character, not a wildcard"
+    );
+}

@@ -17,6 +17,7 @@ fn connect(url: &str) -> anyhow::Result<Db> {
         database_url: url.into(),
         pool_size: Some(1),
         pool_timeout_secs: 1,
+        pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
     })
 }
 

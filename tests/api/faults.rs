@@ -202,6 +202,7 @@ async fn a_database_outage_gives_bounded_retryable_errors_and_heals_by_itself() 
         database_url: postgres.control.url("postgres"),
         pool_size: Some(1),
         pool_timeout_secs: 5,
+        pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
     })
     .expect("connect to the private server");
     admin

@@ -142,6 +142,7 @@ pub async fn spawn_app_on(
         database_url: database_url.clone(),
         pool_size: Some(4),
         pool_timeout_secs,
+        pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
     };
     let db = Db::connect(&database).expect("connect to the test database");
     db.run_blocking(migrations::run_pending).expect("migrate");
@@ -193,6 +194,7 @@ pub fn fresh_database() -> (String, Option<tempfile::TempDir>) {
                 database_url: admin_url.clone(),
                 pool_size: Some(1),
                 pool_timeout_secs: 5,
+                pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
             };
             let admin = Db::connect(&config).expect("connect to TEST_DATABASE_URL");
             admin

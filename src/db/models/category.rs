@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::categories;
+use crate::filter_ids;
 
 /// A category row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -52,10 +53,8 @@ pub fn children_of(conn: &mut DbConnection, parent_ids: &[i64]) -> QueryResult<V
 
 /// The categories with these ids (in no particular order).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Category>> {
-    categories::table
-        .filter(categories::id.eq_any(ids))
-        .select(Category::as_select())
-        .load(conn)
+    let query = categories::table.select(Category::as_select()).into_boxed();
+    filter_ids!(query, categories::id, ids).load(conn)
 }
 
 /// The category with this slug.

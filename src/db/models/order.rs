@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::models::user::User;
 use crate::db::schema::{order_events, order_lines, orders, payments, users, variants};
+use crate::{filter_ids, on_backend};
 
 /// An order row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -111,21 +112,19 @@ pub struct Payment {
     pub created_at: NaiveDateTime,
 }
 
-/// Inserts an order; its id.
-pub fn insert(conn: &mut DbConnection, new: &NewOrder<'_>) -> QueryResult<i64> {
-    diesel::insert_into(orders::table)
+/// Inserts an order; the row as stored.
+pub fn insert(conn: &mut DbConnection, new: &NewOrder<'_>) -> QueryResult<Order> {
+    on_backend!(conn, |c| diesel::insert_into(orders::table)
         .values(new)
-        .returning(orders::id)
-        .get_result(conn)
+        .returning(Order::as_returning())
+        .get_result(c))
 }
 
-/// Inserts the lines of an order.
+/// Inserts the lines of an order, in one statement.
 pub fn insert_lines(conn: &mut DbConnection, lines: &[NewOrderLine]) -> QueryResult<()> {
-    for line in lines {
-        diesel::insert_into(order_lines::table)
-            .values(line)
-            .execute(conn)?;
-    }
+    on_backend!(conn, |c| diesel::insert_into(order_lines::table)
+        .values(lines)
+        .execute(c))?;
     Ok(())
 }
 
@@ -163,10 +162,8 @@ pub fn by_idempotency_key(conn: &mut DbConnection, key: &str) -> QueryResult<Opt
 
 /// The orders with these ids (in no particular order).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Order>> {
-    orders::table
-        .filter(orders::id.eq_any(ids))
-        .select(Order::as_select())
-        .load(conn)
+    let query = orders::table.select(Order::as_select()).into_boxed();
+    filter_ids!(query, orders::id, ids).load(conn)
 }
 
 /// What an order list is filtered by.
@@ -194,34 +191,51 @@ pub struct OrderWindow {
 /// An order with its customer's account (none for guest orders).
 pub type OrderWithCustomer = (Order, Option<User>);
 
-/// One window of orders matching `filter`, each with its customer's account.
+/// One window of orders matching `filter`, each with its customer's account when
+/// `with_customers` (the join costs more than the page when nobody asks for them).
 pub fn page(
     conn: &mut DbConnection,
     filter: &OrderFilter,
     window: &OrderWindow,
+    with_customers: bool,
 ) -> QueryResult<Vec<OrderWithCustomer>> {
-    let mut query = orders::table
-        .left_join(users::table)
-        .select((Order::as_select(), Option::<User>::as_select()))
-        .into_boxed();
-    if let Some(user_id) = filter.user_id {
-        query = query.filter(orders::user_id.eq(user_id));
+    /// Adds `filter` and `window` to a boxed query over orders.
+    macro_rules! windowed {
+        ($query:expr) => {{
+            let mut query = $query;
+            if let Some(user_id) = filter.user_id {
+                query = query.filter(orders::user_id.eq(user_id));
+            }
+            if let Some(status) = filter.status {
+                query = query.filter(orders::status.eq(status));
+            }
+            if let Some(after) = window.after {
+                query = query.filter(orders::id.lt(after));
+            }
+            if let Some(before) = window.before {
+                query = query.filter(orders::id.gt(before));
+            }
+            query = if window.from_end {
+                query.order_by(orders::id.asc())
+            } else {
+                query.order_by(orders::id.desc())
+            };
+            query.limit(window.limit)
+        }};
     }
-    if let Some(status) = filter.status {
-        query = query.filter(orders::status.eq(status));
-    }
-    if let Some(after) = window.after {
-        query = query.filter(orders::id.lt(after));
-    }
-    if let Some(before) = window.before {
-        query = query.filter(orders::id.gt(before));
-    }
-    query = if window.from_end {
-        query.order_by(orders::id.asc())
+    if with_customers {
+        windowed!(
+            orders::table
+                .left_join(users::table)
+                .select((Order::as_select(), Option::<User>::as_select()))
+                .into_boxed()
+        )
+        .load(conn)
     } else {
-        query.order_by(orders::id.desc())
-    };
-    query.limit(window.limit).load(conn)
+        let orders: Vec<Order> =
+            windowed!(orders::table.select(Order::as_select()).into_boxed()).load(conn)?;
+        Ok(orders.into_iter().map(|order| (order, None)).collect())
+    }
 }
 
 /// The lines of every order in `order_ids`.

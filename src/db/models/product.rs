@@ -11,6 +11,7 @@ use crate::db::DbConnection;
 use crate::db::models::category::Category;
 use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
+use crate::filter_ids;
 
 /// A product row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, QueryableByName)]
@@ -140,12 +141,14 @@ pub fn by_ids(
     ids: &[i64],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<ProductWithCategory>> {
-    products::table
+    let mut query = products::table
         .left_join(categories::table)
-        .filter(products::id.eq_any(ids))
-        .filter(products::status.eq_any(visible_statuses(visibility)))
         .select((Product::as_select(), Option::<Category>::as_select()))
-        .load(conn)
+        .into_boxed();
+    if visibility == CatalogVisibility::Storefront {
+        query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
+    }
+    filter_ids!(query, products::id, ids).load(conn)
 }
 
 /// The visible product with this slug, with its category.
@@ -230,7 +233,15 @@ pub fn page(
         query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
     }
     if let Some(pattern) = &filter.search_pattern {
-        query = query.filter(products::search_text.like(pattern.clone()).escape('\\'));
+        // The pattern escapes wildcards with backslashes. PostgreSQL's LIKE escapes with a
+        // backslash by default, and an explicit ESCAPE on a bound pattern would run
+        // `like_escape` on every row under a generic plan; SQLite has no default escape.
+        let matches = products::search_text.like(pattern.clone());
+        query = match conn {
+            DbConnection::Sqlite(_) => query.filter(matches.escape('\\')),
+            #[cfg(feature = "postgres")]
+            DbConnection::Pg(_) => query.filter(matches),
+        };
     }
     match filter.category_ids.as_deref() {
         None => {}

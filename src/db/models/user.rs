@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::users;
+use crate::filter_ids;
 
 /// An account as the API may show it: everything but the password hash.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -84,10 +85,8 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<User> {
 
 /// The accounts with these ids (in no particular order).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<User>> {
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select(User::as_select())
-        .load(conn)
+    let query = users::table.select(User::as_select()).into_boxed();
+    filter_ids!(query, users::id, ids).load(conn)
 }
 
 /// The account with this (normalised) email.

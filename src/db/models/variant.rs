@@ -8,6 +8,7 @@ use crate::db::models::category::Category;
 use crate::db::models::product::{Product, ProductWithCategory};
 use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
+use crate::filter_ids;
 
 /// A variant row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -89,15 +90,15 @@ pub fn by_ids_with_products(
     ids: &[i64],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<(Variant, ProductWithCategory)>> {
-    let mut query = variants::table
+    let query = variants::table
         .inner_join(products::table.left_join(categories::table))
-        .filter(variants::id.eq_any(ids))
         .select((
             Variant::as_select(),
             Product::as_select(),
             Option::<Category>::as_select(),
         ))
         .into_boxed();
+    let mut query = filter_ids!(query, variants::id, ids);
     if visibility == CatalogVisibility::Storefront {
         query = query
             .filter(products::status.eq(ProductStatus::Active.as_str()))

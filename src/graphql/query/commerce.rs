@@ -47,7 +47,14 @@ impl CommerceQuery {
         let request = ctx.request()?;
         let page = page_request::<i64>(first, after, last, before)?;
         let status = filter.and_then(|f| f.status).map(Into::into);
-        let page = orders::list(&request.db, request.principal, status, page).await?;
+        let with_customers = ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("customer")
+            .exists();
+        let page =
+            orders::list(&request.db, request.principal, status, page, with_customers).await?;
         Ok(OrderConnection::from_page(page, |(order, _)| {
             encode_cursor(&order.id)
         }))
