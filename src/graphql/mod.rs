@@ -2,6 +2,7 @@
 //! `userErrors`, operation limits, Relay pagination and global ids.
 
 pub mod context;
+pub mod documents;
 pub mod guards;
 pub mod ids;
 pub mod inputs;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ErrorExtensionValues, Response, ServerError, Value, Variables, value};
 use futures_util::StreamExt as _;
 use serde_json::json;
@@ -244,7 +245,11 @@ async fn run_one(
     };
     Answer {
         status: over_http::status_for(media, request_error, first_code.as_deref()),
-        body: serde_json::to_vec(&body).expect("a GraphQL response always serialises"),
+        body: serde_json::to_vec(&body).unwrap_or_else(|error| {
+            tracing::error!(%error, "a response could not be serialised");
+            br#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#
+                .to_vec()
+        }),
         retry_after,
     }
 }
@@ -271,8 +276,7 @@ async fn prepare(
             )
         })?;
     limits::precheck(&query, &state.limits)?;
-    let document = async_graphql::parser::parse_query(&query).map_err(ServerError::from)?;
-    limits::check_document(&document, &state.limits)?;
+    let document = state.documents.parse(&query, &state.limits)?;
     let operation_name = params.operation_name.as_deref();
     if read_only {
         limits::refuse_mutations(&document, operation_name)?;
@@ -298,7 +302,7 @@ async fn prepare(
         &ticket.key,
     )?);
     let mut request = async_graphql::Request::new(query).variables(variables);
-    request.set_parsed_query(document);
+    request.set_parsed_query(ExecutableDocument::clone(&document));
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }

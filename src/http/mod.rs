@@ -19,6 +19,7 @@ use crate::config::ServeConfig;
 use crate::db::Db;
 use crate::domain::money::Currency;
 use crate::domain::pricing::{PricingPolicy, parse_percent_bp};
+use crate::graphql::documents::DocumentCache;
 use crate::graphql::limits::QueryLimits;
 use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::query_cost::CostModel;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub costs: Arc<CostLimiter>,
     /// What operations cost.
     pub cost_model: CostModel,
+    /// Documents parsed before.
+    pub documents: DocumentCache,
     /// Largest request body, in bytes.
     pub body_limit: usize,
     /// Most operations in a batch; 0: batching off.
@@ -150,6 +153,7 @@ impl Application {
             limits,
             costs,
             cost_model,
+            documents: DocumentCache::default(),
             body_limit: limits_config.body_limit_bytes as usize,
             max_batch: limits_config.max_batch as usize,
             request_timeout: Duration::from_secs(limits_config.request_timeout_secs),
