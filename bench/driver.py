@@ -434,8 +434,9 @@ def gate(shape, bazaar_url, pg_url, staff_token):
     """Both servers answer a sample of the shape's requests with the same data. For a mutation,
     five fresh requests of the same cart contents: both must place an order with the same
     lines (SKU, units, unit price) and totals; order numbers differ and are not compared.
-    Returns Bazaar's statements per request: the median over the sample (a request that
-    happens to refresh its session's last use runs one more)."""
+    Returns Bazaar's statements per request: the fewest over the sample (a request that
+    happens to refresh its session's last use, at most once a minute per session, runs one
+    more)."""
     if shape.fresh:
         made = shape.fresh(5)
         sample = list(zip(made["bazaar"], made["postgraphile"]))
@@ -455,7 +456,11 @@ def gate(shape, bazaar_url, pg_url, staff_token):
             if os.environ.get("BENCH_DEBUG"):
                 print(shape.normalize_bazaar(ours["data"]), shape.normalize_pg(theirs["data"]), file=sys.stderr)
             return False, f"answers differ for {bazaar_vars}"
-    return True, statistics.median_low(statements)
+    if not shape.fresh:  # once more: a one-request shape would otherwise report the refresh
+        request = sample[0]
+        again = post(bazaar_url, shape.bazaar, request[0], shape.bazaar_token(request, staff_token))
+        statements.append(again.get("extensions", {}).get("sql", {}).get("statements", 0))
+    return True, min(statements)
 
 
 def cpu_seconds(pid):

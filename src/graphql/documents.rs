@@ -57,14 +57,7 @@ impl DocumentCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const LIMITS: QueryLimits = QueryLimits {
-        max_tokens: 1000,
-        max_depth: 10,
-        max_fields: 50,
-        max_aliases: 5,
-        max_directives: 5,
-    };
+    use crate::graphql::limits::TEST_LIMITS as LIMITS;
 
     #[test]
     fn the_same_text_gives_the_same_document_and_refusals_are_not_kept() {

@@ -354,17 +354,21 @@ pub fn refuse_mutations(
     }
 }
 
+/// Small limits for unit tests.
+#[cfg(test)]
+pub(crate) const TEST_LIMITS: QueryLimits = QueryLimits {
+    max_tokens: 1000,
+    max_depth: 10,
+    max_fields: 50,
+    max_aliases: 5,
+    max_directives: 4,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const LIMITS: QueryLimits = QueryLimits {
-        max_tokens: 1000,
-        max_depth: 10,
-        max_fields: 50,
-        max_aliases: 5,
-        max_directives: 4,
-    };
+    const LIMITS: QueryLimits = TEST_LIMITS;
 
     fn checked(query: &str) -> ServerResult<()> {
         precheck(query, &LIMITS)?;
