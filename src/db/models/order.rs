@@ -120,11 +120,17 @@ pub fn insert(conn: &mut DbConnection, new: &NewOrder<'_>) -> QueryResult<Order>
         .get_result(c))
 }
 
-/// Inserts the lines of an order, in one statement.
+/// Order lines per INSERT: one statement for any real cart, well under both backends' limits on
+/// bound parameters for any cart at all.
+const LINES_PER_INSERT: usize = 500;
+
+/// Inserts the lines of an order, [`LINES_PER_INSERT`] per statement.
 pub fn insert_lines(conn: &mut DbConnection, lines: &[NewOrderLine]) -> QueryResult<()> {
-    on_backend!(conn, |c| diesel::insert_into(order_lines::table)
-        .values(lines)
-        .execute(c))?;
+    for chunk in lines.chunks(LINES_PER_INSERT) {
+        on_backend!(&mut *conn, |c| diesel::insert_into(order_lines::table)
+            .values(chunk)
+            .execute(c))?;
+    }
     Ok(())
 }
 
