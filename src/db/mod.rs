@@ -154,6 +154,46 @@ macro_rules! filter_ids {
     };
 }
 
+/// Filters a boxed `$query` to rows whose text `$column` matches `$pattern`, a `LIKE` pattern
+/// whose literal `%`, `_` and `\` are escaped with backslashes (see
+/// `domain::catalog::search_pattern`). PostgreSQL's `LIKE` escapes with a backslash by default,
+/// and an explicit `ESCAPE` on a bound pattern would run `like_escape` on every row under a
+/// generic plan; SQLite has no default escape character.
+#[macro_export]
+macro_rules! filter_like {
+    ($query:expr, $conn:expr, $column:expr, $pattern:expr) => {{
+        let matches = $column.like($pattern);
+        match $conn {
+            $crate::db::DbConnection::Sqlite(_) => $query.filter(matches.escape('\\')),
+            #[cfg(feature = "postgres")]
+            $crate::db::DbConnection::Pg(_) => $query.filter(matches),
+        }
+    }};
+}
+
+/// Orders a boxed `$query` newest first by its id `$column` and keeps the rows of `$window` (a
+/// struct with `after`/`before` ids, `limit` and `from_end`): ids below `after`, above
+/// `before`, nearest the end first when `from_end`.
+#[macro_export]
+macro_rules! newest_first_window {
+    ($query:expr, $column:expr, $window:expr) => {{
+        let window = $window;
+        let mut query = $query;
+        if let Some(after) = window.after {
+            query = query.filter($column.lt(after));
+        }
+        if let Some(before) = window.before {
+            query = query.filter($column.gt(before));
+        }
+        query = if window.from_end {
+            query.order_by($column.asc())
+        } else {
+            query.order_by($column.desc())
+        };
+        query.limit(window.limit)
+    }};
+}
+
 /// Evaluates `$body` with `$conn` bound to the concrete connection inside a [`DbConnection`], for
 /// the few statements the combined backend cannot express (multi-row inserts, arrays).
 #[macro_export]

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::models::user::User;
 use crate::db::schema::{order_events, order_lines, orders, payments, users, variants};
-use crate::{filter_ids, on_backend};
+use crate::{filter_ids, newest_first_window, on_backend};
 
 /// An order row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -215,18 +215,7 @@ pub fn page(
             if let Some(status) = filter.status {
                 query = query.filter(orders::status.eq(status));
             }
-            if let Some(after) = window.after {
-                query = query.filter(orders::id.lt(after));
-            }
-            if let Some(before) = window.before {
-                query = query.filter(orders::id.gt(before));
-            }
-            query = if window.from_end {
-                query.order_by(orders::id.asc())
-            } else {
-                query.order_by(orders::id.desc())
-            };
-            query.limit(window.limit)
+            newest_first_window!(query, orders::id, window)
         }};
     }
     if with_customers {

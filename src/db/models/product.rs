@@ -11,7 +11,7 @@ use crate::db::DbConnection;
 use crate::db::models::category::Category;
 use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
-use crate::filter_ids;
+use crate::{filter_ids, filter_like};
 
 /// A product row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, QueryableByName)]
@@ -233,15 +233,7 @@ pub fn page(
         query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
     }
     if let Some(pattern) = &filter.search_pattern {
-        // The pattern escapes wildcards with backslashes. PostgreSQL's LIKE escapes with a
-        // backslash by default, and an explicit ESCAPE on a bound pattern would run
-        // `like_escape` on every row under a generic plan; SQLite has no default escape.
-        let matches = products::search_text.like(pattern.clone());
-        query = match conn {
-            DbConnection::Sqlite(_) => query.filter(matches.escape('\\')),
-            #[cfg(feature = "postgres")]
-            DbConnection::Pg(_) => query.filter(matches),
-        };
+        query = filter_like!(query, conn, products::search_text, pattern.clone());
     }
     match filter.category_ids.as_deref() {
         None => {}

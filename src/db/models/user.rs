@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::users;
-use crate::filter_ids;
+use crate::{filter_ids, filter_like, newest_first_window};
 
 /// An account as the API may show it: everything but the password hash.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -193,21 +193,10 @@ pub fn page(
 ) -> QueryResult<Vec<User>> {
     let mut query = users::table.select(User::as_select()).into_boxed();
     if let Some(pattern) = &filter.search_pattern {
-        query = query.filter(users::search_text.like(pattern).escape('\\'));
+        query = filter_like!(query, conn, users::search_text, pattern);
     }
     if let Some(role) = filter.role {
         query = query.filter(users::role.eq(role));
     }
-    if let Some(after) = window.after {
-        query = query.filter(users::id.lt(after));
-    }
-    if let Some(before) = window.before {
-        query = query.filter(users::id.gt(before));
-    }
-    query = if window.from_end {
-        query.order_by(users::id.asc())
-    } else {
-        query.order_by(users::id.desc())
-    };
-    query.limit(window.limit).load(conn)
+    newest_first_window!(query, users::id, window).load(conn)
 }
