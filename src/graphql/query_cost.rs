@@ -49,7 +49,8 @@ pub struct Measure {
 /// The pricing rules of every field of a schema.
 #[derive(Debug, Clone, Default)]
 pub struct CostModel {
-    fields: HashMap<(String, String), FieldRule>,
+    /// Type name → field name → rule.
+    fields: HashMap<String, HashMap<String, FieldRule>>,
     query_root: String,
     mutation_root: String,
     subscription_root: String,
@@ -86,14 +87,11 @@ impl CostModel {
                         TypeKind::Interface(interface) => interface.fields,
                         _ => continue,
                     };
-                    for field in fields {
-                        let field = field.node;
-                        let rule = rule_of(&field);
-                        model.fields.insert(
-                            (ty.name.node.to_string(), field.name.node.to_string()),
-                            rule,
-                        );
-                    }
+                    let rules = fields
+                        .into_iter()
+                        .map(|field| (field.node.name.node.to_string(), rule_of(&field.node)))
+                        .collect();
+                    model.fields.insert(ty.name.node.to_string(), rules);
                 }
                 TypeSystemDefinition::Directive(_) => {}
             }
@@ -188,7 +186,8 @@ impl<'a> Walk<'a> {
                     let rule = self
                         .model
                         .fields
-                        .get(&(parent.to_owned(), field.name.node.to_string()));
+                        .get(parent)
+                        .and_then(|fields| fields.get(field.name.node.as_str()));
                     let returns = rule.map_or("", |rule| rule.returns.as_str());
                     let inner = self.selection_set(&field.selection_set.node, returns);
                     let cost = match rule.map(|rule| rule.sizing) {

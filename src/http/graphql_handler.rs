@@ -193,24 +193,14 @@ async fn run_one(
     let request_error = response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let first_code = response
-        .errors
-        .first()
-        .and_then(|e| e.extensions.as_ref())
-        .and_then(|ext| ext.get("code"))
-        .and_then(|code| match code {
-            Value::String(code) => Some(code.clone()),
-            _ => None,
-        });
-    let retry_after = response
-        .errors
-        .first()
-        .and_then(|e| e.extensions.as_ref())
-        .and_then(|ext| ext.get("retryAfter"))
-        .and_then(|retry| match retry {
-            Value::Number(seconds) => seconds.as_u64(),
-            _ => None,
-        });
+    let first_code = match first_error_extension(&response, "code") {
+        Some(Value::String(code)) => Some(code.clone()),
+        _ => None,
+    };
+    let retry_after = match first_error_extension(&response, "retryAfter") {
+        Some(Value::Number(seconds)) => seconds.as_u64(),
+        _ => None,
+    };
     if let Some(ticket) = &ticket {
         let requested = ticket.requested;
         let actual = requested.map(|requested| {
@@ -313,6 +303,11 @@ async fn prepare(
 struct CostTicket {
     key: String,
     requested: Option<f64>,
+}
+
+/// `extensions.<key>` of the response's first error.
+fn first_error_extension<'a>(response: &'a Response, key: &str) -> Option<&'a Value> {
+    response.errors.first()?.extensions.as_ref()?.get(key)
 }
 
 /// The number of fields in a response's data: what the query actually cost.
