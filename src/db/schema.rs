@@ -236,6 +236,7 @@ diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(cart_lines -> carts (cart_id));
 diesel::joinable!(cart_lines -> variants (variant_id));
 diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_lines -> variants (variant_id));
 diesel::joinable!(orders -> users (user_id));
 diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(payments -> orders (order_id));

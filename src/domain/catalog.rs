@@ -58,6 +58,11 @@ impl CatalogVisibility {
     pub fn shows_category(self, archived: bool) -> bool {
         self == Self::Everything || !archived
     }
+
+    /// Whether a variant, archived or not, of a product in `product_status` is shown.
+    pub fn shows_variant(self, product_status: &str, archived: bool) -> bool {
+        self == Self::Everything || (product_status == ProductStatus::Active.as_str() && !archived)
+    }
 }
 
 /// The text a product's search matches: its name, description and SKUs, lower-cased.
@@ -109,6 +114,16 @@ pub fn slugify(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_storefront_shows_live_variants_of_active_products_only() {
+        let storefront = CatalogVisibility::Storefront;
+        assert!(storefront.shows_variant("ACTIVE", false));
+        assert!(!storefront.shows_variant("ACTIVE", true));
+        assert!(!storefront.shows_variant("DRAFT", false));
+        assert!(!storefront.shows_variant("ARCHIVED", false));
+        assert!(CatalogVisibility::Everything.shows_variant("DRAFT", true));
+    }
 
     #[test]
     fn status_round_trips_through_its_stored_form() {

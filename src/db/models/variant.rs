@@ -83,13 +83,16 @@ pub fn by_ids(
     query.load(conn)
 }
 
+/// A variant with its product and the product's category.
+pub type VariantWithProduct = (Variant, ProductWithCategory);
+
 /// The variants with these ids whose product the caller may see, each with its product and the
 /// product's category: one statement for what a variant and its product resolve to.
 pub fn by_ids_with_products(
     conn: &mut DbConnection,
     ids: &[i64],
     visibility: CatalogVisibility,
-) -> QueryResult<Vec<(Variant, ProductWithCategory)>> {
+) -> QueryResult<Vec<VariantWithProduct>> {
     let query = variants::table
         .inner_join(products::table.left_join(categories::table))
         .select((

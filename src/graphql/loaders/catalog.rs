@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::db::models::category::{self, Category};
 use crate::db::models::image::{self, Image};
 use crate::db::models::product::{self, ProductWithCategory, Window};
-use crate::db::models::variant::{self, Variant};
+use crate::db::models::variant::{self, Variant, VariantWithProduct};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::ids::{CategoryId, ProductId, VariantId};
 use crate::error::AppError;
@@ -118,13 +118,10 @@ impl Loader<ProductId> for DbLoader {
 /// A variant loaded by id comes with its product (and the product's category), since whoever
 /// asks for a variant by id (order and cart lines, `node`) nearly always asks for its product too.
 impl Loader<VariantId> for DbLoader {
-    type Value = (Variant, ProductWithCategory);
+    type Value = VariantWithProduct;
     type Error = AppError;
 
-    async fn load(
-        &self,
-        keys: &[VariantId],
-    ) -> LoadResult<VariantId, (Variant, ProductWithCategory)> {
+    async fn load(&self, keys: &[VariantId]) -> LoadResult<VariantId, VariantWithProduct> {
         let ids = raw_ids(keys);
         let visibility = self.visibility;
         let rows = self

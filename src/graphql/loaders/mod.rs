@@ -13,7 +13,7 @@ use tracing::Instrument as _;
 
 pub use accounts::AddressesOf;
 pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantsOf};
-pub use orders::{EventsOf, LinesOf, PaymentsOf};
+pub use orders::{EventsOf, LinesOf, LinesWithVariantsOf, PaymentsOf};
 pub use ratings::{RatingOf, ReviewsOf};
 
 use crate::db::Db;

@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 
 use crate::db::models::order::{Order, OrderEvent, OrderLine, OrderWithCustomer, Payment};
 use crate::db::models::user::User;
+use crate::db::models::variant::VariantWithProduct;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
 use crate::domain::money::Currency;
 use crate::domain::orders::order_number;
 use crate::domain::pricing::Totals;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
-use crate::graphql::loaders::{EventsOf, LinesOf, Loader, PaymentsOf};
+use crate::graphql::loaders::{EventsOf, LinesOf, LinesWithVariantsOf, Loader, PaymentsOf};
 use crate::graphql::types::cart::{PriceTotals, totals_in};
 use crate::graphql::types::{AccountNode, Money, VariantNode};
 
@@ -114,12 +115,28 @@ impl OrderNode {
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLineNode>> {
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;
-        Ok(loader
-            .load_one(LinesOf(OrderId(self.row.id)))
-            .await?
+        let order = OrderId(self.row.id);
+        if ctx.look_ahead().field("variant").exists() {
+            let lines = loader.load_one(LinesWithVariantsOf(order)).await?;
+            return Ok(lines
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(row, variant)| OrderLineNode {
+                    row,
+                    currency,
+                    variant: LineVariant::Loaded(variant.map(Box::new)),
+                })
+                .collect());
+        }
+        let lines = loader.load_one(LinesOf(order)).await?;
+        Ok(lines
             .unwrap_or_default()
             .into_iter()
-            .map(|row| OrderLineNode { row, currency })
+            .map(|row| OrderLineNode {
+                row,
+                currency,
+                variant: LineVariant::NotLoaded,
+            })
             .collect())
     }
 
@@ -182,6 +199,15 @@ impl OrderNode {
 pub struct OrderLineNode {
     row: OrderLine,
     currency: Currency,
+    variant: LineVariant,
+}
+
+/// Whether a line's variant was loaded with the line.
+enum LineVariant {
+    /// Not asked for with the line: loaded by id when resolved.
+    NotLoaded,
+    /// Loaded with the line; `None` if it is gone or the caller may not see it.
+    Loaded(Option<Box<VariantWithProduct>>),
 }
 
 /// A line of an order: a snapshot of what was bought.
@@ -219,6 +245,9 @@ impl OrderLineNode {
 
     /// The variant as it is now; null if it is gone or hidden.
     async fn variant(&self, ctx: &Context<'_>) -> Result<Option<VariantNode>> {
+        if let LineVariant::Loaded(variant) = &self.variant {
+            return Ok(variant.as_deref().cloned().map(VariantNode::from));
+        }
         let Some(id) = self.row.variant_id else {
             return Ok(None);
         };

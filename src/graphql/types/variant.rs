@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Money, ProductNode};
 use crate::db::models::product::ProductWithCategory;
-use crate::db::models::variant::Variant;
+use crate::db::models::variant::{Variant, VariantWithProduct};
 use crate::domain::ids::ProductId;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
@@ -32,8 +32,8 @@ impl From<Variant> for VariantNode {
     }
 }
 
-impl From<(Variant, ProductWithCategory)> for VariantNode {
-    fn from((row, product): (Variant, ProductWithCategory)) -> Self {
+impl From<VariantWithProduct> for VariantNode {
+    fn from((row, product): VariantWithProduct) -> Self {
         Self {
             row,
             product: Some(product),
