@@ -147,34 +147,45 @@ pub struct ProductInput {
     pub category_id: Option<Option<i64>>,
 }
 
-/// Recomputes a product's lowest and highest live price and its search text.
-fn refresh(conn: &mut DbConnection, current: &Product, changes: ProductChanges) -> AppResult<()> {
+/// What an editor sets on a product; the rest of a product's columns are derived from it and
+/// from its variants by [`refresh`].
+struct ProductEdits {
+    category_id: Option<i64>,
+    name: String,
+    slug: String,
+    description: String,
+    status: String,
+}
+
+/// Writes `edits` with a product's lowest and highest live price and its search text, recomputed.
+fn refresh(conn: &mut DbConnection, current: &Product, edits: ProductEdits) -> AppResult<()> {
     let live = variant::live_skus_and_prices(conn, current.id)?;
     let changes = ProductChanges {
         price_min: live.iter().map(|(_, p)| *p).min().unwrap_or(0),
         price_max: live.iter().map(|(_, p)| *p).max().unwrap_or(0),
         search_text: search_text(
-            &changes.name,
-            &changes.description,
+            &edits.name,
+            &edits.description,
             live.iter().map(|(sku, _)| sku.as_str()),
         ),
-        ..changes
+        category_id: edits.category_id,
+        name: edits.name,
+        slug: edits.slug,
+        description: edits.description,
+        status: edits.status,
+        updated_at: now(),
     };
     product::update(conn, current.id, &changes).map_err(taken("slug"))?;
     Ok(())
 }
 
-fn changes_of(current: &Product) -> ProductChanges {
-    ProductChanges {
+fn edits_of(current: &Product) -> ProductEdits {
+    ProductEdits {
         category_id: current.category_id,
         name: current.name.clone(),
         slug: current.slug.clone(),
         description: current.description.clone(),
         status: current.status.clone(),
-        price_min: current.price_min,
-        price_max: current.price_max,
-        search_text: current.search_text.clone(),
-        updated_at: now(),
     }
 }
 
@@ -239,24 +250,24 @@ pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<
     db.run(move |conn| {
         write_transaction(conn, |conn| {
             let current = product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))?;
-            let mut changes = changes_of(&current);
+            let mut edits = edits_of(&current);
             if input.name.is_some() || input.slug.is_some() {
                 let name = input.name.clone().unwrap_or(current.name.clone());
                 let slug = input.slug.clone().or(Some(current.slug.clone()));
-                (changes.name, changes.slug) = name_and_slug(&name, slug.as_deref())?;
+                (edits.name, edits.slug) = name_and_slug(&name, slug.as_deref())?;
             }
             if let Some(description) = &input.description {
                 check_description(description)?;
-                changes.description = description.clone();
+                edits.description = description.clone();
             }
             if let Some(status) = input.status {
-                changes.status = status.as_str().to_owned();
+                edits.status = status.as_str().to_owned();
             }
             if let Some(category_id) = input.category_id {
                 check_category(conn, category_id)?;
-                changes.category_id = category_id;
+                edits.category_id = category_id;
             }
-            refresh(conn, &current, changes)?;
+            refresh(conn, &current, edits)?;
             product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))
         })
     })
@@ -365,7 +376,7 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
                 },
             )
             .map_err(taken("sku"))?;
-            refresh(conn, &current, changes_of(&current))?;
+            refresh(conn, &current, edits_of(&current))?;
             variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
     })
@@ -394,7 +405,7 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
                 .map_err(taken("sku"))?;
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
-            refresh(conn, &owner, changes_of(&owner))?;
+            refresh(conn, &owner, edits_of(&owner))?;
             variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
     })
@@ -409,7 +420,7 @@ pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Vari
             variant::set_archived(conn, id, archived.then(now))?;
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
-            refresh(conn, &owner, changes_of(&owner))?;
+            refresh(conn, &owner, edits_of(&owner))?;
             variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
     })

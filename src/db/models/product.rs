@@ -13,7 +13,8 @@ use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 use crate::{filter_ids, filter_like};
 
-/// A product row.
+/// A product row, without its search text: that is only ever matched in SQL, and reading it
+/// would double what every product read carries.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, QueryableByName)]
 #[diesel(table_name = products)]
 pub struct Product {
@@ -25,7 +26,6 @@ pub struct Product {
     pub status: String,
     pub price_min: i64,
     pub price_max: i64,
-    pub search_text: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -396,7 +396,7 @@ mod window_sql {
             "SELECT t.* FROM (\
                SELECT a.id AS anchor_id, \
                  p.id, p.category_id, p.name, p.slug, p.description, p.status, p.price_min, \
-                 p.price_max, p.search_text, p.created_at, p.updated_at, \
+                 p.price_max, p.created_at, p.updated_at, \
                  c.id AS c_id, c.parent_id AS c_parent_id, c.name AS c_name, c.slug AS c_slug, \
                  c.path AS c_path, c.position AS c_position, c.created_at AS c_created_at, \
                  c.updated_at AS c_updated_at, c.archived_at AS c_archived_at, \
