@@ -212,12 +212,12 @@ where
     let response = service.call(request);
     async move {
         let mut response = response.await?;
-        if let Some(id) = request_id {
-            if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(HeaderName::from_static("x-request-id"), value);
-            }
+        if let Some(id) = request_id
+            && let Ok(value) = HeaderValue::from_str(&id.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static("x-request-id"), value);
         }
         Ok(response)
     }

@@ -113,12 +113,11 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), Refusal> {
         ));
     }
     for parameter in parts {
-        if let Some((name, value)) = parameter.split_once('=') {
-            if name.trim().eq_ignore_ascii_case("charset")
-                && !value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
-            {
-                return Err(unsupported("request bodies must be UTF-8"));
-            }
+        if let Some((name, value)) = parameter.split_once('=')
+            && name.trim().eq_ignore_ascii_case("charset")
+            && !value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        {
+            return Err(unsupported("request bodies must be UTF-8"));
         }
     }
     Ok(())

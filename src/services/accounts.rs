@@ -234,10 +234,10 @@ impl Accounts {
             .run(move |conn| {
                 let now = now();
                 let live = session::find_live(conn, &token_hash, now, now - idle)?;
-                if let Some(live) = &live {
-                    if now - live.last_used_at >= TOUCH_EVERY {
-                        session::touch(conn, live.session_id, now)?;
-                    }
+                if let Some(live) = &live
+                    && now - live.last_used_at >= TOUCH_EVERY
+                {
+                    session::touch(conn, live.session_id, now)?;
                 }
                 Ok(live)
             })

@@ -69,12 +69,12 @@ pub async fn products(
     sort: ProductSort,
     page: PageRequest<ProductKey>,
 ) -> AppResult<Page<ProductWithCategory>> {
-    if let (Some(min), Some(max)) = (query.min_price, query.max_price) {
-        if min > max {
-            return Err(AppError::bad_input(
-                "the minimum price is above the maximum price",
-            ));
-        }
+    if let (Some(min), Some(max)) = (query.min_price, query.max_price)
+        && min > max
+    {
+        return Err(AppError::bad_input(
+            "the minimum price is above the maximum price",
+        ));
     }
     let window = window(sort, &page)?;
     let rows = db

@@ -233,14 +233,14 @@ fn place(
             ));
         }
     }
-    if let Some(code) = &code {
-        if !discount::use_once(conn, code.id)? {
-            return Err(rejected(
-                &["input", "cartId"],
-                RejectionCode::DiscountNotApplicable,
-                "the discount code has been used up",
-            ));
-        }
+    if let Some(code) = &code
+        && !discount::use_once(conn, code.id)?
+    {
+        return Err(rejected(
+            &["input", "cartId"],
+            RejectionCode::DiscountNotApplicable,
+            "the discount code has been used up",
+        ));
     }
     let order_lines: Vec<NewOrderLine> = lines
         .iter()

@@ -64,10 +64,10 @@ pub fn check(new: &NewCode) -> Result<(), Vec<Rejection>> {
     if new.usage_limit.is_some_and(|limit| limit < 0) {
         problems.push(invalid("usageLimit", "the usage limit cannot be negative"));
     }
-    if let (Some(start), Some(end)) = (new.starts_at, new.ends_at) {
-        if end <= start {
-            problems.push(invalid("endsAt", "the end comes after the start"));
-        }
+    if let (Some(start), Some(end)) = (new.starts_at, new.ends_at)
+        && end <= start
+    {
+        problems.push(invalid("endsAt", "the end comes after the start"));
     }
     if problems.is_empty() {
         Ok(())

@@ -81,10 +81,10 @@ pub async fn create_category(db: &Db, input: CategoryInput) -> AppResult<Categor
     let (name, slug) = name_and_slug(input.name.as_deref().unwrap_or(""), input.slug.as_deref())?;
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            if let Some(parent) = input.parent_id {
-                if category::by_ids(conn, &[parent])?.is_empty() {
-                    return Err(not_found("parentId", "parent category").under("input"));
-                }
+            if let Some(parent) = input.parent_id
+                && category::by_ids(conn, &[parent])?.is_empty()
+            {
+                return Err(not_found("parentId", "parent category").under("input"));
             }
             category::insert(
                 conn,
@@ -190,10 +190,10 @@ fn edits_of(current: &Product) -> ProductEdits {
 }
 
 fn check_category(conn: &mut DbConnection, category_id: Option<i64>) -> AppResult<()> {
-    if let Some(id) = category_id {
-        if category::by_ids(conn, &[id])?.is_empty() {
-            return Err(not_found("categoryId", "category").under("input"));
-        }
+    if let Some(id) = category_id
+        && category::by_ids(conn, &[id])?.is_empty()
+    {
+        return Err(not_found("categoryId", "category").under("input"));
     }
     Ok(())
 }
