@@ -29,8 +29,9 @@ impl Default for DocumentCache {
 }
 
 impl DocumentCache {
-    /// The document `query` parses to, checked against `limits`; parse errors and limits are
-    /// reported as [`limits::check_document`] reports them, and such documents are not kept.
+    /// The document `query` parses to, checked against `limits` (before parsing by
+    /// [`limits::precheck`], after by [`limits::check_document`]); refused texts are not kept,
+    /// so a kept one is neither scanned nor parsed again.
     pub fn parse(
         &self,
         query: &str,
@@ -39,6 +40,7 @@ impl DocumentCache {
         if let Some(document) = self.lock().get(query) {
             return Ok(document.clone());
         }
+        limits::precheck(query, limits)?;
         let document = async_graphql::parser::parse_query(query).map_err(ServerError::from)?;
         limits::check_document(&document, limits)?;
         let document = Arc::new(document);

@@ -265,7 +265,6 @@ async fn prepare(
                 codes::BAD_USER_INPUT,
             )
         })?;
-    limits::precheck(&query, &state.limits)?;
     let document = state.documents.parse(&query, &state.limits)?;
     let operation_name = params.operation_name.as_deref();
     if read_only {

@@ -235,10 +235,8 @@ pub fn page(
     if let Some(pattern) = &filter.search_pattern {
         query = filter_like!(query, conn, products::search_text, pattern.clone());
     }
-    match filter.category_ids.as_deref() {
-        None => {}
-        Some([id]) => query = query.filter(products::category_id.eq(*id)),
-        Some(ids) => query = query.filter(products::category_id.eq_any(ids.to_vec())),
+    if let Some(ids) = filter.category_ids.as_deref() {
+        query = filter_ids!(query, products::category_id, ids);
     }
     if filter.min_price.is_some() || filter.max_price.is_some() {
         let priced = variants::table

@@ -4,7 +4,9 @@
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::db::models::order::{Order, OrderEvent, OrderLine, OrderWithCustomer, Payment};
+use crate::db::models::order::{
+    LineWithVariant, Order, OrderEvent, OrderLine, OrderWithCustomer, Payment,
+};
 use crate::db::models::user::User;
 use crate::db::models::variant::VariantWithProduct;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
@@ -116,26 +118,26 @@ impl OrderNode {
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;
         let order = OrderId(self.row.id);
-        if ctx.look_ahead().field("variant").exists() {
+        let lines: Vec<(OrderLine, LineVariant)> = if ctx.look_ahead().field("variant").exists() {
             let lines = loader.load_one(LinesWithVariantsOf(order)).await?;
-            return Ok(lines
+            let loaded =
+                |(row, variant): LineWithVariant| (row, LineVariant::Loaded(variant.map(Box::new)));
+            lines.unwrap_or_default().into_iter().map(loaded).collect()
+        } else {
+            let lines = loader.load_one(LinesOf(order)).await?;
+            let not_loaded = |row| (row, LineVariant::NotLoaded);
+            lines
                 .unwrap_or_default()
                 .into_iter()
-                .map(|(row, variant)| OrderLineNode {
-                    row,
-                    currency,
-                    variant: LineVariant::Loaded(variant.map(Box::new)),
-                })
-                .collect());
-        }
-        let lines = loader.load_one(LinesOf(order)).await?;
+                .map(not_loaded)
+                .collect()
+        };
         Ok(lines
-            .unwrap_or_default()
             .into_iter()
-            .map(|row| OrderLineNode {
+            .map(|(row, variant)| OrderLineNode {
                 row,
                 currency,
-                variant: LineVariant::NotLoaded,
+                variant,
             })
             .collect())
     }
