@@ -526,6 +526,33 @@ async fn customers_see_their_own_orders_and_staff_see_all_in_bounded_statements(
     // whatever the page size.
     assert_eq!(counts[0], counts[1], "{counts:?}");
     assert_eq!(counts[0], 4, "{counts:?}");
+    // The products' categories, when asked for, take one statement more, for every line at once.
+    let with_categories = "{ orders(first: 50) { edges { node { lines { variant {
+        product { slug category { slug } } } } } } } }";
+    let response = app
+        .graphql_as(Some(&staff.token), with_categories, json!({}))
+        .await;
+    assert!(response["errors"].is_null(), "{response}");
+    assert_eq!(statements(&response), 4, "{response}");
+    let products: Vec<&Value> = response["data"]["orders"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["node"]["lines"].as_array().unwrap())
+        .map(|line| &line["variant"]["product"])
+        .collect();
+    assert_eq!(products.len(), 150);
+    for product in products {
+        let slug = product["slug"].as_str().unwrap();
+        let filed_under = app
+            .data(
+                "query($slug: String!) { product(slug: $slug) { category { slug } } }",
+                json!({ "slug": slug }),
+            )
+            .await;
+        assert_eq!(product["category"], filed_under["product"]["category"]);
+        assert!(product["category"]["slug"].is_string(), "{product}");
+    }
 
     let (variant, _) = a_variant(&app, 5).await;
     set_stock(&app, &variant, 1_000).await;

@@ -1,17 +1,16 @@
 //! Orders with their line snapshots, events and payment attempts; the conditional statements
 //! that keep stock and status right under concurrency.
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::models::category::Category;
 use crate::db::models::product::Product;
 use crate::db::models::user::User;
 use crate::db::models::variant::{Variant, VariantWithProduct};
-use crate::db::schema::{
-    categories, order_events, order_lines, orders, payments, products, users, variants,
-};
+use crate::db::schema::{order_events, order_lines, orders, payments, products, users, variants};
 use crate::domain::catalog::CatalogVisibility;
 use crate::{filter_ids, newest_first_window, on_backend};
 
@@ -249,44 +248,35 @@ pub fn lines_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<O
 }
 
 /// An order line with the variant it was bought as, if that variant still exists and the caller
-/// may see it.
-pub type LineWithVariant = (OrderLine, Option<VariantWithProduct>);
+/// may see it. The variant is shared: the request's loader cache and the response hold the same
+/// row.
+pub type LineWithVariant = (OrderLine, Option<Arc<VariantWithProduct>>);
 
-/// A row of [`lines_with_variants_of`]: the variant's columns are null when it is gone.
-type JoinedLine = (
-    OrderLine,
-    Option<Variant>,
-    Option<Product>,
-    Option<Category>,
-);
-
-/// The lines of every order in `order_ids`, each with its variant, the variant's product and the
-/// product's category: one statement for lines whose variants are asked for too.
+/// The lines of every order in `order_ids`, each with its variant and the variant's product: one
+/// statement for lines whose variants are asked for too.
 pub fn lines_with_variants_of(
     conn: &mut DbConnection,
     order_ids: &[i64],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<LineWithVariant>> {
     let query = order_lines::table
-        .left_join(variants::table.inner_join(products::table.left_join(categories::table)))
+        .left_join(variants::table.inner_join(products::table))
         .order_by((order_lines::order_id, order_lines::id))
         .select((
             OrderLine::as_select(),
-            Option::<Variant>::as_select(),
-            Option::<Product>::as_select(),
-            Option::<Category>::as_select(),
+            Option::<(Variant, Product)>::as_select(),
         ))
         .into_boxed();
-    let rows: Vec<JoinedLine> = filter_ids!(query, order_lines::order_id, order_ids).load(conn)?;
+    let rows: Vec<(OrderLine, Option<VariantWithProduct>)> =
+        filter_ids!(query, order_lines::order_id, order_ids).load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(line, variant, product, category)| {
+        .map(|(line, variant)| {
             let variant = variant
-                .zip(product)
                 .filter(|(variant, product)| {
                     visibility.shows_variant(&product.status, variant.archived_at.is_some())
                 })
-                .map(|(variant, product)| (variant, (product, category)));
+                .map(Arc::new);
             (line, variant)
         })
         .collect())

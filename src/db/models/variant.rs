@@ -4,9 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::models::category::Category;
-use crate::db::models::product::{Product, ProductWithCategory};
-use crate::db::schema::{categories, products, variants};
+use crate::db::models::product::Product;
+use crate::db::schema::{products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 use crate::filter_ids;
 
@@ -83,23 +82,19 @@ pub fn by_ids(
     query.load(conn)
 }
 
-/// A variant with its product and the product's category.
-pub type VariantWithProduct = (Variant, ProductWithCategory);
+/// A variant with its product.
+pub type VariantWithProduct = (Variant, Product);
 
-/// The variants with these ids whose product the caller may see, each with its product and the
-/// product's category: one statement for what a variant and its product resolve to.
+/// The variants with these ids whose product the caller may see, each with its product: one
+/// statement for what a variant and its product resolve to.
 pub fn by_ids_with_products(
     conn: &mut DbConnection,
     ids: &[i64],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<VariantWithProduct>> {
     let query = variants::table
-        .inner_join(products::table.left_join(categories::table))
-        .select((
-            Variant::as_select(),
-            Product::as_select(),
-            Option::<Category>::as_select(),
-        ))
+        .inner_join(products::table)
+        .select((Variant::as_select(), Product::as_select()))
         .into_boxed();
     let mut query = filter_ids!(query, variants::id, ids);
     if visibility == CatalogVisibility::Storefront {
@@ -107,11 +102,7 @@ pub fn by_ids_with_products(
             .filter(products::status.eq(ProductStatus::Active.as_str()))
             .filter(variants::archived_at.is_null());
     }
-    let rows: Vec<(Variant, Product, Option<Category>)> = query.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(variant, product, category)| (variant, (product, category)))
-        .collect())
+    query.load(conn)
 }
 
 /// Inserts a variant; its id.

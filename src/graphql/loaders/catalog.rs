@@ -3,6 +3,7 @@
 //! of many categories.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 
@@ -115,13 +116,14 @@ impl Loader<ProductId> for DbLoader {
     }
 }
 
-/// A variant loaded by id comes with its product (and the product's category), since whoever
-/// asks for a variant by id (order and cart lines, `node`) nearly always asks for its product too.
+/// A variant loaded by id comes with its product, since whoever asks for a variant by id (order
+/// and cart lines, `node`) nearly always asks for its product too. Shared, so that the loader's
+/// cache and each caller hold the same row.
 impl Loader<VariantId> for DbLoader {
-    type Value = VariantWithProduct;
+    type Value = Arc<VariantWithProduct>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[VariantId]) -> LoadResult<VariantId, VariantWithProduct> {
+    async fn load(&self, keys: &[VariantId]) -> LoadResult<VariantId, Arc<VariantWithProduct>> {
         let ids = raw_ids(keys);
         let visibility = self.visibility;
         let rows = self
@@ -130,7 +132,7 @@ impl Loader<VariantId> for DbLoader {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|row| (VariantId(row.0.id), row))
+            .map(|row| (VariantId(row.0.id), Arc::new(row)))
             .collect())
     }
 }

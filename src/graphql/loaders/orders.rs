@@ -1,6 +1,8 @@
 //! Batched order reads: orders by id, and the lines (with or without their variants), events and
 //! payments of many orders.
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::Loader;
 
 use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
@@ -41,6 +43,8 @@ impl Loader<OrderId> for DbLoader {
 
 /// Loads the rows of many orders keyed by `$key`: `$load` reads them (with `$ids` the orders'
 /// ids and `$visibility` the caller's catalog visibility), `$order_id` says whose each row is.
+/// Each order's rows are shared: the loader clones a value into its cache and again for each
+/// caller, which for a slice is a reference count.
 macro_rules! children_loader {
     (
         $key:ident,
@@ -49,10 +53,10 @@ macro_rules! children_loader {
         |$row:ident| $order_id:expr
     ) => {
         impl Loader<$key> for DbLoader {
-            type Value = Vec<$value>;
+            type Value = Arc<[$value]>;
             type Error = AppError;
 
-            async fn load(&self, keys: &[$key]) -> LoadResult<$key, Vec<$value>> {
+            async fn load(&self, keys: &[$key]) -> LoadResult<$key, Arc<[$value]>> {
                 let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
                 let visibility = self.visibility;
                 let rows = self
@@ -65,10 +69,10 @@ macro_rules! children_loader {
                     .await?;
                 let mut grouped =
                     group_by_key(rows, |$row: &$value| Some($key(OrderId($order_id))));
-                for key in keys {
-                    grouped.entry(*key).or_default();
-                }
-                Ok(grouped)
+                Ok(keys
+                    .iter()
+                    .map(|key| (*key, grouped.remove(key).unwrap_or_default().into()))
+                    .collect())
             }
         }
     };

@@ -1,6 +1,8 @@
 //! `Order` with its lines, events and payments, and the order connection. Built only for
 //! callers who may see the order (its customer and staff).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -120,15 +122,22 @@ impl OrderNode {
         let order = OrderId(self.row.id);
         let lines: Vec<(OrderLine, LineVariant)> = if ctx.look_ahead().field("variant").exists() {
             let lines = loader.load_one(LinesWithVariantsOf(order)).await?;
-            let loaded =
-                |(row, variant): LineWithVariant| (row, LineVariant::Loaded(variant.map(Box::new)));
-            lines.unwrap_or_default().into_iter().map(loaded).collect()
+            let loaded = |(row, variant): &LineWithVariant| {
+                (row.clone(), LineVariant::Loaded(variant.clone()))
+            };
+            lines
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(loaded)
+                .collect()
         } else {
             let lines = loader.load_one(LinesOf(order)).await?;
-            let not_loaded = |row| (row, LineVariant::NotLoaded);
+            let not_loaded = |row: &OrderLine| (row.clone(), LineVariant::NotLoaded);
             lines
+                .as_deref()
                 .unwrap_or_default()
-                .into_iter()
+                .iter()
                 .map(not_loaded)
                 .collect()
         };
@@ -172,8 +181,10 @@ impl OrderNode {
         Ok(loader
             .load_one(EventsOf(OrderId(self.row.id)))
             .await?
+            .as_deref()
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(OrderEventNode::from)
             .collect())
     }
@@ -185,8 +196,10 @@ impl OrderNode {
         Ok(loader
             .load_one(PaymentsOf(OrderId(self.row.id)))
             .await?
+            .as_deref()
             .unwrap_or_default()
-            .into_iter()
+            .iter()
+            .cloned()
             .map(|row| PaymentNode::new(row, currency))
             .collect())
     }
@@ -209,7 +222,7 @@ enum LineVariant {
     /// Not asked for with the line: loaded by id when resolved.
     NotLoaded,
     /// Loaded with the line; `None` if it is gone or the caller may not see it.
-    Loaded(Option<Box<VariantWithProduct>>),
+    Loaded(Option<Arc<VariantWithProduct>>),
 }
 
 /// A line of an order: a snapshot of what was bought.
@@ -248,7 +261,7 @@ impl OrderLineNode {
     /// The variant as it is now; null if it is gone or hidden.
     async fn variant(&self, ctx: &Context<'_>) -> Result<Option<VariantNode>> {
         if let LineVariant::Loaded(variant) = &self.variant {
-            return Ok(variant.as_deref().cloned().map(VariantNode::from));
+            return Ok(variant.clone().map(VariantNode::from));
         }
         let Some(id) = self.row.variant_id else {
             return Ok(None);

@@ -8,7 +8,7 @@ use crate::db::models::category::Category;
 use crate::db::models::image::Image;
 use crate::db::models::product::{Product, ProductKey, ProductSortField, ProductWithCategory};
 use crate::domain::catalog;
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::paging::Page;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
@@ -52,12 +52,32 @@ impl From<catalog::ProductStatus> for ProductStatusValue {
 /// A product: what a shopper browses. Its variants are what is bought.
 pub struct ProductNode {
     row: Product,
-    category: Option<Category>,
+    category: CategoryRow,
+}
+
+/// Whether a product's category was read with the product.
+enum CategoryRow {
+    /// Read with it (`None`: the product has no category).
+    Joined(Option<Category>),
+    /// Not read: loaded by id if asked for.
+    NotRead,
 }
 
 impl From<ProductWithCategory> for ProductNode {
     fn from((row, category): ProductWithCategory) -> Self {
-        Self { row, category }
+        Self {
+            row,
+            category: CategoryRow::Joined(category),
+        }
+    }
+}
+
+impl From<Product> for ProductNode {
+    fn from(row: Product) -> Self {
+        Self {
+            row,
+            category: CategoryRow::NotRead,
+        }
     }
 }
 
@@ -133,12 +153,20 @@ impl ProductNode {
 
     /// The category the product is filed under (null while it is archived, for customers).
     async fn category(&self, ctx: &Context<'_>) -> Result<Option<CategoryNode>> {
-        let visibility = ctx.request()?.visibility();
-        Ok(self
-            .category
-            .clone()
-            .filter(|c| visibility.shows_category(c.archived_at.is_some()))
-            .map(CategoryNode::from))
+        let category = match &self.category {
+            CategoryRow::Joined(category) => {
+                let visibility = ctx.request()?.visibility();
+                category
+                    .clone()
+                    .filter(|c| visibility.shows_category(c.archived_at.is_some()))
+            }
+            CategoryRow::NotRead => match self.row.category_id {
+                // The loader leaves out what the caller may not see.
+                Some(id) => ctx.data::<Loader>()?.load_one(CategoryId(id)).await?,
+                None => None,
+            },
+        };
+        Ok(category.map(CategoryNode::from))
     }
 
     /// The variants on sale, in display order.

@@ -1,9 +1,10 @@
 //! `Variant`: a sellable SKU of a product, with its options, price and availability.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Money, ProductNode};
-use crate::db::models::product::ProductWithCategory;
 use crate::db::models::variant::{Variant, VariantWithProduct};
 use crate::domain::ids::ProductId;
 use crate::graphql::context::ContextExt as _;
@@ -20,24 +21,31 @@ pub struct SelectedOption {
 }
 
 /// A sellable version of a product (one SKU).
-pub struct VariantNode {
-    row: Variant,
-    /// The product, when it was loaded with the variant.
-    product: Option<ProductWithCategory>,
+pub enum VariantNode {
+    /// The variant alone: its product is loaded by id if asked for.
+    Alone(Variant),
+    /// The variant read with its product, shared with the request's loader cache.
+    WithProduct(Arc<VariantWithProduct>),
+}
+
+impl VariantNode {
+    fn row(&self) -> &Variant {
+        match self {
+            Self::Alone(row) => row,
+            Self::WithProduct(shared) => &shared.0,
+        }
+    }
 }
 
 impl From<Variant> for VariantNode {
     fn from(row: Variant) -> Self {
-        Self { row, product: None }
+        Self::Alone(row)
     }
 }
 
-impl From<VariantWithProduct> for VariantNode {
-    fn from((row, product): VariantWithProduct) -> Self {
-        Self {
-            row,
-            product: Some(product),
-        }
+impl From<Arc<VariantWithProduct>> for VariantNode {
+    fn from(shared: Arc<VariantWithProduct>) -> Self {
+        Self::WithProduct(shared)
     }
 }
 
@@ -46,56 +54,56 @@ impl From<VariantWithProduct> for VariantNode {
 impl VariantNode {
     /// Globally unique id.
     pub(crate) async fn id(&self) -> ID {
-        GlobalId::new(NodeKind::Variant, self.row.id).into()
+        GlobalId::new(NodeKind::Variant, self.row().id).into()
     }
 
     /// Stock-keeping unit, unique across the shop.
     async fn sku(&self) -> &str {
-        &self.row.sku
+        &self.row().sku
     }
 
     /// When staff archived it (no longer sold; hidden from customers); null while on sale.
     async fn archived_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.row.archived_at.map(|t| t.and_utc())
+        self.row().archived_at.map(|t| t.and_utc())
     }
 
     /// Display title, e.g. `M` or `Black`.
     async fn title(&self) -> &str {
-        &self.row.title
+        &self.row().title
     }
 
     /// The option values that make this variant, e.g. `[{name: "Size", value: "M"}]`.
     async fn selected_options(&self) -> Result<Vec<SelectedOption>> {
-        Ok(serde_json::from_str(&self.row.options)?)
+        Ok(serde_json::from_str(&self.row().options)?)
     }
 
     /// Price of one unit.
     async fn price(&self, ctx: &Context<'_>) -> Result<Money> {
-        Ok(Money::new(self.row.price, ctx.shop()?.currency))
+        Ok(Money::new(self.row().price, ctx.shop()?.currency))
     }
 
     /// The former price, shown struck through when the variant is on sale.
     async fn compare_at_price(&self, ctx: &Context<'_>) -> Result<Option<Money>> {
         let currency = ctx.shop()?.currency;
         Ok(self
-            .row
+            .row()
             .compare_at_price
             .map(|price| Money::new(price, currency)))
     }
 
     /// Whether at least one unit is in stock.
     async fn in_stock(&self) -> bool {
-        self.row.stock > 0
+        self.row().stock > 0
     }
 
     /// The product this variant belongs to.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
-        if let Some(product) = &self.product {
-            return Ok(Some(ProductNode::from(product.clone())));
+        if let Self::WithProduct(shared) = self {
+            return Ok(Some(ProductNode::from(shared.1.clone())));
         }
         let loader = ctx.data::<Loader>()?;
         Ok(loader
-            .load_one(ProductId(self.row.product_id))
+            .load_one(ProductId(self.row().product_id))
             .await?
             .map(ProductNode::from))
     }
