@@ -267,7 +267,7 @@ pub fn lines_with_variants_of(
             Option::<(Variant, Product)>::as_select(),
         ))
         .into_boxed();
-    let rows: Vec<(OrderLine, Option<VariantWithProduct>)> =
+    let rows: Vec<(OrderLine, Option<(Variant, Product)>)> =
         filter_ids!(query, order_lines::order_id, order_ids).load(conn)?;
     Ok(rows
         .into_iter()
@@ -276,7 +276,7 @@ pub fn lines_with_variants_of(
                 .filter(|(variant, product)| {
                     visibility.shows_variant(&product.status, variant.archived_at.is_some())
                 })
-                .map(Arc::new);
+                .map(|(variant, product)| Arc::new((variant, Arc::new(product))));
             (line, variant)
         })
         .collect())

@@ -1,5 +1,7 @@
 //! Variants: the sellable SKUs of a product, with price and stock on hand.
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -9,7 +11,8 @@ use crate::db::schema::{products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 use crate::filter_ids;
 
-/// A variant row.
+/// A variant as it is read: the columns the API shows or edits (`created_at` and `updated_at`
+/// are only written).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = variants)]
 pub struct Variant {
@@ -23,8 +26,6 @@ pub struct Variant {
     pub compare_at_price: Option<i64>,
     pub stock: i32,
     pub position: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
     /// Set when staff archived it: hidden from customers, kept for history.
     pub archived_at: Option<NaiveDateTime>,
 }
@@ -82,8 +83,8 @@ pub fn by_ids(
     query.load(conn)
 }
 
-/// A variant with its product.
-pub type VariantWithProduct = (Variant, Product);
+/// A variant with its product, which a response may show through several variants.
+pub type VariantWithProduct = (Variant, Arc<Product>);
 
 /// The variants with these ids whose product the caller may see, each with its product: one
 /// statement for what a variant and its product resolve to.
@@ -102,7 +103,11 @@ pub fn by_ids_with_products(
             .filter(products::status.eq(ProductStatus::Active.as_str()))
             .filter(variants::archived_at.is_null());
     }
-    query.load(conn)
+    let rows: Vec<(Variant, Product)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(variant, product)| (variant, Arc::new(product)))
+        .collect())
 }
 
 /// Inserts a variant; its id.

@@ -1,5 +1,7 @@
 //! `Product`, its price range, images, and the product connection.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -51,7 +53,8 @@ impl From<catalog::ProductStatus> for ProductStatusValue {
 
 /// A product: what a shopper browses. Its variants are what is bought.
 pub struct ProductNode {
-    row: Product,
+    /// Shared with every variant of the response that was read with it.
+    row: Arc<Product>,
     category: CategoryRow,
 }
 
@@ -66,14 +69,14 @@ enum CategoryRow {
 impl From<ProductWithCategory> for ProductNode {
     fn from((row, category): ProductWithCategory) -> Self {
         Self {
-            row,
+            row: Arc::new(row),
             category: CategoryRow::Joined(category),
         }
     }
 }
 
-impl From<Product> for ProductNode {
-    fn from(row: Product) -> Self {
+impl From<Arc<Product>> for ProductNode {
+    fn from(row: Arc<Product>) -> Self {
         Self {
             row,
             category: CategoryRow::NotRead,
