@@ -291,7 +291,7 @@ def shapes(args, quick):
             lambda d: [
                 (
                     e["node"]["number"],
-                    e["node"]["customer"]["email"],
+                    (e["node"]["customer"] or {}).get("email"),  # guest orders (placed by a rerun) have none
                     [(l["quantity"], l["variant"]["sku"], l["variant"]["product"]["name"]) for l in e["node"]["lines"]],
                 )
                 for e in d["orders"]["edges"]
@@ -299,7 +299,7 @@ def shapes(args, quick):
             lambda d: [
                 (
                     f"#{1000 + int(n['rowId'])}",
-                    n["userByUserId"]["email"],
+                    (n["userByUserId"] or {}).get("email"),
                     [
                         (l["quantity"], l["variantByVariantId"]["sku"], l["variantByVariantId"]["productByProductId"]["name"])
                         for l in n["orderLinesByOrderId"]["nodes"]
