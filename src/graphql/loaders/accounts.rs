@@ -1,6 +1,8 @@
 //! Batched account reads: accounts by id, addresses by id and by owner. Access is checked by the
 //! resolvers before they ask.
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::Loader;
 
 use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
@@ -42,19 +44,16 @@ impl Loader<AddressId> for DbLoader {
 }
 
 impl Loader<AddressesOf> for DbLoader {
-    type Value = Vec<Address>;
+    type Value = Arc<[Address]>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[AddressesOf]) -> LoadResult<AddressesOf, Vec<Address>> {
+    async fn load(&self, keys: &[AddressesOf]) -> LoadResult<AddressesOf, Arc<[Address]>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
         let rows = self
             .db
             .run(move |conn| Ok(address::for_users(conn, &ids)?))
             .await?;
-        let mut grouped = group_by_key(rows, |a| Some(AddressesOf(AccountId(a.user_id))));
-        for key in keys {
-            grouped.entry(*key).or_default();
-        }
-        Ok(grouped)
+        let owner = |a: &Address| Some(AddressesOf(AccountId(a.user_id)));
+        Ok(group_by_key(keys, rows, owner, usize::MAX))
     }
 }

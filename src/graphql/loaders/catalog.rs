@@ -76,10 +76,10 @@ impl Loader<CategoryId> for DbLoader {
 }
 
 impl Loader<ChildrenOf> for DbLoader {
-    type Value = Vec<Category>;
+    type Value = Arc<[Category]>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[ChildrenOf]) -> LoadResult<ChildrenOf, Vec<Category>> {
+    async fn load(&self, keys: &[ChildrenOf]) -> LoadResult<ChildrenOf, Arc<[Category]>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
         let rows = self
             .db
@@ -90,11 +90,8 @@ impl Loader<ChildrenOf> for DbLoader {
             .into_iter()
             .filter(|c| visibility.shows_category(c.archived_at.is_some()))
             .collect();
-        let mut grouped = group_by_key(rows, |c| c.parent_id.map(|p| ChildrenOf(CategoryId(p))));
-        for key in keys {
-            grouped.entry(*key).or_default();
-        }
-        Ok(grouped)
+        let parent = |c: &Category| c.parent_id.map(|p| ChildrenOf(CategoryId(p)));
+        Ok(group_by_key(keys, rows, parent, usize::MAX))
     }
 }
 
@@ -138,39 +135,33 @@ impl Loader<VariantId> for DbLoader {
 }
 
 impl Loader<VariantsOf> for DbLoader {
-    type Value = Vec<Variant>;
+    type Value = Arc<[Variant]>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[VariantsOf]) -> LoadResult<VariantsOf, Vec<Variant>> {
+    async fn load(&self, keys: &[VariantsOf]) -> LoadResult<VariantsOf, Arc<[Variant]>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
         let visibility = self.visibility;
         let rows = self
             .db
             .run(move |conn| Ok(variant::for_products(conn, &ids, visibility)?))
             .await?;
-        let mut grouped = group_by_key(rows, |v| Some(VariantsOf(ProductId(v.product_id))));
-        for key in keys {
-            grouped.entry(*key).or_default();
-        }
-        Ok(grouped)
+        let product = |v: &Variant| Some(VariantsOf(ProductId(v.product_id)));
+        Ok(group_by_key(keys, rows, product, usize::MAX))
     }
 }
 
 impl Loader<ImagesOf> for DbLoader {
-    type Value = Vec<Image>;
+    type Value = Arc<[Image]>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[ImagesOf]) -> LoadResult<ImagesOf, Vec<Image>> {
+    async fn load(&self, keys: &[ImagesOf]) -> LoadResult<ImagesOf, Arc<[Image]>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
         let rows = self
             .db
             .run(move |conn| Ok(image::for_products(conn, &ids)?))
             .await?;
-        let mut grouped = group_by_key(rows, |i| Some(ImagesOf(ProductId(i.product_id))));
-        for key in keys {
-            grouped.entry(*key).or_default();
-        }
-        Ok(grouped)
+        let product = |i: &Image| Some(ImagesOf(ProductId(i.product_id)));
+        Ok(group_by_key(keys, rows, product, usize::MAX))
     }
 }
 
@@ -219,17 +210,26 @@ impl Loader<CategoryProducts> for DbLoader {
     }
 }
 
-/// Groups rows under the key `key_of` gives them, keeping their order; rows without a key are
-/// dropped.
-pub(super) fn group_by_key<K: Eq + std::hash::Hash, V>(
+/// Groups rows under the key `key_of` gives them, keeping their order and at most `most` rows
+/// per key; rows without a key are dropped. Every one of `keys` gets a group (empty if no row
+/// has it), shared: a DataLoader clones each value into its cache and again for each caller,
+/// which for a slice is a reference count instead of a copy of every row.
+pub(super) fn group_by_key<K: Copy + Eq + std::hash::Hash, V>(
+    keys: &[K],
     rows: Vec<V>,
     key_of: impl Fn(&V) -> Option<K>,
-) -> HashMap<K, Vec<V>> {
+    most: usize,
+) -> HashMap<K, Arc<[V]>> {
     let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
     for row in rows {
         if let Some(key) = key_of(&row) {
-            grouped.entry(key).or_default().push(row);
+            let group = grouped.entry(key).or_default();
+            if group.len() < most {
+                group.push(row);
+            }
         }
     }
-    grouped
+    keys.iter()
+        .map(|key| (*key, grouped.remove(key).unwrap_or_default().into()))
+        .collect()
 }

@@ -6,6 +6,7 @@ mod catalog;
 mod orders;
 mod ratings;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -21,6 +22,12 @@ use crate::domain::catalog::CatalogVisibility;
 
 /// The loader type resolvers ask for with `ctx.data::<Loader>()`.
 pub type Loader = DataLoader<DbLoader, HashMapCache>;
+
+/// Copies out, one by one, the rows a loader shared for one key (none if it had none).
+pub fn each_row<T: Clone>(shared: Option<Arc<[T]>>) -> impl Iterator<Item = T> {
+    let rows = shared.unwrap_or_default();
+    (0..rows.len()).map(move |i| rows[i].clone())
+}
 
 /// Scheduler rounds a batch waits for more keys before it loads.
 ///

@@ -43,8 +43,6 @@ impl Loader<OrderId> for DbLoader {
 
 /// Loads the rows of many orders keyed by `$key`: `$load` reads them (with `$ids` the orders'
 /// ids and `$visibility` the caller's catalog visibility), `$order_id` says whose each row is.
-/// Each order's rows are shared: the loader clones a value into its cache and again for each
-/// caller, which for a slice is a reference count.
 macro_rules! children_loader {
     (
         $key:ident,
@@ -67,12 +65,8 @@ macro_rules! children_loader {
                         Ok($load?)
                     })
                     .await?;
-                let mut grouped =
-                    group_by_key(rows, |$row: &$value| Some($key(OrderId($order_id))));
-                Ok(keys
-                    .iter()
-                    .map(|key| (*key, grouped.remove(key).unwrap_or_default().into()))
-                    .collect())
+                let order = |$row: &$value| Some($key(OrderId($order_id)));
+                Ok(group_by_key(keys, rows, order, usize::MAX))
             }
         }
     };

@@ -1,6 +1,8 @@
 //! Batched review reads: the rating of many products, and their newest approved reviews, in one
 //! statement each.
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::Loader;
 
 use super::catalog::{DbLoader, LoadResult, group_by_key};
@@ -41,19 +43,16 @@ impl Loader<RatingOf> for DbLoader {
 }
 
 impl Loader<ReviewsOf> for DbLoader {
-    type Value = Vec<ReviewRow>;
+    type Value = Arc<[ReviewRow]>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[ReviewsOf]) -> LoadResult<ReviewsOf, Vec<ReviewRow>> {
+    async fn load(&self, keys: &[ReviewsOf]) -> LoadResult<ReviewsOf, Arc<[ReviewRow]>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
         let rows = self
             .db
             .run(move |conn| Ok(product_review::approved_of(conn, &ids)?))
             .await?;
-        let mut grouped = group_by_key(rows, |r| Some(ReviewsOf(ProductId(r.product_id))));
-        for key in keys {
-            grouped.entry(*key).or_default().truncate(REVIEWS_SHOWN);
-        }
-        Ok(grouped)
+        let product = |r: &ReviewRow| Some(ReviewsOf(ProductId(r.product_id)));
+        Ok(group_by_key(keys, rows, product, REVIEWS_SHOWN))
     }
 }

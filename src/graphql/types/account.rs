@@ -9,7 +9,7 @@ use crate::db::models::user::User;
 use crate::domain::accounts;
 use crate::domain::ids::AccountId;
 use crate::graphql::ids::{GlobalId, NodeKind};
-use crate::graphql::loaders::{AddressesOf, Loader};
+use crate::graphql::loaders::{AddressesOf, Loader, each_row};
 use crate::services::accounts::NewSession;
 
 /// What an account may do. Each role includes the ones before it.
@@ -75,22 +75,15 @@ impl AccountNode {
     /// The account's address book, oldest first.
     async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<AddressNode>> {
         let loader = ctx.data::<Loader>()?;
-        let addresses = loader
-            .load_one(AddressesOf(AccountId(self.row.id)))
-            .await?
-            .unwrap_or_default();
-        Ok(addresses.into_iter().map(AddressNode::from).collect())
+        let addresses = loader.load_one(AddressesOf(AccountId(self.row.id))).await?;
+        Ok(each_row(addresses).map(AddressNode::from).collect())
     }
 
     /// The default address (for shipping and billing), if one is set.
     async fn default_address(&self, ctx: &Context<'_>) -> Result<Option<AddressNode>> {
         let loader = ctx.data::<Loader>()?;
-        let addresses = loader
-            .load_one(AddressesOf(AccountId(self.row.id)))
-            .await?
-            .unwrap_or_default();
-        Ok(addresses
-            .into_iter()
+        let addresses = loader.load_one(AddressesOf(AccountId(self.row.id))).await?;
+        Ok(each_row(addresses)
             .find(|a| a.is_default)
             .map(AddressNode::from))
     }

@@ -9,7 +9,7 @@ use crate::db::models::product::ProductKey;
 use crate::domain::ids::CategoryId;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::catalog::ProductSortBy;
-use crate::graphql::loaders::{CategoryProducts, ChildrenOf, Loader};
+use crate::graphql::loaders::{CategoryProducts, ChildrenOf, Loader, each_row};
 use crate::graphql::pagination::page_request;
 use crate::services::catalog::{ProductSort, window};
 
@@ -64,11 +64,7 @@ impl CategoryNode {
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<CategoryNode>> {
         let loader = ctx.data::<Loader>()?;
         let children = loader.load_one(ChildrenOf(CategoryId(self.row.id))).await?;
-        Ok(children
-            .unwrap_or_default()
-            .into_iter()
-            .map(CategoryNode::from)
-            .collect())
+        Ok(each_row(children).map(CategoryNode::from).collect())
     }
 
     /// Products in this category and all its descendants. One statement serves this field for

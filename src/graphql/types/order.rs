@@ -6,9 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::db::models::order::{
-    LineWithVariant, Order, OrderEvent, OrderLine, OrderWithCustomer, Payment,
-};
+use crate::db::models::order::{Order, OrderEvent, OrderLine, OrderWithCustomer, Payment};
 use crate::db::models::user::User;
 use crate::db::models::variant::VariantWithProduct;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
@@ -17,7 +15,9 @@ use crate::domain::orders::order_number;
 use crate::domain::pricing::Totals;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
-use crate::graphql::loaders::{EventsOf, LinesOf, LinesWithVariantsOf, Loader, PaymentsOf};
+use crate::graphql::loaders::{
+    EventsOf, LinesOf, LinesWithVariantsOf, Loader, PaymentsOf, each_row,
+};
 use crate::graphql::types::cart::{PriceTotals, totals_in};
 use crate::graphql::types::{AccountNode, Money, VariantNode};
 
@@ -120,35 +120,22 @@ impl OrderNode {
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;
         let order = OrderId(self.row.id);
-        let lines: Vec<(OrderLine, LineVariant)> = if ctx.look_ahead().field("variant").exists() {
+        let node = |row: OrderLine, variant| OrderLineNode {
+            row,
+            currency,
+            variant,
+        };
+        Ok(if ctx.look_ahead().field("variant").exists() {
             let lines = loader.load_one(LinesWithVariantsOf(order)).await?;
-            let loaded = |(row, variant): &LineWithVariant| {
-                (row.clone(), LineVariant::Loaded(variant.clone()))
-            };
-            lines
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .map(loaded)
+            each_row(lines)
+                .map(|(row, variant)| node(row, LineVariant::Loaded(variant)))
                 .collect()
         } else {
             let lines = loader.load_one(LinesOf(order)).await?;
-            let not_loaded = |row: &OrderLine| (row.clone(), LineVariant::NotLoaded);
-            lines
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .map(not_loaded)
+            each_row(lines)
+                .map(|row| node(row, LineVariant::NotLoaded))
                 .collect()
-        };
-        Ok(lines
-            .into_iter()
-            .map(|(row, variant)| OrderLineNode {
-                row,
-                currency,
-                variant,
-            })
-            .collect())
+        })
     }
 
     /// The totals charged.
@@ -178,28 +165,16 @@ impl OrderNode {
     /// Every change of status, oldest first.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<OrderEventNode>> {
         let loader = ctx.data::<Loader>()?;
-        Ok(loader
-            .load_one(EventsOf(OrderId(self.row.id)))
-            .await?
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .cloned()
-            .map(OrderEventNode::from)
-            .collect())
+        let events = loader.load_one(EventsOf(OrderId(self.row.id))).await?;
+        Ok(each_row(events).map(OrderEventNode::from).collect())
     }
 
     /// Every payment and refund attempt, oldest first.
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<PaymentNode>> {
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;
-        Ok(loader
-            .load_one(PaymentsOf(OrderId(self.row.id)))
-            .await?
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .cloned()
+        let payments = loader.load_one(PaymentsOf(OrderId(self.row.id))).await?;
+        Ok(each_row(payments)
             .map(|row| PaymentNode::new(row, currency))
             .collect())
     }

@@ -14,7 +14,7 @@ use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::paging::Page;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
-use crate::graphql::loaders::{ImagesOf, Loader, VariantsOf};
+use crate::graphql::loaders::{ImagesOf, Loader, VariantsOf, each_row};
 use crate::graphql::loaders::{RatingOf, ReviewsOf};
 use crate::graphql::pagination::encode_cursor;
 use crate::graphql::types::review::{ProductRating, ReviewNode};
@@ -175,11 +175,8 @@ impl ProductNode {
     /// The variants on sale, in display order.
     async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<VariantNode>> {
         let loader = ctx.data::<Loader>()?;
-        let variants = loader
-            .load_one(VariantsOf(self.product_id()))
-            .await?
-            .unwrap_or_default();
-        Ok(variants.into_iter().map(VariantNode::from).collect())
+        let variants = loader.load_one(VariantsOf(self.product_id())).await?;
+        Ok(each_row(variants).map(VariantNode::from).collect())
     }
 
     /// What customers think of it, from approved reviews (one statement for every product of
@@ -196,23 +193,15 @@ impl ProductNode {
     /// The newest approved reviews, at most 10.
     async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<ReviewNode>> {
         let loader = ctx.data::<Loader>()?;
-        Ok(loader
-            .load_one(ReviewsOf(self.product_id()))
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(ReviewNode::from)
-            .collect())
+        let reviews = loader.load_one(ReviewsOf(self.product_id())).await?;
+        Ok(each_row(reviews).map(ReviewNode::from).collect())
     }
 
     /// Product images, in display order.
     async fn images(&self, ctx: &Context<'_>) -> Result<Vec<ImageNode>> {
         let loader = ctx.data::<Loader>()?;
-        let images = loader
-            .load_one(ImagesOf(self.product_id()))
-            .await?
-            .unwrap_or_default();
-        Ok(images.into_iter().map(ImageNode::from).collect())
+        let images = loader.load_one(ImagesOf(self.product_id())).await?;
+        Ok(each_row(images).map(ImageNode::from).collect())
     }
 
     /// The lowest and highest variant price.
