@@ -272,6 +272,14 @@ pub struct AuthConfig {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub session_idle_minutes: u32,
 
+    /// Seconds a session found live is remembered, so that the caller's next requests skip the
+    /// session lookup (0: look it up on every request). Signing out, password changes and role
+    /// changes on this server take effect at once; on other servers sharing the database, within
+    /// this time.
+    #[arg(long, env = "BAZAAR_SESSION_CACHE_SECONDS", default_value_t = 5, global = true,
+          value_parser = clap::value_parser!(u32).range(0..=60))]
+    pub session_cache_seconds: u32,
+
     /// Minutes a password-reset token stays valid.
     #[arg(long, env = "BAZAAR_PASSWORD_RESET_TTL_MINUTES", default_value_t = 60, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]

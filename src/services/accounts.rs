@@ -2,7 +2,7 @@
 //! staff list of customers.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::Connection as _;
@@ -23,6 +23,7 @@ use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::mail::{Mailer, OutgoingMail};
 use crate::services::passwords::PasswordHasher;
+use crate::services::session_cache::SessionCache;
 use crate::services::throttle::{LoginThrottle, ThrottleKey};
 use crate::services::tokens::{SecretToken, hash_token};
 
@@ -45,6 +46,7 @@ pub struct Accounts {
     session_idle: TimeDelta,
     reset_ttl: TimeDelta,
     reset_url: String,
+    recent_sessions: SessionCache,
 }
 
 /// A new session: the token, shown once, and when it ends at the latest.
@@ -94,6 +96,9 @@ impl Accounts {
             session_idle: TimeDelta::minutes(i64::from(config.session_idle_minutes)),
             reset_ttl: TimeDelta::minutes(i64::from(config.password_reset_ttl_minutes)),
             reset_url: reset_url.to_owned(),
+            recent_sessions: SessionCache::new(Duration::from_secs(u64::from(
+                config.session_cache_seconds,
+            ))),
         }
     }
 
@@ -226,20 +231,28 @@ impl Accounts {
     }
 
     /// The caller a bearer token proves, or `UNAUTHENTICATED` when the session is unknown,
-    /// revoked, expired or idle too long. Records activity at most once a minute.
+    /// revoked, expired or idle too long. Records activity at most once a minute. A session
+    /// found live is remembered for a few seconds (`session_cache_seconds`), so that the
+    /// caller's next requests skip the lookup.
     pub async fn authenticate(&self, db: &Db, token: &str) -> AppResult<Principal> {
         let token_hash = hash_token(token);
+        if let Some(caller) = self.recent_sessions.get(&token_hash, Instant::now()) {
+            return Ok(Principal::Account(caller));
+        }
+        let before = self.recent_sessions.generation();
         let idle = self.session_idle;
-        let live = db
+        let lookup_hash = token_hash.clone();
+        let (live, now) = db
             .run(move |conn| {
                 let now = now();
-                let live = session::find_live(conn, &token_hash, now, now - idle)?;
-                if let Some(live) = &live
+                let mut live = session::find_live(conn, &lookup_hash, now, now - idle)?;
+                if let Some(live) = &mut live
                     && now - live.last_used_at >= TOUCH_EVERY
                 {
                     session::touch(conn, live.session_id, now)?;
+                    live.last_used_at = now;
                 }
-                Ok(live)
+                Ok((live, now))
             })
             .await?;
         let live = live.ok_or_else(|| {
@@ -249,24 +262,33 @@ impl Accounts {
             .role
             .parse()
             .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
-        Ok(Principal::Account(AccountPrincipal {
+        let caller = AccountPrincipal {
             account_id: AccountId(live.user_id),
             role,
             session_id: live.session_id,
-        }))
+        };
+        let ends_at = live.expires_at.min(live.last_used_at + idle);
+        let live_for = (ends_at - now).to_std().unwrap_or_default();
+        self.recent_sessions
+            .remember(before, token_hash, caller, live_for, Instant::now());
+        Ok(Principal::Account(caller))
     }
 
     /// Ends the caller's session.
     pub async fn logout(&self, db: &Db, caller: AccountPrincipal) -> AppResult<()> {
         db.run(move |conn| Ok(session::revoke(conn, caller.session_id, now())?))
             .await?;
+        self.recent_sessions.forget_session(caller.session_id);
         Ok(())
     }
 
     /// Ends every session of the caller's account, this one included; how many ended.
     pub async fn logout_all(&self, db: &Db, caller: AccountPrincipal) -> AppResult<usize> {
-        db.run(move |conn| Ok(session::revoke_all(conn, caller.account_id.0, None, now())?))
-            .await
+        let ended = db
+            .run(move |conn| Ok(session::revoke_all(conn, caller.account_id.0, None, now())?))
+            .await?;
+        self.recent_sessions.forget_account(caller.account_id);
+        Ok(ended)
     }
 
     /// Changes the caller's password after checking the current one, and ends the account's
@@ -309,6 +331,7 @@ impl Accounts {
             })
         })
         .await?;
+        self.recent_sessions.forget_account(caller.account_id);
         tracing::info!(account = id, "password changed; other sessions ended");
         Ok(())
     }
@@ -388,6 +411,7 @@ impl Accounts {
                 })
             })
             .await?;
+        self.recent_sessions.forget_account(AccountId(account));
         tracing::info!(account = account, "password reset; every session ended");
         Ok(())
     }
@@ -460,6 +484,7 @@ impl Accounts {
                 })
             })
             .await?;
+        self.recent_sessions.forget_account(account);
         tracing::info!(account = user.id, role = %role, "role changed");
         Ok(user)
     }

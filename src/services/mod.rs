@@ -15,5 +15,6 @@ pub mod passwords;
 pub mod payments;
 pub mod product_reviews;
 pub mod seed;
+pub mod session_cache;
 pub mod throttle;
 pub mod tokens;

@@ -209,7 +209,9 @@ async fn expired_and_idle_sessions_fail_on_the_next_request() {
     use bazaar::db::schema::sessions;
     use diesel::prelude::*;
 
-    let app = spawn_app().await;
+    // The sessions are ended behind the server's back, in the database, as another server would:
+    // without the session cache this server sees it on the very next request.
+    let app = spawn_app_with(1, &["--session-cache-seconds", "0"]).await;
     let expired = app.register("ada@example.com").await;
     let idle = app.register("bob@example.com").await;
     assert!(app.graphql_as(Some(&expired.token), ME, json!({})).await["errors"].is_null());
@@ -243,6 +245,64 @@ async fn expired_and_idle_sessions_fail_on_the_next_request() {
         .unwrap();
     let body: Value = raw.json().await.unwrap();
     assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
+}
+
+#[actix_web::test]
+async fn a_recent_session_check_is_reused_until_the_session_changes_on_this_server() {
+    let app = spawn_app().await;
+    let ada = app.register("ada@example.com").await;
+    let first = app.graphql_as(Some(&ada.token), ME, json!({})).await;
+    let again = app.graphql_as(Some(&ada.token), ME, json!({})).await;
+    assert_eq!(again["data"], first["data"]);
+    assert_eq!(
+        statements(&again),
+        statements(&first) - 1,
+        "no session lookup"
+    );
+
+    // A role change applies to the account's very next request.
+    let admin = app.account_with_role("boss@example.com", "ADMIN").await;
+    let demote = "mutation($id: ID!, $role: Role!) { accountRoleSet(accountId: $id, role: $role) {
+        account { role } userErrors { code } } }";
+    let staff = app.account_with_role("sam@example.com", "STAFF").await;
+    let me = app
+        .data_as(&staff.token, "{ me { role } }", json!({}))
+        .await;
+    assert_eq!(me["me"]["role"], "STAFF");
+    let set = app
+        .data_as(
+            &admin.token,
+            demote,
+            json!({ "id": staff.id, "role": "CUSTOMER" }),
+        )
+        .await;
+    assert_eq!(set["accountRoleSet"]["userErrors"], json!([]));
+    let me = app
+        .data_as(&staff.token, "{ me { role } }", json!({}))
+        .await;
+    assert_eq!(me["me"]["role"], "CUSTOMER");
+    let staff_only = "{ customers(first: 1) { edges { node { id } } } }";
+    assert_eq!(
+        error_codes(
+            &app.graphql_as(Some(&staff.token), staff_only, json!({}))
+                .await
+        ),
+        ["FORBIDDEN"]
+    );
+
+    // Signing out applies at once.
+    let logout = app
+        .data_as(
+            &ada.token,
+            "mutation { logout { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(logout["logout"]["userErrors"], json!([]));
+    assert_eq!(
+        error_codes(&app.graphql_as(Some(&ada.token), ME, json!({})).await),
+        ["UNAUTHENTICATED"]
+    );
 }
 
 #[actix_web::test]

@@ -14,6 +14,7 @@ pub struct LiveSession {
     pub user_id: i64,
     pub role: String,
     pub last_used_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
 }
 
 /// Starts a session.
@@ -55,6 +56,7 @@ pub fn find_live(
             sessions::user_id,
             users::role,
             sessions::last_used_at,
+            sessions::expires_at,
         ))
         .first(conn)
         .optional()
