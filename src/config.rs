@@ -136,6 +136,13 @@ pub struct ServeConfig {
     #[arg(long, env = "BAZAAR_CURRENCY", default_value = "USD", global = true)]
     pub currency: String,
 
+    /// Seconds the category tree is kept between reads, for product lists by category (0: read
+    /// it for every list). Category changes made through this server apply at once; changes
+    /// made through other servers sharing the database, within this time.
+    #[arg(long, env = "BAZAAR_CATEGORY_CACHE_SECONDS", default_value_t = 5, global = true,
+          value_parser = clap::value_parser!(u32).range(0..=300))]
+    pub category_cache_seconds: u32,
+
     /// Flat shipping charge per order, in the store currency, e.g. `4.95`.
     #[arg(
         long,

@@ -1,5 +1,6 @@
 //! Catalog rules: product status and who sees what, slugs, and the text search matches.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -111,6 +112,46 @@ pub fn slugify(name: &str) -> String {
     slug.trim_end_matches('-').to_owned()
 }
 
+/// The category tree as its materialised paths (`/1/5/` is category 5 under category 1): which
+/// categories lie under which.
+#[derive(Debug, Default)]
+pub struct CategoryTree {
+    ids_by_slug: HashMap<String, i64>,
+    paths: Vec<(i64, String)>,
+}
+
+impl CategoryTree {
+    /// The tree of these categories: `(id, slug, path)` each.
+    pub fn new(categories: impl IntoIterator<Item = (i64, String, String)>) -> Self {
+        let mut tree = Self::default();
+        for (id, slug, path) in categories {
+            tree.ids_by_slug.insert(slug, id);
+            tree.paths.push((id, path));
+        }
+        tree
+    }
+
+    /// The id of the category with this slug and the ids of all its descendants; `None` when no
+    /// category has that slug.
+    pub fn subtree_of_slug(&self, slug: &str) -> Option<Vec<i64>> {
+        self.subtree_of_id(*self.ids_by_slug.get(slug)?)
+    }
+
+    /// This id and the ids of all its descendants, in id order; `None` when there is no such
+    /// category.
+    pub fn subtree_of_id(&self, id: i64) -> Option<Vec<i64>> {
+        let (_, root) = self.paths.iter().find(|(candidate, _)| *candidate == id)?;
+        let mut ids: Vec<i64> = self
+            .paths
+            .iter()
+            .filter(|(_, path)| path.starts_with(root.as_str()))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        Some(ids)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +200,21 @@ mod tests {
     fn slugs_are_url_safe() {
         assert_eq!(slugify("Coffee & Tea — Mugs!"), "coffee-tea-mugs");
         assert_eq!(slugify("  Émile's 2 Chairs "), "mile-s-2-chairs");
+    }
+
+    #[test]
+    fn a_subtree_holds_the_category_and_everything_below_it() {
+        let tree = CategoryTree::new([
+            (1, "apparel".into(), "/1/".into()),
+            (2, "shirts".into(), "/1/2/".into()),
+            (3, "tees".into(), "/1/2/3/".into()),
+            (10, "mugs".into(), "/10/".into()),
+            (11, "hats".into(), "/1/11/".into()),
+        ]);
+        assert_eq!(tree.subtree_of_slug("apparel"), Some(vec![1, 2, 3, 11]));
+        assert_eq!(tree.subtree_of_slug("shirts"), Some(vec![2, 3]));
+        assert_eq!(tree.subtree_of_id(10), Some(vec![10]));
+        assert_eq!(tree.subtree_of_slug("unknown"), None);
+        assert_eq!(tree.subtree_of_id(4), None);
     }
 }

@@ -11,6 +11,7 @@ use crate::domain::catalog::CatalogVisibility;
 use crate::domain::money::Currency;
 use crate::domain::pricing::PricingPolicy;
 use crate::services::accounts::Accounts;
+use crate::services::catalog::CategoryTreeCache;
 use crate::services::payments::PaymentGateway;
 
 /// Per-request data, put in the GraphQL request by the HTTP handler.
@@ -48,6 +49,8 @@ pub trait ContextExt {
     fn shop(&self) -> async_graphql::Result<&ShopSettings>;
     /// The account services.
     fn accounts(&self) -> async_graphql::Result<&Accounts>;
+    /// The category tree, as last read.
+    fn categories(&self) -> async_graphql::Result<&CategoryTreeCache>;
     /// The payment gateway.
     fn gateway(&self) -> async_graphql::Result<&Arc<dyn PaymentGateway>>;
 }
@@ -63,6 +66,10 @@ impl ContextExt for Context<'_> {
 
     fn accounts(&self) -> async_graphql::Result<&Accounts> {
         Ok(self.data::<Arc<Accounts>>()?.as_ref())
+    }
+
+    fn categories(&self) -> async_graphql::Result<&CategoryTreeCache> {
+        Ok(self.data::<Arc<CategoryTreeCache>>()?.as_ref())
     }
 
     fn gateway(&self) -> async_graphql::Result<&Arc<dyn PaymentGateway>> {

@@ -23,6 +23,7 @@ use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 pub use context::{RequestContext, ShopSettings};
 
 use crate::services::accounts::Accounts;
+use crate::services::catalog::CategoryTreeCache;
 use crate::services::payments::PaymentGateway;
 
 /// The Bazaar schema.
@@ -35,6 +36,8 @@ pub struct SchemaOptions {
     pub shop: ShopSettings,
     /// The account services.
     pub accounts: Arc<Accounts>,
+    /// The category tree, as last read.
+    pub categories: Arc<CategoryTreeCache>,
     /// The payment gateway.
     pub gateway: Arc<dyn PaymentGateway>,
     /// Whether introspection queries are answered.
@@ -56,6 +59,7 @@ pub fn build_schema(options: SchemaOptions) -> AppSchema {
     let mut builder = builder()
         .data(options.shop)
         .data(options.accounts)
+        .data(options.categories)
         .data(options.gateway);
     if !options.introspection {
         builder = builder.disable_introspection();

@@ -25,6 +25,7 @@ use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::query_cost::CostModel;
 use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
 use crate::services::accounts::Accounts;
+use crate::services::catalog::CategoryTreeCache;
 use crate::services::cost::CostLimiter;
 use crate::services::mail::{self, Mailer};
 use crate::services::payments::{PaymentGateway, TestGateway};
@@ -136,6 +137,9 @@ impl Application {
                 pricing: pricing_policy(config, currency)?,
             },
             accounts: accounts.clone(),
+            categories: Arc::new(CategoryTreeCache::new(Duration::from_secs(u64::from(
+                config.category_cache_seconds,
+            )))),
             gateway,
             introspection: config.introspection_enabled(),
             suggestions: config.field_suggestions_enabled(),

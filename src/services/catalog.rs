@@ -1,11 +1,15 @@
-//! Catalog use cases: browsing products and categories as a customer or as staff.
+//! Catalog use cases: browsing products and categories as a customer or as staff, and the
+//! category tree each server keeps for a few seconds.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::db::Db;
 use crate::db::models::category::{self, Category};
 use crate::db::models::product::{
     self, ProductFilter, ProductKey, ProductSortField, ProductWithCategory, Window,
 };
-use crate::domain::catalog::{CatalogVisibility, search_pattern};
+use crate::domain::catalog::{CatalogVisibility, CategoryTree, search_pattern};
 use crate::domain::paging::{Page, PageRequest};
 use crate::error::{AppError, AppResult};
 
@@ -16,6 +20,71 @@ pub enum CategoryRef {
     Id(i64),
     /// By slug.
     Slug(String),
+}
+
+impl CategoryRef {
+    /// The referenced category and its descendants in `tree`; `None` when it is not there.
+    fn subtree_in(&self, tree: &CategoryTree) -> Option<Vec<i64>> {
+        match self {
+            Self::Id(id) => tree.subtree_of_id(*id),
+            Self::Slug(slug) => tree.subtree_of_slug(slug),
+        }
+    }
+}
+
+/// The category tree as this server last read it, kept for a few seconds, so that product
+/// lists by category need not read it each time. Category changes made through this server drop
+/// it at once; changes made elsewhere (another server, SQL) show within its lifetime, and a
+/// category it does not know sends the list back to the database.
+pub struct CategoryTreeCache {
+    lifetime: Duration,
+    state: Mutex<TreeState>,
+}
+
+#[derive(Default)]
+struct TreeState {
+    tree: Option<(Arc<CategoryTree>, Instant)>,
+    /// Bumped by every `forget`, so that a read that started before cannot put back an old tree.
+    generation: u64,
+}
+
+impl CategoryTreeCache {
+    /// A cache that keeps the tree for `lifetime`; zero keeps nothing.
+    pub fn new(lifetime: Duration) -> Self {
+        Self {
+            lifetime,
+            state: Mutex::default(),
+        }
+    }
+
+    /// The tree, if read less than the lifetime ago, and where the cache stands.
+    fn fresh(&self, now: Instant) -> (Option<Arc<CategoryTree>>, u64) {
+        let state = self.lock();
+        let tree = state
+            .tree
+            .as_ref()
+            .filter(|(_, read_at)| now.duration_since(*read_at) < self.lifetime)
+            .map(|(tree, _)| tree.clone());
+        (tree, state.generation)
+    }
+
+    fn remember(&self, generation: u64, tree: Arc<CategoryTree>, read_at: Instant) {
+        let mut state = self.lock();
+        if !self.lifetime.is_zero() && state.generation == generation {
+            state.tree = Some((tree, read_at));
+        }
+    }
+
+    /// Drops the tree: the categories changed.
+    pub fn forget(&self) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state.tree = None;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TreeState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A product list query, checked.
@@ -64,6 +133,7 @@ pub fn window(sort: ProductSort, page: &PageRequest<ProductKey>) -> AppResult<Wi
 /// One page of the products the caller may see that match `query`.
 pub async fn products(
     db: &Db,
+    categories: &CategoryTreeCache,
     visibility: CatalogVisibility,
     query: ProductQuery,
     sort: ProductSort,
@@ -77,18 +147,27 @@ pub async fn products(
         ));
     }
     let window = window(sort, &page)?;
-    let rows = db
+    let started = Instant::now();
+    let (known_tree, generation) = categories.fresh(started);
+    let (rows, read_tree) = db
         .run(move |conn| {
+            let mut read_tree = None;
             let category_ids = match &query.category {
                 None => None,
                 Some(reference) => {
-                    let ids = match reference {
-                        CategoryRef::Id(id) => category::subtree_ids_by_id(conn, *id)?,
-                        CategoryRef::Slug(slug) => category::subtree_ids_by_slug(conn, slug)?,
+                    let known = known_tree.and_then(|tree| reference.subtree_in(&tree));
+                    let ids = match known {
+                        Some(ids) => ids,
+                        None => {
+                            let tree = Arc::new(CategoryTree::new(category::tree(conn)?));
+                            let ids = reference.subtree_in(&tree);
+                            read_tree = Some(tree);
+                            // An unknown category matches nothing.
+                            ids.unwrap_or_default()
+                        }
                     };
                     if ids.is_empty() {
-                        // An unknown category matches nothing.
-                        return Ok(Vec::new());
+                        return Ok((Vec::new(), read_tree));
                     }
                     Some(ids)
                 }
@@ -100,9 +179,15 @@ pub async fn products(
                 max_price: query.max_price,
                 in_stock: query.in_stock,
             };
-            Ok(product::page(conn, &filter, visibility, &window)?)
+            Ok((
+                product::page(conn, &filter, visibility, &window)?,
+                read_tree,
+            ))
         })
         .await?;
+    if let Some(tree) = read_tree {
+        categories.remember(generation, tree, started);
+    }
     Ok(page.into_page(rows))
 }
 

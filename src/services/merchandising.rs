@@ -13,6 +13,7 @@ use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::catalog::{ProductStatus, search_text, slugify};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
+use crate::services::catalog::CategoryTreeCache;
 
 fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
@@ -77,49 +78,64 @@ pub struct CategoryInput {
 }
 
 /// Creates a category under `parent_id` (or at the root).
-pub async fn create_category(db: &Db, input: CategoryInput) -> AppResult<Category> {
+pub async fn create_category(
+    db: &Db,
+    categories: &CategoryTreeCache,
+    input: CategoryInput,
+) -> AppResult<Category> {
     let (name, slug) = name_and_slug(input.name.as_deref().unwrap_or(""), input.slug.as_deref())?;
-    db.run(move |conn| {
-        write_transaction(conn, |conn| {
-            if let Some(parent) = input.parent_id
-                && category::by_ids(conn, &[parent])?.is_empty()
-            {
-                return Err(not_found("parentId", "parent category").under("input"));
-            }
-            category::insert(
-                conn,
-                &NewCategory {
-                    parent_id: input.parent_id,
-                    name: &name,
-                    slug: &slug,
-                    position: input.position.unwrap_or(0),
-                    now: now(),
-                },
-            )
-            .map_err(taken("slug"))
+    let created = db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                if let Some(parent) = input.parent_id
+                    && category::by_ids(conn, &[parent])?.is_empty()
+                {
+                    return Err(not_found("parentId", "parent category").under("input"));
+                }
+                category::insert(
+                    conn,
+                    &NewCategory {
+                        parent_id: input.parent_id,
+                        name: &name,
+                        slug: &slug,
+                        position: input.position.unwrap_or(0),
+                        now: now(),
+                    },
+                )
+                .map_err(taken("slug"))
+            })
         })
-    })
-    .await
+        .await?;
+    categories.forget();
+    Ok(created)
 }
 
 /// Changes a category's name, slug or position.
-pub async fn update_category(db: &Db, id: i64, input: CategoryInput) -> AppResult<Category> {
-    db.run(move |conn| {
-        write_transaction(conn, |conn| {
-            let current = category::by_ids(conn, &[id])?
-                .pop()
-                .ok_or_else(|| not_found("id", "category"))?;
-            let name = input.name.clone().unwrap_or(current.name.clone());
-            let slug = input.slug.clone().or(Some(current.slug.clone()));
-            let (name, slug) = name_and_slug(&name, slug.as_deref())?;
-            let position = input.position.unwrap_or(current.position);
-            category::update(conn, id, &name, &slug, position, now()).map_err(taken("slug"))?;
-            category::by_ids(conn, &[id])?
-                .pop()
-                .ok_or_else(|| not_found("id", "category"))
+pub async fn update_category(
+    db: &Db,
+    categories: &CategoryTreeCache,
+    id: i64,
+    input: CategoryInput,
+) -> AppResult<Category> {
+    let updated = db
+        .run(move |conn| {
+            write_transaction(conn, |conn| {
+                let current = category::by_ids(conn, &[id])?
+                    .pop()
+                    .ok_or_else(|| not_found("id", "category"))?;
+                let name = input.name.clone().unwrap_or(current.name.clone());
+                let slug = input.slug.clone().or(Some(current.slug.clone()));
+                let (name, slug) = name_and_slug(&name, slug.as_deref())?;
+                let position = input.position.unwrap_or(current.position);
+                category::update(conn, id, &name, &slug, position, now()).map_err(taken("slug"))?;
+                category::by_ids(conn, &[id])?
+                    .pop()
+                    .ok_or_else(|| not_found("id", "category"))
+            })
         })
-    })
-    .await
+        .await?;
+    categories.forget();
+    Ok(updated)
 }
 
 /// Archives (hides from customers) or restores a category.

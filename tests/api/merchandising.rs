@@ -4,7 +4,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_codes, spawn_app};
+use crate::helpers::{TestApp, error_codes, spawn_app, statements};
 
 async fn staff(app: &TestApp) -> String {
     app.account_with_role("staff@example.com", "STAFF")
@@ -197,6 +197,75 @@ async fn staff_build_a_product_that_customers_see_once_it_is_active() {
         app.data(lookup, json!({ "id": product })).await["node"],
         Value::Null
     );
+}
+
+#[actix_web::test]
+async fn lists_by_category_follow_category_changes_at_once() {
+    let app = spawn_app().await;
+    let token = staff(&app).await;
+    let list = "query($slug: String!) { products(first: 100, where: { categorySlug: $slug }) {
+        edges { node { slug } } } }";
+    let slugs = |response: &Value| -> Vec<String> {
+        response["data"]["products"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The tree is read with the first list by category, then kept.
+    let first = app.graphql(list, json!({ "slug": "apparel" })).await;
+    let again = app.graphql(list, json!({ "slug": "apparel" })).await;
+    assert_eq!(slugs(&again), slugs(&first));
+    assert!(!slugs(&first).is_empty());
+    assert_eq!(statements(&again), statements(&first) - 1, "no tree read");
+
+    // A new subcategory counts under its parent at once, and so does what is filed under it.
+    let apparel = app
+        .data(r#"{ category(slug: "apparel") { id } }"#, json!({}))
+        .await;
+    let scarves = mutate(
+        &app,
+        &token,
+        "categoryCreate",
+        "mutation($parent: ID!) { categoryCreate(input: { name: \"Scarves\", parentId: $parent }) {
+            category { id } userErrors { code } } }",
+        json!({ "parent": apparel["category"]["id"] }),
+    )
+    .await;
+    assert_eq!(scarves["userErrors"], json!([]));
+    let scarves = scarves["category"]["id"].clone();
+    let scarf = mutate(
+        &app,
+        &token,
+        "productCreate",
+        CREATE_PRODUCT,
+        json!({ "input": { "name": "Silk Scarf", "categoryId": scarves, "status": "ACTIVE" } }),
+    )
+    .await;
+    assert_eq!(scarf["userErrors"], json!([]));
+    let under_apparel = slugs(&app.graphql(list, json!({ "slug": "apparel" })).await);
+    assert!(
+        under_apparel.contains(&"silk-scarf".to_owned()),
+        "{under_apparel:?}"
+    );
+
+    // A new slug finds the category at once; the old one finds nothing.
+    let renamed = mutate(
+        &app,
+        &token,
+        "categoryUpdate",
+        "mutation($id: ID!) { categoryUpdate(id: $id, input: { slug: \"wraps\" }) {
+            category { slug } userErrors { code } } }",
+        json!({ "id": scarves }),
+    )
+    .await;
+    assert_eq!(renamed["category"]["slug"], "wraps");
+    assert_eq!(
+        slugs(&app.graphql(list, json!({ "slug": "wraps" })).await),
+        ["silk-scarf"]
+    );
+    assert!(slugs(&app.graphql(list, json!({ "slug": "scarves" })).await).is_empty());
 }
 
 #[actix_web::test]

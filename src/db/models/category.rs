@@ -66,24 +66,10 @@ pub fn by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Option<Catego
         .optional()
 }
 
-diesel::alias!(categories as anchor: Anchor);
-
-/// The ids of the category with this id and of all its descendants (none when it does not exist).
-pub fn subtree_ids_by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Vec<i64>> {
+/// Every category's id, slug and path: the whole tree.
+pub fn tree(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String, String)>> {
     categories::table
-        .inner_join(anchor.on(categories::path.like(anchor.field(categories::path).concat("%"))))
-        .filter(anchor.field(categories::id).eq(id))
-        .select(categories::id)
-        .load(conn)
-}
-
-/// The ids of the category with this slug and of all its descendants (none when it does not
-/// exist).
-pub fn subtree_ids_by_slug(conn: &mut DbConnection, slug: &str) -> QueryResult<Vec<i64>> {
-    categories::table
-        .inner_join(anchor.on(categories::path.like(anchor.field(categories::path).concat("%"))))
-        .filter(anchor.field(categories::slug).eq(slug))
-        .select(categories::id)
+        .select((categories::id, categories::slug, categories::path))
         .load(conn)
 }
 

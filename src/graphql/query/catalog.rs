@@ -40,7 +40,16 @@ impl CatalogQuery {
             .into_query(ctx.shop()?.currency)?;
         let sort = ProductSort::from(sort_by.unwrap_or_default());
         let page = page_request::<ProductKey>(first, after, last, before)?;
-        let page = catalog::products(&request.db, request.visibility(), query, sort, page).await?;
+        let categories = ctx.categories()?;
+        let page = catalog::products(
+            &request.db,
+            categories,
+            request.visibility(),
+            query,
+            sort,
+            page,
+        )
+        .await?;
         Ok(product_connection(page, sort.field))
     }
 
