@@ -1,6 +1,6 @@
 //! `Money` and the `Decimal` scalar: exact amounts in the store currency.
 
-use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
+use async_graphql::{InputValueError, InputValueResult, Object, Scalar, ScalarType, Value};
 
 use crate::domain::money::Currency;
 
@@ -31,23 +31,37 @@ impl ScalarType for Decimal {
 }
 
 /// An amount of money in the store currency.
-#[derive(Debug, Clone, SimpleObject)]
+#[derive(Debug, Clone, Copy)]
 pub struct Money {
-    /// The amount as a decimal string with the currency's digits, e.g. `"19.99"`.
-    pub amount: Decimal,
-    /// ISO 4217 currency code, e.g. `USD`.
-    pub currency_code: String,
-    /// The amount in the currency's minor unit, e.g. `1999` cents.
-    pub minor_units: i64,
+    minor_units: i64,
+    currency: Currency,
 }
 
 impl Money {
     /// `minor_units` of `currency`.
     pub fn new(minor_units: i64, currency: Currency) -> Self {
         Self {
-            amount: Decimal(currency.format(minor_units)),
-            currency_code: currency.code().to_owned(),
             minor_units,
+            currency,
         }
+    }
+}
+
+/// An amount of money in the store currency.
+#[Object]
+impl Money {
+    /// The amount as a decimal string with the currency's digits, e.g. `"19.99"`.
+    async fn amount(&self) -> Decimal {
+        Decimal(self.currency.format(self.minor_units))
+    }
+
+    /// ISO 4217 currency code, e.g. `USD`.
+    async fn currency_code(&self) -> &str {
+        self.currency.code()
+    }
+
+    /// The amount in the currency's minor unit, e.g. `1999` cents.
+    async fn minor_units(&self) -> i64 {
+        self.minor_units
     }
 }
