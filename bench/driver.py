@@ -590,15 +590,13 @@ def ceiling_product_by_id(database_url, ids, clients, seconds):
 
 
 def ceiling_list_page(database_url, slugs, clients, seconds):
-    """Bazaar's two statements for "list page" (the ids of the category with the slug and of its
-    descendants, then the first page of the ACTIVE products in them by name and id, one row more
-    than the page): a script per leaf category, picked at random."""
+    """Bazaar's statement for "list page" (the first page of the ACTIVE products of a category by
+    name and id, one row more than the page; the server knows the category's subtree from the
+    category tree it keeps, and a leaf's is the leaf alone): a script per leaf category, picked
+    at random."""
     ids = dict(sql(database_url, "SELECT slug, id FROM categories WHERE slug IN ("
                    + ", ".join(f"'{slug}'" for slug in slugs) + ")"))
     scripts = [
-        "SELECT categories.id FROM (categories INNER JOIN categories AS anchor ON "
-        "(categories.path LIKE (anchor.path || '%'))) "
-        f"WHERE (anchor.slug = '{slug}');\n"
         f"SELECT {PRODUCT_COLUMNS}, {CATEGORY_COLUMNS} FROM (products LEFT OUTER JOIN categories "
         "ON (products.category_id = categories.id)) WHERE (products.status = 'ACTIVE') "
         f"AND (products.category_id = {ids[slug]}) "
