@@ -50,7 +50,7 @@ pub trait ContextExt {
     /// The account services.
     fn accounts(&self) -> async_graphql::Result<&Accounts>;
     /// The category tree, as last read.
-    fn categories(&self) -> async_graphql::Result<&CategoryTreeCache>;
+    fn categories(&self) -> async_graphql::Result<&Arc<CategoryTreeCache>>;
     /// The payment gateway.
     fn gateway(&self) -> async_graphql::Result<&Arc<dyn PaymentGateway>>;
 }
@@ -68,8 +68,8 @@ impl ContextExt for Context<'_> {
         Ok(self.data::<Arc<Accounts>>()?.as_ref())
     }
 
-    fn categories(&self) -> async_graphql::Result<&CategoryTreeCache> {
-        Ok(self.data::<Arc<CategoryTreeCache>>()?.as_ref())
+    fn categories(&self) -> async_graphql::Result<&Arc<CategoryTreeCache>> {
+        self.data::<Arc<CategoryTreeCache>>()
     }
 
     fn gateway(&self) -> async_graphql::Result<&Arc<dyn PaymentGateway>> {

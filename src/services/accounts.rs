@@ -46,7 +46,9 @@ pub struct Accounts {
     session_idle: TimeDelta,
     reset_ttl: TimeDelta,
     reset_url: String,
-    recent_sessions: SessionCache,
+    /// Shared with the blocking work that ends sessions, which drops them from it right after
+    /// committing, even if the request that asked has been given up by then.
+    recent_sessions: Arc<SessionCache>,
 }
 
 /// A new session: the token, shown once, and when it ends at the latest.
@@ -96,9 +98,9 @@ impl Accounts {
             session_idle: TimeDelta::minutes(i64::from(config.session_idle_minutes)),
             reset_ttl: TimeDelta::minutes(i64::from(config.password_reset_ttl_minutes)),
             reset_url: reset_url.to_owned(),
-            recent_sessions: SessionCache::new(Duration::from_secs(u64::from(
+            recent_sessions: Arc::new(SessionCache::new(Duration::from_secs(u64::from(
                 config.session_cache_seconds,
-            ))),
+            )))),
         }
     }
 
@@ -276,19 +278,24 @@ impl Accounts {
 
     /// Ends the caller's session.
     pub async fn logout(&self, db: &Db, caller: AccountPrincipal) -> AppResult<()> {
-        db.run(move |conn| Ok(session::revoke(conn, caller.session_id, now())?))
-            .await?;
-        self.recent_sessions.forget_session(caller.session_id);
-        Ok(())
+        let recent = self.recent_sessions.clone();
+        db.run(move |conn| {
+            session::revoke(conn, caller.session_id, now())?;
+            recent.forget_session(caller.session_id);
+            Ok(())
+        })
+        .await
     }
 
     /// Ends every session of the caller's account, this one included; how many ended.
     pub async fn logout_all(&self, db: &Db, caller: AccountPrincipal) -> AppResult<usize> {
-        let ended = db
-            .run(move |conn| Ok(session::revoke_all(conn, caller.account_id.0, None, now())?))
-            .await?;
-        self.recent_sessions.forget_account(caller.account_id);
-        Ok(ended)
+        let recent = self.recent_sessions.clone();
+        db.run(move |conn| {
+            let ended = session::revoke_all(conn, caller.account_id.0, None, now())?;
+            recent.forget_account(caller.account_id);
+            Ok(ended)
+        })
+        .await
     }
 
     /// Changes the caller's password after checking the current one, and ends the account's
@@ -321,17 +328,18 @@ impl Accounts {
         }
         self.throttle.record_success(&account_key[0]);
         let hash = self.hasher.hash(new).await?;
+        let recent = self.recent_sessions.clone();
         db.run(move |conn| {
             conn.transaction(|conn| {
                 let now = now();
                 user::set_password_hash(conn, id, &hash, now)?;
                 session::revoke_all(conn, id, Some(caller.session_id), now)?;
-                password_reset::invalidate_all(conn, id, now)?;
-                Ok(())
-            })
+                password_reset::invalidate_all(conn, id, now)
+            })?;
+            recent.forget_account(caller.account_id);
+            Ok(())
         })
         .await?;
-        self.recent_sessions.forget_account(caller.account_id);
         tracing::info!(account = id, "password changed; other sessions ended");
         Ok(())
     }
@@ -393,9 +401,10 @@ impl Accounts {
         let new = Password::parse(new, "newPassword").map_err(AppError::rejected)?;
         let hash = self.hasher.hash(new).await?;
         let token_hash = hash_token(token);
+        let recent = self.recent_sessions.clone();
         let account = db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                let account = conn.transaction(|conn| {
                     let now = now();
                     let Some(user_id) = password_reset::consume(conn, &token_hash, now)? else {
                         return Err(rejected(
@@ -408,10 +417,11 @@ impl Accounts {
                     session::revoke_all(conn, user_id, None, now)?;
                     password_reset::invalidate_all(conn, user_id, now)?;
                     Ok(user_id)
-                })
+                })?;
+                recent.forget_account(AccountId(account));
+                Ok(account)
             })
             .await?;
-        self.recent_sessions.forget_account(AccountId(account));
         tracing::info!(account = account, "password reset; every session ended");
         Ok(())
     }
@@ -465,9 +475,10 @@ impl Accounts {
 
     /// Gives an account a role. The last administrator cannot be demoted.
     pub async fn set_role(&self, db: &Db, account: AccountId, role: Role) -> AppResult<User> {
+        let recent = self.recent_sessions.clone();
         let user = db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                let user = conn.transaction(|conn| {
                     let current = user::by_ids(conn, &[account.0])?.pop().ok_or_else(|| {
                         rejected(&["accountId"], RejectionCode::NotFound, "no such account")
                     })?;
@@ -481,10 +492,11 @@ impl Accounts {
                         ));
                     }
                     Ok(user::set_role(conn, account.0, role.as_str(), now())?)
-                })
+                })?;
+                recent.forget_account(account);
+                Ok(user)
             })
             .await?;
-        self.recent_sessions.forget_account(account);
         tracing::info!(account = user.id, role = %role, "role changed");
         Ok(user)
     }

@@ -34,8 +34,7 @@ impl CategoryRef {
 
 /// The category tree as this server last read it, kept for a few seconds, so that product
 /// lists by category need not read it each time. Category changes made through this server drop
-/// it at once; changes made elsewhere (another server, SQL) show within its lifetime, and a
-/// category it does not know sends the list back to the database.
+/// it at once; changes made elsewhere (another server, SQL) show within its lifetime.
 pub struct CategoryTreeCache {
     lifetime: Duration,
     state: Mutex<TreeState>,
@@ -155,17 +154,16 @@ pub async fn products(
             let category_ids = match &query.category {
                 None => None,
                 Some(reference) => {
-                    let known = known_tree.and_then(|tree| reference.subtree_in(&tree));
-                    let ids = match known {
-                        Some(ids) => ids,
+                    let tree = match known_tree {
+                        Some(tree) => tree,
                         None => {
                             let tree = Arc::new(CategoryTree::new(category::tree(conn)?));
-                            let ids = reference.subtree_in(&tree);
-                            read_tree = Some(tree);
-                            // An unknown category matches nothing.
-                            ids.unwrap_or_default()
+                            read_tree = Some(tree.clone());
+                            tree
                         }
                     };
+                    // An unknown category matches nothing.
+                    let ids = reference.subtree_in(&tree).unwrap_or_default();
                     if ids.is_empty() {
                         return Ok((Vec::new(), read_tree));
                     }

@@ -2,6 +2,8 @@
 //! Every write keeps a product's derived values (lowest and highest live price, search text)
 //! in step in the same transaction; inventory changes are compare-and-swap.
 
+use std::sync::Arc;
+
 use chrono::{NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -80,62 +82,63 @@ pub struct CategoryInput {
 /// Creates a category under `parent_id` (or at the root).
 pub async fn create_category(
     db: &Db,
-    categories: &CategoryTreeCache,
+    categories: &Arc<CategoryTreeCache>,
     input: CategoryInput,
 ) -> AppResult<Category> {
     let (name, slug) = name_and_slug(input.name.as_deref().unwrap_or(""), input.slug.as_deref())?;
-    let created = db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                if let Some(parent) = input.parent_id
-                    && category::by_ids(conn, &[parent])?.is_empty()
-                {
-                    return Err(not_found("parentId", "parent category").under("input"));
-                }
-                category::insert(
-                    conn,
-                    &NewCategory {
-                        parent_id: input.parent_id,
-                        name: &name,
-                        slug: &slug,
-                        position: input.position.unwrap_or(0),
-                        now: now(),
-                    },
-                )
-                .map_err(taken("slug"))
-            })
-        })
-        .await?;
-    categories.forget();
-    Ok(created)
+    let categories = categories.clone();
+    db.run(move |conn| {
+        let created = write_transaction(conn, |conn| {
+            if let Some(parent) = input.parent_id
+                && category::by_ids(conn, &[parent])?.is_empty()
+            {
+                return Err(not_found("parentId", "parent category").under("input"));
+            }
+            category::insert(
+                conn,
+                &NewCategory {
+                    parent_id: input.parent_id,
+                    name: &name,
+                    slug: &slug,
+                    position: input.position.unwrap_or(0),
+                    now: now(),
+                },
+            )
+            .map_err(taken("slug"))
+        })?;
+        // Here rather than after the await: the request may have been given up by then.
+        categories.forget();
+        Ok(created)
+    })
+    .await
 }
 
 /// Changes a category's name, slug or position.
 pub async fn update_category(
     db: &Db,
-    categories: &CategoryTreeCache,
+    categories: &Arc<CategoryTreeCache>,
     id: i64,
     input: CategoryInput,
 ) -> AppResult<Category> {
-    let updated = db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let current = category::by_ids(conn, &[id])?
-                    .pop()
-                    .ok_or_else(|| not_found("id", "category"))?;
-                let name = input.name.clone().unwrap_or(current.name.clone());
-                let slug = input.slug.clone().or(Some(current.slug.clone()));
-                let (name, slug) = name_and_slug(&name, slug.as_deref())?;
-                let position = input.position.unwrap_or(current.position);
-                category::update(conn, id, &name, &slug, position, now()).map_err(taken("slug"))?;
-                category::by_ids(conn, &[id])?
-                    .pop()
-                    .ok_or_else(|| not_found("id", "category"))
-            })
-        })
-        .await?;
-    categories.forget();
-    Ok(updated)
+    let categories = categories.clone();
+    db.run(move |conn| {
+        let updated = write_transaction(conn, |conn| {
+            let current = category::by_ids(conn, &[id])?
+                .pop()
+                .ok_or_else(|| not_found("id", "category"))?;
+            let name = input.name.clone().unwrap_or(current.name.clone());
+            let slug = input.slug.clone().or(Some(current.slug.clone()));
+            let (name, slug) = name_and_slug(&name, slug.as_deref())?;
+            let position = input.position.unwrap_or(current.position);
+            category::update(conn, id, &name, &slug, position, now()).map_err(taken("slug"))?;
+            category::by_ids(conn, &[id])?
+                .pop()
+                .ok_or_else(|| not_found("id", "category"))
+        })?;
+        categories.forget();
+        Ok(updated)
+    })
+    .await
 }
 
 /// Archives (hides from customers) or restores a category.
