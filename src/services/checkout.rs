@@ -162,6 +162,12 @@ fn place(
     }
     let cart = load_for(conn, caller, token).map_err(|e| e.under("input"))?;
     if cart.order_id.is_some() {
+        // A request with this key may have placed the order after the lookup above and before
+        // the cart was read (PostgreSQL reads committed rows statement by statement): it is
+        // visible now, and a retry gets its order, not a refusal.
+        if let Some(existing) = order::by_idempotency_key(conn, key)? {
+            return replay(existing, request_hash);
+        }
         return Err(rejected(
             &["input", "cartId"],
             RejectionCode::AlreadyCompleted,
