@@ -124,7 +124,8 @@ pub struct ServeConfig {
     #[arg(long, env = "BAZAAR_INTROSPECTION", global = true)]
     pub introspection: Option<bool>,
 
-    /// Add `extensions.sql` (statements run) to every response. Default: on in development only.
+    /// Add `extensions.sql` (statements sent, database calls made) to every response. Default: on
+    /// in development only.
     #[arg(long, env = "BAZAAR_DEBUG_EXTENSIONS", global = true)]
     pub debug_extensions: Option<bool>,
 

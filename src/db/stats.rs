@@ -11,6 +11,7 @@ use diesel::connection::{Instrumentation, InstrumentationEvent};
 #[derive(Debug, Default)]
 pub struct SqlStats {
     statements: AtomicU64,
+    calls: AtomicU64,
 }
 
 impl SqlStats {
@@ -18,14 +19,24 @@ impl SqlStats {
     pub fn statements(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
     }
+
+    /// Database calls so far: each takes a pooled connection on a blocking thread and sends one
+    /// or more statements. Every call costs a round trip through the thread pool, whatever it
+    /// sends.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
 }
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<SqlStats>>> = const { RefCell::new(None) };
 }
 
-/// Counts this thread's statements into `stats` until the guard drops.
+/// Counts a database call into `stats`, and this thread's statements until the guard drops.
 pub(super) fn count_into(stats: Option<Arc<SqlStats>>) -> CountingGuard {
+    if let Some(stats) = &stats {
+        stats.calls.fetch_add(1, Ordering::Relaxed);
+    }
     CURRENT.with(|current| *current.borrow_mut() = stats);
     CountingGuard
 }

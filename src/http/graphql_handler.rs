@@ -225,7 +225,7 @@ async fn run_one(
     if state.debug_extensions {
         response.extensions.insert(
             "sql".to_owned(),
-            value!({ "statements": stats.statements() }),
+            value!({ "statements": stats.statements(), "calls": stats.calls() }),
         );
     }
     let body = ResponseBody {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::db::models::order::{self, Order, OrderFilter, OrderWindow, OrderWithCustomer, Payment};
+use crate::db::models::order::{
+    self, LineWithVariant, Order, OrderFilter, OrderLine, OrderWindow, OrderWithCustomer, Payment,
+};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Principal, Role};
 use crate::domain::ids::AccountId;
@@ -49,15 +51,55 @@ fn status_of(order: &Order) -> AppResult<OrderStatus> {
         .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))
 }
 
-/// One page of orders, newest first: a customer's own, or everyone's for staff; with their
-/// customers' accounts when `with_customers`.
+/// What a page of orders is read with, beside the orders: each read here instead of by a
+/// loader afterwards saves the request a round trip to the database.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OrderPageWith {
+    /// The customers' accounts (joined to the page statement).
+    pub customers: bool,
+    /// The orders' lines, if asked for.
+    pub lines: Option<LineDetail>,
+}
+
+/// How much of each order line to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineDetail {
+    /// The line alone.
+    Plain,
+    /// The line with the variant it was bought as, and that variant's product.
+    WithVariants,
+}
+
+/// The lines of a page's orders, read with the page.
+#[derive(Debug, Default)]
+pub enum PageLines {
+    /// Not asked for.
+    #[default]
+    NotRead,
+    /// The lines alone.
+    Plain(Vec<OrderLine>),
+    /// The lines with their variants, as the caller may see them.
+    WithVariants(Vec<LineWithVariant>),
+}
+
+/// A page of orders and what was read with it.
+#[derive(Debug)]
+pub struct OrderPage {
+    /// The orders, each with its customer when asked for.
+    pub orders: Page<OrderWithCustomer>,
+    /// The lines of exactly the page's orders, when asked for.
+    pub lines: PageLines,
+}
+
+/// One page of orders, newest first: a customer's own, or everyone's for staff; read in one
+/// blocking call with what `with` asks for.
 pub async fn list(
     db: &Db,
     caller: Principal,
     status: Option<OrderStatus>,
     page: PageRequest<i64>,
-    with_customers: bool,
-) -> AppResult<Page<OrderWithCustomer>> {
+    with: OrderPageWith,
+) -> AppResult<OrderPage> {
     let user_id = if caller.has_role(Role::Staff) {
         None
     } else {
@@ -78,10 +120,29 @@ pub async fn list(
         limit: page.fetch_limit(),
         from_end: page.from_end,
     };
-    let rows = db
-        .run(move |conn| Ok(order::page(conn, &filter, &window, with_customers)?))
+    let page_size = page.size;
+    let visibility = caller.catalog_visibility();
+    let (rows, lines) = db
+        .run(move |conn| {
+            let rows = order::page(conn, &filter, &window, with.customers)?;
+            // The page holds the first `page_size` rows; the one beyond only says there is more.
+            let ids: Vec<i64> = rows.iter().take(page_size).map(|(o, _)| o.id).collect();
+            let lines = match with.lines {
+                Some(LineDetail::Plain) if !ids.is_empty() => {
+                    PageLines::Plain(order::lines_of(conn, &ids)?)
+                }
+                Some(LineDetail::WithVariants) if !ids.is_empty() => {
+                    PageLines::WithVariants(order::lines_with_variants_of(conn, &ids, visibility)?)
+                }
+                _ => PageLines::NotRead,
+            };
+            Ok((rows, lines))
+        })
         .await?;
-    Ok(page.into_page(rows))
+    Ok(OrderPage {
+        orders: page.into_page(rows),
+        lines,
+    })
 }
 
 /// Applies `action` (fulfil or cancel) to an order, with its event and restocking.

@@ -7,7 +7,9 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{ApiClient, TestApp, error_codes, spawn_app, spawn_app_with, statements};
+use crate::helpers::{
+    ApiClient, TestApp, calls, error_codes, spawn_app, spawn_app_with, statements,
+};
 
 const CART_FIELDS: &str = "id itemCount readyForCheckout discountCode discountProblem
     lines { quantity sku availability unitPrice { minorUnits } lineTotal { minorUnits } }
@@ -527,12 +529,12 @@ async fn customers_see_their_own_orders_and_staff_see_all_in_bounded_statements(
         let edges = response["data"]["orders"]["edges"].as_array().unwrap();
         assert_eq!(edges.len(), n);
         assert_eq!(edges[0]["node"]["lines"].as_array().unwrap().len(), 3);
-        counts.push(statements(&response));
+        counts.push((statements(&response), calls(&response)));
     }
     // Orders with their customers, lines with their variants and products, events: whatever
-    // the page size.
+    // the page size. The lines are read in the same call as the page.
     assert_eq!(counts[0], counts[1], "{counts:?}");
-    assert_eq!(counts[0], 3, "{counts:?}");
+    assert_eq!(counts[0], (3, 2), "{counts:?}");
     // The products' categories, when asked for, take one statement more, for every line at once.
     let with_categories = "{ orders(first: 50) { edges { node { lines { variant {
         product { slug category { slug } } } } } } } }";
@@ -541,6 +543,24 @@ async fn customers_see_their_own_orders_and_staff_see_all_in_bounded_statements(
         .await;
     assert!(response["errors"].is_null(), "{response}");
     assert_eq!(statements(&response), 3, "{response}");
+    // Lines read with the page belong to their own orders: each order's lines as read by id.
+    let page = app
+        .data_as(
+            &staff.token,
+            "{ orders(first: 20) { edges { node { id lines { sku quantity lineTotal { amount } } } } } }",
+            json!({}),
+        )
+        .await;
+    for edge in page["orders"]["edges"].as_array().unwrap() {
+        let by_id = app
+            .data_as(
+                &staff.token,
+                "query($id: ID!) { node(id: $id) { ... on Order { lines { sku quantity lineTotal { amount } } } } }",
+                json!({ "id": edge["node"]["id"] }),
+            )
+            .await;
+        assert_eq!(edge["node"]["lines"], by_id["node"]["lines"]);
+    }
     let products: Vec<&Value> = response["data"]["orders"]["edges"]
         .as_array()
         .unwrap()
@@ -586,6 +606,21 @@ async fn customers_see_their_own_orders_and_staff_see_all_in_bounded_statements(
         edges
             .iter()
             .all(|e| e["node"]["customer"]["email"] == "ada@example.com")
+    );
+    // A customer's orders with their lines and the lines' variants: one database call.
+    let with_lines = app
+        .graphql_as(
+            Some(&ada.token),
+            "{ orders(first: 50) { edges { node { lines { sku variant { sku } } } } } }",
+            json!({}),
+        )
+        .await;
+    let lines = with_lines["data"]["orders"]["edges"][0]["node"]["lines"].clone();
+    assert_eq!(lines[0]["sku"], lines[0]["variant"]["sku"], "{with_lines}");
+    assert_eq!(
+        (statements(&with_lines), calls(&with_lines)),
+        (2, 1),
+        "{with_lines}"
     );
     let adas_order = edges[0]["node"]["id"].clone();
     let by_bob = app

@@ -391,6 +391,13 @@ pub fn statements(response: &Value) -> u64 {
         .expect("extensions.sql.statements")
 }
 
+/// The database calls (round trips through the blocking pool) a response says its request made.
+pub fn calls(response: &Value) -> u64 {
+    response["extensions"]["sql"]["calls"]
+        .as_u64()
+        .expect("extensions.sql.calls")
+}
+
 /// The `extensions.code` of each error of a response.
 pub fn error_codes(response: &Value) -> Vec<String> {
     response["errors"]

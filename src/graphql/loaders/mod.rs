@@ -14,7 +14,7 @@ use tracing::Instrument as _;
 
 pub use accounts::AddressesOf;
 pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantsOf};
-pub use orders::{EventsOf, LinesOf, LinesWithVariantsOf, PaymentsOf};
+pub use orders::{EventsOf, LinesOf, LinesWithVariantsOf, PaymentsOf, remember_page_lines};
 pub use ratings::{RatingOf, ReviewsOf};
 
 use crate::db::Db;

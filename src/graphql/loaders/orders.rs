@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 
+use super::Loader as RequestLoader;
 use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
 use crate::db::models::order::{self, LineWithVariant, Order, OrderEvent, OrderLine, Payment};
 use crate::domain::ids::OrderId;
 use crate::error::AppError;
+use crate::services::orders::PageLines;
 
 /// The lines of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,6 +40,36 @@ impl Loader<OrderId> for DbLoader {
             .run(move |conn| Ok(order::by_ids(conn, &ids)?))
             .await?;
         Ok(rows.into_iter().map(|o| (OrderId(o.id), o)).collect())
+    }
+}
+
+/// Puts the lines read with a page of `orders` into the request's loader, so that the orders'
+/// `lines` resolve without a statement of their own. Every order gets an entry, an empty one if
+/// it has no lines.
+pub async fn remember_page_lines(loader: &RequestLoader, orders: &[OrderId], lines: PageLines) {
+    match lines {
+        PageLines::NotRead => {}
+        PageLines::Plain(rows) => {
+            let keys: Vec<LinesOf> = orders.iter().copied().map(LinesOf).collect();
+            let by_order = group_by_key(
+                &keys,
+                rows,
+                |line| Some(LinesOf(OrderId(line.order_id))),
+                usize::MAX,
+            );
+            loader.feed_many(by_order).await;
+        }
+        PageLines::WithVariants(rows) => {
+            let keys: Vec<LinesWithVariantsOf> =
+                orders.iter().copied().map(LinesWithVariantsOf).collect();
+            let by_order = group_by_key(
+                &keys,
+                rows,
+                |(line, _)| Some(LinesWithVariantsOf(OrderId(line.order_id))),
+                usize::MAX,
+            );
+            loader.feed_many(by_order).await;
+        }
     }
 }
 

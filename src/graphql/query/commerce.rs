@@ -3,12 +3,15 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::accounts::Role;
+use crate::domain::ids::OrderId;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::RoleGuard;
 use crate::graphql::inputs::commerce::OrdersWhere;
+use crate::graphql::loaders::{Loader, remember_page_lines};
 use crate::graphql::pagination::{encode_cursor, page_request};
 use crate::graphql::types::cart::{CartNode, cart_token};
 use crate::graphql::types::order::OrderConnection;
+use crate::services::orders::{LineDetail, OrderPageWith};
 use crate::services::{cart, orders};
 
 /// Cart and order reads.
@@ -47,15 +50,25 @@ impl CommerceQuery {
         let request = ctx.request()?;
         let page = page_request::<i64>(first, after, last, before)?;
         let status = filter.and_then(|f| f.status).map(Into::into);
-        let with_customers = ctx
-            .look_ahead()
-            .field("edges")
-            .field("node")
-            .field("customer")
-            .exists();
-        let page =
-            orders::list(&request.db, request.principal, status, page, with_customers).await?;
-        Ok(OrderConnection::from_page(page, |(order, _)| {
+        let node = ctx.look_ahead().field("edges").field("node");
+        let lines = node.field("lines");
+        let with = OrderPageWith {
+            customers: node.field("customer").exists(),
+            lines: match (lines.exists(), lines.field("variant").exists()) {
+                (false, _) => None,
+                (true, false) => Some(LineDetail::Plain),
+                (true, true) => Some(LineDetail::WithVariants),
+            },
+        };
+        let page = orders::list(&request.db, request.principal, status, page, with).await?;
+        let ids: Vec<OrderId> = page
+            .orders
+            .items
+            .iter()
+            .map(|(o, _)| OrderId(o.id))
+            .collect();
+        remember_page_lines(ctx.data::<Loader>()?, &ids, page.lines).await;
+        Ok(OrderConnection::from_page(page.orders, |(order, _)| {
             encode_cursor(&order.id)
         }))
     }
