@@ -1,6 +1,8 @@
 //! Logging and tracing: the subscriber set up once at start-up, filtered by `RUST_LOG`, and the
 //! span-carrying way onto a blocking thread.
 
+use std::io::IsTerminal as _;
+
 use tracing::Instrument as _;
 use tracing_subscriber::EnvFilter;
 
@@ -10,8 +12,10 @@ use crate::error::{AppError, AppResult};
 /// Installs the global tracing subscriber. Later calls (as in tests) leave the first one in place.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person watching a terminal: a log file or collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     // Ignore the error: a subscriber is already installed (several apps in one test binary).
     let _ = match format {

@@ -129,7 +129,8 @@ pub fn window(sort: ProductSort, page: &PageRequest<ProductKey>) -> AppResult<Wi
     })
 }
 
-/// One page of the products the caller may see that match `query`.
+/// One page of the products the caller may see that match `query`, each with its category when
+/// `with_categories`.
 pub async fn products(
     db: &Db,
     categories: &CategoryTreeCache,
@@ -137,6 +138,7 @@ pub async fn products(
     query: ProductQuery,
     sort: ProductSort,
     page: PageRequest<ProductKey>,
+    with_categories: bool,
 ) -> AppResult<Page<ProductWithCategory>> {
     if let (Some(min), Some(max)) = (query.min_price, query.max_price)
         && min > max
@@ -178,7 +180,7 @@ pub async fn products(
                 in_stock: query.in_stock,
             };
             Ok((
-                product::page(conn, &filter, visibility, &window)?,
+                product::page(conn, &filter, visibility, &window, with_categories)?,
                 read_tree,
             ))
         })

@@ -261,6 +261,38 @@ async fn a_full_page_batches_as_well_as_a_short_one() {
     );
 }
 
+#[actix_web::test]
+async fn a_product_list_reads_categories_with_the_page_only_when_asked_for_them() {
+    let app = spawn_app().await;
+    let bare = app
+        .graphql(
+            "{ products(first: 10) { edges { node { name } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(statements(&bare), 1, "{bare}");
+    // Asked for through a fragment: still read with the page, still one statement.
+    let with = app
+        .graphql(
+            "{ products(first: 10) { edges { node { slug ... on Product { category { name } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(statements(&with), 1, "{with}");
+    let edges = with["data"]["products"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 10);
+    for edge in edges {
+        let by_slug = app
+            .data(
+                "query($slug: String!) { product(slug: $slug) { category { name } } }",
+                json!({ "slug": edge["node"]["slug"] }),
+            )
+            .await;
+        assert!(edge["node"]["category"]["name"].is_string(), "{edge}");
+        assert_eq!(edge["node"]["category"], by_slug["product"]["category"]);
+    }
+}
+
 /// The names of the products `search` finds (first 100).
 async fn search(app: &TestApp, phrase: &str) -> Vec<String> {
     let data = app

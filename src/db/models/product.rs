@@ -216,55 +216,76 @@ macro_rules! keyset {
     }};
 }
 
-/// One page of visible products matching `filter`, in `window` order, with their categories.
+/// One page of visible products matching `filter`, in `window` order, each with its category
+/// when `with_categories` (the join costs more than the page when nobody asks for them).
 pub fn page(
     conn: &mut DbConnection,
     filter: &ProductFilter,
     visibility: CatalogVisibility,
     window: &Window,
+    with_categories: bool,
 ) -> QueryResult<Vec<ProductWithCategory>> {
-    let mut query = products::table
-        .left_join(categories::table)
-        .select((Product::as_select(), Option::<Category>::as_select()))
-        .into_boxed();
-    // Plain `=` rather than `= ANY(…)` for single values, so that PostgreSQL can walk the
-    // `(status, name, id)`-style indexes in order and stop at the page's end.
-    if visibility == CatalogVisibility::Storefront {
-        query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
+    /// Adds `filter`, `visibility` and `window` to a boxed query over products and loads it.
+    macro_rules! filtered_page {
+        ($query:expr) => {{
+            let mut query = $query;
+            // Plain `=` rather than `= ANY(…)` for single values, so that PostgreSQL can walk
+            // the `(status, name, id)`-style indexes in order and stop at the page's end.
+            if visibility == CatalogVisibility::Storefront {
+                query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
+            }
+            if let Some(pattern) = &filter.search_pattern {
+                query = filter_like!(query, conn, products::search_text, pattern.clone());
+            }
+            if let Some(ids) = filter.category_ids.as_deref() {
+                query = filter_ids!(query, products::category_id, ids);
+            }
+            if filter.min_price.is_some() || filter.max_price.is_some() {
+                let priced = variants::table
+                    .filter(variants::product_id.eq(products::id))
+                    .filter(variants::price.ge(filter.min_price.unwrap_or(i64::MIN)))
+                    .filter(variants::price.le(filter.max_price.unwrap_or(i64::MAX)));
+                query = query.filter(exists(priced));
+            }
+            if let Some(in_stock) = filter.in_stock {
+                let stocked = exists(
+                    variants::table
+                        .filter(variants::product_id.eq(products::id))
+                        .filter(variants::stock.gt(0)),
+                );
+                query = if in_stock {
+                    query.filter(stocked)
+                } else {
+                    query.filter(diesel::dsl::not(stocked))
+                };
+            }
+            let query = match window.field {
+                ProductSortField::Name => keyset!(query, window, products::name, ProductKey::Name),
+                ProductSortField::Price => {
+                    keyset!(query, window, products::price_min, ProductKey::Price)
+                }
+                ProductSortField::CreatedAt => {
+                    keyset!(query, window, products::created_at, ProductKey::CreatedAt)
+                }
+            };
+            query.limit(window.limit).load(conn)
+        }};
     }
-    if let Some(pattern) = &filter.search_pattern {
-        query = filter_like!(query, conn, products::search_text, pattern.clone());
+    if with_categories {
+        filtered_page!(
+            products::table
+                .left_join(categories::table)
+                .select((Product::as_select(), Option::<Category>::as_select()))
+                .into_boxed()
+        )
+    } else {
+        let products: Vec<Product> =
+            filtered_page!(products::table.select(Product::as_select()).into_boxed())?;
+        Ok(products
+            .into_iter()
+            .map(|product| (product, None))
+            .collect())
     }
-    if let Some(ids) = filter.category_ids.as_deref() {
-        query = filter_ids!(query, products::category_id, ids);
-    }
-    if filter.min_price.is_some() || filter.max_price.is_some() {
-        let priced = variants::table
-            .filter(variants::product_id.eq(products::id))
-            .filter(variants::price.ge(filter.min_price.unwrap_or(i64::MIN)))
-            .filter(variants::price.le(filter.max_price.unwrap_or(i64::MAX)));
-        query = query.filter(exists(priced));
-    }
-    if let Some(in_stock) = filter.in_stock {
-        let stocked = exists(
-            variants::table
-                .filter(variants::product_id.eq(products::id))
-                .filter(variants::stock.gt(0)),
-        );
-        query = if in_stock {
-            query.filter(stocked)
-        } else {
-            query.filter(diesel::dsl::not(stocked))
-        };
-    }
-    let query = match window.field {
-        ProductSortField::Name => keyset!(query, window, products::name, ProductKey::Name),
-        ProductSortField::Price => keyset!(query, window, products::price_min, ProductKey::Price),
-        ProductSortField::CreatedAt => {
-            keyset!(query, window, products::created_at, ProductKey::CreatedAt)
-        }
-    };
-    query.limit(window.limit).load(conn)
 }
 
 /// A row of [`first_pages_by_category`]: the category asked for, a product in it or in one of

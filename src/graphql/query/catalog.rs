@@ -41,6 +41,12 @@ impl CatalogQuery {
         let sort = ProductSort::from(sort_by.unwrap_or_default());
         let page = page_request::<ProductKey>(first, after, last, before)?;
         let categories = ctx.categories()?;
+        let with_categories = ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("category")
+            .exists();
         let page = catalog::products(
             &request.db,
             categories,
@@ -48,6 +54,7 @@ impl CatalogQuery {
             query,
             sort,
             page,
+            with_categories,
         )
         .await?;
         Ok(product_connection(page, sort.field))

@@ -55,22 +55,15 @@ impl From<catalog::ProductStatus> for ProductStatusValue {
 pub struct ProductNode {
     /// Shared with every variant of the response that was read with it.
     row: Arc<Product>,
-    category: CategoryRow,
-}
-
-/// Whether a product's category was read with the product.
-enum CategoryRow {
-    /// Read with it (`None`: the product has no category).
-    Joined(Option<Category>),
-    /// Not read: loaded by id if asked for.
-    NotRead,
+    /// The category, when it was read with the product.
+    category: Option<Category>,
 }
 
 impl From<ProductWithCategory> for ProductNode {
     fn from((row, category): ProductWithCategory) -> Self {
         Self {
             row: Arc::new(row),
-            category: CategoryRow::Joined(category),
+            category,
         }
     }
 }
@@ -79,7 +72,7 @@ impl From<Arc<Product>> for ProductNode {
     fn from(row: Arc<Product>) -> Self {
         Self {
             row,
-            category: CategoryRow::NotRead,
+            category: None,
         }
     }
 }
@@ -156,18 +149,17 @@ impl ProductNode {
 
     /// The category the product is filed under (null while it is archived, for customers).
     async fn category(&self, ctx: &Context<'_>) -> Result<Option<CategoryNode>> {
+        let Some(id) = self.row.category_id else {
+            return Ok(None);
+        };
         let category = match &self.category {
-            CategoryRow::Joined(category) => {
+            Some(category) => {
                 let visibility = ctx.request()?.visibility();
-                category
-                    .clone()
+                Some(category.clone())
                     .filter(|c| visibility.shows_category(c.archived_at.is_some()))
             }
-            CategoryRow::NotRead => match self.row.category_id {
-                // The loader leaves out what the caller may not see.
-                Some(id) => ctx.data::<Loader>()?.load_one(CategoryId(id)).await?,
-                None => None,
-            },
+            // The loader leaves out what the caller may not see.
+            None => ctx.data::<Loader>()?.load_one(CategoryId(id)).await?,
         };
         Ok(category.map(CategoryNode::from))
     }
