@@ -6,9 +6,10 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::db::models::order::{Order, OrderEvent, OrderLine, OrderWithCustomer, Payment};
+use crate::db::models::order::{
+    LineWithVariant, Order, OrderEvent, OrderLine, OrderWithCustomer, Payment,
+};
 use crate::db::models::user::User;
-use crate::db::models::variant::VariantWithProduct;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
 use crate::domain::money::Currency;
 use crate::domain::orders::order_number;
@@ -120,22 +121,27 @@ impl OrderNode {
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;
         let order = OrderId(self.row.id);
-        let node = |row: OrderLine, variant| OrderLineNode {
-            row,
-            currency,
-            variant,
-        };
-        Ok(if ctx.look_ahead().field("variant").exists() {
-            let lines = loader.load_one(LinesWithVariantsOf(order)).await?;
-            each_row(lines)
-                .map(|(row, variant)| node(row, LineVariant::Loaded(variant)))
-                .collect()
+        let lines = if ctx.look_ahead().field("variant").exists() {
+            loader
+                .load_one(LinesWithVariantsOf(order))
+                .await?
+                .map(SharedLines::WithVariants)
         } else {
-            let lines = loader.load_one(LinesOf(order)).await?;
-            each_row(lines)
-                .map(|row| node(row, LineVariant::NotLoaded))
-                .collect()
-        })
+            loader
+                .load_one(LinesOf(order))
+                .await?
+                .map(SharedLines::Plain)
+        };
+        let Some(lines) = lines else {
+            return Ok(Vec::new());
+        };
+        Ok((0..lines.len())
+            .map(|index| OrderLineNode {
+                lines: lines.clone(),
+                index,
+                currency,
+            })
+            .collect())
     }
 
     /// The totals charged.
@@ -187,17 +193,37 @@ impl OrderNode {
 
 /// A line of an order: a snapshot of what was bought.
 pub struct OrderLineNode {
-    row: OrderLine,
+    /// The order's lines, shared by all of them; this one is at `index`.
+    lines: SharedLines,
+    index: usize,
     currency: Currency,
-    variant: LineVariant,
 }
 
-/// Whether a line's variant was loaded with the line.
-enum LineVariant {
-    /// Not asked for with the line: loaded by id when resolved.
-    NotLoaded,
-    /// Loaded with the line; `None` if it is gone or the caller may not see it.
-    Loaded(Option<Arc<VariantWithProduct>>),
+/// An order's lines as the request's loader holds them.
+#[derive(Clone)]
+enum SharedLines {
+    /// Without their variants: a line's variant is loaded by id when asked for.
+    Plain(Arc<[OrderLine]>),
+    /// With their variants (`None` if gone or hidden from the caller).
+    WithVariants(Arc<[LineWithVariant]>),
+}
+
+impl SharedLines {
+    fn len(&self) -> usize {
+        match self {
+            Self::Plain(lines) => lines.len(),
+            Self::WithVariants(lines) => lines.len(),
+        }
+    }
+}
+
+impl OrderLineNode {
+    fn row(&self) -> &OrderLine {
+        match &self.lines {
+            SharedLines::Plain(lines) => &lines[self.index],
+            SharedLines::WithVariants(lines) => &lines[self.index].0,
+        }
+    }
 }
 
 /// A line of an order: a snapshot of what was bought.
@@ -205,40 +231,40 @@ enum LineVariant {
 impl OrderLineNode {
     /// Units bought.
     async fn quantity(&self) -> i32 {
-        self.row.quantity
+        self.row().quantity
     }
 
     /// The product's name when bought.
     async fn product_name(&self) -> &str {
-        &self.row.product_name
+        &self.row().product_name
     }
 
     /// The variant's title when bought.
     async fn variant_title(&self) -> &str {
-        &self.row.variant_title
+        &self.row().variant_title
     }
 
     /// The SKU when bought.
     async fn sku(&self) -> &str {
-        &self.row.sku
+        &self.row().sku
     }
 
     /// Unit price paid.
     async fn unit_price(&self) -> Money {
-        Money::new(self.row.unit_price, self.currency)
+        Money::new(self.row().unit_price, self.currency)
     }
 
     /// Unit price × quantity.
     async fn line_total(&self) -> Money {
-        Money::new(self.row.line_total, self.currency)
+        Money::new(self.row().line_total, self.currency)
     }
 
     /// The variant as it is now; null if it is gone or hidden.
     async fn variant(&self, ctx: &Context<'_>) -> Result<Option<VariantNode>> {
-        if let LineVariant::Loaded(variant) = &self.variant {
-            return Ok(variant.clone().map(VariantNode::from));
+        if let SharedLines::WithVariants(lines) = &self.lines {
+            return Ok(lines[self.index].1.clone().map(VariantNode::from));
         }
-        let Some(id) = self.row.variant_id else {
+        let Some(id) = self.row().variant_id else {
             return Ok(None);
         };
         let loader = ctx.data::<Loader>()?;
