@@ -199,7 +199,8 @@ pub struct OrderWindow {
     pub from_end: bool,
 }
 
-/// An order with its customer's account (none for guest orders).
+/// An order with its customer's account: `None` for guest orders, or when the query was asked
+/// not to read it ([`page`] without `with_customers`).
 pub type OrderWithCustomer = (Order, Option<User>);
 
 /// One window of orders matching `filter`, each with its customer's account when

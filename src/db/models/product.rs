@@ -46,7 +46,8 @@ pub struct NewProduct {
     pub updated_at: NaiveDateTime,
 }
 
-/// A product with its category, as every product query returns it.
+/// A product with its category: `None` when the product has none, or when the query was asked
+/// not to read it ([`page`] without `with_categories`).
 pub type ProductWithCategory = (Product, Option<Category>);
 
 /// The key a product list is ordered by; ties are broken by id in the same direction.
