@@ -149,7 +149,11 @@ pub async fn products(
     }
     let window = window(sort, &page)?;
     let started = Instant::now();
-    let (known_tree, generation) = categories.fresh(started);
+    // Only lists by category need the tree (and the cache's lock).
+    let (known_tree, generation) = match query.category {
+        Some(_) => categories.fresh(started),
+        None => (None, 0),
+    };
     let (rows, read_tree) = db
         .run(move |conn| {
             let mut read_tree = None;

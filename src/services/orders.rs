@@ -53,7 +53,7 @@ fn status_of(order: &Order) -> AppResult<OrderStatus> {
 
 /// What a page of orders is read with, beside the orders: each read here instead of by a
 /// loader afterwards saves the request a round trip to the database.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct OrderPageWith {
     /// The customers' accounts (joined to the page statement).
     pub customers: bool,
@@ -71,10 +71,9 @@ pub enum LineDetail {
 }
 
 /// The lines of a page's orders, read with the page.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub enum PageLines {
     /// Not asked for.
-    #[default]
     NotRead,
     /// The lines alone.
     Plain(Vec<OrderLine>),

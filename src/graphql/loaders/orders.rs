@@ -50,27 +50,37 @@ pub async fn remember_page_lines(loader: &RequestLoader, orders: &[OrderId], lin
     match lines {
         PageLines::NotRead => {}
         PageLines::Plain(rows) => {
-            let keys: Vec<LinesOf> = orders.iter().copied().map(LinesOf).collect();
-            let by_order = group_by_key(
-                &keys,
-                rows,
-                |line| Some(LinesOf(OrderId(line.order_id))),
-                usize::MAX,
-            );
-            loader.feed_many(by_order).await;
+            remember(loader, orders, LinesOf, rows, |line| line.order_id).await;
         }
         PageLines::WithVariants(rows) => {
-            let keys: Vec<LinesWithVariantsOf> =
-                orders.iter().copied().map(LinesWithVariantsOf).collect();
-            let by_order = group_by_key(
-                &keys,
-                rows,
-                |(line, _)| Some(LinesWithVariantsOf(OrderId(line.order_id))),
-                usize::MAX,
-            );
-            loader.feed_many(by_order).await;
+            remember(loader, orders, LinesWithVariantsOf, rows, |(line, _)| {
+                line.order_id
+            })
+            .await;
         }
     }
+}
+
+/// Groups `rows` by the order `order_of` names and gives the loader each order's group under
+/// `key(order)`.
+async fn remember<K, V>(
+    loader: &RequestLoader,
+    orders: &[OrderId],
+    key: fn(OrderId) -> K,
+    rows: Vec<V>,
+    order_of: fn(&V) -> i64,
+) where
+    K: Copy + Eq + std::hash::Hash + Send + Sync + 'static,
+    DbLoader: Loader<K, Value = Arc<[V]>>,
+{
+    let keys: Vec<K> = orders.iter().copied().map(key).collect();
+    let by_order = group_by_key(
+        &keys,
+        rows,
+        |row| Some(key(OrderId(order_of(row)))),
+        usize::MAX,
+    );
+    loader.feed_many(by_order).await;
 }
 
 /// Loads the rows of many orders keyed by `$key`: `$load` reads them (with `$ids` the orders'
