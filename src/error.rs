@@ -40,6 +40,16 @@ pub enum AppError {
     Internal(Arc<anyhow::Error>),
 }
 
+/// Whether `error` is a database unique-key violation (a concurrent request claimed the same
+/// key first).
+pub fn is_unique_violation(error: &AppError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    matches!(error, AppError::Internal(cause) if matches!(
+        cause.downcast_ref::<DieselError>(),
+        Some(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    ))
+}
+
 /// The `extensions.code` values Bazaar sends.
 pub mod codes {
     /// The request's input is malformed or out of range.

@@ -30,6 +30,7 @@ diesel::table! {
         search_text -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        email_verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -172,6 +173,7 @@ diesel::table! {
         request_hash -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        access_token_hash -> Nullable<Text>,
     }
 }
 
@@ -214,6 +216,14 @@ diesel::table! {
         message -> Text,
         idempotency_key -> Text,
         created_at -> Timestamp,
+        provider -> Text,
+        payment_method -> Text,
+        request_hash -> Text,
+        client_secret -> Nullable<Text>,
+        parent_id -> Nullable<BigInt>,
+        next_check_at -> Nullable<Timestamp>,
+        checks -> Integer,
+        updated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -236,6 +246,29 @@ diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(cart_lines -> carts (cart_id));
 diesel::joinable!(cart_lines -> variants (variant_id));
 diesel::joinable!(order_lines -> orders (order_id));
+diesel::table! {
+    /// Provider webhook events already applied.
+    provider_events (id) {
+        id -> Text,
+        provider -> Text,
+        kind -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Tokens mailed to verify an account's email, stored as SHA-256.
+    email_verifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(email_verifications -> users (user_id));
 diesel::joinable!(order_lines -> variants (variant_id));
 diesel::joinable!(orders -> users (user_id));
 diesel::joinable!(order_events -> orders (order_id));
@@ -265,4 +298,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_events,
     payments,
     reviews,
+    provider_events,
+    email_verifications,
 );

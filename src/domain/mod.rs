@@ -8,6 +8,7 @@ pub mod ids;
 pub mod money;
 pub mod orders;
 pub mod paging;
+pub mod payments;
 pub mod pricing;
 pub mod rejection;
 pub mod reviews;

@@ -1,13 +1,14 @@
 //! Checkout: a cart becomes an order in one transaction. Stock is taken with conditional
 //! updates (never below zero, whatever runs concurrently), the discount code's use is counted
 //! atomically against its limit, line items snapshot name, SKU and unit price, and the
-//! idempotency key makes a retried request return the same order.
+//! idempotency key (scoped to its owner: the account, or the cart for guests) makes a retried
+//! request return the same order. Every order gets an access token, shown once and mailed, with
+//! which a guest reads, pays and cancels it.
 
 use chrono::Utc;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use sha2::{Digest as _, Sha256};
 
-use crate::db::models::cart::{self as cart_rows, CartLineView};
+use crate::db::models::cart::{self as cart_rows, Cart, CartLineView};
 use crate::db::models::discount;
 use crate::db::models::order::{self, NewOrder, NewOrderLine, Order};
 use crate::db::{Db, DbConnection, write_transaction};
@@ -16,8 +17,9 @@ use crate::domain::address::{AddressParts, PostalAddress};
 use crate::domain::orders::OrderStatus;
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::rejection::{Rejection, RejectionCode};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::services::cart::{LineAvailability, load_for, price};
+use crate::services::tokens::SecretToken;
 
 /// Longest idempotency key accepted.
 const MAX_KEY_CHARS: usize = 200;
@@ -39,6 +41,16 @@ fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> 
     AppError::rejected(Rejection::new(field, code, message))
 }
 
+/// An order placed by checkout.
+#[derive(Debug)]
+pub struct Placed {
+    /// The order.
+    pub order: Order,
+    /// Its access token, when this request placed it (a retry that finds the order gets none:
+    /// the token is stored only as its hash, and was mailed).
+    pub access_token: Option<SecretToken>,
+}
+
 /// Places the order for a cart, or returns the order this idempotency key already placed.
 pub async fn complete(
     db: &Db,
@@ -46,7 +58,7 @@ pub async fn complete(
     request: CheckoutRequest,
     policy: PricingPolicy,
     currency: String,
-) -> AppResult<Order> {
+) -> AppResult<Placed> {
     let email = Email::parse(&request.email).map_err(|r| AppError::rejected(r).under("input"))?;
     let address = PostalAddress::parse(&request.shipping_address).map_err(|problems| {
         AppError::Rejected(
@@ -74,47 +86,88 @@ pub async fn complete(
         }
         format!("{:x}", hasher.finalize())
     };
+    let access_token = SecretToken::generate(ORDER_TOKEN_PREFIX);
     let attempt = {
-        let (key, hash) = (key.clone(), request_hash.clone());
+        let (hash, token_hash) = (request_hash.clone(), access_token.hash());
         let token = request.cart_token.clone();
         db.run(move |conn| {
             write_transaction(conn, |conn| {
-                place(
+                let cart = load_for(conn, &caller, &token).map_err(|e| e.under("input"))?;
+                let key = owner_scoped_key(&caller, &cart, &key);
+                let placed = place(
                     conn,
                     &caller,
-                    &token,
-                    &email,
-                    &address_json,
-                    &key,
-                    &hash,
+                    &cart,
+                    &PlaceOrder {
+                        email: &email,
+                        address_json: &address_json,
+                        key: &key,
+                        request_hash: &hash,
+                        access_token_hash: &token_hash,
+                    },
                     &policy,
                     &currency,
-                )
+                );
+                Ok((key, placed))
             })
         })
         .await
     };
-    match attempt {
+    let (key, placed) = match attempt {
+        Ok((key, placed)) => (key, placed),
+        Err(error) => return Err(error),
+    };
+    match placed {
+        Ok(Placement::New(order)) => Ok(Placed {
+            order,
+            access_token: Some(access_token),
+        }),
+        Ok(Placement::Replayed(order)) => Ok(Placed {
+            order,
+            access_token: None,
+        }),
         // Someone placed an order with this key while we were trying: ours rolled back.
-        Err(AppError::Internal(cause)) if is_key_conflict(&cause) => {
+        Err(error) if is_unique_violation(&error) => {
             let existing = db
                 .run(move |conn| Ok(order::by_idempotency_key(conn, &key)?))
                 .await?
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("idempotency key vanished")))?;
-            replay(existing, &request_hash)
+            Ok(Placed {
+                order: replay(existing, &request_hash)?,
+                access_token: None,
+            })
         }
-        other => other,
+        Err(error) => Err(error),
     }
 }
 
-fn is_key_conflict(cause: &anyhow::Error) -> bool {
-    matches!(
-        cause.downcast_ref::<DieselError>(),
-        Some(DieselError::DatabaseError(
-            DatabaseErrorKind::UniqueViolation,
-            _
-        ))
-    )
+/// Prefix of order access tokens.
+pub const ORDER_TOKEN_PREFIX: &str = "bzo_";
+
+/// The key as stored: a client's key is unique only among its owner's (the account, or the cart
+/// of a guest), so two customers' apps that pick the same key never collide.
+fn owner_scoped_key(caller: &Principal, cart: &Cart, key: &str) -> String {
+    match caller.account_id() {
+        Some(account) => format!("account-{}:{key}", account.0),
+        None => format!("cart-{}:{key}", cart.id),
+    }
+}
+
+/// What the order is placed with, beside the cart.
+struct PlaceOrder<'a> {
+    email: &'a Email,
+    address_json: &'a str,
+    key: &'a str,
+    request_hash: &'a str,
+    access_token_hash: &'a str,
+}
+
+/// What [`place`] did.
+enum Placement {
+    /// Placed the order now.
+    New(Order),
+    /// Found the order this key placed before.
+    Replayed(Order),
 }
 
 /// The order an earlier request with the same key placed, if this request is the same one.
@@ -149,24 +202,27 @@ fn address_json(parts: &AddressParts) -> serde_json::Value {
 fn place(
     conn: &mut DbConnection,
     caller: &Principal,
-    token: &str,
-    email: &Email,
-    address_json: &str,
-    key: &str,
-    request_hash: &str,
+    cart: &Cart,
+    request: &PlaceOrder<'_>,
     policy: &PricingPolicy,
     currency: &str,
-) -> AppResult<Order> {
+) -> AppResult<Placement> {
+    let PlaceOrder {
+        email,
+        address_json,
+        key,
+        request_hash,
+        access_token_hash,
+    } = *request;
     if let Some(existing) = order::by_idempotency_key(conn, key)? {
-        return replay(existing, request_hash);
+        return replay(existing, request_hash).map(Placement::Replayed);
     }
-    let cart = load_for(conn, caller, token).map_err(|e| e.under("input"))?;
     if cart.order_id.is_some() {
-        // A request with this key may have placed the order after the lookup above and before
-        // the cart was read (PostgreSQL reads committed rows statement by statement): it is
-        // visible now, and a retry gets its order, not a refusal.
+        // A request with this key may have placed the order after the cart was read
+        // (PostgreSQL reads committed rows statement by statement): it is visible now, and a
+        // retry gets its order, not a refusal.
         if let Some(existing) = order::by_idempotency_key(conn, key)? {
-            return replay(existing, request_hash);
+            return replay(existing, request_hash).map(Placement::Replayed);
         }
         return Err(rejected(
             &["input", "cartId"],
@@ -227,6 +283,7 @@ fn place(
             request_hash,
             created_at: now,
             updated_at: now,
+            access_token_hash: Some(access_token_hash),
         },
     )?;
     let order_id = placed.id;
@@ -270,6 +327,7 @@ fn place(
         None,
         status,
         caller.account_id().map(|a| a.0),
+        "",
         now,
     )?;
     if !cart_rows::complete(conn, cart.id, order_id)? {
@@ -279,5 +337,5 @@ fn place(
             "this cart has already been checked out",
         ));
     }
-    Ok(placed)
+    Ok(Placement::New(placed))
 }

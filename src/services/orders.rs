@@ -1,17 +1,12 @@
-//! Order use cases: lists (a customer's own, or all for staff), status changes through the state
-//! machine with their events and restocking, payment and refund through the gateway.
-//!
-//! Payment is idempotent twice over: a payment attempt is recorded (PENDING) under its key
-//! before the gateway is asked, and a partial unique index allows one live charge per order, so
-//! concurrent attempts cannot both reach the gateway; the gateway itself deduplicates by key.
+//! Order use cases: who may see an order (its customer, a guest with its access token, staff),
+//! lists, status changes through the state machine with their events, restocking and discount
+//! uses given back, and the sweep that expires unpaid orders. Payments are in
+//! [`crate::services::payments::flow`].
 
-use std::sync::Arc;
-
-use chrono::Utc;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use chrono::{NaiveDateTime, Utc};
 
 use crate::db::models::order::{
-    self, LineWithVariant, Order, OrderFilter, OrderLine, OrderWindow, OrderWithCustomer, Payment,
+    self, LineWithVariant, Order, OrderFilter, OrderLine, OrderWindow, OrderWithCustomer,
 };
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Principal, Role};
@@ -20,7 +15,7 @@ use crate::domain::orders::{OrderAction, OrderStatus};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
-use crate::services::payments::{GatewayOutcome, PaymentGateway};
+use crate::services::tokens::hash_token;
 
 fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> AppError {
     AppError::rejected(Rejection::new(field, code, message))
@@ -30,18 +25,55 @@ fn not_found() -> AppError {
     rejected(&["id"], RejectionCode::NotFound, "no such order")
 }
 
-/// The order if the caller may see it: its customer and staff may.
-fn visible(order: Order, caller: &Principal) -> Option<Order> {
-    let owner = order.user_id.map(AccountId);
-    let allowed = caller.has_role(Role::Staff) || (owner.is_some() && owner == caller.account_id());
-    allowed.then_some(order)
+/// Who asks for an order: the caller, with a guest's order access token when one was sent.
+#[derive(Debug, Clone)]
+pub struct OrderCaller {
+    /// The caller.
+    pub principal: Principal,
+    /// The access token checkout gave for one order (guests), if sent.
+    pub access_token: Option<String>,
 }
 
-fn load(conn: &mut DbConnection, caller: &Principal, id: i64) -> AppResult<Order> {
+impl From<Principal> for OrderCaller {
+    fn from(principal: Principal) -> Self {
+        Self {
+            principal,
+            access_token: None,
+        }
+    }
+}
+
+/// Whether `caller` may see `order`: staff, its customer, or whoever holds its access token.
+pub fn may_see(order: &Order, caller: &OrderCaller) -> bool {
+    let owner = order.user_id.map(AccountId);
+    caller.principal.has_role(Role::Staff)
+        || (owner.is_some() && owner == caller.principal.account_id())
+        || caller.access_token.as_deref().is_some_and(|token| {
+            order.access_token_hash.as_deref() == Some(hash_token(token).as_str())
+        })
+}
+
+/// The order `id` if `caller` may see it; `NOT_FOUND` (a user error) otherwise, and
+/// `UNAUTHENTICATED` for an anonymous caller without an access token.
+pub fn load_visible(conn: &mut DbConnection, caller: &OrderCaller, id: i64) -> AppResult<Order> {
+    if caller.principal.account_id().is_none() && caller.access_token.is_none() {
+        return Err(AppError::Unauthenticated(
+            "sign in, or send the order's access token".into(),
+        ));
+    }
     order::by_ids(conn, &[id])?
         .pop()
-        .and_then(|order| visible(order, caller))
+        .filter(|order| may_see(order, caller))
         .ok_or_else(not_found)
+}
+
+/// The order a guest's access token opens.
+pub async fn by_access_token(db: &Db, token: String) -> AppResult<Option<Order>> {
+    if token.len() > 200 {
+        return Ok(None);
+    }
+    db.run(move |conn| Ok(order::by_access_token_hash(conn, &hash_token(&token))?))
+        .await
 }
 
 fn status_of(order: &Order) -> AppResult<OrderStatus> {
@@ -147,32 +179,36 @@ pub async fn list(
 /// Applies `action` (fulfil or cancel) to an order, with its event and restocking.
 pub async fn change_status(
     db: &Db,
-    caller: Principal,
+    caller: OrderCaller,
     id: i64,
     action: OrderAction,
 ) -> AppResult<Order> {
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            let current = load(conn, &caller, id)?;
-            // Customers may only cancel their own unpaid orders; everything else is staff work.
+            let current = load_visible(conn, &caller, id)?;
+            // Customers (and guests with the order's token) may only cancel their own unpaid
+            // orders; everything else is staff work.
             let customer_cancel = action == OrderAction::Cancel;
-            if !caller.has_role(Role::Staff) && !customer_cancel {
+            if !caller.principal.has_role(Role::Staff) && !customer_cancel {
                 return Err(AppError::Forbidden);
             }
-            apply(conn, &caller, &current, action)?;
-            load(conn, &caller, id)
+            let actor = caller.principal.account_id().map(|a| a.0);
+            apply_action(conn, actor, &current, action, "")?;
+            load_visible(conn, &caller, id)
         })
     })
     .await
 }
 
-/// Moves `order` through `action` inside the caller's transaction: conditional status update
-/// (a concurrent change makes it fail cleanly), event, restock.
-fn apply(
+/// Moves `current` through `action` inside the caller's transaction: conditional status update
+/// (a concurrent change makes it fail cleanly), event (by `actor`, with `note`), stock and the
+/// discount code's use given back when the order is called off.
+pub fn apply_action(
     conn: &mut DbConnection,
-    caller: &Principal,
+    actor: Option<i64>,
     current: &Order,
     action: OrderAction,
+    note: &str,
 ) -> AppResult<()> {
     let from = status_of(current)?;
     let transition = from.apply(action).map_err(AppError::rejected)?;
@@ -190,7 +226,8 @@ fn apply(
         action.event(),
         Some(from.as_str()),
         transition.to.as_str(),
-        caller.account_id().map(|a| a.0),
+        actor,
+        note,
         now,
     )?;
     if transition.restocks {
@@ -200,233 +237,43 @@ fn apply(
             }
         }
     }
+    if matches!(action, OrderAction::Cancel | OrderAction::Refund)
+        && let Some(code) = &current.discount_code
+    {
+        order::return_discount_use(conn, code)?;
+    }
     Ok(())
 }
 
-/// How a payment attempt ended.
-#[derive(Debug, Clone)]
-pub struct PaymentResult {
-    /// The order as it is now.
-    pub order: Order,
-    /// The attempt.
-    pub payment: Payment,
-}
+/// Orders expired per sweep transaction.
+const EXPIRY_BATCH: i64 = 50;
 
-fn is_unique_violation(error: &AppError) -> bool {
-    matches!(error, AppError::Internal(cause) if matches!(
-        cause.downcast_ref::<DieselError>(),
-        Some(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
-    ))
-}
-
-/// Pays an order with a payment token. The same `key` returns the first attempt's result; a
-/// second live attempt with another key is refused while one is pending or after success.
-pub async fn pay(
-    db: &Db,
-    gateway: &Arc<dyn PaymentGateway>,
-    caller: Principal,
-    id: i64,
-    token: String,
-    key: String,
-) -> AppResult<PaymentResult> {
-    let key = scoped_key(id, "charge", &key)?;
-    // 1. Record the attempt (or find the earlier one with this key).
-    let claim = {
-        let key = key.clone();
-        db.run(move |conn| {
-            write_transaction(conn, |conn| {
-                let current = load(conn, &caller, id)?;
-                if let Some(earlier) = order::payment_by_key(conn, &key)? {
-                    return Ok((current, earlier, false));
-                }
-                status_of(&current)?
-                    .apply(OrderAction::Pay)
-                    .map_err(AppError::rejected)?;
-                let now = Utc::now().naive_utc();
-                let payment_id =
-                    order::insert_pending_payment(conn, id, "CHARGE", current.total, &key, now)?;
-                let payment = order::payment_by_key(conn, &key)?
-                    .filter(|p| p.id == payment_id)
-                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("payment row missing")))?;
-                Ok((current, payment, true))
-            })
-        })
-        .await
-    };
-    let (current, payment, fresh) = match claim {
-        // Another request got there first: with this key (then this is a replay of it), or with
-        // another key (then that payment is the order's one live charge).
-        Err(error) if is_unique_violation(&error) => {
-            let key = key.clone();
-            let earlier = db
-                .run(move |conn| {
-                    let current = load(conn, &caller, id)?;
-                    Ok(order::payment_by_key(conn, &key)?.map(|payment| (current, payment)))
+/// Cancels unpaid orders placed before `placed_before` (and with no payment attempt started
+/// since), giving their stock and discount uses back, each with a `CANCELLED` event noting the
+/// expiry. Safe on several instances at once: each order is claimed by one of them. How many.
+pub async fn expire_unpaid(db: &Db, placed_before: NaiveDateTime) -> AppResult<usize> {
+    let mut expired = 0;
+    loop {
+        let batch = db
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let orders = order::claim_expired_unpaid(conn, placed_before, EXPIRY_BATCH)?;
+                    for current in &orders {
+                        apply_action(
+                            conn,
+                            None,
+                            current,
+                            OrderAction::Cancel,
+                            "unpaid when its reservation ran out",
+                        )?;
+                    }
+                    Ok(orders.len())
                 })
-                .await?;
-            let Some((current, payment)) = earlier else {
-                return Err(rejected(
-                    &["id"],
-                    RejectionCode::InvalidTransition,
-                    "this order is already paid or a payment is in progress",
-                ));
-            };
-            (current, payment, false)
-        }
-        other => other?,
-    };
-    if !fresh && payment.status != "PENDING" {
-        let order = db.run(move |conn| load(conn, &caller, id)).await?;
-        return outcome(PaymentResult { order, payment });
-    }
-    // 2. Ask the gateway (outside any transaction; it deduplicates by key).
-    let authorized = gateway
-        .authorize(
-            current.total,
-            &current.currency,
-            &token,
-            &format!("{key}:authorize"),
-        )
-        .await;
-    let captured = match authorized {
-        Ok(GatewayOutcome::Succeeded { reference }) => {
-            gateway.capture(&reference, &format!("{key}:capture")).await
-        }
-        other => other,
-    };
-    // 3. Record the answer and, on success, the transition.
-    let result = db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let (status, reference, message) = match &captured {
-                    Ok(GatewayOutcome::Succeeded { reference }) => {
-                        ("SUCCEEDED", reference.as_str(), "")
-                    }
-                    Ok(GatewayOutcome::Declined { message }) => ("DECLINED", "", message.as_str()),
-                    Err(message) => ("FAILED", "", message.as_str()),
-                };
-                order::finish_payment(conn, payment.id, status, reference, message)?;
-                let current = load(conn, &caller, id)?;
-                // A concurrent request with the same key may have recorded it already.
-                let still_unpaid = current.status == OrderStatus::PendingPayment.as_str();
-                if status == "SUCCEEDED" && still_unpaid {
-                    apply(conn, &caller, &current, OrderAction::Pay)?;
-                }
-                let order = load(conn, &caller, id)?;
-                let payment = order::payment_by_key(conn, &key)?
-                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("payment row missing")))?;
-                Ok(PaymentResult { order, payment })
             })
-        })
-        .await?;
-    outcome(result)
-}
-
-/// A declined or failed attempt is a user error; the attempt stays recorded.
-fn outcome(result: PaymentResult) -> AppResult<PaymentResult> {
-    match result.payment.status.as_str() {
-        "DECLINED" => Err(rejected(
-            &["paymentToken"],
-            RejectionCode::PaymentDeclined,
-            format!("the payment was declined: {}", result.payment.message),
-        )),
-        "FAILED" => Err(rejected(
-            &["paymentToken"],
-            RejectionCode::PaymentFailed,
-            "the payment gateway failed; retry with a new idempotency key",
-        )),
-        _ => Ok(result),
-    }
-}
-
-/// Refunds a paid or fulfilled order in full (staff). Idempotent by `key`.
-pub async fn refund(
-    db: &Db,
-    gateway: &Arc<dyn PaymentGateway>,
-    caller: Principal,
-    id: i64,
-    key: String,
-) -> AppResult<PaymentResult> {
-    let key = scoped_key(id, "refund", &key)?;
-    let claim = {
-        let key = key.clone();
-        db.run(move |conn| {
-            write_transaction(conn, |conn| {
-                let current = load(conn, &caller, id)?;
-                if let Some(earlier) = order::payment_by_key(conn, &key)? {
-                    return Ok((current, earlier, None, false));
-                }
-                status_of(&current)?
-                    .apply(OrderAction::Refund)
-                    .map_err(AppError::rejected)?;
-                let charge = order::succeeded_charge(conn, id)?.ok_or_else(|| {
-                    rejected(
-                        &["id"],
-                        RejectionCode::InvalidTransition,
-                        "the order has no payment to refund",
-                    )
-                })?;
-                let now = Utc::now().naive_utc();
-                order::insert_pending_payment(conn, id, "REFUND", charge.amount, &key, now)?;
-                let payment = order::payment_by_key(conn, &key)?
-                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("payment row missing")))?;
-                Ok((current, payment, Some(charge), true))
-            })
-        })
-        .await
-    };
-    let (_, payment, charge, fresh) = match claim {
-        Err(error) if is_unique_violation(&error) => {
-            return Err(rejected(
-                &["id"],
-                RejectionCode::InvalidTransition,
-                "this order is already refunded or a refund is in progress",
-            ));
+            .await?;
+        expired += batch;
+        if batch < EXPIRY_BATCH as usize {
+            return Ok(expired);
         }
-        other => other?,
-    };
-    let Some(charge) = charge.filter(|_| fresh) else {
-        let order = db.run(move |conn| load(conn, &caller, id)).await?;
-        return outcome(PaymentResult { order, payment });
-    };
-    let refunded = gateway
-        .refund(&charge.gateway_reference, charge.amount, &key)
-        .await;
-    let result = db
-        .run(move |conn| {
-            write_transaction(conn, |conn| {
-                let (status, reference, message) = match &refunded {
-                    Ok(GatewayOutcome::Succeeded { reference }) => {
-                        ("SUCCEEDED", reference.as_str(), "")
-                    }
-                    Ok(GatewayOutcome::Declined { message }) => ("DECLINED", "", message.as_str()),
-                    Err(message) => ("FAILED", "", message.as_str()),
-                };
-                order::finish_payment(conn, payment.id, status, reference, message)?;
-                let current = load(conn, &caller, id)?;
-                let refundable = status_of(&current)?.apply(OrderAction::Refund).is_ok();
-                if status == "SUCCEEDED" && refundable {
-                    apply(conn, &caller, &current, OrderAction::Refund)?;
-                }
-                let order = load(conn, &caller, id)?;
-                let payment = order::payment_by_key(conn, &key)?
-                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("payment row missing")))?;
-                Ok(PaymentResult { order, payment })
-            })
-        })
-        .await?;
-    outcome(result)
-}
-
-/// A client key made unique per order and purpose, checked for length.
-fn scoped_key(order_id: i64, purpose: &str, key: &str) -> AppResult<String> {
-    let key = key.trim();
-    if key.is_empty() || key.chars().count() > 200 {
-        return Err(rejected(
-            &["idempotencyKey"],
-            RejectionCode::Invalid,
-            "an idempotency key has 1 to 200 characters",
-        ));
     }
-    Ok(format!("order-{order_id}:{purpose}:{key}"))
 }

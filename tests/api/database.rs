@@ -5,7 +5,8 @@ use bazaar::config::DatabaseConfig;
 use bazaar::db::Db;
 use bazaar::db::schema::{
     addresses, cart_lines, carts, categories, discount_codes, order_events, order_lines, orders,
-    password_resets, payments, product_images, products, reviews, sessions, users, variants,
+    email_verifications, password_resets, payments, product_images, products, provider_events,
+    reviews, sessions, users, variants,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -126,6 +127,8 @@ async fn schema_rs_matches_the_migrated_database() {
         ("order_events", declared!(order_events)),
         ("payments", declared!(payments)),
         ("reviews", declared!(reviews)),
+        ("provider_events", declared!(provider_events)),
+        ("email_verifications", declared!(email_verifications)),
     ];
     let postgres = app.database_url.starts_with("postgres");
     for (table, columns) in expected {

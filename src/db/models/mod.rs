@@ -8,6 +8,7 @@ pub mod discount;
 pub mod image;
 pub mod order;
 pub mod password_reset;
+pub mod payment;
 pub mod product;
 pub mod product_review;
 pub mod session;

@@ -10,7 +10,11 @@ use crate::db::DbConnection;
 use crate::db::models::product::Product;
 use crate::db::models::user::User;
 use crate::db::models::variant::{Variant, VariantWithProduct};
-use crate::db::schema::{order_events, order_lines, orders, payments, products, users, variants};
+use crate::db::schema::{
+    discount_codes, order_events, order_lines, orders, payments, products, users, variants,
+};
+use crate::domain::orders::OrderStatus;
+use crate::domain::payments::{PaymentKind, PaymentStatus};
 use crate::domain::catalog::CatalogVisibility;
 use crate::{filter_ids, newest_first_window, on_backend};
 
@@ -34,6 +38,7 @@ pub struct Order {
     pub request_hash: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub access_token_hash: Option<String>,
 }
 
 /// An order to insert.
@@ -55,6 +60,7 @@ pub struct NewOrder<'a> {
     pub request_hash: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub access_token_hash: Option<&'a str>,
 }
 
 /// An order line: a snapshot of what was bought at what price.
@@ -102,21 +108,6 @@ pub struct OrderEvent {
     pub created_at: NaiveDateTime,
 }
 
-/// A payment attempt.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = payments)]
-pub struct Payment {
-    pub id: i64,
-    pub order_id: i64,
-    pub kind: String,
-    pub amount: i64,
-    pub status: String,
-    pub gateway_reference: String,
-    pub message: String,
-    pub idempotency_key: String,
-    pub created_at: NaiveDateTime,
-}
-
 /// Inserts an order; the row as stored.
 pub fn insert(conn: &mut DbConnection, new: &NewOrder<'_>) -> QueryResult<Order> {
     on_backend!(conn, |c| diesel::insert_into(orders::table)
@@ -139,7 +130,7 @@ pub fn insert_lines(conn: &mut DbConnection, lines: &[NewOrderLine]) -> QueryRes
     Ok(())
 }
 
-/// Records an event.
+/// Records an event (`note`: why, when it is not plain; may be empty).
 pub fn insert_event(
     conn: &mut DbConnection,
     order_id: i64,
@@ -147,10 +138,12 @@ pub fn insert_event(
     from: Option<&str>,
     to: &str,
     actor_id: Option<i64>,
+    note: &str,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::insert_into(order_events::table)
         .values((
+            order_events::note.eq(note),
             order_events::order_id.eq(order_id),
             order_events::kind.eq(kind),
             order_events::from_status.eq(from),
@@ -292,15 +285,6 @@ pub fn events_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<
         .load(conn)
 }
 
-/// The payment attempts of every order in `order_ids`, oldest first.
-pub fn payments_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<Payment>> {
-    payments::table
-        .filter(payments::order_id.eq_any(order_ids))
-        .order_by((payments::order_id, payments::id))
-        .select(Payment::as_select())
-        .load(conn)
-}
-
 /// Moves an order from `from` to `to` if it is still in `from`. Whether it moved.
 pub fn transition(
     conn: &mut DbConnection,
@@ -334,62 +318,79 @@ pub fn return_stock(conn: &mut DbConnection, variant_id: i64, quantity: i32) -> 
     Ok(())
 }
 
-/// The payment attempt with this idempotency key.
-pub fn payment_by_key(conn: &mut DbConnection, key: &str) -> QueryResult<Option<Payment>> {
-    payments::table
-        .filter(payments::idempotency_key.eq(key))
-        .select(Payment::as_select())
+/// The order a guest's access token opens (by the token's hash).
+pub fn by_access_token_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Order>> {
+    orders::table
+        .filter(orders::access_token_hash.eq(hash))
+        .select(Order::as_select())
         .first(conn)
         .optional()
 }
 
-/// Records a payment attempt as PENDING before the gateway is asked.
-pub fn insert_pending_payment(
+/// Takes the order's row lock if it still waits for payment (PostgreSQL: a concurrent payment
+/// settling waits here, and a claim made after it sees the order paid). Whether it waits.
+pub fn lock_if_unpaid(
     conn: &mut DbConnection,
     order_id: i64,
-    kind: &str,
-    amount: i64,
-    key: &str,
     now: NaiveDateTime,
-) -> QueryResult<i64> {
-    diesel::insert_into(payments::table)
-        .values((
-            payments::order_id.eq(order_id),
-            payments::kind.eq(kind),
-            payments::amount.eq(amount),
-            payments::status.eq("PENDING"),
-            payments::idempotency_key.eq(key),
-            payments::created_at.eq(now),
-        ))
-        .returning(payments::id)
-        .get_result(conn)
+) -> QueryResult<bool> {
+    let updated = diesel::update(orders::table.find(order_id))
+        .filter(orders::status.eq(OrderStatus::PendingPayment.as_str()))
+        .set(orders::updated_at.eq(now))
+        .execute(conn)?;
+    Ok(updated == 1)
 }
 
-/// Records the gateway's answer on a payment attempt.
-pub fn finish_payment(
+/// Claims up to `limit` unpaid orders placed before `placed_before` whose reservation has run
+/// out: none of them has a charge in flight that started after `placed_before`. On PostgreSQL
+/// the rows are taken `FOR UPDATE SKIP LOCKED`, so that concurrent sweeps on several instances
+/// take different orders and each order is expired once. Call inside a write transaction.
+pub fn claim_expired_unpaid(
     conn: &mut DbConnection,
-    payment_id: i64,
-    status: &str,
-    reference: &str,
-    message: &str,
-) -> QueryResult<()> {
-    diesel::update(payments::table.find(payment_id))
-        .set((
-            payments::status.eq(status),
-            payments::gateway_reference.eq(reference),
-            payments::message.eq(message),
-        ))
+    placed_before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Order>> {
+    let recent_attempt = payments::table
+        .filter(payments::order_id.eq(orders::id))
+        .filter(payments::kind.eq(PaymentKind::Charge.as_str()))
+        .filter(payments::status.eq(PaymentStatus::Pending.as_str()))
+        .filter(payments::created_at.ge(placed_before));
+    let expired = orders::table
+        .filter(orders::status.eq(OrderStatus::PendingPayment.as_str()))
+        .filter(orders::created_at.lt(placed_before))
+        .filter(diesel::dsl::not(diesel::dsl::exists(recent_attempt)))
+        .order_by(orders::id)
+        .limit(limit);
+    match conn {
+        DbConnection::Sqlite(c) => expired.select(Order::as_select()).load(c),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(c) => expired
+            .select(Order::as_select())
+            .for_update()
+            .skip_locked()
+            .load(c),
+    }
+}
+
+/// Gives guest orders placed with `email` to the account `user_id`. How many.
+pub fn adopt_guest_orders(
+    conn: &mut DbConnection,
+    email: &str,
+    user_id: i64,
+) -> QueryResult<usize> {
+    diesel::update(orders::table)
+        .filter(orders::user_id.is_null())
+        .filter(orders::email.eq(email))
+        .set(orders::user_id.eq(user_id))
+        .execute(conn)
+}
+
+/// Gives back the use an order made of its discount code (cancelled or refunded).
+pub fn return_discount_use(conn: &mut DbConnection, code: &str) -> QueryResult<()> {
+    diesel::update(discount_codes::table)
+        .filter(discount_codes::code.eq(code))
+        .filter(discount_codes::times_used.gt(0))
+        .set(discount_codes::times_used.eq(discount_codes::times_used - 1))
         .execute(conn)?;
     Ok(())
-}
-
-/// The successful charge of an order, if any.
-pub fn succeeded_charge(conn: &mut DbConnection, order_id: i64) -> QueryResult<Option<Payment>> {
-    payments::table
-        .filter(payments::order_id.eq(order_id))
-        .filter(payments::kind.eq("CHARGE"))
-        .filter(payments::status.eq("SUCCEEDED"))
-        .select(Payment::as_select())
-        .first(conn)
-        .optional()
 }

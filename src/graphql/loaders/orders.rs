@@ -7,7 +7,8 @@ use async_graphql::dataloader::Loader;
 
 use super::Loader as RequestLoader;
 use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
-use crate::db::models::order::{self, LineWithVariant, Order, OrderEvent, OrderLine, Payment};
+use crate::db::models::order::{self, LineWithVariant, Order, OrderEvent, OrderLine};
+use crate::db::models::payment::{self, Payment};
 use crate::domain::ids::OrderId;
 use crate::error::AppError;
 use crate::services::orders::PageLines;
@@ -135,6 +136,6 @@ children_loader!(
 children_loader!(
     PaymentsOf,
     Payment,
-    |conn, ids, _| order::payments_of(conn, ids),
+    |conn, ids, _| payment::of_orders(conn, ids),
     |payment| payment.order_id
 );

@@ -18,6 +18,9 @@ use crate::graphql::types::order::PaymentNode;
 use crate::graphql::user_errors::respond;
 use crate::payload;
 use crate::services::cart::{self, LineChange};
+use crate::domain::payments::PaymentStatus;
+use crate::services::orders::OrderCaller;
+use crate::services::payments::flow;
 use crate::services::{checkout, discounts, orders};
 
 payload!(
@@ -33,6 +36,11 @@ payload!(
     CheckoutPayload {
         /// The order placed (or placed before with this idempotency key).
         order: Option<OrderNode>,
+        /// The order's access token (`bzo_…`), shown once, when this request placed the order
+        /// (a retry that finds it gets null; the token is also in the confirmation mail). With it
+        /// anyone, signed in or not, can read (`orderByToken`), pay and cancel this one order:
+        /// how a guest follows their order.
+        order_access_token: Option<String>,
     }
 );
 
@@ -43,8 +51,20 @@ payload!(
         order: Option<OrderNode>,
         /// The payment or refund attempt, for `orderPay` and `orderRefund`.
         payment: Option<PaymentNode>,
+        /// What the customer must do to finish the payment, when the provider asks for it (3-D
+        /// Secure); null otherwise. Only `orderPay` gives it, to the payer.
+        next_action: Option<PaymentNextAction>,
     }
 );
+
+/// A step the customer must take in the browser to finish a payment.
+#[derive(async_graphql::SimpleObject)]
+pub struct PaymentNextAction {
+    /// The provider's client secret for its browser library (Stripe.js
+    /// `handleNextAction({ clientSecret })`). Once done, the payment settles by itself (the
+    /// provider's webhook); `orderPay` with the same idempotency key tells where it stands.
+    pub client_secret: String,
+}
 
 payload!(
     /// The result of `discountCodeCreate`.
@@ -165,29 +185,40 @@ impl CommerceMutation {
             shop.currency.code().to_owned(),
         )
         .await;
-        respond(result, |order| CheckoutPayload {
-            order: Some(order.into()),
+        respond(result, |placed| CheckoutPayload {
+            order: Some(placed.order.into()),
+            order_access_token: placed.access_token.map(|t| t.expose().to_owned()),
             ..Default::default()
         })
     }
 
-    /// Pays your order with a payment token from the gateway (test gateway: `tok_success`,
-    /// `tok_decline`, `tok_error`). The same idempotency key returns the first attempt's result;
-    /// money moves at most once.
-    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    /// Pays an order: your own, or any order whose access token you send (guests). The payment
+    /// token is the payment method as the provider tokenised it in the browser (Stripe: a
+    /// PaymentMethod `pm_…`; the built-in test gateway: `tok_success`, `tok_decline`,
+    /// `tok_error`, `tok_timeout`). Send the same idempotency key when retrying: you get the same
+    /// attempt, and money moves at most once. A payment whose outcome is not known yet (the
+    /// provider did not answer, or the customer must act: see `nextAction`) is `PENDING`; it
+    /// settles by itself, and a retry with the same key tells where it stands.
     async fn order_pay(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The order.")] id: ID,
-        #[graphql(desc = "The payment method, as the gateway tokenised it.")] payment_token: String,
-        #[graphql(desc = "A key for this attempt; resend it when retrying.")]
+        #[graphql(desc = "The payment method, as the provider tokenised it.")]
+        payment_token: String,
+        #[graphql(desc = "A key for this attempt (1 to 200 characters); resend it when retrying.")]
         idempotency_key: String,
+        #[graphql(desc = "The order's access token from `checkoutComplete`, for guests.")]
+        access_token: Option<String>,
     ) -> Result<OrderPayload> {
         let request = ctx.request()?;
-        let result = orders::pay(
+        let caller = OrderCaller {
+            principal: request.principal,
+            access_token,
+        };
+        let result = flow::pay(
             &request.db,
             ctx.gateway()?,
-            request.principal,
+            caller,
             order_id(&id)?,
             payment_token,
             idempotency_key,
@@ -195,6 +226,12 @@ impl CommerceMutation {
         .await;
         let currency = ctx.shop()?.currency;
         respond(result, |paid| OrderPayload {
+            next_action: paid
+                .payment
+                .client_secret
+                .clone()
+                .filter(|_| paid.payment.status() == PaymentStatus::Pending)
+                .map(|client_secret| PaymentNextAction { client_secret }),
             payment: Some(PaymentNode::for_order(paid.payment, &paid.order, currency)),
             order: Some(paid.order.into()),
             ..Default::default()
@@ -208,17 +245,21 @@ impl CommerceMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The order.")] id: ID,
     ) -> Result<OrderPayload> {
-        self.transition(ctx, id, OrderAction::Fulfil).await
+        self.transition(ctx, id, None, OrderAction::Fulfil).await
     }
 
-    /// Cancels an unpaid order and returns its stock (its customer or staff).
-    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    /// Cancels an unpaid order and returns its stock and discount use: your own, any order
+    /// whose access token you send (guests), or any order for staff. A payment that was still
+    /// in flight and succeeds after all is refunded automatically.
     async fn order_cancel(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The order.")] id: ID,
+        #[graphql(desc = "The order's access token from `checkoutComplete`, for guests.")]
+        access_token: Option<String>,
     ) -> Result<OrderPayload> {
-        self.transition(ctx, id, OrderAction::Cancel).await
+        self.transition(ctx, id, access_token, OrderAction::Cancel)
+            .await
     }
 
     /// Refunds a paid or fulfilled order in full through the gateway (staff); a paid, unshipped
@@ -232,10 +273,10 @@ impl CommerceMutation {
         idempotency_key: String,
     ) -> Result<OrderPayload> {
         let request = ctx.request()?;
-        let result = orders::refund(
+        let result = flow::refund(
             &request.db,
             ctx.gateway()?,
-            request.principal,
+            request.principal.into(),
             order_id(&id)?,
             idempotency_key,
         )
@@ -346,11 +387,15 @@ impl CommerceMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
+        access_token: Option<String>,
         action: OrderAction,
     ) -> Result<OrderPayload> {
         let request = ctx.request()?;
-        let result =
-            orders::change_status(&request.db, request.principal, order_id(&id)?, action).await;
+        let caller = OrderCaller {
+            principal: request.principal,
+            access_token,
+        };
+        let result = orders::change_status(&request.db, caller, order_id(&id)?, action).await;
         respond(result, |order| OrderPayload {
             order: Some(order.into()),
             ..Default::default()

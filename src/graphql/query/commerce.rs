@@ -10,6 +10,7 @@ use crate::graphql::inputs::commerce::OrdersWhere;
 use crate::graphql::loaders::{Loader, remember_page_lines};
 use crate::graphql::pagination::{encode_cursor, page_request};
 use crate::graphql::types::cart::{CartNode, cart_token};
+use crate::graphql::types::OrderNode;
 use crate::graphql::types::order::OrderConnection;
 use crate::services::orders::{LineDetail, OrderPageWith};
 use crate::services::{cart, orders};
@@ -30,6 +31,18 @@ impl CommerceQuery {
         let token = cart_token(&id)?;
         let view = cart::get(&request.db, request.principal, token, ctx.shop()?.pricing).await?;
         Ok(view.map(CartNode::from))
+    }
+
+    /// The order an access token opens (the token `checkoutComplete` gave, also mailed with the
+    /// order confirmation); null for an unknown token. How a guest follows their order.
+    async fn order_by_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order's access token (`bzo_…`).")] token: String,
+    ) -> Result<Option<OrderNode>> {
+        let request = ctx.request()?;
+        let order = orders::by_access_token(&request.db, token).await?;
+        Ok(order.map(OrderNode::from))
     }
 
     /// Orders, newest first: your own, or every order for staff. Relay connection.

@@ -7,8 +7,9 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::db::models::order::{
-    LineWithVariant, Order, OrderEvent, OrderLine, OrderWithCustomer, Payment,
+    LineWithVariant, Order, OrderEvent, OrderLine, OrderWithCustomer,
 };
+use crate::db::models::payment::Payment;
 use crate::db::models::user::User;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
 use crate::domain::money::Currency;

@@ -1,0 +1,99 @@
+//! Payment attempts: their kinds and statuses, and when the reconcile job asks the provider
+//! again about an attempt whose outcome is not known yet.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+/// What an attempt does with money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentKind {
+    /// Takes money from the customer.
+    Charge,
+    /// Pays money of a charge back.
+    Refund,
+}
+
+/// Where an attempt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentStatus {
+    /// The provider has not given its final answer: in flight, lost, waiting for the customer
+    /// (3-D Secure) or processing. Settled by the webhook, a retry or the reconcile job.
+    Pending,
+    /// The money moved.
+    Succeeded,
+    /// The provider refused: no money moved.
+    Declined,
+    /// The request never reached the provider, or was refused before it acted: no money moved.
+    Failed,
+}
+
+macro_rules! text_enum {
+    ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $type {
+            /// The value stored in the database.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $type {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(format!(concat!("unknown ", stringify!($type), " {:?}"), other)),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(PaymentKind { Charge => "CHARGE", Refund => "REFUND" });
+text_enum!(PaymentStatus {
+    Pending => "PENDING",
+    Succeeded => "SUCCEEDED",
+    Declined => "DECLINED",
+    Failed => "FAILED",
+});
+
+/// How long after its creation a pending attempt is first checked: long enough for the request
+/// that made it to finish on its own.
+pub const FIRST_CHECK_AFTER: Duration = Duration::from_secs(60);
+
+/// How long the reconcile job waits before asking the provider about a pending attempt again,
+/// after it has asked `checks` times: 1, 2, 4 … minutes, at most an hour. Stripe keeps
+/// idempotency keys for 24 hours, and an attempt is asked about 8 times in its first 4 hours.
+pub fn next_check_delay(checks: i32) -> Duration {
+    let minutes = 1_u64 << checks.clamp(0, 6);
+    Duration::from_secs((minutes * 60).min(3_600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_text() {
+        for status in [
+            PaymentStatus::Pending,
+            PaymentStatus::Succeeded,
+            PaymentStatus::Declined,
+            PaymentStatus::Failed,
+        ] {
+            assert_eq!(status.as_str().parse::<PaymentStatus>(), Ok(status));
+        }
+        assert_eq!("REFUND".parse::<PaymentKind>(), Ok(PaymentKind::Refund));
+        assert!("refund".parse::<PaymentKind>().is_err());
+    }
+
+    #[test]
+    fn checks_back_off_to_an_hour() {
+        assert_eq!(next_check_delay(0), Duration::from_secs(60));
+        assert_eq!(next_check_delay(1), Duration::from_secs(120));
+        assert_eq!(next_check_delay(5), Duration::from_secs(1_920));
+        assert_eq!(next_check_delay(6), Duration::from_secs(3_600));
+        assert_eq!(next_check_delay(1_000), Duration::from_secs(3_600));
+        assert_eq!(next_check_delay(-3), Duration::from_secs(60));
+    }
+}

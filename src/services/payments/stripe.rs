@@ -1,0 +1,1 @@
+//! Stripe (being written on the stripe-adapter branch).
