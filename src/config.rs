@@ -178,6 +178,9 @@ pub struct ServeConfig {
     pub mail: MailConfig,
 
     #[command(flatten)]
+    pub payments: PaymentsConfig,
+
+    #[command(flatten)]
     pub limits: LimitsConfig,
 }
 
@@ -310,6 +313,101 @@ pub struct AuthConfig {
     pub trust_forwarded_for: bool,
 }
 
+/// Which payment provider takes the money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaymentProvider {
+    /// The built-in test gateway: no money moves (`tok_success`, `tok_decline`…).
+    Test,
+    /// Stripe's PaymentIntents API.
+    Stripe,
+}
+
+/// Settings of payments, guest orders and stock reservations.
+#[derive(Clone, Args)]
+pub struct PaymentsConfig {
+    /// Who takes payments: `test` (the built-in test gateway, no money moves) or `stripe`.
+    /// Production refuses `test` unless `--allow-test-payments` is given.
+    #[arg(long, env = "BAZAAR_PAYMENT_PROVIDER", value_enum, default_value_t = PaymentProvider::Test, global = true)]
+    pub payment_provider: PaymentProvider,
+
+    /// Let a production server take payments through the test gateway (a staging shop): no
+    /// money moves.
+    #[arg(
+        long,
+        env = "BAZAAR_ALLOW_TEST_PAYMENTS",
+        default_value_t = false,
+        global = true
+    )]
+    pub allow_test_payments: bool,
+
+    /// Stripe secret API key (`sk_live_…` or `sk_test_…`).
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true, global = true)]
+    pub stripe_secret_key: Option<String>,
+
+    /// Signing secret of Stripe's webhook endpoint for Bazaar (`whsec_…`); Stripe's events are
+    /// refused without it.
+    #[arg(
+        long,
+        env = "STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub stripe_webhook_secret: Option<String>,
+
+    /// Base URL of Stripe's API (change it only to test against a fake Stripe).
+    #[arg(
+        long,
+        env = "BAZAAR_STRIPE_API_BASE",
+        default_value = "https://api.stripe.com",
+        global = true
+    )]
+    pub stripe_api_base: String,
+
+    /// Seconds to wait for Stripe's answer; a call that takes longer stays pending and is
+    /// settled later (webhook or reconcile).
+    #[arg(long, env = "BAZAAR_STRIPE_TIMEOUT_SECS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub stripe_timeout_secs: u64,
+
+    /// Minutes an unpaid order keeps its stock reserved; then it is cancelled and the stock
+    /// returns (a payment attempt started meanwhile restarts the clock).
+    #[arg(long, env = "BAZAAR_UNPAID_ORDER_MINUTES", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub unpaid_order_minutes: u32,
+
+    /// Checkouts an hour that one client address may make without signing in (each reserves
+    /// stock until paid or expired).
+    #[arg(long, env = "BAZAAR_GUEST_CHECKOUTS_PER_HOUR", default_value_t = 20, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub guest_checkouts_per_hour: u32,
+
+    /// Link to an order in the confirmation mail; the order's access token is appended.
+    #[arg(
+        long,
+        env = "BAZAAR_ORDER_STATUS_URL",
+        default_value = "http://localhost:3000/orders/status?token=",
+        global = true
+    )]
+    pub order_status_url: String,
+}
+
+impl std::fmt::Debug for PaymentsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |secret: &Option<String>| secret.as_ref().map(|_| "<redacted>");
+        f.debug_struct("PaymentsConfig")
+            .field("payment_provider", &self.payment_provider)
+            .field("allow_test_payments", &self.allow_test_payments)
+            .field("stripe_secret_key", &redacted(&self.stripe_secret_key))
+            .field("stripe_webhook_secret", &redacted(&self.stripe_webhook_secret))
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field("stripe_timeout_secs", &self.stripe_timeout_secs)
+            .field("unpaid_order_minutes", &self.unpaid_order_minutes)
+            .field("guest_checkouts_per_hour", &self.guest_checkouts_per_hour)
+            .field("order_status_url", &self.order_status_url)
+            .finish()
+    }
+}
+
 /// How persisted queries are handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PersistedMode {
@@ -398,6 +496,25 @@ impl ServeConfig {
                 "--bcrypt-cost {} is too low for production (12 or more)",
                 self.auth.bcrypt_cost
             );
+        }
+        let payments = &self.payments;
+        if !self.in_development()
+            && payments.payment_provider == PaymentProvider::Test
+            && !payments.allow_test_payments
+        {
+            anyhow::bail!(
+                "production needs a real payment provider: set --payment-provider stripe with                  STRIPE_SECRET_KEY (or --allow-test-payments to take test payments that move no money)"
+            );
+        }
+        if payments.payment_provider == PaymentProvider::Stripe {
+            if payments.stripe_secret_key.as_deref().unwrap_or("").is_empty() {
+                anyhow::bail!("--payment-provider stripe needs STRIPE_SECRET_KEY (--stripe-secret-key)");
+            }
+            if payments.stripe_webhook_secret.as_deref().unwrap_or("").is_empty() {
+                anyhow::bail!(
+                    "--payment-provider stripe needs STRIPE_WEBHOOK_SECRET (--stripe-webhook-secret):                      payments whose answer was lost are settled by Stripe's webhook"
+                );
+            }
         }
         Ok(())
     }

@@ -125,6 +125,7 @@ fn admin_password() -> anyhow::Result<String> {
 }
 
 fn serve(database: &DatabaseConfig, config: &ServeConfig) -> anyhow::Result<()> {
+    config.check()?;
     let db = Db::connect(database)?;
     let applied = db.run_blocking(migrations::run_pending)?;
     if !applied.is_empty() {

@@ -24,6 +24,7 @@ pub use context::{RequestContext, ShopSettings};
 
 use crate::services::accounts::Accounts;
 use crate::services::catalog::CategoryTreeCache;
+use crate::services::checkout::CheckoutServices;
 use crate::services::payments::PaymentGateway;
 
 /// The Bazaar schema.
@@ -40,6 +41,8 @@ pub struct SchemaOptions {
     pub categories: Arc<CategoryTreeCache>,
     /// The payment gateway.
     pub gateway: Arc<dyn PaymentGateway>,
+    /// Guest checkout limits and order confirmations.
+    pub checkout: Arc<CheckoutServices>,
     /// Whether introspection queries are answered.
     pub introspection: bool,
     /// Whether validation errors suggest field names.
@@ -60,7 +63,8 @@ pub fn build_schema(options: SchemaOptions) -> AppSchema {
         .data(options.shop)
         .data(options.accounts)
         .data(options.categories)
-        .data(options.gateway);
+        .data(options.gateway)
+        .data(options.checkout);
     if !options.introspection {
         builder = builder.disable_introspection();
     }

@@ -2,9 +2,11 @@
 
 mod graphql_handler;
 mod health;
+mod provider_webhooks;
 pub mod over_http;
 
 use std::net::{SocketAddr, TcpListener};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +30,11 @@ use crate::services::accounts::Accounts;
 use crate::services::catalog::CategoryTreeCache;
 use crate::services::cost::CostLimiter;
 use crate::services::mail::{self, Mailer};
+use crate::config::PaymentProvider;
+use crate::services::checkout::CheckoutServices;
+use crate::services::jobs::{self, JobSchedule};
+use crate::services::rate_limits::KeyedLimit;
+use crate::services::payments::stripe::{StripeConfig, StripeGateway};
 use crate::services::payments::{PaymentGateway, TestGateway};
 
 /// What every handler shares.
@@ -62,6 +69,10 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Persisted and allowed documents.
     pub persisted: PersistedQueries,
+    /// Takes payments; its webhook events arrive at `/webhooks/stripe`.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// The secret Stripe signs its webhook events with; unset: the endpoint answers 404.
+    pub stripe_webhook_secret: Option<String>,
 }
 
 /// The outside services the server talks to.
@@ -82,16 +93,28 @@ pub struct Application {
 pub use actix_web::dev::ServerHandle;
 
 impl Application {
-    /// Binds the listen address and builds the server, sending mail as configured and taking
-    /// payments through the built-in test gateway.
+    /// Binds the listen address and builds the server, sending mail and taking payments as
+    /// configured.
     pub fn build(config: &ServeConfig, db: Db, pool_size: u32) -> anyhow::Result<Self> {
+        let payments = &config.payments;
+        let gateway: Arc<dyn PaymentGateway> = match payments.payment_provider {
+            PaymentProvider::Test => {
+                if config.environment == crate::config::Environment::Production {
+                    tracing::warn!("payments go to the built-in test gateway: no money moves");
+                }
+                Arc::new(TestGateway::default())
+            }
+            PaymentProvider::Stripe => Arc::new(StripeGateway::new(StripeConfig {
+                secret_key: payments.stripe_secret_key.clone().unwrap_or_default(),
+                api_base: payments.stripe_api_base.clone(),
+                webhook_secret: payments.stripe_webhook_secret.clone(),
+                timeout: Duration::from_secs(payments.stripe_timeout_secs),
+            })?),
+        };
         let integrations = Integrations {
             mailer: mail::from_config(&config.mail, config.environment)?,
-            gateway: Arc::new(TestGateway::default()),
+            gateway,
         };
-        if config.environment == crate::config::Environment::Production {
-            tracing::warn!("payments go to the built-in test gateway: no money moves");
-        }
         Self::build_with(config, db, pool_size, integrations)
     }
 
@@ -105,6 +128,13 @@ impl Application {
         let Integrations { mailer, gateway } = integrations;
         config.check()?;
         let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
+        let checkout = Arc::new(CheckoutServices {
+            guest_limit: KeyedLimit::per_hour(
+                NonZeroU32::new(config.payments.guest_checkouts_per_hour).unwrap_or(NonZeroU32::MIN),
+            ),
+            mailer: mailer.clone(),
+            order_status_url: config.payments.order_status_url.clone(),
+        });
         let accounts = Arc::new(Accounts::new(
             &config.auth,
             &config.mail.password_reset_url,
@@ -140,7 +170,8 @@ impl Application {
             categories: Arc::new(CategoryTreeCache::new(Duration::from_secs(u64::from(
                 config.category_cache_seconds,
             )))),
-            gateway,
+            gateway: gateway.clone(),
+            checkout: checkout.clone(),
             introspection: config.introspection_enabled(),
             suggestions: config.field_suggestions_enabled(),
         });
@@ -148,7 +179,7 @@ impl Application {
             .ok_or_else(|| anyhow::anyhow!("the schema's own SDL does not parse"))?;
         let state = web::Data::new(AppState {
             schema,
-            db,
+            db: db.clone(),
             accounts,
             trust_forwarded_for: config.auth.trust_forwarded_for,
             graphiql: config.graphiql_enabled(),
@@ -162,7 +193,15 @@ impl Application {
             max_batch: limits_config.max_batch as usize,
             request_timeout: Duration::from_secs(limits_config.request_timeout_secs),
             persisted,
+            gateway: gateway.clone(),
+            stripe_webhook_secret: config.payments.stripe_webhook_secret.clone(),
         });
+        jobs::spawn(
+            db.clone(),
+            gateway,
+            checkout,
+            JobSchedule::for_unpaid_order_minutes(config.payments.unpaid_order_minutes),
+        );
         let cors_origins = limits_config.cors_origins.clone();
         let listener = TcpListener::bind(config.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -281,6 +320,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/graphiql", web::get().to(graphql_handler::graphiql))
     .route("/schema.graphql", web::get().to(graphql_handler::sdl))
+    .route(
+        "/webhooks/stripe",
+        web::post().to(provider_webhooks::stripe),
+    )
     .route("/health/live", web::get().to(health::live))
     .route("/health/ready", web::get().to(health::ready));
 }

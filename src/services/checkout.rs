@@ -5,6 +5,8 @@
 //! request return the same order. Every order gets an access token, shown once and mailed, with
 //! which a guest reads, pays and cancels it.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use sha2::{Digest as _, Sha256};
 
@@ -14,12 +16,67 @@ use crate::db::models::order::{self, NewOrder, NewOrderLine, Order};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Email, Principal};
 use crate::domain::address::{AddressParts, PostalAddress};
-use crate::domain::orders::OrderStatus;
+use crate::domain::orders::{OrderStatus, order_number};
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::services::cart::{LineAvailability, load_for, price};
+use crate::services::mail::{Mailer, OutgoingMail};
+use crate::services::rate_limits::KeyedLimit;
 use crate::services::tokens::SecretToken;
+
+/// What checkout needs beside the database: the guest checkout limit and the mail that
+/// confirms an order with its access link.
+pub struct CheckoutServices {
+    /// Guest checkouts per client address.
+    pub guest_limit: KeyedLimit,
+    /// Sends the confirmation.
+    pub mailer: Arc<dyn Mailer>,
+    /// Link to an order in the confirmation; the access token is appended.
+    pub order_status_url: String,
+}
+
+impl CheckoutServices {
+    /// Refuses a guest's checkout beyond the per-address limit (`RATE_LIMITED`); signed-in
+    /// customers are not limited here.
+    pub fn admit(&self, caller: &Principal, client_address: Option<&str>) -> AppResult<()> {
+        if caller.account_id().is_some() {
+            return Ok(());
+        }
+        let key = client_address.unwrap_or("unknown");
+        self.guest_limit
+            .check(key)
+            .map_err(|wait| AppError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            })
+    }
+
+    /// Mails the order's confirmation with its access link, in the background.
+    pub fn confirm(&self, order: &Order, access_token: &SecretToken) {
+        let number = order_number(order.id);
+        let mail = OutgoingMail {
+            to: order.email.clone(),
+            subject: format!("Your order {number}"),
+            body: format!(
+                "Thank you for your order {number}.\n\n\
+                 Follow it, pay for it or cancel it at:\n{}{}\n\n\
+                 Keep this link to yourself: it opens your order without signing in.\n",
+                self.order_status_url,
+                access_token.expose(),
+            ),
+        };
+        let sending = self.mailer.send(mail);
+        let order_id = order.id;
+        actix_web::rt::spawn(async move {
+            match sending.await {
+                Ok(()) => tracing::info!(order = order_id, "order confirmation sent"),
+                Err(error) => {
+                    tracing::error!(order = order_id, error = %error, "order confirmation failed")
+                }
+            }
+        });
+    }
+}
 
 /// Longest idempotency key accepted.
 const MAX_KEY_CHARS: usize = 200;

@@ -22,7 +22,7 @@ const ORDER_FIELDS: &str = "id number status email
     events { type fromStatus toStatus }";
 
 /// A sellable variant: its id and price in minor units.
-async fn a_variant(app: &ApiClient, index: usize) -> (String, i64) {
+pub(crate) async fn a_variant(app: &ApiClient, index: usize) -> (String, i64) {
     let data = app
         .data(
             "{ products(first: 10, where: { inStock: true }) { edges { node { variants { id price { minorUnits } } } } } }",
@@ -36,7 +36,7 @@ async fn a_variant(app: &ApiClient, index: usize) -> (String, i64) {
     )
 }
 
-async fn set_stock(app: &TestApp, variant: &str, stock: i32) {
+pub(crate) async fn set_stock(app: &TestApp, variant: &str, stock: i32) {
     use bazaar::db::schema::variants;
     use diesel::prelude::*;
     let id: i64 = variant.rsplit('/').next().unwrap().parse().unwrap();
@@ -51,7 +51,7 @@ async fn set_stock(app: &TestApp, variant: &str, stock: i32) {
         .unwrap();
 }
 
-async fn stock_of(app: &TestApp, variant: &str) -> i32 {
+pub(crate) async fn stock_of(app: &TestApp, variant: &str) -> i32 {
     use bazaar::db::schema::variants;
     use diesel::prelude::*;
     let id: i64 = variant.rsplit('/').next().unwrap().parse().unwrap();
@@ -67,7 +67,7 @@ async fn stock_of(app: &TestApp, variant: &str) -> i32 {
 }
 
 /// A cart holding `quantity` of `variant`; its id.
-async fn cart_with(app: &ApiClient, token: Option<&str>, variant: &str, quantity: i32) -> String {
+pub(crate) async fn cart_with(app: &ApiClient, token: Option<&str>, variant: &str, quantity: i32) -> String {
     let created = app
         .graphql_as(token, "mutation { cartCreate { cart { id } } }", json!({}))
         .await;
@@ -91,7 +91,7 @@ async fn cart_with(app: &ApiClient, token: Option<&str>, variant: &str, quantity
     cart
 }
 
-fn address() -> Value {
+pub(crate) fn address() -> Value {
     json!({ "firstName": "Ada", "lastName": "Lovelace", "line1": "12 St James's Square",
             "city": "London", "postalCode": "SW1Y 4JH", "countryCode": "GB" })
 }

@@ -8,7 +8,7 @@ use bazaar::config::{DatabaseConfig, ServeConfig};
 use bazaar::db::{Db, migrations};
 use bazaar::http::{Application, Integrations, ServerHandle};
 use bazaar::services::mail::MemoryMailer;
-use bazaar::services::payments::TestGateway;
+use bazaar::services::payments::{PaymentGateway, TestGateway};
 use bazaar::services::seed;
 use clap::Parser;
 use diesel::connection::SimpleConnection as _;
@@ -91,6 +91,8 @@ pub fn serve_config(extra: &[&str]) -> ServeConfig {
         // Tests that walk whole catalogs must not run dry; the cost tests set their own.
         ("--cost-bucket-size", "1000000"),
         ("--cost-restore-rate", "1000000"),
+        // Concurrency tests check out as guests from one address; the limit has its own test.
+        ("--guest-checkouts-per-hour", "1000000"),
     ];
     let mut args = vec!["bazaar"];
     for (flag, value) in defaults {
@@ -125,6 +127,35 @@ pub async fn spawn_app_on(
     scale: u32,
     flags: &[&str],
 ) -> TestApp {
+    let gateway = TestGateway::default();
+    let mut app = start(database_url, dir, scale, flags, Arc::new(gateway.clone()), true).await;
+    app.gateway = gateway;
+    app
+}
+
+/// Starts the server over a fresh database with the demo shop, taking payments through
+/// `gateway` (a Stripe adapter pointed at the fake Stripe, say).
+pub async fn spawn_app_with_gateway(flags: &[&str], gateway: Arc<dyn PaymentGateway>) -> TestApp {
+    let (database_url, dir) = fresh_database();
+    start(database_url, dir, 1, flags, gateway, true).await
+}
+
+impl TestApp {
+    /// Another instance of the server over this one's database (no migration, no seeding), as
+    /// a second replica behind a load balancer; it pays through `gateway`.
+    pub async fn another_instance(&self, flags: &[&str], gateway: Arc<dyn PaymentGateway>) -> TestApp {
+        start(self.database_url.clone(), None, 0, flags, gateway, false).await
+    }
+}
+
+async fn start(
+    database_url: String,
+    dir: Option<tempfile::TempDir>,
+    scale: u32,
+    flags: &[&str],
+    server_gateway: Arc<dyn PaymentGateway>,
+    fresh: bool,
+) -> TestApp {
     capture_logs();
     // `--pool-timeout-secs` belongs to the database settings, not to `serve`'s.
     let mut pool_timeout_secs = 2;
@@ -145,22 +176,22 @@ pub async fn spawn_app_on(
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
     };
     let db = Db::connect(&database).expect("connect to the test database");
-    db.run_blocking(migrations::run_pending).expect("migrate");
-    db.run_blocking(|conn| seed::seed_catalog_blocking(conn, scale))
-        .expect("seed");
+    if fresh {
+        db.run_blocking(migrations::run_pending).expect("migrate");
+        db.run_blocking(|conn| seed::seed_catalog_blocking(conn, scale))
+            .expect("seed");
+    }
     let config = serve_config(flags);
     let mailer = MemoryMailer::default();
     // The server runs on a thread of its own, so that dropping the TestApp can stop it (and close
     // its connections) whatever becomes of the test's runtime.
     let (started, running) = std::sync::mpsc::channel();
     let (server_db, server_mailer) = (db.clone(), mailer.clone());
-    let gateway = TestGateway::default();
-    let server_gateway = gateway.clone();
     let server_thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let integrations = Integrations {
                 mailer: Arc::new(server_mailer),
-                gateway: Arc::new(server_gateway),
+                gateway: server_gateway,
             };
             let app = Application::build_with(&config, server_db, 4, integrations)
                 .expect("build the app");
@@ -179,7 +210,7 @@ pub async fn spawn_app_on(
         db,
         database_url,
         mailer,
-        gateway,
+        gateway: TestGateway::default(),
         _dir: dir,
     }
 }

@@ -1,5 +1,7 @@
 //! Commerce mutations: carts, checkout, payment, order status changes, discount codes.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::accounts::Role;
@@ -19,6 +21,7 @@ use crate::graphql::user_errors::respond;
 use crate::payload;
 use crate::services::cart::{self, LineChange};
 use crate::domain::payments::PaymentStatus;
+use crate::services::checkout::CheckoutServices;
 use crate::services::orders::OrderCaller;
 use crate::services::payments::flow;
 use crate::services::{checkout, discounts, orders};
@@ -171,6 +174,8 @@ impl CommerceMutation {
     ) -> Result<CheckoutPayload> {
         let request = ctx.request()?;
         let shop = ctx.shop()?;
+        let services = ctx.data::<Arc<CheckoutServices>>()?;
+        services.admit(&request.principal, request.client_address.as_deref())?;
         let checkout = checkout::CheckoutRequest {
             cart_token: cart_token(&input.cart_id)?,
             email: input.email,
@@ -185,6 +190,13 @@ impl CommerceMutation {
             shop.currency.code().to_owned(),
         )
         .await;
+        if let Ok(checkout::Placed {
+            order,
+            access_token: Some(token),
+        }) = &result
+        {
+            services.confirm(order, token);
+        }
         respond(result, |placed| CheckoutPayload {
             order: Some(placed.order.into()),
             order_access_token: placed.access_token.map(|t| t.expose().to_owned()),

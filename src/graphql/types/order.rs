@@ -277,9 +277,14 @@ impl OrderLineNode {
 #[derive(SimpleObject)]
 #[graphql(name = "OrderEvent")]
 pub struct OrderEventNode {
-    /// What happened: `CREATED`, `PAID`, `FULFILLED`, `CANCELLED`, `REFUNDED`.
+    /// What happened: `CREATED`, `PAID`, `FULFILLED`, `CANCELLED`, `REFUNDED`, or
+    /// `PAYMENT_REVERSED` (a charge that succeeded after the order stopped waiting for payment,
+    /// refunded automatically; the status does not change).
     #[graphql(name = "type")]
     pub kind: String,
+    /// Why, when it is not plain (e.g. an order cancelled because its reservation ran out);
+    /// empty otherwise.
+    pub note: String,
     /// The status before; null for `CREATED`.
     pub from_status: Option<String>,
     /// The status after.
@@ -294,6 +299,7 @@ impl From<OrderEvent> for OrderEventNode {
     fn from(row: OrderEvent) -> Self {
         Self {
             kind: row.kind,
+            note: row.note,
             from_status: row.from_status,
             to_status: row.to_status,
             actor_id: row

@@ -1,0 +1,76 @@
+//! Background work that every instance runs: the reconcile job (asks the payment provider about
+//! attempts whose outcome is not known) and the reservation sweep (cancels orders left unpaid
+//! too long and gives their stock back). Each item is claimed by one instance at a time
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer), so running them everywhere
+//! does each piece of work once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::db::Db;
+use crate::services::checkout::CheckoutServices;
+use crate::services::orders;
+use crate::services::payments::PaymentGateway;
+use crate::services::payments::flow;
+
+/// How often the jobs run.
+#[derive(Debug, Clone, Copy)]
+pub struct JobSchedule {
+    /// Between two reconcile rounds.
+    pub reconcile_every: Duration,
+    /// Between two reservation sweeps.
+    pub sweep_every: Duration,
+    /// How long an unpaid order keeps its stock.
+    pub unpaid_order_ttl: Duration,
+}
+
+impl JobSchedule {
+    /// The schedule for orders that stay reserved `unpaid_order_minutes`: the sweep runs ten
+    /// times per reservation period (at least every 5 s, at most every minute).
+    pub fn for_unpaid_order_minutes(unpaid_order_minutes: u32) -> Self {
+        let ttl = Duration::from_secs(u64::from(unpaid_order_minutes) * 60);
+        Self {
+            reconcile_every: Duration::from_secs(15),
+            sweep_every: (ttl / 10).clamp(Duration::from_secs(5), Duration::from_secs(60)),
+            unpaid_order_ttl: ttl,
+        }
+    }
+}
+
+/// Starts both jobs on the current actix runtime; they end with it. The sweep also lets the
+/// guest checkout limit forget idle addresses.
+pub fn spawn(
+    db: Db,
+    gateway: Arc<dyn PaymentGateway>,
+    checkout: Arc<CheckoutServices>,
+    schedule: JobSchedule,
+) {
+    let reconcile_db = db.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(schedule.reconcile_every);
+        loop {
+            tick.tick().await;
+            match flow::reconcile_due(&reconcile_db, &gateway).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "reconcile: asked the provider"),
+                Err(error) => tracing::warn!(?error, "reconcile round failed"),
+            }
+        }
+    });
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(schedule.sweep_every);
+        loop {
+            tick.tick().await;
+            checkout.guest_limit.forget_idle();
+            let ttl = chrono::Duration::from_std(schedule.unpaid_order_ttl)
+                .unwrap_or(chrono::Duration::minutes(30));
+            match orders::expire_unpaid(&db, Utc::now().naive_utc() - ttl).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "unpaid orders expired; stock returned"),
+                Err(error) => tracing::warn!(?error, "reservation sweep failed"),
+            }
+        }
+    });
+}
