@@ -171,6 +171,13 @@ pub struct ServeConfig {
     )]
     pub tax_rate_percent: String,
 
+    /// Stock counts at or below this are shown to customers and anonymous callers as "only N
+    /// left" (`Variant.lowStock`, `CartLine.quantityAvailable`, out-of-stock messages); above it
+    /// they learn only whether enough is in stock. Staff always see the exact count.
+    #[arg(long, env = "BAZAAR_LOW_STOCK_THRESHOLD", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub low_stock_threshold: u32,
+
     #[command(flatten)]
     pub auth: AuthConfig,
 

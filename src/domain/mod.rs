@@ -12,3 +12,4 @@ pub mod payments;
 pub mod pricing;
 pub mod rejection;
 pub mod reviews;
+pub mod stock;

@@ -10,6 +10,7 @@ use crate::domain::accounts::Principal;
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::money::Currency;
 use crate::domain::pricing::PricingPolicy;
+use crate::domain::stock::StockDisclosure;
 use crate::services::accounts::Accounts;
 use crate::services::catalog::CategoryTreeCache;
 use crate::services::payments::PaymentGateway;
@@ -39,6 +40,8 @@ pub struct ShopSettings {
     pub currency: Currency,
     /// Shipping and tax.
     pub pricing: PricingPolicy,
+    /// How much of the stock on hand non-staff callers may learn.
+    pub stock: StockDisclosure,
 }
 
 /// Accessors for the data every resolver needs.

@@ -21,6 +21,7 @@ use crate::config::ServeConfig;
 use crate::db::Db;
 use crate::domain::money::Currency;
 use crate::domain::pricing::{PricingPolicy, parse_percent_bp};
+use crate::domain::stock::StockDisclosure;
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::limits::QueryLimits;
 use crate::graphql::persisted::PersistedQueries;
@@ -165,6 +166,9 @@ impl Application {
             shop: ShopSettings {
                 currency,
                 pricing: pricing_policy(config, currency)?,
+                stock: StockDisclosure::new(
+                    i32::try_from(config.low_stock_threshold).unwrap_or(i32::MAX),
+                ),
             },
             accounts: accounts.clone(),
             categories: Arc::new(CategoryTreeCache::new(Duration::from_secs(u64::from(

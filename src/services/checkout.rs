@@ -1,7 +1,7 @@
 //! Checkout: a cart becomes an order in one transaction. Stock is taken with conditional
 //! updates (never below zero, whatever runs concurrently), the discount code's use is counted
-//! atomically against its limit, line items snapshot name, SKU and unit price, and the
-//! idempotency key (scoped to its owner: the account, or the cart for guests) makes a retried
+//! atomically against its limit, a shortage tells the exact stock only to staff or when it is
+//! low, line items snapshot name, SKU and unit price, and the idempotency key (scoped to its owner: the account, or the cart for guests) makes a retried
 //! request return the same order. Every order gets an access token, shown once and mailed, with
 //! which a guest reads, pays and cancels it.
 
@@ -14,11 +14,12 @@ use crate::db::models::cart::{self as cart_rows, Cart, CartLineView};
 use crate::db::models::discount;
 use crate::db::models::order::{self, NewOrder, NewOrderLine, Order};
 use crate::db::{Db, DbConnection, write_transaction};
-use crate::domain::accounts::{Email, Principal};
+use crate::domain::accounts::{Email, Principal, Role};
 use crate::domain::address::{AddressParts, PostalAddress};
 use crate::domain::orders::{OrderStatus, order_number};
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::rejection::{Rejection, RejectionCode};
+use crate::domain::stock::StockDisclosure;
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::services::cart::{LineAvailability, load_for, price};
 use crate::services::mail::{Mailer, OutgoingMail};
@@ -114,6 +115,7 @@ pub async fn complete(
     caller: Principal,
     request: CheckoutRequest,
     policy: PricingPolicy,
+    stock: StockDisclosure,
     currency: String,
 ) -> AppResult<Placed> {
     let email = Email::parse(&request.email).map_err(|r| AppError::rejected(r).under("input"))?;
@@ -163,6 +165,7 @@ pub async fn complete(
                         access_token_hash: &token_hash,
                     },
                     &policy,
+                    stock,
                     &currency,
                 );
                 Ok((key, placed))
@@ -262,6 +265,7 @@ fn place(
     cart: &Cart,
     request: &PlaceOrder<'_>,
     policy: &PricingPolicy,
+    stock: StockDisclosure,
     currency: &str,
 ) -> AppResult<Placement> {
     let PlaceOrder {
@@ -349,7 +353,7 @@ fn place(
             return Err(rejected(
                 &["input", "cartId"],
                 RejectionCode::OutOfStock,
-                format!("only {} of {} left in stock", line.stock.max(0), line.sku),
+                stock.shortage_message(line.stock, &line.sku, caller.has_role(Role::Staff)),
             ));
         }
     }

@@ -187,6 +187,7 @@ impl CommerceMutation {
             request.principal,
             checkout,
             shop.pricing,
+            shop.stock,
             shop.currency.code().to_owned(),
         )
         .await;

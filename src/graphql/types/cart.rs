@@ -3,6 +3,7 @@
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
 use crate::db::models::cart::CartLineView;
+use crate::domain::accounts::Role;
 use crate::domain::ids::VariantId;
 use crate::domain::money::Currency;
 use crate::domain::pricing::Totals;
@@ -139,9 +140,12 @@ impl CartLine {
         LineAvailability::of(&self.0).into()
     }
 
-    /// Units in stock now.
-    async fn quantity_available(&self) -> i32 {
-        self.0.stock.max(0)
+    /// Units in stock now, for staff always; for everyone else only when few are left (at or
+    /// below the shop's low-stock threshold: "only N left"), and null otherwise. `availability`
+    /// tells anyone whether the quantity asked can be had.
+    async fn quantity_available(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        let exact = ctx.request()?.principal.has_role(Role::Staff);
+        Ok(ctx.shop()?.stock.visible_quantity(self.0.stock, exact))
     }
 
     /// The variant's SKU.

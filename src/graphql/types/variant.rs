@@ -6,8 +6,10 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Money, ProductNode};
 use crate::db::models::variant::{Variant, VariantWithProduct};
+use crate::domain::accounts::Role;
 use crate::domain::ids::ProductId;
 use crate::graphql::context::ContextExt as _;
+use crate::graphql::guards::RoleGuard;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
 
@@ -94,6 +96,19 @@ impl VariantNode {
     /// Whether at least one unit is in stock.
     async fn in_stock(&self) -> bool {
         self.row().stock > 0
+    }
+
+    /// Units on hand (staff and admins only; anyone else gets an error). Partner keys with the
+    /// `read_products` scope will see it too once partner keys exist.
+    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    async fn stock(&self) -> Option<i32> {
+        Some(self.row().stock)
+    }
+
+    /// "Only N left": the units in stock when there are some but no more than the shop's
+    /// low-stock threshold; null otherwise (plenty, or none: see `inStock`). For everyone.
+    async fn low_stock(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(ctx.shop()?.stock.low_stock(self.row().stock))
     }
 
     /// The product this variant belongs to.
