@@ -405,7 +405,10 @@ impl std::fmt::Debug for PaymentsConfig {
             .field("payment_provider", &self.payment_provider)
             .field("allow_test_payments", &self.allow_test_payments)
             .field("stripe_secret_key", &redacted(&self.stripe_secret_key))
-            .field("stripe_webhook_secret", &redacted(&self.stripe_webhook_secret))
+            .field(
+                "stripe_webhook_secret",
+                &redacted(&self.stripe_webhook_secret),
+            )
             .field("stripe_api_base", &self.stripe_api_base)
             .field("stripe_timeout_secs", &self.stripe_timeout_secs)
             .field("unpaid_order_minutes", &self.unpaid_order_minutes)
@@ -514,10 +517,22 @@ impl ServeConfig {
             );
         }
         if payments.payment_provider == PaymentProvider::Stripe {
-            if payments.stripe_secret_key.as_deref().unwrap_or("").is_empty() {
-                anyhow::bail!("--payment-provider stripe needs STRIPE_SECRET_KEY (--stripe-secret-key)");
+            if payments
+                .stripe_secret_key
+                .as_deref()
+                .unwrap_or("")
+                .is_empty()
+            {
+                anyhow::bail!(
+                    "--payment-provider stripe needs STRIPE_SECRET_KEY (--stripe-secret-key)"
+                );
             }
-            if payments.stripe_webhook_secret.as_deref().unwrap_or("").is_empty() {
+            if payments
+                .stripe_webhook_secret
+                .as_deref()
+                .unwrap_or("")
+                .is_empty()
+            {
                 anyhow::bail!(
                     "--payment-provider stripe needs STRIPE_WEBHOOK_SECRET (--stripe-webhook-secret):                      payments whose answer was lost are settled by Stripe's webhook"
                 );

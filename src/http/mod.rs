@@ -2,8 +2,8 @@
 
 mod graphql_handler;
 mod health;
-mod provider_webhooks;
 pub mod over_http;
+mod provider_webhooks;
 
 use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroU32;
@@ -16,6 +16,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::{RequestId, TracingLogger};
 
+use crate::config::PaymentProvider;
 use crate::config::PersistedMode;
 use crate::config::ServeConfig;
 use crate::db::Db;
@@ -29,14 +30,13 @@ use crate::graphql::query_cost::CostModel;
 use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
 use crate::services::accounts::Accounts;
 use crate::services::catalog::CategoryTreeCache;
-use crate::services::cost::CostLimiter;
-use crate::services::mail::{self, Mailer};
-use crate::config::PaymentProvider;
 use crate::services::checkout::CheckoutServices;
+use crate::services::cost::CostLimiter;
 use crate::services::jobs::{self, JobSchedule};
-use crate::services::rate_limits::KeyedLimit;
+use crate::services::mail::{self, Mailer};
 use crate::services::payments::stripe::{StripeConfig, StripeGateway};
 use crate::services::payments::{PaymentGateway, TestGateway};
+use crate::services::rate_limits::KeyedLimit;
 
 /// What every handler shares.
 pub struct AppState {
@@ -131,7 +131,8 @@ impl Application {
         let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
         let checkout = Arc::new(CheckoutServices {
             guest_limit: KeyedLimit::per_hour(
-                NonZeroU32::new(config.payments.guest_checkouts_per_hour).unwrap_or(NonZeroU32::MIN),
+                NonZeroU32::new(config.payments.guest_checkouts_per_hour)
+                    .unwrap_or(NonZeroU32::MIN),
             ),
             mailer: mailer.clone(),
             order_status_url: config.payments.order_status_url.clone(),

@@ -67,7 +67,12 @@ pub(crate) async fn stock_of(app: &TestApp, variant: &str) -> i32 {
 }
 
 /// A cart holding `quantity` of `variant`; its id.
-pub(crate) async fn cart_with(app: &ApiClient, token: Option<&str>, variant: &str, quantity: i32) -> String {
+pub(crate) async fn cart_with(
+    app: &ApiClient,
+    token: Option<&str>,
+    variant: &str,
+    quantity: i32,
+) -> String {
     let created = app
         .graphql_as(token, "mutation { cartCreate { cart { id } } }", json!({}))
         .await;

@@ -4,8 +4,8 @@
 use bazaar::config::DatabaseConfig;
 use bazaar::db::Db;
 use bazaar::db::schema::{
-    addresses, cart_lines, carts, categories, discount_codes, order_events, order_lines, orders,
-    email_verifications, password_resets, payments, product_images, products, provider_events,
+    addresses, cart_lines, carts, categories, discount_codes, email_verifications, order_events,
+    order_lines, orders, password_resets, payments, product_images, products, provider_events,
     reviews, sessions, users, variants,
 };
 use diesel::prelude::*;

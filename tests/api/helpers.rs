@@ -128,7 +128,15 @@ pub async fn spawn_app_on(
     flags: &[&str],
 ) -> TestApp {
     let gateway = TestGateway::default();
-    let mut app = start(database_url, dir, scale, flags, Arc::new(gateway.clone()), true).await;
+    let mut app = start(
+        database_url,
+        dir,
+        scale,
+        flags,
+        Arc::new(gateway.clone()),
+        true,
+    )
+    .await;
     app.gateway = gateway;
     app
 }
@@ -143,7 +151,11 @@ pub async fn spawn_app_with_gateway(flags: &[&str], gateway: Arc<dyn PaymentGate
 impl TestApp {
     /// Another instance of the server over this one's database (no migration, no seeding), as
     /// a second replica behind a load balancer; it pays through `gateway`.
-    pub async fn another_instance(&self, flags: &[&str], gateway: Arc<dyn PaymentGateway>) -> TestApp {
+    pub async fn another_instance(
+        &self,
+        flags: &[&str],
+        gateway: Arc<dyn PaymentGateway>,
+    ) -> TestApp {
         start(self.database_url.clone(), None, 0, flags, gateway, false).await
     }
 }

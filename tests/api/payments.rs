@@ -104,13 +104,24 @@ async fn a_guest_follows_pays_and_cancels_their_order_with_its_token_and_nobody_
     // Nobody else pays or cancels it: anonymous without the token, a wrong token, another
     // customer's session.
     let anonymous = app
-        .graphql(PAY, json!({ "id": order, "method": "tok_success", "key": "k" }))
+        .graphql(
+            PAY,
+            json!({ "id": order, "method": "tok_success", "key": "k" }),
+        )
         .await;
     assert_eq!(error_codes(&anonymous), ["UNAUTHENTICATED"], "{anonymous}");
     let wrong = pay(&app, None, &order, "tok_success", "k", Some("bzo_wrong")).await;
     assert_eq!(wrong["userErrors"][0]["code"], "NOT_FOUND", "{wrong}");
     let stranger = app.register("stranger@example.com").await;
-    let theirs = pay(&app, Some(&stranger.token), &order, "tok_success", "k", None).await;
+    let theirs = pay(
+        &app,
+        Some(&stranger.token),
+        &order,
+        "tok_success",
+        "k",
+        None,
+    )
+    .await;
     assert_eq!(theirs["userErrors"][0]["code"], "NOT_FOUND", "{theirs}");
     let cancel_by_stranger = app
         .graphql_as(Some(&stranger.token), CANCEL, json!({ "id": order }))
@@ -140,7 +151,10 @@ async fn a_guest_follows_pays_and_cancels_their_order_with_its_token_and_nobody_
     let cancelled = app
         .graphql(CANCEL, json!({ "id": second, "token": second_token }))
         .await;
-    assert_eq!(cancelled["data"]["orderCancel"]["order"]["status"], "CANCELLED");
+    assert_eq!(
+        cancelled["data"]["orderCancel"]["order"]["status"],
+        "CANCELLED"
+    );
     assert_eq!(stock_of(&app, &variant).await, before);
 }
 
@@ -157,17 +171,22 @@ async fn a_payment_whose_answer_is_lost_stays_pending_and_settles_once_on_retry(
 
     // Another key is refused while the first attempt is unsettled: no second charge.
     let other = pay(&app, None, &order, "tok_success", "pay-2", Some(&token)).await;
-    assert_eq!(other["userErrors"][0]["code"], "INVALID_TRANSITION", "{other}");
+    assert_eq!(
+        other["userErrors"][0]["code"], "INVALID_TRANSITION",
+        "{other}"
+    );
 
     // The same key with another payment method is a different request.
     let reused = pay(&app, None, &order, "tok_success", "pay-1", Some(&token)).await;
-    assert_eq!(reused["userErrors"][0]["code"], "IDEMPOTENCY_KEY_REUSED", "{reused}");
+    assert_eq!(
+        reused["userErrors"][0]["code"], "IDEMPOTENCY_KEY_REUSED",
+        "{reused}"
+    );
 
     // Retries with the same key (several at once) ask again with the same key and settle it.
-    let retries = join_all(
-        (0..5).map(|_| pay(&app, None, &order, "tok_timeout", "pay-1", Some(&token))),
-    )
-    .await;
+    let retries =
+        join_all((0..5).map(|_| pay(&app, None, &order, "tok_timeout", "pay-1", Some(&token))))
+            .await;
     for retry in &retries {
         assert_eq!(retry["userErrors"], json!([]), "{retry}");
         assert_eq!(retry["payment"]["status"], "SUCCEEDED", "{retry}");
@@ -196,8 +215,13 @@ async fn a_charge_that_lands_after_a_cancel_is_refunded_and_the_stock_comes_back
     // The charge goes through, but its answer is lost; meanwhile the guest cancels.
     let lost = pay(&app, None, order, "tok_timeout", "late-pay", Some(token)).await;
     assert_eq!(lost["payment"]["status"], "PENDING", "{lost}");
-    let cancelled = app.graphql(CANCEL, json!({ "id": order, "token": token })).await;
-    assert_eq!(cancelled["data"]["orderCancel"]["order"]["status"], "CANCELLED");
+    let cancelled = app
+        .graphql(CANCEL, json!({ "id": order, "token": token }))
+        .await;
+    assert_eq!(
+        cancelled["data"]["orderCancel"]["order"]["status"],
+        "CANCELLED"
+    );
     assert_eq!(stock_of(&app, &variant).await, before);
 
     // The reconcile job learns that the charge succeeded and pays it back.
@@ -242,11 +266,20 @@ async fn a_refused_payment_fails_at_once_and_may_be_tried_again_with_a_new_key()
     let app = spawn_app().await;
     let (order, token) = guest_order(&app, 1, "refused-1").await;
     let failed = pay(&app, None, &order, "tok_error", "r-1", Some(&token)).await;
-    assert_eq!(failed["userErrors"][0]["code"], "PAYMENT_FAILED", "{failed}");
+    assert_eq!(
+        failed["userErrors"][0]["code"], "PAYMENT_FAILED",
+        "{failed}"
+    );
     let again = pay(&app, None, &order, "tok_error", "r-1", Some(&token)).await;
-    assert_eq!(again["userErrors"][0]["code"], "PAYMENT_FAILED", "same key, same answer");
+    assert_eq!(
+        again["userErrors"][0]["code"], "PAYMENT_FAILED",
+        "same key, same answer"
+    );
     let declined = pay(&app, None, &order, "tok_decline", "r-2", Some(&token)).await;
-    assert_eq!(declined["userErrors"][0]["code"], "PAYMENT_DECLINED", "{declined}");
+    assert_eq!(
+        declined["userErrors"][0]["code"], "PAYMENT_DECLINED",
+        "{declined}"
+    );
     let paid = pay(&app, None, &order, "tok_success", "r-3", Some(&token)).await;
     assert_eq!(status(&paid), "PAID", "{paid}");
     assert_eq!(app.gateway.money_moved().len(), 1);
@@ -260,8 +293,22 @@ async fn checkout_keys_belong_to_their_owner() {
     let bob = app.register("bob@example.com").await;
     let ada_cart = cart_with(&app, Some(&ada.token), &variant, 1).await;
     let bob_cart = cart_with(&app, Some(&bob.token), &variant, 1).await;
-    let ada_order = place(&app, Some(&ada.token), &ada_cart, "same-key", "ada@example.com").await;
-    let bob_order = place(&app, Some(&bob.token), &bob_cart, "same-key", "bob@example.com").await;
+    let ada_order = place(
+        &app,
+        Some(&ada.token),
+        &ada_cart,
+        "same-key",
+        "ada@example.com",
+    )
+    .await;
+    let bob_order = place(
+        &app,
+        Some(&bob.token),
+        &bob_cart,
+        "same-key",
+        "bob@example.com",
+    )
+    .await;
     assert_eq!(ada_order["userErrors"], json!([]), "{ada_order}");
     assert_eq!(bob_order["userErrors"], json!([]), "{bob_order}");
     assert_ne!(ada_order["order"]["id"], bob_order["order"]["id"]);
@@ -272,7 +319,14 @@ async fn checkout_keys_belong_to_their_owner() {
     let second = place(&app, None, &two, "guest-key", "g2@example.com").await;
     assert_ne!(first["order"]["id"], second["order"]["id"]);
     // A retry is the same order, without the token again (it was shown once and mailed).
-    let retry = place(&app, Some(&ada.token), &ada_cart, "same-key", "ada@example.com").await;
+    let retry = place(
+        &app,
+        Some(&ada.token),
+        &ada_cart,
+        "same-key",
+        "ada@example.com",
+    )
+    .await;
     assert_eq!(retry["order"]["id"], ada_order["order"]["id"]);
     assert_eq!(retry["orderAccessToken"], Value::Null);
 }
@@ -307,7 +361,10 @@ async fn a_cancelled_order_gives_its_discount_use_back() {
             json!({ "id": first["order"]["id"], "token": first["orderAccessToken"] }),
         )
         .await;
-    assert_eq!(cancelled["data"]["orderCancel"]["order"]["status"], "CANCELLED");
+    assert_eq!(
+        cancelled["data"]["orderCancel"]["order"]["status"],
+        "CANCELLED"
+    );
     let applied = app.data(apply, json!({ "cart": second_cart })).await;
     assert_eq!(applied["cartDiscountCodeApply"]["userErrors"], json!([]));
     let again = place(&app, None, &second_cart, "d-3", "d@example.com").await;
@@ -367,18 +424,38 @@ async fn fifty_unpaid_orders_across_two_instances_expire_once_and_return_their_s
     let paying = &orders[0];
     let read = "query($t: String!) { orderByToken(token: $t) { id status events { type note } } }";
     let paying_id = app.data(read, json!({ "t": paying })).await["orderByToken"]["id"].clone();
-    let lost = pay(&app, None, paying_id.as_str().unwrap(), "tok_timeout", "p", Some(paying)).await;
+    let lost = pay(
+        &app,
+        None,
+        paying_id.as_str().unwrap(),
+        "tok_timeout",
+        "p",
+        Some(paying),
+    )
+    .await;
     assert_eq!(lost["payment"]["status"], "PENDING");
     assert_eq!(stock_of(&app, &variant).await, 400);
 
     // Both instances sweep at once, several times over.
     let sweeps = join_all((0..4).map(|i| {
-        let db = if i % 2 == 0 { app.db.clone() } else { second.db.clone() };
+        let db = if i % 2 == 0 {
+            app.db.clone()
+        } else {
+            second.db.clone()
+        };
         async move { orders::expire_unpaid(&db, cutoff).await.unwrap() }
     }))
     .await;
-    assert_eq!(sweeps.iter().sum::<usize>(), 49, "each order expired once: {sweeps:?}");
-    assert_eq!(stock_of(&app, &variant).await, 498, "stock returned once per order");
+    assert_eq!(
+        sweeps.iter().sum::<usize>(),
+        49,
+        "each order expired once: {sweeps:?}"
+    );
+    assert_eq!(
+        stock_of(&app, &variant).await,
+        498,
+        "stock returned once per order"
+    );
     for token in &orders[1..] {
         let order = app.data(read, json!({ "t": token })).await;
         let order = &order["orderByToken"];
@@ -393,7 +470,9 @@ async fn fifty_unpaid_orders_across_two_instances_expire_once_and_return_their_s
         assert_eq!(cancels[0]["note"], "unpaid when its reservation ran out");
     }
     // The order being paid expires too once its attempt is older than the cut-off.
-    let later = orders::expire_unpaid(&app.db, cutoff_after_now()).await.unwrap();
+    let later = orders::expire_unpaid(&app.db, cutoff_after_now())
+        .await
+        .unwrap();
     assert_eq!(later, 1);
     assert_eq!(stock_of(&app, &variant).await, 500);
 }
@@ -403,7 +482,13 @@ fn production_without_a_payment_provider_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("prod.db").display());
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
-        .args(["serve", "--environment", "production", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--environment",
+            "production",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("DATABASE_URL", &url)
         .env_remove("BAZAAR_PAYMENT_PROVIDER")
         .env_remove("BAZAAR_ALLOW_TEST_PAYMENTS")
@@ -413,12 +498,24 @@ fn production_without_a_payment_provider_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one line: {stderr}");
-    assert!(lines[0].contains("production needs a real payment provider"), "{stderr}");
-    assert!(!dir.path().join("prod.db").exists(), "nothing touched before the check");
+    assert!(
+        lines[0].contains("production needs a real payment provider"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("prod.db").exists(),
+        "nothing touched before the check"
+    );
 
     // Stripe without its keys is refused the same way.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
-        .args(["serve", "--environment", "production", "--payment-provider", "stripe"])
+        .args([
+            "serve",
+            "--environment",
+            "production",
+            "--payment-provider",
+            "stripe",
+        ])
         .env("DATABASE_URL", &url)
         .env_remove("STRIPE_SECRET_KEY")
         .output()

@@ -31,8 +31,11 @@ async fn shop() -> Shop {
     let fake = FakeStripe::start();
     let gateway: Arc<dyn PaymentGateway> =
         Arc::new(StripeGateway::new(fake.config(CLIENT_TIMEOUT)).expect("a Stripe gateway"));
-    let app = spawn_app_with_gateway(&["--stripe-webhook-secret", WEBHOOK_SECRET], gateway.clone())
-        .await;
+    let app = spawn_app_with_gateway(
+        &["--stripe-webhook-secret", WEBHOOK_SECRET],
+        gateway.clone(),
+    )
+    .await;
     let (variant, _) = a_variant(&app, 0).await;
     set_stock(&app, &variant, 10_000).await;
     Shop {
@@ -56,7 +59,10 @@ impl Shop {
                                    "shippingAddress": address(), "idempotencyKey": key } }),
             )
             .await;
-        let id = placed["checkoutComplete"]["order"]["id"].as_str().unwrap().to_owned();
+        let id = placed["checkoutComplete"]["order"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let number = id.rsplit('/').next().unwrap().parse().unwrap();
         let token = placed["checkoutComplete"]["orderAccessToken"]
             .as_str()
@@ -95,7 +101,9 @@ impl Shop {
 
     async fn reconcile(&self) {
         flow::make_all_due(&self.app.db).await.unwrap();
-        flow::reconcile_due(&self.app.db, &self.gateway).await.unwrap();
+        flow::reconcile_due(&self.app.db, &self.gateway)
+            .await
+            .unwrap();
     }
 
     /// The order as its guest reads it.
@@ -161,7 +169,10 @@ async fn a_charge_whose_answer_is_lost_is_taken_exactly_once_in_any_interleaving
         shop.fake
             .fail_next(1, Fault::ProcessThenTimeout(CLIENT_TIMEOUT * 2));
         let first = shop.pay(&order, &token, payment_methods::VISA, "k").await;
-        assert_eq!(first["payment"]["status"], "PENDING", "seed {seed} case {case}: {first}");
+        assert_eq!(
+            first["payment"]["status"], "PENDING",
+            "seed {seed} case {case}: {first}"
+        );
         let intents = shop.intents(number);
         assert_eq!(intents.len(), 1, "seed {seed}");
         let (body, signature) = shop
@@ -213,7 +224,10 @@ async fn a_charge_whose_answer_is_lost_is_taken_exactly_once_in_any_interleaving
         assert_eq!(shop.deliver(&body, &signature).await, 200);
         shop.reconcile().await;
         let settled = shop.read(&token).await;
-        assert_eq!(settled["status"], "PAID", "seed {seed} case {case} {steps:?}: {settled}");
+        assert_eq!(
+            settled["status"], "PAID",
+            "seed {seed} case {case} {steps:?}: {settled}"
+        );
         assert_eq!(
             settled["payments"],
             json!([{ "kind": "CHARGE", "status": "SUCCEEDED" }]),
@@ -227,7 +241,10 @@ async fn a_charge_whose_answer_is_lost_is_taken_exactly_once_in_any_interleaving
         );
         assert!(shop.fake.refunded().is_empty(), "seed {seed}");
         let again = shop.pay(&order, &token, payment_methods::VISA, "k").await;
-        assert_eq!(again["payment"]["status"], "SUCCEEDED", "seed {seed}: {again}");
+        assert_eq!(
+            again["payment"]["status"], "SUCCEEDED",
+            "seed {seed}: {again}"
+        );
     }
 }
 
@@ -248,7 +265,10 @@ async fn cancelling_while_a_charge_is_in_flight_ends_refunded_cancelled_and_rest
             json!({ "id": order, "t": token }),
         )
         .await;
-    assert_eq!(cancelled["data"]["orderCancel"]["order"]["status"], "CANCELLED");
+    assert_eq!(
+        cancelled["data"]["orderCancel"]["order"]["status"],
+        "CANCELLED"
+    );
     assert_eq!(stock_of(&shop.app, &shop.variant).await, before);
 
     // Stripe tells that the charge went through: Bazaar pays it back at once.
@@ -257,7 +277,11 @@ async fn cancelling_while_a_charge_is_in_flight_ends_refunded_cancelled_and_rest
         .fake
         .event_for(&intent, EventKind::PaymentIntentSucceeded);
     assert_eq!(shop.deliver(&body, &signature).await, 200);
-    assert_eq!(shop.deliver(&body, &signature).await, 200, "a redelivery is fine");
+    assert_eq!(
+        shop.deliver(&body, &signature).await,
+        200,
+        "a redelivery is fine"
+    );
     shop.reconcile().await;
     let amount = shop.captured_for(std::slice::from_ref(&intent))[0].1;
     assert_eq!(shop.fake.refunded(), vec![(intent.clone(), amount)]);
@@ -301,15 +325,21 @@ async fn three_d_secure_hands_the_client_secret_over_and_settles_by_webhook() {
 
     // A customer who fails 3-D Secure is declined by the webhook and may try again.
     let (order, number, token) = shop.order("3ds-2").await;
-    shop.pay(&order, &token, payment_methods::THREE_D_SECURE, "k").await;
+    shop.pay(&order, &token, payment_methods::THREE_D_SECURE, "k")
+        .await;
     let intent = shop.intents(number).pop().unwrap();
     shop.fake.fail_action(&intent);
     let (body, signature) = shop
         .fake
         .event_for(&intent, EventKind::PaymentIntentPaymentFailed);
     assert_eq!(shop.deliver(&body, &signature).await, 200);
-    let declined = shop.pay(&order, &token, payment_methods::THREE_D_SECURE, "k").await;
-    assert_eq!(declined["userErrors"][0]["code"], "PAYMENT_DECLINED", "{declined}");
+    let declined = shop
+        .pay(&order, &token, payment_methods::THREE_D_SECURE, "k")
+        .await;
+    assert_eq!(
+        declined["userErrors"][0]["code"], "PAYMENT_DECLINED",
+        "{declined}"
+    );
     let paid = shop.pay(&order, &token, payment_methods::VISA, "k2").await;
     assert_eq!(paid["order"]["status"], "PAID", "{paid}");
 }
@@ -318,7 +348,8 @@ async fn three_d_secure_hands_the_client_secret_over_and_settles_by_webhook() {
 async fn the_webhook_endpoint_refuses_what_stripe_did_not_sign() {
     let shop = shop().await;
     let (order, number, token) = shop.order("sig-1").await;
-    shop.pay(&order, &token, payment_methods::THREE_D_SECURE, "k").await;
+    shop.pay(&order, &token, payment_methods::THREE_D_SECURE, "k")
+        .await;
     let intent = shop.intents(number).pop().unwrap();
     let (body, signature) = shop
         .fake

@@ -13,9 +13,9 @@ use crate::db::models::variant::{Variant, VariantWithProduct};
 use crate::db::schema::{
     discount_codes, order_events, order_lines, orders, payments, products, users, variants,
 };
+use crate::domain::catalog::CatalogVisibility;
 use crate::domain::orders::OrderStatus;
 use crate::domain::payments::{PaymentKind, PaymentStatus};
-use crate::domain::catalog::CatalogVisibility;
 use crate::{filter_ids, newest_first_window, on_backend};
 
 /// An order row.

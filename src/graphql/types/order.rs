@@ -6,9 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::db::models::order::{
-    LineWithVariant, Order, OrderEvent, OrderLine, OrderWithCustomer,
-};
+use crate::db::models::order::{LineWithVariant, Order, OrderEvent, OrderLine, OrderWithCustomer};
 use crate::db::models::payment::Payment;
 use crate::db::models::user::User;
 use crate::domain::ids::{AccountId, OrderId, VariantId};

@@ -172,9 +172,7 @@ pub async fn pay(
         // another key (then that attempt is the order's one in flight).
         Err(error) if is_unique_violation(&error) => {
             let (key, hash) = (key.clone(), hash.clone());
-            let earlier = db
-                .run(move |conn| Ok(payment::by_key(conn, &key)?))
-                .await?;
+            let earlier = db.run(move |conn| Ok(payment::by_key(conn, &key)?)).await?;
             match earlier {
                 Some(earlier) => same_request(earlier, &hash)?,
                 None => {
@@ -241,11 +239,7 @@ fn payment_outcome(result: PaymentResult) -> AppResult<PaymentResult> {
 /// Asks the provider about a pending attempt (with its key, or by its reference once known)
 /// and records the answer; then drives the refunds the answer calls for. The attempt as it is
 /// afterwards.
-async fn drive(
-    db: &Db,
-    gateway: &Arc<dyn PaymentGateway>,
-    attempt: Payment,
-) -> AppResult<Payment> {
+async fn drive(db: &Db, gateway: &Arc<dyn PaymentGateway>, attempt: Payment) -> AppResult<Payment> {
     let id = attempt.id;
     match attempt.kind() {
         PaymentKind::Charge => {
@@ -668,7 +662,9 @@ pub async fn apply_event(
                     ProviderEventKind::ChargeSucceeded { .. } => "charge.succeeded",
                     ProviderEventKind::ChargeFailed { .. } => "charge.failed",
                     ProviderEventKind::ChargeRefunded { .. } => "charge.refunded",
-                    ProviderEventKind::Ignored { .. } => return Ok((EventOutcome::Ignored, vec![])),
+                    ProviderEventKind::Ignored { .. } => {
+                        return Ok((EventOutcome::Ignored, vec![]));
+                    }
                 };
                 if !payment::record_provider_event(conn, &event.id, provider, kind, now())? {
                     return Ok((EventOutcome::Duplicate, vec![]));

@@ -88,7 +88,9 @@ impl PaymentGateway for TestGateway {
                 ledger.charged.insert(reference.clone(), request.amount);
                 ledger.moved.push((reference.clone(), request.amount));
                 if request.payment_method == test_tokens::TIMEOUT {
-                    Err(GatewayError::Unknown("the test gateway timed out (tok_timeout)".into()))
+                    Err(GatewayError::Unknown(
+                        "the test gateway timed out (tok_timeout)".into(),
+                    ))
                 } else {
                     Ok(ChargeState {
                         reference,
@@ -120,7 +122,9 @@ impl PaymentGateway for TestGateway {
                 status: ChargeStatus::Succeeded,
             })
         } else {
-            Err(GatewayError::Refused(format!("no such charge: {reference}")))
+            Err(GatewayError::Refused(format!(
+                "no such charge: {reference}"
+            )))
         };
         ready(answer)
     }
@@ -172,9 +176,11 @@ impl PaymentGateway for TestGateway {
             .refunds_by_key
             .values()
             .find_map(|answer| answer.as_ref().ok().filter(|r| r.reference == reference));
-        ready(known.cloned().ok_or_else(|| {
-            GatewayError::Refused(format!("no such refund: {reference}"))
-        }))
+        ready(
+            known
+                .cloned()
+                .ok_or_else(|| GatewayError::Refused(format!("no such refund: {reference}"))),
+        )
     }
 }
 
@@ -198,16 +204,27 @@ mod tests {
     #[test]
     fn repeated_keys_move_money_once() {
         let gateway = TestGateway::default();
-        let first = gateway.charge(&request(test_tokens::SUCCESS, "k1")).now_or_never();
-        let again = gateway.charge(&request(test_tokens::SUCCESS, "k1")).now_or_never();
+        let first = gateway
+            .charge(&request(test_tokens::SUCCESS, "k1"))
+            .now_or_never();
+        let again = gateway
+            .charge(&request(test_tokens::SUCCESS, "k1"))
+            .now_or_never();
         assert_eq!(first, again);
         assert_eq!(gateway.money_moved().len(), 1);
-        let declined = gateway.charge(&request(test_tokens::DECLINE, "k2")).now_or_never();
+        let declined = gateway
+            .charge(&request(test_tokens::DECLINE, "k2"))
+            .now_or_never();
         assert!(matches!(
             declined,
-            Some(Ok(ChargeState { status: ChargeStatus::Declined { .. }, .. }))
+            Some(Ok(ChargeState {
+                status: ChargeStatus::Declined { .. },
+                ..
+            }))
         ));
-        let refused = gateway.charge(&request(test_tokens::ERROR, "k3")).now_or_never();
+        let refused = gateway
+            .charge(&request(test_tokens::ERROR, "k3"))
+            .now_or_never();
         assert!(matches!(refused, Some(Err(GatewayError::Refused(_)))));
         assert_eq!(gateway.money_moved().len(), 1);
     }
@@ -215,12 +232,19 @@ mod tests {
     #[test]
     fn a_lost_answer_is_found_by_asking_again_with_the_same_key() {
         let gateway = TestGateway::default();
-        let lost = gateway.charge(&request(test_tokens::TIMEOUT, "k")).now_or_never();
+        let lost = gateway
+            .charge(&request(test_tokens::TIMEOUT, "k"))
+            .now_or_never();
         assert!(matches!(lost, Some(Err(GatewayError::Unknown(_)))));
-        let found = gateway.charge(&request(test_tokens::TIMEOUT, "k")).now_or_never();
+        let found = gateway
+            .charge(&request(test_tokens::TIMEOUT, "k"))
+            .now_or_never();
         assert!(matches!(
             found,
-            Some(Ok(ChargeState { status: ChargeStatus::Succeeded, .. }))
+            Some(Ok(ChargeState {
+                status: ChargeStatus::Succeeded,
+                ..
+            }))
         ));
         assert_eq!(gateway.money_moved(), vec![("ch_k".to_owned(), 1_000)]);
     }
@@ -228,18 +252,26 @@ mod tests {
     #[test]
     fn refunds_never_exceed_the_charge() {
         let gateway = TestGateway::default();
-        let charged = gateway.charge(&request(test_tokens::SUCCESS, "k")).now_or_never();
+        let charged = gateway
+            .charge(&request(test_tokens::SUCCESS, "k"))
+            .now_or_never();
         let Some(Ok(ChargeState { reference, .. })) = charged else {
             panic!("charged")
         };
         let refund = |key| gateway.refund(&reference, 600, key).now_or_never();
         assert!(matches!(
             refund("r1"),
-            Some(Ok(RefundState { status: RefundStatus::Succeeded, .. }))
+            Some(Ok(RefundState {
+                status: RefundStatus::Succeeded,
+                ..
+            }))
         ));
         assert!(matches!(
             refund("r2"),
-            Some(Ok(RefundState { status: RefundStatus::Failed { .. }, .. }))
+            Some(Ok(RefundState {
+                status: RefundStatus::Failed { .. },
+                ..
+            }))
         ));
         assert_eq!(gateway.money_moved().iter().map(|m| m.1).sum::<i64>(), 400);
     }
