@@ -130,6 +130,7 @@ diesel::table! {
         starts_at -> Nullable<Timestamp>,
         ends_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 

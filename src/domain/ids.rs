@@ -27,4 +27,6 @@ id_newtype! {
     AddressId;
     /// Identifies an order.
     OrderId;
+    /// Identifies a discount code.
+    DiscountCodeId;
 }

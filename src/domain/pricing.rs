@@ -55,6 +55,8 @@ pub struct DiscountRules {
     pub starts_at: Option<NaiveDateTime>,
     /// Valid until (exclusive).
     pub ends_at: Option<NaiveDateTime>,
+    /// Whether staff disabled it (then it applies to nothing until enabled again).
+    pub disabled: bool,
 }
 
 impl DiscountRules {
@@ -67,6 +69,9 @@ impl DiscountRules {
                 message,
             ))
         };
+        if self.disabled {
+            return refuse("the discount code has been disabled".into());
+        }
         if self.starts_at.is_some_and(|start| now < start) {
             return refuse("the discount code is not valid yet".into());
         }
@@ -268,6 +273,7 @@ mod tests {
             times_used: 4,
             starts_at: Some(now - chrono::TimeDelta::days(1)),
             ends_at: Some(now + chrono::TimeDelta::days(1)),
+            disabled: false,
         };
         assert!(rules.refusal(1_000, now).is_none());
         assert!(rules.refusal(999, now).is_some());
@@ -283,9 +289,17 @@ mod tests {
         );
         let used_up = DiscountRules {
             times_used: 5,
-            ..rules
+            ..rules.clone()
         };
         assert!(used_up.refusal(1_000, now).is_some());
+        let disabled = DiscountRules {
+            disabled: true,
+            ..rules
+        };
+        assert_eq!(
+            disabled.refusal(1_000, now).map(|r| r.message).as_deref(),
+            Some("the discount code has been disabled")
+        );
     }
 
     fn lines() -> impl Strategy<Value = Vec<LineAmount>> {

@@ -23,6 +23,8 @@ pub enum NodeKind {
     Image,
     /// A `Review`.
     Review,
+    /// A `DiscountCode`.
+    DiscountCode,
 }
 
 impl NodeKind {
@@ -36,6 +38,7 @@ impl NodeKind {
             Self::Order => "Order",
             Self::Image => "Image",
             Self::Review => "Review",
+            Self::DiscountCode => "DiscountCode",
         }
     }
 
@@ -49,6 +52,7 @@ impl NodeKind {
             Self::Order,
             Self::Image,
             Self::Review,
+            Self::DiscountCode,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)

@@ -95,6 +95,7 @@ pub fn discount_rules(code: &DiscountCode) -> DiscountRules {
         times_used: u32::try_from(code.times_used).unwrap_or(0),
         starts_at: code.starts_at,
         ends_at: code.ends_at,
+        disabled: code.disabled_at.is_some(),
     }
 }
 

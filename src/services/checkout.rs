@@ -1,7 +1,8 @@
 //! Checkout: a cart becomes an order in one transaction. Stock is taken with conditional
 //! updates (never below zero, whatever runs concurrently), the discount code's use is counted
-//! atomically against its limit, a shortage tells the exact stock only to staff or when it is
-//! low, line items snapshot name, SKU and unit price, and the idempotency key (scoped to its owner: the account, or the cart for guests) makes a retried
+//! atomically against its limit (a disabled code is refused), a shortage tells the exact stock
+//! only to staff or when it is low, line items snapshot name, SKU and unit price, and the
+//! idempotency key (scoped to its owner: the account, or the cart for guests) makes a retried
 //! request return the same order. Every order gets an access token, shown once and mailed, with
 //! which a guest reads, pays and cancels it.
 
@@ -363,7 +364,7 @@ fn place(
         return Err(rejected(
             &["input", "cartId"],
             RejectionCode::DiscountNotApplicable,
-            "the discount code has been used up",
+            "the discount code has been used up or disabled",
         ));
     }
     let order_lines: Vec<NewOrderLine> = lines

@@ -1,12 +1,35 @@
-//! Discount code administration: staff create codes; checkout counts their use.
+//! Discount code administration: staff create, list, change, disable and enable codes;
+//! checkout counts their use.
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::db::Db;
-use crate::db::models::discount::{self, DiscountCode, NewDiscountCode};
+use crate::db::models::discount::{
+    self, CodeFilter, CodeWindow, DiscountCode, DiscountCodeRules, NewDiscountCode,
+};
+use crate::db::{Db, write_transaction};
+use crate::domain::catalog::search_pattern;
+use crate::domain::money::Currency;
+use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
+
+/// Kind of a code that takes a percentage off.
+pub const PERCENTAGE: &str = "PERCENTAGE";
+/// Kind of a code that takes a fixed amount off.
+pub const FIXED_AMOUNT: &str = "FIXED_AMOUNT";
+
+/// Reads a code's value as entered: a whole percentage (`"10"`) for [`PERCENTAGE`], an amount
+/// in `currency` (`"5.00"`) otherwise, in minor units. The range is checked by [`check`].
+pub fn read_value(kind: &str, text: &str, currency: Currency) -> Result<i64, String> {
+    if kind == PERCENTAGE {
+        text.trim()
+            .parse::<i64>()
+            .map_err(|_| "a percentage is a whole number, e.g. \"10\"".to_owned())
+    } else {
+        currency.parse_amount(text)
+    }
+}
 
 /// A checked new code.
 #[derive(Debug, Clone)]
@@ -46,7 +69,7 @@ pub fn check(new: &NewCode) -> Result<(), Vec<Rejection>> {
         ));
     }
     let value_ok = match new.kind {
-        "PERCENTAGE" => (1..=100).contains(&new.value),
+        PERCENTAGE => (1..=100).contains(&new.value),
         _ => new.value > 0,
     };
     if !value_ok {
@@ -108,4 +131,164 @@ pub async fn create(db: &Db, new: NewCode) -> AppResult<DiscountCode> {
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("the new code is missing")))
     })
     .await
+}
+
+/// What staff change on a code; `None` keeps the stored value. The nullable rules take
+/// `Some(None)` to clear them.
+#[derive(Debug, Clone, Default)]
+pub struct CodeChanges {
+    /// The percentage or amount as entered (read in the code's kind).
+    pub value: Option<String>,
+    /// The minimum subtotal as entered, in the store currency.
+    pub minimum_subtotal: Option<String>,
+    /// Uses allowed; `Some(None)`: unlimited.
+    pub usage_limit: Option<Option<i32>>,
+    /// Valid from; `Some(None)`: from now on.
+    pub starts_at: Option<Option<NaiveDateTime>>,
+    /// Valid until; `Some(None)`: for ever.
+    pub ends_at: Option<Option<NaiveDateTime>>,
+}
+
+fn no_such_code() -> AppError {
+    AppError::rejected(Rejection::new(
+        &["id"],
+        RejectionCode::NotFound,
+        "no such discount code",
+    ))
+}
+
+/// Changes a code's rules, checked as a new code's are; every problem at once.
+pub async fn update(
+    db: &Db,
+    id: i64,
+    changes: CodeChanges,
+    currency: Currency,
+) -> AppResult<DiscountCode> {
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let stored = discount::by_id(conn, id)?.ok_or_else(no_such_code)?;
+            let mut problems = Vec::new();
+            let mut read = |field: &str, text: Option<&String>, current: i64, kind: &str| match text
+                .map(|text| read_value(kind, text, currency))
+            {
+                None => current,
+                Some(Ok(value)) => value,
+                Some(Err(message)) => {
+                    problems.push(invalid(field, &message));
+                    current
+                }
+            };
+            let value = read("value", changes.value.as_ref(), stored.value, &stored.kind);
+            let minimum_subtotal = read(
+                "minimumSubtotal",
+                changes.minimum_subtotal.as_ref(),
+                stored.minimum_subtotal,
+                FIXED_AMOUNT,
+            );
+            let merged = NewCode {
+                code: stored.code.clone(),
+                kind: if stored.kind == PERCENTAGE {
+                    PERCENTAGE
+                } else {
+                    FIXED_AMOUNT
+                },
+                value,
+                minimum_subtotal,
+                usage_limit: changes.usage_limit.unwrap_or(stored.usage_limit),
+                starts_at: changes.starts_at.unwrap_or(stored.starts_at),
+                ends_at: changes.ends_at.unwrap_or(stored.ends_at),
+            };
+            // A value that could not be read kept the stored (valid) one: no problem twice.
+            if let Err(more) = check(&merged) {
+                problems.extend(more);
+            }
+            if !problems.is_empty() {
+                return Err(AppError::Rejected(problems));
+            }
+            let rules = DiscountCodeRules {
+                value: merged.value,
+                minimum_subtotal: merged.minimum_subtotal,
+                usage_limit: merged.usage_limit,
+                starts_at: merged.starts_at,
+                ends_at: merged.ends_at,
+            };
+            if !discount::update_rules(conn, id, &rules)? {
+                return Err(no_such_code());
+            }
+            discount::by_id(conn, id)?.ok_or_else(no_such_code)
+        })
+    })
+    .await
+}
+
+/// Disables a code (`disabled`: it no longer applies to carts or checkouts; disabling again
+/// keeps the first time) or enables it again.
+pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> AppResult<DiscountCode> {
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let stored = discount::by_id(conn, id)?.ok_or_else(no_such_code)?;
+            let disabled_at = match (disabled, stored.disabled_at) {
+                (false, _) => None,
+                (true, Some(since)) => Some(since),
+                (true, None) => Some(Utc::now().naive_utc()),
+            };
+            if disabled_at == stored.disabled_at {
+                return Ok(stored);
+            }
+            discount::set_disabled_at(conn, id, disabled_at)?;
+            Ok(DiscountCode {
+                disabled_at,
+                ..stored
+            })
+        })
+    })
+    .await
+}
+
+/// The staff search over codes.
+#[derive(Debug, Clone, Default)]
+pub struct CodeQuery {
+    /// Text the code contains (case-insensitive).
+    pub search: Option<String>,
+    /// Only codes that may apply now (enabled, started, not ended, not used up), or only those
+    /// that may not.
+    pub active: Option<bool>,
+}
+
+/// Longest search text accepted (codes have at most 40 characters).
+const MAX_SEARCH_CHARS: usize = 100;
+
+/// One page of codes, newest first, in one statement.
+pub async fn list(
+    db: &Db,
+    query: CodeQuery,
+    page: PageRequest<i64>,
+) -> AppResult<Page<DiscountCode>> {
+    if let Some(search) = &query.search
+        && (search.chars().count() > MAX_SEARCH_CHARS || search.contains('\0'))
+    {
+        return Err(AppError::bad_input(format!(
+            "where.search: at most {MAX_SEARCH_CHARS} characters, no NUL"
+        )));
+    }
+    let filter = CodeFilter {
+        // Codes are stored upper-cased; the pattern's escapes are not letters.
+        code_pattern: query
+            .search
+            .as_deref()
+            .and_then(search_pattern)
+            .map(|pattern| pattern.to_uppercase()),
+        active: query.active,
+        now: Some(Utc::now().naive_utc()),
+    };
+    let window = CodeWindow {
+        after: page.after,
+        before: page.before,
+        limit: page.fetch_limit(),
+        from_end: page.from_end,
+    };
+    let rows = db
+        .run(move |conn| Ok(discount::page(conn, &filter, &window)?))
+        .await?;
+    Ok(page.into_page(rows))
 }

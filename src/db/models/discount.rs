@@ -1,10 +1,12 @@
-//! Discount codes: lookups, and the atomic use that cannot pass the usage limit.
+//! Discount codes: lookups, the staff list, changes and disabling, and the atomic use that
+//! cannot pass the usage limit.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::discount_codes;
+use crate::{filter_ids, filter_like, newest_first_window};
 
 /// A discount code row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -20,6 +22,8 @@ pub struct DiscountCode {
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// When staff disabled it; null while it may apply.
+    pub disabled_at: Option<NaiveDateTime>,
 }
 
 /// A discount code to insert.
@@ -63,10 +67,130 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<DiscountCod
         .optional()
 }
 
-/// Counts one use if the limit allows it, in one conditional statement: concurrent checkouts
-/// can never use a code more often than its limit. Whether it was counted.
+/// The codes with these ids (in no particular order).
+pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<DiscountCode>> {
+    let query = discount_codes::table
+        .select(DiscountCode::as_select())
+        .into_boxed();
+    filter_ids!(query, discount_codes::id, ids).load(conn)
+}
+
+/// The rules staff may change on an existing code (its text and kind stay). Every field is
+/// written: the service merges the changes into the stored values first.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = discount_codes, treat_none_as_null = true)]
+pub struct DiscountCodeRules {
+    pub value: i64,
+    pub minimum_subtotal: i64,
+    pub usage_limit: Option<i32>,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+}
+
+/// Writes a code's rules; whether the code exists.
+pub fn update_rules(
+    conn: &mut DbConnection,
+    id: i64,
+    rules: &DiscountCodeRules,
+) -> QueryResult<bool> {
+    let updated = diesel::update(discount_codes::table.find(id))
+        .set(rules)
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Sets when a code was disabled (`None`: enabled); whether the code exists.
+pub fn set_disabled_at(
+    conn: &mut DbConnection,
+    id: i64,
+    at: Option<NaiveDateTime>,
+) -> QueryResult<bool> {
+    let updated = diesel::update(discount_codes::table.find(id))
+        .set(discount_codes::disabled_at.eq(at))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// What the staff list of codes is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct CodeFilter {
+    /// `LIKE` pattern over the (upper-case) code, escaped as `domain::catalog::search_pattern`
+    /// escapes.
+    pub code_pattern: Option<String>,
+    /// Only codes that may apply at `now` as far as the code itself goes (`Some(true)`: enabled,
+    /// started, not ended, not used up), or only codes that may not (`Some(false)`).
+    pub active: Option<bool>,
+    /// The time `active` is judged at.
+    pub now: Option<NaiveDateTime>,
+}
+
+/// A keyset window over codes, newest (highest id) first.
+#[derive(Debug, Clone)]
+pub struct CodeWindow {
+    /// Only codes listed after (older than) this id.
+    pub after: Option<i64>,
+    /// Only codes listed before (newer than) this id.
+    pub before: Option<i64>,
+    /// Rows to fetch.
+    pub limit: i64,
+    /// Take the rows nearest `before`; returned nearest-first.
+    pub from_end: bool,
+}
+
+/// One window of the codes matching `filter`, in one statement.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &CodeFilter,
+    window: &CodeWindow,
+) -> QueryResult<Vec<DiscountCode>> {
+    let mut query = discount_codes::table
+        .select(DiscountCode::as_select())
+        .into_boxed();
+    if let Some(pattern) = &filter.code_pattern {
+        query = filter_like!(query, conn, discount_codes::code, pattern);
+    }
+    if let (Some(active), Some(now)) = (filter.active, filter.now) {
+        query = if active {
+            query
+                .filter(discount_codes::disabled_at.is_null())
+                .filter(
+                    discount_codes::starts_at
+                        .is_null()
+                        .or(discount_codes::starts_at.le(now)),
+                )
+                .filter(
+                    discount_codes::ends_at
+                        .is_null()
+                        .or(discount_codes::ends_at.gt(now)),
+                )
+                .filter(
+                    discount_codes::usage_limit
+                        .is_null()
+                        .or(discount_codes::times_used
+                            .nullable()
+                            .lt(discount_codes::usage_limit)),
+                )
+        } else {
+            query.filter(
+                discount_codes::disabled_at
+                    .is_not_null()
+                    .or(discount_codes::starts_at.gt(now))
+                    .or(discount_codes::ends_at.le(now))
+                    .or(discount_codes::times_used
+                        .nullable()
+                        .ge(discount_codes::usage_limit)),
+            )
+        };
+    }
+    newest_first_window!(query, discount_codes::id, window).load(conn)
+}
+
+/// Counts one use if the limit allows it and the code is enabled, in one conditional statement:
+/// concurrent checkouts can never use a code more often than its limit, nor after it was
+/// disabled. Whether it was counted.
 pub fn use_once(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
     let updated = diesel::update(discount_codes::table.find(id))
+        .filter(discount_codes::disabled_at.is_null())
         .filter(
             discount_codes::usage_limit
                 .is_null()

@@ -1,13 +1,11 @@
-//! Inputs of carts, checkout, orders and discount codes.
+//! Inputs of carts, checkout and orders.
 
-use async_graphql::{Enum, ID, InputObject};
-use chrono::{DateTime, Utc};
+use async_graphql::{ID, InputObject};
 
 use crate::domain::ids::VariantId;
 use crate::error::AppError;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::accounts::AddressInput;
-use crate::graphql::types::Decimal;
 use crate::graphql::types::order::OrderStatus;
 use crate::services::cart::LineChange;
 
@@ -49,32 +47,4 @@ pub struct CheckoutInput {
 pub struct OrdersWhere {
     /// Only orders in this status.
     pub status: Option<OrderStatus>,
-}
-
-/// How a discount code takes money off.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
-pub enum DiscountKind {
-    /// `value` percent (1–100) of the subtotal.
-    Percentage,
-    /// `value` in the store currency, at most the subtotal.
-    FixedAmount,
-}
-
-/// A new discount code.
-#[derive(InputObject)]
-pub struct DiscountCodeInput {
-    /// The code customers type; stored upper-cased, unique.
-    pub code: String,
-    /// Percentage or fixed amount.
-    pub kind: DiscountKind,
-    /// The percentage (e.g. `"10"`) or the amount (e.g. `"5.00"`).
-    pub value: Decimal,
-    /// Smallest subtotal it applies to.
-    pub minimum_subtotal: Option<Decimal>,
-    /// How many orders may use it; unlimited when omitted.
-    pub usage_limit: Option<i32>,
-    /// Valid from.
-    pub starts_at: Option<DateTime<Utc>>,
-    /// Valid until (exclusive).
-    pub ends_at: Option<DateTime<Utc>>,
 }

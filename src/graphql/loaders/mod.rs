@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalog;
+mod discounts;
 mod orders;
 mod ratings;
 

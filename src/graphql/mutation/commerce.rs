@@ -1,4 +1,4 @@
-//! Commerce mutations: carts, checkout, payment, order status changes, discount codes.
+//! Commerce mutations: carts, checkout, payment, order status changes.
 
 use std::sync::Arc;
 
@@ -12,9 +12,7 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::RoleGuard;
 use crate::graphql::ids::{GlobalId, NodeKind};
-use crate::graphql::inputs::commerce::{
-    CartLineInput, CheckoutInput, DiscountCodeInput, DiscountKind,
-};
+use crate::graphql::inputs::commerce::{CartLineInput, CheckoutInput};
 use crate::graphql::types::OrderNode;
 use crate::graphql::types::cart::{CartNode, cart_token};
 use crate::graphql::types::order::PaymentNode;
@@ -24,7 +22,7 @@ use crate::services::cart::{self, LineChange};
 use crate::services::checkout::CheckoutServices;
 use crate::services::orders::OrderCaller;
 use crate::services::payments::flow;
-use crate::services::{checkout, discounts, orders};
+use crate::services::{checkout, orders};
 
 payload!(
     /// The result of a cart mutation.
@@ -68,14 +66,6 @@ pub struct PaymentNextAction {
     /// provider's webhook); `orderPay` with the same idempotency key tells where it stands.
     pub client_secret: String,
 }
-
-payload!(
-    /// The result of `discountCodeCreate`.
-    DiscountCodePayload {
-        /// The code as stored.
-        code: Option<String>,
-    }
-);
 
 fn order_id(id: &ID) -> Result<i64> {
     Ok(GlobalId::parse_kind(id, NodeKind::Order)?)
@@ -302,47 +292,6 @@ impl CommerceMutation {
                 currency,
             )),
             order: Some(refunded.order.into()),
-            ..Default::default()
-        })
-    }
-
-    /// Creates a discount code (staff).
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
-    async fn discount_code_create(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The code and its rules.")] input: DiscountCodeInput,
-    ) -> Result<DiscountCodePayload> {
-        let currency = ctx.shop()?.currency;
-        let amount = |value: &str, field: &str| {
-            currency
-                .parse_amount(value)
-                .map_err(|e| AppError::bad_input(format!("input.{field}: {e}")))
-        };
-        let (kind, value) = match input.kind {
-            DiscountKind::Percentage => (
-                "PERCENTAGE",
-                input.value.0.trim().parse::<i64>().map_err(|_| {
-                    AppError::bad_input("input.value: a percentage is a whole number, e.g. \"10\"")
-                })?,
-            ),
-            DiscountKind::FixedAmount => ("FIXED_AMOUNT", amount(&input.value.0, "value")?),
-        };
-        let new = discounts::NewCode {
-            code: input.code.trim().to_uppercase(),
-            kind,
-            value,
-            minimum_subtotal: match &input.minimum_subtotal {
-                Some(minimum) => amount(&minimum.0, "minimumSubtotal")?,
-                None => 0,
-            },
-            usage_limit: input.usage_limit,
-            starts_at: input.starts_at.map(|t| t.naive_utc()),
-            ends_at: input.ends_at.map(|t| t.naive_utc()),
-        };
-        let result = discounts::create(&ctx.request()?.db, new).await;
-        respond(result, |code| DiscountCodePayload {
-            code: Some(code.code),
             ..Default::default()
         })
     }

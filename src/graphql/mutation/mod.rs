@@ -3,6 +3,7 @@
 
 mod accounts;
 mod commerce;
+mod discounts;
 mod merchandising;
 mod product_reviews;
 
@@ -13,6 +14,7 @@ use async_graphql::MergedObject;
 pub struct Mutation(
     accounts::AccountMutation,
     commerce::CommerceMutation,
+    discounts::DiscountMutation,
     merchandising::MerchandisingMutation,
     product_reviews::ReviewMutation,
 );

@@ -3,6 +3,7 @@
 mod accounts;
 mod catalog;
 mod commerce;
+mod discounts;
 mod node;
 mod reviews;
 
@@ -15,5 +16,6 @@ pub struct Query(
     catalog::CatalogQuery,
     accounts::AccountQuery,
     commerce::CommerceQuery,
+    discounts::DiscountQuery,
     reviews::ReviewQuery,
 );

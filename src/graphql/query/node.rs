@@ -3,12 +3,15 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::accounts::{Principal, Role};
-use crate::domain::ids::{AccountId, AddressId, CategoryId, OrderId, ProductId, VariantId};
+use crate::domain::ids::{
+    AccountId, AddressId, CategoryId, DiscountCodeId, OrderId, ProductId, VariantId,
+};
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
 use crate::graphql::types::{
-    AccountNode, AddressNode, CategoryNode, Node, OrderNode, ProductNode, VariantNode,
+    AccountNode, AddressNode, CategoryNode, DiscountCodeNode, Node, OrderNode, ProductNode,
+    VariantNode,
 };
 
 /// Most ids one `nodes` call may ask for.
@@ -19,7 +22,8 @@ const MAX_NODES: usize = 100;
 pub struct NodeQuery;
 
 /// Loads the object `id` names if the caller may see it; accounts and addresses only for their
-/// owner and staff (anyone else gets null, as if it did not exist).
+/// owner and staff, discount codes only for staff (anyone else gets null, as if it did not
+/// exist).
 async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<Option<Node>> {
     Ok(match id.kind {
         NodeKind::Category => loader
@@ -54,11 +58,16 @@ async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<
                         .is_some_and(|owner| caller.account_id() == Some(AccountId(owner)))
             })
             .map(|order| Node::Order(OrderNode::from(order))),
+        NodeKind::DiscountCode if caller.has_role(Role::Staff) => loader
+            .load_one(DiscountCodeId(id.id))
+            .await?
+            .map(|code| Node::DiscountCode(DiscountCodeNode::from(code))),
         NodeKind::Account
         | NodeKind::Address
         | NodeKind::Order
         | NodeKind::Image
-        | NodeKind::Review => None,
+        | NodeKind::Review
+        | NodeKind::DiscountCode => None,
     })
 }
 

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod cart;
 pub mod category;
+pub mod discount;
 pub mod money;
 pub mod node;
 pub mod order;
@@ -12,6 +13,7 @@ pub mod variant;
 
 pub use account::{AccountNode, AddressNode};
 pub use category::CategoryNode;
+pub use discount::DiscountCodeNode;
 pub use money::{Decimal, Money};
 pub use node::Node;
 pub use order::OrderNode;

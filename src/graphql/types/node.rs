@@ -2,7 +2,9 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{AccountNode, AddressNode, CategoryNode, OrderNode, ProductNode, VariantNode};
+use super::{
+    AccountNode, AddressNode, CategoryNode, DiscountCodeNode, OrderNode, ProductNode, VariantNode,
+};
 
 /// An object with a global id.
 #[derive(Interface)]
@@ -24,4 +26,6 @@ pub enum Node {
     Address(AddressNode),
     /// An order (only your own, unless you are staff).
     Order(OrderNode),
+    /// A discount code (staff only).
+    DiscountCode(DiscountCodeNode),
 }

@@ -1,0 +1,1 @@
+ALTER TABLE discount_codes DROP COLUMN disabled_at;
