@@ -157,6 +157,22 @@ async fn every_protected_field_answers_each_role_as_intended() {
     let address_input = json!({ "firstName": "A", "lastName": "B", "line1": "2 Side St",
                                 "city": "Shelbyville", "countryCode": "US" });
     let (cart, order) = cart_and_order_of(&app, &callers.customer).await;
+    let variant = app
+        .data(
+            "{ products(first: 1) { edges { node { variants { id } } } } }",
+            json!({}),
+        )
+        .await["products"]["edges"][0]["node"]["variants"][0]["id"]
+        .clone();
+    let code = app
+        .data_as(
+            &callers.staff.token,
+            "mutation { discountCodeCreate(input: { code: \"STAFFONLY\", kind: PERCENTAGE, value: \"5\" }) {
+                discountCode { id } } }",
+            json!({}),
+        )
+        .await["discountCodeCreate"]["discountCode"]["id"]
+        .clone();
 
     // (field, query, variables, expected for each of CALLERS)
     let rows: Vec<(&str, &str, Value, [Outcome; 5])> = vec![
@@ -253,6 +269,36 @@ async fn every_protected_field_answers_each_role_as_intended() {
             "discountCodeCreate",
             "mutation { discountCodeCreate(input: { code: \"MATRIX\", kind: PERCENTAGE, value: \"5\" }) { code userErrors { code } } }",
             json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "discountCodes",
+            "{ discountCodes(first: 5) { edges { node { id code } } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "node",
+            "query($id: ID!) { node(id: $id) { id ... on DiscountCode { code } } }",
+            json!({ "id": code }),
+            [Null, Null, Allowed, Allowed, Null],
+        ),
+        (
+            "discountCodeUpdate",
+            "mutation($id: ID!) { discountCodeUpdate(id: $id, input: { value: \"6\" }) { discountCode { id } userErrors { code } } }",
+            json!({ "id": code }),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "discountCodeDisable",
+            "mutation($id: ID!) { discountCodeDisable(id: $id) { discountCode { id } userErrors { code } } }",
+            json!({ "id": code }),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "node",
+            "query($id: ID!) { node(id: $id) { id ... on Variant { stock } } }",
+            json!({ "id": variant }),
             [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
         ),
         (

@@ -101,7 +101,7 @@ pub(crate) fn address() -> Value {
             "city": "London", "postalCode": "SW1Y 4JH", "countryCode": "GB" })
 }
 
-async fn checkout(app: &ApiClient, token: Option<&str>, cart: &str, key: &str) -> Value {
+pub(crate) async fn checkout(app: &ApiClient, token: Option<&str>, cart: &str, key: &str) -> Value {
     let query = format!(
         "mutation($input: CheckoutInput!) {{ checkoutComplete(input: $input) {{
             order {{ {ORDER_FIELDS} }} userErrors {{ field message code }} }} }}"
@@ -124,7 +124,7 @@ async fn checkout(app: &ApiClient, token: Option<&str>, cart: &str, key: &str) -
 }
 
 /// The first user error code of `field`, from a whole response or from its `data`.
-fn user_error_code(response: &Value, field: &str) -> Option<String> {
+pub(crate) fn user_error_code(response: &Value, field: &str) -> Option<String> {
     let data = response.get("data").unwrap_or(response);
     data[field]["userErrors"][0]["code"]
         .as_str()

@@ -17,5 +17,6 @@ mod pagination;
 mod payments;
 mod product_reviews;
 mod schema;
+mod staff_commerce;
 mod stripe_gateway;
 mod stripe_payments;
