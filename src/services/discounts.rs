@@ -236,10 +236,9 @@ pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> AppResult<Discoun
                 return Ok(stored);
             }
             discount::set_disabled_at(conn, id, disabled_at)?;
-            Ok(DiscountCode {
-                disabled_at,
-                ..stored
-            })
+            // Read back: the database keeps the time at its own precision (microseconds on
+            // PostgreSQL), and later reads must show the same value.
+            discount::by_id(conn, id)?.ok_or_else(no_such_code)
         })
     })
     .await
