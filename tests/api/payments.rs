@@ -280,6 +280,18 @@ async fn a_refused_payment_fails_at_once_and_may_be_tried_again_with_a_new_key()
         declined["userErrors"][0]["code"], "PAYMENT_DECLINED",
         "{declined}"
     );
+    // Hostile keys and tokens are user errors, never stored (PostgreSQL refuses NUL in text).
+    let long_key = "k".repeat(200_000);
+    for (method, key) in [
+        ("tok_success", "nul\u{0}key"),
+        ("tok\u{0}success", "r-nul"),
+        ("tok_success", long_key.as_str()),
+        ("", "r-empty"),
+    ] {
+        let refused = pay(&app, None, &order, method, key, Some(&token)).await;
+        assert_eq!(refused["userErrors"][0]["code"], "INVALID", "{refused}");
+        assert!(refused.to_string().len() < 2_000, "input not echoed back");
+    }
     let paid = pay(&app, None, &order, "tok_success", "r-3", Some(&token)).await;
     assert_eq!(status(&paid), "PAID", "{paid}");
     assert_eq!(app.gateway.money_moved().len(), 1);

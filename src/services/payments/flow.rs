@@ -65,11 +65,14 @@ pub struct PaymentResult {
 /// A client's idempotency key, checked and scoped to the order and purpose.
 pub fn scoped_key(order_id: i64, purpose: &str, key: &str) -> AppResult<String> {
     let key = key.trim();
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
+    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || key.chars().any(char::is_control) {
         return Err(rejected(
             &["idempotencyKey"],
             RejectionCode::Invalid,
-            format!("an idempotency key has 1 to {MAX_KEY_CHARS} characters"),
+            format!(
+                "an idempotency key has 1 to {MAX_KEY_CHARS} characters, none of them control \
+                 characters"
+            ),
         ));
     }
     Ok(format!("order-{order_id}:{purpose}:{key}"))
@@ -117,11 +120,11 @@ pub async fn pay(
     client_key: String,
 ) -> AppResult<PaymentResult> {
     let method = payment_method.trim().to_owned();
-    if method.is_empty() || method.len() > 255 {
+    if method.is_empty() || method.len() > 255 || method.chars().any(char::is_control) {
         return Err(rejected(
             &["paymentToken"],
             RejectionCode::Invalid,
-            "a payment token has 1 to 255 characters",
+            "a payment token has 1 to 255 bytes, none of them control characters",
         ));
     }
     let key = scoped_key(order_id, "charge", &client_key)?;
