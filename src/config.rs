@@ -454,6 +454,15 @@ pub struct MailConfig {
         global = true
     )]
     pub password_reset_url: String,
+
+    /// Link sent to verify an account's email; the token is appended.
+    #[arg(
+        long,
+        env = "BAZAAR_EMAIL_VERIFICATION_URL",
+        default_value = "http://localhost:3000/verify-email?token=",
+        global = true
+    )]
+    pub email_verification_url: String,
 }
 
 impl std::fmt::Debug for MailConfig {
@@ -462,6 +471,7 @@ impl std::fmt::Debug for MailConfig {
             .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<redacted>"))
             .field("mail_from", &self.mail_from)
             .field("password_reset_url", &self.password_reset_url)
+            .field("email_verification_url", &self.email_verification_url)
             .finish()
     }
 }

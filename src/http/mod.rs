@@ -137,11 +137,7 @@ impl Application {
             mailer: mailer.clone(),
             order_status_url: config.payments.order_status_url.clone(),
         });
-        let accounts = Arc::new(Accounts::new(
-            &config.auth,
-            &config.mail.password_reset_url,
-            mailer,
-        ));
+        let accounts = Arc::new(Accounts::new(&config.auth, &config.mail, mailer));
         let limits_config = &config.limits;
         let limits = QueryLimits {
             max_tokens: limits_config.max_tokens as usize,

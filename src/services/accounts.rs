@@ -1,5 +1,6 @@
-//! Account use cases: sign-up, sign-in and sessions, password change and reset, roles, and the
-//! staff list of customers.
+//! Account use cases: sign-up, sign-in and sessions, email verification (which gives the account
+//! the guest orders placed with its email), password change and reset, roles, and the staff list
+//! of customers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,9 +9,9 @@ use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::Connection as _;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, MailConfig};
 use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter, UserWindow};
-use crate::db::models::{password_reset, session};
+use crate::db::models::{email_verification, order, password_reset, session};
 use crate::db::{Db, DbConnection};
 use crate::domain::accounts::{
     AccountPrincipal, Email, NAME_MAX_CHARS, Password, Principal, Role, account_search_text,
@@ -31,6 +32,10 @@ use crate::services::tokens::{SecretToken, hash_token};
 const SESSION_TOKEN_PREFIX: &str = "bzs_";
 /// Prefix of password-reset tokens.
 const RESET_TOKEN_PREFIX: &str = "bzr_";
+/// Prefix of email-verification tokens.
+const VERIFICATION_TOKEN_PREFIX: &str = "bzv_";
+/// How long an email-verification link works.
+const VERIFICATION_TTL: TimeDelta = TimeDelta::hours(72);
 /// A session's last use is recorded at most this often.
 const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
 
@@ -46,6 +51,7 @@ pub struct Accounts {
     session_idle: TimeDelta,
     reset_ttl: TimeDelta,
     reset_url: String,
+    verification_url: String,
     /// Shared with the blocking work that ends sessions, which drops them from it right after
     /// committing, even if the request that asked has been given up by then.
     recent_sessions: Arc<SessionCache>,
@@ -88,8 +94,9 @@ fn rejected(field: &[&str], code: RejectionCode, message: &str) -> AppError {
 }
 
 impl Accounts {
-    /// Account services from the configuration, sending mail through `mailer`.
-    pub fn new(config: &AuthConfig, reset_url: &str, mailer: Arc<dyn Mailer>) -> Self {
+    /// Account services from the configuration, sending mail (with links to `mail`'s reset and
+    /// verification pages) through `mailer`.
+    pub fn new(config: &AuthConfig, mail: &MailConfig, mailer: Arc<dyn Mailer>) -> Self {
         Self {
             hasher: PasswordHasher::new(config.bcrypt_cost),
             throttle: LoginThrottle::new(config.login_free_attempts),
@@ -97,7 +104,8 @@ impl Accounts {
             session_ttl: TimeDelta::hours(i64::from(config.session_ttl_hours)),
             session_idle: TimeDelta::minutes(i64::from(config.session_idle_minutes)),
             reset_ttl: TimeDelta::minutes(i64::from(config.password_reset_ttl_minutes)),
-            reset_url: reset_url.to_owned(),
+            reset_url: mail.password_reset_url.clone(),
+            verification_url: mail.email_verification_url.clone(),
             recent_sessions: Arc::new(SessionCache::new(Duration::from_secs(u64::from(
                 config.session_cache_seconds,
             )))),
@@ -125,6 +133,8 @@ impl Accounts {
         let hash = self.hasher.hash(password).await?;
         let token = SecretToken::generate(SESSION_TOKEN_PREFIX);
         let token_hash = token.hash();
+        let verification = SecretToken::generate(VERIFICATION_TOKEN_PREFIX);
+        let verification_hash = verification.hash();
         let (ttl, now) = (self.session_ttl, now());
         let user = db
             .run(move |conn| {
@@ -154,11 +164,19 @@ impl Accounts {
                         other => other.into(),
                     })?;
                     session::insert(conn, user.id, &token_hash, now, now + ttl)?;
+                    email_verification::insert(
+                        conn,
+                        user.id,
+                        &verification_hash,
+                        now,
+                        now + VERIFICATION_TTL,
+                    )?;
                     Ok(user)
                 })
             })
             .await?;
         tracing::info!(account = user.id, "account registered");
+        self.send_verification(&user, &verification);
         Ok(NewSession {
             token,
             expires_at: now + ttl,
@@ -218,11 +236,17 @@ impl Accounts {
         let (ttl, now) = (self.session_ttl, now());
         let user = db
             .run(move |conn| {
-                session::insert(conn, user_id, &token_hash, now, now + ttl)?;
-                let mut users = user::by_ids(conn, &[user_id])?;
-                users
-                    .pop()
-                    .ok_or_else(|| AppError::NotFound("account not found".into()))
+                conn.transaction(|conn| {
+                    session::insert(conn, user_id, &token_hash, now, now + ttl)?;
+                    let user = user::by_ids(conn, &[user_id])?
+                        .pop()
+                        .ok_or_else(|| AppError::NotFound("account not found".into()))?;
+                    // Orders placed as a guest with this (verified) email since: the account's.
+                    if user.email_verified_at.is_some() {
+                        order::adopt_guest_orders(conn, &user.email, user.id)?;
+                    }
+                    Ok(user)
+                })
             })
             .await?;
         Ok(NewSession {
@@ -382,17 +406,106 @@ impl Accounts {
                 token.expose(),
             ),
         };
+        self.send_later(mail, account.id, "password reset");
+        Ok(())
+    }
+
+    /// Verifies the account's email with the token mailed to it, and gives the account every
+    /// guest order placed with that email. The account, and how many orders it was given.
+    pub async fn verify_email(&self, db: &Db, token: &str) -> AppResult<(User, usize)> {
+        let invalid = || {
+            rejected(
+                &["token"],
+                RejectionCode::InvalidToken,
+                "this verification link is unknown, used or expired",
+            )
+        };
+        if token.len() > 200 {
+            return Err(invalid());
+        }
+        let token_hash = hash_token(token);
+        let (user, adopted) = db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let now = now();
+                    let user_id =
+                        email_verification::consume(conn, &token_hash, now)?.ok_or_else(invalid)?;
+                    user::mark_email_verified(conn, user_id, now)?;
+                    let user = user::by_ids(conn, &[user_id])?
+                        .pop()
+                        .ok_or_else(|| AppError::NotFound("account not found".into()))?;
+                    let adopted = order::adopt_guest_orders(conn, &user.email, user.id)?;
+                    Ok((user, adopted))
+                })
+            })
+            .await?;
+        tracing::info!(account = user.id, adopted, "email verified");
+        Ok((user, adopted))
+    }
+
+    /// Mails the caller a new verification link, unless their email is verified already.
+    pub async fn request_email_verification(
+        &self,
+        db: &Db,
+        caller: AccountPrincipal,
+    ) -> AppResult<User> {
+        let verification = SecretToken::generate(VERIFICATION_TOKEN_PREFIX);
+        let verification_hash = verification.hash();
+        let id = caller.account_id.0;
+        let (user, fresh) = db
+            .run(move |conn| {
+                conn.transaction(|conn| {
+                    let user = user::by_ids(conn, &[id])?
+                        .pop()
+                        .ok_or_else(|| AppError::NotFound("account not found".into()))?;
+                    if user.email_verified_at.is_some() {
+                        return Ok((user, false));
+                    }
+                    let now = now();
+                    email_verification::insert(
+                        conn,
+                        id,
+                        &verification_hash,
+                        now,
+                        now + VERIFICATION_TTL,
+                    )?;
+                    Ok((user, true))
+                })
+            })
+            .await?;
+        if fresh {
+            self.send_verification(&user, &verification);
+        }
+        Ok(user)
+    }
+
+    fn send_verification(&self, user: &User, token: &SecretToken) {
+        let mail = OutgoingMail {
+            to: user.email.clone(),
+            subject: "Confirm your email".to_owned(),
+            body: format!(
+                "Confirm that this address is yours by opening this link within {} hours:\n\
+                 {}{}\n\n\
+                 Your confirmation code: {}\n\n\
+                 Orders placed as a guest with this address will then show in your account.\n",
+                VERIFICATION_TTL.num_hours(),
+                self.verification_url,
+                token.expose(),
+                token.expose(),
+            ),
+        };
+        self.send_later(mail, user.id, "email verification");
+    }
+
+    /// Sends `mail` in the background and logs how it went (`what` names it in the log).
+    fn send_later(&self, mail: OutgoingMail, account: i64, what: &'static str) {
         let sending = self.mailer.send(mail);
-        let account_id = account.id;
         actix_web::rt::spawn(async move {
             match sending.await {
-                Ok(()) => tracing::info!(account = account_id, "password reset mail sent"),
-                Err(error) => {
-                    tracing::error!(account = account_id, error = %error, "password reset mail failed")
-                }
+                Ok(()) => tracing::info!(account, "{what} mail sent"),
+                Err(error) => tracing::error!(account, error = %error, "{what} mail failed"),
             }
         });
-        Ok(())
     }
 
     /// Sets a new password with a reset token: the token is used up, every session of the

@@ -209,6 +209,12 @@ async fn every_protected_field_answers_each_role_as_intended() {
             [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
         ),
         (
+            "accountEmailVerificationRequest",
+            "mutation { accountEmailVerificationRequest { account { emailVerified } userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
             "addressAdd",
             "mutation($input: AddressInput!) { addressAdd(input: $input) {
                 address { id } userErrors { code } } }",

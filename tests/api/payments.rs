@@ -158,6 +158,116 @@ async fn a_guest_follows_pays_and_cancels_their_order_with_its_token_and_nobody_
     assert_eq!(stock_of(&app, &variant).await, before);
 }
 
+/// The verification code mailed to `to` (waits for the server's background mail task).
+async fn verification_code_mailed_to(app: &TestApp, to: &str) -> String {
+    for _ in 0..100 {
+        let code = app.mailer.sent().into_iter().rev().find_map(|mail| {
+            (mail.to == to && mail.subject == "Confirm your email").then(|| {
+                mail.body
+                    .lines()
+                    .find_map(|line| line.strip_prefix("Your confirmation code: "))
+                    .expect("the mail carries the code")
+                    .trim()
+                    .to_owned()
+            })
+        });
+        if let Some(code) = code {
+            return code;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no verification mail to {to}");
+}
+
+#[actix_web::test]
+async fn guest_orders_join_the_account_that_verifies_their_email() {
+    let app = spawn_app().await;
+    let variant = stocked_variant(&app, 0).await;
+    let cart = cart_with(&app, None, &variant, 1).await;
+    let before = place(&app, None, &cart, "before-signup", "ada@example.com").await;
+    let before_id = before["order"]["id"].clone();
+    let my_orders = "{ me { emailVerified } orders(first: 10) { edges { node { id } } } }";
+    let ids = |data: &Value| -> Vec<Value> {
+        data["orders"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["id"].clone())
+            .collect()
+    };
+
+    // Signed up but not verified: someone typing another's email gets nothing.
+    let ada = app.register("ada@example.com").await;
+    let unverified = app.data_as(&ada.token, my_orders, json!({})).await;
+    assert_eq!(unverified["me"]["emailVerified"], false);
+    assert!(ids(&unverified).is_empty());
+    let signed_in = app.login("ada@example.com", crate::helpers::PASSWORD).await;
+    let session = signed_in["data"]["login"]["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(ids(&app.data_as(&session, my_orders, json!({})).await).is_empty());
+
+    let verify = "mutation($t: String!) { accountEmailVerify(token: $t) {
+        account { email emailVerified } adoptedOrders userErrors { field code } } }";
+    let wrong = app.data(verify, json!({ "t": "bzv_wrong" })).await;
+    assert_eq!(
+        wrong["accountEmailVerify"]["userErrors"][0]["code"],
+        "INVALID_TOKEN"
+    );
+    let huge = app.data(verify, json!({ "t": "x".repeat(200_000) })).await;
+    assert_eq!(
+        huge["accountEmailVerify"]["userErrors"][0]["code"],
+        "INVALID_TOKEN"
+    );
+    let code = verification_code_mailed_to(&app, "ada@example.com").await;
+    let verified = app.data(verify, json!({ "t": code })).await;
+    assert_eq!(
+        verified["accountEmailVerify"]["userErrors"],
+        json!([]),
+        "{verified}"
+    );
+    assert_eq!(
+        verified["accountEmailVerify"]["account"]["emailVerified"],
+        true
+    );
+    assert_eq!(verified["accountEmailVerify"]["adoptedOrders"], 1);
+    assert_eq!(
+        ids(&app.data_as(&ada.token, my_orders, json!({})).await),
+        [before_id.clone()]
+    );
+    let again = app.data(verify, json!({ "t": code })).await;
+    assert_eq!(
+        again["accountEmailVerify"]["userErrors"][0]["code"],
+        "INVALID_TOKEN"
+    );
+
+    // A guest order placed later joins at the next sign-in; another customer never sees them.
+    let cart = cart_with(&app, None, &variant, 1).await;
+    let after = place(&app, None, &cart, "after-verify", "ada@example.com").await;
+    app.login("ada@example.com", crate::helpers::PASSWORD).await;
+    let mine = ids(&app.data_as(&ada.token, my_orders, json!({})).await);
+    assert_eq!(mine, [after["order"]["id"].clone(), before_id]);
+    let bob = app.register("bob@example.com").await;
+    assert!(ids(&app.data_as(&bob.token, my_orders, json!({})).await).is_empty());
+
+    // A verified account asks for no more links.
+    let mails = app.mailer.sent().len();
+    let request = app
+        .data_as(
+            &ada.token,
+            "mutation { accountEmailVerificationRequest { account { emailVerified } userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        request["accountEmailVerificationRequest"]["account"]["emailVerified"],
+        true
+    );
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.mailer.sent().len(), mails);
+}
+
 #[actix_web::test]
 async fn a_payment_whose_answer_is_lost_stays_pending_and_settles_once_on_retry() {
     let app = spawn_app().await;

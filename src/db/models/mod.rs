@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod cart;
 pub mod category;
 pub mod discount;
+pub mod email_verification;
 pub mod image;
 pub mod order;
 pub mod password_reset;

@@ -19,6 +19,7 @@ pub struct User {
     pub role: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 type UserColumns = (
@@ -29,6 +30,7 @@ type UserColumns = (
     users::role,
     users::created_at,
     users::updated_at,
+    users::email_verified_at,
 );
 
 /// The columns of [`User`], for `RETURNING` (which cannot take `as_returning()` on the combined
@@ -41,6 +43,7 @@ const USER_COLUMNS: UserColumns = (
     users::role,
     users::created_at,
     users::updated_at,
+    users::email_verified_at,
 );
 
 /// What sign-in checks a password against.
@@ -199,4 +202,17 @@ pub fn page(
         query = query.filter(users::role.eq(role));
     }
     newest_first_window!(query, users::id, window).load(conn)
+}
+
+/// Records that the account's owner proved they read its email.
+pub fn mark_email_verified(
+    conn: &mut DbConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .filter(users::email_verified_at.is_null())
+        .set(users::email_verified_at.eq(now))
+        .execute(conn)?;
+    Ok(())
 }

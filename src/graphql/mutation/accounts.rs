@@ -74,6 +74,24 @@ payload!(
 );
 
 payload!(
+    /// The result of `accountEmailVerify`.
+    AccountEmailVerifyPayload {
+        /// The account, its email now verified.
+        account: Option<AccountNode>,
+        /// How many orders placed as a guest with this email became the account's.
+        adopted_orders: i32,
+    }
+);
+
+payload!(
+    /// The result of `accountEmailVerificationRequest`.
+    AccountEmailVerificationRequestPayload {
+        /// The account; when its email is not verified yet, a new link is on its way.
+        account: Option<AccountNode>,
+    }
+);
+
+payload!(
     /// The result of `accountUpdate`.
     AccountUpdatePayload {
         /// The account as changed.
@@ -273,6 +291,43 @@ impl AccountMutation {
             .await;
         respond(result, |()| PasswordResetPayload {
             password_changed: true,
+            ..Default::default()
+        })
+    }
+
+    /// Verifies an account's email with the token from the mail sent at sign-up (or by
+    /// `accountEmailVerificationRequest`). Orders placed as a guest with that email then belong to
+    /// the account, and so do later ones at each sign-in. At most one per operation.
+    async fn account_email_verify(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the verification mail (`bzv_…`).")] token: String,
+    ) -> Result<AccountEmailVerifyPayload> {
+        let result = ctx
+            .accounts()?
+            .verify_email(&ctx.request()?.db, &token)
+            .await;
+        respond(result, |(user, adopted)| AccountEmailVerifyPayload {
+            account: Some(user.into()),
+            adopted_orders: i32::try_from(adopted).unwrap_or(i32::MAX),
+            ..Default::default()
+        })
+    }
+
+    /// Mails the caller a new email-verification link (nothing when the email is verified
+    /// already). At most one per operation.
+    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    async fn account_email_verification_request(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<AccountEmailVerificationRequestPayload> {
+        let caller = signed_in(ctx)?;
+        let result = ctx
+            .accounts()?
+            .request_email_verification(&ctx.request()?.db, caller)
+            .await;
+        respond(result, |user| AccountEmailVerificationRequestPayload {
+            account: Some(user.into()),
             ..Default::default()
         })
     }

@@ -48,6 +48,12 @@ impl AccountNode {
         &self.row.email
     }
 
+    /// Whether the owner proved the email is theirs (the link mailed at sign-up). Guest orders
+    /// placed with a verified email belong to the account.
+    async fn email_verified(&self) -> bool {
+        self.row.email_verified_at.is_some()
+    }
+
     /// Given name; may be empty.
     async fn first_name(&self) -> &str {
         &self.row.first_name
