@@ -234,7 +234,7 @@ async fn guest_orders_join_the_account_that_verifies_their_email() {
     assert_eq!(verified["accountEmailVerify"]["adoptedOrders"], 1);
     assert_eq!(
         ids(&app.data_as(&ada.token, my_orders, json!({})).await),
-        [before_id.clone()]
+        std::slice::from_ref(&before_id)
     );
     let again = app.data(verify, json!({ "t": code })).await;
     assert_eq!(
