@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod address;
 pub mod catalog;
 pub mod cost;
+pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod orders;

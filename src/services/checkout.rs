@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use sha2::{Digest as _, Sha256};
 
 use crate::db::models::cart::{self as cart_rows, Cart, CartLineView};
 use crate::db::models::discount;
@@ -17,6 +16,7 @@ use crate::db::models::order::{self, NewOrder, NewOrderLine, Order};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Email, Principal, Role};
 use crate::domain::address::{AddressParts, PostalAddress};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::orders::{OrderStatus, order_number};
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::rejection::{Rejection, RejectionCode};
@@ -25,7 +25,7 @@ use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::services::cart::{LineAvailability, load_for, price};
 use crate::services::mail::{Mailer, OutgoingMail};
 use crate::services::rate_limits::KeyedLimit;
-use crate::services::tokens::SecretToken;
+use crate::services::tokens::{SecretToken, hash_parts, hash_token};
 
 /// What checkout needs beside the database: the guest checkout limit and the mail that
 /// confirms an order with its access link.
@@ -80,9 +80,6 @@ impl CheckoutServices {
     }
 }
 
-/// Longest idempotency key accepted.
-const MAX_KEY_CHARS: usize = 200;
-
 /// What `checkoutComplete` asks for.
 #[derive(Debug, Clone)]
 pub struct CheckoutRequest {
@@ -128,33 +125,20 @@ pub async fn complete(
                 .collect(),
         )
     })?;
-    let key = request.idempotency_key.trim().to_owned();
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
-        return Err(rejected(
-            &["input", "idempotencyKey"],
-            RejectionCode::Invalid,
-            format!("an idempotency key has 1 to {MAX_KEY_CHARS} characters"),
-        ));
-    }
+    let key = IdempotencyKey::parse(&request.idempotency_key, &["input", "idempotencyKey"])
+        .map_err(AppError::rejected)?;
+    let key = owner_scoped_key(&caller, &request.cart_token, &key);
     let address_json =
         serde_json::to_string(&address_json(address.parts())).map_err(AppError::internal)?;
-    let request_hash = {
-        let mut hasher = Sha256::new();
-        for part in [&request.cart_token, email.as_str(), &address_json] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
-        }
-        format!("{:x}", hasher.finalize())
-    };
+    let request_hash = hash_parts(&[&request.cart_token, email.as_str(), &address_json]);
     let access_token = SecretToken::generate(ORDER_TOKEN_PREFIX);
-    let attempt = {
-        let (hash, token_hash) = (request_hash.clone(), access_token.hash());
+    let placed = {
+        let (key, hash, token_hash) = (key.clone(), request_hash.clone(), access_token.hash());
         let token = request.cart_token.clone();
         db.run(move |conn| {
             write_transaction(conn, |conn| {
                 let cart = load_for(conn, &caller, &token).map_err(|e| e.under("input"))?;
-                let key = owner_scoped_key(&caller, &cart, &key);
-                let placed = place(
+                place(
                     conn,
                     &caller,
                     &cart,
@@ -168,15 +152,10 @@ pub async fn complete(
                     &policy,
                     stock,
                     &currency,
-                );
-                Ok((key, placed))
+                )
             })
         })
         .await
-    };
-    let (key, placed) = match attempt {
-        Ok((key, placed)) => (key, placed),
-        Err(error) => return Err(error),
     };
     match placed {
         Ok(Placement::New(order)) => Ok(Placed {
@@ -206,11 +185,12 @@ pub async fn complete(
 pub const ORDER_TOKEN_PREFIX: &str = "bzo_";
 
 /// The key as stored: a client's key is unique only among its owner's (the account, or the cart
-/// of a guest), so two customers' apps that pick the same key never collide.
-fn owner_scoped_key(caller: &Principal, cart: &Cart, key: &str) -> String {
+/// of a guest, named by its token's hash), so two customers' apps that pick the same key never
+/// collide.
+fn owner_scoped_key(caller: &Principal, cart_token: &str, key: &IdempotencyKey) -> String {
     match caller.account_id() {
-        Some(account) => format!("account-{}:{key}", account.0),
-        None => format!("cart-{}:{key}", cart.id),
+        Some(account) => format!("account-{}:{}", account.0, key.as_str()),
+        None => format!("cart-{}:{}", hash_token(cart_token), key.as_str()),
     }
 }
 

@@ -76,7 +76,8 @@ pub async fn by_access_token(db: &Db, token: String) -> AppResult<Option<Order>>
         .await
 }
 
-fn status_of(order: &Order) -> AppResult<OrderStatus> {
+/// The order's status (a value outside the state machine is a corrupt row: an internal error).
+pub fn status_of(order: &Order) -> AppResult<OrderStatus> {
     order
         .status
         .parse()

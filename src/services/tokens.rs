@@ -1,5 +1,6 @@
-//! Secret tokens (sessions, password resets): 256 random bits shown to the client once, stored
-//! only as their SHA-256.
+//! Secret tokens (sessions, password resets, order access, email verification): 256 random bits
+//! shown to the client once, stored only as their SHA-256; and the request hashes idempotency
+//! keys are bound to.
 
 use std::fmt;
 
@@ -40,6 +41,17 @@ impl fmt::Debug for SecretToken {
 /// Hex SHA-256 of a token as a client sent it.
 pub fn hash_token(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+/// Hex SHA-256 of several parts, each ended by a NUL (so that `("ab", "c")` and `("a", "bc")`
+/// differ): what an idempotency key is bound to, to tell a retry from a different request.
+pub fn hash_parts(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    format!("{:x}", hasher.finalize())
 }
 
 #[cfg(test)]

@@ -454,6 +454,51 @@ async fn checkout_keys_belong_to_their_owner() {
 }
 
 #[actix_web::test]
+async fn a_checkout_that_fails_leaves_no_order_stock_or_key_behind() {
+    let app = spawn_app().await;
+    let plenty = stocked_variant(&app, 0).await;
+    let (scarce, _) = a_variant(&app, 1).await;
+    set_stock(&app, &scarce, 5).await;
+    let cart = cart_with(&app, None, &plenty, 2).await;
+    app.data(
+        "mutation($cart: ID!, $v: ID!) { cartLinesAdd(cartId: $cart, lines: [{ variantId: $v, quantity: 3 }]) { userErrors { code } } }",
+        json!({ "cart": cart, "v": scarce }),
+    )
+    .await;
+    set_stock(&app, &scarce, 1).await;
+    let short = place(&app, None, &cart, "short-1", "s@example.com").await;
+    assert_eq!(short["userErrors"][0]["code"], "OUT_OF_STOCK", "{short}");
+    assert_eq!(
+        stock_of(&app, &plenty).await,
+        100,
+        "the first line's stock is untouched"
+    );
+    let before_retry: i64 = app
+        .db
+        .run(|conn| {
+            use diesel::prelude::*;
+            Ok(bazaar::db::schema::orders::table.count().get_result(conn)?)
+        })
+        .await
+        .unwrap();
+    // Once restocked, the same key places the order: nothing of the failed attempt was kept.
+    set_stock(&app, &scarce, 3).await;
+    let placed = place(&app, None, &cart, "short-1", "s@example.com").await;
+    assert_eq!(placed["userErrors"], json!([]), "{placed}");
+    let after: i64 = app
+        .db
+        .run(|conn| {
+            use diesel::prelude::*;
+            Ok(bazaar::db::schema::orders::table.count().get_result(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(after, before_retry + 1);
+    assert_eq!(stock_of(&app, &plenty).await, 98);
+    assert_eq!(stock_of(&app, &scarce).await, 0);
+}
+
+#[actix_web::test]
 async fn a_cancelled_order_gives_its_discount_use_back() {
     let app = spawn_app().await;
     let staff = app.account_with_role("staff@example.com", "STAFF").await;

@@ -14,7 +14,6 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDateTime, Utc};
-use sha2::{Digest as _, Sha256};
 
 use super::{
     ChargeRequest, ChargeState, ChargeStatus, GatewayError, GatewayResult, PaymentGateway,
@@ -24,14 +23,13 @@ use crate::db::models::order::{self, Order};
 use crate::db::models::payment::{self, NewPayment, Payment, Settlement};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::Role;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::orders::{OrderAction, OrderStatus};
 use crate::domain::payments::{FIRST_CHECK_AFTER, PaymentKind, PaymentStatus, next_check_delay};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult, is_unique_violation};
-use crate::services::orders::{OrderCaller, apply_action, load_visible};
-
-/// Longest idempotency key accepted from a client.
-pub const MAX_KEY_CHARS: usize = 200;
+use crate::services::orders::{OrderCaller, apply_action, load_visible, status_of};
+use crate::services::tokens::hash_parts;
 
 /// Pending attempts the reconcile job takes per round.
 const RECONCILE_BATCH: i64 = 50;
@@ -64,27 +62,8 @@ pub struct PaymentResult {
 
 /// A client's idempotency key, checked and scoped to the order and purpose.
 pub fn scoped_key(order_id: i64, purpose: &str, key: &str) -> AppResult<String> {
-    let key = key.trim();
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || key.chars().any(char::is_control) {
-        return Err(rejected(
-            &["idempotencyKey"],
-            RejectionCode::Invalid,
-            format!(
-                "an idempotency key has 1 to {MAX_KEY_CHARS} characters, none of them control \
-                 characters"
-            ),
-        ));
-    }
-    Ok(format!("order-{order_id}:{purpose}:{key}"))
-}
-
-fn request_hash(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        hasher.update([0]);
-    }
-    format!("{:x}", hasher.finalize())
+    let key = IdempotencyKey::parse(key, &["idempotencyKey"]).map_err(AppError::rejected)?;
+    Ok(format!("order-{order_id}:{purpose}:{}", key.as_str()))
 }
 
 /// The attempt under `key` if the request is the same one; `IDEMPOTENCY_KEY_REUSED` if not.
@@ -128,7 +107,7 @@ pub async fn pay(
         ));
     }
     let key = scoped_key(order_id, "charge", &client_key)?;
-    let hash = request_hash(&[&order_id.to_string(), &method]);
+    let hash = hash_parts(&[&order_id.to_string(), &method]);
     let provider = gateway.name();
     let claim = {
         let (caller, key, hash, method) = (caller.clone(), key.clone(), hash.clone(), method);
@@ -138,7 +117,7 @@ pub async fn pay(
                 if let Some(earlier) = payment::by_key(conn, &key)? {
                     return Ok(Claim::Earlier(same_request(earlier, &hash)?));
                 }
-                current_status(&current)?
+                status_of(&current)?
                     .apply(OrderAction::Pay)
                     .map_err(AppError::rejected)?;
                 let now = now();
@@ -211,13 +190,6 @@ fn already_paid() -> AppError {
         RejectionCode::InvalidTransition,
         "this order no longer waits for payment",
     )
-}
-
-fn current_status(order: &Order) -> AppResult<OrderStatus> {
-    order
-        .status
-        .parse()
-        .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))
 }
 
 /// A declined or failed attempt is a user error; the attempt stays recorded. A pending one is
@@ -439,7 +411,7 @@ fn charge_succeeded(
     let Some(current) = order::by_ids(conn, &[attempt.order_id])?.pop() else {
         return Ok(Vec::new());
     };
-    if current_status(&current)? == OrderStatus::PendingPayment {
+    if status_of(&current)? == OrderStatus::PendingPayment {
         apply_action(conn, None, &current, OrderAction::Pay, "")?;
         return Ok(Vec::new());
     }
@@ -551,7 +523,7 @@ fn refund_settled(conn: &mut DbConnection, refund: &Payment) -> AppResult<()> {
     let Some(current) = order::by_ids(conn, &[refund.order_id])?.pop() else {
         return Ok(());
     };
-    if current_status(&current)?.apply(OrderAction::Refund).is_ok() {
+    if status_of(&current)?.apply(OrderAction::Refund).is_ok() {
         apply_action(conn, None, &current, OrderAction::Refund, "")?;
     }
     Ok(())
@@ -577,7 +549,7 @@ pub async fn refund(
                 if let Some(earlier) = payment::by_key(conn, &key)? {
                     return Ok(Claim::Earlier(earlier));
                 }
-                current_status(&current)?
+                status_of(&current)?
                     .apply(OrderAction::Refund)
                     .map_err(AppError::rejected)?;
                 let charge = payment::of_order(
