@@ -523,7 +523,8 @@ impl ServeConfig {
             && !payments.allow_test_payments
         {
             anyhow::bail!(
-                "production needs a real payment provider: set --payment-provider stripe with                  STRIPE_SECRET_KEY (or --allow-test-payments to take test payments that move no money)"
+                "production needs a real payment provider: set --payment-provider stripe with \
+                 STRIPE_SECRET_KEY (or --allow-test-payments to take test payments that move no money)"
             );
         }
         if payments.payment_provider == PaymentProvider::Stripe {
@@ -544,7 +545,8 @@ impl ServeConfig {
                 .is_empty()
             {
                 anyhow::bail!(
-                    "--payment-provider stripe needs STRIPE_WEBHOOK_SECRET (--stripe-webhook-secret):                      payments whose answer was lost are settled by Stripe's webhook"
+                    "--payment-provider stripe needs STRIPE_WEBHOOK_SECRET (--stripe-webhook-secret): \
+                     payments whose answer was lost are settled by Stripe's webhook"
                 );
             }
         }

@@ -61,6 +61,21 @@ text_enum!(PaymentStatus {
 /// that made it to finish on its own.
 pub const FIRST_CHECK_AFTER: Duration = Duration::from_secs(60);
 
+/// How long after an attempt's creation its charge may be asked for again with the same key:
+/// Stripe keeps idempotency keys for 24 hours; past this, a repeated request could charge anew.
+pub const REPLAY_WINDOW: Duration = Duration::from_secs(23 * 3_600);
+
+/// Whether a pending charge keeps its order's stock past the reservation that started before
+/// `placed_before`: one in flight or processing always does (its outcome may be money taken); one
+/// waiting for the customer's action (3-D Secure) only while it is younger than the reservation.
+pub fn holds_reservation(
+    waiting_for_customer: bool,
+    created_at: chrono::NaiveDateTime,
+    placed_before: chrono::NaiveDateTime,
+) -> bool {
+    !waiting_for_customer || created_at >= placed_before
+}
+
 /// How long the reconcile job waits before asking the provider about a pending attempt again,
 /// after it has asked `checks` times: 1, 2, 4 … minutes, at most an hour. Stripe keeps
 /// idempotency keys for 24 hours, and an attempt is asked about 8 times in its first 4 hours.

@@ -91,6 +91,8 @@ pub struct CheckoutRequest {
     pub shipping_address: AddressParts,
     /// The client's key for this attempt: the same key returns the same order.
     pub idempotency_key: String,
+    /// The client's address: guests' checkouts are limited per address.
+    pub client_address: Option<String>,
 }
 
 fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> AppError {
@@ -110,12 +112,14 @@ pub struct Placed {
 /// Places the order for a cart, or returns the order this idempotency key already placed.
 pub async fn complete(
     db: &Db,
+    services: &CheckoutServices,
     caller: Principal,
     request: CheckoutRequest,
     policy: PricingPolicy,
     stock: StockDisclosure,
     currency: String,
 ) -> AppResult<Placed> {
+    services.admit(&caller, request.client_address.as_deref())?;
     let email = Email::parse(&request.email).map_err(|r| AppError::rejected(r).under("input"))?;
     let address = PostalAddress::parse(&request.shipping_address).map_err(|problems| {
         AppError::Rejected(
@@ -158,10 +162,13 @@ pub async fn complete(
         .await
     };
     match placed {
-        Ok(Placement::New(order)) => Ok(Placed {
-            order,
-            access_token: Some(access_token),
-        }),
+        Ok(Placement::New(order)) => {
+            services.confirm(&order, &access_token);
+            Ok(Placed {
+                order,
+                access_token: Some(access_token),
+            })
+        }
         Ok(Placement::Replayed(order)) => Ok(Placed {
             order,
             access_token: None,

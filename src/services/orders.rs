@@ -8,11 +8,13 @@ use chrono::{NaiveDateTime, Utc};
 use crate::db::models::order::{
     self, LineWithVariant, Order, OrderFilter, OrderLine, OrderWindow, OrderWithCustomer,
 };
+use crate::db::models::{discount, payment};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Principal, Role};
 use crate::domain::ids::AccountId;
 use crate::domain::orders::{OrderAction, OrderStatus};
 use crate::domain::paging::{Page, PageRequest};
+use crate::domain::payments::holds_reservation;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::tokens::hash_token;
@@ -241,7 +243,7 @@ pub fn apply_action(
     if matches!(action, OrderAction::Cancel | OrderAction::Refund)
         && let Some(code) = &current.discount_code
     {
-        order::return_discount_use(conn, code)?;
+        discount::return_use(conn, code)?;
     }
     Ok(())
 }
@@ -249,8 +251,8 @@ pub fn apply_action(
 /// Orders expired per sweep transaction.
 const EXPIRY_BATCH: i64 = 50;
 
-/// Cancels unpaid orders placed before `placed_before` (and with no payment attempt started
-/// since), giving their stock and discount uses back, each with a `CANCELLED` event noting the
+/// Cancels unpaid orders placed before `placed_before` whose stock no pending charge holds
+/// (`domain::payments::holds_reservation`), giving their stock and discount uses back, each with a `CANCELLED` event noting the
 /// expiry. Safe on several instances at once: each order is claimed by one of them. How many.
 pub async fn expire_unpaid(db: &Db, placed_before: NaiveDateTime) -> AppResult<usize> {
     let mut expired = 0;
@@ -259,7 +261,21 @@ pub async fn expire_unpaid(db: &Db, placed_before: NaiveDateTime) -> AppResult<u
             .run(move |conn| {
                 write_transaction(conn, |conn| {
                     let orders = order::claim_expired_unpaid(conn, placed_before, EXPIRY_BATCH)?;
+                    let claimed = orders.len();
+                    let mut expired = 0;
                     for current in &orders {
+                        // Read again now the order is locked: a payment that started between the
+                        // claim's snapshot and its lock (PostgreSQL) holds the stock.
+                        if let Some(charge) = payment::pending_charge(conn, current.id)?
+                            && holds_reservation(
+                                charge.client_secret.is_some(),
+                                charge.created_at,
+                                placed_before,
+                            )
+                        {
+                            continue;
+                        }
+                        expired += 1;
                         apply_action(
                             conn,
                             None,
@@ -268,12 +284,13 @@ pub async fn expire_unpaid(db: &Db, placed_before: NaiveDateTime) -> AppResult<u
                             "unpaid when its reservation ran out",
                         )?;
                     }
-                    Ok(orders.len())
+                    Ok((claimed, expired))
                 })
             })
             .await?;
+        let (claimed, batch) = batch;
         expired += batch;
-        if batch < EXPIRY_BATCH as usize {
+        if claimed < EXPIRY_BATCH as usize || batch == 0 {
             return Ok(expired);
         }
     }

@@ -382,3 +382,66 @@ async fn the_webhook_endpoint_refuses_what_stripe_did_not_sign() {
         .as_u16();
     assert_eq!(status, 404);
 }
+
+#[actix_web::test]
+async fn an_abandoned_three_d_secure_charge_gives_way_and_is_refunded_if_finished_later() {
+    let shop = shop().await;
+    let (order, number, token) = shop.order("abandoned-1").await;
+    let waiting = shop
+        .pay(&order, &token, payment_methods::THREE_D_SECURE, "k")
+        .await;
+    assert_eq!(waiting["payment"]["status"], "PENDING", "{waiting}");
+    let abandoned = shop.intents(number).pop().unwrap();
+
+    // The customer gives up on 3-D Secure and pays with another card.
+    let paid = shop.pay(&order, &token, payment_methods::VISA, "k2").await;
+    assert_eq!(paid["userErrors"], json!([]), "{paid}");
+    assert_eq!(paid["order"]["status"], "PAID");
+
+    // They finish the old challenge after all: that money goes back.
+    shop.fake.complete_action(&abandoned);
+    let (body, signature) = shop
+        .fake
+        .event_for(&abandoned, EventKind::PaymentIntentSucceeded);
+    assert_eq!(shop.deliver(&body, &signature).await, 200);
+    shop.reconcile().await;
+    let amount = shop.captured_for(std::slice::from_ref(&abandoned))[0].1;
+    assert_eq!(shop.fake.refunded(), vec![(abandoned, amount)]);
+    let read = shop.read(&token).await;
+    assert_eq!(read["status"], "PAID");
+    assert_eq!(
+        read["payments"],
+        json!([{ "kind": "CHARGE", "status": "SUCCEEDED" },
+               { "kind": "CHARGE", "status": "SUCCEEDED" },
+               { "kind": "REFUND", "status": "SUCCEEDED" }])
+    );
+    assert_eq!(shop.captured_for(&shop.intents(number)).len(), 2);
+
+    // Staff refund the order: the charge that paid it goes back, not the one already refunded.
+    let staff = shop
+        .app
+        .account_with_role("staff@example.com", "STAFF")
+        .await;
+    let refunded = shop
+        .app
+        .data_as(
+            &staff.token,
+            "mutation($id: ID!) { orderRefund(id: $id, idempotencyKey: \"r\") {
+                order { status } payment { status } userErrors { code message } } }",
+            json!({ "id": order }),
+        )
+        .await;
+    assert_eq!(
+        refunded["orderRefund"]["userErrors"],
+        json!([]),
+        "{refunded}"
+    );
+    assert_eq!(refunded["orderRefund"]["order"]["status"], "REFUNDED");
+    let refunded_intents: Vec<String> =
+        shop.fake.refunded().into_iter().map(|(pi, _)| pi).collect();
+    let mut charged: Vec<String> = shop.intents(number);
+    charged.sort();
+    let mut refunded_sorted = refunded_intents.clone();
+    refunded_sorted.sort();
+    assert_eq!(refunded_sorted, charged, "each charge refunded once");
+}

@@ -6,7 +6,8 @@ ALTER TABLE orders DROP COLUMN access_token_hash;
 DROP TABLE provider_events;
 DROP INDEX payments_reference;
 DROP INDEX payments_due;
-DROP INDEX payments_one_pending_per_kind;
+DROP INDEX payments_one_pending_refund;
+DROP INDEX payments_one_pending_charge;
 CREATE UNIQUE INDEX payments_one_live_per_kind ON payments (order_id, kind)
     WHERE status IN ('PENDING', 'SUCCEEDED');
 ALTER TABLE payments DROP COLUMN updated_at;

@@ -16,13 +16,18 @@ ALTER TABLE payments ADD COLUMN parent_id BIGINT REFERENCES payments (id);
 ALTER TABLE payments ADD COLUMN next_check_at TIMESTAMP;
 ALTER TABLE payments ADD COLUMN checks INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE payments ADD COLUMN updated_at TIMESTAMP;
--- One attempt in flight per order and kind (concurrent attempts with different keys cannot both
--- reach the provider). Whether the order may still be paid is checked under the order's row
--- lock; a charge that succeeds anyway (after a cancel) is recorded, then refunded.
+-- One charge in flight per order (concurrent attempts with different keys cannot both reach the
+-- provider) and one refund in flight per charge. Whether the order may still be paid is checked
+-- under the order's row lock; a charge that succeeds anyway (after a cancel) is recorded, then
+-- refunded.
 DROP INDEX payments_one_live_per_kind;
-CREATE UNIQUE INDEX payments_one_pending_per_kind ON payments (order_id, kind)
-    WHERE status = 'PENDING';
+CREATE UNIQUE INDEX payments_one_pending_charge ON payments (order_id)
+    WHERE kind = 'CHARGE' AND status = 'PENDING';
+CREATE UNIQUE INDEX payments_one_pending_refund ON payments (parent_id)
+    WHERE kind = 'REFUND' AND status = 'PENDING';
 CREATE INDEX payments_due ON payments (next_check_at) WHERE status = 'PENDING';
+-- Attempts left pending before this migration are checked at the next reconcile round.
+UPDATE payments SET next_check_at = created_at WHERE status = 'PENDING';
 CREATE INDEX payments_reference ON payments (gateway_reference) WHERE gateway_reference <> '';
 
 -- Provider webhook events already applied: a redelivery is acknowledged and ignored.

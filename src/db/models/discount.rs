@@ -202,3 +202,13 @@ pub fn use_once(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
         .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Gives back one use of the code `code` (an order that used it was cancelled or refunded).
+pub fn return_use(conn: &mut DbConnection, code: &str) -> QueryResult<()> {
+    diesel::update(discount_codes::table)
+        .filter(discount_codes::code.eq(code))
+        .filter(discount_codes::times_used.gt(0))
+        .set(discount_codes::times_used.eq(discount_codes::times_used - 1))
+        .execute(conn)?;
+    Ok(())
+}

@@ -10,9 +10,7 @@ use crate::db::DbConnection;
 use crate::db::models::product::Product;
 use crate::db::models::user::User;
 use crate::db::models::variant::{Variant, VariantWithProduct};
-use crate::db::schema::{
-    discount_codes, order_events, order_lines, orders, payments, products, users, variants,
-};
+use crate::db::schema::{order_events, order_lines, orders, payments, products, users, variants};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::orders::OrderStatus;
 use crate::domain::payments::{PaymentKind, PaymentStatus};
@@ -342,7 +340,8 @@ pub fn lock_if_unpaid(
 }
 
 /// Claims up to `limit` unpaid orders placed before `placed_before` whose reservation has run
-/// out: none of them has a charge in flight that started after `placed_before`. On PostgreSQL
+/// out: no pending charge holds it (see `domain::payments::holds_reservation`, which this
+/// statement mirrors; callers check it again on a fresh read). On PostgreSQL
 /// the rows are taken `FOR UPDATE SKIP LOCKED`, so that concurrent sweeps on several instances
 /// take different orders and each order is expired once. Call inside a write transaction.
 pub fn claim_expired_unpaid(
@@ -354,7 +353,11 @@ pub fn claim_expired_unpaid(
         .filter(payments::order_id.eq(orders::id))
         .filter(payments::kind.eq(PaymentKind::Charge.as_str()))
         .filter(payments::status.eq(PaymentStatus::Pending.as_str()))
-        .filter(payments::created_at.ge(placed_before));
+        .filter(
+            payments::client_secret
+                .is_null()
+                .or(payments::created_at.ge(placed_before)),
+        );
     let expired = orders::table
         .filter(orders::status.eq(OrderStatus::PendingPayment.as_str()))
         .filter(orders::created_at.lt(placed_before))
@@ -383,14 +386,4 @@ pub fn adopt_guest_orders(
         .filter(orders::email.eq(email))
         .set(orders::user_id.eq(user_id))
         .execute(conn)
-}
-
-/// Gives back the use an order made of its discount code (cancelled or refunded).
-pub fn return_discount_use(conn: &mut DbConnection, code: &str) -> QueryResult<()> {
-    diesel::update(discount_codes::table)
-        .filter(discount_codes::code.eq(code))
-        .filter(discount_codes::times_used.gt(0))
-        .set(discount_codes::times_used.eq(discount_codes::times_used - 1))
-        .execute(conn)?;
-    Ok(())
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{payments, provider_events};
 use crate::domain::payments::{PaymentKind, PaymentStatus};
+use crate::on_backend;
 
 /// A payment attempt row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -228,7 +229,8 @@ pub fn claim_due(
         .load(conn)
 }
 
-/// Remembers that the provider event `id` was applied. Whether it was new (false: a redelivery).
+/// Remembers that the provider event `id` was applied. Whether it was new (false: a redelivery,
+/// also one running concurrently, which PostgreSQL makes wait for the first to commit).
 pub fn record_provider_event(
     conn: &mut DbConnection,
     id: &str,
@@ -236,23 +238,22 @@ pub fn record_provider_event(
     kind: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let seen = provider_events::table
-        .find(id)
-        .select(provider_events::id)
-        .first::<String>(conn)
-        .optional()?;
-    if seen.is_some() {
-        return Ok(false);
-    }
-    diesel::insert_into(provider_events::table)
-        .values((
-            provider_events::id.eq(id),
-            provider_events::provider.eq(provider),
-            provider_events::kind.eq(kind),
-            provider_events::received_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(true)
+    let row = (
+        provider_events::id.eq(id),
+        provider_events::provider.eq(provider),
+        provider_events::kind.eq(kind),
+        provider_events::received_at.eq(now),
+    );
+    let inserted = on_backend!(&mut *conn, |c| diesel::insert_into(provider_events::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
+}
+
+/// The pending charge of an order, if one is in flight.
+pub fn pending_charge(conn: &mut DbConnection, order_id: i64) -> QueryResult<Option<Payment>> {
+    Ok(of_order(conn, order_id, PaymentKind::Charge, PaymentStatus::Pending)?.pop())
 }
 
 /// Puts the next check of a pending attempt at `at`, counting the check just made.

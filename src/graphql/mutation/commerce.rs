@@ -164,16 +164,16 @@ impl CommerceMutation {
     ) -> Result<CheckoutPayload> {
         let request = ctx.request()?;
         let shop = ctx.shop()?;
-        let services = ctx.data::<Arc<CheckoutServices>>()?;
-        services.admit(&request.principal, request.client_address.as_deref())?;
         let checkout = checkout::CheckoutRequest {
             cart_token: cart_token(&input.cart_id)?,
             email: input.email,
             shipping_address: AddressParts::from(input.shipping_address),
             idempotency_key: input.idempotency_key,
+            client_address: request.client_address.clone(),
         };
         let result = checkout::complete(
             &request.db,
+            ctx.data::<Arc<CheckoutServices>>()?,
             request.principal,
             checkout,
             shop.pricing,
@@ -181,13 +181,6 @@ impl CommerceMutation {
             shop.currency.code().to_owned(),
         )
         .await;
-        if let Ok(checkout::Placed {
-            order,
-            access_token: Some(token),
-        }) = &result
-        {
-            services.confirm(order, token);
-        }
         respond(result, |placed| CheckoutPayload {
             order: Some(placed.order.into()),
             order_access_token: placed.access_token.map(|t| t.expose().to_owned()),

@@ -13,6 +13,7 @@ use crate::graphql::types::{
     AccountNode, AddressNode, CategoryNode, DiscountCodeNode, Node, OrderNode, ProductNode,
     VariantNode,
 };
+use crate::services::orders::{self, OrderCaller};
 
 /// Most ids one `nodes` call may ask for.
 const MAX_NODES: usize = 100;
@@ -51,12 +52,7 @@ async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<
         NodeKind::Order if caller.account().is_some() => loader
             .load_one(OrderId(id.id))
             .await?
-            .filter(|order| {
-                caller.has_role(Role::Staff)
-                    || order
-                        .user_id
-                        .is_some_and(|owner| caller.account_id() == Some(AccountId(owner)))
-            })
+            .filter(|order| orders::may_see(order, &OrderCaller::from(*caller)))
             .map(|order| Node::Order(OrderNode::from(order))),
         NodeKind::DiscountCode if caller.has_role(Role::Staff) => loader
             .load_one(DiscountCodeId(id.id))

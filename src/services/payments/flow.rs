@@ -24,15 +24,21 @@ use crate::db::models::payment::{self, NewPayment, Payment, Settlement};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::Role;
 use crate::domain::idempotency::IdempotencyKey;
-use crate::domain::orders::{OrderAction, OrderStatus};
-use crate::domain::payments::{FIRST_CHECK_AFTER, PaymentKind, PaymentStatus, next_check_delay};
+use crate::domain::orders::OrderAction;
+use crate::domain::payments::{
+    FIRST_CHECK_AFTER, PaymentKind, PaymentStatus, REPLAY_WINDOW, next_check_delay,
+};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::services::orders::{OrderCaller, apply_action, load_visible, status_of};
 use crate::services::tokens::hash_parts;
 
-/// Pending attempts the reconcile job takes per round.
-const RECONCILE_BATCH: i64 = 50;
+/// Pending attempts the reconcile job takes per round: each is asked about in turn, so the
+/// round ends well within [`RECONCILE_LEASE`] even when every call runs to its timeout.
+const RECONCILE_BATCH: i64 = 10;
+
+/// How long a round's attempts are its own: no other instance asks about them meanwhile.
+const RECONCILE_LEASE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// Checks after which an attempt the provider keeps refusing to tell about is given up as
 /// failed (and logged for a person to look at): past a day, beyond the provider's memory of
@@ -126,6 +132,21 @@ pub async fn pay(
                 if !order::lock_if_unpaid(conn, order_id, now)? {
                     return Err(already_paid());
                 }
+                // A charge left waiting for the customer (3-D Secure they never finished) gives
+                // way to a new attempt; should they finish it after all, the provider's webhook
+                // records it and it is refunded, as any charge on a paid order.
+                if let Some(waiting) = payment::pending_charge(conn, order_id)?
+                    && waiting.client_secret.is_some()
+                {
+                    let abandoned = Settlement {
+                        status: PaymentStatus::Failed,
+                        reference: &waiting.gateway_reference,
+                        message: "abandoned for a newer attempt",
+                        client_secret: None,
+                        next_check_at: None,
+                    };
+                    payment::settle(conn, waiting.id, &abandoned, now)?;
+                }
                 let attempt = payment::insert(
                     conn,
                     &NewPayment {
@@ -216,7 +237,37 @@ fn payment_outcome(result: PaymentResult) -> AppResult<PaymentResult> {
 /// afterwards.
 async fn drive(db: &Db, gateway: &Arc<dyn PaymentGateway>, attempt: Payment) -> AppResult<Payment> {
     let id = attempt.id;
+    if attempt.provider != gateway.name() {
+        // Made through another provider (before a switch): this one cannot tell.
+        tracing::error!(
+            payment = id,
+            provider = attempt.provider,
+            "a pending attempt of another payment provider: settle it there, by hand"
+        );
+        let later = later(next_check_delay(MAX_CHECKS));
+        db.run(move |conn| Ok(payment::postpone(conn, id, later)?))
+            .await?;
+        return Ok(attempt);
+    }
     match attempt.kind() {
+        PaymentKind::Charge if replay_too_late(&attempt) => {
+            // The provider forgets idempotency keys after a day: asking again now could charge
+            // a second time. A person must look the charge up (metadata.payment_id).
+            tracing::error!(
+                payment = id,
+                order = attempt.order_id,
+                "a charge's outcome is still unknown after a day: check it at the provider"
+            );
+            let gave_up = Settlement {
+                status: PaymentStatus::Failed,
+                reference: "",
+                message: "outcome unknown after a day; check the provider",
+                client_secret: None,
+                next_check_at: None,
+            };
+            db.run(move |conn| Ok(payment::settle(conn, id, &gave_up, now())?))
+                .await?;
+        }
         PaymentKind::Charge => {
             let answer = ask_about_charge(db, gateway, &attempt).await;
             let asked_by_reference = !attempt.gateway_reference.is_empty();
@@ -242,6 +293,13 @@ async fn drive(db: &Db, gateway: &Arc<dyn PaymentGateway>, attempt: Payment) -> 
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("payment {id} vanished")))
     })
     .await
+}
+
+/// Whether asking again with the attempt's key could be taken as a new request: the charge's
+/// reference is not known and the key is older than the provider keeps keys.
+fn replay_too_late(attempt: &Payment) -> bool {
+    let window = chrono::Duration::from_std(REPLAY_WINDOW).unwrap_or(chrono::Duration::hours(23));
+    attempt.gateway_reference.is_empty() && attempt.created_at + window < now()
 }
 
 /// Drives refunds one after the other; a failure leaves them to the reconcile job.
@@ -392,26 +450,27 @@ fn charge_succeeded(
     reference: &str,
     now: NaiveDateTime,
 ) -> AppResult<Vec<Payment>> {
-    let settled = if attempt.status() == PaymentStatus::Pending {
-        let settlement = Settlement {
-            status: PaymentStatus::Succeeded,
-            reference,
-            message: "",
-            client_secret: None,
-            next_check_at: None,
-        };
-        payment::settle(conn, attempt.id, &settlement, now)?
-    } else {
-        // Declined or failed at first, then completed by the customer after all.
-        payment::mark_succeeded_late(conn, attempt.id, reference, now)?
+    // The order's row lock first (the order in which a payment claim takes its locks, so the two
+    // cannot deadlock): a cancel or the expiry sweep committed meanwhile is seen, and decides
+    // between paying the order and paying the money back.
+    let waits_for_payment = order::lock_if_unpaid(conn, attempt.order_id, now)?;
+    let settlement = Settlement {
+        status: PaymentStatus::Succeeded,
+        reference,
+        message: "",
+        client_secret: None,
+        next_check_at: None,
     };
+    // Pending, or declined or failed at first and completed by the customer after all.
+    let settled = payment::settle(conn, attempt.id, &settlement, now)?
+        || payment::mark_succeeded_late(conn, attempt.id, reference, now)?;
     if !settled {
         return Ok(Vec::new());
     }
     let Some(current) = order::by_ids(conn, &[attempt.order_id])?.pop() else {
         return Ok(Vec::new());
     };
-    if status_of(&current)? == OrderStatus::PendingPayment {
+    if waits_for_payment {
         apply_action(conn, None, &current, OrderAction::Pay, "")?;
         return Ok(Vec::new());
     }
@@ -552,15 +611,7 @@ pub async fn refund(
                 status_of(&current)?
                     .apply(OrderAction::Refund)
                     .map_err(AppError::rejected)?;
-                let charge = payment::of_order(
-                    conn,
-                    order_id,
-                    PaymentKind::Charge,
-                    PaymentStatus::Succeeded,
-                )?
-                .into_iter()
-                .next()
-                .ok_or_else(|| {
+                let charge = unrefunded_charge(conn, order_id)?.ok_or_else(|| {
                     rejected(
                         &["id"],
                         RejectionCode::InvalidTransition,
@@ -611,6 +662,29 @@ pub async fn refund(
     })
 }
 
+/// The order's successful charge that nothing has paid back or is paying back (an order's one
+/// paying charge; an unwanted one is refunded automatically).
+fn unrefunded_charge(conn: &mut DbConnection, order_id: i64) -> AppResult<Option<Payment>> {
+    for charge in payment::of_order(
+        conn,
+        order_id,
+        PaymentKind::Charge,
+        PaymentStatus::Succeeded,
+    )? {
+        let refunds = payment::refunds_of(conn, charge.id)?;
+        let refunded = refunds.iter().any(|r| {
+            matches!(
+                r.status(),
+                PaymentStatus::Succeeded | PaymentStatus::Pending
+            )
+        });
+        if !refunded {
+            return Ok(Some(charge));
+        }
+    }
+    Ok(None)
+}
+
 /// What became of a provider event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventOutcome {
@@ -653,8 +727,6 @@ pub async fn apply_event(
             drive_all(db, gateway, refunds).await;
             Ok(outcome)
         }
-        // The same event delivered twice at once: the other delivery applies it.
-        Err(error) if is_unique_violation(&error) => Ok(EventOutcome::Duplicate),
         Err(error) => Err(error),
     }
 }
@@ -756,7 +828,7 @@ pub async fn reconcile_due(db: &Db, gateway: &Arc<dyn PaymentGateway>) -> AppRes
                 Ok(payment::claim_due(
                     conn,
                     now,
-                    later(next_check_delay(0)),
+                    later(RECONCILE_LEASE),
                     RECONCILE_BATCH,
                 )?)
             })
