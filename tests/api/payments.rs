@@ -408,6 +408,37 @@ async fn a_refused_payment_fails_at_once_and_may_be_tried_again_with_a_new_key()
 }
 
 #[actix_web::test]
+async fn an_order_with_nothing_to_pay_is_paid_without_asking_the_provider() {
+    let app = spawn_app_with(1, &["--shipping-flat-rate", "0"]).await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    app.data_as(
+        &staff.token,
+        "mutation { discountCodeCreate(input: { code: \"FREE\", kind: PERCENTAGE, value: \"100\" }) { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+    let variant = stocked_variant(&app, 0).await;
+    let cart = cart_with(&app, None, &variant, 1).await;
+    app.data(
+        "mutation($cart: ID!) { cartDiscountCodeApply(cartId: $cart, code: \"FREE\") { userErrors { code } } }",
+        json!({ "cart": cart }),
+    )
+    .await;
+    let placed = place(&app, None, &cart, "free-1", "free@example.com").await;
+    assert_eq!(
+        placed["order"]["totals"]["total"]["minorUnits"], 0,
+        "{placed}"
+    );
+    let order = placed["order"]["id"].as_str().unwrap();
+    let token = placed["orderAccessToken"].as_str().unwrap();
+    let paid = pay(&app, None, order, "tok_decline", "free-pay", Some(token)).await;
+    assert_eq!(paid["userErrors"], json!([]), "{paid}");
+    assert_eq!(status(&paid), "PAID");
+    assert_eq!(paid["payment"]["status"], "SUCCEEDED");
+    assert!(app.gateway.money_moved().is_empty());
+}
+
+#[actix_web::test]
 async fn checkout_keys_belong_to_their_owner() {
     let app = spawn_app().await;
     let variant = stocked_variant(&app, 0).await;

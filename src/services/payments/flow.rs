@@ -147,23 +147,34 @@ pub async fn pay(
                     };
                     payment::settle(conn, waiting.id, &abandoned, now)?;
                 }
+                // Nothing to take (a full discount and free shipping): paid at once; providers
+                // refuse charges of zero.
+                let free = current.total == 0;
                 let attempt = payment::insert(
                     conn,
                     &NewPayment {
                         order_id,
                         kind: PaymentKind::Charge.as_str(),
                         amount: current.total,
-                        status: PaymentStatus::Pending.as_str(),
+                        status: if free {
+                            PaymentStatus::Succeeded.as_str()
+                        } else {
+                            PaymentStatus::Pending.as_str()
+                        },
                         idempotency_key: &key,
                         provider,
                         payment_method: &method,
                         request_hash: &hash,
                         parent_id: None,
-                        next_check_at: Some(later(FIRST_CHECK_AFTER)),
+                        next_check_at: (!free).then(|| later(FIRST_CHECK_AFTER)),
                         created_at: now,
                         updated_at: Some(now),
                     },
                 )?;
+                if free {
+                    apply_action(conn, None, &current, OrderAction::Pay, "nothing to pay")?;
+                    return Ok(Claim::Earlier(attempt));
+                }
                 Ok(Claim::Fresh(attempt))
             })
         })
