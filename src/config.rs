@@ -280,6 +280,12 @@ pub struct AuthConfig {
           value_parser = clap::value_parser!(u32).range(4..=31))]
     pub bcrypt_cost: u32,
 
+    /// Password checks and hashes (bcrypt) run at once, each on a thread of its own; a request
+    /// that waits more than 2 s for a turn gets `SERVICE_UNAVAILABLE`. Default: one per core.
+    #[arg(long, env = "BAZAAR_PASSWORD_WORKERS", global = true,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub password_workers: Option<u32>,
+
     /// Hours a session lasts from sign-in, however active.
     #[arg(long, env = "BAZAAR_SESSION_TTL_HOURS", default_value_t = 720, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]

@@ -98,7 +98,12 @@ impl Accounts {
     /// verification pages) through `mailer`.
     pub fn new(config: &AuthConfig, mail: &MailConfig, mailer: Arc<dyn Mailer>) -> Self {
         Self {
-            hasher: PasswordHasher::new(config.bcrypt_cost),
+            hasher: PasswordHasher::new(
+                config.bcrypt_cost,
+                config
+                    .password_workers
+                    .map_or_else(crate::config::available_cores, |n| n as usize),
+            ),
             throttle: LoginThrottle::new(config.login_free_attempts),
             mailer,
             session_ttl: TimeDelta::hours(i64::from(config.session_ttl_hours)),
@@ -197,7 +202,9 @@ impl Accounts {
         let account_key = ThrottleKey::Account(email.trim().to_lowercase());
         let mut keys = vec![account_key.clone()];
         keys.extend(client.map(|c| ThrottleKey::Client(c.to_owned())));
-        if let Err(wait) = self.throttle.check(&keys, Instant::now()) {
+        // The attempt is counted before the password is checked, so that concurrent attempts
+        // cannot all pass the throttle; a success takes it back.
+        if let Err(wait) = self.throttle.reserve(&keys, Instant::now()) {
             tracing::warn!("sign-in throttled");
             return Err(AppError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
@@ -216,7 +223,6 @@ impl Accounts {
         };
         let matches = self.hasher.verify(password.to_owned(), stored_hash).await?;
         let Some(user_id) = user_id.filter(|_| matches) else {
-            self.throttle.record_failure(&keys, Instant::now());
             tracing::info!("sign-in failed");
             return Err(rejected(
                 &[],
@@ -224,7 +230,7 @@ impl Accounts {
                 INVALID_CREDENTIALS,
             ));
         };
-        self.throttle.record_success(&account_key);
+        self.throttle.record_success(&account_key, &keys);
         let session = self.start_session(db, user_id).await?;
         tracing::info!(account = user_id, "signed in");
         Ok(session)
@@ -333,7 +339,7 @@ impl Accounts {
     ) -> AppResult<()> {
         let new = Password::parse(new, "newPassword").map_err(AppError::rejected)?;
         let account_key = [ThrottleKey::Account(format!("id:{}", caller.account_id.0))];
-        if let Err(wait) = self.throttle.check(&account_key, Instant::now()) {
+        if let Err(wait) = self.throttle.reserve(&account_key, Instant::now()) {
             return Err(AppError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
             });
@@ -343,14 +349,13 @@ impl Accounts {
             .run(move |conn| Ok(user::password_hash(conn, id)?))
             .await?;
         if !self.hasher.verify(current.to_owned(), Some(stored)).await? {
-            self.throttle.record_failure(&account_key, Instant::now());
             return Err(rejected(
                 &["currentPassword"],
                 RejectionCode::InvalidCredentials,
                 "the current password is incorrect",
             ));
         }
-        self.throttle.record_success(&account_key[0]);
+        self.throttle.record_success(&account_key[0], &account_key);
         let hash = self.hasher.hash(new).await?;
         let recent = self.recent_sessions.clone();
         db.run(move |conn| {
@@ -512,19 +517,34 @@ impl Accounts {
     /// account ends, and other outstanding tokens stop working.
     pub async fn reset_password(&self, db: &Db, token: &str, new: &str) -> AppResult<()> {
         let new = Password::parse(new, "newPassword").map_err(AppError::rejected)?;
-        let hash = self.hasher.hash(new).await?;
+        let invalid = || {
+            rejected(
+                &["token"],
+                RejectionCode::InvalidToken,
+                "the reset token is invalid, used or expired",
+            )
+        };
+        if token.len() > 200 {
+            return Err(invalid());
+        }
         let token_hash = hash_token(token);
+        // The cheap check first: a wrong token costs no bcrypt. The token is used up below, in
+        // the transaction that sets the password.
+        let lookup = token_hash.clone();
+        let usable = db
+            .run(move |conn| Ok(password_reset::is_usable(conn, &lookup, now())?))
+            .await?;
+        if !usable {
+            return Err(invalid());
+        }
+        let hash = self.hasher.hash(new).await?;
         let recent = self.recent_sessions.clone();
         let account = db
             .run(move |conn| {
                 let account = conn.transaction(|conn| {
                     let now = now();
                     let Some(user_id) = password_reset::consume(conn, &token_hash, now)? else {
-                        return Err(rejected(
-                            &["token"],
-                            RejectionCode::InvalidToken,
-                            "the reset token is invalid, used or expired",
-                        ));
+                        return Err(invalid());
                     };
                     user::set_password_hash(conn, user_id, &hash, now)?;
                     session::revoke_all(conn, user_id, None, now)?;

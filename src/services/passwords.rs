@@ -1,14 +1,31 @@
-//! Password hashing with bcrypt, always on a blocking thread, with a dummy verification for
-//! unknown accounts so that timing does not tell which emails have one.
+//! Password hashing with bcrypt, with a dummy verification for unknown accounts so that timing
+//! does not tell which emails have one.
+//!
+//! Password work has its own bounded capacity: at most one bcrypt per core runs at a time, each
+//! on a thread of its own (never on the blocking threads the database calls share), and a
+//! request that cannot get a turn within [`MAX_WAIT`] is answered `SERVICE_UNAVAILABLE`. A
+//! request given up while waiting (its timeout, a closed connection) never starts its hash.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::domain::accounts::{PASSWORD_MAX_BYTES, Password};
 use crate::error::{AppError, AppResult};
-use crate::telemetry::spawn_blocking_in_span;
+
+/// Longest wait for a turn at password work.
+pub const MAX_WAIT: Duration = Duration::from_secs(2);
 
 fn dummy_hash_of_cost(cost: u32) -> String {
     bcrypt::hash("not anyone's password", cost).unwrap_or_default()
+}
+
+fn busy() -> AppError {
+    AppError::ServiceUnavailable(Arc::new(anyhow::anyhow!(
+        "every password check is busy; the request waited {} s",
+        MAX_WAIT.as_secs()
+    )))
 }
 
 /// Hashes and verifies passwords at the configured cost.
@@ -16,27 +33,56 @@ fn dummy_hash_of_cost(cost: u32) -> String {
 pub struct PasswordHasher {
     cost: u32,
     dummy_hash: Arc<OnceLock<String>>,
+    turns: Arc<Semaphore>,
 }
 
 impl PasswordHasher {
-    /// A hasher making hashes of bcrypt `cost`. The dummy hash is made on a background thread
+    /// A hasher making hashes of bcrypt `cost`, `workers` at a time. The dummy hash is made on a background thread
     /// at once, so that not even the first unknown-email sign-in takes longer than the others.
-    pub fn new(cost: u32) -> Self {
+    pub fn new(cost: u32, workers: usize) -> Self {
         let dummy_hash = Arc::new(OnceLock::new());
         let warming = dummy_hash.clone();
         std::thread::spawn(move || {
             warming.get_or_init(|| dummy_hash_of_cost(cost));
         });
-        Self { cost, dummy_hash }
+        let turns = Arc::new(Semaphore::new(workers.max(1)));
+        Self {
+            cost,
+            dummy_hash,
+            turns,
+        }
+    }
+
+    /// Runs `work` on a thread of its own once a turn is free (waiting at most [`MAX_WAIT`]). The
+    /// turn is held until `work` ends, even if the caller stops waiting for its result.
+    async fn in_turn<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let turn = tokio::time::timeout(MAX_WAIT, self.turns.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        let (done, result) = oneshot::channel();
+        let span = tracing::Span::current();
+        std::thread::Builder::new()
+            .name("bcrypt".into())
+            .spawn(move || {
+                let _turn = turn;
+                let _entered = span.enter();
+                let _ = done.send(work());
+            })
+            .map_err(AppError::internal)?;
+        result.await.map_err(|_| {
+            AppError::internal(anyhow::anyhow!("password work ended without a result"))
+        })?
     }
 
     /// The bcrypt hash of `password`.
     pub async fn hash(&self, password: Password) -> AppResult<String> {
         let cost = self.cost;
-        spawn_blocking_in_span("bcrypt hash", move || {
-            bcrypt::hash(password.expose(), cost).map_err(AppError::internal)
-        })
-        .await
+        self.in_turn(move || bcrypt::hash(password.expose(), cost).map_err(AppError::internal))
+            .await
     }
 
     /// Whether `password` matches `stored_hash`. Without a stored hash (no such account) it
@@ -44,7 +90,7 @@ impl PasswordHasher {
     pub async fn verify(&self, password: String, stored_hash: Option<String>) -> AppResult<bool> {
         let cost = self.cost;
         let dummy = self.dummy_hash.clone();
-        spawn_blocking_in_span("bcrypt verify", move || {
+        self.in_turn(move || {
             let dummy_hash = || dummy.get_or_init(|| dummy_hash_of_cost(cost)).clone();
             // Longer passwords were never accepted, so they cannot match; bcrypt would only
             // compare their first 72 bytes.

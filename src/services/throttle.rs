@@ -56,6 +56,25 @@ impl LoginThrottle {
     /// `Err(wait)` when any of `keys` must wait before another attempt.
     pub fn check(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        self.wait_of(&failures, keys, now)
+    }
+
+    /// Takes an attempt for `keys`, counted as a failure until [`Self::record_success`] says
+    /// otherwise, or `Err(wait)` when any of them must wait: checked and counted under one lock,
+    /// so a burst of concurrent attempts cannot all pass the check before any is counted.
+    pub fn reserve(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        self.wait_of(&failures, keys, now)?;
+        count_failure(&mut failures, keys, now);
+        Ok(())
+    }
+
+    fn wait_of(
+        &self,
+        failures: &HashMap<ThrottleKey, Failures>,
+        keys: &[ThrottleKey],
+        now: Instant,
+    ) -> Result<(), Duration> {
         let wait = keys
             .iter()
             .filter_map(|key| {
@@ -71,26 +90,40 @@ impl LoginThrottle {
     /// Counts a failed attempt against every key.
     pub fn record_failure(&self, keys: &[ThrottleKey], now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() > SWEEP_ABOVE {
-            failures.retain(|_, entry| now.saturating_duration_since(entry.last) < FORGET_AFTER);
-        }
-        for key in keys {
-            let entry = failures.entry(key.clone()).or_insert(Failures {
-                count: 0,
-                last: now,
-            });
-            if now.saturating_duration_since(entry.last) >= FORGET_AFTER {
-                entry.count = 0;
-            }
-            entry.count = entry.count.saturating_add(1);
-            entry.last = now;
-        }
+        count_failure(&mut failures, keys, now);
     }
 
-    /// Forgets the failures of `key` after a successful attempt.
-    pub fn record_success(&self, key: &ThrottleKey) {
+    /// A reserved attempt succeeded: the account's failures are forgotten, and the attempt no
+    /// longer counts against the other keys (the client address).
+    pub fn record_success(&self, account: &ThrottleKey, others: &[ThrottleKey]) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(key);
+        failures.remove(account);
+        for key in others.iter().filter(|key| *key != account) {
+            if let Some(entry) = failures.get_mut(key) {
+                entry.count = entry.count.saturating_sub(1);
+            }
+        }
+    }
+}
+
+fn count_failure(
+    failures: &mut HashMap<ThrottleKey, Failures>,
+    keys: &[ThrottleKey],
+    now: Instant,
+) {
+    if failures.len() > SWEEP_ABOVE {
+        failures.retain(|_, entry| now.saturating_duration_since(entry.last) < FORGET_AFTER);
+    }
+    for key in keys {
+        let entry = failures.entry(key.clone()).or_insert(Failures {
+            count: 0,
+            last: now,
+        });
+        if now.saturating_duration_since(entry.last) >= FORGET_AFTER {
+            entry.count = 0;
+        }
+        entry.count = entry.count.saturating_add(1);
+        entry.last = now;
     }
 }
 
@@ -139,8 +172,18 @@ mod tests {
         let now = Instant::now();
         throttle.record_failure(&account(), now);
         assert!(throttle.check(&account(), now).is_err());
-        throttle.record_success(&account()[0]);
+        throttle.record_success(&account()[0], &account());
         assert!(throttle.check(&account(), now).is_ok());
+    }
+
+    #[test]
+    fn a_burst_of_reservations_passes_only_the_free_attempts() {
+        let throttle = LoginThrottle::new(5);
+        let now = Instant::now();
+        let passed = (0..200)
+            .filter(|_| throttle.reserve(&account(), now).is_ok())
+            .count();
+        assert_eq!(passed, 5);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod edge;
 mod errors;
 mod fake_stripe;
 mod faults;
+mod hardening;
 mod helpers;
 mod http;
 mod merchandising;

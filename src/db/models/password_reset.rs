@@ -41,6 +41,21 @@ pub fn consume(
         .optional()
 }
 
+/// Whether the token with this hash is unused and unexpired (a read: [`consume`] uses it).
+pub fn is_usable(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        password_resets::table
+            .filter(password_resets::token_hash.eq(token_hash))
+            .filter(password_resets::used_at.is_null())
+            .filter(password_resets::expires_at.gt(now)),
+    ))
+    .get_result(conn)
+}
+
 /// Marks every unused token of an account used (after any password change).
 pub fn invalidate_all(
     conn: &mut DbConnection,

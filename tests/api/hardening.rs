@@ -1,0 +1,89 @@
+//! Attacks that must fail cheaply: a flood of password work cannot starve the database (it has
+//! its own bounded capacity and answers `SERVICE_UNAVAILABLE` past it), wrong reset tokens cost
+//! no bcrypt, and a burst of concurrent wrong sign-ins checks at most the allowed number of
+//! passwords.
+
+use futures_util::future::join_all;
+use serde_json::json;
+
+use crate::helpers::{error_codes, spawn_app, spawn_app_with};
+
+#[actix_web::test]
+async fn two_hundred_concurrent_wrong_sign_ins_check_at_most_the_free_attempts() {
+    let app = spawn_app().await;
+    app.register("ada@example.com").await;
+    let attempts = join_all((0..200).map(|_| app.login("ada@example.com", "wrong password"))).await;
+    let checked = attempts
+        .iter()
+        .filter(|r| r["data"]["login"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS")
+        .count();
+    let throttled = attempts
+        .iter()
+        .filter(|r| error_codes(r) == ["RATE_LIMITED"])
+        .count();
+    assert_eq!(checked + throttled, 200);
+    // `--login-free-attempts` is 5: at most five passwords were ever compared.
+    assert!(checked <= 5, "{checked} password checks");
+    assert!(checked >= 1);
+}
+
+#[actix_web::test]
+async fn a_flood_of_password_work_is_refused_past_its_capacity_and_the_shop_keeps_serving() {
+    // One password worker at a cost that takes a good fraction of a second each: 40 sign-ups at
+    // once cannot all get a turn within the 2 s wait.
+    let app = spawn_app_with(1, &["--bcrypt-cost", "13", "--password-workers", "1"]).await;
+    let register = "mutation($email: String!) { accountRegister(input: { email: $email, password: \"correct horse battery\" }) { account { id } userErrors { code } } }";
+    let sign_ups = join_all((0..40).map(|i| {
+        let app = &app;
+        async move {
+            app.graphql(
+                register,
+                json!({ "email": format!("flood{i}@example.com") }),
+            )
+            .await
+        }
+    }));
+    let browsing = join_all((0..20).map(|_| {
+        app.graphql(
+            "{ products(first: 5) { edges { node { name } } } }",
+            json!({}),
+        )
+    }));
+    let (sign_ups, browsing) = futures_util::join!(sign_ups, browsing);
+    for page in &browsing {
+        assert!(
+            page.get("errors").is_none(),
+            "the shop kept serving: {page}"
+        );
+    }
+    let refused = sign_ups
+        .iter()
+        .filter(|r| error_codes(r) == ["SERVICE_UNAVAILABLE"])
+        .count();
+    let accepted = sign_ups
+        .iter()
+        .filter(|r| r["data"]["accountRegister"]["account"]["id"].is_string())
+        .count();
+    assert_eq!(refused + accepted, 40, "{sign_ups:?}");
+    assert!(refused >= 1, "a full queue answers SERVICE_UNAVAILABLE");
+}
+
+#[actix_web::test]
+async fn wrong_reset_tokens_cost_no_password_work() {
+    let app = spawn_app_with(1, &["--bcrypt-cost", "13", "--password-workers", "1"]).await;
+    let reset = "mutation($t: String!) { passwordReset(token: $t, newPassword: \"a new password\") { passwordChanged userErrors { code } } }";
+    let answers = join_all((0..30).map(|i| {
+        let app = &app;
+        async move {
+            app.graphql(reset, json!({ "t": format!("bzr_guess{i}") }))
+                .await
+        }
+    }))
+    .await;
+    for answer in &answers {
+        assert_eq!(
+            answer["data"]["passwordReset"]["userErrors"][0]["code"], "INVALID_TOKEN",
+            "never queued for bcrypt: {answer}"
+        );
+    }
+}
