@@ -12,7 +12,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::config::{AuthConfig, MailConfig};
 use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter, UserWindow};
 use crate::db::models::{email_verification, order, password_reset, session};
-use crate::db::{Db, DbConnection};
+use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{
     AccountPrincipal, Email, NAME_MAX_CHARS, Password, Principal, Role, account_search_text,
     parse_text,
@@ -611,13 +611,16 @@ impl Accounts {
         let recent = self.recent_sessions.clone();
         let user = db
             .run(move |conn| {
-                let user = conn.transaction(|conn| {
+                let user = write_transaction(conn, |conn| {
+                    // The administrators' rows first: two admins demoting each other at once are
+                    // serialised here, and the second sees the first's change.
+                    let admins = user::lock_with_role(conn, Role::Admin.as_str())?;
                     let current = user::by_ids(conn, &[account.0])?.pop().ok_or_else(|| {
                         rejected(&["accountId"], RejectionCode::NotFound, "no such account")
                     })?;
                     let demoting_admin =
                         current.role == Role::Admin.as_str() && role != Role::Admin;
-                    if demoting_admin && user::count_with_role(conn, Role::Admin.as_str())? <= 1 {
+                    if demoting_admin && admins.iter().all(|id| *id == account.0) {
                         return Err(rejected(
                             &["role"],
                             RejectionCode::LastAdmin,

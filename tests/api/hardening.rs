@@ -87,3 +87,50 @@ async fn wrong_reset_tokens_cost_no_password_work() {
         );
     }
 }
+
+#[actix_web::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let app = spawn_app().await;
+    let mut survivor = app.account_with_role("admin0@example.com", "ADMIN").await;
+    let demote = "mutation($id: ID!) { accountRoleSet(accountId: $id, role: CUSTOMER) {
+        account { role } userErrors { code } } }";
+    for round in 1..=8 {
+        let other = app
+            .account_with_role(&format!("admin{round}@example.com"), "ADMIN")
+            .await;
+        let (first, second) = futures_util::join!(
+            app.graphql_as(Some(&survivor.token), demote, json!({ "id": other.id })),
+            app.graphql_as(Some(&other.token), demote, json!({ "id": survivor.id })),
+        );
+        let left: Vec<i64> = app
+            .db
+            .run(|conn| {
+                use bazaar::db::schema::users;
+                use diesel::prelude::*;
+                Ok(users::table
+                    .filter(users::role.eq("ADMIN"))
+                    .select(users::id)
+                    .load(conn)?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 1, "round {round}: {first} {second}");
+        // One demotion happened; the other was refused as the last admin's, or, when it was
+        // sent after the first took effect, as a request no longer made by an admin.
+        let demoted = [&first, &second]
+            .iter()
+            .filter(|r| r["data"]["accountRoleSet"]["account"]["role"] == "CUSTOMER")
+            .count();
+        assert_eq!(demoted, 1, "round {round}: {first} {second}");
+        for answer in [&first, &second] {
+            let refused_as_last =
+                answer["data"]["accountRoleSet"]["userErrors"][0]["code"] == "LAST_ADMIN";
+            let no_longer_admin = error_codes(answer) == ["FORBIDDEN"];
+            let done = answer["data"]["accountRoleSet"]["account"]["role"] == "CUSTOMER";
+            assert!(done || refused_as_last || no_longer_admin, "{answer}");
+        }
+        if other.id.ends_with(&format!("/{}", left[0])) {
+            survivor = other;
+        }
+    }
+}

@@ -158,12 +158,16 @@ pub fn set_role(
         .get_result(conn)
 }
 
-/// How many accounts hold `role`.
-pub fn count_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<i64> {
-    users::table
-        .filter(users::role.eq(role))
-        .count()
-        .get_result(conn)
+/// The ids of the accounts with `role`, their rows locked until the transaction ends
+/// (PostgreSQL: `FOR UPDATE`, which waits for a concurrent role change and then sees its result;
+/// SQLite: the write transaction already holds the database). Call inside a write transaction.
+pub fn lock_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Vec<i64>> {
+    let with_role = users::table.filter(users::role.eq(role)).select(users::id);
+    match conn {
+        DbConnection::Sqlite(c) => with_role.load(c),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(c) => with_role.for_update().load(c),
+    }
 }
 
 /// What the staff list of accounts is filtered by.
