@@ -13,6 +13,7 @@ pub mod pagination;
 pub mod persisted;
 pub mod query;
 pub mod query_cost;
+pub mod response_order;
 pub mod types;
 pub mod user_errors;
 

@@ -10,6 +10,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::ExecutableDocument;
+
+use crate::graphql::response_order;
 use async_graphql::{ErrorExtensionValues, Response, ServerError, Value, Variables, value};
 use futures_util::StreamExt as _;
 use serde_json::json;
@@ -161,7 +163,8 @@ async fn run_one(
     let mut ticket = None;
     let mut response = match prepare(state, http, &db, params, read_only, &mut ticket).await {
         Err(error) => Response::from_errors(vec![error]),
-        Ok((request, principal)) => {
+        Ok((request, principal, document)) => {
+            let operation_name = request.operation_name.clone();
             let request = request
                 .data(RequestContext {
                     db: db.clone(),
@@ -175,7 +178,14 @@ async fn run_one(
             );
             let execution = state.schema.execute(request).instrument(span);
             match actix_web::rt::time::timeout(state.request_timeout, execution).await {
-                Ok(response) => response,
+                Ok(mut response) => {
+                    response_order::restore(
+                        &mut response.data,
+                        &document,
+                        operation_name.as_deref(),
+                    );
+                    response
+                }
                 Err(_) => {
                     tracing::warn!(timeout = ?state.request_timeout, "request timed out");
                     Response::from_errors(vec![coded_error(
@@ -253,7 +263,7 @@ async fn prepare(
     params: Params,
     read_only: bool,
     ticket: &mut Option<CostTicket>,
-) -> Result<(async_graphql::Request, Principal), ServerError> {
+) -> Result<(async_graphql::Request, Principal, Arc<ExecutableDocument>), ServerError> {
     let principal = authenticate(state, db, http).await.map_err(server_error)?;
     let query = state
         .persisted
@@ -295,7 +305,7 @@ async fn prepare(
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
-    Ok((request, principal))
+    Ok((request, principal, document))
 }
 
 /// Whose cost bucket a request is charged to, and how much it was charged up front.

@@ -134,3 +134,31 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         }
     }
 }
+
+#[actix_web::test]
+async fn responses_keep_the_order_of_the_selection() {
+    let app = spawn_app().await;
+    let query = "{ products(first: 2) { edges { node { variants { sku id } name } } }
+                   categories { slug name } shopName: __typename }";
+    for _ in 0..30 {
+        let response = app
+            .client()
+            .post(format!("{}/graphql", app.address))
+            .insert_header(("Content-Type", "application/json"))
+            .send_json(&json!({ "query": query }))
+            .await
+            .expect("send")
+            .body()
+            .await
+            .expect("a body");
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {text}"))
+        };
+        assert!(at("\"products\"") < at("\"categories\""), "{text}");
+        assert!(at("\"categories\"") < at("\"shopName\""), "{text}");
+        assert!(at("\"variants\"") < at("\"name\""), "{text}");
+        assert!(at("\"sku\"") < at("\"id\""), "{text}");
+    }
+}
