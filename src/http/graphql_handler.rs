@@ -40,7 +40,21 @@ pub async fn graphql_get(
         Err(refusal) => return refused(media, &refusal),
     };
     let answer = run_one(&state, &http, &request_id, media, params, true).await;
-    finish(media, answer)
+    let mut response = finish(media, answer);
+    // A GET answer may be cached (APQ over a CDN): it differs by caller and by media type, and
+    // a signed-in caller's is theirs alone.
+    let headers = response.headers_mut();
+    headers.append(
+        header::VARY,
+        header::HeaderValue::from_static("Authorization, Accept"),
+    );
+    if http.headers().contains_key(header::AUTHORIZATION) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("private, no-store"),
+        );
+    }
+    response
 }
 
 /// `POST /graphql` with a JSON body: one request, or a batch when batching is on.

@@ -162,3 +162,55 @@ async fn responses_keep_the_order_of_the_selection() {
         assert!(at("\"sku\"") < at("\"id\""), "{text}");
     }
 }
+
+#[actix_web::test]
+async fn get_requests_are_logged_without_their_query_string_and_are_not_shared_between_callers() {
+    let app = spawn_app_with(1, &["--stripe-webhook-secret", "whsec_test"]).await;
+    let ada = app.register("ada@example.com").await;
+    // A request whose handler logs (a refused webhook): its span must not carry the query.
+    let refused = app
+        .client()
+        .post(format!(
+            "{}/webhooks/stripe?note=NOT_FOR_THE_LOGS",
+            app.address
+        ))
+        .insert_header(("Stripe-Signature", "t=1,v1=00"))
+        .send_body("{}")
+        .await
+        .expect("POST");
+    assert_eq!(refused.status().as_u16(), 400);
+    let query = "{ orderByToken(token: \"bzo_NOT_FOR_THE_LOGS\") { id } me { email } }";
+    let url = format!(
+        "{}/graphql?query={}",
+        app.address,
+        serde_urlencoded::to_string([("q", query)])
+            .unwrap()
+            .trim_start_matches("q=")
+    );
+    for token in [None, Some(ada.token.as_str()), Some("bzs_not_a_session")] {
+        let mut request = app.client().get(&url);
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let response = request.send().await.expect("GET");
+        let headers = response.headers();
+        let vary = headers
+            .get("vary")
+            .map(|v| v.to_str().unwrap().to_ascii_lowercase());
+        assert!(
+            vary.as_deref().is_some_and(|v| v.contains("authorization")),
+            "{vary:?}"
+        );
+        if token.is_some() {
+            let cache = headers
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(cache.as_deref(), Some("private, no-store"));
+        }
+    }
+    let logs = crate::helpers::captured_logs();
+    assert!(
+        !logs.contains("NOT_FOR_THE_LOGS"),
+        "the query string reached the log"
+    );
+}
