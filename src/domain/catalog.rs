@@ -80,12 +80,23 @@ pub fn search_text<'a>(
     text.to_lowercase()
 }
 
+/// Longest search phrase accepted, in characters (SQLite refuses `LIKE` patterns over 50,000
+/// bytes; no product is found by a paragraph).
+pub const MAX_SEARCH_CHARS: usize = 100;
+
 /// A search phrase as matched against [`search_text`]: trimmed, lower-cased, with `LIKE`
-/// wildcards escaped (escape character `\`). `None` for a blank phrase, which matches everything.
-pub fn search_pattern(phrase: &str) -> Option<String> {
+/// wildcards escaped (escape character `\`). `None` for a blank phrase, which matches everything;
+/// an error for one longer than [`MAX_SEARCH_CHARS`] or holding a control character.
+pub fn search_pattern(phrase: &str) -> Result<Option<String>, String> {
+    if phrase.chars().count() > MAX_SEARCH_CHARS || phrase.chars().any(char::is_control) {
+        return Err(format!(
+            "a search phrase has at most {MAX_SEARCH_CHARS} characters, none of them control \
+             characters"
+        ));
+    }
     let phrase = phrase.trim().to_lowercase();
     if phrase.is_empty() {
-        return None;
+        return Ok(None);
     }
     let mut pattern = String::with_capacity(phrase.len() + 2);
     pattern.push('%');
@@ -96,7 +107,7 @@ pub fn search_pattern(phrase: &str) -> Option<String> {
         pattern.push(c);
     }
     pattern.push('%');
-    Some(pattern)
+    Ok(Some(pattern))
 }
 
 /// Makes a URL slug from a name: lower-case ASCII letters and digits joined by single hyphens.
@@ -180,12 +191,14 @@ mod tests {
 
     #[test]
     fn search_patterns_escape_wildcards() {
-        assert_eq!(search_pattern("  Mug "), Some("%mug%".into()));
+        assert_eq!(search_pattern("  Mug "), Ok(Some("%mug%".into())));
         assert_eq!(
             search_pattern("100%_off\\"),
-            Some("%100\\%\\_off\\\\%".into())
+            Ok(Some("%100\\%\\_off\\\\%".into()))
         );
-        assert_eq!(search_pattern("   "), None);
+        assert_eq!(search_pattern("   "), Ok(None));
+        assert!(search_pattern("mug\u{0}").is_err());
+        assert!(search_pattern(&"m".repeat(MAX_SEARCH_CHARS + 1)).is_err());
     }
 
     #[test]

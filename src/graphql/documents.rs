@@ -43,6 +43,7 @@ impl DocumentCache {
         limits::precheck(query, limits)?;
         let document = async_graphql::parser::parse_query(query).map_err(ServerError::from)?;
         limits::check_document(&document, limits)?;
+        crate::graphql::input_rules::check_literals(&document)?;
         let document = Arc::new(document);
         if query.len() <= LONGEST_KEPT {
             self.lock().put(query.to_owned(), document.clone());

@@ -5,6 +5,7 @@ pub mod context;
 pub mod documents;
 pub mod guards;
 pub mod ids;
+pub mod input_rules;
 pub mod inputs;
 pub mod limits;
 pub mod loaders;

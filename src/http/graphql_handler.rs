@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::ExecutableDocument;
 
-use crate::graphql::response_order;
+use crate::graphql::{input_rules, response_order};
 use async_graphql::{ErrorExtensionValues, Response, ServerError, Value, Variables, value};
 use futures_util::StreamExt as _;
 use serde_json::json;
@@ -298,6 +298,7 @@ async fn prepare(
         .variables
         .map(|variables| Variables::from_json(serde_json::Value::Object(variables)))
         .unwrap_or_default();
+    input_rules::check_variables(&variables)?;
     let measure = state
         .cost_model
         .measure(&document, operation_name, &variables);
@@ -397,6 +398,7 @@ fn coded_error(message: String, code: &str) -> ServerError {
 /// with the request id.
 fn apply_error_policy(response: &mut Response, request_id: &RequestId) {
     for error in &mut response.errors {
+        cut_short(&mut error.message);
         let has_code = error
             .extensions
             .as_ref()
@@ -418,6 +420,17 @@ fn apply_error_policy(response: &mut Response, request_id: &RequestId) {
         if internal {
             set_extension(error, "requestId", Value::from(request_id.to_string()));
         }
+    }
+}
+
+/// Longest error message sent, in characters: a message quoting a client's input (a malformed
+/// 200,000-character id) is cut, so a bad request cannot make a large answer.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+fn cut_short(message: &mut String) {
+    if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        message.truncate(cut);
+        message.push_str("… (cut)");
     }
 }
 

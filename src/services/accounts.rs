@@ -17,11 +17,11 @@ use crate::domain::accounts::{
     AccountPrincipal, Email, NAME_MAX_CHARS, Password, Principal, Role, account_search_text,
     parse_text,
 };
-use crate::domain::catalog::search_pattern;
 use crate::domain::ids::AccountId;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
+use crate::services::catalog::searched;
 use crate::services::mail::{Mailer, OutgoingMail};
 use crate::services::passwords::PasswordHasher;
 use crate::services::session_cache::SessionCache;
@@ -645,7 +645,7 @@ impl Accounts {
         page: PageRequest<i64>,
     ) -> AppResult<Page<User>> {
         let filter = UserFilter {
-            search_pattern: query.search.as_deref().and_then(search_pattern),
+            search_pattern: searched(query.search.as_deref())?,
             role: query.role.map(Role::as_str),
         };
         let window = UserWindow {

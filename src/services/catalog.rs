@@ -129,6 +129,16 @@ pub fn window(sort: ProductSort, page: &PageRequest<ProductKey>) -> AppResult<Wi
     })
 }
 
+/// The `LIKE` pattern of a search phrase, or `BAD_USER_INPUT` for one that is too long or
+/// holds control characters.
+pub fn searched(phrase: Option<&str>) -> AppResult<Option<String>> {
+    Ok(phrase
+        .map(search_pattern)
+        .transpose()
+        .map_err(|message| AppError::bad_input(format!("where.search: {message}")))?
+        .flatten())
+}
+
 /// One page of the products the caller may see that match `query`, each with its category when
 /// `with_categories`.
 pub async fn products(
@@ -147,6 +157,7 @@ pub async fn products(
             "the minimum price is above the maximum price",
         ));
     }
+    let search = searched(query.search.as_deref())?;
     let window = window(sort, &page)?;
     let started = Instant::now();
     // Only lists by category need the tree (and the cache's lock).
@@ -177,7 +188,7 @@ pub async fn products(
                 }
             };
             let filter = ProductFilter {
-                search_pattern: query.search.as_deref().and_then(search_pattern),
+                search_pattern: search,
                 category_ids,
                 min_price: query.min_price,
                 max_price: query.max_price,

@@ -8,11 +8,11 @@ use crate::db::models::discount::{
     self, CodeFilter, CodeWindow, DiscountCode, DiscountCodeRules, NewDiscountCode,
 };
 use crate::db::{Db, write_transaction};
-use crate::domain::catalog::search_pattern;
 use crate::domain::money::Currency;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
+use crate::services::catalog::searched;
 
 /// Kind of a code that takes a percentage off.
 pub const PERCENTAGE: &str = "PERCENTAGE";
@@ -254,29 +254,16 @@ pub struct CodeQuery {
     pub active: Option<bool>,
 }
 
-/// Longest search text accepted (codes have at most 40 characters).
-const MAX_SEARCH_CHARS: usize = 100;
-
 /// One page of codes, newest first, in one statement.
 pub async fn list(
     db: &Db,
     query: CodeQuery,
     page: PageRequest<i64>,
 ) -> AppResult<Page<DiscountCode>> {
-    if let Some(search) = &query.search
-        && (search.chars().count() > MAX_SEARCH_CHARS || search.contains('\0'))
-    {
-        return Err(AppError::bad_input(format!(
-            "where.search: at most {MAX_SEARCH_CHARS} characters, no NUL"
-        )));
-    }
+    let code_pattern = searched(query.search.as_deref())?;
     let filter = CodeFilter {
         // Codes are stored upper-cased; the pattern's escapes are not letters.
-        code_pattern: query
-            .search
-            .as_deref()
-            .and_then(search_pattern)
-            .map(|pattern| pattern.to_uppercase()),
+        code_pattern: code_pattern.map(|pattern| pattern.to_uppercase()),
         active: query.active,
         now: Some(Utc::now().naive_utc()),
     };

@@ -214,3 +214,64 @@ async fn get_requests_are_logged_without_their_query_string_and_are_not_shared_b
         "the query string reached the log"
     );
 }
+
+#[actix_web::test]
+async fn hostile_strings_and_numbers_get_clear_errors_never_internal_ones() {
+    let app = spawn_app().await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    let nul = "bad\u{0}value";
+    let cases: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "query($s: String!) { products(first: 1, where: { search: $s }) { edges { cursor } } }",
+            json!({ "s": nul }),
+        ),
+        (
+            "{ products(first: 1, where: { search: \"bad\\u0000value\" }) { edges { cursor } } }",
+            json!({}),
+        ),
+        (
+            "query($s: String!) { product(slug: $s) { id } }",
+            json!({ "s": nul }),
+        ),
+        (
+            "query($s: String!) { products(first: 1, where: { search: $s }) { edges { cursor } } }",
+            json!({ "s": "x".repeat(200_000) }),
+        ),
+        (
+            "query($s: String!) { products(first: 1, where: { search: $s }) { edges { cursor } } }",
+            json!({ "s": "x".repeat(60_000) }),
+        ),
+        (
+            "mutation($c: ID!, $code: String!) { cartDiscountCodeApply(cartId: $c, code: $code) { userErrors { code } } }",
+            json!({ "c": "gid://bazaar/Cart/x", "code": nul }),
+        ),
+        (
+            "mutation($n: String!) { productCreate(input: { name: $n }) { userErrors { code } } }",
+            json!({ "n": nul }),
+        ),
+        ("{ reviewsToModerate(first: -1) { id } }", json!({})),
+        ("{ reviewsToModerate(first: 100000) { id } }", json!({})),
+        (
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": "z".repeat(200_000) }),
+        ),
+        (
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({ "id": "z".repeat(60_000) }),
+        ),
+    ];
+    for (query, variables) in cases {
+        let response = app.graphql_as(Some(&staff.token), query, variables).await;
+        let codes = error_codes(&response);
+        assert!(!codes.is_empty(), "{query}: {response}");
+        assert!(
+            codes.iter().all(|code| code == "BAD_USER_INPUT"),
+            "{query}: {codes:?}"
+        );
+        assert!(
+            response.to_string().len() < 4_000,
+            "the input is not echoed back: {} bytes",
+            response.to_string().len()
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Review queries: the staff moderation queue.
 
+use crate::error::AppError;
 use async_graphql::{Context, Object, Result};
 
 use crate::domain::accounts::Role;
@@ -21,7 +22,13 @@ impl ReviewQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "How many (1–100, default 20).", default = 20)] first: i32,
     ) -> Result<Vec<ReviewNode>> {
-        let limit = i64::from(first.clamp(1, 100));
+        if !(1..=100).contains(&first) {
+            return Err(AppError::bad_input(format!(
+                "`first` must be between 1 and 100, got {first}"
+            ))
+            .into());
+        }
+        let limit = i64::from(first);
         let rows = product_reviews::pending(&ctx.request()?.db, limit).await?;
         Ok(rows.into_iter().map(ReviewNode::from).collect())
     }
