@@ -112,9 +112,21 @@ pub struct ServeConfig {
     #[arg(long, env = "BAZAAR_WORKERS", global = true)]
     pub workers: Option<usize>,
 
-    /// Development or production: chooses the defaults of the four switches below.
-    #[arg(long, env = "BAZAAR_ENV", value_enum, default_value_t = Environment::Development, global = true)]
-    pub environment: Environment,
+    /// Development or production: chooses the defaults of the switches below. Default:
+    /// production with a `postgres://` database, development with SQLite.
+    #[arg(long, env = "BAZAAR_ENV", value_enum, global = true)]
+    pub environment: Option<Environment>,
+
+    /// Apply pending migrations at start (under a PostgreSQL advisory lock, so instances
+    /// starting at once take turns). Default: on in development; in production the server
+    /// refuses to start on a database that needs migrations (run `bazaar migrate`), so the app
+    /// can run as a database user without DDL rights.
+    #[arg(long, env = "BAZAAR_MIGRATE", global = true)]
+    pub migrate: Option<bool>,
+
+    /// Whether the database is PostgreSQL (set from the database URL, not a flag).
+    #[arg(skip)]
+    pub on_postgres: bool,
 
     /// Serve the GraphiQL playground at /graphiql. Default: on in development only.
     #[arg(long, env = "BAZAAR_GRAPHIQL", global = true)]
@@ -129,7 +141,8 @@ pub struct ServeConfig {
     #[arg(long, env = "BAZAAR_DEBUG_EXTENSIONS", global = true)]
     pub debug_extensions: Option<bool>,
 
-    /// Fill an empty database with the demo shop at start-up. Default: on in development only.
+    /// Fill an empty database with the demo shop at start-up. Default: on in development with
+    /// SQLite only (PostgreSQL gets demo data only when asked: this or `bazaar seed`).
     #[arg(long, env = "BAZAAR_SEED_DEMO", global = true)]
     pub seed_demo: Option<bool>,
 
@@ -483,8 +496,27 @@ impl std::fmt::Debug for MailConfig {
 }
 
 impl ServeConfig {
+    /// Settles the defaults that depend on the database: production with PostgreSQL unless
+    /// `--environment development` was given.
+    pub fn settle_for_database(&mut self, database_url: &str) {
+        self.on_postgres = database_url.starts_with("postgres");
+        if self.environment.is_none() && self.on_postgres {
+            self.environment = Some(Environment::Production);
+        }
+    }
+
+    /// Where Bazaar runs.
+    pub fn environment(&self) -> Environment {
+        self.environment.unwrap_or(Environment::Development)
+    }
+
     fn in_development(&self) -> bool {
-        self.environment == Environment::Development
+        self.environment() == Environment::Development
+    }
+
+    /// Whether `serve` applies pending migrations itself.
+    pub fn migrate_enabled(&self) -> bool {
+        self.migrate.unwrap_or_else(|| self.in_development())
     }
 
     /// Whether GraphiQL is served.
@@ -512,7 +544,8 @@ impl ServeConfig {
 
     /// Whether an empty database is seeded with the demo shop.
     pub fn seed_demo_enabled(&self) -> bool {
-        self.seed_demo.unwrap_or_else(|| self.in_development())
+        self.seed_demo
+            .unwrap_or_else(|| self.in_development() && !self.on_postgres)
     }
 
     /// Refuses settings that are unsafe where they are used.

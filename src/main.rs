@@ -125,11 +125,23 @@ fn admin_password() -> anyhow::Result<String> {
 }
 
 fn serve(database: &DatabaseConfig, config: &ServeConfig) -> anyhow::Result<()> {
+    let mut config = config.clone();
+    config.settle_for_database(&database.database_url);
+    let config = &config;
     config.check()?;
     let db = Db::connect(database)?;
-    let applied = db.run_blocking(migrations::run_pending)?;
-    if !applied.is_empty() {
-        tracing::info!(count = applied.len(), "applied migrations");
+    if config.migrate_enabled() {
+        let applied = db.run_blocking(migrations::run_pending)?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "applied migrations");
+        }
+    } else {
+        let pending = db.run_blocking(migrations::pending)?;
+        anyhow::ensure!(
+            pending.is_empty(),
+            "the database needs {} migration(s): run `bazaar migrate` first (or start with --migrate)",
+            pending.len()
+        );
     }
     if config.seed_demo_enabled() {
         bazaar::services::seed::seed_demo_if_empty(&db)?;

@@ -10,16 +10,56 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 #[cfg(feature = "postgres")]
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// Applies every pending migration; returns the names of those applied.
+/// The PostgreSQL advisory lock that migrations are applied under ("bazaar" in ASCII): several
+/// instances starting at once take turns, and the later ones find nothing left to do.
+#[cfg(feature = "postgres")]
+const MIGRATION_LOCK: i64 = 0x0000_6261_7a61_6172;
+
+/// Applies every pending migration; returns the names of those applied. On PostgreSQL under an
+/// advisory lock; on SQLite in one write transaction.
 pub fn run_pending(conn: &mut DbConnection) -> AppResult<Vec<String>> {
-    let applied = match conn {
-        DbConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE),
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| {
+        AppError::internal(anyhow::anyhow!("migration failed: {e}"))
+    };
+    let names = |versions: Vec<diesel::migration::MigrationVersion<'_>>| -> Vec<String> {
+        versions.iter().map(ToString::to_string).collect()
+    };
+    match conn {
+        // One write transaction around them all: a second process waits, then finds none
+        // pending (each migration's own transaction nests as a savepoint).
+        DbConnection::Sqlite(_) => super::write_transaction(conn, |conn| match conn {
+            DbConnection::Sqlite(sqlite) => Ok(names(
+                sqlite.run_pending_migrations(SQLITE).map_err(failed)?,
+            )),
+            #[cfg(feature = "postgres")]
+            DbConnection::Pg(_) => Ok(Vec::new()),
+        }),
         #[cfg(feature = "postgres")]
-        DbConnection::Pg(pg) => pg.run_pending_migrations(POSTGRES),
+        DbConnection::Pg(pg) => {
+            use diesel::RunQueryDsl as _;
+            use diesel::sql_types::BigInt;
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<BigInt, _>(MIGRATION_LOCK)
+                .execute(pg)?;
+            let applied = pg.run_pending_migrations(POSTGRES).map(names);
+            diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<BigInt, _>(MIGRATION_LOCK)
+                .execute(pg)?;
+            applied.map_err(failed)
+        }
     }
-    .map_err(|e| AppError::internal(anyhow::anyhow!("migration failed: {e}")))?;
-    Ok(applied
-        .into_iter()
-        .map(|version| version.to_string())
-        .collect())
+}
+
+/// The migrations not yet applied.
+pub fn pending(conn: &mut DbConnection) -> AppResult<Vec<String>> {
+    let pending = match conn {
+        DbConnection::Sqlite(sqlite) => sqlite
+            .pending_migrations(SQLITE)
+            .map(|m| m.iter().map(|m| m.name().to_string()).collect()),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => pg
+            .pending_migrations(POSTGRES)
+            .map(|m| m.iter().map(|m| m.name().to_string()).collect()),
+    };
+    pending.map_err(|e| AppError::internal(anyhow::anyhow!("cannot read the migrations: {e}")))
 }

@@ -100,7 +100,7 @@ impl Application {
         let payments = &config.payments;
         let gateway: Arc<dyn PaymentGateway> = match payments.payment_provider {
             PaymentProvider::Test => {
-                if config.environment == crate::config::Environment::Production {
+                if config.environment() == crate::config::Environment::Production {
                     tracing::warn!("payments go to the built-in test gateway: no money moves");
                 }
                 Arc::new(TestGateway::default())
@@ -113,7 +113,7 @@ impl Application {
             })?),
         };
         let integrations = Integrations {
-            mailer: mail::from_config(&config.mail, config.environment)?,
+            mailer: mail::from_config(&config.mail, config.environment())?,
             gateway,
         };
         Self::build_with(config, db, pool_size, integrations)

@@ -275,3 +275,112 @@ async fn hostile_strings_and_numbers_get_clear_errors_never_internal_ones() {
         );
     }
 }
+
+#[test]
+fn instances_migrating_at_once_take_turns() {
+    let (url, _dir) = crate::helpers::fresh_database();
+    let config = bazaar::config::DatabaseConfig {
+        database_url: url,
+        pool_size: Some(4),
+        pool_timeout_secs: 5,
+        pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
+    };
+    let db = bazaar::db::Db::connect(&config).expect("connect");
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || db.run_blocking(bazaar::db::migrations::run_pending))
+        })
+        .collect();
+    let applied: Vec<usize> = runs
+        .into_iter()
+        .map(|run| {
+            run.join()
+                .expect("a thread")
+                .expect("migrations apply")
+                .len()
+        })
+        .collect();
+    let left = db.run_blocking(bazaar::db::migrations::pending).unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(applied.iter().filter(|n| **n > 0).count(), 1, "{applied:?}");
+}
+
+/// Runs `bazaar` with `args` over `url` until it exits; its exit status and standard error.
+fn bazaar(url: &str, args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("BAZAAR_ENV")
+        .env_remove("BAZAAR_MIGRATE")
+        .env_remove("BAZAAR_SEED_DEMO")
+        .output()
+        .expect("run bazaar");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_postgres_database_means_production_and_no_demo_data_unless_asked() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        return; // PostgreSQL only: the SQLite run has nothing to show here.
+    }
+    let (url, _) = crate::helpers::fresh_database();
+    // Production by default: it takes no test payments and applies no migrations by itself.
+    let (started, stderr) = bazaar(&url, &["serve", "--listen", "127.0.0.1:0"]);
+    assert!(
+        !started && stderr.contains("production needs a real payment provider"),
+        "{stderr}"
+    );
+    let (started, stderr) = bazaar(
+        &url,
+        &["serve", "--listen", "127.0.0.1:0", "--allow-test-payments"],
+    );
+    assert!(
+        !started && stderr.contains("run `bazaar migrate` first"),
+        "{stderr}"
+    );
+    let (migrated, stderr) = bazaar(&url, &["migrate"]);
+    assert!(migrated, "{stderr}");
+
+    // Even in development, PostgreSQL gets no demo shop unless asked.
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--environment",
+            "development",
+        ])
+        .env("DATABASE_URL", &url)
+        .env_remove("BAZAAR_SEED_DEMO")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start bazaar");
+    let stdout = server.stdout.take().expect("stdout");
+    let listening = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+        .map_while(Result::ok)
+        .any(|line| line.starts_with("GraphQL endpoint"));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(listening, "the server started");
+    let config = bazaar::config::DatabaseConfig {
+        database_url: url,
+        pool_size: Some(1),
+        pool_timeout_secs: 5,
+        pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
+    };
+    let db = bazaar::db::Db::connect(&config).expect("connect");
+    let products: i64 = db
+        .run_blocking(|conn| {
+            use diesel::prelude::*;
+            Ok(bazaar::db::schema::products::table
+                .count()
+                .get_result(conn)?)
+        })
+        .unwrap();
+    assert_eq!(products, 0, "no demo data was seeded");
+}
