@@ -24,7 +24,7 @@ pub enum LogFormat {
 }
 
 /// Settings for reaching the database; shared by every subcommand.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct DatabaseConfig {
     /// Database URL: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
     #[arg(
@@ -82,6 +82,17 @@ impl PlanCacheMode {
             Self::ForceGenericPlan => "force_generic_plan",
             Self::ForceCustomPlan => "force_custom_plan",
         }
+    }
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("database_url", &crate::db::redact(&self.database_url))
+            .field("pool_size", &self.pool_size)
+            .field("pool_timeout_secs", &self.pool_timeout_secs)
+            .field("pg_plan_cache_mode", &self.pg_plan_cache_mode)
+            .finish()
     }
 }
 

@@ -99,18 +99,44 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// Hides the password of a URL like `postgres://user:secret@host/db`.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+/// Hides every password a connection string may carry: in a URL's user info
+/// (`postgres://user:secret@host/db`), in its query (`?password=secret`), or as a key-value
+/// setting (`host=db password='secret'`).
+pub fn redact(url: &str) -> String {
+    let without_user_info = match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((credentials, host)) => match credentials.split_once(':') {
+                Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+                None => url.to_owned(),
+            },
             None => url.to_owned(),
         },
         None => url.to_owned(),
+    };
+    redact_password_settings(&without_user_info)
+}
+
+/// Replaces the value of every `password=` setting (any case, also `sslpassword=`) with `***`.
+fn redact_password_settings(text: &str) -> String {
+    const KEY: &str = "password=";
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = 0;
+    while let Some(found) = lower[rest..].find(KEY) {
+        let value_start = rest + found + KEY.len();
+        out.push_str(&text[rest..value_start]);
+        out.push_str("***");
+        let value = &text[value_start..];
+        let value_len = match value.strip_prefix('\'') {
+            Some(quoted) => quoted.find('\'').map_or(value.len(), |end| end + 2),
+            None => value
+                .find(|c: char| c == '&' || c.is_whitespace())
+                .unwrap_or(value.len()),
+        };
+        rest = value_start + value_len;
     }
+    out.push_str(&text[rest..]);
+    out
 }
 
 /// Joins a multi-line driver message (libpq writes several) into one line.
@@ -250,5 +276,27 @@ mod tests {
             "postgres://bob:***@db/shop"
         );
         assert_eq!(redact("postgres://bob@db/shop"), "postgres://bob@db/shop");
+        assert_eq!(
+            redact("postgres://bob@db/shop?sslmode=require&Password=hunter2&x=1"),
+            "postgres://bob@db/shop?sslmode=require&Password=***&x=1"
+        );
+        assert_eq!(
+            redact("host=db user=bob password='hunter 2' dbname=shop"),
+            "host=db user=bob password=*** dbname=shop"
+        );
+        assert_eq!(
+            redact("host=db sslpassword=hunter2"),
+            "host=db sslpassword=***"
+        );
+        for leaked in [
+            DatabaseUrl::parse("host=db password=hunter2")
+                .unwrap_err()
+                .to_string(),
+            DatabaseUrl::parse("mysql://bob:hunter2@db/x?password=hunter2")
+                .unwrap_err()
+                .to_string(),
+        ] {
+            assert!(!leaked.contains("hunter2"), "{leaked}");
+        }
     }
 }

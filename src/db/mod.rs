@@ -10,7 +10,7 @@ mod stats;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use connection::{Backend, ConnectionManager, DatabaseUrl, DbConnection, MultiBackend};
+pub use connection::{Backend, ConnectionManager, DatabaseUrl, DbConnection, MultiBackend, redact};
 pub use stats::SqlStats;
 
 use crate::config::DatabaseConfig;
