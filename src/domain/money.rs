@@ -93,7 +93,7 @@ impl Currency {
     }
 
     /// Parses a decimal string into minor units without rounding: `19.9` → `1990`; `19.999` is an
-    /// error for USD. Accepts an optional leading `-`.
+    /// error for USD. Accepts an optional leading `-`; refuses magnitudes above [`MAX_AMOUNT`].
     pub fn parse_amount(&self, text: &str) -> Result<i64, String> {
         let invalid = || format!("{text:?} is not a valid {} amount", self.code());
         let trimmed = text.trim();
@@ -126,9 +126,27 @@ impl Currency {
         let magnitude = whole
             .checked_mul(self.scale())
             .and_then(|w| w.checked_add(fraction))
-            .ok_or_else(invalid)?;
+            .filter(|magnitude| *magnitude <= MAX_AMOUNT)
+            .ok_or_else(|| {
+                format!(
+                    "{text:?} is not an amount of {} between -{} and {}",
+                    self.code(),
+                    self.format(MAX_AMOUNT),
+                    self.format(MAX_AMOUNT)
+                )
+            })?;
         Ok(if negative { -magnitude } else { magnitude })
     }
+}
+
+/// The largest amount Bazaar takes, in minor units (10 billion in a two-decimal currency): a
+/// line of 99 units at this price, times the most lines a cart holds, stays far inside `i64`.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+/// `unit_price × quantity`, saturating rather than overflowing (prices are at most
+/// [`MAX_AMOUNT`], so it never saturates in practice).
+pub fn line_total(unit_price: i64, quantity: i32) -> i64 {
+    unit_price.saturating_mul(i64::from(quantity))
 }
 
 impl fmt::Display for Currency {
@@ -179,6 +197,11 @@ mod tests {
         assert!(usd().parse_amount("1e3").is_err());
         assert!(usd().parse_amount("").is_err());
         assert!(usd().parse_amount("99999999999999999999").is_err());
+        assert_eq!(usd().parse_amount("10000000000.00"), Ok(MAX_AMOUNT));
+        assert_eq!(usd().parse_amount("-10000000000"), Ok(-MAX_AMOUNT));
+        assert!(usd().parse_amount("10000000000.01").is_err());
+        assert_eq!(line_total(MAX_AMOUNT, 99), MAX_AMOUNT * 99);
+        assert_eq!(line_total(i64::MAX, 99), i64::MAX);
         assert_eq!(
             Currency::parse("JPY").unwrap().parse_amount("1200"),
             Ok(1200)

@@ -17,6 +17,7 @@ use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Email, Principal, Role};
 use crate::domain::address::{AddressParts, PostalAddress};
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::money::line_total;
 use crate::domain::orders::{OrderStatus, order_number};
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::rejection::{Rejection, RejectionCode};
@@ -365,7 +366,7 @@ fn place(
             sku: line.sku.clone(),
             unit_price: line.unit_price,
             quantity: line.quantity,
-            line_total: line.unit_price * i64::from(line.quantity),
+            line_total: line_total(line.unit_price, line.quantity),
         })
         .collect();
     order::insert_lines(conn, &order_lines)?;

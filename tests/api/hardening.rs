@@ -384,3 +384,82 @@ fn a_postgres_database_means_production_and_no_demo_data_unless_asked() {
         .unwrap();
     assert_eq!(products, 0, "no demo data was seeded");
 }
+
+#[actix_web::test]
+async fn the_largest_prices_and_quantities_add_up_without_overflow() {
+    let app = spawn_app_with(
+        1,
+        &["--tax-rate-percent", "25", "--free-shipping-from", "none"],
+    )
+    .await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    let product = app
+        .data_as(
+            &staff.token,
+            "mutation { productCreate(input: { name: \"Island\" }) { product { id } userErrors { code } } }",
+            json!({}),
+        )
+        .await["productCreate"]["product"]["id"]
+        .clone();
+    let create = "mutation($p: ID!, $price: Decimal!, $sku: String!) { variantCreate(productId: $p, input: { sku: $sku, title: \"Whole\", price: $price, stock: 1000 }) { variant { id } userErrors { field code } } }";
+    let too_dear = app
+        .graphql_as(
+            Some(&staff.token),
+            create,
+            json!({ "p": product, "price": "10000000000.01", "sku": "ISLAND-2" }),
+        )
+        .await;
+    assert_eq!(error_codes(&too_dear), ["BAD_USER_INPUT"], "{too_dear}");
+    let variant = app
+        .data_as(
+            &staff.token,
+            create,
+            json!({ "p": product, "price": "10000000000.00", "sku": "ISLAND-1" }),
+        )
+        .await["variantCreate"]["variant"]["id"]
+        .clone();
+    app.data_as(
+        &staff.token,
+        "mutation($id: ID!) { productUpdate(id: $id, input: { status: ACTIVE }) { userErrors { code } } }",
+        json!({ "id": product }),
+    )
+    .await;
+    let cart = app
+        .data("mutation { cartCreate { cart { id } } }", json!({}))
+        .await["cartCreate"]["cart"]["id"]
+        .clone();
+    let added = app
+        .data(
+            "mutation($c: ID!, $v: ID!) { cartLinesAdd(cartId: $c, lines: [{ variantId: $v, quantity: 99 }]) {
+                cart { lines { lineTotal { minorUnits } } totals { subtotal { minorUnits } tax { minorUnits } total { minorUnits amount } } }
+                userErrors { code } } }",
+            json!({ "c": cart, "v": variant }),
+        )
+        .await;
+    let cart_view = &added["cartLinesAdd"]["cart"];
+    let subtotal: i64 = 99 * 1_000_000_000_000;
+    assert_eq!(cart_view["lines"][0]["lineTotal"]["minorUnits"], subtotal);
+    assert_eq!(cart_view["totals"]["subtotal"]["minorUnits"], subtotal);
+    assert_eq!(cart_view["totals"]["tax"]["minorUnits"], subtotal / 4);
+    let shipping = 500;
+    assert_eq!(
+        cart_view["totals"]["total"]["minorUnits"],
+        subtotal + subtotal / 4 + shipping
+    );
+    let placed = app
+        .data(
+            "mutation($input: CheckoutInput!) { checkoutComplete(input: $input) { order { totals { total { minorUnits } } lines { lineTotal { minorUnits } } } userErrors { code } } }",
+            json!({ "input": { "cartId": cart, "email": "rich@example.com", "idempotencyKey": "island",
+                "shippingAddress": { "firstName": "A", "lastName": "B", "line1": "1 Bay", "city": "Nassau", "countryCode": "BS" } } }),
+        )
+        .await;
+    let order = &placed["checkoutComplete"]["order"];
+    assert_eq!(
+        order["lines"][0]["lineTotal"]["minorUnits"], subtotal,
+        "{placed}"
+    );
+    assert_eq!(
+        order["totals"]["total"]["minorUnits"],
+        subtotal + subtotal / 4 + shipping
+    );
+}

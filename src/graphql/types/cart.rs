@@ -166,7 +166,7 @@ impl CartLine {
     /// Unit price × quantity.
     async fn line_total(&self, ctx: &Context<'_>) -> Result<Money> {
         Ok(Money::new(
-            self.0.unit_price * i64::from(self.0.quantity),
+            crate::domain::money::line_total(self.0.unit_price, self.0.quantity),
             ctx.shop()?.currency,
         ))
     }
