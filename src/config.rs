@@ -61,6 +61,12 @@ pub struct DatabaseConfig {
         global = true
     )]
     pub pg_plan_cache_mode: PlanCacheMode,
+
+    /// PostgreSQL's `statement_timeout` for the pool's sessions: `serve` sets it from the request
+    /// budget (`--request-timeout-secs`), so no statement outlives the request that sent it;
+    /// `migrate` and the other commands leave it unset.
+    #[arg(skip)]
+    pub statement_timeout: Option<std::time::Duration>,
 }
 
 /// PostgreSQL's `plan_cache_mode` for Bazaar's connections.
@@ -92,6 +98,7 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("pool_size", &self.pool_size)
             .field("pool_timeout_secs", &self.pool_timeout_secs)
             .field("pg_plan_cache_mode", &self.pg_plan_cache_mode)
+            .field("statement_timeout", &self.statement_timeout)
             .finish()
     }
 }

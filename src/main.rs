@@ -129,6 +129,7 @@ fn serve(database: &DatabaseConfig, config: &ServeConfig) -> anyhow::Result<()> 
     config.settle_for_database(&database.database_url);
     let config = &config;
     config.check()?;
+    // Start-up work (migrations, demo data) may take longer than a request is allowed to.
     let db = Db::connect(database)?;
     if config.migrate_enabled() {
         let applied = db.run_blocking(migrations::run_pending)?;
@@ -146,6 +147,15 @@ fn serve(database: &DatabaseConfig, config: &ServeConfig) -> anyhow::Result<()> 
     if config.seed_demo_enabled() {
         bazaar::services::seed::seed_demo_if_empty(&db)?;
     }
+    drop(db);
+    // Serving, no statement outlives the request that sent it.
+    let database = &DatabaseConfig {
+        statement_timeout: Some(std::time::Duration::from_secs(
+            config.limits.request_timeout_secs,
+        )),
+        ..database.clone()
+    };
+    let db = Db::connect(database)?;
     actix_web::rt::System::new().block_on(async {
         let app = Application::build(config, db, database.effective_pool_size())?;
         let addr = app.local_addr();

@@ -228,6 +228,9 @@ pub(super) struct Customizer {
     /// PostgreSQL's `plan_cache_mode` for the session.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(super) plan_cache_mode: PlanCacheMode,
+    /// PostgreSQL's `statement_timeout` for the session, if any.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(super) statement_timeout: Option<std::time::Duration>,
 }
 
 /// How long a SQLite writer waits for the lock before failing.
@@ -242,8 +245,10 @@ impl r2d2::CustomizeConnection<DbConnection, ConnectionError> for Customizer {
             )),
             #[cfg(feature = "postgres")]
             DbConnection::Pg(pg) => pg.batch_execute(&format!(
-                "SET plan_cache_mode = {}",
-                self.plan_cache_mode.as_setting()
+                "SET plan_cache_mode = {}; SET statement_timeout = {}",
+                self.plan_cache_mode.as_setting(),
+                // Milliseconds; 0 turns the timeout off.
+                self.statement_timeout.map_or(0, |t| t.as_millis())
             )),
         }
         .map_err(ConnectionError::CouldntSetupConfiguration)?;

@@ -47,6 +47,7 @@ impl Db {
             .connection_timeout(Duration::from_secs(config.pool_timeout_secs.max(1)))
             .connection_customizer(Box::new(connection::Customizer {
                 plan_cache_mode: config.pg_plan_cache_mode,
+                statement_timeout: config.statement_timeout,
             }))
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot open a connection pool to {url}: {e}"))?;

@@ -19,6 +19,7 @@ fn connect(url: &str) -> anyhow::Result<Db> {
         pool_size: Some(1),
         pool_timeout_secs: 1,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
+        statement_timeout: None,
     })
 }
 

@@ -203,6 +203,7 @@ async fn a_database_outage_gives_bounded_retryable_errors_and_heals_by_itself() 
         pool_size: Some(1),
         pool_timeout_secs: 5,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
+        statement_timeout: None,
     })
     .expect("connect to the private server");
     admin

@@ -284,6 +284,7 @@ fn instances_migrating_at_once_take_turns() {
         pool_size: Some(4),
         pool_timeout_secs: 5,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
+        statement_timeout: None,
     };
     let db = bazaar::db::Db::connect(&config).expect("connect");
     let runs: Vec<_> = (0..4)
@@ -372,6 +373,7 @@ fn a_postgres_database_means_production_and_no_demo_data_unless_asked() {
         pool_size: Some(1),
         pool_timeout_secs: 5,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
+        statement_timeout: None,
     };
     let db = bazaar::db::Db::connect(&config).expect("connect");
     let products: i64 = db
@@ -462,4 +464,30 @@ async fn the_largest_prices_and_quantities_add_up_without_overflow() {
         order["totals"]["total"]["minorUnits"],
         subtotal + subtotal / 4 + shipping
     );
+}
+
+#[test]
+fn a_statement_never_outlives_the_request_budget() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        return; // PostgreSQL only: SQLite has no statement timeout.
+    }
+    let (url, _) = crate::helpers::fresh_database();
+    let config = bazaar::config::DatabaseConfig {
+        database_url: url,
+        pool_size: Some(1),
+        pool_timeout_secs: 5,
+        pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
+        statement_timeout: Some(std::time::Duration::from_millis(300)),
+    };
+    let db = bazaar::db::Db::connect(&config).expect("connect");
+    let slow = db.run_blocking(|conn| {
+        use diesel::connection::SimpleConnection as _;
+        Ok(conn.batch_execute("SELECT pg_sleep(3)")?)
+    });
+    assert!(slow.is_err(), "cancelled by statement_timeout");
+    let quick = db.run_blocking(|conn| {
+        use diesel::connection::SimpleConnection as _;
+        Ok(conn.batch_execute("SELECT pg_sleep(0.01)")?)
+    });
+    assert!(quick.is_ok());
 }

@@ -186,6 +186,7 @@ async fn start(
         pool_size: Some(4),
         pool_timeout_secs,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
+        statement_timeout: None,
     };
     let db = Db::connect(&database).expect("connect to the test database");
     if fresh {
@@ -238,6 +239,7 @@ pub fn fresh_database() -> (String, Option<tempfile::TempDir>) {
                 pool_size: Some(1),
                 pool_timeout_secs: 5,
                 pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
+                statement_timeout: None,
             };
             let admin = Db::connect(&config).expect("connect to TEST_DATABASE_URL");
             admin
