@@ -258,6 +258,12 @@ pub struct LimitsConfig {
     )]
     pub max_directives: u32,
 
+    /// Rate limits on guest checkouts, password-reset requests, discount codes, sign-ups and
+    /// payment attempts, per target and per client address. Turn off only for tests.
+    #[arg(long, env = "BAZAAR_RATE_LIMITS", default_value_t = true, global = true,
+          action = clap::ArgAction::Set)]
+    pub rate_limits: bool,
+
     /// Most operations in one JSON batch (an array body); 0 turns batching off.
     #[arg(long, env = "BAZAAR_MAX_BATCH", default_value_t = 0, global = true)]
     pub max_batch: u32,

@@ -14,6 +14,7 @@ use crate::domain::stock::StockDisclosure;
 use crate::services::accounts::Accounts;
 use crate::services::catalog::CategoryTreeCache;
 use crate::services::payments::PaymentGateway;
+use crate::services::rate_limits::{Limited, RateLimits};
 
 /// Per-request data, put in the GraphQL request by the HTTP handler.
 #[derive(Clone)]
@@ -56,6 +57,9 @@ pub trait ContextExt {
     fn categories(&self) -> async_graphql::Result<&Arc<CategoryTreeCache>>;
     /// The payment gateway.
     fn gateway(&self) -> async_graphql::Result<&Arc<dyn PaymentGateway>>;
+    /// Counts one `action` on `target` from this request's client address; `RATE_LIMITED`
+    /// past the allowance.
+    fn rate_limit(&self, action: Limited, target: Option<&str>) -> async_graphql::Result<()>;
 }
 
 impl ContextExt for Context<'_> {
@@ -77,5 +81,12 @@ impl ContextExt for Context<'_> {
 
     fn gateway(&self) -> async_graphql::Result<&Arc<dyn PaymentGateway>> {
         self.data::<Arc<dyn PaymentGateway>>()
+    }
+
+    fn rate_limit(&self, action: Limited, target: Option<&str>) -> async_graphql::Result<()> {
+        let address = self.request()?.client_address.as_deref();
+        Ok(self
+            .data::<Arc<RateLimits>>()?
+            .admit(action, target, address)?)
     }
 }

@@ -27,8 +27,10 @@ pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
 pub const MAX_NESTING: usize = 64;
 
 /// Mutation fields allowed once per operation, so aliases cannot multiply attempts.
-pub const ONCE_PER_OPERATION: [&str; 7] = [
+pub const ONCE_PER_OPERATION: [&str; 9] = [
     "login",
+    "cartDiscountCodeApply",
+    "orderPay",
     "accountRegister",
     "accountEmailVerify",
     "accountEmailVerificationRequest",

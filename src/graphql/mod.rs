@@ -28,6 +28,7 @@ use crate::services::accounts::Accounts;
 use crate::services::catalog::CategoryTreeCache;
 use crate::services::checkout::CheckoutServices;
 use crate::services::payments::PaymentGateway;
+use crate::services::rate_limits::RateLimits;
 
 /// The Bazaar schema.
 pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
@@ -45,6 +46,8 @@ pub struct SchemaOptions {
     pub gateway: Arc<dyn PaymentGateway>,
     /// Guest checkout limits and order confirmations.
     pub checkout: Arc<CheckoutServices>,
+    /// Rate limits on abusable mutations.
+    pub rate_limits: Arc<RateLimits>,
     /// Whether introspection queries are answered.
     pub introspection: bool,
     /// Whether validation errors suggest field names.
@@ -66,7 +69,8 @@ pub fn build_schema(options: SchemaOptions) -> AppSchema {
         .data(options.accounts)
         .data(options.categories)
         .data(options.gateway)
-        .data(options.checkout);
+        .data(options.checkout)
+        .data(options.rate_limits);
     if !options.introspection {
         builder = builder.disable_introspection();
     }

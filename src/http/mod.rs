@@ -6,7 +6,6 @@ pub mod over_http;
 mod provider_webhooks;
 
 use std::net::{SocketAddr, TcpListener};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +35,7 @@ use crate::services::jobs::{self, JobSchedule};
 use crate::services::mail::{self, Mailer};
 use crate::services::payments::stripe::{StripeConfig, StripeGateway};
 use crate::services::payments::{PaymentGateway, TestGateway};
-use crate::services::rate_limits::KeyedLimit;
+use crate::services::rate_limits::RateLimits;
 
 /// What every handler shares.
 pub struct AppState {
@@ -129,11 +128,12 @@ impl Application {
         let Integrations { mailer, gateway } = integrations;
         config.check()?;
         let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
+        let rate_limits = Arc::new(RateLimits::new(
+            config.limits.rate_limits,
+            config.payments.guest_checkouts_per_hour,
+        ));
         let checkout = Arc::new(CheckoutServices {
-            guest_limit: KeyedLimit::per_hour(
-                NonZeroU32::new(config.payments.guest_checkouts_per_hour)
-                    .unwrap_or(NonZeroU32::MIN),
-            ),
+            limits: rate_limits.clone(),
             mailer: mailer.clone(),
             order_status_url: config.payments.order_status_url.clone(),
         });
@@ -173,6 +173,7 @@ impl Application {
             )))),
             gateway: gateway.clone(),
             checkout: checkout.clone(),
+            rate_limits: rate_limits.clone(),
             introspection: config.introspection_enabled(),
             suggestions: config.field_suggestions_enabled(),
         });
@@ -200,7 +201,7 @@ impl Application {
         jobs::spawn(
             db.clone(),
             gateway,
-            checkout,
+            rate_limits.clone(),
             JobSchedule::for_unpaid_order_minutes(config.payments.unpaid_order_minutes),
         );
         let cors_origins = limits_config.cors_origins.clone();

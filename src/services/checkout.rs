@@ -25,14 +25,14 @@ use crate::domain::stock::StockDisclosure;
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::services::cart::{LineAvailability, load_for, price};
 use crate::services::mail::{Mailer, OutgoingMail};
-use crate::services::rate_limits::KeyedLimit;
+use crate::services::rate_limits::{Limited, RateLimits};
 use crate::services::tokens::{SecretToken, hash_parts, hash_token};
 
 /// What checkout needs beside the database: the guest checkout limit and the mail that
 /// confirms an order with its access link.
 pub struct CheckoutServices {
-    /// Guest checkouts per client address.
-    pub guest_limit: KeyedLimit,
+    /// The rate limits (guest checkouts per client address among them).
+    pub limits: Arc<RateLimits>,
     /// Sends the confirmation.
     pub mailer: Arc<dyn Mailer>,
     /// Link to an order in the confirmation; the access token is appended.
@@ -46,12 +46,8 @@ impl CheckoutServices {
         if caller.account_id().is_some() {
             return Ok(());
         }
-        let key = client_address.unwrap_or("unknown");
-        self.guest_limit
-            .check(key)
-            .map_err(|wait| AppError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            })
+        self.limits
+            .admit(Limited::GuestCheckout, None, client_address)
     }
 
     /// Mails the order's confirmation with its access link, in the background.

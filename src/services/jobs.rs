@@ -10,10 +10,10 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::db::Db;
-use crate::services::checkout::CheckoutServices;
 use crate::services::orders;
 use crate::services::payments::PaymentGateway;
 use crate::services::payments::flow;
+use crate::services::rate_limits::RateLimits;
 
 /// How often the jobs run.
 #[derive(Debug, Clone, Copy)]
@@ -40,11 +40,11 @@ impl JobSchedule {
 }
 
 /// Starts both jobs on the current actix runtime; they end with it. The sweep also lets the
-/// guest checkout limit forget idle addresses.
+/// rate limits forget idle keys.
 pub fn spawn(
     db: Db,
     gateway: Arc<dyn PaymentGateway>,
-    checkout: Arc<CheckoutServices>,
+    limits: Arc<RateLimits>,
     schedule: JobSchedule,
 ) {
     let reconcile_db = db.clone();
@@ -63,7 +63,7 @@ pub fn spawn(
         let mut tick = actix_web::rt::time::interval(schedule.sweep_every);
         loop {
             tick.tick().await;
-            checkout.guest_limit.forget_idle();
+            limits.forget_idle();
             let ttl = chrono::Duration::from_std(schedule.unpaid_order_ttl)
                 .unwrap_or(chrono::Duration::minutes(30));
             match orders::expire_unpaid(&db, Utc::now().naive_utc() - ttl).await {

@@ -1,12 +1,16 @@
-//! Per-client rate limits on actions that are cheap to ask for and costly to grant (a guest
-//! checkout reserves stock): a GCRA limiter per client address (governor), whose idle entries
-//! are dropped by [`KeyedLimit::forget_idle`].
+//! Rate limits on actions that are cheap to ask for and costly to grant or abuse: a guest
+//! checkout (reserves stock), a password-reset request (mail bombing), a discount code (code
+//! guessing), a sign-up, a payment attempt (card testing). Each is limited per target (the email,
+//! the cart, the order) and per client address, with a GCRA limiter per key (governor) whose idle
+//! keys are dropped by [`RateLimits::forget_idle`].
 
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::{AppError, AppResult};
 
 /// At most `burst` actions per key at once, refilled at `per_hour` an hour.
 pub struct KeyedLimit {
@@ -33,6 +37,106 @@ impl KeyedLimit {
     pub fn forget_idle(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+    }
+}
+
+/// An action limited per target and per client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    /// A checkout without an account (per address only).
+    GuestCheckout,
+    /// `passwordResetRequest`: per email, per address.
+    PasswordResetRequest,
+    /// `cartDiscountCodeApply`: per cart, per address.
+    DiscountCodeApply,
+    /// `accountRegister`: per address.
+    Register,
+    /// `orderPay`: per order, per address.
+    Pay,
+}
+
+/// Every rate limit, per target and per client address.
+pub struct RateLimits {
+    enabled: bool,
+    guest_checkout: KeyedLimit,
+    reset_per_email: KeyedLimit,
+    reset_per_address: KeyedLimit,
+    discount_per_cart: KeyedLimit,
+    discount_per_address: KeyedLimit,
+    register_per_address: KeyedLimit,
+    pay_per_order: KeyedLimit,
+    pay_per_address: KeyedLimit,
+}
+
+fn hourly(n: u32) -> KeyedLimit {
+    KeyedLimit::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+impl RateLimits {
+    /// The limits: `guest_checkouts_per_hour` per address for guest checkouts, and fixed hourly
+    /// allowances for the rest (see README "Abuse"). `enabled: false` lifts them all (tests).
+    pub fn new(enabled: bool, guest_checkouts_per_hour: u32) -> Self {
+        Self {
+            enabled,
+            guest_checkout: hourly(guest_checkouts_per_hour),
+            reset_per_email: hourly(3),
+            reset_per_address: hourly(20),
+            discount_per_cart: hourly(10),
+            discount_per_address: hourly(30),
+            register_per_address: hourly(10),
+            pay_per_order: hourly(10),
+            pay_per_address: hourly(30),
+        }
+    }
+
+    /// Counts one `action` on `target` from `address`; `RATE_LIMITED` (with the wait) when
+    /// either allowance is spent. Targets are normalised (trimmed, lower-case) and capped, so
+    /// variants of one email count as one.
+    pub fn admit(
+        &self,
+        action: Limited,
+        target: Option<&str>,
+        address: Option<&str>,
+    ) -> AppResult<()> {
+        if !self.enabled {
+            return Ok(());
+        }
+        let (per_target, per_address) = match action {
+            Limited::GuestCheckout => (None, &self.guest_checkout),
+            Limited::PasswordResetRequest => (Some(&self.reset_per_email), &self.reset_per_address),
+            Limited::DiscountCodeApply => {
+                (Some(&self.discount_per_cart), &self.discount_per_address)
+            }
+            Limited::Register => (None, &self.register_per_address),
+            Limited::Pay => (Some(&self.pay_per_order), &self.pay_per_address),
+        };
+        let refused = |wait: Duration| AppError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        };
+        per_address
+            .check(address.unwrap_or("unknown"))
+            .map_err(refused)?;
+        if let (Some(limit), Some(target)) = (per_target, target) {
+            let key: String = target.trim().to_lowercase().chars().take(256).collect();
+            limit.check(&key).map_err(refused)?;
+        }
+        Ok(())
+    }
+
+    /// Drops the keys whose allowance has fully recovered.
+    pub fn forget_idle(&self) {
+        for limit in [
+            &self.guest_checkout,
+            &self.reset_per_email,
+            &self.reset_per_address,
+            &self.discount_per_cart,
+            &self.discount_per_address,
+            &self.register_per_address,
+            &self.pay_per_order,
+            &self.pay_per_address,
+        ] {
+            limit.forget_idle();
+        }
     }
 }
 

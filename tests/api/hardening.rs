@@ -491,3 +491,106 @@ fn a_statement_never_outlives_the_request_budget() {
     });
     assert!(quick.is_ok());
 }
+
+#[actix_web::test]
+async fn abusable_mutations_are_limited_per_target_and_per_address() {
+    let app = spawn_app_with(1, &["--rate-limits", "true"]).await;
+    let limited = |response: &serde_json::Value| error_codes(response) == ["RATE_LIMITED"];
+
+    // Mail bombing: three reset mails an hour per email, whatever its case or spaces.
+    let reset = "mutation($e: String!) { passwordResetRequest(email: $e) { accepted } }";
+    for email in [
+        "victim@example.com",
+        " Victim@example.com",
+        "VICTIM@example.com",
+    ] {
+        let answer = app.graphql(reset, json!({ "e": email })).await;
+        assert!(!limited(&answer), "{answer}");
+    }
+    let fourth = app
+        .graphql(reset, json!({ "e": "victim@example.com" }))
+        .await;
+    assert!(limited(&fourth), "{fourth}");
+    assert!(
+        fourth["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let other = app
+        .graphql(reset, json!({ "e": "someone@example.com" }))
+        .await;
+    assert!(
+        !limited(&other),
+        "another email has its own allowance: {other}"
+    );
+
+    // Code guessing: one code per operation, ten tries an hour per cart.
+    let cart = app
+        .data("mutation { cartCreate { cart { id } } }", json!({}))
+        .await["cartCreate"]["cart"]["id"]
+        .clone();
+    let two = app
+        .graphql(
+            "mutation($c: ID!) { a: cartDiscountCodeApply(cartId: $c, code: \"A\") { userErrors { code } }
+                                 b: cartDiscountCodeApply(cartId: $c, code: \"B\") { userErrors { code } } }",
+            json!({ "c": cart }),
+        )
+        .await;
+    assert_eq!(error_codes(&two), ["BAD_USER_INPUT"], "{two}");
+    let guess = "mutation($c: ID!, $code: String!) { cartDiscountCodeApply(cartId: $c, code: $code) { userErrors { code } } }";
+    for attempt in 0..10 {
+        let answer = app
+            .graphql(
+                guess,
+                json!({ "c": cart, "code": format!("GUESS{attempt}") }),
+            )
+            .await;
+        assert!(!limited(&answer), "{answer}");
+    }
+    let eleventh = app
+        .graphql(guess, json!({ "c": cart, "code": "GUESS10" }))
+        .await;
+    assert!(limited(&eleventh), "{eleventh}");
+
+    // Sign-ups: ten an hour per address.
+    for n in 0..10 {
+        app.register(&format!("new{n}@example.com")).await;
+    }
+    let register = "mutation { accountRegister(input: { email: \"one.more@example.com\", password: \"correct horse battery\" }) { account { id } } }";
+    let answer = app.graphql(register, json!({})).await;
+    assert!(limited(&answer), "{answer}");
+
+    // Card testing: ten payment attempts an hour per order.
+    let (variant, _) = crate::commerce::a_variant(&app, 0).await;
+    crate::commerce::set_stock(&app, &variant, 10).await;
+    let cart = crate::commerce::cart_with(&app, None, &variant, 1).await;
+    let placed = app
+        .data(
+            "mutation($input: CheckoutInput!) { checkoutComplete(input: $input) { order { id } orderAccessToken } }",
+            json!({ "input": { "cartId": cart, "email": "cards@example.com", "idempotencyKey": "cards",
+                               "shippingAddress": crate::commerce::address() } }),
+        )
+        .await;
+    let (order, token) = (
+        placed["checkoutComplete"]["order"]["id"].clone(),
+        placed["checkoutComplete"]["orderAccessToken"].clone(),
+    );
+    let pay = "mutation($o: ID!, $t: String, $k: String!) { orderPay(id: $o, paymentToken: \"tok_decline\", idempotencyKey: $k, accessToken: $t) { userErrors { code } } }";
+    for attempt in 0..10 {
+        let answer = app
+            .graphql(
+                pay,
+                json!({ "o": order, "t": token, "k": format!("card-{attempt}") }),
+            )
+            .await;
+        assert_eq!(
+            answer["data"]["orderPay"]["userErrors"][0]["code"], "PAYMENT_DECLINED",
+            "{answer}"
+        );
+    }
+    let eleventh = app
+        .graphql(pay, json!({ "o": order, "t": token, "k": "card-10" }))
+        .await;
+    assert!(limited(&eleventh), "{eleventh}");
+}

@@ -587,7 +587,11 @@ async fn a_cancelled_order_gives_its_discount_use_back() {
 
 #[actix_web::test]
 async fn guest_checkouts_are_limited_per_address() {
-    let app = spawn_app_with(1, &["--guest-checkouts-per-hour", "3"]).await;
+    let app = spawn_app_with(
+        1,
+        &["--guest-checkouts-per-hour", "3", "--rate-limits", "true"],
+    )
+    .await;
     let variant = stocked_variant(&app, 0).await;
     for attempt in 0..3 {
         let cart = cart_with(&app, None, &variant, 1).await;

@@ -1,5 +1,6 @@
 //! Account mutations: sign-up, sign-in and out, passwords, profile, address book, roles.
 
+use crate::services::rate_limits::Limited;
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::accounts::Role;
@@ -139,6 +140,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new account.")] input: AccountRegisterInput,
     ) -> Result<AccountRegisterPayload> {
+        ctx.rate_limit(Limited::Register, None)?;
         let result = ctx
             .accounts()?
             .register(
@@ -267,6 +269,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account's email.")] email: String,
     ) -> Result<PasswordResetRequestPayload> {
+        ctx.rate_limit(Limited::PasswordResetRequest, Some(&email))?;
         let result = ctx
             .accounts()?
             .request_password_reset(&ctx.request()?.db, &email)

@@ -22,6 +22,7 @@ use crate::services::cart::{self, LineChange};
 use crate::services::checkout::CheckoutServices;
 use crate::services::orders::OrderCaller;
 use crate::services::payments::flow;
+use crate::services::rate_limits::Limited;
 use crate::services::{checkout, orders};
 
 payload!(
@@ -142,6 +143,7 @@ impl CommerceMutation {
         #[graphql(desc = "The cart.")] cart_id: ID,
         #[graphql(desc = "The code.")] code: String,
     ) -> Result<CartPayload> {
+        ctx.rate_limit(Limited::DiscountCodeApply, Some(cart_id.as_str()))?;
         self.discount(ctx, cart_id, Some(code)).await
     }
 
@@ -206,6 +208,7 @@ impl CommerceMutation {
         #[graphql(desc = "The order's access token from `checkoutComplete`, for guests.")]
         access_token: Option<String>,
     ) -> Result<OrderPayload> {
+        ctx.rate_limit(Limited::Pay, Some(id.as_str()))?;
         let request = ctx.request()?;
         let caller = OrderCaller {
             principal: request.principal,
