@@ -352,15 +352,20 @@ pub struct AuthConfig {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub login_free_attempts: u32,
 
-    /// Take the client address from `X-Forwarded-For` / `Forwarded` (only behind a proxy that
-    /// sets them); otherwise the peer address is used.
-    #[arg(
-        long,
-        env = "BAZAAR_TRUST_FORWARDED_FOR",
-        default_value_t = false,
-        global = true
-    )]
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies (addresses or CIDRs, comma-separated, e.g. `10.0.0.0/8,127.0.0.1`) whose
+    /// `X-Forwarded-For` is believed: the client address is the rightmost hop not among them.
+    /// Empty (the default): forwarding headers are ignored and the peer address is the client's.
+    #[arg(long, env = "BAZAAR_TRUSTED_PROXIES", value_delimiter = ',', global = true,
+          value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// An address (`10.0.0.7`, taken as one host) or a CIDR (`10.0.0.0/8`).
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an IP address nor a CIDR"))
 }
 
 /// Which payment provider takes the money.

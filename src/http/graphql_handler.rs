@@ -365,13 +365,15 @@ async fn authenticate(state: &AppState, db: &Db, http: &HttpRequest) -> AppResul
 
 /// The client's address: the peer, or the proxy-reported one when configured to trust it.
 fn client_address(state: &AppState, http: &HttpRequest) -> Option<String> {
-    if state.trust_forwarded_for {
-        http.connection_info()
-            .realip_remote_addr()
-            .map(str::to_owned)
-    } else {
-        http.peer_addr().map(|addr| addr.ip().to_string())
-    }
+    let peer = http.peer_addr()?.ip();
+    let forwarded_for = http
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok());
+    Some(
+        super::client_address::client_address(peer, forwarded_for, &state.trusted_proxies)
+            .to_string(),
+    )
 }
 
 fn server_error(error: AppError) -> ServerError {

@@ -1,5 +1,6 @@
 //! The actix-web application: routes, shared state and the server with its tuned defaults.
 
+mod client_address;
 mod graphql_handler;
 mod health;
 pub mod over_http;
@@ -45,8 +46,8 @@ pub struct AppState {
     pub db: Db,
     /// Account services (the handler authenticates with them).
     pub accounts: Arc<Accounts>,
-    /// Take the client address from forwarding headers.
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Serve GraphiQL.
     pub graphiql: bool,
     /// Serve the SDL at `/schema.graphql`.
@@ -183,7 +184,7 @@ impl Application {
             schema,
             db: db.clone(),
             accounts,
-            trust_forwarded_for: config.auth.trust_forwarded_for,
+            trusted_proxies: config.auth.trusted_proxies.clone(),
             graphiql: config.graphiql_enabled(),
             introspection: config.introspection_enabled(),
             debug_extensions: config.debug_extensions_enabled(),

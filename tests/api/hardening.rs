@@ -594,3 +594,49 @@ async fn abusable_mutations_are_limited_per_target_and_per_address() {
         .await;
     assert!(limited(&eleventh), "{eleventh}");
 }
+
+/// Signs up with `X-Forwarded-For: forwarded`; whether the answer was `RATE_LIMITED`.
+async fn sign_up_from(app: &crate::helpers::TestApp, email: &str, forwarded: &str) -> bool {
+    let mut response = app
+        .client()
+        .post(format!("{}/graphql", app.address))
+        .insert_header(("X-Forwarded-For", forwarded))
+        .send_json(&json!({ "query": format!(
+            "mutation {{ accountRegister(input: {{ email: \"{email}\", password: \"correct horse battery\" }}) {{ account {{ id }} }} }}"
+        ) }))
+        .await
+        .expect("POST");
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    error_codes(&body) == ["RATE_LIMITED"]
+}
+
+#[actix_web::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    // Without trusted proxies, a forged X-Forwarded-For does not escape the per-address limit.
+    let direct = spawn_app_with(1, &["--rate-limits", "true"]).await;
+    for n in 0..10 {
+        assert!(
+            !sign_up_from(
+                &direct,
+                &format!("d{n}@example.com"),
+                &format!("198.51.100.{n}")
+            )
+            .await
+        );
+    }
+    assert!(sign_up_from(&direct, "d10@example.com", "198.51.100.99").await);
+
+    // Behind a trusted proxy (here, loopback), each client has its own allowance, and a forged
+    // entry to the left of the proxy's own is ignored.
+    let proxied = spawn_app_with(
+        1,
+        &["--rate-limits", "true", "--trusted-proxies", "127.0.0.1"],
+    )
+    .await;
+    for n in 0..10 {
+        let hops = format!("6.6.6.{n}, 198.51.100.1");
+        assert!(!sign_up_from(&proxied, &format!("p{n}@example.com"), &hops).await);
+    }
+    assert!(sign_up_from(&proxied, "p10@example.com", "7.7.7.7, 198.51.100.1").await);
+    assert!(!sign_up_from(&proxied, "q0@example.com", "198.51.100.2").await);
+}
