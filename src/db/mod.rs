@@ -26,6 +26,7 @@ pub struct Db {
     pool: Pool,
     backend: Backend,
     stats: Option<Arc<SqlStats>>,
+    actor: Option<i64>,
 }
 
 impl Db {
@@ -55,6 +56,7 @@ impl Db {
             pool,
             backend: url.backend(),
             stats: None,
+            actor: None,
         })
     }
 
@@ -69,6 +71,20 @@ impl Db {
             stats: Some(stats),
             ..self.clone()
         }
+    }
+
+    /// A handle whose writes the audit log attributes to the account `actor` (the request's
+    /// caller; `None` for anonymous callers and background work).
+    pub fn acting_as(&self, actor: Option<i64>) -> Self {
+        Self {
+            actor,
+            ..self.clone()
+        }
+    }
+
+    /// Whom the audit log attributes this handle's writes to.
+    pub fn actor(&self) -> Option<i64> {
+        self.actor
     }
 
     /// Runs `work` with a pooled connection on a blocking thread, in the caller's tracing span.

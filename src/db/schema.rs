@@ -269,6 +269,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Who changed what and when.
+    audit_log (id) {
+        id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        subject_type -> Text,
+        subject_id -> BigInt,
+        details -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(email_verifications -> users (user_id));
 diesel::joinable!(order_lines -> variants (variant_id));
 diesel::joinable!(orders -> users (user_id));
@@ -301,4 +314,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     provider_events,
     email_verifications,
+    audit_log,
 );

@@ -42,7 +42,8 @@ impl NodeKind {
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    /// The kind a type name names (`"Variant"` → [`NodeKind::Variant`]).
+    pub fn from_name(name: &str) -> Option<Self> {
         [
             Self::Category,
             Self::Product,

@@ -181,7 +181,7 @@ async fn run_one(
             let operation_name = request.operation_name.clone();
             let request = request
                 .data(RequestContext {
-                    db: db.clone(),
+                    db: db.acting_as(principal.account_id().map(|a| a.0)),
                     principal,
                     client_address: client_address(state, http),
                 })

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use diesel::Connection as _;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::json;
 
 use crate::config::{AuthConfig, MailConfig};
 use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter, UserWindow};
@@ -21,6 +22,7 @@ use crate::domain::ids::AccountId;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
+use crate::services::audit::{self, Subject};
 use crate::services::catalog::searched;
 use crate::services::mail::{Mailer, OutgoingMail};
 use crate::services::passwords::PasswordHasher;
@@ -609,6 +611,7 @@ impl Accounts {
     /// Gives an account a role. The last administrator cannot be demoted.
     pub async fn set_role(&self, db: &Db, account: AccountId, role: Role) -> AppResult<User> {
         let recent = self.recent_sessions.clone();
+        let actor = db.actor();
         let user = db
             .run(move |conn| {
                 let user = write_transaction(conn, |conn| {
@@ -627,6 +630,14 @@ impl Accounts {
                             "the shop needs at least one administrator",
                         ));
                     }
+                    let details = json!({ "role": [&current.role, role.as_str()] });
+                    audit::record(
+                        conn,
+                        actor,
+                        "account.role",
+                        Subject::Account(account.0),
+                        details,
+                    )?;
                     Ok(user::set_role(conn, account.0, role.as_str(), now())?)
                 })?;
                 recent.forget_account(account);

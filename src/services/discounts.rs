@@ -3,15 +3,17 @@
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::json;
 
 use crate::db::models::discount::{
     self, CodeFilter, CodeWindow, DiscountCode, DiscountCodeRules, NewDiscountCode,
 };
-use crate::db::{Db, write_transaction};
+use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::money::Currency;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
+use crate::services::audit::{self, Subject};
 use crate::services::catalog::searched;
 
 /// Kind of a code that takes a percentage off.
@@ -102,7 +104,17 @@ pub fn check(new: &NewCode) -> Result<(), Vec<Rejection>> {
 /// Creates a code.
 pub async fn create(db: &Db, new: NewCode) -> AppResult<DiscountCode> {
     check(&new).map_err(AppError::Rejected)?;
-    db.run(move |conn| {
+    let actor = db.actor();
+    db.run(move |conn| write_transaction(conn, |conn| create_in(conn, actor, &new)))
+        .await
+}
+
+fn create_in(
+    conn: &mut DbConnection,
+    actor: Option<i64>,
+    new: &NewCode,
+) -> AppResult<DiscountCode> {
+    {
         let id = discount::insert(
             conn,
             &NewDiscountCode {
@@ -127,10 +139,18 @@ pub async fn create(db: &Db, new: NewCode) -> AppResult<DiscountCode> {
             }
             other => other.into(),
         })?;
+        let details = json!({ "code": new.code, "kind": new.kind, "value": new.value,
+                              "usageLimit": new.usage_limit });
+        audit::record(
+            conn,
+            actor,
+            "discount.create",
+            Subject::DiscountCode(id),
+            details,
+        )?;
         discount::by_id(conn, id)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("the new code is missing")))
-    })
-    .await
+    }
 }
 
 /// What staff change on a code; `None` keeps the stored value. The nullable rules take
@@ -164,6 +184,7 @@ pub async fn update(
     changes: CodeChanges,
     currency: Currency,
 ) -> AppResult<DiscountCode> {
+    let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {
             let stored = discount::by_id(conn, id)?.ok_or_else(no_such_code)?;
@@ -215,6 +236,18 @@ pub async fn update(
             if !discount::update_rules(conn, id, &rules)? {
                 return Err(no_such_code());
             }
+            let details = json!({
+                "value": [stored.value, rules.value],
+                "minimumSubtotal": [stored.minimum_subtotal, rules.minimum_subtotal],
+                "usageLimit": [stored.usage_limit, rules.usage_limit],
+            });
+            audit::record(
+                conn,
+                actor,
+                "discount.update",
+                Subject::DiscountCode(id),
+                details,
+            )?;
             discount::by_id(conn, id)?.ok_or_else(no_such_code)
         })
     })
@@ -224,6 +257,7 @@ pub async fn update(
 /// Disables a code (`disabled`: it no longer applies to carts or checkouts; disabling again
 /// keeps the first time) or enables it again.
 pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> AppResult<DiscountCode> {
+    let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {
             let stored = discount::by_id(conn, id)?.ok_or_else(no_such_code)?;
@@ -236,6 +270,14 @@ pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> AppResult<Discoun
                 return Ok(stored);
             }
             discount::set_disabled_at(conn, id, disabled_at)?;
+            let details = json!({ "disabled": disabled });
+            audit::record(
+                conn,
+                actor,
+                "discount.disable",
+                Subject::DiscountCode(id),
+                details,
+            )?;
             // Read back: the database keeps the time at its own precision (microseconds on
             // PostgreSQL), and later reads must show the same value.
             discount::by_id(conn, id)?.ok_or_else(no_such_code)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::json;
 
 use crate::db::models::category::{self, Category, NewCategory};
 use crate::db::models::image::{self, NewImage};
@@ -15,6 +16,7 @@ use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::catalog::{ProductStatus, search_text, slugify};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
+use crate::services::audit::{self, Subject};
 use crate::services::catalog::CategoryTreeCache;
 
 fn now() -> NaiveDateTime {
@@ -266,6 +268,7 @@ pub async fn create_product(db: &Db, input: ProductInput) -> AppResult<Product> 
 
 /// Changes a product; omitted fields stay.
 pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<Product> {
+    let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {
             let current = product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))?;
@@ -286,7 +289,10 @@ pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<
                 check_category(conn, category_id)?;
                 edits.category_id = category_id;
             }
+            let details = json!({ "status": [&current.status, &edits.status],
+                                  "name": [&current.name, &edits.name] });
             refresh(conn, &current, edits)?;
+            audit::record(conn, actor, "product.update", Subject::Product(id), details)?;
             product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))
         })
     })
@@ -357,6 +363,7 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
     let compare_at = input.compare_at_price.flatten();
     check_variant(&sku, &title, price, compare_at)?;
     let stock = input.stock.unwrap_or(0);
+    let actor = db.actor();
     if stock < 0 {
         return Err(rejected(
             &["input", "stock"],
@@ -396,6 +403,8 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
             )
             .map_err(taken("sku"))?;
             refresh(conn, &current, edits_of(&current))?;
+            let details = json!({ "sku": sku, "price": price, "stock": stock });
+            audit::record(conn, actor, "variant.create", Subject::Variant(id), details)?;
             variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
     })
@@ -405,6 +414,7 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
 /// Changes a variant's SKU, title, prices or position (stock changes go through
 /// [`adjust_inventory`]).
 pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<Variant> {
+    let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {
             let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
@@ -422,6 +432,10 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
             let position = input.position.unwrap_or(current.position);
             variant::update(conn, id, &sku, &title, price, compare_at, position, now())
                 .map_err(taken("sku"))?;
+            let details = json!({ "sku": [&current.sku, &sku],
+                                  "price": [current.price, price],
+                                  "compareAtPrice": [current.compare_at_price, compare_at] });
+            audit::record(conn, actor, "variant.update", Subject::Variant(id), details)?;
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
             refresh(conn, &owner, edits_of(&owner))?;
@@ -433,10 +447,19 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
 
 /// Archives (no longer sold; kept for order history) or restores a variant.
 pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Variant> {
+    let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {
             let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
             variant::set_archived(conn, id, archived.then(now))?;
+            let details = json!({ "archived": archived });
+            audit::record(
+                conn,
+                actor,
+                "variant.archive",
+                Subject::Variant(id),
+                details,
+            )?;
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
             refresh(conn, &owner, edits_of(&owner))?;
@@ -461,7 +484,21 @@ pub async fn adjust_inventory(
             "stock cannot be negative",
         ));
     }
+    let actor = db.actor();
     db.run(move |conn| {
+        write_transaction(conn, |conn| adjust_in(conn, actor, id, expected, quantity))
+    })
+    .await
+}
+
+fn adjust_in(
+    conn: &mut DbConnection,
+    actor: Option<i64>,
+    id: i64,
+    expected: i32,
+    quantity: i32,
+) -> AppResult<Variant> {
+    {
         if !variant::compare_and_set_stock(conn, id, expected, quantity, now())? {
             let current =
                 variant::by_id(conn, id)?.ok_or_else(|| not_found("variantId", "variant"))?;
@@ -474,9 +511,16 @@ pub async fn adjust_inventory(
                 ),
             ));
         }
+        let details = json!({ "stock": [expected, quantity] });
+        audit::record(
+            conn,
+            actor,
+            "inventory.adjust",
+            Subject::Variant(id),
+            details,
+        )?;
         variant::by_id(conn, id)?.ok_or_else(|| not_found("variantId", "variant"))
-    })
-    .await
+    }
 }
 
 /// Adds an image (an http or https URL) to a product.

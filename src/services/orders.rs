@@ -17,6 +17,7 @@ use crate::domain::paging::{Page, PageRequest};
 use crate::domain::payments::holds_reservation;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
+use crate::services::audit::{self, Subject};
 use crate::services::tokens::hash_token;
 
 fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> AppError {
@@ -197,6 +198,10 @@ pub async fn change_status(
             }
             let actor = caller.principal.account_id().map(|a| a.0);
             apply_action(conn, actor, &current, action, "")?;
+            if caller.principal.has_role(Role::Staff) {
+                let details = serde_json::json!({ "status": [&current.status, action.event()] });
+                audit::record(conn, actor, "order.status", Subject::Order(id), details)?;
+            }
             load_visible(conn, &caller, id)
         })
     })

@@ -4,9 +4,9 @@
 use bazaar::config::DatabaseConfig;
 use bazaar::db::Db;
 use bazaar::db::schema::{
-    addresses, cart_lines, carts, categories, discount_codes, email_verifications, order_events,
-    order_lines, orders, password_resets, payments, product_images, products, provider_events,
-    reviews, sessions, users, variants,
+    addresses, audit_log, cart_lines, carts, categories, discount_codes, email_verifications,
+    order_events, order_lines, orders, password_resets, payments, product_images, products,
+    provider_events, reviews, sessions, users, variants,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -130,6 +130,7 @@ async fn schema_rs_matches_the_migrated_database() {
         ("reviews", declared!(reviews)),
         ("provider_events", declared!(provider_events)),
         ("email_verifications", declared!(email_verifications)),
+        ("audit_log", declared!(audit_log)),
     ];
     let postgres = app.database_url.starts_with("postgres");
     for (table, columns) in expected {

@@ -640,3 +640,72 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     assert!(sign_up_from(&proxied, "p10@example.com", "7.7.7.7, 198.51.100.1").await);
     assert!(!sign_up_from(&proxied, "q0@example.com", "198.51.100.2").await);
 }
+
+#[actix_web::test]
+async fn staff_changes_are_in_the_audit_log_with_who_and_what() {
+    let app = spawn_app().await;
+    let admin = app.account_with_role("admin@example.com", "ADMIN").await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    let customer = app.register("customer@example.com").await;
+    let (variant, price) = crate::commerce::a_variant(&app, 0).await;
+    let stock = crate::commerce::stock_of(&app, &variant).await;
+
+    app.data_as(
+        &staff.token,
+        "mutation($v: ID!, $p: Decimal!) { variantUpdate(id: $v, input: { price: $p }) { userErrors { code } } }",
+        json!({ "v": variant, "p": "123.45" }),
+    )
+    .await;
+    app.data_as(
+        &staff.token,
+        "mutation($v: ID!, $e: Int!) { inventoryAdjust(variantId: $v, expectedQuantity: $e, quantity: 7) { userErrors { code } } }",
+        json!({ "v": variant, "e": stock }),
+    )
+    .await;
+    app.data_as(
+        &admin.token,
+        "mutation($a: ID!) { accountRoleSet(accountId: $a, role: STAFF) { userErrors { code } } }",
+        json!({ "a": customer.id }),
+    )
+    .await;
+    app.data_as(
+        &staff.token,
+        "mutation { discountCodeCreate(input: { code: \"AUDIT\", kind: PERCENTAGE, value: \"5\" }) { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
+
+    let log =
+        "{ auditLog(first: 10) { edges { node { action subjectId details actor { email } } } } }";
+    let forbidden = app.graphql_as(Some(&staff.token), log, json!({})).await;
+    assert_eq!(error_codes(&forbidden), ["FORBIDDEN"], "admins only");
+    let entries = app.data_as(&admin.token, log, json!({})).await;
+    let entries: Vec<&serde_json::Value> = entries["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"])
+        .collect();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "discount.create",
+            "account.role",
+            "inventory.adjust",
+            "variant.update"
+        ],
+        "newest first"
+    );
+    let update = entries[3];
+    assert_eq!(update["subjectId"], variant);
+    assert_eq!(update["actor"]["email"], "staff@example.com");
+    assert_eq!(update["details"]["price"], json!([price, 12345]));
+    assert_eq!(entries[2]["details"]["stock"], json!([stock, 7]));
+    assert_eq!(entries[1]["details"]["role"], json!(["CUSTOMER", "STAFF"]));
+    assert_eq!(entries[1]["actor"]["email"], "admin@example.com");
+    assert_eq!(entries[1]["subjectId"], customer.id);
+}

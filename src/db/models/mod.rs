@@ -1,6 +1,7 @@
 //! Row types (`Row`, `NewRow`) and the queries over each table, one module per table.
 
 pub mod address;
+pub mod audit;
 pub mod bulk;
 pub mod cart;
 pub mod category;

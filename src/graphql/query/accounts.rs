@@ -9,6 +9,8 @@ use crate::graphql::inputs::accounts::CustomersWhere;
 use crate::graphql::loaders::Loader;
 use crate::graphql::pagination::{encode_cursor, page_request};
 use crate::graphql::types::AccountNode;
+use crate::graphql::types::audit::AuditEntryConnection;
+use crate::services::audit;
 
 crate::connection_types!(
     AccountConnection,
@@ -24,6 +26,26 @@ pub struct AccountQuery;
 
 #[Object]
 impl AccountQuery {
+    /// The staff audit log, newest first, for admins: who changed prices, stock, roles,
+    /// discount codes, order states and review moderation, and when. Relay connection.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first N entries (at most 100; default 20).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return entries after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last N entries (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return entries before this cursor.")] before: Option<String>,
+    ) -> Result<AuditEntryConnection> {
+        let page = page_request::<i64>(first, after, last, before)?;
+        let page = audit::page(&ctx.request()?.db, page).await?;
+        Ok(AuditEntryConnection::from_page(page, |entry| {
+            encode_cursor(&entry.id)
+        }))
+    }
+
     /// The signed-in account; null when the request carries no session.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<AccountNode>> {
         let Some(id) = ctx.request()?.principal.account_id() else {

@@ -1,6 +1,7 @@
 //! GraphQL output types. Each wraps database rows; none exposes a row directly.
 
 pub mod account;
+pub mod audit;
 pub mod cart;
 pub mod category;
 pub mod discount;

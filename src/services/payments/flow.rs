@@ -30,6 +30,7 @@ use crate::domain::payments::{
 };
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult, is_unique_violation};
+use crate::services::audit::{self, Subject};
 use crate::services::orders::{OrderCaller, apply_action, load_visible, status_of};
 use crate::services::tokens::hash_parts;
 
@@ -646,6 +647,15 @@ pub async fn refund(
                         created_at: now,
                         updated_at: Some(now),
                     },
+                )?;
+                let actor = caller.principal.account_id().map(|a| a.0);
+                let details = serde_json::json!({ "amount": charge.amount });
+                audit::record(
+                    conn,
+                    actor,
+                    "order.refund",
+                    Subject::Order(order_id),
+                    details,
                 )?;
                 Ok(Claim::Fresh(attempt))
             })
