@@ -350,9 +350,12 @@ impl ApiClient {
 
     /// Sends a GET and returns status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
+        // The readiness probe of a server whose database is down waits for a connection behind
+        // busy blocking threads; on a loaded machine that can pass awc's 5 s default.
         let mut response = self
             .client
             .get(format!("{}{path}", self.address))
+            .timeout(std::time::Duration::from_secs(30))
             .send()
             .await
             .expect("GET");
