@@ -3,17 +3,16 @@
 //! and an allow-list mode in which only registered documents run.
 
 use std::collections::HashMap;
-use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::Arc;
 
-use lru::LruCache;
+use moka::sync::Cache;
 
 pub use crate::config::PersistedMode;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
-/// Documents remembered for APQ.
-const APQ_CAPACITY: usize = 1_000;
+/// Bytes of documents remembered for APQ (the least used go first).
+const APQ_BYTES: u64 = 8 * 1024 * 1024;
 
 /// `extensions.code` when the hash is unknown: the client resends with the document.
 pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
@@ -47,7 +46,8 @@ pub fn document_hash(query: &str) -> String {
 pub struct PersistedQueries {
     mode: PersistedMode,
     allowed: HashMap<String, String>,
-    remembered: Mutex<LruCache<String, String>>,
+    /// By hash; only documents that passed the document limits.
+    remembered: Cache<String, Arc<str>>,
 }
 
 impl PersistedQueries {
@@ -66,9 +66,12 @@ impl PersistedQueries {
         Ok(Self {
             mode,
             allowed,
-            remembered: Mutex::new(LruCache::new(
-                NonZeroUsize::new(APQ_CAPACITY).unwrap_or(NonZeroUsize::MIN),
-            )),
+            remembered: Cache::builder()
+                .max_capacity(APQ_BYTES)
+                .weigher(|hash: &String, query: &Arc<str>| {
+                    u32::try_from(hash.len() + query.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
         })
     }
 
@@ -85,7 +88,8 @@ impl PersistedQueries {
         })
     }
 
-    /// The document to run for a request's `query` and `extensions`.
+    /// The document to run for a request's `query` and `extensions`. A document sent with its
+    /// hash is not remembered yet: see [`Self::remember_checked`].
     pub fn resolve(
         &self,
         query: Option<String>,
@@ -105,7 +109,6 @@ impl PersistedQueries {
             (PersistedMode::Apq, Some(hash)) => match query {
                 Some(query) => {
                     check_hash(&query, &hash)?;
-                    self.remember(&hash, &query);
                     Ok(Some(query))
                 }
                 None => self
@@ -136,14 +139,24 @@ impl PersistedQueries {
         }
     }
 
-    fn remember(&self, hash: &str, query: &str) {
-        let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
-        remembered.put(hash.to_owned(), query.to_owned());
+    /// Remembers a document the client sent with its APQ hash, once it has passed the document
+    /// limits: the store never holds what the server would refuse to run.
+    pub fn remember_checked(&self, query: &str, extensions: Option<&Map<String, Value>>) {
+        if self.mode != PersistedMode::Apq {
+            return;
+        }
+        let announced = extensions
+            .and_then(|e| e.get("persistedQuery"))
+            .and_then(|persisted| requested_hash(persisted).ok());
+        let fresh = announced
+            .filter(|hash| !self.remembered.contains_key(hash) && check_hash(query, hash).is_ok());
+        if let Some(hash) = fresh {
+            self.remembered.insert(hash, Arc::from(query));
+        }
     }
 
     fn remembered(&self, hash: &str) -> Option<String> {
-        let mut remembered = self.remembered.lock().unwrap_or_else(|e| e.into_inner());
-        remembered.get(hash).cloned()
+        self.remembered.get(hash).map(|query| query.to_string())
     }
 }
 
@@ -203,6 +216,11 @@ mod tests {
                 .as_deref(),
             Some(QUERY)
         );
+        assert!(
+            store.resolve(None, Some(&ext)).is_err(),
+            "not remembered before it passed the limits"
+        );
+        store.remember_checked(QUERY, Some(&ext));
         assert_eq!(
             store.resolve(None, Some(&ext)).unwrap().as_deref(),
             Some(QUERY)

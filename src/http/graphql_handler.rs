@@ -290,6 +290,9 @@ async fn prepare(
             )
         })?;
     let document = state.documents.parse(&query, &state.limits)?;
+    state
+        .persisted
+        .remember_checked(&query, params.extensions.as_ref());
     let operation_name = params.operation_name.as_deref();
     if read_only {
         limits::refuse_mutations(&document, operation_name)?;

@@ -202,7 +202,6 @@ impl Application {
         jobs::spawn(
             db.clone(),
             gateway,
-            rate_limits.clone(),
             JobSchedule::for_unpaid_order_minutes(config.payments.unpaid_order_minutes),
         );
         let cors_origins = limits_config.cors_origins.clone();

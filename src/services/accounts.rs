@@ -201,9 +201,9 @@ impl Accounts {
         email: &str,
         password: &str,
     ) -> AppResult<NewSession> {
-        let account_key = ThrottleKey::Account(email.trim().to_lowercase());
+        let account_key = ThrottleKey::account(email);
         let mut keys = vec![account_key.clone()];
-        keys.extend(client.map(|c| ThrottleKey::Client(c.to_owned())));
+        keys.extend(client.map(ThrottleKey::client));
         // The attempt is counted before the password is checked, so that concurrent attempts
         // cannot all pass the throttle; a success takes it back.
         if let Err(wait) = self.throttle.reserve(&keys, Instant::now()) {
@@ -340,7 +340,7 @@ impl Accounts {
         new: &str,
     ) -> AppResult<()> {
         let new = Password::parse(new, "newPassword").map_err(AppError::rejected)?;
-        let account_key = [ThrottleKey::Account(format!("id:{}", caller.account_id.0))];
+        let account_key = [ThrottleKey::account(&format!("id:{}", caller.account_id.0))];
         if let Err(wait) = self.throttle.reserve(&account_key, Instant::now()) {
             return Err(AppError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,

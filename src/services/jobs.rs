@@ -13,7 +13,6 @@ use crate::db::Db;
 use crate::services::orders;
 use crate::services::payments::PaymentGateway;
 use crate::services::payments::flow;
-use crate::services::rate_limits::RateLimits;
 
 /// How often the jobs run.
 #[derive(Debug, Clone, Copy)]
@@ -39,14 +38,8 @@ impl JobSchedule {
     }
 }
 
-/// Starts both jobs on the current actix runtime; they end with it. The sweep also lets the
-/// rate limits forget idle keys.
-pub fn spawn(
-    db: Db,
-    gateway: Arc<dyn PaymentGateway>,
-    limits: Arc<RateLimits>,
-    schedule: JobSchedule,
-) {
+/// Starts both jobs on the current actix runtime; they end with it.
+pub fn spawn(db: Db, gateway: Arc<dyn PaymentGateway>, schedule: JobSchedule) {
     let reconcile_db = db.clone();
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(schedule.reconcile_every);
@@ -63,7 +56,6 @@ pub fn spawn(
         let mut tick = actix_web::rt::time::interval(schedule.sweep_every);
         loop {
             tick.tick().await;
-            limits.forget_idle();
             let ttl = chrono::Duration::from_std(schedule.unpaid_order_ttl)
                 .unwrap_or(chrono::Duration::minutes(30));
             match orders::expire_unpaid(&db, Utc::now().naive_utc() - ttl).await {

@@ -1,42 +1,57 @@
 //! Rate limits on actions that are cheap to ask for and costly to grant or abuse: a guest
 //! checkout (reserves stock), a password-reset request (mail bombing), a discount code (code
 //! guessing), a sign-up, a payment attempt (card testing). Each is limited per target (the email,
-//! the cart, the order) and per client address, with a GCRA limiter per key (governor) whose idle
-//! keys are dropped by [`RateLimits::forget_idle`].
+//! the cart, the order) and per client address, with a GCRA limiter per key (governor) held in a
+//! bounded cache (moka) that forgets a key once its allowance has fully recovered.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use moka::sync::Cache;
 
 use crate::error::{AppError, AppResult};
 
+/// Most keys one limit remembers. Past it, keys seen once make way for busy ones (TinyLFU), so a
+/// spray of addresses neither grows memory nor frees the keys under attack.
+const MOST_KEYS: u64 = 65_536;
+/// Longest target kept as a key (longer ones are cut: they still count as one target).
+const LONGEST_KEY_CHARS: usize = 256;
+
 /// At most `burst` actions per key at once, refilled at `per_hour` an hour.
 pub struct KeyedLimit {
-    limiter: DefaultKeyedRateLimiter<String>,
+    quota: Quota,
+    limiters: Cache<String, Arc<DefaultDirectRateLimiter>>,
 }
 
 impl KeyedLimit {
     /// A limit of `per_hour` actions an hour per key, all of which may come at once.
     pub fn per_hour(per_hour: NonZeroU32) -> Self {
+        Self::new(Quota::per_hour(per_hour), Duration::from_secs(3_600))
+    }
+
+    /// A key idle for `recovery` has its whole allowance back, so it is forgotten then.
+    fn new(quota: Quota, recovery: Duration) -> Self {
         Self {
-            limiter: RateLimiter::keyed(Quota::per_hour(per_hour)),
+            quota,
+            limiters: Cache::builder()
+                .max_capacity(MOST_KEYS)
+                .time_to_idle(recovery)
+                .build(),
         }
     }
 
     /// Counts one action for `key`; when over the limit, how long until the next one is allowed.
     pub fn check(&self, key: &str) -> Result<(), Duration> {
-        self.limiter
-            .check_key(&key.to_owned())
+        let key: String = key.chars().take(LONGEST_KEY_CHARS).collect();
+        let limiter = self
+            .limiters
+            .get_with(key, || Arc::new(RateLimiter::direct(self.quota)));
+        limiter
+            .check()
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
-    }
-
-    /// Drops the keys whose limit has fully recovered (call now and then: memory stays bounded
-    /// by the keys active within one period).
-    pub fn forget_idle(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
     }
 }
 
@@ -117,26 +132,11 @@ impl RateLimits {
             .check(address.unwrap_or("unknown"))
             .map_err(refused)?;
         if let (Some(limit), Some(target)) = (per_target, target) {
-            let key: String = target.trim().to_lowercase().chars().take(256).collect();
-            limit.check(&key).map_err(refused)?;
+            limit
+                .check(&target.trim().to_lowercase())
+                .map_err(refused)?;
         }
         Ok(())
-    }
-
-    /// Drops the keys whose allowance has fully recovered.
-    pub fn forget_idle(&self) {
-        for limit in [
-            &self.guest_checkout,
-            &self.reset_per_email,
-            &self.reset_per_address,
-            &self.discount_per_cart,
-            &self.discount_per_address,
-            &self.register_per_address,
-            &self.pay_per_order,
-            &self.pay_per_address,
-        ] {
-            limit.forget_idle();
-        }
     }
 }
 
@@ -152,5 +152,22 @@ mod tests {
         let wait = limit.check("a").unwrap_err();
         assert!(wait > Duration::from_secs(60) && wait <= Duration::from_secs(1_800));
         assert!(limit.check("b").is_ok());
+    }
+
+    #[test]
+    fn a_spray_of_keys_stays_bounded() {
+        let limit = KeyedLimit::per_hour(NonZeroU32::new(1).unwrap());
+        assert!(limit.check("target").is_ok());
+        for n in 0..(2 * MOST_KEYS) {
+            let _ = limit.check(&format!("10.0.{}.{}", n >> 8, n & 255));
+            if n % 1_000 == 0 {
+                assert!(
+                    limit.check("target").is_err(),
+                    "the busy key keeps its count"
+                );
+            }
+        }
+        limit.limiters.run_pending_tasks();
+        assert!(limit.limiters.entry_count() <= MOST_KEYS);
     }
 }

@@ -1,17 +1,22 @@
 //! Sign-in throttling: after a few failures per key (an account's email, a client address) each
 //! further attempt must wait twice as long as the one before, up to a ceiling. In memory, per
-//! process.
+//! process, in bounded caches (moka) that forget a key an hour after its last failure.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use moka::sync::Cache;
 
 /// Longest wait between attempts.
 const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// Failures are forgotten this long after the last one.
 const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
-/// Above this many keys, forgotten entries are swept on the next failure.
-const SWEEP_ABOVE: usize = 10_000;
+/// Most keys of each kind kept. Past it, keys seen once make way for busy ones (TinyLFU), so a
+/// spray of addresses or emails neither grows memory nor wipes the failures of an account under
+/// attack; accounts and addresses are kept apart so that one kind cannot crowd out the other.
+const MOST_KEYS: u64 = 65_536;
+/// Longest key kept: an email's longest legal length; addresses are far shorter.
+const LONGEST_KEY_CHARS: usize = 254;
 
 #[derive(Debug, Clone, Copy)]
 struct Failures {
@@ -28,11 +33,41 @@ pub enum ThrottleKey {
     Client(String),
 }
 
+impl ThrottleKey {
+    /// The key of an account named by `email` (or any other stable name), trimmed, in lower
+    /// case and cut to the longest email, so that spellings of one email count as one.
+    pub fn account(email: &str) -> Self {
+        Self::Account(
+            email
+                .trim()
+                .chars()
+                .take(LONGEST_KEY_CHARS)
+                .collect::<String>()
+                .to_lowercase(),
+        )
+    }
+
+    /// The key of a client address.
+    pub fn client(address: &str) -> Self {
+        Self::Client(address.chars().take(LONGEST_KEY_CHARS).collect())
+    }
+}
+
 /// Failure counts with growing back-off.
 pub struct LoginThrottle {
     free_per_account: u32,
     free_per_client: u32,
-    failures: Mutex<HashMap<ThrottleKey, Failures>>,
+    accounts: Cache<String, Failures>,
+    clients: Cache<String, Failures>,
+    /// Checking and counting several keys is one step.
+    step: Mutex<()>,
+}
+
+fn failure_cache() -> Cache<String, Failures> {
+    Cache::builder()
+        .max_capacity(MOST_KEYS)
+        .time_to_idle(FORGET_AFTER)
+        .build()
 }
 
 impl LoginThrottle {
@@ -42,44 +77,46 @@ impl LoginThrottle {
         Self {
             free_per_account: free_attempts,
             free_per_client: free_attempts.saturating_mul(4),
-            failures: Mutex::new(HashMap::new()),
+            accounts: failure_cache(),
+            clients: failure_cache(),
+            step: Mutex::new(()),
         }
     }
 
-    fn free_attempts(&self, key: &ThrottleKey) -> u32 {
+    fn cache_of<'k>(&self, key: &'k ThrottleKey) -> (&Cache<String, Failures>, &'k String, u32) {
         match key {
-            ThrottleKey::Account(_) => self.free_per_account,
-            ThrottleKey::Client(_) => self.free_per_client,
+            ThrottleKey::Account(name) => (&self.accounts, name, self.free_per_account),
+            ThrottleKey::Client(name) => (&self.clients, name, self.free_per_client),
         }
+    }
+
+    fn one_step(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.step.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// `Err(wait)` when any of `keys` must wait before another attempt.
     pub fn check(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        self.wait_of(&failures, keys, now)
+        let _step = self.one_step();
+        self.wait_of(keys, now)
     }
 
     /// Takes an attempt for `keys`, counted as a failure until [`Self::record_success`] says
-    /// otherwise, or `Err(wait)` when any of them must wait: checked and counted under one lock,
+    /// otherwise, or `Err(wait)` when any of them must wait: checked and counted in one step,
     /// so a burst of concurrent attempts cannot all pass the check before any is counted.
     pub fn reserve(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        self.wait_of(&failures, keys, now)?;
-        count_failure(&mut failures, keys, now);
+        let _step = self.one_step();
+        self.wait_of(keys, now)?;
+        self.count_failure(keys, now);
         Ok(())
     }
 
-    fn wait_of(
-        &self,
-        failures: &HashMap<ThrottleKey, Failures>,
-        keys: &[ThrottleKey],
-        now: Instant,
-    ) -> Result<(), Duration> {
+    fn wait_of(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
         let wait = keys
             .iter()
             .filter_map(|key| {
-                let entry = failures.get(key)?;
-                let required = required_wait(entry.count, self.free_attempts(key))?;
+                let (cache, name, free) = self.cache_of(key);
+                let entry = cache.get(name)?;
+                let required = required_wait(entry.count, free)?;
                 required.checked_sub(now.saturating_duration_since(entry.last))
             })
             .filter(|wait| !wait.is_zero())
@@ -89,41 +126,40 @@ impl LoginThrottle {
 
     /// Counts a failed attempt against every key.
     pub fn record_failure(&self, keys: &[ThrottleKey], now: Instant) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        count_failure(&mut failures, keys, now);
+        let _step = self.one_step();
+        self.count_failure(keys, now);
+    }
+
+    fn count_failure(&self, keys: &[ThrottleKey], now: Instant) {
+        for key in keys {
+            let (cache, name, _) = self.cache_of(key);
+            let count = match cache.get(name) {
+                Some(entry) if now.saturating_duration_since(entry.last) < FORGET_AFTER => {
+                    entry.count
+                }
+                _ => 0,
+            };
+            let failures = Failures {
+                count: count.saturating_add(1),
+                last: now,
+            };
+            cache.insert(name.clone(), failures);
+        }
     }
 
     /// A reserved attempt succeeded: the account's failures are forgotten, and the attempt no
     /// longer counts against the other keys (the client address).
     pub fn record_success(&self, account: &ThrottleKey, others: &[ThrottleKey]) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(account);
+        let _step = self.one_step();
+        let (cache, name, _) = self.cache_of(account);
+        cache.invalidate(name);
         for key in others.iter().filter(|key| *key != account) {
-            if let Some(entry) = failures.get_mut(key) {
+            let (cache, name, _) = self.cache_of(key);
+            if let Some(mut entry) = cache.get(name) {
                 entry.count = entry.count.saturating_sub(1);
+                cache.insert(name.clone(), entry);
             }
         }
-    }
-}
-
-fn count_failure(
-    failures: &mut HashMap<ThrottleKey, Failures>,
-    keys: &[ThrottleKey],
-    now: Instant,
-) {
-    if failures.len() > SWEEP_ABOVE {
-        failures.retain(|_, entry| now.saturating_duration_since(entry.last) < FORGET_AFTER);
-    }
-    for key in keys {
-        let entry = failures.entry(key.clone()).or_insert(Failures {
-            count: 0,
-            last: now,
-        });
-        if now.saturating_duration_since(entry.last) >= FORGET_AFTER {
-            entry.count = 0;
-        }
-        entry.count = entry.count.saturating_add(1);
-        entry.last = now;
     }
 }
 
@@ -139,7 +175,7 @@ mod tests {
     use super::*;
 
     fn account() -> Vec<ThrottleKey> {
-        vec![ThrottleKey::Account("ada@example.com".into())]
+        vec![ThrottleKey::account(" Ada@Example.com")]
     }
 
     #[test]
@@ -189,7 +225,7 @@ mod tests {
     #[test]
     fn clients_get_four_times_the_free_attempts() {
         let throttle = LoginThrottle::new(2);
-        let client = vec![ThrottleKey::Client("10.0.0.1".into())];
+        let client = vec![ThrottleKey::client("10.0.0.1")];
         let now = Instant::now();
         for _ in 0..7 {
             throttle.record_failure(&client, now);
@@ -197,5 +233,53 @@ mod tests {
         assert!(throttle.check(&client, now).is_ok());
         throttle.record_failure(&client, now);
         assert!(throttle.check(&client, now).is_err());
+    }
+
+    #[test]
+    fn a_spray_of_keys_stays_bounded_and_keeps_an_account_under_attack_throttled() {
+        let throttle = LoginThrottle::new(2);
+        let now = Instant::now();
+        let target = account();
+        for _ in 0..3 {
+            let _ = throttle.reserve(&target, now);
+        }
+        assert!(throttle.check(&target, now).is_err());
+        for n in 0..(2 * MOST_KEYS) {
+            let sprayed = [ThrottleKey::client(&format!(
+                "10.{}.{}.{}",
+                n >> 16,
+                (n >> 8) & 255,
+                n & 255
+            ))];
+            let _ = throttle.reserve(&sprayed, now);
+        }
+        // Spraying emails to push the target out works no better while the target is still
+        // being tried (each try costs a password check, so a spray is slow to begin with).
+        for n in 0..(2 * MOST_KEYS) {
+            let _ = throttle.reserve(&[ThrottleKey::account(&format!("{n}@example.com"))], now);
+            if n % 1_000 == 0 {
+                assert!(throttle.reserve(&target, now).is_err());
+            }
+        }
+        throttle.clients.run_pending_tasks();
+        throttle.accounts.run_pending_tasks();
+        assert!(throttle.clients.entry_count() <= MOST_KEYS);
+        assert!(throttle.accounts.entry_count() <= MOST_KEYS);
+        assert!(
+            throttle.check(&target, now).is_err(),
+            "the account is still throttled"
+        );
+    }
+
+    #[test]
+    fn keys_are_normalised_and_capped() {
+        assert_eq!(
+            ThrottleKey::account(" Ada@Example.COM "),
+            ThrottleKey::account("ada@example.com")
+        );
+        let ThrottleKey::Account(long) = ThrottleKey::account(&"a".repeat(100_000)) else {
+            unreachable!()
+        };
+        assert_eq!(long.len(), LONGEST_KEY_CHARS);
     }
 }
