@@ -393,6 +393,26 @@ async fn automatic_persisted_queries_send_the_document_once() {
 }
 
 #[actix_web::test]
+async fn automatic_persisted_queries_keep_only_documents_that_pass_the_limits() {
+    let app = spawn_app().await;
+    let aliases: String = (0..200).map(|n| format!("a{n}: __typename ")).collect();
+    let refused = format!("{{ {aliases} }}");
+    let hash = bazaar::graphql::persisted::document_hash(&refused);
+    let sent = post_json(
+        &app,
+        json!({ "query": refused, "extensions": persisted(&hash) }),
+    )
+    .await;
+    assert_eq!(error_codes(&sent.body), ["QUERY_TOO_COMPLEX"], "{}", sent.body);
+    let by_hash = post_json(&app, json!({ "extensions": persisted(&hash) })).await;
+    assert_eq!(
+        error_codes(&by_hash.body),
+        ["PERSISTED_QUERY_NOT_FOUND"],
+        "a refused document is not remembered"
+    );
+}
+
+#[actix_web::test]
 async fn the_allowlist_mode_runs_registered_operations_only() {
     let query = "{ categories { slug } }";
     let hash = bazaar::graphql::persisted::document_hash(query);
