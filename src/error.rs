@@ -181,8 +181,10 @@ impl From<AppError> for async_graphql::Error {
         let code = error.code();
         async_graphql::Error::new(error.public_message()).extend_with(|_, ext| {
             ext.set("code", code);
-            if let AppError::RateLimited { retry_after_secs } = error {
-                ext.set("retryAfter", retry_after_secs);
+            match error {
+                AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", retry_after_secs),
+                AppError::ServiceUnavailable(_) => ext.set("retryAfter", 1),
+                _ => {}
             }
         })
     }

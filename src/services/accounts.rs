@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
-use diesel::Connection as _;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
@@ -145,7 +144,7 @@ impl Accounts {
         let (ttl, now) = (self.session_ttl, now());
         let user = db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                write_transaction(conn, |conn| {
                     let search_text = account_search_text(&email, &first_name, &last_name);
                     let user = user::insert(
                         conn,
@@ -244,7 +243,7 @@ impl Accounts {
         let (ttl, now) = (self.session_ttl, now());
         let user = db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                write_transaction(conn, |conn| {
                     session::insert(conn, user_id, &token_hash, now, now + ttl)?;
                     let user = user::by_ids(conn, &[user_id])?
                         .pop()
@@ -361,7 +360,7 @@ impl Accounts {
         let hash = self.hasher.hash(new).await?;
         let recent = self.recent_sessions.clone();
         db.run(move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 let now = now();
                 user::set_password_hash(conn, id, &hash, now)?;
                 session::revoke_all(conn, id, Some(caller.session_id), now)?;
@@ -385,7 +384,7 @@ impl Accounts {
         let lookup = email.clone();
         let account = db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                write_transaction(conn, |conn| {
                     let Some(account) = user::by_email(conn, lookup.as_str())? else {
                         return Ok(None);
                     };
@@ -433,7 +432,7 @@ impl Accounts {
         let token_hash = hash_token(token);
         let (user, adopted) = db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                write_transaction(conn, |conn| {
                     let now = now();
                     let user_id =
                         email_verification::consume(conn, &token_hash, now)?.ok_or_else(invalid)?;
@@ -461,7 +460,7 @@ impl Accounts {
         let id = caller.account_id.0;
         let (user, fresh) = db
             .run(move |conn| {
-                conn.transaction(|conn| {
+                write_transaction(conn, |conn| {
                     let user = user::by_ids(conn, &[id])?
                         .pop()
                         .ok_or_else(|| AppError::NotFound("account not found".into()))?;
@@ -543,7 +542,7 @@ impl Accounts {
         let recent = self.recent_sessions.clone();
         let account = db
             .run(move |conn| {
-                let account = conn.transaction(|conn| {
+                let account = write_transaction(conn, |conn| {
                     let now = now();
                     let Some(user_id) = password_reset::consume(conn, &token_hash, now)? else {
                         return Err(invalid());
@@ -584,7 +583,7 @@ impl Accounts {
         }
         let id = caller.account_id.0;
         db.run(move |conn| {
-            conn.transaction(|conn| {
+            write_transaction(conn, |conn| {
                 let mut current = user::by_ids(conn, &[id])?;
                 let current = current
                     .pop()
@@ -684,7 +683,7 @@ pub fn create_admin_blocking(
     let password =
         Password::parse(password, "password").map_err(|r| anyhow::anyhow!("{}", r.message))?;
     let hash = bcrypt::hash(password.expose(), bcrypt_cost)?;
-    let result = conn.transaction(|conn| -> AppResult<(User, bool)> {
+    let result = write_transaction(conn, |conn| -> AppResult<(User, bool)> {
         let now = now();
         if let Some(existing) = user::by_email(conn, email.as_str())? {
             user::set_password_hash(conn, existing.id, &hash, now)?;

@@ -2,10 +2,10 @@
 //! addresses. An address that is not the caller's is "not found", never "forbidden".
 
 use chrono::Utc;
-use diesel::Connection as _;
 
-use crate::db::Db;
 use crate::db::models::address::{self, Address};
+use crate::db::models::user;
+use crate::db::{Db, write_transaction};
 use crate::domain::accounts::AccountPrincipal;
 use crate::domain::address::{AddressParts, MAX_ADDRESSES_PER_ACCOUNT, PostalAddress};
 use crate::domain::ids::AddressId;
@@ -36,7 +36,10 @@ pub async fn add(
     let address = parse(parts)?;
     let user_id = owner.account_id.0;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        write_transaction(conn, |conn| {
+            if !user::lock(conn, user_id)? {
+                return Err(not_found());
+            }
             let count = address::count_for_user(conn, user_id)?;
             if usize::try_from(count).unwrap_or(usize::MAX) >= MAX_ADDRESSES_PER_ACCOUNT {
                 return Err(AppError::rejected(Rejection::new(
@@ -85,7 +88,7 @@ pub async fn remove(db: &Db, owner: AccountPrincipal, id: AddressId) -> AppResul
 pub async fn set_default(db: &Db, owner: AccountPrincipal, id: AddressId) -> AppResult<Address> {
     let user_id = owner.account_id.0;
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        write_transaction(conn, |conn| {
             address::set_default(conn, user_id, id.0, Utc::now().naive_utc())?.ok_or_else(not_found)
         })
     })

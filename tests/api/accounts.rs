@@ -493,7 +493,7 @@ async fn expired_reset_tokens_are_refused() {
 
 const ADDRESS_FIELDS: &str = "id firstName city countryCode isDefault";
 
-fn address(city: &str) -> Value {
+pub(crate) fn address(city: &str) -> Value {
     json!({ "firstName": "Ada", "lastName": "Lovelace", "line1": "1 Main St", "city": city,
             "countryCode": "gb" })
 }

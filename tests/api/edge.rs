@@ -403,7 +403,12 @@ async fn automatic_persisted_queries_keep_only_documents_that_pass_the_limits() 
         json!({ "query": refused, "extensions": persisted(&hash) }),
     )
     .await;
-    assert_eq!(error_codes(&sent.body), ["QUERY_TOO_COMPLEX"], "{}", sent.body);
+    assert_eq!(
+        error_codes(&sent.body),
+        ["QUERY_TOO_COMPLEX"],
+        "{}",
+        sent.body
+    );
     let by_hash = post_json(&app, json!({ "extensions": persisted(&hash) })).await;
     assert_eq!(
         error_codes(&by_hash.body),

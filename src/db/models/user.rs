@@ -170,6 +170,19 @@ pub fn lock_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Vec<i6
     }
 }
 
+/// Locks one account's row until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's
+/// writing transactions are serialised already), so that checks made on what the account owns
+/// (how many addresses) hold until the transaction commits. False when there is no such account.
+pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+    let account = users::table.filter(users::id.eq(id)).select(users::id);
+    let found: Option<i64> = match conn {
+        DbConnection::Sqlite(c) => account.first(c).optional()?,
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(c) => account.for_update().first(c).optional()?,
+    };
+    Ok(found.is_some())
+}
+
 /// What the staff list of accounts is filtered by.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
