@@ -511,6 +511,15 @@ pub struct MailConfig {
         global = true
     )]
     pub email_verification_url: String,
+
+    /// The page that finishes a sign-up: the mailed link is this followed by the token.
+    #[arg(
+        long,
+        env = "BAZAAR_SIGN_UP_URL",
+        default_value = "http://localhost:3000/confirm-sign-up?token=",
+        global = true
+    )]
+    pub sign_up_url: String,
 }
 
 impl std::fmt::Debug for MailConfig {
@@ -520,6 +529,7 @@ impl std::fmt::Debug for MailConfig {
             .field("mail_from", &self.mail_from)
             .field("password_reset_url", &self.password_reset_url)
             .field("email_verification_url", &self.email_verification_url)
+            .field("sign_up_url", &self.sign_up_url)
             .finish()
     }
 }

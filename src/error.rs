@@ -182,7 +182,9 @@ impl From<AppError> for async_graphql::Error {
         async_graphql::Error::new(error.public_message()).extend_with(|_, ext| {
             ext.set("code", code);
             match error {
-                AppError::RateLimited { retry_after_secs } => ext.set("retryAfter", retry_after_secs),
+                AppError::RateLimited { retry_after_secs } => {
+                    ext.set("retryAfter", retry_after_secs)
+                }
                 AppError::ServiceUnavailable(_) => ext.set("retryAfter", 1),
                 _ => {}
             }

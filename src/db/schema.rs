@@ -258,6 +258,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Sign-ups waiting for the email's owner to confirm them (token stored as SHA-256).
+    sign_ups (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        email -> Text,
+        password_hash -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Tokens mailed to verify an account's email, stored as SHA-256.
     email_verifications (id) {
         id -> BigInt,
@@ -314,5 +328,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     provider_events,
     email_verifications,
+    sign_ups,
     audit_log,
 );

@@ -27,11 +27,12 @@ pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
 pub const MAX_NESTING: usize = 64;
 
 /// Mutation fields allowed once per operation, so aliases cannot multiply attempts.
-pub const ONCE_PER_OPERATION: [&str; 9] = [
+pub const ONCE_PER_OPERATION: [&str; 10] = [
     "login",
     "cartDiscountCodeApply",
     "orderPay",
     "accountRegister",
+    "accountRegisterConfirm",
     "accountEmailVerify",
     "accountEmailVerificationRequest",
     "passwordChange",

@@ -10,6 +10,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
 use crate::config::{AuthConfig, MailConfig};
+use crate::db::models::sign_up::{self, NewSignUp};
 use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter, UserWindow};
 use crate::db::models::{email_verification, order, password_reset, session};
 use crate::db::{Db, DbConnection, write_transaction};
@@ -35,8 +36,12 @@ const SESSION_TOKEN_PREFIX: &str = "bzs_";
 const RESET_TOKEN_PREFIX: &str = "bzr_";
 /// Prefix of email-verification tokens.
 const VERIFICATION_TOKEN_PREFIX: &str = "bzv_";
+/// Sign-up confirmation tokens.
+const SIGN_UP_TOKEN_PREFIX: &str = "bzu_";
 /// How long an email-verification link works.
 const VERIFICATION_TTL: TimeDelta = TimeDelta::hours(72);
+/// How long a sign-up waits for its confirmation.
+const SIGN_UP_TTL: TimeDelta = TimeDelta::hours(72);
 /// A session's last use is recorded at most this often.
 const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
 
@@ -53,6 +58,7 @@ pub struct Accounts {
     reset_ttl: TimeDelta,
     reset_url: String,
     verification_url: String,
+    sign_up_url: String,
     /// Shared with the blocking work that ends sessions, which drops them from it right after
     /// committing, even if the request that asked has been given up by then.
     recent_sessions: Arc<SessionCache>,
@@ -90,6 +96,22 @@ fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
 
+/// Sends `mail` in the background and logs how it went (`what` names it in the log).
+fn send_later(
+    mailer: &Arc<dyn Mailer>,
+    mail: OutgoingMail,
+    account: Option<i64>,
+    what: &'static str,
+) {
+    let sending = mailer.send(mail);
+    actix_web::rt::spawn(async move {
+        match sending.await {
+            Ok(()) => tracing::info!(?account, "{what} mail sent"),
+            Err(error) => tracing::error!(?account, error = %error, "{what} mail failed"),
+        }
+    });
+}
+
 fn rejected(field: &[&str], code: RejectionCode, message: &str) -> AppError {
     AppError::rejected(Rejection::new(field, code, message))
 }
@@ -112,14 +134,18 @@ impl Accounts {
             reset_ttl: TimeDelta::minutes(i64::from(config.password_reset_ttl_minutes)),
             reset_url: mail.password_reset_url.clone(),
             verification_url: mail.email_verification_url.clone(),
+            sign_up_url: mail.sign_up_url.clone(),
             recent_sessions: Arc::new(SessionCache::new(Duration::from_secs(u64::from(
                 config.session_cache_seconds,
             )))),
         }
     }
 
-    /// Creates a customer account and signs it in.
-    pub async fn register(&self, db: &Db, input: Registration<'_>) -> AppResult<NewSession> {
+    /// Takes a sign-up. The answer is the same whether or not the email has an account, and it
+    /// takes as long: the password is hashed and the sign-up stored either way, and the mail,
+    /// sent after the answer, is a confirmation link for a new email and a notice to the owner
+    /// of one that has an account. [`Self::confirm_sign_up`] makes the account.
+    pub async fn register(&self, db: &Db, input: Registration<'_>) -> AppResult<()> {
         let mut problems = Vec::new();
         let email = Email::parse(input.email).map_err(|r| problems.push(r)).ok();
         let password = Password::parse(input.password, "password")
@@ -136,23 +162,91 @@ impl Accounts {
         else {
             return Err(AppError::Rejected(problems));
         };
-        let hash = self.hasher.hash(password).await?;
-        let token = SecretToken::generate(SESSION_TOKEN_PREFIX);
+        let password_hash = self.hasher.hash(password).await?;
+        let token = SecretToken::generate(SIGN_UP_TOKEN_PREFIX);
         let token_hash = token.hash();
-        let verification = SecretToken::generate(VERIFICATION_TOKEN_PREFIX);
-        let verification_hash = verification.hash();
-        let (ttl, now) = (self.session_ttl, now());
-        let user = db
+        let now = now();
+        let to = email.as_str().to_owned();
+        let taken = db
             .run(move |conn| {
                 write_transaction(conn, |conn| {
-                    let search_text = account_search_text(&email, &first_name, &last_name);
+                    let taken = user::credentials_by_email(conn, email.as_str())?.is_some();
+                    sign_up::insert(
+                        conn,
+                        &NewSignUp {
+                            token_hash: &token_hash,
+                            email: email.as_str(),
+                            password_hash: &password_hash,
+                            first_name: &first_name,
+                            last_name: &last_name,
+                            created_at: now,
+                            expires_at: now + SIGN_UP_TTL,
+                        },
+                    )?;
+                    Ok(taken)
+                })
+            })
+            .await?;
+        let mail = if taken {
+            OutgoingMail {
+                to,
+                subject: "You already have an account".to_owned(),
+                body: "Someone, perhaps you, tried to create an account with this address, which \
+                       has one already. Sign in with it, or choose a new password with \
+                       \"forgot password\" on the sign-in page.\n\n\
+                       If it was not you, ignore this message: nothing has changed.\n"
+                    .to_owned(),
+            }
+        } else {
+            OutgoingMail {
+                to,
+                subject: "Confirm your email to finish signing up".to_owned(),
+                body: format!(
+                    "To create your account, open this link within {} hours:\n{}{}\n\n\
+                     Your confirmation code: {}\n\n\
+                     If it was not you, ignore this message: no account is made.\n",
+                    SIGN_UP_TTL.num_hours(),
+                    self.sign_up_url,
+                    token.expose(),
+                    token.expose(),
+                ),
+            }
+        };
+        tracing::info!(existing_account = taken, "sign-up received");
+        send_later(&self.mailer, mail, None, "sign-up");
+        Ok(())
+    }
+
+    /// Makes the account of a sign-up from the token mailed for it, its email verified (the
+    /// link proved it), and signs it in; orders placed as a guest with the email become its.
+    pub async fn confirm_sign_up(&self, db: &Db, token: &str) -> AppResult<NewSession> {
+        let invalid = || {
+            rejected(
+                &["token"],
+                RejectionCode::InvalidToken,
+                "this sign-up link is unknown, used or expired",
+            )
+        };
+        if token.len() > 200 {
+            return Err(invalid());
+        }
+        let token_hash = hash_token(token);
+        let user_id = db
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let now = now();
+                    let sign_up = sign_up::consume(conn, &token_hash, now)?.ok_or_else(invalid)?;
+                    // Parsed when the sign-up was taken; parsed again, as every email is.
+                    let email = Email::parse(&sign_up.email).map_err(AppError::rejected)?;
+                    let search_text =
+                        account_search_text(&email, &sign_up.first_name, &sign_up.last_name);
                     let user = user::insert(
                         conn,
                         &NewUser {
                             email: email.as_str(),
-                            password_hash: &hash,
-                            first_name: &first_name,
-                            last_name: &last_name,
+                            password_hash: &sign_up.password_hash,
+                            first_name: &sign_up.first_name,
+                            last_name: &sign_up.last_name,
                             role: Role::Customer.as_str(),
                             search_text: &search_text,
                             created_at: now,
@@ -162,32 +256,20 @@ impl Accounts {
                     .map_err(|error| match error {
                         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                             rejected(
-                                &["email"],
+                                &["token"],
                                 RejectionCode::Taken,
-                                "an account with this email already exists",
+                                "this email has an account already: sign in instead",
                             )
                         }
                         other => other.into(),
                     })?;
-                    session::insert(conn, user.id, &token_hash, now, now + ttl)?;
-                    email_verification::insert(
-                        conn,
-                        user.id,
-                        &verification_hash,
-                        now,
-                        now + VERIFICATION_TTL,
-                    )?;
-                    Ok(user)
+                    user::mark_email_verified(conn, user.id, now)?;
+                    Ok(user.id)
                 })
             })
             .await?;
-        tracing::info!(account = user.id, "account registered");
-        self.send_verification(&user, &verification);
-        Ok(NewSession {
-            token,
-            expires_at: now + ttl,
-            user,
-        })
+        tracing::info!(account = user_id, "account registered");
+        self.start_session(db, user_id).await
     }
 
     /// Signs in with email and password. Every failure (unknown email, wrong password) is the
@@ -374,45 +456,53 @@ impl Accounts {
         Ok(())
     }
 
-    /// Mails a single-use reset link when `email` belongs to an account. Answers the same either
-    /// way, and sends in the background, so the response does not reveal whether it does.
-    pub async fn request_password_reset(&self, db: &Db, email: &str) -> AppResult<()> {
+    /// Mails a single-use reset link when `email` belongs to an account. Only the email's form
+    /// is checked before answering; the look-up, the token and the mail happen after the answer,
+    /// so neither the answer nor its timing reveals whether the email has an account.
+    pub fn request_password_reset(&self, db: &Db, email: &str) -> AppResult<()> {
         let email = Email::parse(email).map_err(AppError::rejected)?;
-        let token = SecretToken::generate(RESET_TOKEN_PREFIX);
-        let token_hash = token.hash();
-        let ttl = self.reset_ttl;
-        let lookup = email.clone();
-        let account = db
-            .run(move |conn| {
-                write_transaction(conn, |conn| {
-                    let Some(account) = user::by_email(conn, lookup.as_str())? else {
-                        return Ok(None);
-                    };
-                    let now = now();
-                    password_reset::insert(conn, account.id, &token_hash, now, now + ttl)?;
-                    Ok(Some(account))
+        let (db, ttl, reset_url) = (db.clone(), self.reset_ttl, self.reset_url.clone());
+        let mailer = self.mailer.clone();
+        actix_web::rt::spawn(async move {
+            let token = SecretToken::generate(RESET_TOKEN_PREFIX);
+            let token_hash = token.hash();
+            let account = db
+                .run(move |conn| {
+                    write_transaction(conn, |conn| {
+                        let Some(account) = user::by_email(conn, email.as_str())? else {
+                            return Ok(None);
+                        };
+                        let now = now();
+                        password_reset::insert(conn, account.id, &token_hash, now, now + ttl)?;
+                        Ok(Some(account))
+                    })
                 })
-            })
-            .await?;
-        let Some(account) = account else {
-            tracing::info!("password reset requested for an unknown email");
-            return Ok(());
-        };
-        let mail = OutgoingMail {
-            to: account.email.clone(),
-            subject: "Reset your password".to_owned(),
-            body: format!(
-                "Someone asked to reset the password of your account.\n\n\
-                 To choose a new password, open this link within {} minutes:\n{}{}\n\n\
-                 Your reset code: {}\n\n\
-                 If it was not you, ignore this message; your password stays as it is.\n",
-                ttl.num_minutes(),
-                self.reset_url,
-                token.expose(),
-                token.expose(),
-            ),
-        };
-        self.send_later(mail, account.id, "password reset");
+                .await;
+            let account = match account {
+                Ok(Some(account)) => account,
+                Ok(None) => {
+                    return tracing::info!("password reset requested for an unknown email");
+                }
+                Err(error) => {
+                    return tracing::error!(error = %error.detail(), "password reset failed");
+                }
+            };
+            let mail = OutgoingMail {
+                to: account.email.clone(),
+                subject: "Reset your password".to_owned(),
+                body: format!(
+                    "Someone asked to reset the password of your account.\n\n\
+                     To choose a new password, open this link within {} minutes:\n{}{}\n\n\
+                     Your reset code: {}\n\n\
+                     If it was not you, ignore this message; your password stays as it is.\n",
+                    ttl.num_minutes(),
+                    reset_url,
+                    token.expose(),
+                    token.expose(),
+                ),
+            };
+            send_later(&mailer, mail, Some(account.id), "password reset");
+        });
         Ok(())
     }
 
@@ -500,18 +590,7 @@ impl Accounts {
                 token.expose(),
             ),
         };
-        self.send_later(mail, user.id, "email verification");
-    }
-
-    /// Sends `mail` in the background and logs how it went (`what` names it in the log).
-    fn send_later(&self, mail: OutgoingMail, account: i64, what: &'static str) {
-        let sending = self.mailer.send(mail);
-        actix_web::rt::spawn(async move {
-            match sending.await {
-                Ok(()) => tracing::info!(account, "{what} mail sent"),
-                Err(error) => tracing::error!(account, error = %error, "{what} mail failed"),
-            }
-        });
+        send_later(&self.mailer, mail, Some(user.id), "email verification");
     }
 
     /// Sets a new password with a reset token: the token is used up, every session of the

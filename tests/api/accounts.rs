@@ -3,32 +3,62 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, captured_logs, error_codes, spawn_app, spawn_app_with, statements};
+use crate::helpers::{
+    CONFIRM_SIGN_UP, PASSWORD, SIGN_UP_SUBJECT, captured_logs, error_codes, spawn_app,
+    spawn_app_with, statements,
+};
 
 const ME: &str = "{ me { id email firstName role addresses { id } } }";
 
 #[actix_web::test]
-async fn register_sign_in_and_read_me() {
+async fn sign_up_is_confirmed_by_mail_then_signs_in() {
     let app = spawn_app().await;
     let data = app
         .data(
             "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
-                account { email firstName lastName role } session { token expiresAt }
-                userErrors { field message code } } }",
+                accepted userErrors { field message code } } }",
             json!({ "input": { "email": "  Ada@Example.COM ", "password": PASSWORD,
                                "firstName": "Ada", "lastName": "Lovelace" } }),
         )
         .await;
-    let payload = &data["accountRegister"];
+    assert_eq!(
+        data["accountRegister"],
+        json!({ "accepted": true, "userErrors": [] })
+    );
+    // No account until the mailed link is used.
+    let early = app.login("ada@example.com", PASSWORD).await;
+    assert_eq!(
+        early["data"]["login"]["userErrors"][0]["code"],
+        "INVALID_CREDENTIALS"
+    );
+    let code = app
+        .mailed_code(
+            "ada@example.com",
+            SIGN_UP_SUBJECT,
+            "Your confirmation code: ",
+        )
+        .await;
+    assert!(
+        code.starts_with("bzu_") && code.len() >= 43,
+        "256-bit token"
+    );
+    let confirmed = app.data(CONFIRM_SIGN_UP, json!({ "token": code })).await;
+    let payload = &confirmed["accountRegisterConfirm"];
     assert_eq!(payload["userErrors"], json!([]));
     assert_eq!(payload["account"]["email"], "ada@example.com");
-    assert_eq!(payload["account"]["role"], "CUSTOMER");
+    assert_eq!(payload["account"]["emailVerified"], true);
     let token = payload["session"]["token"].as_str().unwrap();
     assert!(token.len() >= 43, "256-bit token");
+    let again = app.data(CONFIRM_SIGN_UP, json!({ "token": code })).await;
+    assert_eq!(
+        again["accountRegisterConfirm"]["userErrors"][0]["code"], "INVALID_TOKEN",
+        "a link works once"
+    );
 
     let me = app.data_as(token, ME, json!({})).await;
     assert_eq!(me["me"]["email"], "ada@example.com");
     assert_eq!(me["me"]["firstName"], "Ada");
+    assert_eq!(me["me"]["role"], "CUSTOMER");
     assert_eq!(app.data(ME, json!({})).await["me"], Value::Null);
 
     let login = app.login("ADA@example.com", PASSWORD).await;
@@ -42,16 +72,79 @@ async fn register_sign_in_and_read_me() {
     );
 }
 
+const REGISTER: &str = "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
+    accepted userErrors { field code } } }";
+
+#[actix_web::test]
+async fn sign_up_does_not_tell_whether_an_email_has_an_account() {
+    let app = spawn_app().await;
+    app.register("taken@example.com").await;
+    let input =
+        |email: &str| json!({ "input": { "email": email, "password": "another passphrase" } });
+    let taken = app.graphql(REGISTER, input("TAKEN@example.com")).await;
+    let fresh = app.graphql(REGISTER, input("fresh@example.com")).await;
+    // The same answer, after the same work: equal statement counts, and a password hashed in
+    // both cases (the work that takes the time).
+    assert_eq!(taken["data"], fresh["data"]);
+    assert_eq!(taken["extensions"]["sql"], fresh["extensions"]["sql"]);
+    assert_eq!(taken["data"]["accountRegister"]["accepted"], true);
+    // The owner is told instead, and nothing changed for them.
+    let notice = app
+        .mailed_code(
+            "taken@example.com",
+            "You already have an account",
+            "Someone",
+        )
+        .await;
+    assert!(notice.contains("tried to create an account"));
+    let login = app.login("taken@example.com", PASSWORD).await;
+    assert_eq!(login["data"]["login"]["userErrors"], json!([]));
+    let other = app.login("taken@example.com", "another passphrase").await;
+    assert_eq!(
+        other["data"]["login"]["userErrors"][0]["code"],
+        "INVALID_CREDENTIALS"
+    );
+    // Two sign-ups of one new email: the first link used makes the account, the second says so.
+    let first = app
+        .mailed_code(
+            "fresh@example.com",
+            SIGN_UP_SUBJECT,
+            "Your confirmation code: ",
+        )
+        .await;
+    app.data(REGISTER, input("fresh@example.com")).await;
+    let mut second = first.clone();
+    for _ in 0..250 {
+        second = app
+            .mailed_code(
+                "fresh@example.com",
+                SIGN_UP_SUBJECT,
+                "Your confirmation code: ",
+            )
+            .await;
+        if second != first {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_ne!(second, first);
+    let made = app.data(CONFIRM_SIGN_UP, json!({ "token": first })).await;
+    assert_eq!(made["accountRegisterConfirm"]["userErrors"], json!([]));
+    let refused = app.data(CONFIRM_SIGN_UP, json!({ "token": second })).await;
+    assert_eq!(
+        refused["accountRegisterConfirm"]["userErrors"][0]["code"],
+        "TAKEN"
+    );
+}
+
 #[actix_web::test]
 async fn registration_input_is_checked() {
     let app = spawn_app().await;
-    app.register("taken@example.com").await;
     let register = |email: &'static str, password: String| {
         let app = &app;
         async move {
             app.data(
-                "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
-                    account { id } session { token } userErrors { field code } } }",
+                REGISTER,
                 json!({ "input": { "email": email, "password": password } }),
             )
             .await["accountRegister"]
@@ -60,7 +153,6 @@ async fn registration_input_is_checked() {
     };
     let cases = [
         ("not-an-email", PASSWORD.to_owned(), "email", "INVALID"),
-        ("TAKEN@example.com", PASSWORD.to_owned(), "email", "TAKEN"),
         (
             "new@example.com",
             "short".to_owned(),
@@ -72,8 +164,7 @@ async fn registration_input_is_checked() {
     ];
     for (email, password, field, code) in cases {
         let payload = register(email, password).await;
-        assert_eq!(payload["account"], Value::Null, "{email}");
-        assert_eq!(payload["session"], Value::Null);
+        assert_eq!(payload["accepted"], false, "{email}");
         assert_eq!(
             payload["userErrors"],
             json!([{ "field": ["input", field], "code": code }]),
@@ -84,6 +175,14 @@ async fn registration_input_is_checked() {
     let longest = "é".repeat(36);
     let payload = register("long@example.com", longest.clone()).await;
     assert_eq!(payload["userErrors"], json!([]));
+    let code = app
+        .mailed_code(
+            "long@example.com",
+            SIGN_UP_SUBJECT,
+            "Your confirmation code: ",
+        )
+        .await;
+    app.data(CONFIRM_SIGN_UP, json!({ "token": code })).await;
     let login = app.login("long@example.com", &longest).await;
     assert_eq!(login["data"]["login"]["userErrors"], json!([]));
 }
@@ -369,24 +468,8 @@ async fn password_change_ends_the_other_sessions() {
 
 /// Waits for the server's background mail task.
 async fn reset_token_mailed_to(app: &crate::helpers::TestApp, to: &str) -> String {
-    for _ in 0..100 {
-        let reset_mail = app
-            .mailer
-            .sent()
-            .into_iter()
-            .rev()
-            .find(|m| m.to == to && m.subject == "Reset your password");
-        if let Some(mail) = reset_mail {
-            let code_line = mail
-                .body
-                .lines()
-                .find_map(|line| line.strip_prefix("Your reset code: "))
-                .expect("the mail carries the code");
-            return code_line.trim().to_owned();
-        }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("no mail to {to}");
+    app.mailed_code(to, "Reset your password", "Your reset code: ")
+        .await
 }
 
 #[actix_web::test]
@@ -396,16 +479,22 @@ async fn password_reset_is_single_use_and_ends_every_session() {
     let request = "mutation($email: String!) { passwordResetRequest(email: $email) {
         accepted userErrors { code } } }";
     let known = app
-        .data(request, json!({ "email": "Ada@example.com" }))
+        .graphql(request, json!({ "email": "Ada@example.com" }))
         .await;
     let unknown = app
-        .data(request, json!({ "email": "nobody@example.com" }))
+        .graphql(request, json!({ "email": "nobody@example.com" }))
         .await;
-    assert_eq!(known, unknown, "the answer does not reveal accounts");
-    assert_eq!(known["passwordResetRequest"]["accepted"], true);
+    assert_eq!(
+        known["data"], unknown["data"],
+        "the answer does not reveal accounts"
+    );
+    // Nor its timing: no statement runs before the answer, the look-up comes after it.
+    assert_eq!(known["extensions"]["sql"]["statements"], 0);
+    assert_eq!(unknown["extensions"]["sql"]["statements"], 0);
+    assert_eq!(known["data"]["passwordResetRequest"]["accepted"], true);
 
     let token = reset_token_mailed_to(&app, "ada@example.com").await;
-    // Sign-up mailed a verification link; the reset request mailed one reset link.
+    // The reset request mailed one reset link.
     let mail: Vec<_> = app
         .mailer
         .sent()
@@ -622,18 +711,26 @@ async fn secrets_never_appear_in_responses_or_logs() {
     let app = spawn_app().await;
     let password = "sup3r secret passphrase";
     let new_password = "an0ther secret passphrase";
-    let register = app
-        .graphql(
-            "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
-                account { id email } session { token } userErrors { code } } }",
+    let mut responses = vec![];
+    responses.push(
+        app.graphql(
+            REGISTER,
             json!({ "input": { "email": "ada@example.com", "password": password } }),
         )
+        .await,
+    );
+    let code = app
+        .mailed_code(
+            "ada@example.com",
+            SIGN_UP_SUBJECT,
+            "Your confirmation code: ",
+        )
         .await;
-    let token = register["data"]["accountRegister"]["session"]["token"]
+    let confirmed = app.graphql(CONFIRM_SIGN_UP, json!({ "token": code })).await;
+    let token = confirmed["data"]["accountRegisterConfirm"]["session"]["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let mut responses = vec![];
     responses.push(app.login("ada@example.com", password).await);
     responses.push(app.login("ada@example.com", "a wrong password").await);
     responses.push(app.graphql_as(Some(&token), ME, json!({})).await);

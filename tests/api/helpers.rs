@@ -105,6 +105,13 @@ pub fn serve_config(extra: &[&str]) -> ServeConfig {
     ServeArgs::parse_from(args).serve
 }
 
+/// The subject of the mail that finishes a sign-up.
+pub const SIGN_UP_SUBJECT: &str = "Confirm your email to finish signing up";
+
+/// Finishes a sign-up with `$token`.
+pub const CONFIRM_SIGN_UP: &str = "mutation($token: String!) { accountRegisterConfirm(token: $token) {
+    account { id email emailVerified } session { token expiresAt } userErrors { field code message } } }";
+
 /// Starts the server over a fresh database with the demo shop.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(1, &[]).await
@@ -316,23 +323,6 @@ impl ApiClient {
         response["data"].clone()
     }
 
-    /// Registers a customer with [`PASSWORD`]; returns the account.
-    pub async fn register(&self, email: &str) -> Account {
-        let data = self
-            .data(
-                "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
-                    account { id } session { token } userErrors { code } } }",
-                json!({ "input": { "email": email, "password": PASSWORD } }),
-            )
-            .await;
-        let payload = &data["accountRegister"];
-        assert_eq!(payload["userErrors"], json!([]), "registering {email}");
-        Account {
-            id: payload["account"]["id"].as_str().unwrap().to_owned(),
-            token: payload["session"]["token"].as_str().unwrap().to_owned(),
-        }
-    }
-
     /// Signs in; returns the whole response.
     pub async fn login(&self, email: &str, password: &str) -> Value {
         self.graphql(
@@ -368,6 +358,49 @@ impl ApiClient {
 }
 
 impl TestApp {
+    /// Registers a customer with [`PASSWORD`], confirming the sign-up with the mailed code;
+    /// returns the account, signed in.
+    pub async fn register(&self, email: &str) -> Account {
+        let data = self
+            .data(
+                "mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
+                    accepted userErrors { code } } }",
+                json!({ "input": { "email": email, "password": PASSWORD } }),
+            )
+            .await;
+        let payload = &data["accountRegister"];
+        assert_eq!(payload["userErrors"], json!([]), "registering {email}");
+        let token = self
+            .mailed_code(email, SIGN_UP_SUBJECT, "Your confirmation code: ")
+            .await;
+        let data = self.data(CONFIRM_SIGN_UP, json!({ "token": token })).await;
+        let payload = &data["accountRegisterConfirm"];
+        assert_eq!(payload["userErrors"], json!([]), "confirming {email}");
+        Account {
+            id: payload["account"]["id"].as_str().unwrap().to_owned(),
+            token: payload["session"]["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// The code on the line starting with `prefix` of the newest mail to `to` with `subject`,
+    /// waiting for it (mail is sent after the answer).
+    pub async fn mailed_code(&self, to: &str, subject: &str, prefix: &str) -> String {
+        for _ in 0..250 {
+            let mail = self
+                .mailer
+                .sent()
+                .into_iter()
+                .rev()
+                .find(|m| m.to == to && m.subject == subject);
+            if let Some(mail) = mail {
+                let code = mail.body.lines().find_map(|line| line.strip_prefix(prefix));
+                return code.expect("the mail carries the code").trim().to_owned();
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no mail \"{subject}\" to {to}");
+    }
+
     /// Registers an account and gives it `role` (`CUSTOMER`, `STAFF` or `ADMIN`) behind the API.
     pub async fn account_with_role(&self, email: &str, role: &'static str) -> Account {
         let account = self.register(email).await;

@@ -179,13 +179,25 @@ async fn verification_code_mailed_to(app: &TestApp, to: &str) -> String {
     panic!("no verification mail to {to}");
 }
 
+/// Marks the account of `email` unverified, behind the API.
+async fn unverify(app: &TestApp, email: &'static str) {
+    use bazaar::db::schema::users;
+    use diesel::prelude::*;
+    app.db
+        .run(move |conn| {
+            diesel::update(users::table.filter(users::email.eq(email)))
+                .set(users::email_verified_at.eq(None::<chrono::NaiveDateTime>))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .expect("unverify");
+}
+
 #[actix_web::test]
 async fn guest_orders_join_the_account_that_verifies_their_email() {
     let app = spawn_app().await;
     let variant = stocked_variant(&app, 0).await;
-    let cart = cart_with(&app, None, &variant, 1).await;
-    let before = place(&app, None, &cart, "before-signup", "ada@example.com").await;
-    let before_id = before["order"]["id"].clone();
     let my_orders = "{ me { emailVerified } orders(first: 10) { edges { node { id } } } }";
     let ids = |data: &Value| -> Vec<Value> {
         data["orders"]["edges"]
@@ -196,8 +208,13 @@ async fn guest_orders_join_the_account_that_verifies_their_email() {
             .collect()
     };
 
-    // Signed up but not verified: someone typing another's email gets nothing.
+    // An account whose email is not verified (made before sign-ups were confirmed by mail, or
+    // by staff): someone typing another's email gets nothing.
     let ada = app.register("ada@example.com").await;
+    unverify(&app, "ada@example.com").await;
+    let cart = cart_with(&app, None, &variant, 1).await;
+    let before = place(&app, None, &cart, "before-verify", "ada@example.com").await;
+    let before_id = before["order"]["id"].clone();
     let unverified = app.data_as(&ada.token, my_orders, json!({})).await;
     assert_eq!(unverified["me"]["emailVerified"], false);
     assert!(ids(&unverified).is_empty());
@@ -220,6 +237,12 @@ async fn guest_orders_join_the_account_that_verifies_their_email() {
         huge["accountEmailVerify"]["userErrors"][0]["code"],
         "INVALID_TOKEN"
     );
+    app.data_as(
+        &ada.token,
+        "mutation { accountEmailVerificationRequest { userErrors { code } } }",
+        json!({}),
+    )
+    .await;
     let code = verification_code_mailed_to(&app, "ada@example.com").await;
     let verified = app.data(verify, json!({ "t": code })).await;
     assert_eq!(
@@ -266,6 +289,15 @@ async fn guest_orders_join_the_account_that_verifies_their_email() {
     );
     actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(app.mailer.sent().len(), mails);
+
+    // A sign-up confirmed by mail proves the email: its guest orders are its own at once.
+    let cart = cart_with(&app, None, &variant, 1).await;
+    let guest = place(&app, None, &cart, "before-signup", "carol@example.com").await;
+    let carol = app.register("carol@example.com").await;
+    assert_eq!(
+        ids(&app.data_as(&carol.token, my_orders, json!({})).await),
+        [guest["order"]["id"].clone()]
+    );
 }
 
 #[actix_web::test]

@@ -14,5 +14,6 @@ pub mod payment;
 pub mod product;
 pub mod product_review;
 pub mod session;
+pub mod sign_up;
 pub mod user;
 pub mod variant;

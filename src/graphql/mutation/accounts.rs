@@ -20,9 +20,19 @@ use crate::services::accounts::Registration;
 use crate::services::{addresses, cart};
 
 payload!(
-    /// The result of `accountRegister`.
+    /// The result of `accountRegister`. The same whether or not the email has an account.
     AccountRegisterPayload {
-        /// The new account.
+        /// True when the sign-up was taken: a mail is on its way to the email, with a link that
+        /// makes the account (`accountRegisterConfirm`), or, when the email has an account, a
+        /// note saying so to its owner.
+        accepted: bool,
+    }
+);
+
+payload!(
+    /// The result of `accountRegisterConfirm`.
+    AccountRegisterConfirmPayload {
+        /// The new account, its email verified.
         account: Option<AccountNode>,
         /// A session for it, so the customer is signed in at once.
         session: Option<Session>,
@@ -134,7 +144,10 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// Creates a customer account and signs it in. At most one per operation.
+    /// Starts a sign-up: the email gets a link that makes the account (see
+    /// `accountRegisterConfirm`). The answer is the same, and as quick, whether or not the email
+    /// has an account already (its owner gets a note instead), so sign-up cannot be used to find
+    /// out who has one. At most one per operation.
     async fn account_register(
         &self,
         ctx: &Context<'_>,
@@ -154,7 +167,25 @@ impl AccountMutation {
             )
             .await
             .map_err(|e| e.under("input"));
-        respond(result, |session| AccountRegisterPayload {
+        respond(result, |()| AccountRegisterPayload {
+            accepted: true,
+            ..Default::default()
+        })
+    }
+
+    /// Finishes a sign-up with the token from its mail: makes the customer account (its email
+    /// verified, and orders placed as a guest with it become its own) and signs it in. At most
+    /// one per operation.
+    async fn account_register_confirm(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token from the sign-up mail (`bzu_…`).")] token: String,
+    ) -> Result<AccountRegisterConfirmPayload> {
+        let result = ctx
+            .accounts()?
+            .confirm_sign_up(&ctx.request()?.db, &token)
+            .await;
+        respond(result, |session| AccountRegisterConfirmPayload {
             session: Some(Session::from(&session)),
             account: Some(session.user.into()),
             ..Default::default()
@@ -262,8 +293,8 @@ impl AccountMutation {
         })
     }
 
-    /// Mails a single-use, expiring reset link if the email has an account. Answers the same
-    /// either way. At most one per operation.
+    /// Mails a single-use, expiring reset link if the email has an account. The answer is the
+    /// same, and as quick, either way. At most one per operation.
     async fn password_reset_request(
         &self,
         ctx: &Context<'_>,
@@ -272,8 +303,7 @@ impl AccountMutation {
         ctx.rate_limit(Limited::PasswordResetRequest, Some(&email))?;
         let result = ctx
             .accounts()?
-            .request_password_reset(&ctx.request()?.db, &email)
-            .await;
+            .request_password_reset(&ctx.request()?.db, &email);
         respond(result, |()| PasswordResetRequestPayload {
             accepted: true,
             ..Default::default()
@@ -298,8 +328,8 @@ impl AccountMutation {
         })
     }
 
-    /// Verifies an account's email with the token from the mail sent at sign-up (or by
-    /// `accountEmailVerificationRequest`). Orders placed as a guest with that email then belong to
+    /// Verifies an account's email with the token from the mail sent by
+    /// `accountEmailVerificationRequest`. Orders placed as a guest with that email then belong to
     /// the account, and so do later ones at each sign-in. At most one per operation.
     async fn account_email_verify(
         &self,
