@@ -258,6 +258,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Partner apps.
+    apps (id) {
+        id -> BigInt,
+        name -> Text,
+        contact -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// API keys of partner apps; the secret only as SHA-256.
+    api_keys (id) {
+        id -> BigInt,
+        app_id -> BigInt,
+        prefix -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     /// Sign-ups waiting for the email's owner to confirm them (token stored as SHA-256).
     sign_ups (id) {
         id -> BigInt,
@@ -297,6 +322,7 @@ diesel::table! {
 }
 
 diesel::joinable!(email_verifications -> users (user_id));
+diesel::joinable!(api_keys -> apps (app_id));
 diesel::joinable!(order_lines -> variants (variant_id));
 diesel::joinable!(orders -> users (user_id));
 diesel::joinable!(order_events -> orders (order_id));
@@ -329,5 +355,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     provider_events,
     email_verifications,
     sign_ups,
+    apps,
+    api_keys,
     audit_log,
 );

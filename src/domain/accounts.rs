@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::ids::AccountId;
+use crate::domain::partners::{PartnerPrincipal, Scope};
 use crate::domain::rejection::{Rejection, RejectionCode};
 
 /// Shortest password accepted, in characters.
@@ -69,7 +70,7 @@ pub struct AccountPrincipal {
     pub session_id: i64,
 }
 
-/// Who is calling. Partner API keys with scopes will be a third kind.
+/// Who is calling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Principal {
     /// No credentials.
@@ -77,6 +78,8 @@ pub enum Principal {
     Anonymous,
     /// A signed-in account.
     Account(AccountPrincipal),
+    /// A partner app, by one of its API keys.
+    Partner(PartnerPrincipal),
 }
 
 impl Principal {
@@ -84,8 +87,19 @@ impl Principal {
     pub fn account(&self) -> Option<&AccountPrincipal> {
         match self {
             Self::Account(account) => Some(account),
-            Self::Anonymous => None,
+            Self::Anonymous | Self::Partner(_) => None,
         }
+    }
+
+    /// Whether the caller is a partner whose key holds `scope`.
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        matches!(self, Self::Partner(partner) if partner.scopes.has(scope))
+    }
+
+    /// Whether the caller is staff, or a partner whose key holds `scope`: who may do the staff
+    /// work that `scope` names.
+    pub fn is_staff_or(&self, scope: Scope) -> bool {
+        self.has_role(Role::Staff) || self.has_scope(scope)
     }
 
     /// The signed-in account's id, if any.
@@ -103,9 +117,19 @@ impl Principal {
         self.account_id() == Some(owner) || self.has_role(Role::Staff)
     }
 
-    /// Which products the caller sees: staff see every status.
+    /// Whether the caller may see customers' personal data (emails, addresses) on what they may
+    /// read: everyone but a partner without `read_customers`.
+    pub fn sees_personal_data(&self) -> bool {
+        match self {
+            Self::Partner(partner) => partner.scopes.has(Scope::ReadCustomers),
+            Self::Anonymous | Self::Account(_) => true,
+        }
+    }
+
+    /// Which products the caller sees: staff and partners with `read_products` see every
+    /// status.
     pub fn catalog_visibility(&self) -> CatalogVisibility {
-        if self.has_role(Role::Staff) {
+        if self.is_staff_or(Scope::ReadProducts) {
             CatalogVisibility::Everything
         } else {
             CatalogVisibility::Storefront

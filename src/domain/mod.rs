@@ -9,6 +9,7 @@ pub mod ids;
 pub mod money;
 pub mod orders;
 pub mod paging;
+pub mod partners;
 pub mod payments;
 pub mod pricing;
 pub mod rejection;

@@ -1,9 +1,12 @@
-//! Who may call what, declared on fields: `#[graphql(guard = "RoleGuard(Role::Staff)")]`.
-//! Anonymous callers get `UNAUTHENTICATED`, signed-in callers without the role `FORBIDDEN`.
+//! Who may call what, declared on fields: `#[graphql(guard = "RoleGuard(Role::Staff)")]` for
+//! accounts only, `#[graphql(guard = "StaffOr(Scope::WriteProducts)")]` for staff work partners
+//! may also do with that scope. Anonymous callers get `UNAUTHENTICATED`, callers without the
+//! role or scope `FORBIDDEN`.
 
 use async_graphql::{Context, Guard, Result};
 
 use crate::domain::accounts::{AccountPrincipal, Principal, Role};
+use crate::domain::partners::Scope;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 
@@ -16,8 +19,35 @@ impl Guard for RoleGuard {
         match principal {
             Principal::Anonymous => Err(sign_in_required().into()),
             Principal::Account(account) if account.role >= self.0 => Ok(()),
-            Principal::Account(_) => Err(AppError::Forbidden.into()),
+            Principal::Account(_) | Principal::Partner(_) => Err(AppError::Forbidden.into()),
         }
+    }
+}
+
+/// Requires staff (or an admin), or a partner whose key holds this scope.
+pub struct StaffOr(pub Scope);
+
+impl Guard for StaffOr {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        role_or_scope(ctx, Role::Staff, self.0)
+    }
+}
+
+/// Requires a signed-in account, or a partner whose key holds this scope.
+pub struct CustomerOr(pub Scope);
+
+impl Guard for CustomerOr {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        role_or_scope(ctx, Role::Customer, self.0)
+    }
+}
+
+fn role_or_scope(ctx: &Context<'_>, role: Role, scope: Scope) -> Result<()> {
+    let principal = ctx.request()?.principal;
+    match principal {
+        Principal::Anonymous => Err(sign_in_required().into()),
+        _ if principal.has_role(role) || principal.has_scope(scope) => Ok(()),
+        Principal::Account(_) | Principal::Partner(_) => Err(AppError::Forbidden.into()),
     }
 }
 

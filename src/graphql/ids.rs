@@ -25,6 +25,10 @@ pub enum NodeKind {
     Review,
     /// A `DiscountCode`.
     DiscountCode,
+    /// A partner `App`.
+    App,
+    /// An `ApiKey` of a partner app.
+    ApiKey,
 }
 
 impl NodeKind {
@@ -39,6 +43,8 @@ impl NodeKind {
             Self::Image => "Image",
             Self::Review => "Review",
             Self::DiscountCode => "DiscountCode",
+            Self::App => "App",
+            Self::ApiKey => "ApiKey",
         }
     }
 
@@ -54,6 +60,8 @@ impl NodeKind {
             Self::Image,
             Self::Review,
             Self::DiscountCode,
+            Self::App,
+            Self::ApiKey,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)

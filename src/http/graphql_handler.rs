@@ -25,6 +25,7 @@ use crate::domain::accounts::Principal;
 use crate::error::{AppError, AppResult, codes};
 use crate::graphql::limits;
 use crate::graphql::{RequestContext, loaders};
+use crate::services::partners;
 
 /// `GET /graphql?query=…`: queries only.
 pub async fn graphql_get(
@@ -306,9 +307,12 @@ async fn prepare(
         .cost_model
         .measure(&document, operation_name, &variables);
     let ticket = ticket.insert(CostTicket {
-        key: match principal.account_id() {
-            Some(account) => format!("account:{}", account.0),
-            None => format!("client:{}", client_address(state, http).unwrap_or_default()),
+        key: match principal {
+            Principal::Account(account) => format!("account:{}", account.account_id.0),
+            Principal::Partner(partner) => format!("key:{}", partner.key_id),
+            Principal::Anonymous => {
+                format!("client:{}", client_address(state, http).unwrap_or_default())
+            }
         },
         requested: None,
     });
@@ -360,9 +364,12 @@ async fn authenticate(state: &AppState, db: &Db, http: &HttpRequest) -> AppResul
         .filter(|token| !token.is_empty())
         .ok_or_else(|| {
             AppError::Unauthenticated(
-                "the Authorization header must be `Bearer <session token>`".into(),
+                "the Authorization header must be `Bearer <session token or API key>`".into(),
             )
         })?;
+    if partners::is_api_key(token) {
+        return Ok(Principal::Partner(partners::authenticate(db, token).await?));
+    }
     state.accounts.authenticate(db, token).await
 }
 

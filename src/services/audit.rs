@@ -24,6 +24,8 @@ pub enum Subject {
     Order(i64),
     /// A review (its moderation).
     Review(i64),
+    /// A partner app (its keys).
+    App(i64),
 }
 
 impl Subject {
@@ -35,6 +37,7 @@ impl Subject {
             Self::DiscountCode(id) => ("DiscountCode", id),
             Self::Order(id) => ("Order", id),
             Self::Review(id) => ("Review", id),
+            Self::App(id) => ("App", id),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod mail;
 pub mod merchandising;
 pub mod orders;
+pub mod partners;
 pub mod passwords;
 pub mod payments;
 pub mod product_reviews;

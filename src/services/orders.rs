@@ -10,10 +10,11 @@ use crate::db::models::order::{
 };
 use crate::db::models::{discount, payment};
 use crate::db::{Db, DbConnection, write_transaction};
-use crate::domain::accounts::{Principal, Role};
+use crate::domain::accounts::Principal;
 use crate::domain::ids::AccountId;
 use crate::domain::orders::{OrderAction, OrderStatus};
 use crate::domain::paging::{Page, PageRequest};
+use crate::domain::partners::Scope;
 use crate::domain::payments::holds_reservation;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
@@ -46,10 +47,12 @@ impl From<Principal> for OrderCaller {
     }
 }
 
-/// Whether `caller` may see `order`: staff, its customer, or whoever holds its access token.
+/// Whether `caller` may see `order`: staff, a partner with `read_orders`, its customer, or
+/// whoever holds its access token.
 pub fn may_see(order: &Order, caller: &OrderCaller) -> bool {
     let owner = order.user_id.map(AccountId);
-    caller.principal.has_role(Role::Staff)
+    caller.principal.is_staff_or(Scope::ReadOrders)
+        || caller.principal.has_scope(Scope::WriteOrders)
         || (owner.is_some() && owner == caller.principal.account_id())
         || caller.access_token.as_deref().is_some_and(|token| {
             order.access_token_hash.as_deref() == Some(hash_token(token).as_str())
@@ -59,7 +62,7 @@ pub fn may_see(order: &Order, caller: &OrderCaller) -> bool {
 /// The order `id` if `caller` may see it; `NOT_FOUND` (a user error) otherwise, and
 /// `UNAUTHENTICATED` for an anonymous caller without an access token.
 pub fn load_visible(conn: &mut DbConnection, caller: &OrderCaller, id: i64) -> AppResult<Order> {
-    if caller.principal.account_id().is_none() && caller.access_token.is_none() {
+    if caller.principal == Principal::Anonymous && caller.access_token.is_none() {
         return Err(AppError::Unauthenticated(
             "sign in, or send the order's access token".into(),
         ));
@@ -135,8 +138,10 @@ pub async fn list(
     page: PageRequest<i64>,
     with: OrderPageWith,
 ) -> AppResult<OrderPage> {
-    let user_id = if caller.has_role(Role::Staff) {
+    let user_id = if caller.is_staff_or(Scope::ReadOrders) {
         None
+    } else if let Principal::Partner(_) = caller {
+        return Err(AppError::Forbidden);
     } else {
         Some(
             caller
@@ -192,13 +197,15 @@ pub async fn change_status(
             let current = load_visible(conn, &caller, id)?;
             // Customers (and guests with the order's token) may only cancel their own unpaid
             // orders; everything else is staff work.
-            let customer_cancel = action == OrderAction::Cancel;
-            if !caller.principal.has_role(Role::Staff) && !customer_cancel {
+            let customer_cancel =
+                action == OrderAction::Cancel && !matches!(caller.principal, Principal::Partner(_));
+            let staff_work = caller.principal.is_staff_or(Scope::WriteOrders);
+            if !staff_work && !customer_cancel {
                 return Err(AppError::Forbidden);
             }
             let actor = caller.principal.account_id().map(|a| a.0);
             apply_action(conn, actor, &current, action, "")?;
-            if caller.principal.has_role(Role::Staff) {
+            if staff_work {
                 let details = serde_json::json!({ "status": [&current.status, action.event()] });
                 audit::record(conn, actor, "order.status", Subject::Order(id), details)?;
             }

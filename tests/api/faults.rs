@@ -357,6 +357,9 @@ async fn sigterm_lets_requests_in_flight_finish() {
             &format!("127.0.0.1:{port}"),
             "--bcrypt-cost",
             "13",
+            // Every sign-in in flight has a password worker: none waits for a turn.
+            "--password-workers",
+            "4",
         ])
         .env(
             "DATABASE_URL",

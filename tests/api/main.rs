@@ -15,6 +15,7 @@ mod helpers;
 mod http;
 mod merchandising;
 mod pagination;
+mod partners;
 mod payments;
 mod product_reviews;
 mod schema;

@@ -9,6 +9,7 @@ pub mod discount;
 pub mod email_verification;
 pub mod image;
 pub mod order;
+pub mod partner;
 pub mod password_reset;
 pub mod payment;
 pub mod product;

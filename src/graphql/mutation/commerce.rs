@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::domain::accounts::Role;
 use crate::domain::address::AddressParts;
 use crate::domain::orders::OrderAction;
+use crate::domain::partners::Scope;
 use crate::domain::payments::PaymentStatus;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
-use crate::graphql::guards::RoleGuard;
+use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::commerce::{CartLineInput, CheckoutInput};
 use crate::graphql::types::OrderNode;
@@ -238,7 +238,7 @@ impl CommerceMutation {
     }
 
     /// Marks a paid order shipped (staff).
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteOrders)")]
     async fn order_fulfill(
         &self,
         ctx: &Context<'_>,
@@ -263,7 +263,7 @@ impl CommerceMutation {
 
     /// Refunds a paid or fulfilled order in full through the gateway (staff); a paid, unshipped
     /// order's stock returns. The same idempotency key returns the first attempt's result.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteOrders)")]
     async fn order_refund(
         &self,
         ctx: &Context<'_>,

@@ -3,10 +3,10 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::domain::accounts::Role;
 use crate::domain::ids::ProductId;
+use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
-use crate::graphql::guards::RoleGuard;
+use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::merchandising::{CategoryFields, ProductFields, VariantFields};
 use crate::graphql::loaders::Loader;
@@ -56,7 +56,7 @@ pub struct MerchandisingMutation;
 #[Object]
 impl MerchandisingMutation {
     /// Creates a category.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn category_create(
         &self,
         ctx: &Context<'_>,
@@ -75,7 +75,7 @@ impl MerchandisingMutation {
     }
 
     /// Changes a category's name, slug or position.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn category_update(
         &self,
         ctx: &Context<'_>,
@@ -97,7 +97,7 @@ impl MerchandisingMutation {
     }
 
     /// Archives a category: customers no longer see it (its products stay on sale).
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn category_archive(
         &self,
         ctx: &Context<'_>,
@@ -113,7 +113,7 @@ impl MerchandisingMutation {
     }
 
     /// Creates a product (DRAFT unless a status is given).
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn product_create(
         &self,
         ctx: &Context<'_>,
@@ -131,7 +131,7 @@ impl MerchandisingMutation {
     }
 
     /// Changes a product; setting `status: ARCHIVED` takes it off sale.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn product_update(
         &self,
         ctx: &Context<'_>,
@@ -152,7 +152,7 @@ impl MerchandisingMutation {
     }
 
     /// Archives a product: off sale, hidden from customers, kept for order history.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn product_archive(
         &self,
         ctx: &Context<'_>,
@@ -175,7 +175,7 @@ impl MerchandisingMutation {
     }
 
     /// Adds a variant to a product.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn variant_create(
         &self,
         ctx: &Context<'_>,
@@ -192,7 +192,7 @@ impl MerchandisingMutation {
     }
 
     /// Changes a variant's SKU, title, prices or position.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn variant_update(
         &self,
         ctx: &Context<'_>,
@@ -209,7 +209,7 @@ impl MerchandisingMutation {
     }
 
     /// Archives a variant (no longer sold; kept for order history), or restores it.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn variant_archive(
         &self,
         ctx: &Context<'_>,
@@ -226,7 +226,7 @@ impl MerchandisingMutation {
 
     /// Sets a variant's stock, but only if it is still `expectedQuantity` (compare-and-swap):
     /// if someone changed it meanwhile, nothing changes and a `STALE` user error says what it is.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteInventory)")]
     async fn inventory_adjust(
         &self,
         ctx: &Context<'_>,
@@ -245,7 +245,7 @@ impl MerchandisingMutation {
     }
 
     /// Adds an image (an http or https URL) to a product.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn product_image_add(
         &self,
         ctx: &Context<'_>,
@@ -268,7 +268,7 @@ impl MerchandisingMutation {
     }
 
     /// Removes an image from its product.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn product_image_remove(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@ mod accounts;
 mod commerce;
 mod discounts;
 mod merchandising;
+mod partners;
 mod product_reviews;
 
 use async_graphql::MergedObject;
@@ -16,5 +17,6 @@ pub struct Mutation(
     commerce::CommerceMutation,
     discounts::DiscountMutation,
     merchandising::MerchandisingMutation,
+    partners::PartnerMutation,
     product_reviews::ReviewMutation,
 );

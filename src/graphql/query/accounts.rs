@@ -3,8 +3,9 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::domain::accounts::Role;
+use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
-use crate::graphql::guards::RoleGuard;
+use crate::graphql::guards::{RoleGuard, StaffOr};
 use crate::graphql::inputs::accounts::CustomersWhere;
 use crate::graphql::loaders::Loader;
 use crate::graphql::pagination::{encode_cursor, page_request};
@@ -56,7 +57,7 @@ impl AccountQuery {
     }
 
     /// Every account, newest first, for staff. Relay connection.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::ReadCustomers)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,

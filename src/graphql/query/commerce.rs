@@ -2,10 +2,10 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::domain::accounts::Role;
 use crate::domain::ids::OrderId;
+use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
-use crate::graphql::guards::RoleGuard;
+use crate::graphql::guards::CustomerOr;
 use crate::graphql::inputs::commerce::OrdersWhere;
 use crate::graphql::loaders::{Loader, remember_page_lines};
 use crate::graphql::pagination::{encode_cursor, page_request};
@@ -45,8 +45,9 @@ impl CommerceQuery {
         Ok(order.map(OrderNode::from))
     }
 
-    /// Orders, newest first: your own, or every order for staff. Relay connection.
-    #[graphql(guard = "RoleGuard(Role::Customer)")]
+    /// Orders, newest first: your own, or every order for staff and partners with
+    /// `READ_ORDERS`. Relay connection.
+    #[graphql(guard = "CustomerOr(Scope::ReadOrders)")]
     async fn orders(
         &self,
         ctx: &Context<'_>,

@@ -5,6 +5,7 @@ mod catalog;
 mod commerce;
 mod discounts;
 mod node;
+mod partners;
 mod reviews;
 
 use async_graphql::MergedObject;
@@ -17,5 +18,6 @@ pub struct Query(
     accounts::AccountQuery,
     commerce::CommerceQuery,
     discounts::DiscountQuery,
+    partners::PartnerQuery,
     reviews::ReviewQuery,
 );

@@ -6,6 +6,7 @@ use crate::domain::accounts::{Principal, Role};
 use crate::domain::ids::{
     AccountId, AddressId, CategoryId, DiscountCodeId, OrderId, ProductId, VariantId,
 };
+use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
@@ -39,21 +40,28 @@ async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<
             .load_one(VariantId(id.id))
             .await?
             .map(|v| Node::Variant(VariantNode::from(v))),
-        NodeKind::Account if caller.may_access_account(AccountId(id.id)) => loader
-            .load_one(AccountId(id.id))
-            .await?
-            .map(|a| Node::Account(AccountNode::from(a))),
+        NodeKind::Account
+            if caller.may_access_account(AccountId(id.id))
+                || caller.has_scope(Scope::ReadCustomers) =>
+        {
+            loader
+                .load_one(AccountId(id.id))
+                .await?
+                .map(|a| Node::Account(AccountNode::from(a)))
+        }
         NodeKind::Address if caller.account().is_some() => loader
             .load_one(AddressId(id.id))
             .await?
             .map(AddressNode::from)
             .filter(|a| caller.may_access_account(a.owner()))
             .map(Node::Address),
-        NodeKind::Order if caller.account().is_some() => loader
-            .load_one(OrderId(id.id))
-            .await?
-            .filter(|order| orders::may_see(order, &OrderCaller::from(*caller)))
-            .map(|order| Node::Order(OrderNode::from(order))),
+        NodeKind::Order if caller.account().is_some() || caller.has_scope(Scope::ReadOrders) => {
+            loader
+                .load_one(OrderId(id.id))
+                .await?
+                .filter(|order| orders::may_see(order, &OrderCaller::from(*caller)))
+                .map(|order| Node::Order(OrderNode::from(order)))
+        }
         NodeKind::DiscountCode if caller.has_role(Role::Staff) => loader
             .load_one(DiscountCodeId(id.id))
             .await?
@@ -63,7 +71,9 @@ async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<
         | NodeKind::Order
         | NodeKind::Image
         | NodeKind::Review
-        | NodeKind::DiscountCode => None,
+        | NodeKind::DiscountCode
+        | NodeKind::App
+        | NodeKind::ApiKey => None,
     })
 }
 

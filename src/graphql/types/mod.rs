@@ -8,6 +8,7 @@ pub mod discount;
 pub mod money;
 pub mod node;
 pub mod order;
+pub mod partner;
 pub mod product;
 pub mod review;
 pub mod variant;

@@ -73,6 +73,11 @@ impl OrderNode {
     }
 }
 
+/// Whether the caller may see customers' personal data.
+fn sees_personal_data(ctx: &Context<'_>) -> Result<bool> {
+    Ok(ctx.request()?.principal.sees_personal_data())
+}
+
 /// A placed order.
 #[Object(name = "Order")]
 impl OrderNode {
@@ -95,14 +100,20 @@ impl OrderNode {
             .into()
     }
 
-    /// Where the confirmation went.
-    async fn email(&self) -> &str {
-        &self.row.email
+    /// Where the confirmation went. Null for a partner whose key lacks `READ_CUSTOMERS`
+    /// (personal data).
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(sees_personal_data(ctx)?.then_some(self.row.email.as_str()))
     }
 
-    /// The customer's account; null for guest orders.
+    /// The customer's account; null for guest orders, and for a partner whose key lacks
+    /// `READ_CUSTOMERS`.
     async fn customer(&self, ctx: &Context<'_>) -> Result<Option<AccountNode>> {
-        let Some(user_id) = self.row.user_id else {
+        let Some(user_id) = self
+            .row
+            .user_id
+            .filter(|_| sees_personal_data(ctx).unwrap_or(false))
+        else {
             return Ok(None);
         };
         if let Some(customer) = &self.customer {
@@ -161,10 +172,20 @@ impl OrderNode {
     }
 
     /// Where the goods go: the address parts as JSON (`firstName`, `line1`, `countryCode`…).
-    async fn shipping_address(&self) -> Result<async_graphql::Json<serde_json::Value>> {
-        Ok(async_graphql::Json(
-            serde_json::from_str(&self.row.shipping_address).unwrap_or_default(),
-        ))
+    /// For a partner whose key lacks `READ_CUSTOMERS`, only `countryCode`, `postalCode` and
+    /// `city` (what a fulfilment or tax system needs without personal data).
+    async fn shipping_address(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<async_graphql::Json<serde_json::Value>> {
+        let mut address: serde_json::Value =
+            serde_json::from_str(&self.row.shipping_address).unwrap_or_default();
+        if !sees_personal_data(ctx)?
+            && let Some(parts) = address.as_object_mut()
+        {
+            parts.retain(|name, _| matches!(name.as_str(), "countryCode" | "postalCode" | "city"));
+        }
+        Ok(async_graphql::Json(address))
     }
 
     /// Every change of status, oldest first.

@@ -6,10 +6,10 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Money, ProductNode};
 use crate::db::models::variant::{Variant, VariantWithProduct};
-use crate::domain::accounts::Role;
 use crate::domain::ids::ProductId;
+use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
-use crate::graphql::guards::RoleGuard;
+use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
 
@@ -100,7 +100,7 @@ impl VariantNode {
 
     /// Units on hand (staff and admins only; anyone else gets an error). Partner keys with the
     /// `read_products` scope will see it too once partner keys exist.
-    #[graphql(guard = "RoleGuard(Role::Staff)")]
+    #[graphql(guard = "StaffOr(Scope::ReadProducts)")]
     async fn stock(&self) -> Option<i32> {
         Some(self.row().stock)
     }

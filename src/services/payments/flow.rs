@@ -22,9 +22,9 @@ use super::{
 use crate::db::models::order::{self, Order};
 use crate::db::models::payment::{self, NewPayment, Payment, Settlement};
 use crate::db::{Db, DbConnection, write_transaction};
-use crate::domain::accounts::Role;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::orders::OrderAction;
+use crate::domain::partners::Scope;
 use crate::domain::payments::{
     FIRST_CHECK_AFTER, PaymentKind, PaymentStatus, REPLAY_WINDOW, next_check_delay,
 };
@@ -608,7 +608,7 @@ pub async fn refund(
     order_id: i64,
     client_key: String,
 ) -> AppResult<PaymentResult> {
-    if !caller.principal.has_role(Role::Staff) {
+    if !caller.principal.is_staff_or(Scope::WriteOrders) {
         return Err(AppError::Forbidden);
     }
     let key = scoped_key(order_id, "refund", &client_key)?;

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""The soak: storefront traffic alone for a baseline, then storefront traffic under abuse
+(bcrypt floods, alias floods, oversized documents, an address spray) for --minutes, in one-minute
+slices; the server's RSS sampled every 5 s. Writes soak.md, slices.csv and rss.csv to --out.
+
+Called by bench/soak with Bazaar already running. Standard library only.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def post(url, query, variables=None):
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=60) as r:
+        return json.load(r)
+
+
+def line(query, variables=None):
+    return json.dumps({"query": query, "variables": variables or {}})
+
+
+def storefront_bodies(url):
+    """What shoppers ask: home page, category pages, product pages, searches."""
+    categories = post(url, "{ categories { slug children { slug } } }")["data"]["categories"]
+    slugs = [c["slug"] for c in categories] + [k["slug"] for c in categories for k in c["children"]]
+    products = post(url, "{ products(first: 100) { edges { node { id slug } } } }")["data"]
+    nodes = [e["node"] for e in products["products"]["edges"]]
+    bodies = [line("{ categories { name slug children { name slug } } }")]
+    for slug in slugs:
+        bodies.append(line(
+            "query($slug: String!) { products(first: 20, where: { categorySlug: $slug }, "
+            "sortBy: { field: NAME, direction: ASC }) { edges { node { name slug "
+            "priceRange { minVariantPrice { amount currencyCode } } } } "
+            "pageInfo { hasNextPage endCursor } } }", {"slug": slug}))
+    for node in nodes:
+        bodies.append(line(
+            "query($slug: String!) { product(slug: $slug) { id name description "
+            "category { name } images { url altText } variants { sku title "
+            "price { amount currencyCode } inStock } } }", {"slug": node["slug"]}))
+    for term in ["mug", "shirt", "lamp", "bag", "tea", "classic", "cotton", "steel"]:
+        bodies.append(line(
+            "query($q: String!) { products(first: 10, where: { search: $q }) "
+            "{ edges { node { name slug } } } }", {"q": term}))
+    return bodies
+
+
+def abuse_bodies():
+    """What an attacker sends, each from a fresh address: every kind is refused or throttled
+    by design, none may cost a 5xx."""
+    bodies = []
+    for n in range(200):
+        # bcrypt floods: wrong sign-ins for many accounts, sign-ups, reset requests.
+        bodies.append(line(
+            "mutation($e: String!) { login(email: $e, password: \"wrong password 1\") "
+            "{ userErrors { code } } }", {"e": f"victim{n}@example.com"}))
+        bodies.append(line(
+            "mutation($e: String!) { accountRegister(input: { email: $e, "
+            "password: \"flood password 1\" }) { accepted userErrors { code } } }",
+            {"e": f"flood{n}-{time.time_ns()}@example.com"}))
+        bodies.append(line(
+            "mutation($e: String!) { passwordResetRequest(email: $e) { accepted } }",
+            {"e": f"victim{n}@example.com"}))
+    expensive = " ".join(
+        f"a{n}: products(first: 100) {{ edges {{ node {{ name variants {{ sku }} }} }} }}"
+        for n in range(30))
+    too_many = " ".join(f"b{n}: __typename" for n in range(500))
+    deep = "{ categories " + "{ children " * 40 + "{ name }" + " }" * 41
+    for _ in range(100):
+        bodies.append(line("{ " + expensive + " }"))   # alias flood over the cost limit
+        bodies.append(line("{ " + too_many + " }"))    # over the alias and field limits
+        bodies.append(line(deep))                       # over the depth limit
+    return bodies
+
+
+def wrk(url, bodies_path, connections, seconds, addresses, strict):
+    env = dict(os.environ, BODIES=bodies_path, ADDRESSES=str(addresses),
+               EXPECT="1" if strict else "")
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s",
+         os.path.join(HERE, "soak.lua"), url],
+        env=env, capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}{done.stderr}")
+    result = next(l for l in done.stdout.splitlines() if l.startswith("RESULT"))
+    return {k: float(v) for k, v in (kv.split("=") for kv in result.split()[1:])}
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for row in f:
+            if row.startswith("VmRSS:"):
+                return int(row.split()[1])
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--pid", type=int, required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--slice-seconds", type=int, default=60)
+    parser.add_argument("--baseline-seconds", type=int, default=60)
+    args = parser.parse_args()
+
+    storefront = os.path.join(args.out, "storefront.jsonl")
+    abuse = os.path.join(args.out, "abuse.jsonl")
+    with open(storefront, "w") as f:
+        f.write("\n".join(storefront_bodies(args.url)) + "\n")
+    with open(abuse, "w") as f:
+        f.write("\n".join(abuse_bodies()) + "\n")
+
+    started = time.time()
+    rss = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            rss.append((round(time.time() - started, 1), rss_kib(args.pid)))
+            stop.wait(5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+
+    # Shoppers: 8 connections cycling through 20,000 addresses (each address's cost bucket
+    # refills faster than one shopper spends it, as with real shoppers behind a proxy).
+    shoppers = dict(connections=8, addresses=20000, strict=True)
+    print(f"soak: baseline, storefront alone for {args.baseline_seconds} s", flush=True)
+    baseline = wrk(args.url, storefront, seconds=args.baseline_seconds, **shoppers)
+    print(f"soak: baseline p99 {baseline['p99_ms']:.1f} ms at {baseline['rps']:.0f} req/s",
+          flush=True)
+
+    abuse_seconds = args.minutes * 60
+    abuse_result = {}
+
+    def attack():
+        abuse_result.update(wrk(args.url, abuse, connections=16,
+                                seconds=abuse_seconds, addresses=0, strict=False))
+
+    attacker = threading.Thread(target=attack)
+    attacker.start()
+    time.sleep(2)
+    slices = []
+    while attacker.is_alive() and len(slices) * args.slice_seconds < abuse_seconds - 5:
+        result = wrk(args.url, storefront, seconds=args.slice_seconds, **shoppers)
+        result["minute"] = len(slices) + 1
+        result["rss_mib"] = rss_kib(args.pid) / 1024
+        slices.append(result)
+        print(f"soak: slice {result['minute']}: p99 {result['p99_ms']:.1f} ms, "
+              f"{result['rps']:.0f} req/s, bad {int(result['bad'])}, "
+              f"5xx {int(result['server_errors'])}, RSS {result['rss_mib']:.1f} MiB", flush=True)
+    attacker.join()
+    stop.set()
+    sampler.join()
+
+    with open(os.path.join(args.out, "rss.csv"), "w") as f:
+        f.write("seconds,rss_kib\n")
+        f.writelines(f"{s},{k}\n" for s, k in rss)
+    with open(os.path.join(args.out, "slices.csv"), "w") as f:
+        keys = ["minute", "rps", "p50_ms", "p99_ms", "bad", "server_errors", "errors",
+                "requests", "rss_mib"]
+        f.write(",".join(keys) + "\n")
+        f.writelines(",".join(str(s[k]) for k in keys) + "\n" for s in slices)
+
+    worst = max(s["p99_ms"] for s in slices)
+    ratio = worst / baseline["p99_ms"]
+    storefront_5xx = sum(s["server_errors"] for s in slices) + baseline["server_errors"]
+    storefront_bad = sum(s["bad"] for s in slices)
+    after_first = [k for s, k in rss if s >= args.baseline_seconds + 60]
+    first_minute = after_first[:12] or [k for _, k in rss]
+    last_minute = [k for _, k in rss][-12:]
+    growth = (max(last_minute) - max(first_minute)) / 1024
+    verdict = {
+        "storefront p99 within 2x of unabused": ratio <= 2.0,
+        "zero 5xx (storefront and abuse)":
+            storefront_5xx == 0 and abuse_result.get("server_errors", 1) == 0,
+        "RSS flat (last minute within 16 MiB of the first minute under abuse)": growth <= 16,
+    }
+    rows = "\n".join(
+        f"| {s['minute']} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | "
+        f"{int(s['bad'])} | {int(s['server_errors'])} | {s['rss_mib']:.1f} |" for s in slices)
+    curve = " ".join(f"{k / 1024:.0f}" for _, k in rss[::12])
+    report = f"""# Soak: storefront under abuse
+
+Baseline (storefront alone, {args.baseline_seconds} s): {baseline['rps']:.0f} req/s, p50
+{baseline['p50_ms']:.1f} ms, p99 {baseline['p99_ms']:.1f} ms, bad {int(baseline['bad'])}, 5xx
+{int(baseline['server_errors'])}.
+
+Abuse for {args.minutes} min, 16 connections, every request from a fresh address:
+{abuse_result.get('requests', 0):.0f} requests ({abuse_result.get('rps', 0):.0f}/s), 5xx
+{int(abuse_result.get('server_errors', 0))}, connection errors {int(abuse_result.get('errors', 0))}.
+
+| minute | req/s | p50 ms | p99 ms | bad | 5xx | RSS MiB |
+|---|---|---|---|---|---|---|
+{rows}
+
+Worst storefront p99 under abuse: {worst:.1f} ms, {ratio:.2f}x the unabused p99.
+RSS every minute (MiB): {curve}; growth from the first to the last minute of abuse:
+{growth:.1f} MiB.
+
+""" + "\n".join(f"- {'PASS' if ok else 'FAIL'}: {what}" for what, ok in verdict.items()) + "\n"
+    with open(os.path.join(args.out, "soak.md"), "w") as f:
+        f.write(report)
+    print(report)
+    if storefront_bad:
+        print(f"note: {int(storefront_bad)} storefront answers had errors (see bazaar.log)")
+
+
+if __name__ == "__main__":
+    main()
