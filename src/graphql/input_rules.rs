@@ -3,6 +3,7 @@
 //! [`MAX_STRING_BYTES`] bytes, and no control characters but tab, line feed and carriage return.
 //! PostgreSQL refuses NUL in text, and nothing Bazaar stores wants the others. Each field keeps
 //! its own, smaller limits (names, codes, search phrases), checked where its value is parsed.
+//! The strings inside a decoded cursor obey the same rule ([`check_json`]).
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, Value, Variables};
@@ -13,7 +14,7 @@ use crate::error::codes;
 pub const MAX_STRING_BYTES: usize = 65_536;
 
 /// Why a string breaks the rule.
-fn fault(text: &str) -> Option<&'static str> {
+pub fn fault(text: &str) -> Option<&'static str> {
     if text.len() > MAX_STRING_BYTES {
         Some("a string value is longer than 65,536 bytes")
     } else if text
@@ -40,6 +41,17 @@ fn check_value(value: &Value) -> Result<(), ServerError> {
         Value::String(text) => fault(text).map_or(Ok(()), |why| Err(refusal(why))),
         Value::List(items) => items.iter().try_for_each(check_value),
         Value::Object(fields) => fields.values().try_for_each(check_value),
+        _ => Ok(()),
+    }
+}
+
+/// Checks every string of a JSON value (a decoded cursor, say).
+pub fn check_json(value: &serde_json::Value) -> Result<(), &'static str> {
+    use serde_json::Value as Json;
+    match value {
+        Json::String(text) => fault(text).map_or(Ok(()), Err),
+        Json::Array(items) => items.iter().try_for_each(check_json),
+        Json::Object(fields) => fields.values().try_for_each(check_json),
         _ => Ok(()),
     }
 }
@@ -118,5 +130,7 @@ mod tests {
         assert!(check_variables(&variables).is_err());
         let fine = Variables::from_json(serde_json::json!({ "v": "line\nbreak" }));
         assert!(check_variables(&fine).is_ok());
+        assert!(check_json(&serde_json::json!({ "Name": ["ok", 1] })).is_ok());
+        assert!(check_json(&serde_json::json!({ "Name": ["bad\u{0}", 1] })).is_err());
     }
 }
