@@ -1,5 +1,6 @@
 //! The rule every string a client sends obeys, checked in one place before anything runs (in
-//! the document's literals once, when it is parsed; in the variables of every request): at most
+//! the document's literals once, when it is parsed, their length already on the raw text by
+//! `limits::precheck`; in the variables of every request): at most
 //! [`MAX_STRING_BYTES`] bytes, and no control characters but tab, line feed and carriage return.
 //! PostgreSQL refuses NUL in text, and nothing Bazaar stores wants the others. Each field keeps
 //! its own, smaller limits (names, codes, search phrases), checked where its value is parsed.
@@ -13,10 +14,12 @@ use crate::error::codes;
 /// Longest string accepted anywhere, in bytes.
 pub const MAX_STRING_BYTES: usize = 65_536;
 
+const TOO_LONG: &str = "a string value is longer than 65,536 bytes";
+
 /// Why a string breaks the rule.
 pub fn fault(text: &str) -> Option<&'static str> {
     if text.len() > MAX_STRING_BYTES {
-        Some("a string value is longer than 65,536 bytes")
+        Some(TOO_LONG)
     } else if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
@@ -34,6 +37,12 @@ fn refusal(message: &str) -> ServerError {
         .get_or_insert_with(Default::default)
         .set("code", codes::BAD_USER_INPUT);
     error
+}
+
+/// The refusal of a string longer than [`MAX_STRING_BYTES`], for the check of the raw query text
+/// before it is parsed (`limits::precheck`).
+pub fn too_long() -> ServerError {
+    refusal(TOO_LONG)
 }
 
 fn check_value(value: &Value) -> Result<(), ServerError> {
