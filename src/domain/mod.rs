@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod cost;
 pub mod idempotency;
 pub mod ids;
+pub mod instant;
 pub mod money;
 pub mod orders;
 pub mod paging;

@@ -6,6 +6,18 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
 /// Largest page a client may ask for.
 pub const MAX_PAGE_SIZE: usize = 100;
 
+/// Checks a page size a client asked for as `name` (`first` or `last`, on every list alike):
+/// 0 to [`MAX_PAGE_SIZE`].
+pub fn page_size(name: &str, value: i32) -> Result<usize, String> {
+    let size = usize::try_from(value).map_err(|_| format!("`{name}` must not be negative"))?;
+    if size > MAX_PAGE_SIZE {
+        return Err(format!(
+            "`{name}` must be at most {MAX_PAGE_SIZE}, got {value}"
+        ));
+    }
+    Ok(size)
+}
+
 /// A checked page request over positions of type `K`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageRequest<K> {
@@ -28,20 +40,10 @@ impl<K> PageRequest<K> {
         after: Option<K>,
         before: Option<K>,
     ) -> Result<Self, String> {
-        let size = |name: &str, value: i32| -> Result<usize, String> {
-            let size =
-                usize::try_from(value).map_err(|_| format!("`{name}` must not be negative"))?;
-            if size > MAX_PAGE_SIZE {
-                return Err(format!(
-                    "`{name}` must be at most {MAX_PAGE_SIZE}, got {value}"
-                ));
-            }
-            Ok(size)
-        };
         let (size, from_end) = match (first, last) {
             (Some(_), Some(_)) => return Err("pass `first` or `last`, not both".to_owned()),
-            (Some(first), None) => (size("first", first)?, false),
-            (None, Some(last)) => (size("last", last)?, true),
+            (Some(first), None) => (page_size("first", first)?, false),
+            (None, Some(last)) => (page_size("last", last)?, true),
             (None, None) => (DEFAULT_PAGE_SIZE, false),
         };
         Ok(Self {

@@ -1,8 +1,10 @@
 //! The rule every string a client sends obeys, checked in one place before anything runs (in
-//! the document's literals once, when it is parsed; in the variables of every request): at most
+//! the document's literals once, when it is parsed, their length already on the raw text by
+//! `limits::precheck`; in the variables of every request): at most
 //! [`MAX_STRING_BYTES`] bytes, and no control characters but tab, line feed and carriage return.
 //! PostgreSQL refuses NUL in text, and nothing Bazaar stores wants the others. Each field keeps
 //! its own, smaller limits (names, codes, search phrases), checked where its value is parsed.
+//! The strings inside a decoded cursor obey the same rule ([`check_json`]).
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, Value, Variables};
@@ -12,10 +14,12 @@ use crate::error::codes;
 /// Longest string accepted anywhere, in bytes.
 pub const MAX_STRING_BYTES: usize = 65_536;
 
+const TOO_LONG: &str = "a string value is longer than 65,536 bytes";
+
 /// Why a string breaks the rule.
-fn fault(text: &str) -> Option<&'static str> {
+pub fn fault(text: &str) -> Option<&'static str> {
     if text.len() > MAX_STRING_BYTES {
-        Some("a string value is longer than 65,536 bytes")
+        Some(TOO_LONG)
     } else if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
@@ -35,11 +39,28 @@ fn refusal(message: &str) -> ServerError {
     error
 }
 
+/// The refusal of a string longer than [`MAX_STRING_BYTES`], for the check of the raw query text
+/// before it is parsed (`limits::precheck`).
+pub fn too_long() -> ServerError {
+    refusal(TOO_LONG)
+}
+
 fn check_value(value: &Value) -> Result<(), ServerError> {
     match value {
         Value::String(text) => fault(text).map_or(Ok(()), |why| Err(refusal(why))),
         Value::List(items) => items.iter().try_for_each(check_value),
         Value::Object(fields) => fields.values().try_for_each(check_value),
+        _ => Ok(()),
+    }
+}
+
+/// Checks every string of a JSON value (a decoded cursor, say).
+pub fn check_json(value: &serde_json::Value) -> Result<(), &'static str> {
+    use serde_json::Value as Json;
+    match value {
+        Json::String(text) => fault(text).map_or(Ok(()), Err),
+        Json::Array(items) => items.iter().try_for_each(check_json),
+        Json::Object(fields) => fields.values().try_for_each(check_json),
         _ => Ok(()),
     }
 }
@@ -118,5 +139,7 @@ mod tests {
         assert!(check_variables(&variables).is_err());
         let fine = Variables::from_json(serde_json::json!({ "v": "line\nbreak" }));
         assert!(check_variables(&fine).is_ok());
+        assert!(check_json(&serde_json::json!({ "Name": ["ok", 1] })).is_ok());
+        assert!(check_json(&serde_json::json!({ "Name": ["bad\u{0}", 1] })).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! Operation limits, checked before anything runs: a lexical pre-check of the query text (tokens,
-//! nesting) that keeps hostile documents away from the recursive parser; after parsing, aliases,
+//! nesting, string literals over the longest string any input may be) that keeps hostile
+//! documents away from the recursive parser; after parsing, aliases,
 //! directives, fields with fragments expanded (fragment bombs, cycles), sensitive mutations at
 //! most once per operation, no mutation over GET; then depth and cost (see `query_cost`), and
 //! the cost charged to the caller's bucket.
@@ -13,6 +14,7 @@ use async_graphql::parser::types::{
 use async_graphql::{Name, Positioned, ServerError, ServerResult};
 
 use crate::domain::cost::Refused;
+use crate::graphql::input_rules;
 use crate::graphql::query_cost::Measure;
 use crate::services::cost::CostLimiter;
 
@@ -85,7 +87,12 @@ pub fn precheck(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
             }
             b'"' => {
                 tokens += 1;
-                i = skip_string(bytes, i);
+                let (end, at_least) = skip_string(bytes, i);
+                // The rule every string obeys, ahead of the parser (slow on huge literals).
+                if at_least > input_rules::MAX_STRING_BYTES {
+                    return Err(input_rules::too_long());
+                }
+                i = end;
             }
             b'{' | b'[' | b'(' => {
                 tokens += 1;
@@ -131,30 +138,34 @@ pub fn precheck(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The index just past the string starting at `start` (a `"…"` or a `"""…"""` block string).
-fn skip_string(bytes: &[u8], start: usize) -> usize {
+/// The index just past the string starting at `start` (a `"…"` or a `"""…"""` block string),
+/// and the fewest bytes its value can have (each escape counted as one byte; 0 for a block
+/// string, whose common indentation is removed).
+fn skip_string(bytes: &[u8], start: usize) -> (usize, usize) {
     if bytes[start..].starts_with(b"\"\"\"") {
         let mut i = start + 3;
         while i < bytes.len() {
             if bytes[i..].starts_with(b"\\\"\"\"") {
                 i += 4;
             } else if bytes[i..].starts_with(b"\"\"\"") {
-                return i + 3;
+                return (i + 3, 0);
             } else {
                 i += 1;
             }
         }
-        return bytes.len();
+        return (bytes.len(), 0);
     }
-    let mut i = start + 1;
+    let (mut i, mut at_least) = (start + 1, 0);
     while i < bytes.len() {
         match bytes[i] {
+            b'\\' if bytes.get(i + 1) == Some(&b'u') => i += 6,
             b'\\' => i += 2,
-            b'"' | b'\n' | b'\r' => return i + 1,
+            b'"' | b'\n' | b'\r' => return (i + 1, at_least),
             _ => i += 1,
         }
+        at_least += 1;
     }
-    bytes.len()
+    (bytes.len(), at_least)
 }
 
 /// Refuses an operation nesting deeper than allowed; charges its cost to the caller's bucket,
@@ -378,6 +389,23 @@ mod tests {
     fn checked(query: &str) -> ServerResult<()> {
         precheck(query, &LIMITS)?;
         check_document(&async_graphql::parser::parse_query(query).unwrap(), &LIMITS)
+    }
+
+    #[test]
+    fn a_literal_over_the_longest_string_is_refused_before_parsing() {
+        let max = input_rules::MAX_STRING_BYTES;
+        let literal = |body: &str| format!("{{ a(x: \"{body}\") }}");
+        assert!(precheck(&literal(&"x".repeat(max)), &LIMITS).is_ok());
+        let refused = precheck(&literal(&"x".repeat(max + 1)), &LIMITS).unwrap_err();
+        assert_eq!(refused.message, input_rules::too_long().message);
+        // Escapes are counted as the one byte they may decode to: no refusal by mistake.
+        assert!(precheck(&literal(&"\\u0041".repeat(max)), &LIMITS).is_ok());
+        assert!(precheck(&literal(&"\\n".repeat(max)), &LIMITS).is_ok());
+        let block = format!("{{ a(x: \"\"\"{}\"\"\") }}", "x".repeat(max + 1));
+        assert!(
+            precheck(&block, &LIMITS).is_ok(),
+            "left to the check after parsing"
+        );
     }
 
     #[test]

@@ -1,16 +1,43 @@
 //! Relay connection arguments and opaque keyset cursors (base64url of a small JSON value; no
-//! OFFSET anywhere). The paging rules themselves are in `domain::paging`.
+//! OFFSET anywhere). The paging rules themselves are in `domain::paging`. A cursor is client
+//! input like any other: a forged one is decoded, its strings checked by the input rules and its
+//! position by [`CursorKey::check`] before it reaches SQL.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::db::models::product::ProductKey;
+use crate::domain::instant;
 use crate::domain::paging::PageRequest;
 use crate::error::AppError;
+use crate::graphql::input_rules;
+
+/// A position a cursor names.
+pub trait CursorKey: DeserializeOwned {
+    /// Refuses a decoded position no list holds and no column can store (a forged timestamp
+    /// thousands of years out of range).
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// An id.
+impl CursorKey for i64 {}
+
+/// A position in a sorted product list.
+impl CursorKey for ProductKey {
+    fn check(&self) -> Result<(), String> {
+        match self {
+            Self::CreatedAt(at, _) => instant::check(*at).map(drop),
+            Self::Name(..) | Self::Price(..) => Ok(()),
+        }
+    }
+}
 
 /// Checks connection arguments and decodes their cursors; any problem is `BAD_USER_INPUT`.
-pub fn page_request<K: DeserializeOwned>(
+pub fn page_request<K: CursorKey>(
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
@@ -29,10 +56,14 @@ pub fn encode_cursor<K: Serialize>(key: &K) -> String {
 }
 
 /// Decodes a cursor made by [`encode_cursor`]; anything else is `BAD_USER_INPUT`.
-pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, AppError> {
+pub fn decode_cursor<K: CursorKey>(cursor: &str) -> Result<K, AppError> {
     let invalid = || AppError::bad_input(format!("{cursor:?} is not a valid cursor"));
     let json = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    serde_json::from_slice(&json).map_err(|_| invalid())
+    let value: serde_json::Value = serde_json::from_slice(&json).map_err(|_| invalid())?;
+    input_rules::check_json(&value).map_err(|_| invalid())?;
+    let key: K = serde_json::from_value(value).map_err(|_| invalid())?;
+    key.check().map_err(|_| invalid())?;
+    Ok(key)
 }
 
 /// Declares a Relay connection type and its edge type for one kind of node, with a
@@ -93,10 +124,22 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let key = ("Mug".to_owned(), 7_i64);
+        let key = ProductKey::Name("Mug".to_owned(), 7);
         let cursor = encode_cursor(&key);
-        assert_eq!(decode_cursor::<(String, i64)>(&cursor).unwrap(), key);
-        assert!(decode_cursor::<(String, i64)>("not a cursor!").is_err());
-        assert!(decode_cursor::<(String, i64)>(&encode_cursor(&42)).is_err());
+        assert_eq!(decode_cursor::<ProductKey>(&cursor).unwrap(), key);
+        assert!(decode_cursor::<ProductKey>("not a cursor!").is_err());
+        assert!(decode_cursor::<ProductKey>(&encode_cursor(&42)).is_err());
+        assert_eq!(decode_cursor::<i64>(&encode_cursor(&42)).unwrap(), 42);
+    }
+
+    #[test]
+    fn forged_cursors_are_refused() {
+        let nul = ProductKey::Name("bad\u{0}".to_owned(), 7);
+        assert!(decode_cursor::<ProductKey>(&encode_cursor(&nul)).is_err());
+        let ancient = "-200000-01-01T00:00:00".parse().unwrap();
+        let forged = ProductKey::CreatedAt(ancient, 7);
+        assert!(decode_cursor::<ProductKey>(&encode_cursor(&forged)).is_err());
+        let fine = ProductKey::CreatedAt("2024-01-01T00:00:00".parse().unwrap(), 7);
+        assert!(decode_cursor::<ProductKey>(&encode_cursor(&fine)).is_ok());
     }
 }

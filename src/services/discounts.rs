@@ -9,6 +9,7 @@ use crate::db::models::discount::{
     self, CodeFilter, CodeWindow, DiscountCode, DiscountCodeRules, NewDiscountCode,
 };
 use crate::db::{Db, DbConnection, write_transaction};
+use crate::domain::instant;
 use crate::domain::money::Currency;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
@@ -88,6 +89,11 @@ pub fn check(new: &NewCode) -> Result<(), Vec<Rejection>> {
     }
     if new.usage_limit.is_some_and(|limit| limit < 0) {
         problems.push(invalid("usageLimit", "the usage limit cannot be negative"));
+    }
+    for (field, at) in [("startsAt", new.starts_at), ("endsAt", new.ends_at)] {
+        if let Some(Err(message)) = at.map(instant::check) {
+            problems.push(invalid(field, &message));
+        }
     }
     if let (Some(start), Some(end)) = (new.starts_at, new.ends_at)
         && end <= start

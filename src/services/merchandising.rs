@@ -13,7 +13,7 @@ use crate::db::models::image::{self, NewImage};
 use crate::db::models::product::{self, NewProduct, Product, ProductChanges};
 use crate::db::models::variant::{self, NewVariant, Variant};
 use crate::db::{Db, DbConnection, write_transaction};
-use crate::domain::catalog::{ProductStatus, search_text, slugify};
+use crate::domain::catalog::{ProductStatus, search_text, slugify, variant_options};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
@@ -25,6 +25,21 @@ fn now() -> NaiveDateTime {
 
 fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> AppError {
     AppError::rejected(Rejection::new(field, code, message))
+}
+
+/// Refuses fields an update was given that only a create takes (`(given, field, why)`), rather
+/// than ignoring them.
+fn create_only(fields: &[(bool, &str, &str)]) -> AppResult<()> {
+    let problems: Vec<Rejection> = fields
+        .iter()
+        .filter(|(given, _, _)| *given)
+        .map(|(_, field, why)| Rejection::new(&["input", field], RejectionCode::Invalid, *why))
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Rejected(problems))
+    }
 }
 
 fn not_found(field: &str, what: &str) -> AppError {
@@ -122,6 +137,11 @@ pub async fn update_category(
     id: i64,
     input: CategoryInput,
 ) -> AppResult<Category> {
+    create_only(&[(
+        input.parent_id.is_some(),
+        "parentId",
+        "the parent is set when a category is created",
+    )])?;
     let categories = categories.clone();
     db.run(move |conn| {
         let updated = write_transaction(conn, |conn| {
@@ -371,11 +391,10 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
             "stock cannot be negative",
         ));
     }
+    let options =
+        variant_options(input.options.clone().unwrap_or_default()).map_err(AppError::Rejected)?;
     let options = serde_json::to_string(
-        &input
-            .options
-            .clone()
-            .unwrap_or_default()
+        &options
             .into_iter()
             .map(|(name, value)| serde_json::json!({ "name": name, "value": value }))
             .collect::<Vec<_>>(),
@@ -414,6 +433,18 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
 /// Changes a variant's SKU, title, prices or position (stock changes go through
 /// [`adjust_inventory`]).
 pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<Variant> {
+    create_only(&[
+        (
+            input.options.is_some(),
+            "options",
+            "options are set when a variant is created",
+        ),
+        (
+            input.stock.is_some(),
+            "stock",
+            "stock changes go through inventoryAdjust",
+        ),
+    ])?;
     let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {

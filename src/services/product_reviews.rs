@@ -122,7 +122,8 @@ pub async fn moderate(db: &Db, id: i64, status: ReviewStatus) -> AppResult<Revie
 }
 
 /// The moderation queue: PENDING reviews, oldest first.
-pub async fn pending(db: &Db, limit: i64) -> AppResult<Vec<ReviewRow>> {
+pub async fn pending(db: &Db, size: usize) -> AppResult<Vec<ReviewRow>> {
+    let limit = i64::try_from(size).unwrap_or(i64::MAX);
     db.run(move |conn| {
         Ok(product_review::with_status(
             conn,

@@ -223,49 +223,31 @@ async fn get_requests_are_logged_without_their_query_string_and_are_not_shared_b
     );
 }
 
+/// What `hostile_inputs.rs` (hostile values for every argument, generated from the schema) does
+/// not check: values under the limit of every string but over a field's own limit get
+/// `BAD_USER_INPUT` too, and no refusal is a large answer.
 #[actix_web::test]
 async fn hostile_strings_and_numbers_get_clear_errors_never_internal_ones() {
     let app = spawn_app().await;
     let staff = app.account_with_role("staff@example.com", "STAFF").await;
-    let nul = "bad\u{0}value";
     let cases: Vec<(&str, serde_json::Value)> = vec![
-        (
-            "query($s: String!) { products(first: 1, where: { search: $s }) { edges { cursor } } }",
-            json!({ "s": nul }),
-        ),
-        (
-            "{ products(first: 1, where: { search: \"bad\\u0000value\" }) { edges { cursor } } }",
-            json!({}),
-        ),
-        (
-            "query($s: String!) { product(slug: $s) { id } }",
-            json!({ "s": nul }),
-        ),
-        (
-            "query($s: String!) { products(first: 1, where: { search: $s }) { edges { cursor } } }",
-            json!({ "s": "x".repeat(200_000) }),
-        ),
         (
             "query($s: String!) { products(first: 1, where: { search: $s }) { edges { cursor } } }",
             json!({ "s": "x".repeat(60_000) }),
         ),
         (
-            "mutation($c: ID!, $code: String!) { cartDiscountCodeApply(cartId: $c, code: $code) { userErrors { code } } }",
-            json!({ "c": "gid://bazaar/Cart/x", "code": nul }),
-        ),
-        (
-            "mutation($n: String!) { productCreate(input: { name: $n }) { userErrors { code } } }",
-            json!({ "n": nul }),
+            "query($s: String!) { products(first: 1, where: { search: $s }) { edges { cursor } } }",
+            json!({ "s": "x".repeat(200_000) }),
         ),
         ("{ reviewsToModerate(first: -1) { id } }", json!({})),
         ("{ reviewsToModerate(first: 100000) { id } }", json!({})),
         (
             "query($id: ID!) { node(id: $id) { id } }",
-            json!({ "id": "z".repeat(200_000) }),
+            json!({ "id": "z".repeat(60_000) }),
         ),
         (
             "query($id: ID!) { node(id: $id) { id } }",
-            json!({ "id": "z".repeat(60_000) }),
+            json!({ "id": "z".repeat(200_000) }),
         ),
     ];
     for (query, variables) in cases {

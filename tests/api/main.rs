@@ -12,6 +12,7 @@ mod fake_stripe;
 mod faults;
 mod hardening;
 mod helpers;
+mod hostile_inputs;
 mod http;
 mod merchandising;
 mod pagination;

@@ -39,9 +39,9 @@ pub struct DiscountCodeInput {
     pub minimum_subtotal: Option<Decimal>,
     /// How many orders may use it; unlimited when omitted.
     pub usage_limit: Option<i32>,
-    /// Valid from.
+    /// Valid from (a year from 1 to 9999).
     pub starts_at: Option<DateTime<Utc>>,
-    /// Valid until (exclusive).
+    /// Valid until (exclusive; a year from 1 to 9999).
     pub ends_at: Option<DateTime<Utc>>,
 }
 
@@ -56,9 +56,9 @@ pub struct DiscountCodeUpdateInput {
     pub minimum_subtotal: Option<Decimal>,
     /// How many orders may use it in all; null: unlimited.
     pub usage_limit: MaybeUndefined<i32>,
-    /// Valid from; null: at once.
+    /// Valid from (a year from 1 to 9999); null: at once.
     pub starts_at: MaybeUndefined<DateTime<Utc>>,
-    /// Valid until (exclusive); null: no end.
+    /// Valid until (exclusive; a year from 1 to 9999); null: no end.
     pub ends_at: MaybeUndefined<DateTime<Utc>>,
 }
 

@@ -21,7 +21,7 @@ pub struct CategoryFields {
     pub name: Option<String>,
     /// URL handle (lower-case letters, digits, dashes); made from the name when omitted.
     pub slug: Option<String>,
-    /// The parent category (create only); a root category when omitted.
+    /// The parent category (create only: refused on update); a root category when omitted.
     pub parent_id: Option<ID>,
     /// Display order among its siblings.
     pub position: Option<i32>,
@@ -78,9 +78,9 @@ impl ProductFields {
 /// One option of a variant, e.g. `{ name: "Size", value: "M" }`.
 #[derive(InputObject)]
 pub struct VariantOptionInput {
-    /// The option, e.g. `Size`.
+    /// The option, e.g. `Size` (1–100 characters).
     pub name: String,
-    /// Its value, e.g. `M`.
+    /// Its value, e.g. `M` (1–100 characters).
     pub value: String,
 }
 
@@ -91,13 +91,14 @@ pub struct VariantFields {
     pub sku: Option<String>,
     /// Display title, e.g. `M / Navy`.
     pub title: Option<String>,
-    /// Option values (create only).
+    /// Option values (create only: refused on update): at most 10, each name and value 1 to
+    /// 100 characters.
     pub options: Option<Vec<VariantOptionInput>>,
     /// Price in the store currency, e.g. `"19.99"` (required on create).
     pub price: Option<Decimal>,
     /// Former price shown struck through; `null` clears it.
     pub compare_at_price: MaybeUndefined<Decimal>,
-    /// Units in stock (create only; afterwards use `inventoryAdjust`).
+    /// Units in stock (create only: refused on update, where `inventoryAdjust` sets it).
     pub stock: Option<i32>,
     /// Display order among the product's variants.
     pub position: Option<i32>,

@@ -4,6 +4,7 @@ use crate::error::AppError;
 use async_graphql::{Context, Object, Result};
 
 use crate::domain::accounts::Role;
+use crate::domain::paging::page_size;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::RoleGuard;
 use crate::graphql::types::review::ReviewNode;
@@ -20,16 +21,14 @@ impl ReviewQuery {
     async fn reviews_to_moderate(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "How many (1–100, default 20).", default = 20)] first: i32,
+        #[graphql(
+            desc = "How many (0–100, default 20; checked as `first` is on every list).",
+            default = 20
+        )]
+        first: i32,
     ) -> Result<Vec<ReviewNode>> {
-        if !(1..=100).contains(&first) {
-            return Err(AppError::bad_input(format!(
-                "`first` must be between 1 and 100, got {first}"
-            ))
-            .into());
-        }
-        let limit = i64::from(first);
-        let rows = product_reviews::pending(&ctx.request()?.db, limit).await?;
+        let size = page_size("first", first).map_err(AppError::BadUserInput)?;
+        let rows = product_reviews::pending(&ctx.request()?.db, size).await?;
         Ok(rows.into_iter().map(ReviewNode::from).collect())
     }
 }
