@@ -91,7 +91,7 @@ pub struct VariantFields {
     pub sku: Option<String>,
     /// Display title, e.g. `M / Navy`.
     pub title: Option<String>,
-    /// Option values (create only).
+    /// Option values (create only; at most 3).
     pub options: Option<Vec<VariantOptionInput>>,
     /// Price in the store currency, e.g. `"19.99"` (required on create).
     pub price: Option<Decimal>,

@@ -20,7 +20,7 @@ impl ReviewQuery {
     async fn reviews_to_moderate(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "How many (1–100, default 20).", default = 20)] first: i32,
+        #[graphql(desc = "How many: 1 to 100, by default 20.", default = 20)] first: i32,
     ) -> Result<Vec<ReviewNode>> {
         if !(1..=100).contains(&first) {
             return Err(AppError::bad_input(format!(
