@@ -17,6 +17,7 @@ mod merchandising;
 mod pagination;
 mod payments;
 mod product_reviews;
+mod query_cost;
 mod schema;
 mod staff_commerce;
 mod stripe_gateway;
