@@ -114,7 +114,7 @@ pub fn search_pattern(phrase: &str) -> Result<Option<String>, String> {
 }
 
 /// Most options a variant has (size, colour, material…).
-pub const MAX_VARIANT_OPTIONS: usize = 10;
+pub use crate::domain::bounds::MAX_OPTIONS_PER_VARIANT as MAX_VARIANT_OPTIONS;
 /// Longest option name or value, in characters.
 pub const MAX_OPTION_CHARS: usize = 100;
 

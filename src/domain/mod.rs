@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod address;
+pub mod bounds;
 pub mod catalog;
 pub mod cost;
 pub mod idempotency;

@@ -1,5 +1,6 @@
-//! Keyset paging rules shared by every list: page-size bounds and how a fetched window becomes a
-//! page with Relay's `hasPreviousPage` / `hasNextPage`.
+//! Keyset paging rules shared by every list: page-size bounds (and the `first` of lists that are
+//! not connections), and how a fetched window becomes a page with Relay's `hasPreviousPage` /
+//! `hasNextPage`.
 
 /// Page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
@@ -82,6 +83,15 @@ impl<K> PageRequest<K> {
     }
 }
 
+/// Checks the `first` argument of a list that is not a connection (a product's variants, say):
+/// 0 to `most` items, the list's maximum.
+pub fn list_size(first: i32, most: usize) -> Result<usize, String> {
+    usize::try_from(first)
+        .ok()
+        .filter(|size| *size <= most)
+        .ok_or_else(|| format!("`first` must be between 0 and {most}, got {first}"))
+}
+
 /// One page of a list.
 #[derive(Debug)]
 pub struct Page<T> {
@@ -112,6 +122,17 @@ mod tests {
         let last = Request::new(None, Some(5), None, None).unwrap();
         assert!(last.from_end);
         assert_eq!(last.fetch_limit(), 6);
+    }
+
+    #[test]
+    fn checks_list_sizes() {
+        assert_eq!(list_size(0, 20), Ok(0));
+        assert_eq!(list_size(20, 20), Ok(20));
+        assert_eq!(
+            list_size(21, 20),
+            Err("`first` must be between 0 and 20, got 21".to_owned())
+        );
+        assert!(list_size(-1, 20).is_err());
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::fmt;
 
 /// Live (unrevoked) keys an app may hold at once: one in use and one being rolled out.
 pub const MAX_LIVE_KEYS_PER_APP: usize = 2;
+/// Keys an app lists: the newest, live or revoked (older revoked keys stay stored, unlisted).
+pub const KEYS_LISTED_PER_APP: usize = 10;
 
 /// One thing a partner's key allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

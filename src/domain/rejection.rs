@@ -22,7 +22,7 @@ pub enum RejectionCode {
     Stale,
     /// The change would leave the shop without an administrator.
     LastAdmin,
-    /// A per-account limit is reached.
+    /// A limit is reached (see `domain::bounds`).
     LimitReached,
     /// The object is still in use and cannot be removed.
     InUse,

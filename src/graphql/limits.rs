@@ -15,7 +15,7 @@ use async_graphql::{Name, Positioned, ServerError, ServerResult};
 
 use crate::domain::cost::Refused;
 use crate::graphql::input_rules;
-use crate::graphql::query_cost::Measure;
+use crate::graphql::query_cost::{Measure, UNPRICEABLE};
 use crate::services::cost::CostLimiter;
 
 /// `extensions.code` of a document over a limit.
@@ -186,6 +186,10 @@ pub fn charge(
     let cost = measure.cost as f64;
     match costs.charge(key, cost) {
         Ok(()) => Ok(cost),
+        Err(Refused::TooExpensive) if measure.cost == UNPRICEABLE => Err(too_complex(
+            "the query asks for a list whose length has no known bound, so it cannot be priced"
+                .to_owned(),
+        )),
         Err(Refused::TooExpensive) => Err(too_complex(format!(
             "the query costs {cost} points; at most {} are allowed",
             costs.capacity()

@@ -48,6 +48,12 @@ pub fn page_request<K: CursorKey>(
     PageRequest::new(first, last, after, before).map_err(AppError::BadUserInput)
 }
 
+/// Checks the `first` of a list that is not a connection against the list's maximum: 0 to
+/// `most`, else `BAD_USER_INPUT`.
+pub fn list_size(first: i32, most: usize) -> Result<usize, AppError> {
+    crate::domain::paging::list_size(first, most).map_err(AppError::BadUserInput)
+}
+
 /// Encodes a position as an opaque cursor.
 pub fn encode_cursor<K: Serialize>(key: &K) -> String {
     // Positions are plain data (strings, numbers, timestamps): serialising cannot fail.

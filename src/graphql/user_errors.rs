@@ -2,6 +2,7 @@
 
 use async_graphql::{Enum, SimpleObject};
 
+use crate::domain::bounds::MAX_USER_ERRORS;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::AppError;
 
@@ -27,7 +28,8 @@ pub enum UserErrorCode {
     Stale,
     /// The change would leave the shop without an administrator.
     LastAdmin,
-    /// A per-account limit is reached.
+    /// A limit is reached: addresses per account, variants or images per product, lines per
+    /// cart, categories per parent, payment attempts per order.
     LimitReached,
     /// The object is still in use and cannot be removed.
     InUse,
@@ -77,8 +79,8 @@ pub trait Payload: Sized {
     fn rejected(errors: Vec<UserError>) -> Self;
 }
 
-/// Shapes a use case's result as a payload: success through `ok`, rejections as `userErrors`,
-/// anything else as a top-level error.
+/// Shapes a use case's result as a payload: success through `ok`, rejections as `userErrors`
+/// (at most [`MAX_USER_ERRORS`]), anything else as a top-level error.
 pub fn respond<T, P: Payload>(
     result: Result<T, AppError>,
     ok: impl FnOnce(T) -> P,
@@ -86,7 +88,11 @@ pub fn respond<T, P: Payload>(
     match result {
         Ok(value) => Ok(ok(value)),
         Err(AppError::Rejected(rejections)) => Ok(P::rejected(
-            rejections.into_iter().map(UserError::from).collect(),
+            rejections
+                .into_iter()
+                .take(MAX_USER_ERRORS)
+                .map(UserError::from)
+                .collect(),
         )),
         Err(other) => Err(other.into()),
     }
@@ -101,7 +107,7 @@ macro_rules! payload {
         #[derive(async_graphql::SimpleObject, Default)]
         pub struct $name {
             $($(#[doc = $field_doc])* pub $field: $ty,)*
-            /// Why the mutation did not happen; empty when it did.
+            /// Why the mutation did not happen; empty when it did. At most 10.
             pub user_errors: Vec<$crate::graphql::user_errors::UserError>,
         }
 

@@ -11,7 +11,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::ExecutableDocument;
 
-use crate::graphql::{input_rules, response_order};
+use crate::graphql::input_rules;
+use crate::graphql::response_order::Selections;
 use async_graphql::{ErrorExtensionValues, Response, ServerError, Value, Variables, value};
 use futures_util::StreamExt as _;
 use serde_json::json;
@@ -176,6 +177,8 @@ async fn run_one(
     let stats = Arc::new(SqlStats::default());
     let db = state.db.with_stats(stats.clone());
     let mut ticket = None;
+    // What the query actually cost: the fields of its response (see `query_cost`).
+    let mut actual_cost = 0;
     let mut response = match prepare(state, http, &db, params, read_only, &mut ticket).await {
         Err(error) => Response::from_errors(vec![error]),
         Ok((request, principal, document)) => {
@@ -194,11 +197,9 @@ async fn run_one(
             let execution = state.schema.execute(request).instrument(span);
             match actix_web::rt::time::timeout(state.request_timeout, execution).await {
                 Ok(mut response) => {
-                    response_order::restore(
-                        &mut response.data,
-                        &document,
-                        operation_name.as_deref(),
-                    );
+                    let selections = Selections::of(&document, operation_name.as_deref());
+                    selections.restore(&mut response.data);
+                    actual_cost = selections.count_fields(&response.data);
                     response
                 }
                 Err(_) => {
@@ -229,7 +230,7 @@ async fn run_one(
     if let Some(ticket) = &ticket {
         let requested = ticket.requested;
         let actual = requested.map(|requested| {
-            let actual = count_fields(&response.data) as f64;
+            let actual = actual_cost as f64;
             state.costs.settle(&ticket.key, requested, actual);
             actual
         });
@@ -339,15 +340,6 @@ struct CostTicket {
 /// `extensions.<key>` of the response's first error.
 fn first_error_extension<'a>(response: &'a Response, key: &str) -> Option<&'a Value> {
     response.errors.first()?.extensions.as_ref()?.get(key)
-}
-
-/// The number of fields in a response's data: what the query actually cost.
-fn count_fields(value: &Value) -> usize {
-    match value {
-        Value::Object(object) => object.len() + object.values().map(count_fields).sum::<usize>(),
-        Value::List(items) => items.iter().map(count_fields).sum(),
-        _ => 0,
-    }
 }
 
 /// The caller the `Authorization: Bearer` header proves; anonymous without one. A header that

@@ -13,6 +13,7 @@ use crate::db::models::cart::{self, Cart, CartLineView};
 use crate::db::models::discount::{self, DiscountCode};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::Principal;
+use crate::domain::bounds::{MAX_CART_LINES, room_for};
 use crate::domain::catalog::ProductStatus;
 use crate::domain::ids::VariantId;
 use crate::domain::pricing::{
@@ -197,6 +198,7 @@ pub async fn get(
 }
 
 /// Adds units (`replace = false`) or sets quantities (`replace = true`, 0 removes) of variants.
+/// A cart holds at most [`MAX_CART_LINES`] lines (distinct variants).
 pub async fn change_lines(
     db: &Db,
     caller: Principal,
@@ -209,8 +211,13 @@ pub async fn change_lines(
         write_transaction(conn, |conn| {
             let cart = load_for(conn, &caller, &token)?;
             mutable(&cart)?;
-            let current = cart::lines(conn, cart.id)?;
             let at = now();
+            // First, so that the cart's row is locked (PostgreSQL) before its lines are counted:
+            // concurrent changes of one cart take turns.
+            cart::update(conn, cart.id, cart.user_id, cart.discount_code_id, at)?;
+            let current = cart::lines(conn, cart.id)?;
+            let mut in_cart: std::collections::HashSet<i64> =
+                current.iter().map(|line| line.variant_id).collect();
             for (index, change) in changes.iter().enumerate() {
                 let index = index.to_string();
                 let existing = current
@@ -232,7 +239,19 @@ pub async fn change_lines(
                 }
                 if quantity == 0 {
                     cart::remove_line(conn, cart.id, change.variant.0)?;
+                    in_cart.remove(&change.variant.0);
                     continue;
+                }
+                if !in_cart.contains(&change.variant.0) {
+                    let count = i64::try_from(in_cart.len()).unwrap_or(i64::MAX);
+                    room_for(
+                        count,
+                        1,
+                        MAX_CART_LINES,
+                        &["lines", &index, "variantId"],
+                        "lines per cart",
+                    )
+                    .map_err(AppError::rejected)?;
                 }
                 let sellable = crate::db::models::variant::by_ids(
                     conn,
@@ -249,8 +268,8 @@ pub async fn change_lines(
                     )));
                 }
                 cart::set_quantity(conn, cart.id, change.variant.0, quantity, at)?;
+                in_cart.insert(change.variant.0);
             }
-            cart::update(conn, cart.id, cart.user_id, cart.discount_code_id, at)?;
             view(conn, cart, &policy)
         })
     })
@@ -301,9 +320,10 @@ pub async fn set_discount(
     .await
 }
 
-/// After sign-in: an anonymous cart joins the customer's open cart (quantities add up), or
-/// becomes it when there is none. The token of the customer's cart afterwards, if any; carts
-/// owned by someone else are left alone.
+/// After sign-in: an anonymous cart joins the customer's open cart (quantities add up; its
+/// lines move oldest first, and none past [`MAX_CART_LINES`]), or becomes it when there is
+/// none. The token of the customer's cart afterwards, if any; carts owned by someone else are
+/// left alone.
 pub async fn claim(db: &Db, user_id: i64, token: Option<String>) -> AppResult<Option<String>> {
     db.run(move |conn| {
         write_transaction(conn, |conn| {
@@ -316,7 +336,7 @@ pub async fn claim(db: &Db, user_id: i64, token: Option<String>) -> AppResult<Op
             Ok(match (anonymous, own) {
                 (Some(anonymous), Some(own)) => {
                     let max = MAX_LINE_QUANTITY as i32;
-                    cart::merge(conn, anonymous.id, own.id, max, now())?;
+                    cart::merge(conn, anonymous.id, own.id, max, MAX_CART_LINES, now())?;
                     Some(own.token)
                 }
                 (Some(anonymous), None) => {

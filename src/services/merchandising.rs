@@ -13,6 +13,10 @@ use crate::db::models::image::{self, NewImage};
 use crate::db::models::product::{self, NewProduct, Product, ProductChanges};
 use crate::db::models::variant::{self, NewVariant, Variant};
 use crate::db::{Db, DbConnection, write_transaction};
+use crate::domain::bounds::{
+    MAX_CATEGORY_CHILDREN, MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT,
+    MAX_VARIANTS_PER_PRODUCT, room_for,
+};
 use crate::domain::catalog::{ProductStatus, search_text, slugify, variant_options};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
@@ -96,7 +100,8 @@ pub struct CategoryInput {
     pub position: Option<i32>,
 }
 
-/// Creates a category under `parent_id` (or at the root).
+/// Creates a category under `parent_id` (or at the root); a parent (or the root) holds at most
+/// [`MAX_CATEGORY_CHILDREN`].
 pub async fn create_category(
     db: &Db,
     categories: &Arc<CategoryTreeCache>,
@@ -106,11 +111,24 @@ pub async fn create_category(
     let categories = categories.clone();
     db.run(move |conn| {
         let created = write_transaction(conn, |conn| {
+            let siblings = category::lock_and_count_children(conn, input.parent_id)?;
             if let Some(parent) = input.parent_id
                 && category::by_ids(conn, &[parent])?.is_empty()
             {
                 return Err(not_found("parentId", "parent category").under("input"));
             }
+            let what = match input.parent_id {
+                Some(_) => "subcategories in one category",
+                None => "top-level categories",
+            };
+            room_for(
+                siblings,
+                1,
+                MAX_CATEGORY_CHILDREN,
+                &["input", "parentId"],
+                what,
+            )
+            .map_err(AppError::rejected)?;
             category::insert(
                 conn,
                 &NewCategory {
@@ -375,13 +393,23 @@ fn check_variant(sku: &str, title: &str, price: i64, compare_at: Option<i64>) ->
     }
 }
 
-/// Adds a variant to a product.
+/// Adds a variant to a product: at most [`MAX_VARIANTS_PER_PRODUCT`] per product (archived ones
+/// count), each with at most [`MAX_OPTIONS_PER_VARIANT`] option values.
 pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> AppResult<Variant> {
     let sku = input.sku.clone().unwrap_or_default().trim().to_uppercase();
     let title = input.title.clone().unwrap_or_default().trim().to_owned();
     let price = input.price.unwrap_or(-1);
     let compare_at = input.compare_at_price.flatten();
     check_variant(&sku, &title, price, compare_at)?;
+    let option_count = input.options.as_ref().map_or(0, Vec::len);
+    room_for(
+        0,
+        option_count,
+        MAX_OPTIONS_PER_VARIANT,
+        &["input", "options"],
+        "option values per variant",
+    )
+    .map_err(AppError::rejected)?;
     let stock = input.stock.unwrap_or(0);
     let actor = db.actor();
     if stock < 0 {
@@ -402,8 +430,16 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
     .map_err(AppError::internal)?;
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            let current = product::by_id(conn, product_id)?
+            let current = product::lock(conn, product_id)?
                 .ok_or_else(|| not_found("productId", "product"))?;
+            room_for(
+                variant::count_for_product(conn, product_id)?,
+                1,
+                MAX_VARIANTS_PER_PRODUCT,
+                &["productId"],
+                "variants per product",
+            )
+            .map_err(AppError::rejected)?;
             let at = now();
             let id = variant::insert(
                 conn,
@@ -554,7 +590,8 @@ fn adjust_in(
     }
 }
 
-/// Adds an image (an http or https URL) to a product.
+/// Adds an image (an http or https URL) to a product, which holds at most
+/// [`MAX_IMAGES_PER_PRODUCT`].
 pub async fn add_image(
     db: &Db,
     product_id: i64,
@@ -581,18 +618,28 @@ pub async fn add_image(
         ));
     }
     db.run(move |conn| {
-        if product::by_id(conn, product_id)?.is_none() {
-            return Err(not_found("productId", "product"));
-        }
-        Ok(image::insert(
-            conn,
-            &NewImage {
-                product_id,
-                url,
-                alt_text,
-                position,
-            },
-        )?)
+        write_transaction(conn, |conn| {
+            if product::lock(conn, product_id)?.is_none() {
+                return Err(not_found("productId", "product"));
+            }
+            room_for(
+                image::count_for_product(conn, product_id)?,
+                1,
+                MAX_IMAGES_PER_PRODUCT,
+                &["productId"],
+                "images per product",
+            )
+            .map_err(AppError::rejected)?;
+            Ok(image::insert(
+                conn,
+                &NewImage {
+                    product_id,
+                    url,
+                    alt_text,
+                    position,
+                },
+            )?)
+        })
     })
     .await
 }

@@ -277,24 +277,25 @@ async fn every_response_reports_its_cost() {
         &["--cost-bucket-size", "1000", "--cost-restore-rate", "1"],
     )
     .await;
-    // 4 root categories × (name) + the field itself: requested counts each field once (no
-    // connection), actual counts the fields returned.
+    // Requested: the field plus a name for each of the 50 top-level categories a shop may
+    // have (the most `categories` can return); actual: the 4 the demo shop has. The bucket is
+    // charged the first and refunded the difference.
     let categories = app.graphql("{ categories { name } }", json!({})).await;
-    assert_eq!(cost(&categories)["requestedQueryCost"], 2.0);
+    assert_eq!(cost(&categories)["requestedQueryCost"], 1.0 + 50.0);
     assert_eq!(cost(&categories)["actualQueryCost"], 1.0 + 4.0);
     let status = &cost(&categories)["throttleStatus"];
     assert_eq!(status["maximumAvailable"], 1000.0);
     assert_eq!(status["restoreRate"], 1.0);
 
-    // A connection is charged for its whole page: 1 + first × (edges 1 + node 1 + name 1).
+    // A connection is charged for its whole page: 1 (products) + 1 (edges) + first × (node 1 +
+    // name 1); a full page costs just that.
     let products = app
         .graphql(
             "{ products(first: 10) { edges { node { name } } } }",
             json!({}),
         )
         .await;
-    assert_eq!(cost(&products)["requestedQueryCost"], 31.0);
-    // 1 (products) + 1 (edges) + 10 × (node + name).
+    assert_eq!(cost(&products)["requestedQueryCost"], 22.0);
     assert_eq!(cost(&products)["actualQueryCost"], 22.0);
     let short_page = app
         .graphql(
@@ -302,7 +303,7 @@ async fn every_response_reports_its_cost() {
             json!({}),
         )
         .await;
-    assert_eq!(cost(&short_page)["requestedQueryCost"], 31.0);
+    assert_eq!(cost(&short_page)["requestedQueryCost"], 22.0);
     assert_eq!(
         cost(&short_page)["actualQueryCost"],
         2.0,
@@ -322,13 +323,16 @@ async fn the_bucket_drains_throttles_with_429_and_refills() {
         &["--cost-bucket-size", "100", "--cost-restore-rate", "50"],
     )
     .await;
-    // 1 + 20 × (1 + 1 + 1) = 61 requested; 20 products come back: 1 + 1 + 20 × 2 = 42 actual.
-    let query = "{ products(first: 20) { edges { node { name } } } }";
+    // Signing up spends the anonymous bucket too: done first, and the bucket refilled.
+    let ada = app.register("ada@example.com").await;
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // 1 + 1 + 30 × (1 + 1) = 62 requested, and as much actual: 30 products come back.
+    let query = "{ products(first: 30) { edges { node { name } } } }";
     let first = graphql_raw(&app, query).await;
     assert_eq!(first.status, 200);
-    assert_eq!(cost(&first.body)["requestedQueryCost"], 61.0);
-    assert_eq!(cost(&first.body)["actualQueryCost"], 42.0);
-    // 100 − 61 + (61 − 42) = 58 left (plus a few ms of refill): not enough for 61.
+    assert_eq!(cost(&first.body)["requestedQueryCost"], 62.0);
+    assert_eq!(cost(&first.body)["actualQueryCost"], 62.0);
+    // 100 − 62 = 38 left (plus a few ms of refill): not enough for 62.
     let second = graphql_raw(&app, query).await;
     assert_eq!(second.status, 429);
     assert_eq!(error_codes(&second.body), ["THROTTLED"]);
@@ -338,16 +342,15 @@ async fn the_bucket_drains_throttles_with_429_and_refills() {
     let available = cost(&second.body)["throttleStatus"]["currentlyAvailable"]
         .as_f64()
         .unwrap();
-    assert!((58.0..61.0).contains(&available), "{available}");
-    // A cheaper query still fits.
-    let cheap = graphql_raw(&app, "{ categories { name } }").await;
+    assert!((38.0..41.0).contains(&available), "{available}");
+    // A cheaper query still fits (1 + 4 requested).
+    let cheap = graphql_raw(&app, "{ categories(first: 4) { name } }").await;
     assert_eq!(cheap.status, 200);
     // After the advertised wait the bucket holds enough again.
     actix_web::rt::time::sleep(std::time::Duration::from_millis(1100)).await;
     let third = graphql_raw(&app, query).await;
     assert_eq!(third.status, 200, "{}", third.body);
     // Signed-in callers have a bucket of their own.
-    let ada = app.register("ada@example.com").await;
     let signed_in = app.graphql_as(Some(&ada.token), query, json!({})).await;
     assert!(signed_in["errors"].is_null(), "{signed_in}");
 }

@@ -158,6 +158,18 @@ impl FakeStripe {
         self.state().faults.extend(std::iter::repeat_n(fault, n));
     }
 
+    /// Refunds a succeeded PaymentIntent in full behind the shop's back, as someone in Stripe's
+    /// dashboard would: every refund the shop asks for afterwards is refused.
+    pub fn refund_in_dashboard(&self, pi_id: &str) {
+        let form = [("payment_intent".to_owned(), pi_id.to_owned())];
+        let answer = self.state().create_refund(&form);
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "the intent could be refunded"
+        );
+    }
+
     /// Every capture: each PaymentIntent that reached `succeeded`, with its amount.
     pub fn captured(&self) -> Vec<(String, i64)> {
         self.state().captured.clone()

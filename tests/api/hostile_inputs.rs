@@ -228,8 +228,15 @@ impl Schema {
                     });
                 }
                 let target = field.ty.named().to_owned();
+                // A look-up (`product(id:, slug:)`) answers nothing without its key, however
+                // optional its arguments: paths go through lists and plain fields only.
+                let look_up = field
+                    .args
+                    .iter()
+                    .any(|arg| matches!(arg.name.as_str(), "id" | "slug" | "token" | "ids"));
                 if self.kind(&field.ty) == "OBJECT"
                     && !field.args.iter().any(InputDef::required)
+                    && !look_up
                     && seen.insert(target.clone())
                 {
                     let mut deeper = path.clone();

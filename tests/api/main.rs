@@ -19,6 +19,7 @@ mod pagination;
 mod partners;
 mod payments;
 mod product_reviews;
+mod query_cost;
 mod schema;
 mod staff_commerce;
 mod stripe_gateway;

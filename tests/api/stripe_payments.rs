@@ -1,7 +1,8 @@
 //! Bazaar taking payments through the Stripe adapter against `FakeStripe`: a charge whose answer
 //! is lost is taken exactly once whatever the interleaving of client retries, webhooks
 //! (duplicated, delayed) and reconcile runs; a charge landing after a cancel is refunded; 3-D
-//! Secure settles by webhook; the webhook endpoint refuses what Stripe did not sign.
+//! Secure settles by webhook; the webhook endpoint refuses what Stripe did not sign; refund
+//! attempts stop at five.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -444,4 +445,51 @@ async fn an_abandoned_three_d_secure_charge_gives_way_and_is_refunded_if_finishe
     let mut refunded_sorted = refunded_intents.clone();
     refunded_sorted.sort();
     assert_eq!(refunded_sorted, charged, "each charge refunded once");
+}
+
+#[actix_web::test]
+async fn staff_get_five_refund_attempts_per_order() {
+    let shop = shop().await;
+    let (order, number, token) = shop.order("refund-attempts").await;
+    let paid = shop.pay(&order, &token, payment_methods::VISA, "k").await;
+    assert_eq!(paid["order"]["status"], "PAID", "{paid}");
+    // Refunded in Stripe's dashboard: Stripe refuses every refund Bazaar asks for, each
+    // attempt fails and the order stays paid.
+    shop.fake.refund_in_dashboard(&shop.intents(number)[0]);
+    let staff = shop
+        .app
+        .account_with_role("staff@example.com", "STAFF")
+        .await;
+    let refund = "mutation($id: ID!, $k: String!) { orderRefund(id: $id, idempotencyKey: $k) {
+        order { status } payment { status } userErrors { code } } }";
+    for attempt in 0..5 {
+        let answer = shop
+            .app
+            .data_as(
+                &staff.token,
+                refund,
+                json!({ "id": order, "k": format!("r-{attempt}") }),
+            )
+            .await;
+        assert_eq!(
+            answer["orderRefund"]["userErrors"][0]["code"], "PAYMENT_FAILED",
+            "{answer}"
+        );
+    }
+    let sixth = shop
+        .app
+        .data_as(&staff.token, refund, json!({ "id": order, "k": "r-5" }))
+        .await;
+    assert_eq!(
+        sixth["orderRefund"]["userErrors"][0]["code"], "LIMIT_REACHED",
+        "{sixth}"
+    );
+    assert_eq!(
+        shop.read(&token).await["payments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1 + 5,
+        "the charge and five refund attempts"
+    );
 }

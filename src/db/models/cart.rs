@@ -160,19 +160,25 @@ pub fn complete(conn: &mut DbConnection, cart_id: i64, order_id: i64) -> QueryRe
     Ok(updated == 1)
 }
 
-/// Moves every line of `from` into `into` (adding quantities, capped at `max`), then deletes
-/// `from`.
+/// Moves every line of `from` into `into` (adding quantities, capped at `max`; oldest first, and
+/// no new line once `into` holds `most_lines`), then deletes `from`.
 pub fn merge(
     conn: &mut DbConnection,
     from: i64,
     into: i64,
     max: i32,
+    most_lines: usize,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     let moving: Vec<(i64, i32)> = cart_lines::table
         .filter(cart_lines::cart_id.eq(from))
+        .order_by(cart_lines::id)
         .select((cart_lines::variant_id, cart_lines::quantity))
         .load(conn)?;
+    let mut lines: i64 = cart_lines::table
+        .filter(cart_lines::cart_id.eq(into))
+        .count()
+        .get_result(conn)?;
     for (variant_id, quantity) in moving {
         let existing: Option<i32> = cart_lines::table
             .filter(cart_lines::cart_id.eq(into))
@@ -180,6 +186,12 @@ pub fn merge(
             .select(cart_lines::quantity)
             .first(conn)
             .optional()?;
+        if existing.is_none() {
+            if usize::try_from(lines).unwrap_or(usize::MAX) >= most_lines {
+                continue;
+            }
+            lines += 1;
+        }
         let total = (existing.unwrap_or(0) + quantity).min(max);
         set_quantity(conn, into, variant_id, total, now)?;
     }

@@ -100,6 +100,42 @@ pub fn insert(conn: &mut DbConnection, new: &NewCategory<'_>) -> QueryResult<Cat
         .get_result(conn)
 }
 
+/// How many children `parent` has (how many roots, for `None`), with the parent's row (the
+/// roots' rows) locked until the transaction ends, so that two concurrent inserts under one
+/// parent are counted one after the other (PostgreSQL: `FOR UPDATE`; SQLite: the write
+/// transaction already holds the database). Call inside a write transaction.
+pub fn lock_and_count_children(conn: &mut DbConnection, parent: Option<i64>) -> QueryResult<i64> {
+    #[cfg(feature = "postgres")]
+    if let DbConnection::Pg(c) = conn {
+        match parent {
+            Some(parent) => {
+                categories::table
+                    .find(parent)
+                    .select(categories::id)
+                    .for_update()
+                    .load::<i64>(c)?;
+            }
+            None => {
+                categories::table
+                    .filter(categories::parent_id.is_null())
+                    .select(categories::id)
+                    .for_update()
+                    .load::<i64>(c)?;
+            }
+        }
+    }
+    match parent {
+        Some(parent) => categories::table
+            .filter(categories::parent_id.eq(parent))
+            .count()
+            .get_result(conn),
+        None => categories::table
+            .filter(categories::parent_id.is_null())
+            .count()
+            .get_result(conn),
+    }
+}
+
 /// How many categories there are.
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     categories::table.count().get_result(conn)

@@ -35,6 +35,14 @@ pub fn for_products(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult
         .load(conn)
 }
 
+/// How many images a product has.
+pub fn count_for_product(conn: &mut DbConnection, product_id: i64) -> QueryResult<i64> {
+    product_images::table
+        .filter(product_images::product_id.eq(product_id))
+        .count()
+        .get_result(conn)
+}
+
 /// Adds an image to a product; its id.
 pub fn insert(conn: &mut DbConnection, new: &NewImage) -> QueryResult<i64> {
     diesel::insert_into(product_images::table)

@@ -128,6 +128,22 @@ pub fn of_order(
         .load(conn)
 }
 
+/// How many attempts of `kind` the order has whose idempotency key starts with `key_prefix` (a
+/// purpose's scope, e.g. `order-7:refund:`; it holds no `LIKE` wildcard).
+pub fn count_of_order(
+    conn: &mut DbConnection,
+    order_id: i64,
+    kind: PaymentKind,
+    key_prefix: &str,
+) -> QueryResult<i64> {
+    payments::table
+        .filter(payments::order_id.eq(order_id))
+        .filter(payments::kind.eq(kind.as_str()))
+        .filter(payments::idempotency_key.like(format!("{key_prefix}%")))
+        .count()
+        .get_result(conn)
+}
+
 /// The refunds recorded against the charge `charge_id`.
 pub fn refunds_of(conn: &mut DbConnection, charge_id: i64) -> QueryResult<Vec<Payment>> {
     payments::table

@@ -517,6 +517,22 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Product>> {
         .optional()
 }
 
+/// The product with this id, its row locked until the transaction ends (PostgreSQL: `FOR
+/// UPDATE`; SQLite: the write transaction already holds the database), so that writes counting
+/// its variants or images take turns. Call inside a write transaction.
+pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Product>> {
+    let row = products::table.find(id);
+    match conn {
+        DbConnection::Sqlite(c) => row.select(Product::as_select()).first(c).optional(),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(c) => row
+            .select(Product::as_select())
+            .for_update()
+            .first(c)
+            .optional(),
+    }
+}
+
 /// The fields staff edit on a product.
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = products, treat_none_as_null = true)]

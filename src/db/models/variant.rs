@@ -64,6 +64,14 @@ pub fn for_products(
     query.load(conn)
 }
 
+/// How many variants a product has, archived ones included.
+pub fn count_for_product(conn: &mut DbConnection, product_id: i64) -> QueryResult<i64> {
+    variants::table
+        .filter(variants::product_id.eq(product_id))
+        .count()
+        .get_result(conn)
+}
+
 /// The variants with these ids whose product the caller may see.
 pub fn by_ids(
     conn: &mut DbConnection,

@@ -91,7 +91,7 @@ pub struct VariantFields {
     pub sku: Option<String>,
     /// Display title, e.g. `M / Navy`.
     pub title: Option<String>,
-    /// Option values (create only: refused on update): at most 10, each name and value 1 to
+    /// Option values (create only: refused on update): at most 3, each name and value 1 to
     /// 100 characters.
     pub options: Option<Vec<VariantOptionInput>>,
     /// Price in the store currency, e.g. `"19.99"` (required on create).

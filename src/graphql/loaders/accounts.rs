@@ -8,6 +8,7 @@ use async_graphql::dataloader::Loader;
 use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
 use crate::db::models::address::{self, Address};
 use crate::db::models::user::{self, User};
+use crate::domain::address::MAX_ADDRESSES_PER_ACCOUNT;
 use crate::domain::ids::{AccountId, AddressId};
 use crate::error::AppError;
 
@@ -54,6 +55,6 @@ impl Loader<AddressesOf> for DbLoader {
             .run(move |conn| Ok(address::for_users(conn, &ids)?))
             .await?;
         let owner = |a: &Address| Some(AddressesOf(AccountId(a.user_id)));
-        Ok(group_by_key(keys, rows, owner, usize::MAX))
+        Ok(group_by_key(keys, rows, owner, MAX_ADDRESSES_PER_ACCOUNT))
     }
 }

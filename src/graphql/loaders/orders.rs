@@ -9,6 +9,7 @@ use super::Loader as RequestLoader;
 use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
 use crate::db::models::order::{self, LineWithVariant, Order, OrderEvent, OrderLine};
 use crate::db::models::payment::{self, Payment};
+use crate::domain::bounds::{MAX_CART_LINES, MAX_EVENTS_PER_ORDER, MAX_PAYMENTS_PER_ORDER};
 use crate::domain::ids::OrderId;
 use crate::error::AppError;
 use crate::services::orders::PageLines;
@@ -85,13 +86,15 @@ async fn remember<K, V>(
 }
 
 /// Loads the rows of many orders keyed by `$key`: `$load` reads them (with `$ids` the orders'
-/// ids and `$visibility` the caller's catalog visibility), `$order_id` says whose each row is.
+/// ids and `$visibility` the caller's catalog visibility), `$order_id` says whose each row is;
+/// each order keeps at most `$most` (the list's bound, which writes keep anyway).
 macro_rules! children_loader {
     (
         $key:ident,
         $value:ty,
         |$conn:ident, $ids:ident, $visibility:pat_param| $load:expr,
-        |$row:ident| $order_id:expr
+        |$row:ident| $order_id:expr,
+        $most:expr
     ) => {
         impl Loader<$key> for DbLoader {
             type Value = Arc<[$value]>;
@@ -109,7 +112,7 @@ macro_rules! children_loader {
                     })
                     .await?;
                 let order = |$row: &$value| Some($key(OrderId($order_id)));
-                Ok(group_by_key(keys, rows, order, usize::MAX))
+                Ok(group_by_key(keys, rows, order, $most))
             }
         }
     };
@@ -119,23 +122,27 @@ children_loader!(
     LinesOf,
     OrderLine,
     |conn, ids, _| order::lines_of(conn, ids),
-    |line| line.order_id
+    |line| line.order_id,
+    MAX_CART_LINES
 );
 children_loader!(
     LinesWithVariantsOf,
     LineWithVariant,
     |conn, ids, visibility| order::lines_with_variants_of(conn, ids, visibility),
-    |row| row.0.order_id
+    |row| row.0.order_id,
+    MAX_CART_LINES
 );
 children_loader!(
     EventsOf,
     OrderEvent,
     |conn, ids, _| order::events_of(conn, ids),
-    |event| event.order_id
+    |event| event.order_id,
+    MAX_EVENTS_PER_ORDER
 );
 children_loader!(
     PaymentsOf,
     Payment,
     |conn, ids, _| payment::of_orders(conn, ids),
-    |payment| payment.order_id
+    |payment| payment.order_id,
+    MAX_PAYMENTS_PER_ORDER
 );

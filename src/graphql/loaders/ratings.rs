@@ -7,11 +7,9 @@ use async_graphql::dataloader::Loader;
 
 use super::catalog::{DbLoader, LoadResult, group_by_key};
 use crate::db::models::product_review::{self, ReviewRow};
+use crate::domain::bounds::REVIEWS_SHOWN;
 use crate::domain::ids::ProductId;
 use crate::error::AppError;
-
-/// Approved reviews shown per product.
-pub const REVIEWS_SHOWN: usize = 10;
 
 /// The rating of a product: (approved reviews, sum of their ratings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,13 +3,14 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::db::models::product::ProductKey;
+use crate::domain::bounds::MAX_CATEGORY_CHILDREN;
 use crate::domain::ids::ProductId;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::catalog::{ProductSortBy, ProductWhere};
 use crate::graphql::loaders::Loader;
-use crate::graphql::pagination::page_request;
+use crate::graphql::pagination::{list_size, page_request};
 use crate::graphql::types::product::{ProductConnection, product_connection};
 use crate::graphql::types::{CategoryNode, ProductNode};
 use crate::services::catalog::{self, ProductSort};
@@ -83,11 +84,24 @@ impl CatalogQuery {
         }
     }
 
-    /// The top-level categories, in display order.
-    async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<CategoryNode>> {
+    /// The top-level categories, in display order. At most 50: the shop has no more.
+    async fn categories(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the first N categories: 0 to 50, by default 50 (every one).",
+            default_with = "MAX_CATEGORY_CHILDREN as i32"
+        )]
+        first: i32,
+    ) -> Result<Vec<CategoryNode>> {
+        let size = list_size(first, MAX_CATEGORY_CHILDREN)?;
         let request = ctx.request()?;
         let roots = catalog::root_categories(&request.db, request.visibility()).await?;
-        Ok(roots.into_iter().map(CategoryNode::from).collect())
+        Ok(roots
+            .into_iter()
+            .take(size)
+            .map(CategoryNode::from)
+            .collect())
     }
 
     /// One category by slug; null when there is none.

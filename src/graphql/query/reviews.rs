@@ -22,7 +22,7 @@ impl ReviewQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(
-            desc = "How many (0–100, default 20; checked as `first` is on every list).",
+            desc = "How many: 0 to 100, by default 20 (checked as `first` is on every list).",
             default = 20
         )]
         first: i32,

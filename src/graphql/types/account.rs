@@ -78,7 +78,7 @@ impl AccountNode {
         self.row.created_at.and_utc()
     }
 
-    /// The account's address book, oldest first.
+    /// The account's address book, oldest first. At most 20.
     async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<AddressNode>> {
         let loader = ctx.data::<Loader>()?;
         let addresses = loader.load_one(AddressesOf(AccountId(self.row.id))).await?;

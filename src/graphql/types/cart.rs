@@ -4,12 +4,14 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 
 use crate::db::models::cart::CartLineView;
 use crate::domain::accounts::Role;
+use crate::domain::bounds::MAX_CART_LINES;
 use crate::domain::ids::VariantId;
 use crate::domain::money::Currency;
 use crate::domain::pricing::Totals;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::loaders::Loader;
+use crate::graphql::pagination::list_size;
 use crate::graphql::types::{Money, VariantNode};
 use crate::services::cart::{CartView, LineAvailability};
 
@@ -83,9 +85,24 @@ impl CartNode {
         ID(format!("{CART_ID_PREFIX}{}", self.view.cart.token))
     }
 
-    /// The lines, oldest first, each with its availability.
-    async fn lines(&self) -> Vec<CartLine> {
-        self.view.lines.iter().cloned().map(CartLine).collect()
+    /// The lines, oldest first, each with its availability. At most 50: a cart holds no more.
+    async fn lines(
+        &self,
+        #[graphql(
+            desc = "Return the first N lines: 0 to 50, by default 50 (every line).",
+            default_with = "MAX_CART_LINES as i32"
+        )]
+        first: i32,
+    ) -> Result<Vec<CartLine>> {
+        let size = list_size(first, MAX_CART_LINES)?;
+        Ok(self
+            .view
+            .lines
+            .iter()
+            .take(size)
+            .cloned()
+            .map(CartLine)
+            .collect())
     }
 
     /// Units in the cart.

@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use super::product::{ProductConnection, product_connection};
 use crate::db::models::category::Category;
 use crate::db::models::product::ProductKey;
+use crate::domain::bounds::MAX_CATEGORY_CHILDREN;
 use crate::domain::ids::CategoryId;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::catalog::ProductSortBy;
 use crate::graphql::loaders::{CategoryProducts, ChildrenOf, Loader, each_row};
-use crate::graphql::pagination::page_request;
+use crate::graphql::pagination::{list_size, page_request};
 use crate::services::catalog::{ProductSort, window};
 
 /// A category of the shop's tree.
@@ -60,11 +61,23 @@ impl CategoryNode {
             .map(CategoryNode::from))
     }
 
-    /// The direct subcategories, in display order.
-    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<CategoryNode>> {
+    /// The direct subcategories, in display order. At most 50: a category has no more.
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the first N subcategories: 0 to 50, by default 50 (every one).",
+            default_with = "MAX_CATEGORY_CHILDREN as i32"
+        )]
+        first: i32,
+    ) -> Result<Vec<CategoryNode>> {
+        let size = list_size(first, MAX_CATEGORY_CHILDREN)?;
         let loader = ctx.data::<Loader>()?;
         let children = loader.load_one(ChildrenOf(CategoryId(self.row.id))).await?;
-        Ok(each_row(children).map(CategoryNode::from).collect())
+        Ok(each_row(children)
+            .take(size)
+            .map(CategoryNode::from)
+            .collect())
     }
 
     /// Products in this category and all its descendants. One statement serves this field for

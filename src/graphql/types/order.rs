@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::db::models::order::{LineWithVariant, Order, OrderEvent, OrderLine, OrderWithCustomer};
 use crate::db::models::payment::Payment;
 use crate::db::models::user::User;
+use crate::domain::bounds::MAX_CART_LINES;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
 use crate::domain::money::Currency;
 use crate::domain::orders::order_number;
@@ -18,6 +19,7 @@ use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::{
     EventsOf, LinesOf, LinesWithVariantsOf, Loader, PaymentsOf, each_row,
 };
+use crate::graphql::pagination::list_size;
 use crate::graphql::types::cart::{PriceTotals, totals_in};
 use crate::graphql::types::{AccountNode, Money, VariantNode};
 
@@ -126,8 +128,18 @@ impl OrderNode {
             .map(AccountNode::from))
     }
 
-    /// What was bought, at the prices of the moment it was bought.
-    async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLineNode>> {
+    /// What was bought, at the prices of the moment it was bought. At most 50: an order has as
+    /// many lines as its cart had.
+    async fn lines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the first N lines: 0 to 50, by default 50 (every line).",
+            default_with = "MAX_CART_LINES as i32"
+        )]
+        first: i32,
+    ) -> Result<Vec<OrderLineNode>> {
+        let size = list_size(first, MAX_CART_LINES)?;
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;
         let order = OrderId(self.row.id);
@@ -145,7 +157,7 @@ impl OrderNode {
         let Some(lines) = lines else {
             return Ok(Vec::new());
         };
-        Ok((0..lines.len())
+        Ok((0..lines.len().min(size))
             .map(|index| OrderLineNode {
                 lines: lines.clone(),
                 index,
@@ -188,14 +200,16 @@ impl OrderNode {
         Ok(async_graphql::Json(address))
     }
 
-    /// Every change of status, oldest first.
+    /// Every change of status, oldest first. At most 14: the order's creation, three changes of
+    /// status and one reversal per payment attempt.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<OrderEventNode>> {
         let loader = ctx.data::<Loader>()?;
         let events = loader.load_one(EventsOf(OrderId(self.row.id))).await?;
         Ok(each_row(events).map(OrderEventNode::from).collect())
     }
 
-    /// Every payment and refund attempt, oldest first.
+    /// Every payment and refund attempt, oldest first. At most 25: 10 charge attempts, the
+    /// automatic refund of each, and 5 refund attempts by staff.
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<PaymentNode>> {
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;

@@ -9,6 +9,7 @@ use super::{CategoryNode, Money, VariantNode};
 use crate::db::models::category::Category;
 use crate::db::models::image::Image;
 use crate::db::models::product::{Product, ProductKey, ProductSortField, ProductWithCategory};
+use crate::domain::bounds::{MAX_IMAGES_PER_PRODUCT, MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN};
 use crate::domain::catalog;
 use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::paging::Page;
@@ -16,7 +17,7 @@ use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::{ImagesOf, Loader, VariantsOf, each_row};
 use crate::graphql::loaders::{RatingOf, ReviewsOf};
-use crate::graphql::pagination::encode_cursor;
+use crate::graphql::pagination::{encode_cursor, list_size};
 use crate::graphql::types::review::{ProductRating, ReviewNode};
 
 /// Where a product is in its lifecycle.
@@ -164,11 +165,25 @@ impl ProductNode {
         Ok(category.map(CategoryNode::from))
     }
 
-    /// The variants on sale, in display order.
-    async fn variants(&self, ctx: &Context<'_>) -> Result<Vec<VariantNode>> {
+    /// The variants on sale, in display order (staff also see archived ones). At most 100: a
+    /// product has no more.
+    async fn variants(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the first N variants: 0 to 100, by default 100 (every variant). Ask \
+                    for fewer to pay less query cost.",
+            default_with = "MAX_VARIANTS_PER_PRODUCT as i32"
+        )]
+        first: i32,
+    ) -> Result<Vec<VariantNode>> {
+        let size = list_size(first, MAX_VARIANTS_PER_PRODUCT)?;
         let loader = ctx.data::<Loader>()?;
         let variants = loader.load_one(VariantsOf(self.product_id())).await?;
-        Ok(each_row(variants).map(VariantNode::from).collect())
+        Ok(each_row(variants)
+            .take(size)
+            .map(VariantNode::from)
+            .collect())
     }
 
     /// What customers think of it, from approved reviews (one statement for every product of
@@ -182,18 +197,36 @@ impl ProductNode {
         Ok(ProductRating::new(count, sum))
     }
 
-    /// The newest approved reviews, at most 10.
-    async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<ReviewNode>> {
+    /// The newest approved reviews, newest first. At most 10.
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the first N reviews: 0 to 10, by default 10.",
+            default_with = "REVIEWS_SHOWN as i32"
+        )]
+        first: i32,
+    ) -> Result<Vec<ReviewNode>> {
+        let size = list_size(first, REVIEWS_SHOWN)?;
         let loader = ctx.data::<Loader>()?;
         let reviews = loader.load_one(ReviewsOf(self.product_id())).await?;
-        Ok(each_row(reviews).map(ReviewNode::from).collect())
+        Ok(each_row(reviews).take(size).map(ReviewNode::from).collect())
     }
 
-    /// Product images, in display order.
-    async fn images(&self, ctx: &Context<'_>) -> Result<Vec<ImageNode>> {
+    /// Product images, in display order. At most 20: a product has no more.
+    async fn images(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the first N images: 0 to 20, by default 20 (every image).",
+            default_with = "MAX_IMAGES_PER_PRODUCT as i32"
+        )]
+        first: i32,
+    ) -> Result<Vec<ImageNode>> {
+        let size = list_size(first, MAX_IMAGES_PER_PRODUCT)?;
         let loader = ctx.data::<Loader>()?;
         let images = loader.load_one(ImagesOf(self.product_id())).await?;
-        Ok(each_row(images).map(ImageNode::from).collect())
+        Ok(each_row(images).take(size).map(ImageNode::from).collect())
     }
 
     /// The lowest and highest variant price.

@@ -6,6 +6,7 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Money, ProductNode};
 use crate::db::models::variant::{Variant, VariantWithProduct};
+use crate::domain::bounds::MAX_OPTIONS_PER_VARIANT;
 use crate::domain::ids::ProductId;
 use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
@@ -75,8 +76,11 @@ impl VariantNode {
     }
 
     /// The option values that make this variant, e.g. `[{name: "Size", value: "M"}]`.
+    /// At most 3.
     async fn selected_options(&self) -> Result<Vec<SelectedOption>> {
-        Ok(serde_json::from_str(&self.row().options)?)
+        let mut options: Vec<SelectedOption> = serde_json::from_str(&self.row().options)?;
+        options.truncate(MAX_OPTIONS_PER_VARIANT);
+        Ok(options)
     }
 
     /// Price of one unit.

@@ -10,6 +10,10 @@
 //!   lock), and one attempt per order and kind is in flight at a time (a unique index);
 //! - a charge that succeeds on an order that can no longer take it (cancelled meanwhile, or
 //!   paid by another charge) is refunded automatically, by the same machinery.
+//!
+//! An order takes at most `MAX_CHARGE_ATTEMPTS_PER_ORDER` charge attempts and
+//! `MAX_REFUND_ATTEMPTS_PER_ORDER` refund attempts (`domain::bounds`), which bounds its
+//! `payments` and `events` lists.
 
 use std::sync::Arc;
 
@@ -22,6 +26,9 @@ use super::{
 use crate::db::models::order::{self, Order};
 use crate::db::models::payment::{self, NewPayment, Payment, Settlement};
 use crate::db::{Db, DbConnection, write_transaction};
+use crate::domain::bounds::{
+    MAX_CHARGE_ATTEMPTS_PER_ORDER, MAX_REFUND_ATTEMPTS_PER_ORDER, room_for,
+};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::orders::OrderAction;
 use crate::domain::partners::Scope;
@@ -70,7 +77,26 @@ pub struct PaymentResult {
 /// A client's idempotency key, checked and scoped to the order and purpose.
 pub fn scoped_key(order_id: i64, purpose: &str, key: &str) -> AppResult<String> {
     let key = IdempotencyKey::parse(key, &["idempotencyKey"]).map_err(AppError::rejected)?;
-    Ok(format!("order-{order_id}:{purpose}:{}", key.as_str()))
+    Ok(format!("{}{}", key_scope(order_id, purpose), key.as_str()))
+}
+
+/// What every key [`scoped_key`] makes for this order and purpose starts with.
+fn key_scope(order_id: i64, purpose: &str) -> String {
+    format!("order-{order_id}:{purpose}:")
+}
+
+/// Refuses an attempt of `kind` made through the API (`purpose`) when the order already has
+/// `most` of them: `LIMIT_REACHED`. Bounds the order's payments (and so its `payments` list).
+fn room_for_attempt(
+    conn: &mut DbConnection,
+    order_id: i64,
+    kind: PaymentKind,
+    purpose: &str,
+    most: usize,
+    what: &str,
+) -> AppResult<()> {
+    let made = payment::count_of_order(conn, order_id, kind, &key_scope(order_id, purpose))?;
+    room_for(made, 1, most, &["id"], what).map_err(AppError::rejected)
 }
 
 /// The attempt under `key` if the request is the same one; `IDEMPOTENCY_KEY_REUSED` if not.
@@ -133,6 +159,14 @@ pub async fn pay(
                 if !order::lock_if_unpaid(conn, order_id, now)? {
                     return Err(already_paid());
                 }
+                room_for_attempt(
+                    conn,
+                    order_id,
+                    PaymentKind::Charge,
+                    "charge",
+                    MAX_CHARGE_ATTEMPTS_PER_ORDER,
+                    "payment attempts per order",
+                )?;
                 // A charge left waiting for the customer (3-D Secure they never finished) gives
                 // way to a new attempt; should they finish it after all, the provider's webhook
                 // records it and it is refunded, as any charge on a paid order.
@@ -623,6 +657,14 @@ pub async fn refund(
                 status_of(&current)?
                     .apply(OrderAction::Refund)
                     .map_err(AppError::rejected)?;
+                room_for_attempt(
+                    conn,
+                    order_id,
+                    PaymentKind::Refund,
+                    "refund",
+                    MAX_REFUND_ATTEMPTS_PER_ORDER,
+                    "refund attempts per order",
+                )?;
                 let charge = unrefunded_charge(conn, order_id)?.ok_or_else(|| {
                     rejected(
                         &["id"],
