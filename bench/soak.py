@@ -30,11 +30,12 @@ def line(query, variables=None):
 
 def storefront_bodies(url):
     """What shoppers ask: home page, category pages, product pages, searches."""
-    categories = post(url, "{ categories { slug children { slug } } }")["data"]["categories"]
+    categories = post(url, "{ categories(first: 20) { slug children(first: 20) { slug } } }")
+    categories = categories["data"]["categories"]
     slugs = [c["slug"] for c in categories] + [k["slug"] for c in categories for k in c["children"]]
     products = post(url, "{ products(first: 100) { edges { node { id slug } } } }")["data"]
     nodes = [e["node"] for e in products["products"]["edges"]]
-    bodies = [line("{ categories { name slug children { name slug } } }")]
+    bodies = [line("{ categories(first: 10) { name slug children(first: 10) { name slug } } }")]
     for slug in slugs:
         bodies.append(line(
             "query($slug: String!) { products(first: 20, where: { categorySlug: $slug }, "
@@ -44,7 +45,7 @@ def storefront_bodies(url):
     for node in nodes:
         bodies.append(line(
             "query($slug: String!) { product(slug: $slug) { id name description "
-            "category { name } images { url altText } variants { sku title "
+            "category { name } images(first: 5) { url altText } variants(first: 10) { sku title "
             "price { amount currencyCode } inStock } } }", {"slug": node["slug"]}))
     for term in ["mug", "shirt", "lamp", "bag", "tea", "classic", "cotton", "steel"]:
         bodies.append(line(

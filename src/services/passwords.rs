@@ -5,8 +5,8 @@
 //! on a thread of its own (never on the blocking threads the database calls share), and a
 //! request that cannot get a turn within [`MAX_WAIT`] is answered `SERVICE_UNAVAILABLE`. A
 //! request given up while waiting (its timeout, a closed connection) never starts its hash.
-//! Password threads run at a lower CPU priority than serving (nice 10), so a flood of sign-ins
-//! slows sign-ins rather than the shop.
+//! Password threads run at the lowest CPU priority (nice 19), so a flood of sign-ins slows
+//! sign-ins rather than the shop.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -30,10 +30,10 @@ fn busy() -> AppError {
     )))
 }
 
-/// Lowers the calling thread's CPU priority to nice 10 (Linux keeps nice values per thread), so
-/// that the threads serving requests win the cores when both want them.
+/// Lowers the calling thread's CPU priority to nice 19, the lowest (Linux keeps nice values per
+/// thread), so that the threads serving requests win the cores when both want them.
 fn yield_to_serving() {
-    if let Err(error) = rustix::process::setpriority_process(None, 10) {
+    if let Err(error) = rustix::process::setpriority_process(None, 19) {
         tracing::debug!(%error, "password thread keeps its priority");
     }
 }
