@@ -27,12 +27,14 @@ impl From<AuditEntry> for AuditEntryNode {
 }
 
 /// Who changed what and when: a staff change of prices, stock, roles, discount codes, order
-/// states or review moderation, written in the same transaction as the change.
+/// states, review moderation or partner apps and keys, written in the same transaction as the
+/// change.
 #[Object(name = "AuditEntry")]
 impl AuditEntryNode {
     /// What was done: `product.update`, `variant.create`, `variant.update`, `variant.archive`,
     /// `inventory.adjust`, `account.role`, `discount.create`, `discount.update`,
-    /// `discount.disable`, `order.status`, `order.refund`, `review.moderate`.
+    /// `discount.disable`, `order.status`, `order.refund`, `review.moderate`, `app.create`,
+    /// `api_key.create`, `api_key.revoke`.
     async fn action(&self) -> &str {
         &self.0.action
     }
