@@ -2,13 +2,17 @@
 //! stored only as SHA-256), revoke keys, and every request with a key is checked against the
 //! database, so a revocation holds on the next request on every instance.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 
 use crate::db::models::partner::{self, ApiKey, App, AppWindow, NewApiKey};
 use crate::db::{Db, write_transaction};
 use crate::domain::accounts::NAME_MAX_CHARS;
 use crate::domain::paging::{Page, PageRequest};
-use crate::domain::partners::{MAX_LIVE_KEYS_PER_APP, PartnerPrincipal, Scopes};
+use crate::domain::partners::{
+    KEYS_LISTED_PER_APP, MAX_LIVE_KEYS_PER_APP, PartnerPrincipal, Scopes,
+};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
@@ -164,7 +168,8 @@ pub async fn revoke_key(db: &Db, key_id: i64) -> AppResult<ApiKey> {
     Ok(key)
 }
 
-/// The apps, newest first, each with its keys (two statements a page).
+/// The apps, newest first, each with its newest [`KEYS_LISTED_PER_APP`] keys (two statements
+/// a page).
 pub async fn list_apps(db: &Db, page: PageRequest<i64>) -> AppResult<Page<(App, Vec<ApiKey>)>> {
     let window = AppWindow {
         after: page.after,
@@ -176,17 +181,23 @@ pub async fn list_apps(db: &Db, page: PageRequest<i64>) -> AppResult<Page<(App, 
         .run(move |conn| {
             let apps = partner::apps_page(conn, &window)?;
             let ids: Vec<i64> = apps.iter().map(|app| app.id).collect();
-            let mut keys = if ids.is_empty() {
+            let keys = if ids.is_empty() {
                 Vec::new()
             } else {
                 partner::keys_of_apps(conn, &ids)?
             };
+            let mut by_app: HashMap<i64, Vec<ApiKey>> = HashMap::new();
+            for key in keys {
+                let listed = by_app.entry(key.app_id).or_default();
+                if listed.len() < KEYS_LISTED_PER_APP {
+                    listed.push(key);
+                }
+            }
             Ok(apps
                 .into_iter()
                 .map(|app| {
-                    let (own, rest) = keys.drain(..).partition(|key| key.app_id == app.id);
-                    keys = rest;
-                    (app, own)
+                    let keys = by_app.remove(&app.id).unwrap_or_default();
+                    (app, keys)
                 })
                 .collect::<Vec<_>>())
         })

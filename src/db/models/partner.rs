@@ -93,12 +93,6 @@ pub fn insert_app(
         .get_result(conn)
 }
 
-/// The apps with these ids.
-pub fn apps_by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<App>> {
-    let query = apps::table.select(App::as_select()).into_boxed();
-    filter_ids!(query, apps::id, ids).load(conn)
-}
-
 /// Which apps a page lists: ids below `after`, above `before`, `limit` rows, nearest the end
 /// first when `from_end`.
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,7 @@ use async_graphql::{Enum, ID, Object};
 use chrono::{DateTime, Utc};
 
 use crate::db::models::partner::{ApiKey, App};
-use crate::domain::partners::{KEYS_LISTED_PER_APP, Scope, Scopes};
+use crate::domain::partners::{Scope, Scopes};
 use crate::graphql::ids::{GlobalId, NodeKind};
 
 /// What a partner's API key allows.
@@ -97,12 +97,7 @@ impl AppNode {
     /// Its keys, newest first, revoked ones too. At most 10 (older revoked keys are not
     /// listed); at most 2 are live at once.
     async fn keys(&self) -> Vec<ApiKeyNode> {
-        self.keys
-            .iter()
-            .take(KEYS_LISTED_PER_APP)
-            .cloned()
-            .map(ApiKeyNode)
-            .collect()
+        self.keys.iter().cloned().map(ApiKeyNode).collect()
     }
 
     /// When it was created.
