@@ -14,6 +14,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         archived_at -> Nullable<Timestamp>,
+        change_position -> BigInt,
     }
 }
 
@@ -30,6 +31,7 @@ diesel::table! {
         search_text -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        change_position -> BigInt,
     }
 }
 
@@ -47,6 +49,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         archived_at -> Nullable<Timestamp>,
+        change_position -> BigInt,
     }
 }
 
@@ -72,6 +75,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         email_verified_at -> Nullable<Timestamp>,
+        change_position -> BigInt,
     }
 }
 
@@ -175,6 +179,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         access_token_hash -> Nullable<Text>,
+        change_position -> BigInt,
     }
 }
 
@@ -321,6 +326,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    event_positions (id) {
+        id -> Integer,
+        last -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        event_type -> Text,
+        subject_type -> Text,
+        subject_id -> BigInt,
+        payload -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(email_verifications -> users (user_id));
 diesel::joinable!(api_keys -> apps (app_id));
 diesel::joinable!(order_lines -> variants (variant_id));
@@ -358,4 +381,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     apps,
     api_keys,
     audit_log,
+    event_positions,
+    events,
 );

@@ -30,3 +30,12 @@ id_newtype! {
     /// Identifies a discount code.
     DiscountCodeId;
 }
+
+/// What every global id starts with.
+pub const GLOBAL_ID_PREFIX: &str = "gid://bazaar/";
+
+/// The global id clients see for the node of kind `kind` (`Product`…) with id `id`:
+/// `gid://bazaar/Product/42`.
+pub fn global_id(kind: &str, id: i64) -> String {
+    format!("{GLOBAL_ID_PREFIX}{kind}/{id}")
+}

@@ -5,6 +5,7 @@ pub mod address;
 pub mod bounds;
 pub mod catalog;
 pub mod cost;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod instant;

@@ -2,6 +2,7 @@
 
 use async_graphql::ID;
 
+use crate::domain::ids::{GLOBAL_ID_PREFIX as PREFIX, global_id};
 use crate::error::AppError;
 
 /// The kinds of object a global id can name.
@@ -68,7 +69,6 @@ impl NodeKind {
     }
 }
 
-const PREFIX: &str = "gid://bazaar/";
 
 /// A parsed global id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,7 +110,7 @@ impl GlobalId {
 
 impl From<GlobalId> for ID {
     fn from(id: GlobalId) -> Self {
-        ID(format!("{PREFIX}{}/{}", id.kind.name(), id.id))
+        ID(global_id(id.kind.name(), id.id))
     }
 }
 

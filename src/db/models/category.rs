@@ -96,7 +96,17 @@ pub fn insert(conn: &mut DbConnection, new: &NewCategory<'_>) -> QueryResult<Cat
         .get_result(conn)?;
     diesel::update(categories::table.find(id))
         .set(categories::path.eq(format!("{parent_path}{id}/")))
-        .returning(categories::all_columns)
+        .returning((
+            categories::id,
+            categories::parent_id,
+            categories::name,
+            categories::slug,
+            categories::path,
+            categories::position,
+            categories::created_at,
+            categories::updated_at,
+            categories::archived_at,
+        ))
         .get_result(conn)
 }
 

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod cart;
 pub mod category;
 pub mod discount;
+pub mod event;
 pub mod email_verification;
 pub mod image;
 pub mod order;

@@ -1,0 +1,12 @@
+DROP INDEX users_change_position;
+DROP INDEX orders_change_position;
+DROP INDEX categories_change_position;
+DROP INDEX variants_change_position;
+DROP INDEX products_change_position;
+ALTER TABLE users DROP COLUMN change_position;
+ALTER TABLE orders DROP COLUMN change_position;
+ALTER TABLE categories DROP COLUMN change_position;
+ALTER TABLE variants DROP COLUMN change_position;
+ALTER TABLE products DROP COLUMN change_position;
+DROP TABLE events;
+DROP TABLE event_positions;

@@ -1,0 +1,482 @@
+//! The event log (transactional outbox): [`recorded_transaction`] gives a writing transaction a
+//! [`Changes`] collector and, as its last step, writes the events collected and stamps the
+//! changed rows with their position; payloads are the subjects as the GraphQL API shows them
+//! (see [`PAYLOAD_FRAGMENTS`]); [`page`] reads the log for partners and staff; [`prune`]
+//! removes what is older than the retention.
+
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::db::models::event::{self, EventRow, NewEventRow, Tracked};
+use crate::db::models::image;
+use crate::db::models::order::{NewOrderLine, Order, OrderLine};
+use crate::db::models::product::{self, Product};
+use crate::db::models::product_review::ReviewRow;
+use crate::db::models::user::User;
+use crate::db::models::variant::{self, Variant};
+use crate::db::{Db, DbConnection, write_transaction};
+use crate::domain::catalog::CatalogVisibility;
+use crate::domain::events::{EventType, StockChangeReason, Subject, redact_order};
+use crate::domain::ids::global_id;
+use crate::domain::money::Currency;
+use crate::domain::orders::order_number;
+use crate::domain::paging::{Page, PageRequest};
+use crate::domain::reviews::author_name;
+use crate::error::{AppError, AppResult};
+
+/// The GraphQL selection each payload answers, per subject kind: an event's payload is exactly
+/// what `node(id:)` with this fragment returned for staff at the moment of the change (a test
+/// checks it). `inventory.changed` carries an `InventoryChange` (see the schema's `EventType`).
+pub const PAYLOAD_FRAGMENTS: &str = r#"
+fragment MoneyParts on Money { amount currencyCode minorUnits }
+fragment VariantPayload on Variant {
+  id sku title archivedAt selectedOptions { name value }
+  price { ...MoneyParts } compareAtPrice { ...MoneyParts } stock product { id }
+}
+fragment ProductPayload on Product {
+  id name slug description status category { id }
+  images { id url altText position } variants { ...VariantPayload }
+  createdAt updatedAt
+}
+fragment OrderPayload on Order {
+  id number status email customer { id } discountCode shippingAddress createdAt
+  totals { subtotal { ...MoneyParts } discount { ...MoneyParts } shipping { ...MoneyParts }
+           tax { ...MoneyParts } total { ...MoneyParts } }
+  lines { quantity productName variantTitle sku unitPrice { ...MoneyParts }
+          lineTotal { ...MoneyParts } variant { id } }
+}
+fragment AccountPayload on Account { id email emailVerified firstName lastName role createdAt }
+fragment ReviewPayload on Review {
+  id rating title body verifiedPurchase status authorName createdAt product { id }
+}
+"#;
+
+/// An event collected during a transaction, written when it commits.
+#[derive(Debug)]
+struct PendingEvent {
+    kind: EventType,
+    subject: Subject,
+    payload: String,
+}
+
+/// What a writing transaction changed: the events it raises and the rows whose change position
+/// moves. Filled by the transaction's work; written by [`recorded_transaction`].
+#[derive(Debug)]
+pub struct Changes {
+    currency: Currency,
+    events: Vec<PendingEvent>,
+    touched: BTreeMap<Tracked, Vec<i64>>,
+}
+
+impl Changes {
+    fn new(currency: Currency) -> Self {
+        Self {
+            currency,
+            events: Vec::new(),
+            touched: BTreeMap::new(),
+        }
+    }
+
+    /// The store currency (for payloads' money).
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// Raises `kind` about `subject` with `payload`; the subject's row is touched too.
+    pub fn raise(&mut self, kind: EventType, subject: Subject, payload: &Value) {
+        let row = match subject {
+            Subject::Order(id) => Some((Tracked::Orders, id)),
+            Subject::Product(id) => Some((Tracked::Products, id)),
+            Subject::Variant(id) => Some((Tracked::Variants, id)),
+            Subject::Account(id) => Some((Tracked::Users, id)),
+            Subject::Review(_) => None,
+        };
+        if let Some((table, id)) = row {
+            self.touch(table, id);
+        }
+        self.events.push(PendingEvent {
+            kind,
+            subject,
+            payload: payload.to_string(),
+        });
+    }
+
+    /// Marks a row as changed (so change feeds list it again) without raising an event.
+    pub fn touch(&mut self, table: Tracked, id: i64) {
+        let ids = self.touched.entry(table).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    /// Raises `kind` about the order `order_id` as it is now in this transaction.
+    pub fn order(&mut self, conn: &mut DbConnection, kind: EventType, order_id: i64) -> AppResult<()> {
+        let order = crate::db::models::order::by_ids(conn, &[order_id])?
+            .pop()
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("order {order_id} vanished")))?;
+        let lines = crate::db::models::order::lines_of(conn, &[order_id])?;
+        let lines: Vec<LineSnapshot<'_>> = lines.iter().map(LineSnapshot::from).collect();
+        let payload = order_payload(&order, &lines, self.currency);
+        self.raise(kind, Subject::Order(order_id), &payload);
+        Ok(())
+    }
+
+    /// Raises `kind` about the product `product_id` as it is now in this transaction.
+    pub fn product(
+        &mut self,
+        conn: &mut DbConnection,
+        kind: EventType,
+        product_id: i64,
+    ) -> AppResult<()> {
+        let payload = product_payload(conn, product_id, self.currency)?;
+        self.raise(kind, Subject::Product(product_id), &payload);
+        Ok(())
+    }
+
+    /// Raises `variant.updated` about `variant` (as it is now in this transaction).
+    pub fn variant_updated(&mut self, variant: &Variant) {
+        let payload = variant_payload(variant, self.currency);
+        self.raise(
+            EventType::VariantUpdated,
+            Subject::Variant(variant.id),
+            &payload,
+        );
+    }
+
+    /// Raises `inventory.changed`: the variant's stock went from `before` to `after`, for
+    /// `reason` (and, when an order moved it, that order).
+    pub fn stock_changed(&mut self, change: StockChange<'_>) {
+        let payload = json!({
+            "variant": { "id": global_id("Variant", change.variant_id), "sku": change.sku },
+            "previousQuantity": change.before,
+            "quantity": change.after,
+            "reason": change.reason.as_str(),
+            "order": change.order_id.map(|id| json!({ "id": global_id("Order", id) })),
+        });
+        self.raise(
+            EventType::InventoryChanged,
+            Subject::Variant(change.variant_id),
+            &payload,
+        );
+    }
+
+    /// Raises `customer.created` about `account`.
+    pub fn customer_created(&mut self, account: &User) {
+        let payload = account_payload(account);
+        self.raise(
+            EventType::CustomerCreated,
+            Subject::Account(account.id),
+            &payload,
+        );
+    }
+
+    /// Raises `review.approved` about `review`.
+    pub fn review_approved(&mut self, review: &ReviewRow) {
+        let payload = review_payload(review);
+        self.raise(
+            EventType::ReviewApproved,
+            Subject::Review(review.id),
+            &payload,
+        );
+    }
+
+    /// Writes what was collected: positions (the counter's lock, held to commit), events, and
+    /// each touched row's change position. Nothing when nothing changed.
+    fn write(self, conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+        if self.events.is_empty() && self.touched.is_empty() {
+            return Ok(());
+        }
+        let count = i64::try_from(self.events.len().max(1)).unwrap_or(i64::MAX);
+        let last = event::take_positions(conn, count)?;
+        let first = last - count + 1;
+        let now = Utc::now().naive_utc();
+        let rows: Vec<NewEventRow<'_>> = self
+            .events
+            .iter()
+            .zip(first..)
+            .map(|(pending, position)| {
+                let (subject_type, subject_id) = pending.subject.parts();
+                NewEventRow {
+                    id: position,
+                    event_type: pending.kind.as_str(),
+                    subject_type,
+                    subject_id,
+                    payload: &pending.payload,
+                    occurred_at: now,
+                }
+            })
+            .collect();
+        event::insert(conn, &rows)?;
+        for (table, ids) in &self.touched {
+            event::stamp(conn, *table, ids, last)?;
+        }
+        Ok(())
+    }
+}
+
+/// A change of a variant's stock, for [`Changes::stock_changed`].
+#[derive(Debug, Clone, Copy)]
+pub struct StockChange<'a> {
+    pub variant_id: i64,
+    pub sku: &'a str,
+    pub before: i32,
+    pub after: i32,
+    pub reason: StockChangeReason,
+    pub order_id: Option<i64>,
+}
+
+/// Runs `work` in a writing transaction (see [`write_transaction`]) with a [`Changes`]
+/// collector, and writes what it collected as the transaction's last step, so an event exists
+/// exactly when its change committed.
+pub fn recorded_transaction<T, E>(
+    conn: &mut DbConnection,
+    currency: Currency,
+    work: impl FnOnce(&mut DbConnection, &mut Changes) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    write_transaction(conn, |conn| {
+        let mut changes = Changes::new(currency);
+        let value = work(conn, &mut changes)?;
+        changes.write(conn)?;
+        Ok(value)
+    })
+}
+
+/// An order line as payloads show it: from a stored line or one being written.
+#[derive(Debug, Clone, Copy)]
+pub struct LineSnapshot<'a> {
+    quantity: i32,
+    product_name: &'a str,
+    variant_title: &'a str,
+    sku: &'a str,
+    unit_price: i64,
+    line_total: i64,
+    variant_id: Option<i64>,
+}
+
+impl<'a> From<&'a OrderLine> for LineSnapshot<'a> {
+    fn from(line: &'a OrderLine) -> Self {
+        Self {
+            quantity: line.quantity,
+            product_name: &line.product_name,
+            variant_title: &line.variant_title,
+            sku: &line.sku,
+            unit_price: line.unit_price,
+            line_total: line.line_total,
+            variant_id: line.variant_id,
+        }
+    }
+}
+
+impl<'a> From<&'a NewOrderLine> for LineSnapshot<'a> {
+    fn from(line: &'a NewOrderLine) -> Self {
+        Self {
+            quantity: line.quantity,
+            product_name: &line.product_name,
+            variant_title: &line.variant_title,
+            sku: &line.sku,
+            unit_price: line.unit_price,
+            line_total: line.line_total,
+            variant_id: line.variant_id,
+        }
+    }
+}
+
+fn money(minor_units: i64, currency: Currency) -> Value {
+    json!({
+        "amount": currency.format(minor_units),
+        "currencyCode": currency.code(),
+        "minorUnits": minor_units,
+    })
+}
+
+fn time(at: NaiveDateTime) -> String {
+    at.and_utc().to_rfc3339()
+}
+
+fn node(kind: &str, id: Option<i64>) -> Value {
+    id.map_or(Value::Null, |id| json!({ "id": global_id(kind, id) }))
+}
+
+/// An order as [`PAYLOAD_FRAGMENTS`]' `OrderPayload` gives it to staff.
+pub fn order_payload(order: &Order, lines: &[LineSnapshot<'_>], fallback: Currency) -> Value {
+    let currency = Currency::parse(&order.currency).unwrap_or(fallback);
+    let address: Value = serde_json::from_str(&order.shipping_address).unwrap_or_default();
+    json!({
+        "id": global_id("Order", order.id),
+        "number": order_number(order.id),
+        "status": order.status,
+        "email": order.email,
+        "customer": node("Account", order.user_id),
+        "discountCode": order.discount_code,
+        "shippingAddress": address,
+        "createdAt": time(order.created_at),
+        "totals": {
+            "subtotal": money(order.subtotal, currency),
+            "discount": money(order.discount_total, currency),
+            "shipping": money(order.shipping_total, currency),
+            "tax": money(order.tax_total, currency),
+            "total": money(order.total, currency),
+        },
+        "lines": lines.iter().map(|line| json!({
+            "quantity": line.quantity,
+            "productName": line.product_name,
+            "variantTitle": line.variant_title,
+            "sku": line.sku,
+            "unitPrice": money(line.unit_price, currency),
+            "lineTotal": money(line.line_total, currency),
+            "variant": node("Variant", line.variant_id),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A variant as `VariantPayload` gives it to staff.
+pub fn variant_payload(variant: &Variant, currency: Currency) -> Value {
+    let options: Value = serde_json::from_str(&variant.options).unwrap_or(json!([]));
+    json!({
+        "id": global_id("Variant", variant.id),
+        "sku": variant.sku,
+        "title": variant.title,
+        "archivedAt": variant.archived_at.map(time),
+        "selectedOptions": options,
+        "price": money(variant.price, currency),
+        "compareAtPrice": variant.compare_at_price.map(|price| money(price, currency)),
+        "stock": variant.stock,
+        "product": node("Product", Some(variant.product_id)),
+    })
+}
+
+/// The product `product_id` as `ProductPayload` gives it to staff.
+pub fn product_payload(
+    conn: &mut DbConnection,
+    product_id: i64,
+    currency: Currency,
+) -> AppResult<Value> {
+    let product: Product = product::by_id(conn, product_id)?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("product {product_id} vanished")))?;
+    let variants = variant::for_products(conn, &[product_id], CatalogVisibility::Everything)?;
+    let images = image::for_products(conn, &[product_id])?;
+    Ok(json!({
+        "id": global_id("Product", product.id),
+        "name": product.name,
+        "slug": product.slug,
+        "description": product.description,
+        "status": product.status,
+        "category": node("Category", product.category_id),
+        "images": images.iter().map(|image| json!({
+            "id": global_id("Image", image.id),
+            "url": image.url,
+            "altText": image.alt_text,
+            "position": image.position,
+        })).collect::<Vec<_>>(),
+        "variants": variants.iter().map(|v| variant_payload(v, currency)).collect::<Vec<_>>(),
+        "createdAt": time(product.created_at),
+        "updatedAt": time(product.updated_at),
+    }))
+}
+
+/// An account as `AccountPayload` gives it to staff.
+pub fn account_payload(account: &User) -> Value {
+    json!({
+        "id": global_id("Account", account.id),
+        "email": account.email,
+        "emailVerified": account.email_verified_at.is_some(),
+        "firstName": account.first_name,
+        "lastName": account.last_name,
+        "role": account.role,
+        "createdAt": time(account.created_at),
+    })
+}
+
+/// A review as `ReviewPayload` gives it to staff.
+pub fn review_payload(review: &ReviewRow) -> Value {
+    json!({
+        "id": global_id("Review", review.id),
+        "rating": review.rating,
+        "title": review.title,
+        "body": review.body,
+        "verifiedPurchase": review.verified_purchase,
+        "status": review.status,
+        "authorName": author_name(&review.author_first_name, &review.author_last_name),
+        "createdAt": time(review.created_at),
+        "product": node("Product", Some(review.product_id)),
+    })
+}
+
+/// An event as a reader gets it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The position in the log.
+    pub position: i64,
+    pub kind: EventType,
+    pub subject_type: String,
+    pub subject_id: i64,
+    pub payload: Value,
+    pub occurred_at: NaiveDateTime,
+}
+
+impl Event {
+    /// The stored row as `reader` may see it: order payloads lose their personal data when the
+    /// reader may not see it. `None` for a kind this version does not know.
+    pub fn read(row: EventRow, sees_personal_data: bool) -> Option<Self> {
+        let kind: EventType = row.event_type.parse().ok()?;
+        let mut payload: Value = serde_json::from_str(&row.payload).unwrap_or_default();
+        if kind.carries_order() && !sees_personal_data {
+            redact_order(&mut payload);
+        }
+        Some(Self {
+            position: row.id,
+            kind,
+            subject_type: row.subject_type,
+            subject_id: row.subject_id,
+            payload,
+            occurred_at: row.occurred_at,
+        })
+    }
+}
+
+/// A page of the log, oldest first, of the kinds `kinds` (already cut down to what the reader
+/// may read).
+pub async fn page(
+    db: &Db,
+    kinds: Vec<EventType>,
+    sees_personal_data: bool,
+    request: PageRequest<i64>,
+) -> AppResult<Page<Event>> {
+    let names: Vec<&'static str> = kinds.iter().map(|kind| kind.as_str()).collect();
+    let limit = request.fetch_limit();
+    let (after, before, from_end) = (request.after, request.before, request.from_end);
+    let rows = db
+        .run(move |conn| Ok(event::window(conn, after, before, &names, limit, from_end)?))
+        .await?;
+    let rows = rows
+        .into_iter()
+        .filter_map(|row| Event::read(row, sees_personal_data))
+        .collect();
+    Ok(request.into_page(rows))
+}
+
+/// Events deleted per statement when pruning.
+const PRUNE_BATCH: i64 = 10_000;
+
+/// Deletes the events older than `retention_days` days, in batches; how many.
+pub async fn prune(db: &Db, retention_days: u32) -> AppResult<usize> {
+    let cutoff = Utc::now()
+        .naive_utc()
+        .checked_sub_days(Days::new(u64::from(retention_days)))
+        .unwrap_or(NaiveDateTime::MIN);
+    let mut pruned = 0;
+    loop {
+        let batch = db
+            .run(move |conn| Ok(event::prune(conn, cutoff, PRUNE_BATCH)?))
+            .await?;
+        pruned += batch;
+        if batch < PRUNE_BATCH as usize {
+            return Ok(pruned);
+        }
+    }
+}
