@@ -209,6 +209,12 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub low_stock_threshold: u32,
 
+    /// Days the event log keeps events (`events`, webhooks replay from it). Every instance
+    /// prunes older events hourly; `bazaar prune-events` does it at once.
+    #[arg(long, env = "BAZAAR_EVENT_RETENTION_DAYS", default_value_t = crate::domain::events::DEFAULT_RETENTION_DAYS,
+          global = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub event_retention_days: u32,
+
     #[command(flatten)]
     pub auth: AuthConfig,
 

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use bazaar::config::{DatabaseConfig, LogConfig, ServeConfig};
 use bazaar::db::{Db, migrations};
 use bazaar::http::Application;
-use bazaar::services::{accounts, seed};
+use bazaar::services::{accounts, events, seed};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -37,6 +37,9 @@ enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         scale: u32,
     },
+    /// Delete the events older than the retention (`--event-retention-days`, default 30) from
+    /// the event log and exit. Every running server also does this hourly.
+    PruneEvents,
     /// Create an administrator account, or make an existing account one (its password is
     /// replaced and its sessions end). The password is read from `BAZAAR_ADMIN_PASSWORD`, or else
     /// from the first line of standard input.
@@ -88,6 +91,16 @@ fn run() -> anyhow::Result<()> {
                 shoppers.order_lines,
                 started.elapsed()
             );
+            Ok(())
+        }
+        Some(Command::PruneEvents) => {
+            let db = Db::connect(&cli.database)?;
+            db.run_blocking(migrations::run_pending)?;
+            let days = cli.serve.event_retention_days;
+            let pruned = db
+                .run_blocking(|conn| events::prune_blocking(conn, days))
+                .map_err(|e| anyhow::anyhow!("{}", e.detail()))?;
+            println!("pruned {pruned} event(s) older than {days} day(s)");
             Ok(())
         }
         Some(Command::CreateAdmin { email }) => {

@@ -14,6 +14,7 @@ pub use connection::{Backend, ConnectionManager, DatabaseUrl, DbConnection, Mult
 pub use stats::SqlStats;
 
 use crate::config::DatabaseConfig;
+use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 
 /// The connection pool.
@@ -27,6 +28,7 @@ pub struct Db {
     backend: Backend,
     stats: Option<Arc<SqlStats>>,
     actor: Option<i64>,
+    currency: Currency,
 }
 
 impl Db {
@@ -57,6 +59,7 @@ impl Db {
             backend: url.backend(),
             stats: None,
             actor: None,
+            currency: Currency::default(),
         })
     }
 
@@ -80,6 +83,16 @@ impl Db {
             actor,
             ..self.clone()
         }
+    }
+
+    /// A handle whose event payloads show money in `currency` (the store's).
+    pub fn in_currency(self, currency: Currency) -> Self {
+        Self { currency, ..self }
+    }
+
+    /// The store currency, for event payloads.
+    pub fn currency(&self) -> Currency {
+        self.currency
     }
 
     /// Whom the audit log attributes this handle's writes to.

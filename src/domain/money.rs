@@ -42,6 +42,16 @@ const NON_DECIMAL_EXPONENTS: &[(&str, u8)] = &[
     ("XPF", 0),
 ];
 
+/// US dollars: the store currency unless configured otherwise.
+impl Default for Currency {
+    fn default() -> Self {
+        Self {
+            code: *b"USD",
+            exponent: 2,
+        }
+    }
+}
+
 impl Currency {
     /// Parses a three-letter ISO 4217 code (case-insensitive).
     pub fn parse(code: &str) -> Result<Self, String> {

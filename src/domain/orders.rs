@@ -98,6 +98,17 @@ impl OrderAction {
         }
     }
 
+    /// The event-log entry this action raises.
+    pub fn event_type(self) -> crate::domain::events::EventType {
+        use crate::domain::events::EventType;
+        match self {
+            Self::Pay => EventType::OrderPaid,
+            Self::Fulfil => EventType::OrderFulfilled,
+            Self::Cancel => EventType::OrderCancelled,
+            Self::Refund => EventType::OrderRefunded,
+        }
+    }
+
     fn past_tense(self) -> &'static str {
         match self {
             Self::Pay => "paid",

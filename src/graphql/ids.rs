@@ -30,6 +30,8 @@ pub enum NodeKind {
     App,
     /// An `ApiKey` of a partner app.
     ApiKey,
+    /// An `Event` of the event log.
+    Event,
 }
 
 impl NodeKind {
@@ -46,6 +48,7 @@ impl NodeKind {
             Self::DiscountCode => "DiscountCode",
             Self::App => "App",
             Self::ApiKey => "ApiKey",
+            Self::Event => "Event",
         }
     }
 
@@ -63,12 +66,12 @@ impl NodeKind {
             Self::DiscountCode,
             Self::App,
             Self::ApiKey,
+            Self::Event,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)
     }
 }
-
 
 /// A parsed global id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -129,6 +129,7 @@ impl Application {
         let Integrations { mailer, gateway } = integrations;
         config.check()?;
         let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
+        let db = db.in_currency(currency);
         let rate_limits = Arc::new(RateLimits::new(
             config.limits.rate_limits,
             config.payments.guest_checkouts_per_hour,
@@ -202,7 +203,10 @@ impl Application {
         jobs::spawn(
             db.clone(),
             gateway,
-            JobSchedule::for_unpaid_order_minutes(config.payments.unpaid_order_minutes),
+            JobSchedule::new(
+                config.payments.unpaid_order_minutes,
+                config.event_retention_days,
+            ),
         );
         let cors_origins = limits_config.cors_origins.clone();
         let listener = TcpListener::bind(config.listen)

@@ -10,6 +10,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
 use crate::config::{AuthConfig, MailConfig};
+use crate::db::models::event::Tracked;
 use crate::db::models::sign_up::{self, NewSignUp};
 use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter, UserWindow};
 use crate::db::models::{email_verification, order, password_reset, session};
@@ -24,6 +25,7 @@ use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
 use crate::services::catalog::searched;
+use crate::services::events::recorded_transaction;
 use crate::services::mail::{Mailer, OutgoingMail};
 use crate::services::passwords::PasswordHasher;
 use crate::services::session_cache::SessionCache;
@@ -231,16 +233,17 @@ impl Accounts {
             return Err(invalid());
         }
         let token_hash = hash_token(token);
+        let currency = db.currency();
         let user_id = db
             .run(move |conn| {
-                write_transaction(conn, |conn| {
+                recorded_transaction(conn, currency, |conn, changes| {
                     let now = now();
                     let sign_up = sign_up::consume(conn, &token_hash, now)?.ok_or_else(invalid)?;
                     // Parsed when the sign-up was taken; parsed again, as every email is.
                     let email = Email::parse(&sign_up.email).map_err(AppError::rejected)?;
                     let search_text =
                         account_search_text(&email, &sign_up.first_name, &sign_up.last_name);
-                    let user = user::insert(
+                    let mut user = user::insert(
                         conn,
                         &NewUser {
                             email: email.as_str(),
@@ -264,6 +267,8 @@ impl Accounts {
                         other => other.into(),
                     })?;
                     user::mark_email_verified(conn, user.id, now)?;
+                    user.email_verified_at = Some(now);
+                    changes.customer_created(&user);
                     Ok(user.id)
                 })
             })
@@ -661,8 +666,9 @@ impl Accounts {
             return Err(AppError::Rejected(problems));
         }
         let id = caller.account_id.0;
+        let currency = db.currency();
         db.run(move |conn| {
-            write_transaction(conn, |conn| {
+            recorded_transaction(conn, currency, |conn, changes| {
                 let mut current = user::by_ids(conn, &[id])?;
                 let current = current
                     .pop()
@@ -671,6 +677,7 @@ impl Accounts {
                 let last_name = last_name.unwrap_or(current.last_name);
                 let email = Email::parse(&current.email).map_err(AppError::rejected)?;
                 let search_text = account_search_text(&email, &first_name, &last_name);
+                changes.touch(Tracked::Users, id);
                 Ok(user::update_profile(
                     conn,
                     id,
@@ -690,9 +697,10 @@ impl Accounts {
     pub async fn set_role(&self, db: &Db, account: AccountId, role: Role) -> AppResult<User> {
         let recent = self.recent_sessions.clone();
         let actor = db.actor();
+        let currency = db.currency();
         let user = db
             .run(move |conn| {
-                let user = write_transaction(conn, |conn| {
+                let user = recorded_transaction(conn, currency, |conn, changes| {
                     // The administrators' rows first: two admins demoting each other at once are
                     // serialised here, and the second sees the first's change.
                     let admins = user::lock_with_role(conn, Role::Admin.as_str())?;
@@ -716,6 +724,7 @@ impl Accounts {
                         Subject::Account(account.0),
                         details,
                     )?;
+                    changes.touch(Tracked::Users, account.0);
                     Ok(user::set_role(conn, account.0, role.as_str(), now())?)
                 })?;
                 recent.forget_account(account);

@@ -13,9 +13,10 @@ use chrono::Utc;
 use crate::db::models::cart::{self as cart_rows, Cart, CartLineView};
 use crate::db::models::discount;
 use crate::db::models::order::{self, NewOrder, NewOrderLine, Order};
-use crate::db::{Db, DbConnection, write_transaction};
+use crate::db::{Db, DbConnection};
 use crate::domain::accounts::{Email, Principal, Role};
 use crate::domain::address::{AddressParts, PostalAddress};
+use crate::domain::events::{EventType, StockChangeReason, Subject};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::money::line_total;
 use crate::domain::orders::{OrderStatus, order_number};
@@ -24,6 +25,9 @@ use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::domain::stock::StockDisclosure;
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::services::cart::{LineAvailability, load_for, price};
+use crate::services::events::{
+    Changes, LineSnapshot, StockChange, order_payload, recorded_transaction,
+};
 use crate::services::mail::{Mailer, OutgoingMail};
 use crate::services::rate_limits::{Limited, RateLimits};
 use crate::services::tokens::{SecretToken, hash_parts, hash_token};
@@ -136,11 +140,13 @@ pub async fn complete(
     let placed = {
         let (key, hash, token_hash) = (key.clone(), request_hash.clone(), access_token.hash());
         let token = request.cart_token.clone();
+        let currency_of_events = db.currency();
         db.run(move |conn| {
-            write_transaction(conn, |conn| {
+            recorded_transaction(conn, currency_of_events, |conn, changes| {
                 let cart = load_for(conn, &caller, &token).map_err(|e| e.under("input"))?;
                 place(
                     conn,
+                    changes,
                     &caller,
                     &cart,
                     &PlaceOrder {
@@ -246,6 +252,7 @@ fn address_json(parts: &AddressParts) -> serde_json::Value {
 /// The transaction: everything or nothing.
 fn place(
     conn: &mut DbConnection,
+    changes: &mut Changes,
     caller: &Principal,
     cart: &Cart,
     request: &PlaceOrder<'_>,
@@ -334,13 +341,21 @@ fn place(
     )?;
     let order_id = placed.id;
     for line in &lines {
-        if !order::take_stock(conn, line.variant_id, line.quantity)? {
+        let Some(left) = order::take_stock(conn, line.variant_id, line.quantity)? else {
             return Err(rejected(
                 &["input", "cartId"],
                 RejectionCode::OutOfStock,
                 stock.shortage_message(line.stock, &line.sku, caller.has_role(Role::Staff)),
             ));
-        }
+        };
+        changes.stock_changed(StockChange {
+            variant_id: line.variant_id,
+            sku: &line.sku,
+            before: left + line.quantity,
+            after: left,
+            reason: StockChangeReason::Ordered,
+            order_id: Some(order_id),
+        });
     }
     if let Some(code) = &code
         && !discount::use_once(conn, code.id)?
@@ -366,6 +381,9 @@ fn place(
         })
         .collect();
     order::insert_lines(conn, &order_lines)?;
+    let snapshot: Vec<LineSnapshot<'_>> = order_lines.iter().map(LineSnapshot::from).collect();
+    let payload = order_payload(&placed, &snapshot, changes.currency());
+    changes.raise(EventType::OrderCreated, Subject::Order(order_id), &payload);
     order::insert_event(
         conn,
         order_id,

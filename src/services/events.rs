@@ -17,6 +17,7 @@ use crate::db::models::product_review::ReviewRow;
 use crate::db::models::user::User;
 use crate::db::models::variant::{self, Variant};
 use crate::db::{Db, DbConnection, write_transaction};
+use crate::domain::accounts::{Principal, Role};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::events::{EventType, StockChangeReason, Subject, redact_order};
 use crate::domain::ids::global_id;
@@ -112,7 +113,12 @@ impl Changes {
     }
 
     /// Raises `kind` about the order `order_id` as it is now in this transaction.
-    pub fn order(&mut self, conn: &mut DbConnection, kind: EventType, order_id: i64) -> AppResult<()> {
+    pub fn order(
+        &mut self,
+        conn: &mut DbConnection,
+        kind: EventType,
+        order_id: i64,
+    ) -> AppResult<()> {
         let order = crate::db::models::order::by_ids(conn, &[order_id])?
             .pop()
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("order {order_id} vanished")))?;
@@ -439,6 +445,40 @@ impl Event {
     }
 }
 
+/// The kinds of event `caller` reads: of `requested` (every kind when `None`), those it may
+/// read. Staff read every kind; a partner reads the kinds its key's scopes allow; nobody else
+/// reads the log. Asking for a kind one may not read is `FORBIDDEN`, as is a key that may read
+/// none.
+pub fn readable_kinds(
+    caller: &Principal,
+    requested: Option<&[EventType]>,
+) -> AppResult<Vec<EventType>> {
+    let may_read =
+        |kind: &EventType| caller.has_role(Role::Staff) || caller.has_scope(kind.scope());
+    let kinds: Vec<EventType> = match requested {
+        Some(requested) => {
+            if requested.len() > EventType::ALL.len() {
+                return Err(AppError::bad_input(format!(
+                    "`types` lists at most {} kinds",
+                    EventType::ALL.len()
+                )));
+            }
+            if !requested.iter().all(may_read) {
+                return Err(AppError::Forbidden);
+            }
+            let mut kinds = requested.to_vec();
+            kinds.sort_by_key(|kind| kind.as_str());
+            kinds.dedup();
+            kinds
+        }
+        None => EventType::ALL.into_iter().filter(may_read).collect(),
+    };
+    if kinds.is_empty() && requested.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(kinds)
+}
+
 /// A page of the log, oldest first, of the kinds `kinds` (already cut down to what the reader
 /// may read).
 pub async fn page(
@@ -464,19 +504,23 @@ pub async fn page(
 const PRUNE_BATCH: i64 = 10_000;
 
 /// Deletes the events older than `retention_days` days, in batches; how many.
-pub async fn prune(db: &Db, retention_days: u32) -> AppResult<usize> {
+pub fn prune_blocking(conn: &mut DbConnection, retention_days: u32) -> AppResult<usize> {
     let cutoff = Utc::now()
         .naive_utc()
         .checked_sub_days(Days::new(u64::from(retention_days)))
         .unwrap_or(NaiveDateTime::MIN);
     let mut pruned = 0;
     loop {
-        let batch = db
-            .run(move |conn| Ok(event::prune(conn, cutoff, PRUNE_BATCH)?))
-            .await?;
+        let batch = event::prune(conn, cutoff, PRUNE_BATCH)?;
         pruned += batch;
         if batch < PRUNE_BATCH as usize {
             return Ok(pruned);
         }
     }
+}
+
+/// [`prune_blocking`] on a pooled connection.
+pub async fn prune(db: &Db, retention_days: u32) -> AppResult<usize> {
+    db.run(move |conn| prune_blocking(conn, retention_days))
+        .await
 }

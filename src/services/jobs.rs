@@ -1,6 +1,6 @@
 //! Background work that every instance runs: the reconcile job (asks the payment provider about
 //! attempts whose outcome is not known) and the reservation sweep (cancels orders left unpaid
-//! too long and gives their stock back). Each item is claimed by one instance at a time
+//! too long and gives their stock back), and the event log's pruning. Each item is claimed by one instance at a time
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer), so running them everywhere
 //! does each piece of work once.
 
@@ -10,9 +10,9 @@ use std::time::Duration;
 use chrono::Utc;
 
 use crate::db::Db;
-use crate::services::orders;
 use crate::services::payments::PaymentGateway;
 use crate::services::payments::flow;
+use crate::services::{events, orders};
 
 /// How often the jobs run.
 #[derive(Debug, Clone, Copy)]
@@ -23,24 +23,43 @@ pub struct JobSchedule {
     pub sweep_every: Duration,
     /// How long an unpaid order keeps its stock.
     pub unpaid_order_ttl: Duration,
+    /// Between two prunings of the event log.
+    pub prune_every: Duration,
+    /// Days the event log keeps events.
+    pub event_retention_days: u32,
 }
 
 impl JobSchedule {
     /// The schedule for orders that stay reserved `unpaid_order_minutes`: the sweep runs ten
     /// times per reservation period (at least every 5 s, at most every minute).
-    pub fn for_unpaid_order_minutes(unpaid_order_minutes: u32) -> Self {
+    /// The event log is pruned hourly to `event_retention_days`.
+    pub fn new(unpaid_order_minutes: u32, event_retention_days: u32) -> Self {
         let ttl = Duration::from_secs(u64::from(unpaid_order_minutes) * 60);
         Self {
             reconcile_every: Duration::from_secs(15),
             sweep_every: (ttl / 10).clamp(Duration::from_secs(5), Duration::from_secs(60)),
             unpaid_order_ttl: ttl,
+            prune_every: Duration::from_secs(3600),
+            event_retention_days,
         }
     }
 }
 
-/// Starts both jobs on the current actix runtime; they end with it.
+/// Starts the jobs on the current actix runtime; they end with it.
 pub fn spawn(db: Db, gateway: Arc<dyn PaymentGateway>, schedule: JobSchedule) {
     let reconcile_db = db.clone();
+    let prune_db = db.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(schedule.prune_every);
+        loop {
+            tick.tick().await;
+            match events::prune(&prune_db, schedule.event_retention_days).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "event log pruned"),
+                Err(error) => tracing::warn!(?error, "event log pruning failed"),
+            }
+        }
+    });
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(schedule.reconcile_every);
         loop {

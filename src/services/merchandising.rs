@@ -9,19 +9,22 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
 use crate::db::models::category::{self, Category, NewCategory};
+use crate::db::models::event::Tracked;
 use crate::db::models::image::{self, NewImage};
 use crate::db::models::product::{self, NewProduct, Product, ProductChanges};
 use crate::db::models::variant::{self, NewVariant, Variant};
-use crate::db::{Db, DbConnection, write_transaction};
+use crate::db::{Db, DbConnection};
 use crate::domain::bounds::{
     MAX_CATEGORY_CHILDREN, MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT,
     MAX_VARIANTS_PER_PRODUCT, room_for,
 };
 use crate::domain::catalog::{ProductStatus, search_text, slugify, variant_options};
+use crate::domain::events::{EventType, StockChangeReason};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
 use crate::services::catalog::CategoryTreeCache;
+use crate::services::events::{Changes, StockChange, recorded_transaction};
 
 fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
@@ -107,10 +110,11 @@ pub async fn create_category(
     categories: &Arc<CategoryTreeCache>,
     input: CategoryInput,
 ) -> AppResult<Category> {
+    let currency = db.currency();
     let (name, slug) = name_and_slug(input.name.as_deref().unwrap_or(""), input.slug.as_deref())?;
     let categories = categories.clone();
     db.run(move |conn| {
-        let created = write_transaction(conn, |conn| {
+        let created = recorded_transaction(conn, currency, |conn, changes| {
             let siblings = category::lock_and_count_children(conn, input.parent_id)?;
             if let Some(parent) = input.parent_id
                 && category::by_ids(conn, &[parent])?.is_empty()
@@ -129,7 +133,7 @@ pub async fn create_category(
                 what,
             )
             .map_err(AppError::rejected)?;
-            category::insert(
+            let created = category::insert(
                 conn,
                 &NewCategory {
                     parent_id: input.parent_id,
@@ -139,7 +143,9 @@ pub async fn create_category(
                     now: now(),
                 },
             )
-            .map_err(taken("slug"))
+            .map_err(taken("slug"))?;
+            changes.touch(Tracked::Categories, created.id);
+            Ok(created)
         })?;
         // Here rather than after the await: the request may have been given up by then.
         categories.forget();
@@ -155,6 +161,7 @@ pub async fn update_category(
     id: i64,
     input: CategoryInput,
 ) -> AppResult<Category> {
+    let currency = db.currency();
     create_only(&[(
         input.parent_id.is_some(),
         "parentId",
@@ -162,7 +169,7 @@ pub async fn update_category(
     )])?;
     let categories = categories.clone();
     db.run(move |conn| {
-        let updated = write_transaction(conn, |conn| {
+        let updated = recorded_transaction(conn, currency, |conn, changes| {
             let current = category::by_ids(conn, &[id])?
                 .pop()
                 .ok_or_else(|| not_found("id", "category"))?;
@@ -171,6 +178,7 @@ pub async fn update_category(
             let (name, slug) = name_and_slug(&name, slug.as_deref())?;
             let position = input.position.unwrap_or(current.position);
             category::update(conn, id, &name, &slug, position, now()).map_err(taken("slug"))?;
+            changes.touch(Tracked::Categories, id);
             category::by_ids(conn, &[id])?
                 .pop()
                 .ok_or_else(|| not_found("id", "category"))
@@ -183,14 +191,18 @@ pub async fn update_category(
 
 /// Archives (hides from customers) or restores a category.
 pub async fn archive_category(db: &Db, id: i64, archived: bool) -> AppResult<Category> {
+    let currency = db.currency();
     db.run(move |conn| {
-        let at = archived.then(now);
-        if category::set_archived(conn, id, at)? == 0 {
-            return Err(not_found("id", "category"));
-        }
-        category::by_ids(conn, &[id])?
-            .pop()
-            .ok_or_else(|| not_found("id", "category"))
+        recorded_transaction(conn, currency, |conn, changes| {
+            let at = archived.then(now);
+            if category::set_archived(conn, id, at)? == 0 {
+                return Err(not_found("id", "category"));
+            }
+            changes.touch(Tracked::Categories, id);
+            category::by_ids(conn, &[id])?
+                .pop()
+                .ok_or_else(|| not_found("id", "category"))
+        })
     })
     .await
 }
@@ -270,11 +282,12 @@ fn check_description(description: &str) -> AppResult<()> {
 
 /// Creates a product (DRAFT unless told otherwise).
 pub async fn create_product(db: &Db, input: ProductInput) -> AppResult<Product> {
+    let currency = db.currency();
     let (name, slug) = name_and_slug(input.name.as_deref().unwrap_or(""), input.slug.as_deref())?;
     let description = input.description.clone().unwrap_or_default();
     check_description(&description)?;
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let category_id = input.category_id.flatten();
             check_category(conn, category_id)?;
             let at = now();
@@ -298,6 +311,7 @@ pub async fn create_product(db: &Db, input: ProductInput) -> AppResult<Product> 
                 },
             )
             .map_err(taken("slug"))?;
+            changes.product(conn, EventType::ProductCreated, id)?;
             product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))
         })
     })
@@ -306,9 +320,10 @@ pub async fn create_product(db: &Db, input: ProductInput) -> AppResult<Product> 
 
 /// Changes a product; omitted fields stay.
 pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<Product> {
+    let currency = db.currency();
     let actor = db.actor();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let current = product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))?;
             let mut edits = edits_of(&current);
             if input.name.is_some() || input.slug.is_some() {
@@ -329,8 +344,16 @@ pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<
             }
             let details = json!({ "status": [&current.status, &edits.status],
                                   "name": [&current.name, &edits.name] });
+            let archived_now = edits.status == ProductStatus::Archived.as_str()
+                && current.status != ProductStatus::Archived.as_str();
             refresh(conn, &current, edits)?;
             audit::record(conn, actor, "product.update", Subject::Product(id), details)?;
+            let kind = if archived_now {
+                EventType::ProductArchived
+            } else {
+                EventType::ProductUpdated
+            };
+            changes.product(conn, kind, id)?;
             product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))
         })
     })
@@ -396,6 +419,7 @@ fn check_variant(sku: &str, title: &str, price: i64, compare_at: Option<i64>) ->
 /// Adds a variant to a product: at most [`MAX_VARIANTS_PER_PRODUCT`] per product (archived ones
 /// count), each with at most [`MAX_OPTIONS_PER_VARIANT`] option values.
 pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> AppResult<Variant> {
+    let currency = db.currency();
     let sku = input.sku.clone().unwrap_or_default().trim().to_uppercase();
     let title = input.title.clone().unwrap_or_default().trim().to_owned();
     let price = input.price.unwrap_or(-1);
@@ -429,7 +453,7 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
     )
     .map_err(AppError::internal)?;
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let current = product::lock(conn, product_id)?
                 .ok_or_else(|| not_found("productId", "product"))?;
             room_for(
@@ -460,7 +484,17 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
             refresh(conn, &current, edits_of(&current))?;
             let details = json!({ "sku": sku, "price": price, "stock": stock });
             audit::record(conn, actor, "variant.create", Subject::Variant(id), details)?;
-            variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
+            let created = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
+            changes.variant_updated(&created);
+            changes.stock_changed(StockChange {
+                variant_id: id,
+                sku: &created.sku,
+                before: 0,
+                after: created.stock,
+                reason: StockChangeReason::Created,
+                order_id: None,
+            });
+            Ok(created)
         })
     })
     .await
@@ -469,6 +503,7 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
 /// Changes a variant's SKU, title, prices or position (stock changes go through
 /// [`adjust_inventory`]).
 pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<Variant> {
+    let currency = db.currency();
     create_only(&[
         (
             input.options.is_some(),
@@ -483,7 +518,7 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
     ])?;
     let actor = db.actor();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
             let sku = input
                 .sku
@@ -506,7 +541,9 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
             refresh(conn, &owner, edits_of(&owner))?;
-            variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
+            let changed = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
+            changes.variant_updated(&changed);
+            Ok(changed)
         })
     })
     .await
@@ -514,9 +551,10 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
 
 /// Archives (no longer sold; kept for order history) or restores a variant.
 pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Variant> {
+    let currency = db.currency();
     let actor = db.actor();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
             variant::set_archived(conn, id, archived.then(now))?;
             let details = json!({ "archived": archived });
@@ -530,7 +568,9 @@ pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Vari
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
             refresh(conn, &owner, edits_of(&owner))?;
-            variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
+            let changed = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
+            changes.variant_updated(&changed);
+            Ok(changed)
         })
     })
     .await
@@ -544,6 +584,7 @@ pub async fn adjust_inventory(
     expected: i32,
     quantity: i32,
 ) -> AppResult<Variant> {
+    let currency = db.currency();
     if quantity < 0 {
         return Err(rejected(
             &["quantity"],
@@ -553,13 +594,16 @@ pub async fn adjust_inventory(
     }
     let actor = db.actor();
     db.run(move |conn| {
-        write_transaction(conn, |conn| adjust_in(conn, actor, id, expected, quantity))
+        recorded_transaction(conn, currency, |conn, changes| {
+            adjust_in(conn, changes, actor, id, expected, quantity)
+        })
     })
     .await
 }
 
 fn adjust_in(
     conn: &mut DbConnection,
+    changes: &mut Changes,
     actor: Option<i64>,
     id: i64,
     expected: i32,
@@ -586,7 +630,17 @@ fn adjust_in(
             Subject::Variant(id),
             details,
         )?;
-        variant::by_id(conn, id)?.ok_or_else(|| not_found("variantId", "variant"))
+        let adjusted =
+            variant::by_id(conn, id)?.ok_or_else(|| not_found("variantId", "variant"))?;
+        changes.stock_changed(StockChange {
+            variant_id: id,
+            sku: &adjusted.sku,
+            before: expected,
+            after: quantity,
+            reason: StockChangeReason::Adjusted,
+            order_id: None,
+        });
+        Ok(adjusted)
     }
 }
 
@@ -599,6 +653,7 @@ pub async fn add_image(
     alt_text: String,
     position: i32,
 ) -> AppResult<i64> {
+    let currency = db.currency();
     let url = url.trim().to_owned();
     let valid = (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= 2_000
@@ -618,7 +673,7 @@ pub async fn add_image(
         ));
     }
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             if product::lock(conn, product_id)?.is_none() {
                 return Err(not_found("productId", "product"));
             }
@@ -630,7 +685,7 @@ pub async fn add_image(
                 "images per product",
             )
             .map_err(AppError::rejected)?;
-            Ok(image::insert(
+            let id = image::insert(
                 conn,
                 &NewImage {
                     product_id,
@@ -638,7 +693,9 @@ pub async fn add_image(
                     alt_text,
                     position,
                 },
-            )?)
+            )?;
+            changes.product(conn, EventType::ProductUpdated, product_id)?;
+            Ok(id)
         })
     })
     .await
@@ -646,6 +703,13 @@ pub async fn add_image(
 
 /// Removes an image; the product it belonged to.
 pub async fn remove_image(db: &Db, id: i64) -> AppResult<i64> {
-    db.run(move |conn| image::delete(conn, id)?.ok_or_else(|| not_found("id", "image")))
-        .await
+    let currency = db.currency();
+    db.run(move |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
+            let product_id = image::delete(conn, id)?.ok_or_else(|| not_found("id", "image"))?;
+            changes.product(conn, EventType::ProductUpdated, product_id)?;
+            Ok(product_id)
+        })
+    })
+    .await
 }

@@ -9,8 +9,9 @@ use crate::db::models::order::{
     self, LineWithVariant, Order, OrderFilter, OrderLine, OrderWindow, OrderWithCustomer,
 };
 use crate::db::models::{discount, payment};
-use crate::db::{Db, DbConnection, write_transaction};
+use crate::db::{Db, DbConnection};
 use crate::domain::accounts::Principal;
+use crate::domain::events::StockChangeReason;
 use crate::domain::ids::AccountId;
 use crate::domain::orders::{OrderAction, OrderStatus};
 use crate::domain::paging::{Page, PageRequest};
@@ -19,6 +20,7 @@ use crate::domain::payments::holds_reservation;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
+use crate::services::events::{Changes, StockChange, recorded_transaction};
 use crate::services::tokens::hash_token;
 
 fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> AppError {
@@ -192,8 +194,9 @@ pub async fn change_status(
     id: i64,
     action: OrderAction,
 ) -> AppResult<Order> {
+    let currency = db.currency();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let current = load_visible(conn, &caller, id)?;
             // Customers (and guests with the order's token) may only cancel their own unpaid
             // orders; everything else is staff work.
@@ -204,7 +207,7 @@ pub async fn change_status(
                 return Err(AppError::Forbidden);
             }
             let actor = caller.principal.account_id().map(|a| a.0);
-            apply_action(conn, actor, &current, action, "")?;
+            apply_action(conn, changes, actor, &current, action, "")?;
             if staff_work {
                 let details = serde_json::json!({ "status": [&current.status, action.event()] });
                 audit::record(conn, actor, "order.status", Subject::Order(id), details)?;
@@ -220,6 +223,7 @@ pub async fn change_status(
 /// discount code's use given back when the order is called off.
 pub fn apply_action(
     conn: &mut DbConnection,
+    changes: &mut Changes,
     actor: Option<i64>,
     current: &Order,
     action: OrderAction,
@@ -246,9 +250,22 @@ pub fn apply_action(
         now,
     )?;
     if transition.restocks {
+        let reason = match action {
+            OrderAction::Refund => StockChangeReason::OrderRefunded,
+            _ => StockChangeReason::OrderCancelled,
+        };
         for line in order::lines_of(conn, &[current.id])? {
-            if let Some(variant) = line.variant_id {
-                order::return_stock(conn, variant, line.quantity)?;
+            if let Some(variant_id) = line.variant_id
+                && let Some(after) = order::return_stock(conn, variant_id, line.quantity)?
+            {
+                changes.stock_changed(StockChange {
+                    variant_id,
+                    sku: &line.sku,
+                    before: after - line.quantity,
+                    after,
+                    reason,
+                    order_id: Some(current.id),
+                });
             }
         }
     }
@@ -257,7 +274,7 @@ pub fn apply_action(
     {
         discount::return_use(conn, code)?;
     }
-    Ok(())
+    changes.order(conn, action.event_type(), current.id)
 }
 
 /// Orders expired per sweep transaction.
@@ -267,11 +284,12 @@ const EXPIRY_BATCH: i64 = 50;
 /// (`domain::payments::holds_reservation`), giving their stock and discount uses back, each with a `CANCELLED` event noting the
 /// expiry. Safe on several instances at once: each order is claimed by one of them. How many.
 pub async fn expire_unpaid(db: &Db, placed_before: NaiveDateTime) -> AppResult<usize> {
+    let currency = db.currency();
     let mut expired = 0;
     loop {
         let batch = db
             .run(move |conn| {
-                write_transaction(conn, |conn| {
+                recorded_transaction(conn, currency, |conn, changes| {
                     let orders = order::claim_expired_unpaid(conn, placed_before, EXPIRY_BATCH)?;
                     let claimed = orders.len();
                     let mut expired = 0;
@@ -290,6 +308,7 @@ pub async fn expire_unpaid(db: &Db, placed_before: NaiveDateTime) -> AppResult<u
                         expired += 1;
                         apply_action(
                             conn,
+                            changes,
                             None,
                             current,
                             OrderAction::Cancel,

@@ -4,15 +4,16 @@
 use chrono::Utc;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::db::Db;
 use crate::db::models::product;
 use crate::db::models::product_review::{self, ReviewRow};
-use crate::db::{Db, write_transaction};
 use crate::domain::accounts::AccountPrincipal;
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::domain::reviews::{ReviewContent, ReviewStatus};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
+use crate::services::events::recorded_transaction;
 
 fn content(rating: i32, title: &str, body: &str) -> AppResult<ReviewContent> {
     ReviewContent::parse(rating, title, body).map_err(|problems| {
@@ -108,14 +109,19 @@ pub async fn update(
 /// Approves or rejects a review (staff).
 pub async fn moderate(db: &Db, id: i64, status: ReviewStatus) -> AppResult<ReviewRow> {
     let actor = db.actor();
+    let currency = db.currency();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             if !product_review::set_status(conn, id, status.as_str(), Utc::now().naive_utc())? {
                 return Err(not_found("id", "review"));
             }
             let details = serde_json::json!({ "status": status.as_str() });
             audit::record(conn, actor, "review.moderate", Subject::Review(id), details)?;
-            reload(conn, id)
+            let review = reload(conn, id)?;
+            if status == ReviewStatus::Approved {
+                changes.review_approved(&review);
+            }
+            Ok(review)
         })
     })
     .await

@@ -8,6 +8,7 @@ mod commerce;
 mod database;
 mod edge;
 mod errors;
+mod events;
 mod fake_stripe;
 mod faults;
 mod hardening;

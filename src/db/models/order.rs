@@ -299,21 +299,31 @@ pub fn transition(
 }
 
 /// Takes `quantity` units of a variant if that many are in stock, in one conditional statement:
-/// concurrent checkouts can never take stock below zero. Whether they were taken.
-pub fn take_stock(conn: &mut DbConnection, variant_id: i64, quantity: i32) -> QueryResult<bool> {
-    let updated = diesel::update(variants::table.find(variant_id))
+/// concurrent checkouts can never take stock below zero. The stock left, if they were taken.
+pub fn take_stock(
+    conn: &mut DbConnection,
+    variant_id: i64,
+    quantity: i32,
+) -> QueryResult<Option<i32>> {
+    diesel::update(variants::table.find(variant_id))
         .filter(variants::stock.ge(quantity))
         .set(variants::stock.eq(variants::stock - quantity))
-        .execute(conn)?;
-    Ok(updated == 1)
+        .returning(variants::stock)
+        .get_result(conn)
+        .optional()
 }
 
-/// Puts `quantity` units of a variant back in stock.
-pub fn return_stock(conn: &mut DbConnection, variant_id: i64, quantity: i32) -> QueryResult<()> {
+/// Puts `quantity` units of a variant back in stock; the stock now (`None`: no such variant).
+pub fn return_stock(
+    conn: &mut DbConnection,
+    variant_id: i64,
+    quantity: i32,
+) -> QueryResult<Option<i32>> {
     diesel::update(variants::table.find(variant_id))
         .set(variants::stock.eq(variants::stock + quantity))
-        .execute(conn)?;
-    Ok(())
+        .returning(variants::stock)
+        .get_result(conn)
+        .optional()
 }
 
 /// The order a guest's access token opens (by the token's hash).

@@ -4,6 +4,7 @@ mod accounts;
 mod catalog;
 mod commerce;
 mod discounts;
+mod events;
 mod node;
 mod partners;
 mod reviews;
@@ -18,6 +19,7 @@ pub struct Query(
     accounts::AccountQuery,
     commerce::CommerceQuery,
     discounts::DiscountQuery,
+    events::EventQuery,
     partners::PartnerQuery,
     reviews::ReviewQuery,
 );

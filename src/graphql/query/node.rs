@@ -73,7 +73,8 @@ async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<
         | NodeKind::Review
         | NodeKind::DiscountCode
         | NodeKind::App
-        | NodeKind::ApiKey => None,
+        | NodeKind::ApiKey
+        | NodeKind::Event => None,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cart;
 pub mod category;
 pub mod discount;
+pub mod event;
 pub mod money;
 pub mod node;
 pub mod order;

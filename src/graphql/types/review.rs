@@ -1,11 +1,14 @@
 //! `Review` and `ProductRating`.
 
-use async_graphql::{Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::db::models::product_review::ReviewRow;
+use crate::domain::ids::ProductId;
 use crate::domain::reviews::author_name;
 use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::loaders::Loader;
+use crate::graphql::types::ProductNode;
 
 /// Where a review is in moderation.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -73,6 +76,15 @@ impl ReviewNode {
     /// When it was written.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
+    }
+
+    /// The product reviewed; null when the caller may not see it (not active, for customers).
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader
+            .load_one(ProductId(self.0.product_id))
+            .await?
+            .map(ProductNode::from))
     }
 }
 

@@ -38,6 +38,7 @@ use crate::domain::payments::{
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::services::audit::{self, Subject};
+use crate::services::events::{Changes, recorded_transaction};
 use crate::services::orders::{OrderCaller, apply_action, load_visible, status_of};
 use crate::services::tokens::hash_parts;
 
@@ -131,6 +132,7 @@ pub async fn pay(
     payment_method: String,
     client_key: String,
 ) -> AppResult<PaymentResult> {
+    let currency = db.currency();
     let method = payment_method.trim().to_owned();
     if method.is_empty() || method.len() > 255 || method.chars().any(char::is_control) {
         return Err(rejected(
@@ -145,7 +147,7 @@ pub async fn pay(
     let claim = {
         let (caller, key, hash, method) = (caller.clone(), key.clone(), hash.clone(), method);
         db.run(move |conn| {
-            write_transaction(conn, |conn| {
+            recorded_transaction(conn, currency, |conn, changes| {
                 let current = load_visible(conn, &caller, order_id)?;
                 if let Some(earlier) = payment::by_key(conn, &key)? {
                     return Ok(Claim::Earlier(same_request(earlier, &hash)?));
@@ -207,7 +209,14 @@ pub async fn pay(
                     },
                 )?;
                 if free {
-                    apply_action(conn, None, &current, OrderAction::Pay, "nothing to pay")?;
+                    apply_action(
+                        conn,
+                        changes,
+                        None,
+                        &current,
+                        OrderAction::Pay,
+                        "nothing to pay",
+                    )?;
                     return Ok(Claim::Earlier(attempt));
                 }
                 Ok(Claim::Fresh(attempt))
@@ -282,6 +291,7 @@ fn payment_outcome(result: PaymentResult) -> AppResult<PaymentResult> {
 /// and records the answer; then drives the refunds the answer calls for. The attempt as it is
 /// afterwards.
 async fn drive(db: &Db, gateway: &Arc<dyn PaymentGateway>, attempt: Payment) -> AppResult<Payment> {
+    let currency = db.currency();
     let id = attempt.id;
     if attempt.provider != gateway.name() {
         // Made through another provider (before a switch): this one cannot tell.
@@ -319,8 +329,8 @@ async fn drive(db: &Db, gateway: &Arc<dyn PaymentGateway>, attempt: Payment) -> 
             let asked_by_reference = !attempt.gateway_reference.is_empty();
             let refunds = db
                 .run(move |conn| {
-                    write_transaction(conn, |conn| {
-                        record_charge_answer(conn, id, &answer, asked_by_reference)
+                    recorded_transaction(conn, currency, |conn, changes| {
+                        record_charge_answer(conn, changes, id, &answer, asked_by_reference)
                     })
                 })
                 .await?;
@@ -329,7 +339,9 @@ async fn drive(db: &Db, gateway: &Arc<dyn PaymentGateway>, attempt: Payment) -> 
         PaymentKind::Refund => {
             let answer = ask_about_refund(db, &**gateway, &attempt).await;
             db.run(move |conn| {
-                write_transaction(conn, |conn| record_refund_answer(conn, id, &answer))
+                recorded_transaction(conn, currency, |conn, changes| {
+                    record_refund_answer(conn, changes, id, &answer)
+                })
             })
             .await?;
         }
@@ -417,6 +429,7 @@ async fn ask_about_refund(
 /// be driven once this transaction commits).
 fn record_charge_answer(
     conn: &mut DbConnection,
+    changes: &mut Changes,
     id: i64,
     answer: &GatewayResult<ChargeState>,
     asked_by_reference: bool,
@@ -429,7 +442,7 @@ fn record_charge_answer(
         Ok(ChargeState {
             reference,
             status: ChargeStatus::Succeeded,
-        }) => charge_succeeded(conn, attempt, reference, now),
+        }) => charge_succeeded(conn, changes, attempt, reference, now),
         Ok(ChargeState {
             reference,
             status: ChargeStatus::Declined { message },
@@ -492,6 +505,7 @@ fn record_charge_answer(
 /// any more, the money goes back.
 fn charge_succeeded(
     conn: &mut DbConnection,
+    changes: &mut Changes,
     attempt: Payment,
     reference: &str,
     now: NaiveDateTime,
@@ -517,7 +531,7 @@ fn charge_succeeded(
         return Ok(Vec::new());
     };
     if waits_for_payment {
-        apply_action(conn, None, &current, OrderAction::Pay, "")?;
+        apply_action(conn, changes, None, &current, OrderAction::Pay, "")?;
         return Ok(Vec::new());
     }
     // Cancelled (or expired) meanwhile, or paid by another charge: pay it back.
@@ -565,6 +579,7 @@ fn is_automatic_refund(refund: &Payment) -> bool {
 /// order to REFUNDED (restocking as the rules say).
 fn record_refund_answer(
     conn: &mut DbConnection,
+    changes: &mut Changes,
     id: i64,
     answer: &GatewayResult<RefundState>,
 ) -> AppResult<()> {
@@ -619,17 +634,21 @@ fn record_refund_answer(
         );
     }
     if status == PaymentStatus::Succeeded && !is_automatic_refund(&attempt) {
-        refund_settled(conn, &attempt)?;
+        refund_settled(conn, changes, &attempt)?;
     }
     Ok(())
 }
 
-fn refund_settled(conn: &mut DbConnection, refund: &Payment) -> AppResult<()> {
+fn refund_settled(
+    conn: &mut DbConnection,
+    changes: &mut Changes,
+    refund: &Payment,
+) -> AppResult<()> {
     let Some(current) = order::by_ids(conn, &[refund.order_id])?.pop() else {
         return Ok(());
     };
     if status_of(&current)?.apply(OrderAction::Refund).is_ok() {
-        apply_action(conn, None, &current, OrderAction::Refund, "")?;
+        apply_action(conn, changes, None, &current, OrderAction::Refund, "")?;
     }
     Ok(())
 }
@@ -766,10 +785,11 @@ pub async fn apply_event(
     gateway: &Arc<dyn PaymentGateway>,
     event: ProviderEvent,
 ) -> AppResult<EventOutcome> {
+    let currency = db.currency();
     let provider = gateway.name();
     let result = db
         .run(move |conn| {
-            write_transaction(conn, |conn| {
+            recorded_transaction(conn, currency, |conn, changes| {
                 let kind = match &event.kind {
                     ProviderEventKind::ChargeSucceeded { .. } => "charge.succeeded",
                     ProviderEventKind::ChargeFailed { .. } => "charge.failed",
@@ -781,7 +801,7 @@ pub async fn apply_event(
                 if !payment::record_provider_event(conn, &event.id, provider, kind, now())? {
                     return Ok((EventOutcome::Duplicate, vec![]));
                 }
-                apply_event_in(conn, &event.kind)
+                apply_event_in(conn, changes, &event.kind)
             })
         })
         .await;
@@ -811,6 +831,7 @@ fn charge_of_event(
 
 fn apply_event_in(
     conn: &mut DbConnection,
+    changes: &mut Changes,
     kind: &ProviderEventKind,
 ) -> AppResult<(EventOutcome, Vec<Payment>)> {
     let now = now();
@@ -822,7 +843,7 @@ fn apply_event_in(
             let Some(charge) = charge_of_event(conn, reference, *payment_id)? else {
                 return Ok((EventOutcome::Ignored, vec![]));
             };
-            let refunds = charge_succeeded(conn, charge, reference, now)?;
+            let refunds = charge_succeeded(conn, changes, charge, reference, now)?;
             Ok((EventOutcome::Applied, refunds))
         }
         ProviderEventKind::ChargeFailed {
@@ -861,7 +882,7 @@ fn apply_event_in(
                             reference: refund.gateway_reference.clone(),
                             status: RefundStatus::Succeeded,
                         });
-                        record_refund_answer(conn, refund.id, &answer)?;
+                        record_refund_answer(conn, changes, refund.id, &answer)?;
                     }
                     _ => {}
                 }
