@@ -226,6 +226,40 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub limits: LimitsConfig,
+
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook delivery.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebhookConfig {
+    /// Let webhooks go to loopback, private and link-local addresses (SSRF guard). Default: on
+    /// in development only.
+    #[arg(long, env = "BAZAAR_WEBHOOK_ALLOW_PRIVATE", global = true)]
+    pub webhook_allow_private: Option<bool>,
+
+    /// Networks (addresses or CIDRs, comma-separated) webhooks may reach even when private
+    /// addresses are refused, e.g. an on-premises ERP at `10.20.0.0/16`.
+    #[arg(long, env = "BAZAAR_WEBHOOK_ALLOWED_NETWORKS", value_delimiter = ',', global = true,
+          value_parser = parse_proxy)]
+    pub webhook_allowed_networks: Vec<ipnet::IpNet>,
+
+    /// Seconds a receiver has to answer a webhook.
+    #[arg(long, env = "BAZAAR_WEBHOOK_TIMEOUT_SECS", default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub webhook_timeout_secs: u64,
+
+    /// Milliseconds before the first retry of a failed webhook; the next waits are 5, 15, 60,
+    /// 180, 360 and 720 times as long (with the default minute: 8 tries over about 22 hours).
+    #[arg(long, env = "BAZAAR_WEBHOOK_FIRST_RETRY_MS", default_value_t = 60_000, global = true,
+          value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub webhook_first_retry_ms: u64,
+
+    /// Milliseconds between two looks for new events and due webhook deliveries (each instance).
+    #[arg(long, env = "BAZAAR_WEBHOOK_POLL_MS", default_value_t = 1_000, global = true,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub webhook_poll_ms: u64,
 }
 
 /// Limits on what one request may ask, and the cost buckets.
@@ -553,6 +587,13 @@ impl ServeConfig {
     /// Where Bazaar runs.
     pub fn environment(&self) -> Environment {
         self.environment.unwrap_or(Environment::Development)
+    }
+
+    /// Whether webhooks may go to private addresses.
+    pub fn webhooks_may_reach_private(&self) -> bool {
+        self.webhooks
+            .webhook_allow_private
+            .unwrap_or_else(|| self.in_development())
     }
 
     fn in_development(&self) -> bool {

@@ -344,6 +344,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> BigInt,
+        app_id -> BigInt,
+        url -> Text,
+        event_types -> Text,
+        scopes -> Text,
+        secret -> Text,
+        status -> Text,
+        last_position -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        event_id -> BigInt,
+        event_type -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        status_code -> Nullable<Integer>,
+        error -> Text,
+        latency_ms -> Integer,
+        attempted_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(webhook_subscriptions -> apps (app_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(email_verifications -> users (user_id));
 diesel::joinable!(api_keys -> apps (app_id));
 diesel::joinable!(order_lines -> variants (variant_id));
@@ -383,4 +427,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     event_positions,
     events,
+    webhook_subscriptions,
+    webhook_deliveries,
+    webhook_attempts,
 );

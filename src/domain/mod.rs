@@ -18,3 +18,4 @@ pub mod pricing;
 pub mod rejection;
 pub mod reviews;
 pub mod stock;
+pub mod webhooks;

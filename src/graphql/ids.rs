@@ -32,6 +32,10 @@ pub enum NodeKind {
     ApiKey,
     /// An `Event` of the event log.
     Event,
+    /// A `WebhookSubscription`.
+    WebhookSubscription,
+    /// A `WebhookDelivery`.
+    WebhookDelivery,
 }
 
 impl NodeKind {
@@ -49,6 +53,8 @@ impl NodeKind {
             Self::App => "App",
             Self::ApiKey => "ApiKey",
             Self::Event => "Event",
+            Self::WebhookSubscription => "WebhookSubscription",
+            Self::WebhookDelivery => "WebhookDelivery",
         }
     }
 
@@ -67,6 +73,8 @@ impl NodeKind {
             Self::App,
             Self::ApiKey,
             Self::Event,
+            Self::WebhookSubscription,
+            Self::WebhookDelivery,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)

@@ -29,6 +29,7 @@ use crate::services::catalog::CategoryTreeCache;
 use crate::services::checkout::CheckoutServices;
 use crate::services::payments::PaymentGateway;
 use crate::services::rate_limits::RateLimits;
+use crate::services::webhooks::Webhooks;
 
 /// The Bazaar schema.
 pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
@@ -48,6 +49,8 @@ pub struct SchemaOptions {
     pub checkout: Arc<CheckoutServices>,
     /// Rate limits on abusable mutations.
     pub rate_limits: Arc<RateLimits>,
+    /// Webhook subscriptions and their deliveries.
+    pub webhooks: Arc<Webhooks>,
     /// Whether introspection queries are answered.
     pub introspection: bool,
     /// Whether validation errors suggest field names.
@@ -70,7 +73,8 @@ pub fn build_schema(options: SchemaOptions) -> AppSchema {
         .data(options.categories)
         .data(options.gateway)
         .data(options.checkout)
-        .data(options.rate_limits);
+        .data(options.rate_limits)
+        .data(options.webhooks);
     if !options.introspection {
         builder = builder.disable_introspection();
     }

@@ -52,6 +52,8 @@
 //! | `Order.events` | 14 | no | `CREATED`, at most 3 transitions (the state machine has no cycle), one `PAYMENT_REVERSED` per charge attempt; read cut at 14 |
 //! | `Order.payments` | 25 | no | `orderPay` refuses an 11th charge attempt, `orderRefund` a 6th refund attempt; one automatic refund per charge; read cut at 25 |
 //! | `Query.reviewsToModerate` | 100 | yes | its `first` is 1 to 100 |
+//! | `Query.webhookSubscriptions` | 100 | yes | its `first` is 0 to 100 (an app holds at most 10) |
+//! | `WebhookDelivery.attempts` | 16 | no | read: the 16 latest tries (8 per round; a retry by hand starts a round) |
 //! | `*.userErrors` | 10 | no | a use case reports at most one problem per input field; `respond` keeps 10 |
 //! | `*Connection.edges` | the page | on the connection | `first`/`last` at most 100 |
 //! | `Query.nodes` | its ids | — | at most 100 ids |
@@ -73,6 +75,7 @@ use crate::domain::bounds::{
 };
 use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::domain::partners::KEYS_LISTED_PER_APP;
+use crate::domain::webhooks::ATTEMPTS_LISTED_PER_DELIVERY;
 
 /// The most items of every list field that is neither a connection's `edges`, nor sized by
 /// `ids`, nor a list of scalars: `(type, field, most)`, `"*"` standing for any type. The module
@@ -92,6 +95,8 @@ pub const LIST_BOUNDS: &[(&str, &str, usize)] = &[
     ("Query", "reviewsToModerate", MAX_PAGE_SIZE),
     ("*", "userErrors", MAX_USER_ERRORS),
     ("App", "keys", KEYS_LISTED_PER_APP),
+    ("Query", "webhookSubscriptions", MAX_PAGE_SIZE),
+    ("WebhookDelivery", "attempts", ATTEMPTS_LISTED_PER_DELIVERY),
 ];
 
 /// The cost of a field that cannot be priced: more than any bucket holds.

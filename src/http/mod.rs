@@ -23,6 +23,7 @@ use crate::db::Db;
 use crate::domain::money::Currency;
 use crate::domain::pricing::{PricingPolicy, parse_percent_bp};
 use crate::domain::stock::StockDisclosure;
+use crate::domain::webhooks::DestinationPolicy;
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::limits::QueryLimits;
 use crate::graphql::persisted::PersistedQueries;
@@ -37,6 +38,7 @@ use crate::services::mail::{self, Mailer};
 use crate::services::payments::stripe::{StripeConfig, StripeGateway};
 use crate::services::payments::{PaymentGateway, TestGateway};
 use crate::services::rate_limits::RateLimits;
+use crate::services::webhooks::{self, WebhookSettings, Webhooks};
 
 /// What every handler shares.
 pub struct AppState {
@@ -161,6 +163,15 @@ impl Application {
             limits_config.cost_bucket_size,
             limits_config.cost_restore_rate,
         ));
+        let webhooks = Arc::new(Webhooks::new(WebhookSettings {
+            policy: DestinationPolicy {
+                allow_private: config.webhooks_may_reach_private(),
+                allowed_networks: config.webhooks.webhook_allowed_networks.clone(),
+            },
+            timeout: Duration::from_secs(config.webhooks.webhook_timeout_secs),
+            first_retry: Duration::from_millis(config.webhooks.webhook_first_retry_ms),
+            poll_every: Duration::from_millis(config.webhooks.webhook_poll_ms),
+        })?);
         let schema = build_schema(SchemaOptions {
             shop: ShopSettings {
                 currency,
@@ -176,6 +187,7 @@ impl Application {
             gateway: gateway.clone(),
             checkout: checkout.clone(),
             rate_limits: rate_limits.clone(),
+            webhooks: webhooks.clone(),
             introspection: config.introspection_enabled(),
             suggestions: config.field_suggestions_enabled(),
         });
@@ -200,6 +212,7 @@ impl Application {
             gateway: gateway.clone(),
             stripe_webhook_secret: config.payments.stripe_webhook_secret.clone(),
         });
+        webhooks::spawn(webhooks.clone(), db.clone());
         jobs::spawn(
             db.clone(),
             gateway,

@@ -23,3 +23,4 @@ pub mod seed;
 pub mod session_cache;
 pub mod throttle;
 pub mod tokens;
+pub mod webhooks;

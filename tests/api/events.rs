@@ -16,7 +16,7 @@ const EVENTS: &str = "query($after: String, $first: Int, $types: [EventType!]) {
         pageInfo { hasNextPage endCursor } } }";
 
 /// Every event `token` may read, walking pages of `page_size`.
-async fn all_events(
+pub(crate) async fn all_events(
     app: &TestApp,
     token: &str,
     page_size: i32,
@@ -104,17 +104,17 @@ async fn mutate(app: &TestApp, token: &str, query: &str, variables: Value) -> Va
 
 /// A day in a small shop, through the API. Returns (admin token, product, variant, the paid
 /// and fulfilled order, the cancelled guest order, the customer, the review).
-struct ShopDay {
-    admin: String,
-    product: String,
-    variant: String,
-    fulfilled: String,
-    cancelled: String,
-    customer: String,
-    review: String,
+pub(crate) struct ShopDay {
+    pub admin: String,
+    pub product: String,
+    pub variant: String,
+    pub fulfilled: String,
+    pub cancelled: String,
+    pub customer: String,
+    pub review: String,
 }
 
-async fn a_shop_day(app: &TestApp) -> ShopDay {
+pub(crate) async fn a_shop_day(app: &TestApp) -> ShopDay {
     let admin = app
         .account_with_role("admin@example.com", "ADMIN")
         .await
@@ -410,7 +410,7 @@ async fn replaying_the_log_from_the_start_rebuilds_the_stock() {
 const KEY_CREATE: &str = "mutation($app: ID!, $scopes: [ApiScope!]!) {
     apiKeyCreate(appId: $app, scopes: $scopes) { secret userErrors { field code } } }";
 
-async fn partner_key(app: &TestApp, admin: &str, scopes: &[&str]) -> String {
+pub(crate) async fn partner_key(app: &TestApp, admin: &str, scopes: &[&str]) -> String {
     let made = mutate(
         app,
         admin,

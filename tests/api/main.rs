@@ -25,3 +25,4 @@ mod schema;
 mod staff_commerce;
 mod stripe_gateway;
 mod stripe_payments;
+mod webhooks;

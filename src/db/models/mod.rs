@@ -19,3 +19,4 @@ pub mod session;
 pub mod sign_up;
 pub mod user;
 pub mod variant;
+pub mod webhook;

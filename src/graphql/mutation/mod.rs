@@ -7,6 +7,7 @@ mod discounts;
 mod merchandising;
 mod partners;
 mod product_reviews;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -19,4 +20,5 @@ pub struct Mutation(
     merchandising::MerchandisingMutation,
     partners::PartnerMutation,
     product_reviews::ReviewMutation,
+    webhooks::WebhookMutation,
 );

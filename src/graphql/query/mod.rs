@@ -8,6 +8,7 @@ mod events;
 mod node;
 mod partners;
 mod reviews;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -22,4 +23,5 @@ pub struct Query(
     events::EventQuery,
     partners::PartnerQuery,
     reviews::ReviewQuery,
+    webhooks::WebhookQuery,
 );

@@ -74,7 +74,9 @@ async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<
         | NodeKind::DiscountCode
         | NodeKind::App
         | NodeKind::ApiKey
-        | NodeKind::Event => None,
+        | NodeKind::Event
+        | NodeKind::WebhookSubscription
+        | NodeKind::WebhookDelivery => None,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod partner;
 pub mod product;
 pub mod review;
 pub mod variant;
+pub mod webhook;
 
 pub use account::{AccountNode, AddressNode};
 pub use category::CategoryNode;

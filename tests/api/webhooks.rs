@@ -1,0 +1,392 @@
+//! Signed webhooks: a partner's receiver on loopback gets every event of a shop day, each
+//! verified by its signature, none lost when it fails three times first, none twice with two
+//! instances on one database, none lost when the server is killed; URLs are checked (SSRF).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use hmac::{Hmac, Mac as _};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::events::{a_shop_day, all_events};
+use crate::helpers::{TestApp, error_codes, spawn_app_with};
+
+/// Fast retries and polling, so a test sees three failures and a success in about a second.
+const FAST: [&str; 4] = ["--webhook-first-retry-ms", "20", "--webhook-poll-ms", "20"];
+
+/// What the receiver saw.
+#[derive(Default)]
+struct Seen {
+    /// Requests per event id, answered or not.
+    requests: HashMap<String, usize>,
+    /// The deliveries it accepted: (event id header, signature header, body).
+    accepted: Vec<(String, String, String)>,
+    /// How many requests of each event it refuses (500) before it accepts one.
+    fail_first: usize,
+}
+
+/// A partner's webhook receiver on loopback.
+struct Receiver {
+    seen: Arc<Mutex<Seen>>,
+    address: SocketAddr,
+    server: actix_web::dev::ServerHandle,
+}
+
+async fn receive(req: HttpRequest, body: web::Bytes, seen: web::Data<Mutex<Seen>>) -> HttpResponse {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let event = header("Bazaar-Event-Id");
+    let mut seen = seen.lock().unwrap();
+    let count = seen.requests.entry(event.clone()).or_default();
+    *count += 1;
+    if *count <= seen.fail_first {
+        return HttpResponse::InternalServerError().finish();
+    }
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    seen.accepted
+        .push((event, header("Bazaar-Signature"), body));
+    HttpResponse::Ok().finish()
+}
+
+impl Receiver {
+    fn start(fail_first: usize) -> Self {
+        let seen = Arc::new(Mutex::new(Seen {
+            fail_first,
+            ..Seen::default()
+        }));
+        let data = web::Data::from(Arc::clone(&seen));
+        let (started, running) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .default_service(web::to(receive))
+                })
+                .workers(1)
+                .disable_signals()
+                .shutdown_timeout(0)
+                .bind(("127.0.0.1", 0))
+                .expect("bind the receiver");
+                let address = server.addrs()[0];
+                let server = server.run();
+                started.send((address, server.handle())).unwrap();
+                let _ = server.await;
+            });
+        });
+        let (address, server) = running.recv().unwrap();
+        Self {
+            seen,
+            address,
+            server,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hooks/bazaar", self.address)
+    }
+
+    /// Waits until `count` deliveries were accepted (at most 60 s).
+    async fn wait_for(&self, count: usize) {
+        for _ in 0..3000 {
+            if self.seen.lock().unwrap().accepted.len() >= count {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        let seen = self.seen.lock().unwrap();
+        panic!("{} of {count} deliveries arrived", seen.accepted.len());
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(server.stop(false)));
+    }
+}
+
+/// Verifies a `Bazaar-Signature` header as the README tells partners to: the HMAC-SHA256 of
+/// `"{t}.{body}"` with the secret, and `t` within five minutes of now.
+fn verify(secret: &str, header: &str, body: &str) -> bool {
+    let parts: HashMap<&str, &str> = header
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .collect();
+    let (Some(t), Some(v1)) = (parts.get("t"), parts.get("v1")) else {
+        return false;
+    };
+    let fresh = t
+        .parse::<i64>()
+        .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() <= 300);
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    fresh && hex::decode(v1).is_ok_and(|sig| mac.verify_slice(&sig).is_ok())
+}
+
+const SUBSCRIBE: &str = "mutation($app: ID, $url: String!, $events: [EventType!]!) {
+    webhookSubscriptionCreate(appId: $app, url: $url, events: $events) {
+        subscription { id url events status lastPosition } secret
+        userErrors { field message code } } }";
+
+const ALL_KINDS: [&str; 12] = [
+    "ORDER_CREATED",
+    "ORDER_PAID",
+    "ORDER_FULFILLED",
+    "ORDER_CANCELLED",
+    "ORDER_REFUNDED",
+    "PRODUCT_CREATED",
+    "PRODUCT_UPDATED",
+    "PRODUCT_ARCHIVED",
+    "VARIANT_UPDATED",
+    "INVENTORY_CHANGED",
+    "CUSTOMER_CREATED",
+    "REVIEW_APPROVED",
+];
+
+/// A partner key holding every scope, for a new app: (key, app id).
+async fn partner(app: &TestApp, admin: &str, scopes: &[&str]) -> (String, String) {
+    let made = app
+        .data_as(
+            admin,
+            "mutation { appCreate(name: \"ERP\", contact: \"erp@example.com\") { app { id } } }",
+            json!({}),
+        )
+        .await;
+    let app_id = made["appCreate"]["app"]["id"].as_str().unwrap().to_owned();
+    let key = app
+        .data_as(
+            admin,
+            "mutation($app: ID!, $scopes: [ApiScope!]!) { apiKeyCreate(appId: $app, scopes: $scopes) { secret } }",
+            json!({ "app": app_id, "scopes": scopes }),
+        )
+        .await;
+    (
+        key["apiKeyCreate"]["secret"].as_str().unwrap().to_owned(),
+        app_id,
+    )
+}
+
+const EVERY_SCOPE: [&str; 7] = [
+    "READ_PRODUCTS",
+    "WRITE_PRODUCTS",
+    "WRITE_INVENTORY",
+    "READ_ORDERS",
+    "WRITE_ORDERS",
+    "READ_CUSTOMERS",
+    "MANAGE_WEBHOOKS",
+];
+
+/// Subscribes `url` to every kind with a partner key: (secret, subscription id, position).
+async fn subscribe_everything(app: &TestApp, url: &str) -> (String, String, i64) {
+    let boss = app
+        .account_with_role("boss@example.com", "ADMIN")
+        .await
+        .token;
+    let (key, _) = partner(app, &boss, &EVERY_SCOPE).await;
+    let made = app
+        .data_as(&key, SUBSCRIBE, json!({ "url": url, "events": ALL_KINDS }))
+        .await;
+    let payload = &made["webhookSubscriptionCreate"];
+    assert_eq!(payload["userErrors"], json!([]), "{made}");
+    (
+        payload["secret"].as_str().unwrap().to_owned(),
+        payload["subscription"]["id"].as_str().unwrap().to_owned(),
+        payload["subscription"]["lastPosition"].as_i64().unwrap(),
+    )
+}
+
+/// The events a subscription made at `since` must deliver, as the admin reads them.
+async fn expected_since(app: &TestApp, admin: &str, since: i64) -> Vec<Value> {
+    all_events(app, admin, 100, None)
+        .await
+        .into_iter()
+        .filter(|e| e["position"].as_i64().unwrap() > since)
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_partner_gets_every_event_signed_and_none_lost_when_it_fails_three_times() {
+    let receiver = Receiver::start(3);
+    let app = spawn_app_with(1, &FAST).await;
+    let (secret, subscription, since) = subscribe_everything(&app, &receiver.url()).await;
+    let day = a_shop_day(&app).await;
+    let expected = expected_since(&app, &day.admin, since).await;
+    assert!(expected.len() >= 16, "{}", expected.len());
+    receiver.wait_for(expected.len()).await;
+
+    let seen = receiver.seen.lock().unwrap();
+    let mut bodies: Vec<Value> = Vec::new();
+    for (event_id, signature, body) in &seen.accepted {
+        assert!(verify(&secret, signature, body), "{signature} {body}");
+        assert!(!verify("whsec_wrong", signature, body));
+        let body: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["id"], json!(event_id));
+        bodies.push(body);
+    }
+    bodies.sort_by_key(|b| b["position"].as_i64().unwrap());
+    // Exactly the log: same events, same payloads (the admin and the key see the same: the key
+    // holds read_customers), each accepted once after three refusals.
+    assert_eq!(bodies.len(), expected.len());
+    for (body, event) in bodies.iter().zip(&expected) {
+        assert_eq!(body["id"], event["id"]);
+        assert_eq!(body["type"], event["name"]);
+        assert_eq!(body["subjectId"], event["subjectId"]);
+        assert_eq!(body["payload"], event["payload"]);
+    }
+    assert!(
+        seen.requests.values().all(|n| *n == 4),
+        "{:?}",
+        seen.requests
+    );
+    drop(seen);
+
+    let log = app
+        .data_as(
+            &day.admin,
+            "query($id: ID!) { webhookDeliveries(subscriptionId: $id, first: 100) {
+                edges { node { eventId status attemptCount nextAttemptAt
+                               attempts { statusCode error latencyMs } } } } }",
+            json!({ "id": subscription }),
+        )
+        .await;
+    let deliveries = log["webhookDeliveries"]["edges"].as_array().unwrap();
+    assert_eq!(deliveries.len(), expected.len());
+    for delivery in deliveries {
+        let node = &delivery["node"];
+        assert_eq!(node["status"], "DELIVERED", "{node}");
+        assert_eq!(node["attemptCount"], 4);
+        assert_eq!(node["nextAttemptAt"], Value::Null);
+        let codes: Vec<&Value> = node["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["statusCode"])
+            .collect();
+        assert_eq!(codes, [&json!(500), &json!(500), &json!(500), &json!(200)]);
+    }
+}
+
+#[actix_web::test]
+async fn two_instances_on_one_database_deliver_each_event_once() {
+    let receiver = Receiver::start(0);
+    let app = spawn_app_with(1, &FAST).await;
+    let other = app
+        .another_instance(&FAST, Arc::new(app.gateway.clone()))
+        .await;
+    let (_, _, since) = subscribe_everything(&app, &receiver.url()).await;
+    let day = a_shop_day(&other).await;
+    let expected = expected_since(&app, &day.admin, since).await;
+    receiver.wait_for(expected.len()).await;
+    // Both instances keep polling a while longer: nothing more may arrive.
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let seen = receiver.seen.lock().unwrap();
+    assert_eq!(seen.accepted.len(), expected.len());
+    assert_eq!(seen.requests.len(), expected.len());
+    assert!(
+        seen.requests.values().all(|n| *n == 1),
+        "{:?}",
+        seen.requests
+    );
+}
+
+#[actix_web::test]
+async fn webhook_urls_and_callers_are_checked() {
+    let app = spawn_app_with(1, &["--webhook-allow-private", "false"]).await;
+    let admin = app
+        .account_with_role("boss@example.com", "ADMIN")
+        .await
+        .token;
+    let (key, app_id) = partner(&app, &admin, &["READ_PRODUCTS", "MANAGE_WEBHOOKS"]).await;
+    let refused = |made: &Value| made["webhookSubscriptionCreate"]["userErrors"][0]["code"].clone();
+    for url in [
+        "http://127.0.0.1:9/hooks",
+        "http://localhost/hooks",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hooks",
+        "ftp://example.com/hooks",
+        "https://user:secret@example.com/hooks",
+    ] {
+        let made = app
+            .data_as(
+                &key,
+                SUBSCRIBE,
+                json!({ "url": url, "events": ["PRODUCT_CREATED"] }),
+            )
+            .await;
+        assert_eq!(refused(&made), "INVALID", "{url}: {made}");
+    }
+    // A kind the key's scopes do not read.
+    let made = app
+        .data_as(
+            &key,
+            SUBSCRIBE,
+            json!({ "url": "http://127.0.0.1:9/hooks", "events": ["ORDER_CREATED"] }),
+        )
+        .await;
+    assert_eq!(
+        made["webhookSubscriptionCreate"]["userErrors"][0]["field"],
+        json!(["events"])
+    );
+    // Another app's subscriptions are not the key's to make.
+    let (_, other_app) = partner(&app, &admin, &["READ_PRODUCTS"]).await;
+    let made = app
+        .graphql_as(
+            Some(&key),
+            SUBSCRIBE,
+            json!({ "app": other_app, "url": "https://example.com", "events": ["PRODUCT_CREATED"] }),
+        )
+        .await;
+    assert_eq!(error_codes(&made), ["FORBIDDEN"]);
+    // Keys without manage_webhooks, customers and strangers may not subscribe.
+    let (reader, _) = partner(&app, &admin, &["READ_PRODUCTS"]).await;
+    let customer = app.register("someone@example.com").await.token;
+    for token in [Some(reader.as_str()), Some(customer.as_str()), None] {
+        let made = app
+            .graphql_as(
+                token,
+                SUBSCRIBE,
+                json!({ "app": app_id, "url": "https://example.com", "events": ["PRODUCT_CREATED"] }),
+            )
+            .await;
+        assert_eq!(error_codes(&made), ["FORBIDDEN"], "{made}");
+    }
+
+    // An allow-listed network is reachable.
+    let allowed = spawn_app_with(
+        1,
+        &[
+            "--webhook-allow-private",
+            "false",
+            "--webhook-allowed-networks",
+            "127.0.0.0/8",
+        ],
+    )
+    .await;
+    let admin = allowed
+        .account_with_role("boss@example.com", "ADMIN")
+        .await
+        .token;
+    let made = allowed
+        .data_as(
+            &admin,
+            SUBSCRIBE,
+            json!({ "app": partner(&allowed, &admin, &["READ_PRODUCTS"]).await.1,
+                    "url": "http://127.0.0.1:9/hooks", "events": ["PRODUCT_CREATED"] }),
+        )
+        .await;
+    assert_eq!(
+        made["webhookSubscriptionCreate"]["userErrors"],
+        json!([]),
+        "{made}"
+    );
+}
