@@ -390,3 +390,175 @@ async fn webhook_urls_and_callers_are_checked() {
         "{made}"
     );
 }
+
+/// A `bazaar serve` process over `database_url`, listening on `port`.
+fn serve_process(database_url: &str, port: u16, poll_ms: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--webhook-poll-ms",
+            poll_ms,
+            "--webhook-first-retry-ms",
+            "20",
+        ])
+        .env("DATABASE_URL", database_url)
+        .env("BAZAAR_ENV", "development")
+        .env("BAZAAR_BCRYPT_COST", "4")
+        .env("BAZAAR_COST_BUCKET_SIZE", "1000000")
+        .env("BAZAAR_COST_RESTORE_RATE", "1000000")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start bazaar serve")
+}
+
+async fn wait_until_ready(api: &crate::helpers::ApiClient) {
+    for _ in 0..600 {
+        let ready = api
+            .client()
+            .get(format!("{}/health/ready", api.address))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not become ready");
+}
+
+#[actix_web::test]
+async fn events_committed_before_a_kill_are_delivered_after_the_restart() {
+    let receiver = Receiver::start(0);
+    let (database_url, _dir) = crate::helpers::fresh_database();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let api = crate::helpers::ApiClient::new(&format!("http://127.0.0.1:{port}"));
+    // The first process looks for due deliveries only at start: whatever it commits stays
+    // undelivered until it is killed.
+    let mut first = serve_process(&database_url, port, "600000");
+    wait_until_ready(&api).await;
+    let admin = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args(["create-admin", "--email", "boss@example.com"])
+        .env("DATABASE_URL", &database_url)
+        .env("BAZAAR_ENV", "development")
+        .env("BAZAAR_BCRYPT_COST", "4")
+        .env("BAZAAR_ADMIN_PASSWORD", crate::helpers::PASSWORD)
+        .output()
+        .expect("create an admin");
+    assert!(admin.status.success(), "{admin:?}");
+    let session = api
+        .login("boss@example.com", crate::helpers::PASSWORD)
+        .await;
+    let admin = session["data"]["login"]["session"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{session}"));
+    let made = api
+        .data_as(
+            admin,
+            "mutation { appCreate(name: \"ERP\", contact: \"erp@example.com\") { app { id } } }",
+            json!({}),
+        )
+        .await;
+    let made = api
+        .data_as(
+            admin,
+            SUBSCRIBE,
+            json!({ "app": made["appCreate"]["app"]["id"], "url": receiver.url(),
+                    "events": ["ORDER_CREATED", "INVENTORY_CHANGED"] }),
+        )
+        .await;
+    assert_eq!(
+        made["webhookSubscriptionCreate"]["userErrors"],
+        json!([]),
+        "{made}"
+    );
+    let since = made["webhookSubscriptionCreate"]["subscription"]["lastPosition"]
+        .as_i64()
+        .unwrap();
+    let product = api
+        .data_as(
+            admin,
+            "mutation { productCreate(input: { name: \"Crash Cup\", status: ACTIVE }) { product { id } } }",
+            json!({}),
+        )
+        .await;
+    let variant = api
+        .data_as(
+            admin,
+            "mutation($product: ID!) { variantCreate(productId: $product,
+                input: { sku: \"cup-1\", title: \"Blue\", price: \"9.00\", stock: 100 }) { variant { id } } }",
+            json!({ "product": product["productCreate"]["product"]["id"] }),
+        )
+        .await["variantCreate"]["variant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for key in ["k1", "k2", "k3"] {
+        let cart = crate::commerce::cart_with(&api, None, &variant, 1).await;
+        let placed = crate::commerce::checkout(&api, None, &cart, key).await;
+        assert!(
+            placed["data"]["checkoutComplete"]["order"]["id"].is_string(),
+            "{placed}"
+        );
+    }
+    first.kill().expect("SIGKILL the server");
+    first.wait().unwrap();
+    assert_eq!(receiver.seen.lock().unwrap().accepted.len(), 0);
+
+    let mut second = serve_process(&database_url, port, "20");
+    wait_until_ready(&api).await;
+    receiver.wait_for(7).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let session = api
+        .login("boss@example.com", crate::helpers::PASSWORD)
+        .await;
+    let admin = session["data"]["login"]["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut expected: Vec<String> = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let logged = api
+            .data_as(
+                &admin,
+                "query($after: String) { events(first: 100, after: $after, types: [ORDER_CREATED, INVENTORY_CHANGED]) {
+                    edges { node { id position } } pageInfo { hasNextPage endCursor } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        let page = &logged["events"];
+        expected.extend(
+            page["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["node"]["position"].as_i64().unwrap() > since)
+                .map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+        );
+        if page["pageInfo"]["hasNextPage"] != json!(true) {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    let mut delivered: Vec<String> = receiver
+        .seen
+        .lock()
+        .unwrap()
+        .accepted
+        .iter()
+        .map(|(id, _, _)| id.clone())
+        .collect();
+    second.kill().unwrap();
+    second.wait().unwrap();
+    expected.sort();
+    delivered.sort();
+    assert_eq!(expected.len(), 7);
+    assert_eq!(delivered, expected);
+}
