@@ -224,9 +224,12 @@ async fn a_partner_gets_every_event_signed_and_none_lost_when_it_fails_three_tim
     assert!(expected.len() >= 16, "{}", expected.len());
     receiver.wait_for(expected.len()).await;
 
-    let seen = receiver.seen.lock().unwrap();
+    let (accepted, requests) = {
+        let seen = receiver.seen.lock().unwrap();
+        (seen.accepted.clone(), seen.requests.clone())
+    };
     let mut bodies: Vec<Value> = Vec::new();
-    for (event_id, signature, body) in &seen.accepted {
+    for (event_id, signature, body) in &accepted {
         assert!(verify(&secret, signature, body), "{signature} {body}");
         assert!(!verify("whsec_wrong", signature, body));
         let body: Value = serde_json::from_str(body).unwrap();
@@ -243,12 +246,7 @@ async fn a_partner_gets_every_event_signed_and_none_lost_when_it_fails_three_tim
         assert_eq!(body["subjectId"], event["subjectId"]);
         assert_eq!(body["payload"], event["payload"]);
     }
-    assert!(
-        seen.requests.values().all(|n| *n == 4),
-        "{:?}",
-        seen.requests
-    );
-    drop(seen);
+    assert!(requests.values().all(|n| *n == 4), "{requests:?}");
 
     let log = app
         .data_as(
