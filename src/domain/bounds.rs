@@ -30,6 +30,8 @@ pub const MAX_PAYMENTS_PER_ORDER: usize =
 pub const MAX_EVENTS_PER_ORDER: usize = 1 + 3 + MAX_CHARGE_ATTEMPTS_PER_ORDER;
 /// Most `userErrors` of one mutation payload (a use case reports at most one per input field).
 pub const MAX_USER_ERRORS: usize = 10;
+/// Lines of one `inventorySetQuantities` (and the user errors it may return: one per line).
+pub const MAX_STOCK_LINES: usize = 250;
 
 /// Whether a list holding `count` items can take `more` without passing `most`; a
 /// `LIMIT_REACHED` rejection at `field` saying so (`what` names the items, plural) if not.

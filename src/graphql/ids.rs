@@ -119,6 +119,11 @@ impl GlobalId {
     }
 }
 
+/// The global id of the `kind` node `id`.
+pub fn global_id_of(kind: NodeKind, id: i64) -> ID {
+    GlobalId::new(kind, id).into()
+}
+
 impl From<GlobalId> for ID {
     fn from(id: GlobalId) -> Self {
         ID(global_id(id.kind.name(), id.id))

@@ -54,6 +54,7 @@
 //! | `Query.reviewsToModerate` | 100 | yes | its `first` is 1 to 100 |
 //! | `Query.webhookSubscriptions` | 100 | yes | its `first` is 0 to 100 (an app holds at most 10) |
 //! | `WebhookDelivery.attempts` | 16 | no | read: the 16 latest tries (8 per round; a retry by hand starts a round) |
+//! | `InventorySetQuantitiesPayload.userErrors`, `.levels` | 250 | no | one per line; `inventorySetQuantities` takes at most 250 lines |
 //! | `*.userErrors` | 10 | no | a use case reports at most one problem per input field; `respond` keeps 10 |
 //! | `*Connection.edges` | the page | on the connection | `first`/`last` at most 100 |
 //! | `Query.nodes` | its ids | — | at most 100 ids |
@@ -70,8 +71,8 @@ use async_graphql::{Name, Value as ConstValue, Variables};
 use crate::domain::address::MAX_ADDRESSES_PER_ACCOUNT;
 use crate::domain::bounds::{
     MAX_CART_LINES, MAX_CATEGORY_CHILDREN, MAX_EVENTS_PER_ORDER, MAX_IMAGES_PER_PRODUCT,
-    MAX_OPTIONS_PER_VARIANT, MAX_PAYMENTS_PER_ORDER, MAX_USER_ERRORS, MAX_VARIANTS_PER_PRODUCT,
-    REVIEWS_SHOWN,
+    MAX_OPTIONS_PER_VARIANT, MAX_PAYMENTS_PER_ORDER, MAX_STOCK_LINES, MAX_USER_ERRORS,
+    MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN,
 };
 use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::domain::partners::KEYS_LISTED_PER_APP;
@@ -93,6 +94,12 @@ pub const LIST_BOUNDS: &[(&str, &str, usize)] = &[
     ("Order", "events", MAX_EVENTS_PER_ORDER),
     ("Order", "payments", MAX_PAYMENTS_PER_ORDER),
     ("Query", "reviewsToModerate", MAX_PAGE_SIZE),
+    (
+        "InventorySetQuantitiesPayload",
+        "userErrors",
+        MAX_STOCK_LINES,
+    ),
+    ("InventorySetQuantitiesPayload", "levels", MAX_STOCK_LINES),
     ("*", "userErrors", MAX_USER_ERRORS),
     ("App", "keys", KEYS_LISTED_PER_APP),
     ("Query", "webhookSubscriptions", MAX_PAGE_SIZE),

@@ -85,18 +85,9 @@ impl Changes {
         self.currency
     }
 
-    /// Raises `kind` about `subject` with `payload`; the subject's row is touched too.
+    /// Raises `kind` about `subject` with `payload`. Writing the event stamps the subject's row
+    /// with its position (a trigger: see the `event_stamps` migration).
     pub fn raise(&mut self, kind: EventType, subject: Subject, payload: &Value) {
-        let row = match subject {
-            Subject::Order(id) => Some((Tracked::Orders, id)),
-            Subject::Product(id) => Some((Tracked::Products, id)),
-            Subject::Variant(id) => Some((Tracked::Variants, id)),
-            Subject::Account(id) => Some((Tracked::Users, id)),
-            Subject::Review(_) => None,
-        };
-        if let Some((table, id)) = row {
-            self.touch(table, id);
-        }
         self.events.push(PendingEvent {
             kind,
             subject,
@@ -104,7 +95,8 @@ impl Changes {
         });
     }
 
-    /// Marks a row as changed (so change feeds list it again) without raising an event.
+    /// Marks a row as changed (so change feeds list it again) without raising an event about
+    /// it.
     pub fn touch(&mut self, table: Tracked, id: i64) {
         let ids = self.touched.entry(table).or_default();
         if !ids.contains(&id) {
@@ -188,8 +180,9 @@ impl Changes {
         );
     }
 
-    /// Writes what was collected: positions (the counter's lock, held to commit), events, and
-    /// each touched row's change position. Nothing when nothing changed.
+    /// Writes what was collected: positions (the counter's lock, held to commit), events (which
+    /// stamp their subjects), and the change position of each row touched without an event.
+    /// Nothing when nothing changed.
     fn write(self, conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
         if self.events.is_empty() && self.touched.is_empty() {
             return Ok(());

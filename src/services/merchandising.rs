@@ -13,9 +13,10 @@ use crate::db::models::event::Tracked;
 use crate::db::models::image::{self, NewImage};
 use crate::db::models::product::{self, NewProduct, Product, ProductChanges};
 use crate::db::models::variant::{self, NewVariant, Variant};
+use crate::db::models::variant::{StockLine, StockSet};
 use crate::db::{Db, DbConnection};
 use crate::domain::bounds::{
-    MAX_CATEGORY_CHILDREN, MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT,
+    MAX_CATEGORY_CHILDREN, MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_STOCK_LINES,
     MAX_VARIANTS_PER_PRODUCT, room_for,
 };
 use crate::domain::catalog::{ProductStatus, search_text, slugify, variant_options};
@@ -712,4 +713,112 @@ pub async fn remove_image(db: &Db, id: i64) -> AppResult<i64> {
         })
     })
     .await
+}
+
+/// Sets the stock of up to [`MAX_STOCK_LINES`] SKUs at once, each only if it is still its
+/// expected quantity: all of them or none, in one transaction of three statements (the update,
+/// the event positions, the events). A refused batch names every refused line (unknown SKU, or
+/// the stock it has now) and changes nothing.
+pub async fn set_quantities(db: &Db, lines: Vec<StockLine>) -> AppResult<Vec<StockSet>> {
+    if lines.is_empty() || lines.len() > MAX_STOCK_LINES {
+        return Err(rejected(
+            &["lines"],
+            RejectionCode::Invalid,
+            format!("send 1 to {MAX_STOCK_LINES} lines"),
+        ));
+    }
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let lines: Vec<StockLine> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(index, line)| {
+            let at = index.to_string();
+            let sku = line.sku.trim().to_uppercase();
+            if line.quantity < 0 {
+                problems.push(Rejection::new(
+                    &["lines", &at, "quantity"],
+                    RejectionCode::Invalid,
+                    "stock cannot be negative",
+                ));
+            }
+            if sku.is_empty() || sku.len() > 64 || !seen.insert(sku.clone()) {
+                problems.push(Rejection::new(
+                    &["lines", &at, "sku"],
+                    RejectionCode::Invalid,
+                    "each line names a different SKU (1 to 64 characters)",
+                ));
+            }
+            StockLine { sku, ..line }
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(AppError::Rejected(problems));
+    }
+    let currency = db.currency();
+    db.run(move |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
+            let set = variant::compare_and_set_many(conn, &lines, now())?;
+            if set.len() < lines.len() {
+                return Err(refused_lines(conn, &lines, &set));
+            }
+            let expected: std::collections::HashMap<&str, i32> =
+                lines.iter().map(|l| (l.sku.as_str(), l.expected)).collect();
+            for variant in &set {
+                changes.stock_changed(StockChange {
+                    variant_id: variant.id,
+                    sku: &variant.sku,
+                    before: expected
+                        .get(variant.sku.as_str())
+                        .copied()
+                        .unwrap_or_default(),
+                    after: variant.stock,
+                    reason: StockChangeReason::Adjusted,
+                    order_id: None,
+                });
+            }
+            Ok(set)
+        })
+    })
+    .await
+}
+
+/// Why the lines that were not set were refused (read after the update, in its transaction,
+/// which the refusal rolls back).
+fn refused_lines(conn: &mut DbConnection, lines: &[StockLine], set: &[StockSet]) -> AppError {
+    let done: std::collections::HashSet<&str> = set.iter().map(|v| v.sku.as_str()).collect();
+    let missing: Vec<String> = lines
+        .iter()
+        .filter(|l| !done.contains(l.sku.as_str()))
+        .map(|l| l.sku.clone())
+        .collect();
+    let now: std::collections::HashMap<String, i32> = match variant::stock_of_skus(conn, &missing) {
+        Ok(found) => found.into_iter().collect(),
+        Err(error) => return error.into(),
+    };
+    AppError::Rejected(
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !done.contains(l.sku.as_str()))
+            .map(|(index, line)| {
+                let at = index.to_string();
+                match now.get(&line.sku) {
+                    Some(stock) => Rejection::new(
+                        &["lines", &at, "expectedQuantity"],
+                        RejectionCode::Stale,
+                        format!(
+                            "the stock of {} is {stock} now, not {}: reload and try again",
+                            line.sku, line.expected
+                        ),
+                    ),
+                    None => Rejection::new(
+                        &["lines", &at, "sku"],
+                        RejectionCode::NotFound,
+                        format!("no variant has the SKU {}", line.sku),
+                    ),
+                }
+            })
+            .collect(),
+    )
 }

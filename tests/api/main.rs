@@ -23,6 +23,7 @@ mod product_reviews;
 mod query_cost;
 mod schema;
 mod staff_commerce;
+mod stock_bulk;
 mod stripe_gateway;
 mod stripe_payments;
 mod webhooks;

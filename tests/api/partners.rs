@@ -207,6 +207,14 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
         .await;
     let order = placed["checkoutComplete"]["order"]["id"].clone();
     let account = customer.id.clone();
+    let sku = app
+        .data_as(
+            &admin.token,
+            "query($id: ID!) { node(id: $id) { ... on Variant { sku } } }",
+            json!({ "id": variant }),
+        )
+        .await["node"]["sku"]
+        .clone();
 
     use Outcome::{Allowed, Forbidden, Hidden};
     // (field, query, variables, the scope that allows it (None: no scope does), what the others get)
@@ -331,6 +339,48 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
             Forbidden,
         ),
         ("me", "{ me { id } }", json!({}), None, Hidden),
+        (
+            "events",
+            "{ events(first: 1, types: [ORDER_CREATED, ORDER_PAID]) { edges { cursor } } }",
+            json!({}),
+            Some("READ_ORDERS"),
+            Forbidden,
+        ),
+        (
+            "events",
+            "{ events(first: 1, types: [PRODUCT_UPDATED, INVENTORY_CHANGED, REVIEW_APPROVED]) { edges { cursor } } }",
+            json!({}),
+            Some("READ_PRODUCTS"),
+            Forbidden,
+        ),
+        (
+            "events",
+            "{ events(first: 1, types: [CUSTOMER_CREATED]) { edges { cursor } } }",
+            json!({}),
+            Some("READ_CUSTOMERS"),
+            Forbidden,
+        ),
+        (
+            "inventorySetQuantities",
+            "mutation($sku: String!) { inventorySetQuantities(lines: [{ sku: $sku, expectedQuantity: 12345, quantity: 1 }]) { userErrors { code } } }",
+            json!({ "sku": sku }),
+            Some("WRITE_INVENTORY"),
+            Forbidden,
+        ),
+        (
+            "webhookSubscriptions",
+            "{ webhookSubscriptions { id } }",
+            json!({}),
+            Some("MANAGE_WEBHOOKS"),
+            Forbidden,
+        ),
+        (
+            "webhookSubscriptionCreate",
+            "mutation { webhookSubscriptionCreate(url: \"http://127.0.0.1:9/x\", events: [PRODUCT_CREATED]) { userErrors { code } } }",
+            json!({}),
+            Some("MANAGE_WEBHOOKS"),
+            Forbidden,
+        ),
     ];
     let mut failures = Vec::new();
     for (field, query, variables, allowed_by, others) in &rows {

@@ -185,6 +185,69 @@ pub fn compare_and_set_stock(
     Ok(updated == 1)
 }
 
+/// One line of [`compare_and_set_many`]: set the stock of `sku` to `quantity` if it is
+/// `expected`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StockLine {
+    pub sku: String,
+    pub expected: i32,
+    pub quantity: i32,
+}
+
+/// A variant whose stock [`compare_and_set_many`] set.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct StockSet {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub sku: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub stock: i32,
+}
+
+/// Sets the stock of every line's SKU that still holds its expected quantity, in one statement
+/// (the lines travel as one JSON parameter); returns the variants set. A line whose SKU is
+/// unknown or whose stock moved meanwhile changes nothing and is not returned.
+pub fn compare_and_set_many(
+    conn: &mut DbConnection,
+    lines: &[StockLine],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<StockSet>> {
+    use diesel::sql_types::{Text, Timestamp};
+    let lines = serde_json::to_string(lines)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    match conn {
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(
+            "UPDATE variants SET stock = x.quantity, updated_at = ? \
+             FROM (SELECT value ->> 'sku' AS sku, value ->> 'expected' AS expected, \
+                          value ->> 'quantity' AS quantity FROM json_each(?)) AS x \
+             WHERE variants.sku = x.sku AND variants.stock = x.expected \
+             RETURNING variants.id, variants.sku, variants.stock",
+        )
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(lines)
+        .load(sqlite),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => diesel::sql_query(
+            "UPDATE variants AS v SET stock = x.quantity, updated_at = $1 \
+             FROM json_to_recordset($2::json) AS x(sku text, expected int, quantity int) \
+             WHERE v.sku = x.sku AND v.stock = x.expected \
+             RETURNING v.id, v.sku, v.stock",
+        )
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(lines)
+        .load(pg),
+    }
+}
+
+/// The stock of each of `skus` that exists: `(sku, stock)`.
+pub fn stock_of_skus(conn: &mut DbConnection, skus: &[String]) -> QueryResult<Vec<(String, i32)>> {
+    variants::table
+        .filter(variants::sku.eq_any(skus))
+        .select((variants::sku, variants::stock))
+        .load(conn)
+}
+
 /// The SKUs and prices of a product's variants on sale (not archived).
 pub fn live_skus_and_prices(
     conn: &mut DbConnection,

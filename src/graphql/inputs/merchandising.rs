@@ -133,3 +133,14 @@ impl VariantFields {
         })
     }
 }
+
+/// One line of `inventorySetQuantities`: set a SKU's stock, if it is still what you last saw.
+#[derive(InputObject)]
+pub struct InventoryQuantityInput {
+    /// The variant's SKU (matched trimmed, upper-case).
+    pub sku: String,
+    /// The stock you last saw (compare-and-swap).
+    pub expected_quantity: i32,
+    /// The new stock (0 or more).
+    pub quantity: i32,
+}

@@ -3,17 +3,52 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
+use crate::db::models::variant::{StockLine, StockSet};
 use crate::domain::ids::ProductId;
 use crate::domain::partners::Scope;
+use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::StaffOr;
+use crate::graphql::ids::global_id_of;
 use crate::graphql::ids::{GlobalId, NodeKind};
-use crate::graphql::inputs::merchandising::{CategoryFields, ProductFields, VariantFields};
+use crate::graphql::inputs::merchandising::{
+    CategoryFields, InventoryQuantityInput, ProductFields, VariantFields,
+};
 use crate::graphql::loaders::Loader;
 use crate::graphql::types::{CategoryNode, ProductNode, VariantNode};
-use crate::graphql::user_errors::respond;
+use crate::graphql::user_errors::{UserError, respond};
 use crate::payload;
 use crate::services::merchandising::{self, ProductInput};
+
+/// A variant's stock after `inventorySetQuantities`.
+#[derive(async_graphql::SimpleObject)]
+pub struct InventoryLevel {
+    /// The variant.
+    pub variant_id: ID,
+    /// Its SKU.
+    pub sku: String,
+    /// Its stock now.
+    pub quantity: i32,
+}
+
+impl From<StockSet> for InventoryLevel {
+    fn from(set: StockSet) -> Self {
+        Self {
+            variant_id: global_id_of(NodeKind::Variant, set.id),
+            sku: set.sku,
+            quantity: set.stock,
+        }
+    }
+}
+
+/// The result of `inventorySetQuantities`.
+#[derive(async_graphql::SimpleObject, Default)]
+pub struct InventorySetQuantitiesPayload {
+    /// The stock of every line's variant, in no particular order; empty when refused.
+    pub levels: Vec<InventoryLevel>,
+    /// Why nothing was set: one entry per refused line (at most 250); empty when all were.
+    pub user_errors: Vec<UserError>,
+}
 
 payload!(
     /// The result of a category mutation.
@@ -242,6 +277,42 @@ impl MerchandisingMutation {
             variant: Some(v.into()),
             ..Default::default()
         })
+    }
+
+    /// Sets the stock of up to 250 SKUs at once, each only if it is still its
+    /// `expectedQuantity` (compare-and-swap, as `inventoryAdjust`): all lines or none, in one
+    /// transaction of three statements. A refused batch changes nothing and has a user error for
+    /// each refused line (`STALE` with the stock it has now, or `NOT_FOUND`), its `field` the
+    /// line's index (`["lines", "3", "expectedQuantity"]`).
+    #[graphql(guard = "StaffOr(Scope::WriteInventory)")]
+    async fn inventory_set_quantities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "1 to 250 lines, each a different SKU.")] lines: Vec<
+            InventoryQuantityInput,
+        >,
+    ) -> Result<InventorySetQuantitiesPayload> {
+        let lines = lines
+            .into_iter()
+            .map(|line| StockLine {
+                sku: line.sku,
+                expected: line.expected_quantity,
+                quantity: line.quantity,
+            })
+            .collect();
+        Ok(
+            match merchandising::set_quantities(&ctx.request()?.db, lines).await {
+                Ok(set) => InventorySetQuantitiesPayload {
+                    levels: set.into_iter().map(InventoryLevel::from).collect(),
+                    user_errors: Vec::new(),
+                },
+                Err(AppError::Rejected(refused)) => InventorySetQuantitiesPayload {
+                    levels: Vec::new(),
+                    user_errors: refused.into_iter().map(UserError::from).collect(),
+                },
+                Err(other) => return Err(other.into()),
+            },
+        )
     }
 
     /// Adds an image (an http or https URL) to a product.

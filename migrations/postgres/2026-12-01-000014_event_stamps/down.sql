@@ -1,0 +1,2 @@
+DROP TRIGGER events_stamp_subject ON events;
+DROP FUNCTION stamp_event_subject();
