@@ -102,8 +102,10 @@ mod tests {
         assert!(costs.charge("account:1", 100.0).is_ok());
         for n in 0..(2 * MOST_BUCKETS) {
             let _ = costs.charge(&format!("client:{n}"), 1.0);
+            // Refilled at 1 point a second, never full again unless it was evicted (a new
+            // bucket is full): slow runs of this test (a loaded machine) refill it a little.
             if n % 1_000 == 0 {
-                assert!(costs.status("account:1").currently_available < 10.0);
+                assert!(costs.status("account:1").currently_available < 99.0);
             }
         }
         costs.buckets.run_pending_tasks();

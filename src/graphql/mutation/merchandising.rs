@@ -44,9 +44,10 @@ impl From<StockSet> for InventoryLevel {
 /// The result of `inventorySetQuantities`.
 #[derive(async_graphql::SimpleObject, Default)]
 pub struct InventorySetQuantitiesPayload {
-    /// The stock of every line's variant, in no particular order; empty when refused.
+    /// The stock of every line's variant, in no particular order; empty when refused. At most
+    /// 250.
     pub levels: Vec<InventoryLevel>,
-    /// Why nothing was set: one entry per refused line (at most 250); empty when all were.
+    /// Why nothing was set: one entry per refused line; empty when all were. At most 250.
     pub user_errors: Vec<UserError>,
 }
 

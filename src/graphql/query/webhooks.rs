@@ -20,7 +20,8 @@ impl WebhookQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only this app's (admins).")] app_id: Option<ID>,
-        #[graphql(desc = "Return the first N: 0 to 100, by default 10.", default = 10)] first: i32,
+        #[graphql(desc = "Return the first N: 0 to 100, by default 100.", default = 100)]
+        first: i32,
     ) -> Result<Vec<WebhookSubscriptionNode>> {
         let request = ctx.request()?;
         let app = app_id
