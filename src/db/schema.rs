@@ -30,6 +30,7 @@ diesel::table! {
         search_text -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        external_ref -> Nullable<Text>,
     }
 }
 

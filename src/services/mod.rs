@@ -17,6 +17,7 @@ pub mod partners;
 pub mod passwords;
 pub mod payments;
 pub mod product_reviews;
+pub mod product_upsert;
 pub mod rate_limits;
 pub mod seed;
 pub mod session_cache;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod authorization;
+mod bulk;
 mod catalog;
 mod commerce;
 mod database;
