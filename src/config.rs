@@ -209,6 +209,12 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub low_stock_threshold: u32,
 
+    /// Rows `GET /export/{kind}.jsonl` reads per statement: each batch is read, written to the
+    /// client and dropped before the next, so this bounds the memory an export holds.
+    #[arg(long, env = "BAZAAR_EXPORT_BATCH_SIZE", default_value_t = 1_000, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub export_batch_size: u32,
+
     #[command(flatten)]
     pub auth: AuthConfig,
 

@@ -1,7 +1,5 @@
 //! Global ids: `gid://bazaar/Product/42`. Clients treat them as opaque; `node(id:)` resolves them.
 
-use async_graphql::ID;
-
 use crate::error::AppError;
 
 /// The kinds of object a global id can name.
@@ -108,14 +106,17 @@ impl GlobalId {
     }
 }
 
-impl From<GlobalId> for ID {
-    fn from(id: GlobalId) -> Self {
-        ID(format!("{PREFIX}{}/{}", id.kind.name(), id.id))
+impl std::fmt::Display for GlobalId {
+    /// The global id as clients see it: `gid://bazaar/Product/42`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{PREFIX}{}/{}", self.kind.name(), self.id)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use async_graphql::ID;
+
     use super::*;
 
     #[test]

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod cost;
 pub mod discounts;
+pub mod export;
 pub mod jobs;
 pub mod mail;
 pub mod merchandising;

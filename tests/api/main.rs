@@ -9,6 +9,7 @@ mod commerce;
 mod database;
 mod edge;
 mod errors;
+mod export;
 mod fake_stripe;
 mod faults;
 mod hardening;

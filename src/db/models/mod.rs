@@ -7,6 +7,7 @@ pub mod cart;
 pub mod category;
 pub mod discount;
 pub mod email_verification;
+pub mod export;
 pub mod image;
 pub mod order;
 pub mod partner;
