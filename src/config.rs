@@ -215,6 +215,12 @@ pub struct ServeConfig {
           global = true, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub event_retention_days: u32,
 
+    /// Rows `GET /export/{kind}.jsonl` reads per statement: each batch is read, written to the
+    /// client and dropped before the next, so this bounds the memory an export holds.
+    #[arg(long, env = "BAZAAR_EXPORT_BATCH_SIZE", default_value_t = 1_000, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub export_batch_size: u32,
+
     #[command(flatten)]
     pub auth: AuthConfig,
 

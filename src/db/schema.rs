@@ -32,6 +32,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         change_position -> BigInt,
+        external_ref -> Nullable<Text>,
     }
 }
 

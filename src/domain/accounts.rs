@@ -126,6 +126,12 @@ impl Principal {
         }
     }
 
+    /// Whether the caller sees the references partner systems gave products
+    /// (`Product.externalRef`): staff, and partners whose key reads or writes products.
+    pub fn sees_external_refs(&self) -> bool {
+        self.is_staff_or(Scope::ReadProducts) || self.has_scope(Scope::WriteProducts)
+    }
+
     /// Which products the caller sees: staff and partners with `read_products` see every
     /// status.
     pub fn catalog_visibility(&self) -> CatalogVisibility {

@@ -83,6 +83,24 @@ pub fn search_text<'a>(
     text.to_lowercase()
 }
 
+/// A SKU as stored: trimmed and upper-cased, so that `abc-1 ` and `ABC-1` name one variant.
+pub fn normalize_sku(raw: &str) -> String {
+    raw.trim().to_uppercase()
+}
+
+/// Longest SKU, in bytes.
+pub const MAX_SKU_LEN: usize = 64;
+
+/// Whether a normalised SKU is well formed: 1 to [`MAX_SKU_LEN`] ASCII letters, digits, `-` or
+/// `_`. No stored variant has any other.
+pub fn is_valid_sku(sku: &str) -> bool {
+    !sku.is_empty()
+        && sku.len() <= MAX_SKU_LEN
+        && sku
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Longest search phrase accepted, in characters (SQLite refuses `LIKE` patterns over 50,000
 /// bytes; no product is found by a paragraph).
 pub const MAX_SEARCH_CHARS: usize = 100;
@@ -212,6 +230,16 @@ impl CategoryTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skus_are_normalised_and_checked() {
+        assert_eq!(normalize_sku("  abc-1_x "), "ABC-1_X");
+        assert!(is_valid_sku(&normalize_sku(" tee-m ")));
+        assert!(!is_valid_sku(""));
+        assert!(!is_valid_sku("A B"));
+        assert!(!is_valid_sku(&"A".repeat(MAX_SKU_LEN + 1)));
+        assert!(is_valid_sku(&"A".repeat(MAX_SKU_LEN)));
+    }
 
     #[test]
     fn variant_options_are_bounded_and_trimmed() {

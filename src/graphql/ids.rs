@@ -124,14 +124,17 @@ pub fn global_id_of(kind: NodeKind, id: i64) -> ID {
     GlobalId::new(kind, id).into()
 }
 
-impl From<GlobalId> for ID {
-    fn from(id: GlobalId) -> Self {
-        ID(global_id(id.kind.name(), id.id))
+impl std::fmt::Display for GlobalId {
+    /// The global id as clients see it: `gid://bazaar/Product/42`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&global_id(self.kind.name(), self.id))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use async_graphql::ID;
+
     use super::*;
 
     #[test]

@@ -344,7 +344,11 @@ fn first_error_extension<'a>(response: &'a Response, key: &str) -> Option<&'a Va
 
 /// The caller the `Authorization: Bearer` header proves; anonymous without one. A header that
 /// is malformed or names no live session is `UNAUTHENTICATED`: the request is not executed.
-async fn authenticate(state: &AppState, db: &Db, http: &HttpRequest) -> AppResult<Principal> {
+pub(super) async fn authenticate(
+    state: &AppState,
+    db: &Db,
+    http: &HttpRequest,
+) -> AppResult<Principal> {
     let Some(value) = http.headers().get(header::AUTHORIZATION) else {
         return Ok(Principal::Anonymous);
     };
@@ -464,7 +468,7 @@ fn finish(media: MediaType, answer: Answer) -> HttpResponse {
 }
 
 /// The response to a request that is not GraphQL over HTTP.
-fn refused(media: MediaType, refusal: &Refusal) -> HttpResponse {
+pub(super) fn refused(media: MediaType, refusal: &Refusal) -> HttpResponse {
     let body = json!({
         "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }]
     });

@@ -1,6 +1,7 @@
 //! The actix-web application: routes, shared state and the server with its tuned defaults.
 
 mod client_address;
+mod export;
 mod graphql_handler;
 mod health;
 pub mod over_http;
@@ -76,6 +77,10 @@ pub struct AppState {
     pub gateway: Arc<dyn PaymentGateway>,
     /// The secret Stripe signs its webhook events with; unset: the endpoint answers 404.
     pub stripe_webhook_secret: Option<String>,
+    /// The store currency (exports price products and variants in it).
+    pub currency: Currency,
+    /// Rows per statement of `/export/{kind}.jsonl`.
+    pub export_batch_size: u32,
 }
 
 /// The outside services the server talks to.
@@ -211,6 +216,8 @@ impl Application {
             persisted,
             gateway: gateway.clone(),
             stripe_webhook_secret: config.payments.stripe_webhook_secret.clone(),
+            currency,
+            export_batch_size: config.export_batch_size,
         });
         webhooks::spawn(webhooks.clone(), db.clone());
         jobs::spawn(
@@ -374,6 +381,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         "/webhooks/stripe",
         web::post().to(provider_webhooks::stripe),
     )
+    .route("/export/{file}", web::get().to(export::export))
     .route("/health/live", web::get().to(health::live))
     .route("/health/ready", web::get().to(health::ready));
 }

@@ -19,7 +19,9 @@ use crate::domain::bounds::{
     MAX_CATEGORY_CHILDREN, MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_STOCK_LINES,
     MAX_VARIANTS_PER_PRODUCT, room_for,
 };
-use crate::domain::catalog::{ProductStatus, search_text, slugify, variant_options};
+use crate::domain::catalog::{
+    ProductStatus, is_valid_sku, normalize_sku, search_text, slugify, variant_options,
+};
 use crate::domain::events::{EventType, StockChangeReason};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
@@ -221,16 +223,22 @@ pub struct ProductInput {
 
 /// What an editor sets on a product; the rest of a product's columns are derived from it and
 /// from its variants by [`refresh`].
-struct ProductEdits {
-    category_id: Option<i64>,
-    name: String,
-    slug: String,
-    description: String,
-    status: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ProductEdits {
+    pub(super) category_id: Option<i64>,
+    pub(super) name: String,
+    pub(super) slug: String,
+    pub(super) description: String,
+    pub(super) status: String,
 }
 
-/// Writes `edits` with a product's lowest and highest live price and its search text, recomputed.
-fn refresh(conn: &mut DbConnection, current: &Product, edits: ProductEdits) -> AppResult<()> {
+/// Writes `edits` with a product's lowest and highest live price and its search text, recomputed:
+/// the one place a product row is updated.
+pub(super) fn refresh(
+    conn: &mut DbConnection,
+    current: &Product,
+    edits: ProductEdits,
+) -> AppResult<()> {
     let live = variant::live_skus_and_prices(conn, current.id)?;
     let changes = ProductChanges {
         price_min: live.iter().map(|(_, p)| *p).min().unwrap_or(0),
@@ -251,7 +259,8 @@ fn refresh(conn: &mut DbConnection, current: &Product, edits: ProductEdits) -> A
     Ok(())
 }
 
-fn edits_of(current: &Product) -> ProductEdits {
+/// What an editor set on `current`.
+pub(super) fn edits_of(current: &Product) -> ProductEdits {
     ProductEdits {
         category_id: current.category_id,
         name: current.name.clone(),
@@ -281,42 +290,97 @@ fn check_description(description: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Creates a product (DRAFT unless told otherwise).
-pub async fn create_product(db: &Db, input: ProductInput) -> AppResult<Product> {
-    let currency = db.currency();
+/// A new product's fields, checked before any SQL.
+pub(super) struct NewProductFields {
+    name: String,
+    slug: String,
+    description: String,
+    status: ProductStatus,
+    category_id: Option<i64>,
+}
+
+/// Checks what a create sends: a name, a valid slug (made from the name when absent), a
+/// description of at most 10,000 characters; DRAFT unless a status is given.
+pub(super) fn new_product_fields(input: &ProductInput) -> AppResult<NewProductFields> {
     let (name, slug) = name_and_slug(input.name.as_deref().unwrap_or(""), input.slug.as_deref())?;
     let description = input.description.clone().unwrap_or_default();
     check_description(&description)?;
+    Ok(NewProductFields {
+        name,
+        slug,
+        description,
+        status: input.status.unwrap_or(ProductStatus::Draft),
+        category_id: input.category_id.flatten(),
+    })
+}
+
+/// Inserts a product in the caller's write transaction (known to a partner system as
+/// `external_ref`, if given): the one place products are created. The product as stored.
+pub(super) fn insert_product(
+    conn: &mut DbConnection,
+    changes: &mut Changes,
+    fields: &NewProductFields,
+    external_ref: Option<&str>,
+) -> AppResult<Product> {
+    check_category(conn, fields.category_id)?;
+    let at = now();
+    let id = product::insert(
+        conn,
+        &NewProduct {
+            category_id: fields.category_id,
+            search_text: search_text(&fields.name, &fields.description, []),
+            name: fields.name.clone(),
+            slug: fields.slug.clone(),
+            description: fields.description.clone(),
+            status: fields.status.as_str().to_owned(),
+            price_min: 0,
+            price_max: 0,
+            created_at: at,
+            updated_at: at,
+            external_ref: external_ref.map(str::to_owned),
+        },
+    )
+    .map_err(taken("slug"))?;
+    changes.product(conn, EventType::ProductCreated, id)?;
+    product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))
+}
+
+/// Creates a product (DRAFT unless told otherwise).
+pub async fn create_product(db: &Db, input: ProductInput) -> AppResult<Product> {
+    let currency = db.currency();
+    let fields = new_product_fields(&input)?;
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
-            let category_id = input.category_id.flatten();
-            check_category(conn, category_id)?;
-            let at = now();
-            let id = product::insert(
-                conn,
-                &NewProduct {
-                    category_id,
-                    search_text: search_text(&name, &description, []),
-                    name: name.clone(),
-                    slug: slug.clone(),
-                    description: description.clone(),
-                    status: input
-                        .status
-                        .unwrap_or(ProductStatus::Draft)
-                        .as_str()
-                        .to_owned(),
-                    price_min: 0,
-                    price_max: 0,
-                    created_at: at,
-                    updated_at: at,
-                },
-            )
-            .map_err(taken("slug"))?;
-            changes.product(conn, EventType::ProductCreated, id)?;
-            product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))
+            insert_product(conn, changes, &fields, None)
         })
     })
     .await
+}
+
+/// `current` with `input` applied (omitted fields stay), checked: what [`refresh`] writes.
+pub(super) fn edited_product(
+    conn: &mut DbConnection,
+    current: &Product,
+    input: &ProductInput,
+) -> AppResult<ProductEdits> {
+    let mut edits = edits_of(current);
+    if input.name.is_some() || input.slug.is_some() {
+        let name = input.name.clone().unwrap_or(current.name.clone());
+        let slug = input.slug.clone().or(Some(current.slug.clone()));
+        (edits.name, edits.slug) = name_and_slug(&name, slug.as_deref())?;
+    }
+    if let Some(description) = &input.description {
+        check_description(description)?;
+        edits.description = description.clone();
+    }
+    if let Some(status) = input.status {
+        edits.status = status.as_str().to_owned();
+    }
+    if let Some(category_id) = input.category_id {
+        check_category(conn, category_id)?;
+        edits.category_id = category_id;
+    }
+    Ok(edits)
 }
 
 /// Changes a product; omitted fields stay.
@@ -326,23 +390,7 @@ pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let current = product::by_id(conn, id)?.ok_or_else(|| not_found("id", "product"))?;
-            let mut edits = edits_of(&current);
-            if input.name.is_some() || input.slug.is_some() {
-                let name = input.name.clone().unwrap_or(current.name.clone());
-                let slug = input.slug.clone().or(Some(current.slug.clone()));
-                (edits.name, edits.slug) = name_and_slug(&name, slug.as_deref())?;
-            }
-            if let Some(description) = &input.description {
-                check_description(description)?;
-                edits.description = description.clone();
-            }
-            if let Some(status) = input.status {
-                edits.status = status.as_str().to_owned();
-            }
-            if let Some(category_id) = input.category_id {
-                check_category(conn, category_id)?;
-                edits.category_id = category_id;
-            }
+            let edits = edited_product(conn, &current, &input)?;
             let details = json!({ "status": [&current.status, &edits.status],
                                   "name": [&current.name, &edits.name] });
             let archived_now = edits.status == ProductStatus::Archived.as_str()
@@ -377,12 +425,7 @@ pub struct VariantInput {
 
 fn check_variant(sku: &str, title: &str, price: i64, compare_at: Option<i64>) -> AppResult<()> {
     let mut problems = Vec::new();
-    let sku_ok = !sku.is_empty()
-        && sku.len() <= 64
-        && sku
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !sku_ok {
+    if !is_valid_sku(sku) {
         problems.push(Rejection::new(
             &["input", "sku"],
             RejectionCode::Invalid,
@@ -417,15 +460,26 @@ fn check_variant(sku: &str, title: &str, price: i64, compare_at: Option<i64>) ->
     }
 }
 
-/// Adds a variant to a product: at most [`MAX_VARIANTS_PER_PRODUCT`] per product (archived ones
-/// count), each with at most [`MAX_OPTIONS_PER_VARIANT`] option values.
-pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> AppResult<Variant> {
-    let currency = db.currency();
-    let sku = input.sku.clone().unwrap_or_default().trim().to_uppercase();
+/// A new variant's fields, checked before any SQL.
+pub(super) struct NewVariantFields {
+    pub(super) sku: String,
+    title: String,
+    /// JSON array of `{"name": …, "value": …}`.
+    options: String,
+    price: i64,
+    compare_at_price: Option<i64>,
+    stock: i32,
+    position: i32,
+}
+
+/// Checks what a variant create sends: a SKU, a title and a price, at most
+/// [`MAX_OPTIONS_PER_VARIANT`] option values, stock of 0 or more.
+pub(super) fn new_variant_fields(input: &VariantInput) -> AppResult<NewVariantFields> {
+    let sku = normalize_sku(input.sku.as_deref().unwrap_or_default());
     let title = input.title.clone().unwrap_or_default().trim().to_owned();
     let price = input.price.unwrap_or(-1);
-    let compare_at = input.compare_at_price.flatten();
-    check_variant(&sku, &title, price, compare_at)?;
+    let compare_at_price = input.compare_at_price.flatten();
+    check_variant(&sku, &title, price, compare_at_price)?;
     let option_count = input.options.as_ref().map_or(0, Vec::len);
     room_for(
         0,
@@ -436,7 +490,6 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
     )
     .map_err(AppError::rejected)?;
     let stock = input.stock.unwrap_or(0);
-    let actor = db.actor();
     if stock < 0 {
         return Err(rejected(
             &["input", "stock"],
@@ -453,6 +506,65 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
             .collect::<Vec<_>>(),
     )
     .map_err(AppError::internal)?;
+    Ok(NewVariantFields {
+        sku,
+        title,
+        options,
+        price,
+        compare_at_price,
+        stock,
+        position: input.position.unwrap_or(0),
+    })
+}
+
+/// Inserts a variant of `product_id` in the caller's write transaction and records it in the
+/// audit log: the one place variants are created. Its id. The caller checks the product's room
+/// and refreshes the product after.
+pub(super) fn insert_variant(
+    conn: &mut DbConnection,
+    changes: &mut Changes,
+    actor: Option<i64>,
+    product_id: i64,
+    fields: &NewVariantFields,
+) -> AppResult<i64> {
+    let at = now();
+    let id = variant::insert(
+        conn,
+        &NewVariant {
+            product_id,
+            sku: fields.sku.clone(),
+            title: fields.title.clone(),
+            options: fields.options.clone(),
+            price: fields.price,
+            compare_at_price: fields.compare_at_price,
+            stock: fields.stock,
+            position: fields.position,
+            created_at: at,
+            updated_at: at,
+        },
+    )
+    .map_err(taken("sku"))?;
+    let details = json!({ "sku": fields.sku, "price": fields.price, "stock": fields.stock });
+    audit::record(conn, actor, "variant.create", Subject::Variant(id), details)?;
+    let created = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
+    changes.variant_updated(&created);
+    changes.stock_changed(StockChange {
+        variant_id: id,
+        sku: &created.sku,
+        before: 0,
+        after: created.stock,
+        reason: StockChangeReason::Created,
+        order_id: None,
+    });
+    Ok(id)
+}
+
+/// Adds a variant to a product: at most [`MAX_VARIANTS_PER_PRODUCT`] per product (archived ones
+/// count), each with at most [`MAX_OPTIONS_PER_VARIANT`] option values.
+pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> AppResult<Variant> {
+    let currency = db.currency();
+    let fields = new_variant_fields(&input)?;
+    let actor = db.actor();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let current = product::lock(conn, product_id)?
@@ -465,40 +577,97 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
                 "variants per product",
             )
             .map_err(AppError::rejected)?;
-            let at = now();
-            let id = variant::insert(
-                conn,
-                &NewVariant {
-                    product_id,
-                    sku: sku.clone(),
-                    title: title.clone(),
-                    options: options.clone(),
-                    price,
-                    compare_at_price: compare_at,
-                    stock,
-                    position: input.position.unwrap_or(0),
-                    created_at: at,
-                    updated_at: at,
-                },
-            )
-            .map_err(taken("sku"))?;
+            let id = insert_variant(conn, changes, actor, product_id, &fields)?;
             refresh(conn, &current, edits_of(&current))?;
-            let details = json!({ "sku": sku, "price": price, "stock": stock });
-            audit::record(conn, actor, "variant.create", Subject::Variant(id), details)?;
-            let created = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
-            changes.variant_updated(&created);
-            changes.stock_changed(StockChange {
-                variant_id: id,
-                sku: &created.sku,
-                before: 0,
-                after: created.stock,
-                reason: StockChangeReason::Created,
-                order_id: None,
-            });
-            Ok(created)
+            variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
     })
     .await
+}
+
+/// What an editor sets on a variant (options and stock are not edited here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct VariantEdits {
+    sku: String,
+    title: String,
+    price: i64,
+    compare_at_price: Option<i64>,
+    position: i32,
+}
+
+/// `current` with `input`'s SKU, title, prices and position applied (omitted ones stay),
+/// checked; `input`'s options and stock are not looked at.
+pub(super) fn edited_variant(current: &Variant, input: &VariantInput) -> AppResult<VariantEdits> {
+    let edits = VariantEdits {
+        sku: input
+            .sku
+            .as_deref()
+            .map_or(current.sku.clone(), normalize_sku),
+        title: input
+            .title
+            .as_deref()
+            .map_or(current.title.clone(), |t| t.trim().to_owned()),
+        price: input.price.unwrap_or(current.price),
+        compare_at_price: input.compare_at_price.unwrap_or(current.compare_at_price),
+        position: input.position.unwrap_or(current.position),
+    };
+    check_variant(
+        &edits.sku,
+        &edits.title,
+        edits.price,
+        edits.compare_at_price,
+    )?;
+    Ok(edits)
+}
+
+/// Whether `edits` would change `current`.
+pub(super) fn changes_variant(current: &Variant, edits: &VariantEdits) -> bool {
+    *edits != edits_of_variant(current)
+}
+
+fn edits_of_variant(current: &Variant) -> VariantEdits {
+    VariantEdits {
+        sku: current.sku.clone(),
+        title: current.title.clone(),
+        price: current.price,
+        compare_at_price: current.compare_at_price,
+        position: current.position,
+    }
+}
+
+/// Writes a variant's edits in the caller's write transaction and records them in the audit
+/// log: the one place variants are updated. The caller refreshes the product after.
+pub(super) fn write_variant(
+    conn: &mut DbConnection,
+    changes: &mut Changes,
+    actor: Option<i64>,
+    current: &Variant,
+    edits: &VariantEdits,
+) -> AppResult<()> {
+    variant::update(
+        conn,
+        current.id,
+        &edits.sku,
+        &edits.title,
+        edits.price,
+        edits.compare_at_price,
+        edits.position,
+        now(),
+    )
+    .map_err(taken("sku"))?;
+    let details = json!({ "sku": [&current.sku, &edits.sku],
+                          "price": [current.price, edits.price],
+                          "compareAtPrice": [current.compare_at_price, edits.compare_at_price] });
+    audit::record(
+        conn,
+        actor,
+        "variant.update",
+        Subject::Variant(current.id),
+        details,
+    )?;
+    let changed = variant::by_id(conn, current.id)?.ok_or_else(|| not_found("id", "variant"))?;
+    changes.variant_updated(&changed);
+    Ok(())
 }
 
 /// Changes a variant's SKU, title, prices or position (stock changes go through
@@ -521,30 +690,12 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
-            let sku = input
-                .sku
-                .clone()
-                .map_or(current.sku.clone(), |s| s.trim().to_uppercase());
-            let title = input
-                .title
-                .clone()
-                .map_or(current.title.clone(), |t| t.trim().to_owned());
-            let price = input.price.unwrap_or(current.price);
-            let compare_at = input.compare_at_price.unwrap_or(current.compare_at_price);
-            check_variant(&sku, &title, price, compare_at)?;
-            let position = input.position.unwrap_or(current.position);
-            variant::update(conn, id, &sku, &title, price, compare_at, position, now())
-                .map_err(taken("sku"))?;
-            let details = json!({ "sku": [&current.sku, &sku],
-                                  "price": [current.price, price],
-                                  "compareAtPrice": [current.compare_at_price, compare_at] });
-            audit::record(conn, actor, "variant.update", Subject::Variant(id), details)?;
+            let edits = edited_variant(&current, &input)?;
+            write_variant(conn, changes, actor, &current, &edits)?;
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
             refresh(conn, &owner, edits_of(&owner))?;
-            let changed = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
-            changes.variant_updated(&changed);
-            Ok(changed)
+            variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
     })
     .await

@@ -581,6 +581,7 @@ fn generate_products(leaf_ids: &[i64], scale: u32, base_time: NaiveDateTime) -> 
                     price_max: prices.iter().copied().max().unwrap_or(0),
                     created_at,
                     updated_at: created_at,
+                    external_ref: None,
                 },
             ));
         }

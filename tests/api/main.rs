@@ -3,12 +3,14 @@
 
 mod accounts;
 mod authorization;
+mod bulk;
 mod catalog;
 mod commerce;
 mod database;
 mod edge;
 mod errors;
 mod events;
+mod export;
 mod fake_stripe;
 mod faults;
 mod hardening;

@@ -16,7 +16,7 @@ const KEY_REVOKE: &str =
     "mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id revokedAt } userErrors { code } } }";
 
 /// A new app's id.
-async fn app_named(app: &TestApp, admin: &str, name: &str) -> String {
+pub(crate) async fn app_named(app: &TestApp, admin: &str, name: &str) -> String {
     let made = app
         .data_as(admin, APP_CREATE, json!({ "name": name }))
         .await;
@@ -25,7 +25,12 @@ async fn app_named(app: &TestApp, admin: &str, name: &str) -> String {
 }
 
 /// A key of `app_id` with `scopes`: (secret, key id).
-async fn key_with(app: &TestApp, admin: &str, app_id: &str, scopes: &[&str]) -> (String, String) {
+pub(crate) async fn key_with(
+    app: &TestApp,
+    admin: &str,
+    app_id: &str,
+    scopes: &[&str],
+) -> (String, String) {
     let made = app
         .data_as(
             admin,
@@ -196,6 +201,13 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
     }
     let (variant, _) = crate::commerce::a_variant(&app, 0).await;
     crate::commerce::set_stock(&app, &variant, 50).await;
+    let sku = app
+        .data(
+            "query($id: ID!) { node(id: $id) { ... on Variant { sku } } }",
+            json!({ "id": variant }),
+        )
+        .await["node"]["sku"]
+        .clone();
     let cart = crate::commerce::cart_with(&app, Some(&customer.token), &variant, 1).await;
     let placed = app
         .data_as(
@@ -207,14 +219,6 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
         .await;
     let order = placed["checkoutComplete"]["order"]["id"].clone();
     let account = customer.id.clone();
-    let sku = app
-        .data_as(
-            &admin.token,
-            "query($id: ID!) { node(id: $id) { ... on Variant { sku } } }",
-            json!({ "id": variant }),
-        )
-        .await["node"]["sku"]
-        .clone();
 
     use Outcome::{Allowed, Forbidden, Hidden};
     // (field, query, variables, the scope that allows it (None: no scope does), what the others get)
@@ -273,6 +277,20 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
             "mutation($id: ID!) { variantUpdate(id: $id, input: { title: \"Scoped\" }) { userErrors { code } } }",
             json!({ "id": variant }),
             Some("WRITE_PRODUCTS"),
+            Forbidden,
+        ),
+        (
+            "productUpsert",
+            "mutation { productUpsert(externalRef: \"ERP-SCOPED\", input: { name: \"Scoped upsert\" }) { product { externalRef } userErrors { code } } }",
+            json!({}),
+            Some("WRITE_PRODUCTS"),
+            Forbidden,
+        ),
+        (
+            "variant",
+            "query($sku: String!) { variant(sku: $sku) { stock } }",
+            json!({ "sku": sku }),
+            Some("READ_PRODUCTS"),
             Forbidden,
         ),
         (

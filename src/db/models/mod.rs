@@ -8,6 +8,7 @@ pub mod category;
 pub mod discount;
 pub mod email_verification;
 pub mod event;
+pub mod export;
 pub mod image;
 pub mod order;
 pub mod partner;

@@ -28,6 +28,8 @@ pub struct Product {
     pub price_max: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The reference a partner system knows it by (`productUpsert`); unique when set.
+    pub external_ref: Option<String>,
 }
 
 /// A product to insert.
@@ -44,6 +46,7 @@ pub struct NewProduct {
     pub search_text: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub external_ref: Option<String>,
 }
 
 /// A product with its category: `None` when the product has none, or when the query was asked
@@ -416,7 +419,7 @@ mod window_sql {
             "SELECT t.* FROM (\
                SELECT a.id AS anchor_id, \
                  p.id, p.category_id, p.name, p.slug, p.description, p.status, p.price_min, \
-                 p.price_max, p.created_at, p.updated_at, \
+                 p.price_max, p.created_at, p.updated_at, p.external_ref, \
                  c.id AS c_id, c.parent_id AS c_parent_id, c.name AS c_name, c.slug AS c_slug, \
                  c.path AS c_path, c.position AS c_position, c.created_at AS c_created_at, \
                  c.updated_at AS c_updated_at, c.archived_at AS c_archived_at, \
@@ -517,20 +520,38 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Product>> {
         .optional()
 }
 
-/// The product with this id, its row locked until the transaction ends (PostgreSQL: `FOR
-/// UPDATE`; SQLite: the write transaction already holds the database), so that writes counting
+/// The first product `$query` finds, its row locked until the transaction ends (PostgreSQL: `FOR
+/// UPDATE`; SQLite: the write transaction already holds the database).
+macro_rules! first_locked {
+    ($conn:expr, $query:expr) => {{
+        match $conn {
+            DbConnection::Sqlite(c) => $query.select(Product::as_select()).first(c).optional(),
+            #[cfg(feature = "postgres")]
+            DbConnection::Pg(c) => $query
+                .select(Product::as_select())
+                .for_update()
+                .first(c)
+                .optional(),
+        }
+    }};
+}
+
+/// The product with this id, its row locked until the transaction ends, so that writes counting
 /// its variants or images take turns. Call inside a write transaction.
 pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Product>> {
-    let row = products::table.find(id);
-    match conn {
-        DbConnection::Sqlite(c) => row.select(Product::as_select()).first(c).optional(),
-        #[cfg(feature = "postgres")]
-        DbConnection::Pg(c) => row
-            .select(Product::as_select())
-            .for_update()
-            .first(c)
-            .optional(),
-    }
+    first_locked!(conn, products::table.find(id))
+}
+
+/// The product a partner system knows by `external_ref`, whatever its status, its row locked
+/// until the transaction ends. Call inside a write transaction.
+pub fn lock_by_external_ref(
+    conn: &mut DbConnection,
+    external_ref: &str,
+) -> QueryResult<Option<Product>> {
+    first_locked!(
+        conn,
+        products::table.filter(products::external_ref.eq(external_ref))
+    )
 }
 
 /// The fields staff edit on a product.

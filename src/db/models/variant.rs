@@ -101,11 +101,39 @@ pub fn by_ids_with_products(
     ids: &[i64],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<VariantWithProduct>> {
+    with_products(conn, VariantKeys::Ids(ids), visibility)
+}
+
+/// The variants with these (normalised) SKUs whose product the caller may see, each with its
+/// product: one statement for `variant(sku:)` however many SKUs a request asks for.
+pub fn by_skus_with_products(
+    conn: &mut DbConnection,
+    skus: &[String],
+    visibility: CatalogVisibility,
+) -> QueryResult<Vec<VariantWithProduct>> {
+    with_products(conn, VariantKeys::Skus(skus), visibility)
+}
+
+/// What variants are looked up by.
+enum VariantKeys<'a> {
+    Ids(&'a [i64]),
+    Skus(&'a [String]),
+}
+
+fn with_products(
+    conn: &mut DbConnection,
+    keys: VariantKeys<'_>,
+    visibility: CatalogVisibility,
+) -> QueryResult<Vec<VariantWithProduct>> {
     let query = variants::table
         .inner_join(products::table)
         .select((Variant::as_select(), Product::as_select()))
         .into_boxed();
-    let mut query = filter_ids!(query, variants::id, ids);
+    let mut query = match keys {
+        VariantKeys::Ids(ids) => filter_ids!(query, variants::id, ids),
+        VariantKeys::Skus([sku]) => query.filter(variants::sku.eq(sku)),
+        VariantKeys::Skus(skus) => query.filter(variants::sku.eq_any(skus)),
+    };
     if visibility == CatalogVisibility::Storefront {
         query = query
             .filter(products::status.eq(ProductStatus::Active.as_str()))

@@ -144,3 +144,42 @@ pub struct InventoryQuantityInput {
     /// The new stock (0 or more).
     pub quantity: i32,
 }
+
+/// A product as a partner system pushes it with `productUpsert`: the product's fields (as for
+/// `productCreate` the first time, `productUpdate` after: omitted fields stay) and, optionally,
+/// its variants by SKU.
+#[derive(InputObject, Default)]
+pub struct ProductUpsertFields {
+    /// The product's own fields.
+    #[graphql(flatten)]
+    pub product: ProductFields,
+    /// Variants by SKU, at most 100, each SKU once: a SKU the product has is updated (title,
+    /// prices, position; its `options` and `stock` apply only when a variant is created, after
+    /// which stock changes through `inventoryAdjust`), a new one is added (SKU, title and price
+    /// required). Variants left out stay as they are. A SKU of another product is `TAKEN`.
+    pub variants: Option<Vec<VariantFields>>,
+}
+
+impl ProductUpsertFields {
+    /// The checked service inputs: the product's, and its variants' in `currency`.
+    pub fn into_inputs(
+        self,
+        currency: Currency,
+    ) -> Result<(ProductInput, Vec<VariantInput>), AppError> {
+        let variants =
+            self.variants
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(index, variant)| {
+                    variant.into_input(currency).map_err(|e| match e {
+                        AppError::BadUserInput(message) => AppError::BadUserInput(
+                            message.replacen("input.", &format!("input.variants.{index}."), 1),
+                        ),
+                        other => other,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+        Ok((self.product.into_input()?, variants))
+    }
+}

@@ -1,6 +1,6 @@
 //! The request's batching loader and its catalog reads: categories by id, children by parent,
-//! products by id, variants and images by product, variants by id, and the first page of products
-//! of many categories.
+//! products by id, variants and images by product, variants by id and by SKU, and the first page
+//! of products of many categories.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +23,10 @@ pub struct ChildrenOf(pub CategoryId);
 /// The variants of a product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VariantsOf(pub ProductId);
+
+/// The variant with this SKU (normalised: trimmed, upper-case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VariantBySku(pub String);
 
 /// The images of a product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,6 +134,29 @@ impl Loader<VariantId> for DbLoader {
         Ok(rows
             .into_iter()
             .map(|row| (VariantId(row.0.id), Arc::new(row)))
+            .collect())
+    }
+}
+
+/// Variants by SKU come with their product, like variants by id: the same visibility rules, one
+/// statement for every SKU of the request.
+impl Loader<VariantBySku> for DbLoader {
+    type Value = Arc<VariantWithProduct>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[VariantBySku],
+    ) -> LoadResult<VariantBySku, Arc<VariantWithProduct>> {
+        let skus: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let visibility = self.visibility;
+        let rows = self
+            .db
+            .run(move |conn| Ok(variant::by_skus_with_products(conn, &skus, visibility)?))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (VariantBySku(row.0.sku.clone()), Arc::new(row)))
             .collect())
     }
 }

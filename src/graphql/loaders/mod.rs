@@ -14,7 +14,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use tracing::Instrument as _;
 
 pub use accounts::AddressesOf;
-pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantsOf};
+pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantBySku, VariantsOf};
 pub use orders::{EventsOf, LinesOf, LinesWithVariantsOf, PaymentsOf, remember_page_lines};
 pub use ratings::{RatingOf, ReviewsOf};
 

@@ -1,5 +1,8 @@
-//! Staff catalog mutations: categories, products, variants, images and inventory. Every field
-//! here is for staff and admins only.
+//! Staff catalog mutations: categories, products (and partners' upserts by external reference),
+//! variants, images and inventory. Every field here is for staff and admins, or partner keys
+//! with the scope it names.
+
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 
@@ -12,13 +15,14 @@ use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::global_id_of;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::merchandising::{
-    CategoryFields, InventoryQuantityInput, ProductFields, VariantFields,
+    CategoryFields, InventoryQuantityInput, ProductFields, ProductUpsertFields, VariantFields,
 };
 use crate::graphql::loaders::Loader;
 use crate::graphql::types::{CategoryNode, ProductNode, VariantNode};
 use crate::graphql::user_errors::{UserError, respond};
 use crate::payload;
 use crate::services::merchandising::{self, ProductInput};
+use crate::services::product_upsert;
 
 /// A variant's stock after `inventorySetQuantities`.
 #[derive(async_graphql::SimpleObject)]
@@ -72,6 +76,20 @@ payload!(
     VariantPayload {
         /// The variant as stored.
         variant: Option<VariantNode>,
+    }
+);
+
+payload!(
+    /// The result of `productUpsert`.
+    ProductUpsertPayload {
+        /// The product as stored (also when it is a draft and the caller's key does not read
+        /// products: the caller just wrote it).
+        product: Option<ProductNode>,
+        /// Whether this call created the product (false: it existed and was updated).
+        created: bool,
+        /// Whether anything was written: false when the product and the variants sent already
+        /// matched (nothing changes, `updatedAt` included).
+        changed: bool,
     }
 );
 
@@ -183,6 +201,35 @@ impl MerchandisingMutation {
         };
         respond(result, |_| ProductPayload {
             product,
+            ..Default::default()
+        })
+    }
+
+    /// Creates or updates the product a partner system (an ERP) knows by `externalRef`, so that
+    /// it can push its catalog again and again: the first push creates the product (DRAFT
+    /// unless a status is given), later ones update it (omitted fields stay) and upsert its
+    /// variants by SKU. A push that changes nothing writes nothing. Concurrent pushes of one
+    /// reference make one product. Staff, or a partner key with `WRITE_PRODUCTS`.
+    #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
+    async fn product_upsert(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The partner system's own reference for the product (1 to 200 characters, \
+                    trimmed; unique in the shop), shown as `Product.externalRef`."
+        )]
+        external_ref: String,
+        #[graphql(desc = "The product and, optionally, its variants by SKU.")]
+        input: ProductUpsertFields,
+    ) -> Result<ProductUpsertPayload> {
+        let (product, variants) = input.into_inputs(ctx.shop()?.currency)?;
+        let result =
+            product_upsert::upsert_product(&ctx.request()?.db, &external_ref, product, variants)
+                .await;
+        respond(result, |upserted| ProductUpsertPayload {
+            product: Some(ProductNode::from(Arc::new(upserted.product))),
+            created: upserted.created,
+            changed: upserted.changed,
             ..Default::default()
         })
     }

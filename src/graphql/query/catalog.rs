@@ -1,18 +1,19 @@
-//! Catalog queries: product lists and lookups, the category tree.
+//! Catalog queries: product lists and lookups, variants by SKU, the category tree.
 
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::db::models::product::ProductKey;
 use crate::domain::bounds::MAX_CATEGORY_CHILDREN;
+use crate::domain::catalog::{is_valid_sku, normalize_sku};
 use crate::domain::ids::ProductId;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::catalog::{ProductSortBy, ProductWhere};
-use crate::graphql::loaders::Loader;
+use crate::graphql::loaders::{Loader, VariantBySku};
 use crate::graphql::pagination::{list_size, page_request};
 use crate::graphql::types::product::{ProductConnection, product_connection};
-use crate::graphql::types::{CategoryNode, ProductNode};
+use crate::graphql::types::{CategoryNode, ProductNode, VariantNode};
 use crate::services::catalog::{self, ProductSort};
 
 /// Catalog reads.
@@ -82,6 +83,29 @@ impl CatalogQuery {
             }
             _ => Err(AppError::bad_input("give exactly one of `id` and `slug`").into()),
         }
+    }
+
+    /// One variant by its exact SKU (trimmed and upper-cased first, as SKUs are stored), with the
+    /// visibility rules of `node(id:)`: customers and anonymous callers find only variants on sale
+    /// (of an `ACTIVE` product, not archived); staff and partner keys with `READ_PRODUCTS` find
+    /// every one. Null when there is none you may see, or when the text cannot be a SKU.
+    async fn variant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The SKU, e.g. `TEE-M-NAVY` (case and surrounding spaces do not matter)."
+        )]
+        sku: String,
+    ) -> Result<Option<VariantNode>> {
+        let sku = normalize_sku(&sku);
+        if !is_valid_sku(&sku) {
+            return Ok(None);
+        }
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader
+            .load_one(VariantBySku(sku))
+            .await?
+            .map(VariantNode::from))
     }
 
     /// The top-level categories, in display order. At most 50: the shop has no more.

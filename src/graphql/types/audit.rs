@@ -31,8 +31,8 @@ impl From<AuditEntry> for AuditEntryNode {
 /// change.
 #[Object(name = "AuditEntry")]
 impl AuditEntryNode {
-    /// What was done: `product.update`, `variant.create`, `variant.update`, `variant.archive`,
-    /// `inventory.adjust`, `account.role`, `discount.create`, `discount.update`,
+    /// What was done: `product.update`, `product.upsert` (a partner system's push that changed
+    /// something), `variant.create`, `variant.update`, `variant.archive`, `inventory.adjust`, `account.role`, `discount.create`, `discount.update`,
     /// `discount.disable`, `order.status`, `order.refund`, `review.moderate`, `app.create`,
     /// `api_key.create`, `api_key.revoke`.
     async fn action(&self) -> &str {

@@ -12,7 +12,7 @@ use crate::db::models::user::User;
 use crate::domain::bounds::MAX_CART_LINES;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
 use crate::domain::money::Currency;
-use crate::domain::orders::order_number;
+use crate::domain::orders::{order_number, shipping_address};
 use crate::domain::pricing::Totals;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
@@ -190,14 +190,10 @@ impl OrderNode {
         &self,
         ctx: &Context<'_>,
     ) -> Result<async_graphql::Json<serde_json::Value>> {
-        let mut address: serde_json::Value =
-            serde_json::from_str(&self.row.shipping_address).unwrap_or_default();
-        if !sees_personal_data(ctx)?
-            && let Some(parts) = address.as_object_mut()
-        {
-            parts.retain(|name, _| matches!(name.as_str(), "countryCode" | "postalCode" | "city"));
-        }
-        Ok(async_graphql::Json(address))
+        Ok(async_graphql::Json(shipping_address(
+            &self.row.shipping_address,
+            sees_personal_data(ctx)?,
+        )))
     }
 
     /// Every change of status, oldest first. At most 14: the order's creation, three changes of

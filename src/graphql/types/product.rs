@@ -137,6 +137,14 @@ impl ProductNode {
         &self.row.slug
     }
 
+    /// The reference a partner system (an ERP) gave the product through `productUpsert`; null
+    /// when none did. Shown to staff and to partner keys with `READ_PRODUCTS` or
+    /// `WRITE_PRODUCTS`; null for everyone else (customers and anonymous callers).
+    async fn external_ref(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        let shown = ctx.request()?.principal.sees_external_refs();
+        Ok(self.row.external_ref.as_deref().filter(|_| shown))
+    }
+
     /// Plain-text description.
     async fn description(&self) -> &str {
         &self.row.description

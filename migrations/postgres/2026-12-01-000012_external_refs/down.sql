@@ -1,0 +1,2 @@
+DROP INDEX products_external_ref;
+ALTER TABLE products DROP COLUMN external_ref;
