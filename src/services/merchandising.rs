@@ -194,8 +194,8 @@ pub async fn archive_category(db: &Db, id: i64, archived: bool) -> AppResult<Cat
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
-            let at = archived.then(now);
-            if category::set_archived(conn, id, at)? == 0 {
+            let at = now();
+            if category::set_archived(conn, id, archived.then_some(at), at)? == 0 {
                 return Err(not_found("id", "category"));
             }
             changes.touch(Tracked::Categories, id);
@@ -228,10 +228,16 @@ struct ProductEdits {
     status: String,
 }
 
-/// Writes `edits` with a product's lowest and highest live price and its search text, recomputed.
-fn refresh(conn: &mut DbConnection, current: &Product, edits: ProductEdits) -> AppResult<()> {
+/// Writes `edits` with a product's lowest and highest live price and its search text, recomputed;
+/// the product's row changed (its `updated_at` and change position move).
+fn refresh(
+    conn: &mut DbConnection,
+    changes: &mut Changes,
+    current: &Product,
+    edits: ProductEdits,
+) -> AppResult<()> {
     let live = variant::live_skus_and_prices(conn, current.id)?;
-    let changes = ProductChanges {
+    let row = ProductChanges {
         price_min: live.iter().map(|(_, p)| *p).min().unwrap_or(0),
         price_max: live.iter().map(|(_, p)| *p).max().unwrap_or(0),
         search_text: search_text(
@@ -246,7 +252,8 @@ fn refresh(conn: &mut DbConnection, current: &Product, edits: ProductEdits) -> A
         status: edits.status,
         updated_at: now(),
     };
-    product::update(conn, current.id, &changes).map_err(taken("slug"))?;
+    product::update(conn, current.id, &row).map_err(taken("slug"))?;
+    changes.touch(Tracked::Products, current.id);
     Ok(())
 }
 
@@ -346,7 +353,7 @@ pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<
                                   "name": [&current.name, &edits.name] });
             let archived_now = edits.status == ProductStatus::Archived.as_str()
                 && current.status != ProductStatus::Archived.as_str();
-            refresh(conn, &current, edits)?;
+            refresh(conn, changes, &current, edits)?;
             audit::record(conn, actor, "product.update", Subject::Product(id), details)?;
             let kind = if archived_now {
                 EventType::ProductArchived
@@ -481,7 +488,7 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
                 },
             )
             .map_err(taken("sku"))?;
-            refresh(conn, &current, edits_of(&current))?;
+            refresh(conn, changes, &current, edits_of(&current))?;
             let details = json!({ "sku": sku, "price": price, "stock": stock });
             audit::record(conn, actor, "variant.create", Subject::Variant(id), details)?;
             let created = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
@@ -540,7 +547,7 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
             audit::record(conn, actor, "variant.update", Subject::Variant(id), details)?;
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
-            refresh(conn, &owner, edits_of(&owner))?;
+            refresh(conn, changes, &owner, edits_of(&owner))?;
             let changed = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
             changes.variant_updated(&changed);
             Ok(changed)
@@ -556,7 +563,8 @@ pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Vari
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
-            variant::set_archived(conn, id, archived.then(now))?;
+            let at = now();
+            variant::set_archived(conn, id, archived.then_some(at), at)?;
             let details = json!({ "archived": archived });
             audit::record(
                 conn,
@@ -567,7 +575,7 @@ pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Vari
             )?;
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
-            refresh(conn, &owner, edits_of(&owner))?;
+            refresh(conn, changes, &owner, edits_of(&owner))?;
             let changed = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
             changes.variant_updated(&changed);
             Ok(changed)

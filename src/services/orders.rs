@@ -256,7 +256,7 @@ pub fn apply_action(
         };
         for line in order::lines_of(conn, &[current.id])? {
             if let Some(variant_id) = line.variant_id
-                && let Some(after) = order::return_stock(conn, variant_id, line.quantity)?
+                && let Some(after) = order::return_stock(conn, variant_id, line.quantity, now)?
             {
                 changes.stock_changed(StockChange {
                     variant_id,

@@ -37,6 +37,9 @@ pub struct Order {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub access_token_hash: Option<String>,
+    /// The event-log position of the row's latest change: change feeds walk orders in this
+    /// order.
+    pub change_position: i64,
 }
 
 /// An order to insert.
@@ -304,10 +307,14 @@ pub fn take_stock(
     conn: &mut DbConnection,
     variant_id: i64,
     quantity: i32,
+    now: NaiveDateTime,
 ) -> QueryResult<Option<i32>> {
     diesel::update(variants::table.find(variant_id))
         .filter(variants::stock.ge(quantity))
-        .set(variants::stock.eq(variants::stock - quantity))
+        .set((
+            variants::stock.eq(variants::stock - quantity),
+            variants::updated_at.eq(now),
+        ))
         .returning(variants::stock)
         .get_result(conn)
         .optional()
@@ -318,9 +325,13 @@ pub fn return_stock(
     conn: &mut DbConnection,
     variant_id: i64,
     quantity: i32,
+    now: NaiveDateTime,
 ) -> QueryResult<Option<i32>> {
     diesel::update(variants::table.find(variant_id))
-        .set(variants::stock.eq(variants::stock + quantity))
+        .set((
+            variants::stock.eq(variants::stock + quantity),
+            variants::updated_at.eq(now),
+        ))
         .returning(variants::stock)
         .get_result(conn)
         .optional()
@@ -385,15 +396,17 @@ pub fn claim_expired_unpaid(
     }
 }
 
-/// Gives guest orders placed with `email` to the account `user_id`. How many.
+/// Gives guest orders placed with `email` to the account `user_id`, changed at `now`. Their ids.
 pub fn adopt_guest_orders(
     conn: &mut DbConnection,
     email: &str,
     user_id: i64,
-) -> QueryResult<usize> {
+    now: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
     diesel::update(orders::table)
         .filter(orders::user_id.is_null())
         .filter(orders::email.eq(email))
-        .set(orders::user_id.eq(user_id))
-        .execute(conn)
+        .set((orders::user_id.eq(user_id), orders::updated_at.eq(now)))
+        .returning(orders::id)
+        .get_results(conn)
 }

@@ -28,6 +28,9 @@ pub struct Product {
     pub price_max: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The event-log position of the row's latest change (see `services::events`): change feeds
+    /// walk products in this order.
+    pub change_position: i64,
 }
 
 /// A product to insert.
@@ -315,6 +318,8 @@ struct CategoryProductRow {
     c_updated_at: NaiveDateTime,
     #[diesel(sql_type = Nullable<Timestamp>)]
     c_archived_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = BigInt)]
+    c_change_position: i64,
 }
 
 impl CategoryProductRow {
@@ -329,6 +334,7 @@ impl CategoryProductRow {
             created_at: self.c_created_at,
             updated_at: self.c_updated_at,
             archived_at: self.c_archived_at,
+            change_position: self.c_change_position,
         };
         (self.anchor_id, (self.product, Some(category)))
     }
@@ -416,10 +422,11 @@ mod window_sql {
             "SELECT t.* FROM (\
                SELECT a.id AS anchor_id, \
                  p.id, p.category_id, p.name, p.slug, p.description, p.status, p.price_min, \
-                 p.price_max, p.created_at, p.updated_at, \
+                 p.price_max, p.created_at, p.updated_at, p.change_position, \
                  c.id AS c_id, c.parent_id AS c_parent_id, c.name AS c_name, c.slug AS c_slug, \
                  c.path AS c_path, c.position AS c_position, c.created_at AS c_created_at, \
                  c.updated_at AS c_updated_at, c.archived_at AS c_archived_at, \
+                 c.change_position AS c_change_position, \
                  ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY {column} {direction}, p.id {direction}) AS rn \
                FROM categories a \
                JOIN categories c ON c.path LIKE a.path || '%' \

@@ -20,6 +20,9 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub email_verified_at: Option<NaiveDateTime>,
+    /// The event-log position of the row's latest change: change feeds walk accounts in this
+    /// order.
+    pub change_position: i64,
 }
 
 type UserColumns = (
@@ -31,6 +34,7 @@ type UserColumns = (
     users::created_at,
     users::updated_at,
     users::email_verified_at,
+    users::change_position,
 );
 
 /// The columns of [`User`], for `RETURNING` (which cannot take `as_returning()` on the combined
@@ -44,6 +48,7 @@ const USER_COLUMNS: UserColumns = (
     users::created_at,
     users::updated_at,
     users::email_verified_at,
+    users::change_position,
 );
 
 /// What sign-in checks a password against.
@@ -229,7 +234,7 @@ pub fn mark_email_verified(
 ) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .filter(users::email_verified_at.is_null())
-        .set(users::email_verified_at.eq(now))
+        .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }

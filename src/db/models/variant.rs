@@ -11,8 +11,7 @@ use crate::db::schema::{products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 use crate::filter_ids;
 
-/// A variant as it is read: the columns the API shows or edits (`created_at` and `updated_at`
-/// are only written).
+/// A variant as it is read: the columns the API shows or edits (`created_at` is only written).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = variants)]
 pub struct Variant {
@@ -28,6 +27,11 @@ pub struct Variant {
     pub position: i32,
     /// Set when staff archived it: hidden from customers, kept for history.
     pub archived_at: Option<NaiveDateTime>,
+    /// When the row last changed (stock included).
+    pub updated_at: NaiveDateTime,
+    /// The event-log position of the row's latest change: change feeds walk variants in this
+    /// order.
+    pub change_position: i64,
 }
 
 /// A variant to insert.
@@ -158,14 +162,18 @@ pub fn update(
         .execute(conn)
 }
 
-/// Archives (`Some(time)`) or restores (`None`) a variant.
+/// Archives (`Some(time)`) or restores (`None`) a variant, changed at `now`.
 pub fn set_archived(
     conn: &mut DbConnection,
     id: i64,
     archived_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(variants::table.find(id))
-        .set(variants::archived_at.eq(archived_at))
+        .set((
+            variants::archived_at.eq(archived_at),
+            variants::updated_at.eq(now),
+        ))
         .execute(conn)
 }
 

@@ -109,4 +109,9 @@ impl CategoryNode {
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at.and_utc()
     }
+
+    /// When the category last changed (renamed, moved in order, archived or restored).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.row.updated_at.and_utc()
+    }
 }

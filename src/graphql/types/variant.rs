@@ -70,6 +70,12 @@ impl VariantNode {
         self.row().archived_at.map(|t| t.and_utc())
     }
 
+    /// When the variant last changed: its SKU, title, prices, position, archiving or stock
+    /// (a sale, a cancellation or an adjustment).
+    async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.row().updated_at.and_utc()
+    }
+
     /// Display title, e.g. `M` or `Black`.
     async fn title(&self) -> &str {
         &self.row().title
