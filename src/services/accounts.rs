@@ -12,13 +12,14 @@ use serde_json::json;
 use crate::config::{AuthConfig, MailConfig};
 use crate::db::models::event::Tracked;
 use crate::db::models::sign_up::{self, NewSignUp};
-use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter, UserWindow};
+use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter};
 use crate::db::models::{email_verification, order, password_reset, session};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{
     AccountPrincipal, Email, NAME_MAX_CHARS, Password, Principal, Role, account_search_text,
     parse_text,
 };
+use crate::domain::feeds::{RowKey, RowSort, RowWindow};
 use crate::domain::ids::AccountId;
 use crate::domain::money::Currency;
 use crate::domain::paging::{Page, PageRequest};
@@ -87,12 +88,16 @@ pub struct Registration<'a> {
 }
 
 /// The staff search over accounts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CustomerQuery {
     /// Free text matched against email and names.
     pub search: Option<String>,
     /// Only accounts with this role.
     pub role: Option<Role>,
+    /// Only accounts changed at or after this time.
+    pub updated_since: Option<NaiveDateTime>,
+    /// The order of the list (newest first by default).
+    pub sort: RowSort,
 }
 
 fn now() -> NaiveDateTime {
@@ -749,22 +754,19 @@ impl Accounts {
         Ok(user)
     }
 
-    /// One page of accounts, newest first.
+    /// One page of accounts in `query.sort` order.
     pub async fn customers(
         &self,
         db: &Db,
         query: CustomerQuery,
-        page: PageRequest<i64>,
+        page: PageRequest<RowKey>,
     ) -> AppResult<Page<User>> {
+        let (window, updated_since) = RowWindow::checked(query.sort, &page, query.updated_since)
+            .map_err(AppError::BadUserInput)?;
         let filter = UserFilter {
             search_pattern: searched(query.search.as_deref())?,
             role: query.role.map(Role::as_str),
-        };
-        let window = UserWindow {
-            after: page.after,
-            before: page.before,
-            limit: page.fetch_limit(),
-            from_end: page.from_end,
+            updated_since,
         };
         let rows = db
             .run(move |conn| Ok(user::page(conn, &filter, &window)?))

@@ -11,6 +11,7 @@ mod errors;
 mod events;
 mod fake_stripe;
 mod faults;
+mod feeds;
 mod hardening;
 mod helpers;
 mod hostile_inputs;

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::categories;
-use crate::filter_ids;
+use crate::domain::feeds::RowWindow;
+use crate::{filter_ids, row_window};
 
 /// A category row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -187,4 +188,18 @@ pub fn set_archived(
             categories::updated_at.eq(now),
         ))
         .execute(conn)
+}
+
+/// One window of every category, archived ones included (the list is for staff and partners),
+/// changed at or after `updated_since` when given.
+pub fn page(
+    conn: &mut DbConnection,
+    updated_since: Option<NaiveDateTime>,
+    window: &RowWindow,
+) -> QueryResult<Vec<Category>> {
+    let mut query = categories::table.select(Category::as_select()).into_boxed();
+    if let Some(since) = updated_since {
+        query = query.filter(categories::updated_at.ge(since));
+    }
+    row_window!(query, categories, window).load(conn)
 }

@@ -62,6 +62,9 @@ pub enum ProductSortField {
     Price,
     /// Creation time.
     CreatedAt,
+    /// The commit order of each product's latest change (its change position), for change
+    /// feeds: see `domain::feeds`.
+    UpdatedAt,
 }
 
 /// A position in a sorted product list: the sort key's value and the id.
@@ -73,6 +76,8 @@ pub enum ProductKey {
     Price(i64, i64),
     /// Position in a list sorted by creation time.
     CreatedAt(NaiveDateTime, i64),
+    /// Position in a list sorted by change: the change position (not a time) and the id.
+    UpdatedAt(i64, i64),
 }
 
 impl ProductKey {
@@ -82,6 +87,7 @@ impl ProductKey {
             ProductSortField::Name => Self::Name(product.name.clone(), product.id),
             ProductSortField::Price => Self::Price(product.price_min, product.id),
             ProductSortField::CreatedAt => Self::CreatedAt(product.created_at, product.id),
+            ProductSortField::UpdatedAt => Self::UpdatedAt(product.change_position, product.id),
         }
     }
 
@@ -91,6 +97,7 @@ impl ProductKey {
             Self::Name(..) => ProductSortField::Name,
             Self::Price(..) => ProductSortField::Price,
             Self::CreatedAt(..) => ProductSortField::CreatedAt,
+            Self::UpdatedAt(..) => ProductSortField::UpdatedAt,
         }
     }
 }
@@ -126,6 +133,8 @@ pub struct ProductFilter {
     pub max_price: Option<i64>,
     /// Only products with (`true`) or without (`false`) a variant in stock.
     pub in_stock: Option<bool>,
+    /// Only products changed at or after this time.
+    pub updated_since: Option<NaiveDateTime>,
 }
 
 fn visible_statuses(visibility: CatalogVisibility) -> Vec<&'static str> {
@@ -182,15 +191,17 @@ macro_rules! keyset {
             )),
             None => Ok(None),
         };
+        // Each bound `(key, id) > (v, i)` is written `key >= v AND (key > v OR (key = v AND
+        // id > i))`: the first conjunct lets an index on `(key, id)` start at the cursor.
         if let Some((value, id)) = bound(&window.after)? {
             query = if window.descending {
-                query.filter(
+                query.filter($column.le(value.clone())).filter(
                     $column
                         .lt(value.clone())
                         .or($column.eq(value).and(products::id.lt(id))),
                 )
             } else {
-                query.filter(
+                query.filter($column.ge(value.clone())).filter(
                     $column
                         .gt(value.clone())
                         .or($column.eq(value).and(products::id.gt(id))),
@@ -199,13 +210,13 @@ macro_rules! keyset {
         }
         if let Some((value, id)) = bound(&window.before)? {
             query = if window.descending {
-                query.filter(
+                query.filter($column.ge(value.clone())).filter(
                     $column
                         .gt(value.clone())
                         .or($column.eq(value).and(products::id.gt(id))),
                 )
             } else {
-                query.filter(
+                query.filter($column.le(value.clone())).filter(
                     $column
                         .lt(value.clone())
                         .or($column.eq(value).and(products::id.lt(id))),
@@ -251,6 +262,9 @@ pub fn page(
                     .filter(variants::price.le(filter.max_price.unwrap_or(i64::MAX)));
                 query = query.filter(exists(priced));
             }
+            if let Some(since) = filter.updated_since {
+                query = query.filter(products::updated_at.ge(since));
+            }
             if let Some(in_stock) = filter.in_stock {
                 let stocked = exists(
                     variants::table
@@ -271,6 +285,12 @@ pub fn page(
                 ProductSortField::CreatedAt => {
                     keyset!(query, window, products::created_at, ProductKey::CreatedAt)
                 }
+                ProductSortField::UpdatedAt => keyset!(
+                    query,
+                    window,
+                    products::change_position,
+                    ProductKey::UpdatedAt
+                ),
             };
             query.limit(window.limit).load(conn)
         }};
@@ -392,6 +412,7 @@ mod window_sql {
             ProductSortField::Name => "p.name",
             ProductSortField::Price => "p.price_min",
             ProductSortField::CreatedAt => "p.created_at",
+            ProductSortField::UpdatedAt => "p.change_position",
         };
         let reverse = window.descending != window.from_end;
         let direction = if reverse { "DESC" } else { "ASC" };
@@ -490,7 +511,7 @@ mod window_sql {
             }
             query = match key.clone() {
                 ProductKey::Name(value, id) => query.bind::<Text, _>(value).bind::<BigInt, _>(id),
-                ProductKey::Price(value, id) => {
+                ProductKey::Price(value, id) | ProductKey::UpdatedAt(value, id) => {
                     query.bind::<BigInt, _>(value).bind::<BigInt, _>(id)
                 }
                 ProductKey::CreatedAt(value, id) => {

@@ -9,7 +9,8 @@ use crate::db::DbConnection;
 use crate::db::models::product::Product;
 use crate::db::schema::{products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
-use crate::filter_ids;
+use crate::domain::feeds::RowWindow;
+use crate::{filter_ids, row_window};
 
 /// A variant as it is read: the columns the API shows or edits (`created_at` is only written).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -203,4 +204,18 @@ pub fn live_skus_and_prices(
         .filter(variants::archived_at.is_null())
         .select((variants::sku, variants::price))
         .load(conn)
+}
+
+/// One window of every variant (archived ones and those of products in any status: the list is
+/// for staff and partners), changed at or after `updated_since` when given.
+pub fn page(
+    conn: &mut DbConnection,
+    updated_since: Option<NaiveDateTime>,
+    window: &RowWindow,
+) -> QueryResult<Vec<Variant>> {
+    let mut query = variants::table.select(Variant::as_select()).into_boxed();
+    if let Some(since) = updated_since {
+        query = query.filter(variants::updated_at.ge(since));
+    }
+    row_window!(query, variants, window).load(conn)
 }

@@ -14,6 +14,14 @@ use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
 
+crate::connection_types!(
+    VariantConnection,
+    VariantEdge,
+    VariantNode,
+    "A page of variants.",
+    "A variant in a list."
+);
+
 /// One option value that distinguishes a variant, e.g. `Size: M`.
 #[derive(Debug, Clone, SimpleObject, serde::Deserialize)]
 pub struct SelectedOption {
