@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 
-use crate::db::Db;
+use diesel::QueryResult;
+
 use crate::db::models::category::{self, Category};
 use crate::db::models::product::{
     self, ProductFilter, ProductKey, ProductSortField, ProductWithCategory, Window,
 };
 use crate::db::models::variant::{self, Variant};
+use crate::db::{Db, DbConnection};
 use crate::domain::catalog::{CatalogVisibility, CategoryTree, search_pattern};
 use crate::domain::feeds::{self, RowKey, RowSort, RowWindow};
 use crate::domain::paging::{Page, PageRequest};
@@ -255,12 +257,7 @@ pub async fn variants(
     sort: RowSort,
     page: PageRequest<RowKey>,
 ) -> AppResult<Page<Variant>> {
-    let (window, since) =
-        RowWindow::checked(sort, &page, updated_since).map_err(AppError::BadUserInput)?;
-    let rows = db
-        .run(move |conn| Ok(variant::page(conn, since, &window)?))
-        .await?;
-    Ok(page.into_page(rows))
+    flat_page(db, updated_since, sort, page, variant::page).await
 }
 
 /// One page of every category, archived ones included, changed at or after `updated_since`
@@ -271,10 +268,19 @@ pub async fn all_categories(
     sort: RowSort,
     page: PageRequest<RowKey>,
 ) -> AppResult<Page<Category>> {
+    flat_page(db, updated_since, sort, page, category::page).await
+}
+
+/// One page of a flat list that `read` loads: the window and `updatedSince` checked first.
+async fn flat_page<T: Send + 'static>(
+    db: &Db,
+    updated_since: Option<NaiveDateTime>,
+    sort: RowSort,
+    page: PageRequest<RowKey>,
+    read: fn(&mut DbConnection, Option<NaiveDateTime>, &RowWindow) -> QueryResult<Vec<T>>,
+) -> AppResult<Page<T>> {
     let (window, since) =
         RowWindow::checked(sort, &page, updated_since).map_err(AppError::BadUserInput)?;
-    let rows = db
-        .run(move |conn| Ok(category::page(conn, since, &window)?))
-        .await?;
+    let rows = db.run(move |conn| Ok(read(conn, since, &window)?)).await?;
     Ok(page.into_page(rows))
 }

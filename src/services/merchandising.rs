@@ -702,6 +702,8 @@ pub async fn add_image(
                     position,
                 },
             )?;
+            // The images are part of the product: it changed.
+            product::mark_updated(conn, product_id, now())?;
             changes.product(conn, EventType::ProductUpdated, product_id)?;
             Ok(id)
         })
@@ -715,6 +717,7 @@ pub async fn remove_image(db: &Db, id: i64) -> AppResult<i64> {
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let product_id = image::delete(conn, id)?.ok_or_else(|| not_found("id", "image"))?;
+            product::mark_updated(conn, product_id, now())?;
             changes.product(conn, EventType::ProductUpdated, product_id)?;
             Ok(product_id)
         })

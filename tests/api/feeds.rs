@@ -221,7 +221,7 @@ async fn sync_under_writes_meets_every_change_and_no_version_twice() {
             round += 1;
             let met: HashSet<String> = visited.borrow().iter().map(id).collect();
             // In turns: a product the walk has met, then one it has not.
-            let (pool, counter): (Vec<&String>, _) = if round % 2 == 0 {
+            let (pool, counter): (Vec<&String>, _) = if round.is_multiple_of(2) {
                 (
                     products.iter().filter(|p| met.contains(*p)).collect(),
                     &edits_behind,
@@ -440,17 +440,10 @@ async fn orders_and_stock_changes_come_again_after_the_saved_cursor() {
     let vars = json!({ "since": since });
     let (orders, orders_cursor) =
         walk(&app, &partner, ORDER_FEED, "orders", vars.clone(), None).await;
-    assert_eq!(orders.iter().map(id).collect::<Vec<_>>(), [order.clone()]);
+    assert_eq!(orders.iter().map(id).collect::<Vec<_>>(), [order.as_str()]);
     assert_eq!(orders[0]["status"], "PENDING_PAYMENT");
-    let (stock, variants_cursor) = walk(
-        &app,
-        &partner,
-        VARIANT_FEED,
-        "variants",
-        json!({}),
-        variants_cursor,
-    )
-    .await;
+    let variant_changes = |after| walk(&app, &partner, VARIANT_FEED, "variants", json!({}), after);
+    let (stock, variants_cursor) = variant_changes(variants_cursor).await;
     assert_eq!(stock.len(), 1, "{stock:?}");
     assert_eq!(stock[0]["id"], json!(variant));
     assert_eq!(stock[0]["stock"], json!(stock_before - 1));
@@ -467,15 +460,7 @@ async fn orders_and_stock_changes_come_again_after_the_saved_cursor() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0]["status"], "CANCELLED");
     assert!(time(&again[0]["updatedAt"]) > time(&orders[0]["updatedAt"]));
-    let (restocked, _) = walk(
-        &app,
-        &partner,
-        VARIANT_FEED,
-        "variants",
-        json!({}),
-        variants_cursor,
-    )
-    .await;
+    let (restocked, _) = variant_changes(variants_cursor).await;
     assert_eq!(restocked.len(), 1);
     assert_eq!(restocked[0]["stock"], json!(stock_before));
     assert!(time(&restocked[0]["updatedAt"]) > time(&stock[0]["updatedAt"]));
@@ -507,7 +492,7 @@ async fn customer_changes_come_again_after_the_saved_cursor() {
     .await;
     assert_eq!(
         signed_up.iter().map(id).collect::<Vec<_>>(),
-        [customer.id.clone()]
+        [customer.id.as_str()]
     );
     let renamed = app
         .data_as(

@@ -582,3 +582,10 @@ pub fn update(conn: &mut DbConnection, id: i64, changes: &ProductChanges) -> Que
         .set(changes)
         .execute(conn)
 }
+
+/// Records that a product changed at `now` through something it holds (an image).
+pub fn mark_updated(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(products::table.find(id))
+        .set(products::updated_at.eq(now))
+        .execute(conn)
+}
