@@ -224,6 +224,56 @@ macro_rules! newest_first_window {
     }};
 }
 
+/// Adds the keyset bounds, order and limit of a [`RowWindow`](crate::domain::feeds::RowWindow)
+/// over `$table` (a table with `id` and `change_position`) to a boxed `$query`. In change order
+/// the bound `(change_position, id) > (p, i)` is written `change_position >= p AND
+/// (change_position > p OR (change_position = p AND id > i))`: the same rows on both backends,
+/// and the first conjunct lets the `(change_position, id)` index start at the cursor.
+#[macro_export]
+macro_rules! row_window {
+    ($query:expr, $table:ident, $window:expr) => {{
+        use $crate::domain::feeds::{RowKey, RowOrder};
+        let window: &$crate::domain::feeds::RowWindow = $window;
+        let mut query = $query;
+        let descending = window.sort.descending;
+        // `after` keeps larger keys in an ascending list, `before` smaller ones; descending
+        // lists the other way round.
+        for (key, larger) in [(window.after, !descending), (window.before, descending)] {
+            query = match (key, larger) {
+                (None, _) => query,
+                (Some(RowKey::Id(id)), true) => query.filter($table::id.gt(id)),
+                (Some(RowKey::Id(id)), false) => query.filter($table::id.lt(id)),
+                (Some(RowKey::Change(position, id)), true) => {
+                    query.filter($table::change_position.ge(position)).filter(
+                        $table::change_position
+                            .gt(position)
+                            .or($table::change_position.eq(position).and($table::id.gt(id))),
+                    )
+                }
+                (Some(RowKey::Change(position, id)), false) => {
+                    query.filter($table::change_position.le(position)).filter(
+                        $table::change_position
+                            .lt(position)
+                            .or($table::change_position.eq(position).and($table::id.lt(id))),
+                    )
+                }
+            };
+        }
+        let reverse = descending != window.from_end;
+        query = match (window.sort.order, reverse) {
+            (RowOrder::Created, false) => query.order_by($table::id.asc()),
+            (RowOrder::Created, true) => query.order_by($table::id.desc()),
+            (RowOrder::Changed, false) => {
+                query.order_by(($table::change_position.asc(), $table::id.asc()))
+            }
+            (RowOrder::Changed, true) => {
+                query.order_by(($table::change_position.desc(), $table::id.desc()))
+            }
+        };
+        query.limit(window.limit)
+    }};
+}
+
 /// Evaluates `$body` with `$conn` bound to the concrete connection inside a [`DbConnection`], for
 /// the few statements the combined backend cannot express (multi-row inserts, arrays).
 #[macro_export]

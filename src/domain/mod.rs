@@ -6,6 +6,7 @@ pub mod bounds;
 pub mod catalog;
 pub mod cost;
 pub mod events;
+pub mod feeds;
 pub mod idempotency;
 pub mod ids;
 pub mod instant;

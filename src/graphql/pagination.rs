@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::db::models::product::ProductKey;
+use crate::domain::feeds::RowKey;
 use crate::domain::instant;
 use crate::domain::paging::PageRequest;
 use crate::error::AppError;
@@ -26,12 +27,15 @@ pub trait CursorKey: DeserializeOwned {
 /// An id.
 impl CursorKey for i64 {}
 
+/// A position in a list walked by creation or by change.
+impl CursorKey for RowKey {}
+
 /// A position in a sorted product list.
 impl CursorKey for ProductKey {
     fn check(&self) -> Result<(), String> {
         match self {
             Self::CreatedAt(at, _) => instant::check(*at).map(drop),
-            Self::Name(..) | Self::Price(..) => Ok(()),
+            Self::Name(..) | Self::Price(..) | Self::UpdatedAt(..) => Ok(()),
         }
     }
 }

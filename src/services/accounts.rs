@@ -12,14 +12,16 @@ use serde_json::json;
 use crate::config::{AuthConfig, MailConfig};
 use crate::db::models::event::Tracked;
 use crate::db::models::sign_up::{self, NewSignUp};
-use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter, UserWindow};
+use crate::db::models::user::{self, NewUser, ProfileChanges, User, UserFilter};
 use crate::db::models::{email_verification, order, password_reset, session};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{
     AccountPrincipal, Email, NAME_MAX_CHARS, Password, Principal, Role, account_search_text,
     parse_text,
 };
+use crate::domain::feeds::{RowKey, RowSort, RowWindow};
 use crate::domain::ids::AccountId;
+use crate::domain::money::Currency;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
@@ -86,12 +88,16 @@ pub struct Registration<'a> {
 }
 
 /// The staff search over accounts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct CustomerQuery {
     /// Free text matched against email and names.
     pub search: Option<String>,
     /// Only accounts with this role.
     pub role: Option<Role>,
+    /// Only accounts changed at or after this time.
+    pub updated_since: Option<NaiveDateTime>,
+    /// The order of the list (newest first by default).
+    pub sort: RowSort,
 }
 
 fn now() -> NaiveDateTime {
@@ -328,16 +334,20 @@ impl Accounts {
         let token = SecretToken::generate(SESSION_TOKEN_PREFIX);
         let token_hash = token.hash();
         let (ttl, now) = (self.session_ttl, now());
+        let currency = db.currency();
         let user = db
             .run(move |conn| {
-                write_transaction(conn, |conn| {
+                recorded_transaction(conn, currency, |conn, changes| {
                     session::insert(conn, user_id, &token_hash, now, now + ttl)?;
                     let user = user::by_ids(conn, &[user_id])?
                         .pop()
                         .ok_or_else(|| AppError::NotFound("account not found".into()))?;
                     // Orders placed as a guest with this (verified) email since: the account's.
                     if user.email_verified_at.is_some() {
-                        order::adopt_guest_orders(conn, &user.email, user.id)?;
+                        for order_id in order::adopt_guest_orders(conn, &user.email, user.id, now)?
+                        {
+                            changes.touch(Tracked::Orders, order_id);
+                        }
                     }
                     Ok(user)
                 })
@@ -446,10 +456,12 @@ impl Accounts {
         self.throttle.record_success(&account_key[0], &account_key);
         let hash = self.hasher.hash(new).await?;
         let recent = self.recent_sessions.clone();
+        let currency = db.currency();
         db.run(move |conn| {
-            write_transaction(conn, |conn| {
+            recorded_transaction(conn, currency, |conn, changes| {
                 let now = now();
                 user::set_password_hash(conn, id, &hash, now)?;
+                changes.touch(Tracked::Users, id);
                 session::revoke_all(conn, id, Some(caller.session_id), now)?;
                 password_reset::invalidate_all(conn, id, now)
             })?;
@@ -525,18 +537,23 @@ impl Accounts {
             return Err(invalid());
         }
         let token_hash = hash_token(token);
+        let currency = db.currency();
         let (user, adopted) = db
             .run(move |conn| {
-                write_transaction(conn, |conn| {
+                recorded_transaction(conn, currency, |conn, changes| {
                     let now = now();
                     let user_id =
                         email_verification::consume(conn, &token_hash, now)?.ok_or_else(invalid)?;
                     user::mark_email_verified(conn, user_id, now)?;
+                    changes.touch(Tracked::Users, user_id);
                     let user = user::by_ids(conn, &[user_id])?
                         .pop()
                         .ok_or_else(|| AppError::NotFound("account not found".into()))?;
-                    let adopted = order::adopt_guest_orders(conn, &user.email, user.id)?;
-                    Ok((user, adopted))
+                    let adopted = order::adopt_guest_orders(conn, &user.email, user.id, now)?;
+                    for order_id in &adopted {
+                        changes.touch(Tracked::Orders, *order_id);
+                    }
+                    Ok((user, adopted.len()))
                 })
             })
             .await?;
@@ -624,14 +641,16 @@ impl Accounts {
         }
         let hash = self.hasher.hash(new).await?;
         let recent = self.recent_sessions.clone();
+        let currency = db.currency();
         let account = db
             .run(move |conn| {
-                let account = write_transaction(conn, |conn| {
+                let account = recorded_transaction(conn, currency, |conn, changes| {
                     let now = now();
                     let Some(user_id) = password_reset::consume(conn, &token_hash, now)? else {
                         return Err(invalid());
                     };
                     user::set_password_hash(conn, user_id, &hash, now)?;
+                    changes.touch(Tracked::Users, user_id);
                     session::revoke_all(conn, user_id, None, now)?;
                     password_reset::invalidate_all(conn, user_id, now)?;
                     Ok(user_id)
@@ -735,22 +754,19 @@ impl Accounts {
         Ok(user)
     }
 
-    /// One page of accounts, newest first.
+    /// One page of accounts in `query.sort` order.
     pub async fn customers(
         &self,
         db: &Db,
         query: CustomerQuery,
-        page: PageRequest<i64>,
+        page: PageRequest<RowKey>,
     ) -> AppResult<Page<User>> {
+        let (window, updated_since) = RowWindow::checked(query.sort, &page, query.updated_since)
+            .map_err(AppError::BadUserInput)?;
         let filter = UserFilter {
             search_pattern: searched(query.search.as_deref())?,
             role: query.role.map(Role::as_str),
-        };
-        let window = UserWindow {
-            after: page.after,
-            before: page.before,
-            limit: page.fetch_limit(),
-            from_end: page.from_end,
+            updated_since,
         };
         let rows = db
             .run(move |conn| Ok(user::page(conn, &filter, &window)?))
@@ -771,12 +787,15 @@ pub fn create_admin_blocking(
     let password =
         Password::parse(password, "password").map_err(|r| anyhow::anyhow!("{}", r.message))?;
     let hash = bcrypt::hash(password.expose(), bcrypt_cost)?;
-    let result = write_transaction(conn, |conn| -> AppResult<(User, bool)> {
+    // No event is raised (only rows touched), so the store currency does not matter.
+    let currency = Currency::default();
+    let result = recorded_transaction(conn, currency, |conn, changes| -> AppResult<(User, bool)> {
         let now = now();
         if let Some(existing) = user::by_email(conn, email.as_str())? {
             user::set_password_hash(conn, existing.id, &hash, now)?;
             session::revoke_all(conn, existing.id, None, now)?;
             let user = user::set_role(conn, existing.id, Role::Admin.as_str(), now)?;
+            changes.touch(Tracked::Users, user.id);
             return Ok((user, false));
         }
         let search_text = account_search_text(&email, "", "");
@@ -793,6 +812,7 @@ pub fn create_admin_blocking(
                 updated_at: now,
             },
         )?;
+        changes.touch(Tracked::Users, user.id);
         Ok((user, true))
     });
     result.map_err(anyhow::Error::from)

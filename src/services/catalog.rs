@@ -1,15 +1,22 @@
-//! Catalog use cases: browsing products and categories as a customer or as staff, and the
-//! category tree each server keeps for a few seconds.
+//! Catalog use cases: browsing products and categories as a customer or as staff, the flat
+//! lists of variants and categories that staff and partners sync from, and the category tree
+//! each server keeps for a few seconds.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::db::Db;
+use chrono::NaiveDateTime;
+
+use diesel::QueryResult;
+
 use crate::db::models::category::{self, Category};
 use crate::db::models::product::{
     self, ProductFilter, ProductKey, ProductSortField, ProductWithCategory, Window,
 };
+use crate::db::models::variant::{self, Variant};
+use crate::db::{Db, DbConnection};
 use crate::domain::catalog::{CatalogVisibility, CategoryTree, search_pattern};
+use crate::domain::feeds::{self, RowKey, RowSort, RowWindow};
 use crate::domain::paging::{Page, PageRequest};
 use crate::error::{AppError, AppResult};
 
@@ -99,6 +106,8 @@ pub struct ProductQuery {
     pub max_price: Option<i64>,
     /// Only products with (or without) stock.
     pub in_stock: Option<bool>,
+    /// Only products changed at or after this time.
+    pub updated_since: Option<NaiveDateTime>,
 }
 
 /// The sort order of a product list.
@@ -158,6 +167,8 @@ pub async fn products(
         ));
     }
     let search = searched(query.search.as_deref())?;
+    let updated_since =
+        feeds::updated_since(query.updated_since).map_err(AppError::BadUserInput)?;
     let window = window(sort, &page)?;
     let started = Instant::now();
     // Only lists by category need the tree (and the cache's lock).
@@ -193,6 +204,7 @@ pub async fn products(
                 min_price: query.min_price,
                 max_price: query.max_price,
                 in_stock: query.in_stock,
+                updated_since,
             };
             Ok((
                 product::page(conn, &filter, visibility, &window, with_categories)?,
@@ -235,4 +247,40 @@ pub async fn category_by_slug(
         .run(move |conn| Ok(category::by_slug(conn, &slug)?))
         .await?;
     Ok(found.filter(|c| visibility.shows_category(c.archived_at.is_some())))
+}
+
+/// One page of every variant (archived ones, and those of products in any status), changed at
+/// or after `updated_since` when given. For staff and partners with `read_products`.
+pub async fn variants(
+    db: &Db,
+    updated_since: Option<NaiveDateTime>,
+    sort: RowSort,
+    page: PageRequest<RowKey>,
+) -> AppResult<Page<Variant>> {
+    flat_page(db, updated_since, sort, page, variant::page).await
+}
+
+/// One page of every category, archived ones included, changed at or after `updated_since`
+/// when given. For staff and partners with `read_products`.
+pub async fn all_categories(
+    db: &Db,
+    updated_since: Option<NaiveDateTime>,
+    sort: RowSort,
+    page: PageRequest<RowKey>,
+) -> AppResult<Page<Category>> {
+    flat_page(db, updated_since, sort, page, category::page).await
+}
+
+/// One page of a flat list that `read` loads: the window and `updatedSince` checked first.
+async fn flat_page<T: Send + 'static>(
+    db: &Db,
+    updated_since: Option<NaiveDateTime>,
+    sort: RowSort,
+    page: PageRequest<RowKey>,
+    read: fn(&mut DbConnection, Option<NaiveDateTime>, &RowWindow) -> QueryResult<Vec<T>>,
+) -> AppResult<Page<T>> {
+    let (window, since) =
+        RowWindow::checked(sort, &page, updated_since).map_err(AppError::BadUserInput)?;
+    let rows = db.run(move |conn| Ok(read(conn, since, &window)?)).await?;
+    Ok(page.into_page(rows))
 }

@@ -341,7 +341,7 @@ fn place(
     )?;
     let order_id = placed.id;
     for line in &lines {
-        let Some(left) = order::take_stock(conn, line.variant_id, line.quantity)? else {
+        let Some(left) = order::take_stock(conn, line.variant_id, line.quantity, now)? else {
             return Err(rejected(
                 &["input", "cartId"],
                 RejectionCode::OutOfStock,

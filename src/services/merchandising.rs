@@ -197,8 +197,8 @@ pub async fn archive_category(db: &Db, id: i64, archived: bool) -> AppResult<Cat
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
-            let at = archived.then(now);
-            if category::set_archived(conn, id, at)? == 0 {
+            let at = now();
+            if category::set_archived(conn, id, archived.then_some(at), at)? == 0 {
                 return Err(not_found("id", "category"));
             }
             changes.touch(Tracked::Categories, id);
@@ -233,14 +233,15 @@ pub(super) struct ProductEdits {
 }
 
 /// Writes `edits` with a product's lowest and highest live price and its search text, recomputed:
-/// the one place a product row is updated.
+/// the one place a product row is updated (its `updated_at` and change position move).
 pub(super) fn refresh(
     conn: &mut DbConnection,
+    changes: &mut Changes,
     current: &Product,
     edits: ProductEdits,
 ) -> AppResult<()> {
     let live = variant::live_skus_and_prices(conn, current.id)?;
-    let changes = ProductChanges {
+    let row = ProductChanges {
         price_min: live.iter().map(|(_, p)| *p).min().unwrap_or(0),
         price_max: live.iter().map(|(_, p)| *p).max().unwrap_or(0),
         search_text: search_text(
@@ -255,7 +256,8 @@ pub(super) fn refresh(
         status: edits.status,
         updated_at: now(),
     };
-    product::update(conn, current.id, &changes).map_err(taken("slug"))?;
+    product::update(conn, current.id, &row).map_err(taken("slug"))?;
+    changes.touch(Tracked::Products, current.id);
     Ok(())
 }
 
@@ -395,7 +397,7 @@ pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<
                                   "name": [&current.name, &edits.name] });
             let archived_now = edits.status == ProductStatus::Archived.as_str()
                 && current.status != ProductStatus::Archived.as_str();
-            refresh(conn, &current, edits)?;
+            refresh(conn, changes, &current, edits)?;
             audit::record(conn, actor, "product.update", Subject::Product(id), details)?;
             let kind = if archived_now {
                 EventType::ProductArchived
@@ -578,7 +580,7 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
             )
             .map_err(AppError::rejected)?;
             let id = insert_variant(conn, changes, actor, product_id, &fields)?;
-            refresh(conn, &current, edits_of(&current))?;
+            refresh(conn, changes, &current, edits_of(&current))?;
             variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
     })
@@ -694,7 +696,7 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
             write_variant(conn, changes, actor, &current, &edits)?;
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
-            refresh(conn, &owner, edits_of(&owner))?;
+            refresh(conn, changes, &owner, edits_of(&owner))?;
             variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
     })
@@ -708,7 +710,8 @@ pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Vari
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
-            variant::set_archived(conn, id, archived.then(now))?;
+            let at = now();
+            variant::set_archived(conn, id, archived.then_some(at), at)?;
             let details = json!({ "archived": archived });
             audit::record(
                 conn,
@@ -719,7 +722,7 @@ pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Vari
             )?;
             let owner = product::by_id(conn, current.product_id)?
                 .ok_or_else(|| not_found("id", "product"))?;
-            refresh(conn, &owner, edits_of(&owner))?;
+            refresh(conn, changes, &owner, edits_of(&owner))?;
             let changed = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
             changes.variant_updated(&changed);
             Ok(changed)
@@ -846,6 +849,8 @@ pub async fn add_image(
                     position,
                 },
             )?;
+            // The images are part of the product: it changed.
+            product::mark_updated(conn, product_id, now())?;
             changes.product(conn, EventType::ProductUpdated, product_id)?;
             Ok(id)
         })
@@ -859,6 +864,7 @@ pub async fn remove_image(db: &Db, id: i64) -> AppResult<i64> {
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let product_id = image::delete(conn, id)?.ok_or_else(|| not_found("id", "image"))?;
+            product::mark_updated(conn, product_id, now())?;
             changes.product(conn, EventType::ProductUpdated, product_id)?;
             Ok(product_id)
         })

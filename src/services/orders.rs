@@ -6,12 +6,13 @@
 use chrono::{NaiveDateTime, Utc};
 
 use crate::db::models::order::{
-    self, LineWithVariant, Order, OrderFilter, OrderLine, OrderWindow, OrderWithCustomer,
+    self, LineWithVariant, Order, OrderFilter, OrderLine, OrderWithCustomer,
 };
 use crate::db::models::{discount, payment};
 use crate::db::{Db, DbConnection};
 use crate::domain::accounts::Principal;
 use crate::domain::events::StockChangeReason;
+use crate::domain::feeds::{RowKey, RowSort, RowWindow};
 use crate::domain::ids::AccountId;
 use crate::domain::orders::{OrderAction, OrderStatus};
 use crate::domain::paging::{Page, PageRequest};
@@ -131,13 +132,24 @@ pub struct OrderPage {
     pub lines: PageLines,
 }
 
-/// One page of orders, newest first: a customer's own, or everyone's for staff; read in one
-/// blocking call with what `with` asks for.
+/// Which orders a list shows, and in what order.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderQuery {
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+    /// Only orders changed at or after this time.
+    pub updated_since: Option<NaiveDateTime>,
+    /// The order of the list (newest first by default).
+    pub sort: RowSort,
+}
+
+/// One page of orders in `query.sort` order: a customer's own, or everyone's for staff and
+/// partners with `read_orders`; read in one blocking call with what `with` asks for.
 pub async fn list(
     db: &Db,
     caller: Principal,
-    status: Option<OrderStatus>,
-    page: PageRequest<i64>,
+    query: OrderQuery,
+    page: PageRequest<RowKey>,
     with: OrderPageWith,
 ) -> AppResult<OrderPage> {
     let user_id = if caller.is_staff_or(Scope::ReadOrders) {
@@ -152,15 +164,12 @@ pub async fn list(
                 .0,
         )
     };
+    let (window, updated_since) = RowWindow::checked(query.sort, &page, query.updated_since)
+        .map_err(AppError::BadUserInput)?;
     let filter = OrderFilter {
         user_id,
-        status: status.map(OrderStatus::as_str),
-    };
-    let window = OrderWindow {
-        after: page.after,
-        before: page.before,
-        limit: page.fetch_limit(),
-        from_end: page.from_end,
+        status: query.status.map(OrderStatus::as_str),
+        updated_since,
     };
     let page_size = page.size;
     let visibility = caller.catalog_visibility();
@@ -256,7 +265,7 @@ pub fn apply_action(
         };
         for line in order::lines_of(conn, &[current.id])? {
             if let Some(variant_id) = line.variant_id
-                && let Some(after) = order::return_stock(conn, variant_id, line.quantity)?
+                && let Some(after) = order::return_stock(conn, variant_id, line.quantity, now)?
             {
                 changes.stock_changed(StockChange {
                     variant_id,

@@ -188,7 +188,7 @@ impl Push<'_> {
                 .map_err(|e| at_variant(e, pushed.index))?;
         }
         if !new_variants.is_empty() {
-            refresh(conn, &created, edits_of(&created))?;
+            refresh(conn, changes, &created, edits_of(&created))?;
         }
         let skus: Vec<&str> = new_variants.iter().map(|v| v.sku.as_str()).collect();
         let details = json!({ "externalRef": self.external_ref, "created": true,
@@ -257,7 +257,7 @@ impl Push<'_> {
                               "variantsUpdated": updates.iter().map(|(v, _)| &v.sku).collect::<Vec<_>>() });
         let archived_now = edits.status == ProductStatus::Archived.as_str()
             && current.status != ProductStatus::Archived.as_str();
-        refresh(conn, &current, edits)?;
+        refresh(conn, changes, &current, edits)?;
         if product_changed {
             let kind = if archived_now {
                 EventType::ProductArchived

@@ -183,6 +183,18 @@ async fn every_protected_field_answers_each_role_as_intended() {
             [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
         ),
         (
+            "variants",
+            "{ variants(first: 5) { edges { node { id stock } } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "allCategories",
+            "{ allCategories(first: 5) { edges { node { id archivedAt } } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
             "node",
             "query($id: ID!) { node(id: $id) { id ... on Account { email } } }",
             json!({ "id": customer_id }),

@@ -13,6 +13,7 @@ mod events;
 mod export;
 mod fake_stripe;
 mod faults;
+mod feeds;
 mod hardening;
 mod helpers;
 mod hostile_inputs;

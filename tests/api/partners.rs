@@ -245,6 +245,20 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
             Forbidden,
         ),
         (
+            "variants",
+            "{ variants(first: 2, sortBy: { field: UPDATED_AT }) { edges { node { id } } } }",
+            json!({}),
+            Some("READ_PRODUCTS"),
+            Forbidden,
+        ),
+        (
+            "allCategories",
+            "{ allCategories(first: 2, sortBy: { field: UPDATED_AT }) { edges { node { id } } } }",
+            json!({}),
+            Some("READ_PRODUCTS"),
+            Forbidden,
+        ),
+        (
             "node",
             "query($id: ID!) { node(id: $id) { ... on Order { number } } }",
             json!({ "id": order }),

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::categories;
-use crate::filter_ids;
+use crate::domain::feeds::RowWindow;
+use crate::{filter_ids, row_window};
 
 /// A category row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -21,6 +22,9 @@ pub struct Category {
     pub updated_at: NaiveDateTime,
     /// Set when staff archived it: hidden from customers, kept for history.
     pub archived_at: Option<NaiveDateTime>,
+    /// The event-log position of the row's latest change: change feeds walk categories in
+    /// this order.
+    pub change_position: i64,
 }
 
 /// A category to insert; its `path` is set from the new id.
@@ -106,6 +110,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewCategory<'_>) -> QueryResult<Cat
             categories::created_at,
             categories::updated_at,
             categories::archived_at,
+            categories::change_position,
         ))
         .get_result(conn)
 }
@@ -170,13 +175,31 @@ pub fn update(
         .execute(conn)
 }
 
-/// Archives (`Some(time)`) or restores (`None`) a category.
+/// Archives (`Some(time)`) or restores (`None`) a category, changed at `now`.
 pub fn set_archived(
     conn: &mut DbConnection,
     id: i64,
     archived_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(categories::table.find(id))
-        .set(categories::archived_at.eq(archived_at))
+        .set((
+            categories::archived_at.eq(archived_at),
+            categories::updated_at.eq(now),
+        ))
         .execute(conn)
+}
+
+/// One window of every category, archived ones included (the list is for staff and partners),
+/// changed at or after `updated_since` when given.
+pub fn page(
+    conn: &mut DbConnection,
+    updated_since: Option<NaiveDateTime>,
+    window: &RowWindow,
+) -> QueryResult<Vec<Category>> {
+    let mut query = categories::table.select(Category::as_select()).into_boxed();
+    if let Some(since) = updated_since {
+        query = query.filter(categories::updated_at.ge(since));
+    }
+    row_window!(query, categories, window).load(conn)
 }

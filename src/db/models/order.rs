@@ -12,9 +12,10 @@ use crate::db::models::user::User;
 use crate::db::models::variant::{Variant, VariantWithProduct};
 use crate::db::schema::{order_events, order_lines, orders, payments, products, users, variants};
 use crate::domain::catalog::CatalogVisibility;
+use crate::domain::feeds::RowWindow;
 use crate::domain::orders::OrderStatus;
 use crate::domain::payments::{PaymentKind, PaymentStatus};
-use crate::{filter_ids, newest_first_window, on_backend};
+use crate::{filter_ids, on_backend, row_window};
 
 /// An order row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -37,6 +38,9 @@ pub struct Order {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub access_token_hash: Option<String>,
+    /// The event-log position of the row's latest change: change feeds walk orders in this
+    /// order.
+    pub change_position: i64,
 }
 
 /// An order to insert.
@@ -175,19 +179,8 @@ pub struct OrderFilter {
     pub user_id: Option<i64>,
     /// Only orders in this status.
     pub status: Option<&'static str>,
-}
-
-/// A keyset window over orders, newest (highest id) first.
-#[derive(Debug, Clone)]
-pub struct OrderWindow {
-    /// Only orders listed after (older than) this id.
-    pub after: Option<i64>,
-    /// Only orders listed before (newer than) this id.
-    pub before: Option<i64>,
-    /// Rows to fetch.
-    pub limit: i64,
-    /// Take the rows nearest `before`; returned nearest-first.
-    pub from_end: bool,
+    /// Only orders changed at or after this time.
+    pub updated_since: Option<NaiveDateTime>,
 }
 
 /// An order with its customer's account: `None` for guest orders, or when the query was asked
@@ -199,7 +192,7 @@ pub type OrderWithCustomer = (Order, Option<User>);
 pub fn page(
     conn: &mut DbConnection,
     filter: &OrderFilter,
-    window: &OrderWindow,
+    window: &RowWindow,
     with_customers: bool,
 ) -> QueryResult<Vec<OrderWithCustomer>> {
     /// Adds `filter` and `window` to a boxed query over orders.
@@ -212,7 +205,10 @@ pub fn page(
             if let Some(status) = filter.status {
                 query = query.filter(orders::status.eq(status));
             }
-            newest_first_window!(query, orders::id, window)
+            if let Some(since) = filter.updated_since {
+                query = query.filter(orders::updated_at.ge(since));
+            }
+            row_window!(query, orders, window)
         }};
     }
     if with_customers {
@@ -304,10 +300,14 @@ pub fn take_stock(
     conn: &mut DbConnection,
     variant_id: i64,
     quantity: i32,
+    now: NaiveDateTime,
 ) -> QueryResult<Option<i32>> {
     diesel::update(variants::table.find(variant_id))
         .filter(variants::stock.ge(quantity))
-        .set(variants::stock.eq(variants::stock - quantity))
+        .set((
+            variants::stock.eq(variants::stock - quantity),
+            variants::updated_at.eq(now),
+        ))
         .returning(variants::stock)
         .get_result(conn)
         .optional()
@@ -318,9 +318,13 @@ pub fn return_stock(
     conn: &mut DbConnection,
     variant_id: i64,
     quantity: i32,
+    now: NaiveDateTime,
 ) -> QueryResult<Option<i32>> {
     diesel::update(variants::table.find(variant_id))
-        .set(variants::stock.eq(variants::stock + quantity))
+        .set((
+            variants::stock.eq(variants::stock + quantity),
+            variants::updated_at.eq(now),
+        ))
         .returning(variants::stock)
         .get_result(conn)
         .optional()
@@ -385,15 +389,17 @@ pub fn claim_expired_unpaid(
     }
 }
 
-/// Gives guest orders placed with `email` to the account `user_id`. How many.
+/// Gives guest orders placed with `email` to the account `user_id`, changed at `now`. Their ids.
 pub fn adopt_guest_orders(
     conn: &mut DbConnection,
     email: &str,
     user_id: i64,
-) -> QueryResult<usize> {
+    now: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
     diesel::update(orders::table)
         .filter(orders::user_id.is_null())
         .filter(orders::email.eq(email))
-        .set(orders::user_id.eq(user_id))
-        .execute(conn)
+        .set((orders::user_id.eq(user_id), orders::updated_at.eq(now)))
+        .returning(orders::id)
+        .get_results(conn)
 }

@@ -30,6 +30,9 @@ pub struct Product {
     pub updated_at: NaiveDateTime,
     /// The reference a partner system knows it by (`productUpsert`); unique when set.
     pub external_ref: Option<String>,
+    /// The event-log position of the row's latest change (see `services::events`): change feeds
+    /// walk products in this order.
+    pub change_position: i64,
 }
 
 /// A product to insert.
@@ -62,6 +65,9 @@ pub enum ProductSortField {
     Price,
     /// Creation time.
     CreatedAt,
+    /// The commit order of each product's latest change (its change position), for change
+    /// feeds: see `domain::feeds`.
+    UpdatedAt,
 }
 
 /// A position in a sorted product list: the sort key's value and the id.
@@ -73,6 +79,8 @@ pub enum ProductKey {
     Price(i64, i64),
     /// Position in a list sorted by creation time.
     CreatedAt(NaiveDateTime, i64),
+    /// Position in a list sorted by change: the change position (not a time) and the id.
+    UpdatedAt(i64, i64),
 }
 
 impl ProductKey {
@@ -82,6 +90,7 @@ impl ProductKey {
             ProductSortField::Name => Self::Name(product.name.clone(), product.id),
             ProductSortField::Price => Self::Price(product.price_min, product.id),
             ProductSortField::CreatedAt => Self::CreatedAt(product.created_at, product.id),
+            ProductSortField::UpdatedAt => Self::UpdatedAt(product.change_position, product.id),
         }
     }
 
@@ -91,6 +100,7 @@ impl ProductKey {
             Self::Name(..) => ProductSortField::Name,
             Self::Price(..) => ProductSortField::Price,
             Self::CreatedAt(..) => ProductSortField::CreatedAt,
+            Self::UpdatedAt(..) => ProductSortField::UpdatedAt,
         }
     }
 }
@@ -126,6 +136,8 @@ pub struct ProductFilter {
     pub max_price: Option<i64>,
     /// Only products with (`true`) or without (`false`) a variant in stock.
     pub in_stock: Option<bool>,
+    /// Only products changed at or after this time.
+    pub updated_since: Option<NaiveDateTime>,
 }
 
 fn visible_statuses(visibility: CatalogVisibility) -> Vec<&'static str> {
@@ -182,15 +194,17 @@ macro_rules! keyset {
             )),
             None => Ok(None),
         };
+        // Each bound `(key, id) > (v, i)` is written `key >= v AND (key > v OR (key = v AND
+        // id > i))`: the first conjunct lets an index on `(key, id)` start at the cursor.
         if let Some((value, id)) = bound(&window.after)? {
             query = if window.descending {
-                query.filter(
+                query.filter($column.le(value.clone())).filter(
                     $column
                         .lt(value.clone())
                         .or($column.eq(value).and(products::id.lt(id))),
                 )
             } else {
-                query.filter(
+                query.filter($column.ge(value.clone())).filter(
                     $column
                         .gt(value.clone())
                         .or($column.eq(value).and(products::id.gt(id))),
@@ -199,13 +213,13 @@ macro_rules! keyset {
         }
         if let Some((value, id)) = bound(&window.before)? {
             query = if window.descending {
-                query.filter(
+                query.filter($column.ge(value.clone())).filter(
                     $column
                         .gt(value.clone())
                         .or($column.eq(value).and(products::id.gt(id))),
                 )
             } else {
-                query.filter(
+                query.filter($column.le(value.clone())).filter(
                     $column
                         .lt(value.clone())
                         .or($column.eq(value).and(products::id.lt(id))),
@@ -251,6 +265,9 @@ pub fn page(
                     .filter(variants::price.le(filter.max_price.unwrap_or(i64::MAX)));
                 query = query.filter(exists(priced));
             }
+            if let Some(since) = filter.updated_since {
+                query = query.filter(products::updated_at.ge(since));
+            }
             if let Some(in_stock) = filter.in_stock {
                 let stocked = exists(
                     variants::table
@@ -271,6 +288,12 @@ pub fn page(
                 ProductSortField::CreatedAt => {
                     keyset!(query, window, products::created_at, ProductKey::CreatedAt)
                 }
+                ProductSortField::UpdatedAt => keyset!(
+                    query,
+                    window,
+                    products::change_position,
+                    ProductKey::UpdatedAt
+                ),
             };
             query.limit(window.limit).load(conn)
         }};
@@ -318,6 +341,8 @@ struct CategoryProductRow {
     c_updated_at: NaiveDateTime,
     #[diesel(sql_type = Nullable<Timestamp>)]
     c_archived_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = BigInt)]
+    c_change_position: i64,
 }
 
 impl CategoryProductRow {
@@ -332,6 +357,7 @@ impl CategoryProductRow {
             created_at: self.c_created_at,
             updated_at: self.c_updated_at,
             archived_at: self.c_archived_at,
+            change_position: self.c_change_position,
         };
         (self.anchor_id, (self.product, Some(category)))
     }
@@ -389,6 +415,7 @@ mod window_sql {
             ProductSortField::Name => "p.name",
             ProductSortField::Price => "p.price_min",
             ProductSortField::CreatedAt => "p.created_at",
+            ProductSortField::UpdatedAt => "p.change_position",
         };
         let reverse = window.descending != window.from_end;
         let direction = if reverse { "DESC" } else { "ASC" };
@@ -419,10 +446,11 @@ mod window_sql {
             "SELECT t.* FROM (\
                SELECT a.id AS anchor_id, \
                  p.id, p.category_id, p.name, p.slug, p.description, p.status, p.price_min, \
-                 p.price_max, p.created_at, p.updated_at, p.external_ref, \
+                 p.price_max, p.created_at, p.updated_at, p.external_ref, p.change_position, \
                  c.id AS c_id, c.parent_id AS c_parent_id, c.name AS c_name, c.slug AS c_slug, \
                  c.path AS c_path, c.position AS c_position, c.created_at AS c_created_at, \
                  c.updated_at AS c_updated_at, c.archived_at AS c_archived_at, \
+                 c.change_position AS c_change_position, \
                  ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY {column} {direction}, p.id {direction}) AS rn \
                FROM categories a \
                JOIN categories c ON c.path LIKE a.path || '%' \
@@ -486,7 +514,7 @@ mod window_sql {
             }
             query = match key.clone() {
                 ProductKey::Name(value, id) => query.bind::<Text, _>(value).bind::<BigInt, _>(id),
-                ProductKey::Price(value, id) => {
+                ProductKey::Price(value, id) | ProductKey::UpdatedAt(value, id) => {
                     query.bind::<BigInt, _>(value).bind::<BigInt, _>(id)
                 }
                 ProductKey::CreatedAt(value, id) => {
@@ -573,5 +601,12 @@ pub struct ProductChanges {
 pub fn update(conn: &mut DbConnection, id: i64, changes: &ProductChanges) -> QueryResult<usize> {
     diesel::update(products::table.find(id))
         .set(changes)
+        .execute(conn)
+}
+
+/// Records that a product changed at `now` through something it holds (an image).
+pub fn mark_updated(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(products::table.find(id))
+        .set(products::updated_at.eq(now))
         .execute(conn)
 }

@@ -1,12 +1,13 @@
 //! Users (accounts): profile rows without the password hash, credentials for sign-in, roles, and
-//! the staff list of customers (keyset over id, newest first).
+//! the staff list of customers (keyset over id, or over change position for change feeds).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::users;
-use crate::{filter_ids, filter_like, newest_first_window};
+use crate::domain::feeds::RowWindow;
+use crate::{filter_ids, filter_like, row_window};
 
 /// An account as the API may show it: everything but the password hash.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -20,6 +21,9 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub email_verified_at: Option<NaiveDateTime>,
+    /// The event-log position of the row's latest change: change feeds walk accounts in this
+    /// order.
+    pub change_position: i64,
 }
 
 type UserColumns = (
@@ -31,6 +35,7 @@ type UserColumns = (
     users::created_at,
     users::updated_at,
     users::email_verified_at,
+    users::change_position,
 );
 
 /// The columns of [`User`], for `RETURNING` (which cannot take `as_returning()` on the combined
@@ -44,6 +49,7 @@ const USER_COLUMNS: UserColumns = (
     users::created_at,
     users::updated_at,
     users::email_verified_at,
+    users::change_position,
 );
 
 /// What sign-in checks a password against.
@@ -190,26 +196,15 @@ pub struct UserFilter {
     pub search_pattern: Option<String>,
     /// Only accounts with this role.
     pub role: Option<&'static str>,
-}
-
-/// A keyset window over accounts, newest (highest id) first.
-#[derive(Debug, Clone)]
-pub struct UserWindow {
-    /// Only accounts listed after (older than) this id.
-    pub after: Option<i64>,
-    /// Only accounts listed before (newer than) this id.
-    pub before: Option<i64>,
-    /// Rows to fetch.
-    pub limit: i64,
-    /// Take the rows nearest `before`; returned nearest-first.
-    pub from_end: bool,
+    /// Only accounts changed at or after this time.
+    pub updated_since: Option<NaiveDateTime>,
 }
 
 /// One window of accounts matching `filter`.
 pub fn page(
     conn: &mut DbConnection,
     filter: &UserFilter,
-    window: &UserWindow,
+    window: &RowWindow,
 ) -> QueryResult<Vec<User>> {
     let mut query = users::table.select(User::as_select()).into_boxed();
     if let Some(pattern) = &filter.search_pattern {
@@ -218,7 +213,10 @@ pub fn page(
     if let Some(role) = filter.role {
         query = query.filter(users::role.eq(role));
     }
-    newest_first_window!(query, users::id, window).load(conn)
+    if let Some(since) = filter.updated_since {
+        query = query.filter(users::updated_at.ge(since));
+    }
+    row_window!(query, users, window).load(conn)
 }
 
 /// Records that the account's owner proved they read its email.
@@ -229,7 +227,7 @@ pub fn mark_email_verified(
 ) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .filter(users::email_verified_at.is_null())
-        .set(users::email_verified_at.eq(now))
+        .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }

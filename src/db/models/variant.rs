@@ -9,10 +9,10 @@ use crate::db::DbConnection;
 use crate::db::models::product::Product;
 use crate::db::schema::{products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
-use crate::filter_ids;
+use crate::domain::feeds::RowWindow;
+use crate::{filter_ids, row_window};
 
-/// A variant as it is read: the columns the API shows or edits (`created_at` and `updated_at`
-/// are only written).
+/// A variant as it is read: the columns the API shows or edits (`created_at` is only written).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = variants)]
 pub struct Variant {
@@ -28,6 +28,11 @@ pub struct Variant {
     pub position: i32,
     /// Set when staff archived it: hidden from customers, kept for history.
     pub archived_at: Option<NaiveDateTime>,
+    /// When the row last changed (stock included).
+    pub updated_at: NaiveDateTime,
+    /// The event-log position of the row's latest change: change feeds walk variants in this
+    /// order.
+    pub change_position: i64,
 }
 
 /// A variant to insert.
@@ -186,14 +191,18 @@ pub fn update(
         .execute(conn)
 }
 
-/// Archives (`Some(time)`) or restores (`None`) a variant.
+/// Archives (`Some(time)`) or restores (`None`) a variant, changed at `now`.
 pub fn set_archived(
     conn: &mut DbConnection,
     id: i64,
     archived_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(variants::table.find(id))
-        .set(variants::archived_at.eq(archived_at))
+        .set((
+            variants::archived_at.eq(archived_at),
+            variants::updated_at.eq(now),
+        ))
         .execute(conn)
 }
 
@@ -286,4 +295,18 @@ pub fn live_skus_and_prices(
         .filter(variants::archived_at.is_null())
         .select((variants::sku, variants::price))
         .load(conn)
+}
+
+/// One window of every variant (archived ones and those of products in any status: the list is
+/// for staff and partners), changed at or after `updated_since` when given.
+pub fn page(
+    conn: &mut DbConnection,
+    updated_since: Option<NaiveDateTime>,
+    window: &RowWindow,
+) -> QueryResult<Vec<Variant>> {
+    let mut query = variants::table.select(Variant::as_select()).into_boxed();
+    if let Some(since) = updated_since {
+        query = query.filter(variants::updated_at.ge(since));
+    }
+    row_window!(query, variants, window).load(conn)
 }

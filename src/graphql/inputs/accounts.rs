@@ -1,8 +1,11 @@
 //! Inputs of the account mutations and the staff customer search.
 
 use async_graphql::InputObject;
+use chrono::{DateTime, Utc};
 
 use crate::domain::address::AddressParts;
+use crate::domain::feeds::RowSort;
+use crate::graphql::inputs::feeds::{CustomerSortBy, since};
 use crate::graphql::types::account::Role;
 use crate::services::accounts::CustomerQuery;
 
@@ -84,13 +87,20 @@ pub struct CustomersWhere {
     pub search: Option<String>,
     /// Only accounts with this role.
     pub role: Option<Role>,
+    /// Only accounts changed at or after this time (`updatedAt >= updatedSince`; a year from 1
+    /// to 9999). For a first sync with `sortBy: {field: UPDATED_AT}`; afterwards continue from
+    /// the last cursor.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
-impl From<CustomersWhere> for CustomerQuery {
-    fn from(input: CustomersWhere) -> Self {
-        Self {
-            search: input.search,
-            role: input.role.map(Into::into),
+impl CustomersWhere {
+    /// The service query, sorted by `sort_by` (newest first when not given).
+    pub fn into_query(self, sort_by: Option<CustomerSortBy>) -> CustomerQuery {
+        CustomerQuery {
+            search: self.search,
+            role: self.role.map(Into::into),
+            updated_since: since(self.updated_since),
+            sort: sort_by.map_or(RowSort::NEWEST_FIRST, RowSort::from),
         }
     }
 }

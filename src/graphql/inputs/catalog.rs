@@ -1,11 +1,13 @@
 //! Inputs of the catalog queries: product filters and sort orders.
 
 use async_graphql::{Enum, ID, InputObject};
+use chrono::{DateTime, Utc};
 
 use crate::db::models::product::ProductSortField;
 use crate::domain::money::Currency;
 use crate::error::AppError;
 use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::inputs::feeds::since;
 use crate::graphql::types::Decimal;
 use crate::services::catalog::{CategoryRef, ProductQuery, ProductSort};
 
@@ -22,6 +24,10 @@ pub struct ProductWhere {
     pub price: Option<PriceRangeInput>,
     /// `true`: only products with a variant in stock; `false`: only sold-out products.
     pub in_stock: Option<bool>,
+    /// Only products changed at or after this time (`updatedAt >= updatedSince`; a year from 1
+    /// to 9999). For a first sync with `sortBy: {field: UPDATED_AT}`; afterwards continue from
+    /// the last cursor, which never skips a change (see "Sync by updatedSince" in the README).
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 /// An inclusive price range in the store currency; either end may be left open.
@@ -64,6 +70,7 @@ impl ProductWhere {
             min_price,
             max_price,
             in_stock: self.in_stock,
+            updated_since: since(self.updated_since),
         })
     }
 }
@@ -78,6 +85,11 @@ pub enum ProductSortKey {
     Price,
     /// When the product was created; `DESC` lists the newest first.
     CreatedAt,
+    /// When each product last changed, in the order the changes were committed (not by the
+    /// `updatedAt` timestamps, which are taken before commit): `ASC` walks every change once, a
+    /// product changed during the walk comes again at its new version. The change feed; see
+    /// "Sync by updatedSince" in the README.
+    UpdatedAt,
 }
 
 /// Sort direction.
@@ -107,6 +119,7 @@ impl From<ProductSortBy> for ProductSort {
             ProductSortKey::Name => ProductSortField::Name,
             ProductSortKey::Price => ProductSortField::Price,
             ProductSortKey::CreatedAt => ProductSortField::CreatedAt,
+            ProductSortKey::UpdatedAt => ProductSortField::UpdatedAt,
         };
         Self {
             field,

@@ -4,4 +4,5 @@ pub mod accounts;
 pub mod catalog;
 pub mod commerce;
 pub mod discounts;
+pub mod feeds;
 pub mod merchandising;

@@ -3,10 +3,12 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::domain::accounts::Role;
+use crate::domain::feeds::RowKey;
 use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::{RoleGuard, StaffOr};
 use crate::graphql::inputs::accounts::CustomersWhere;
+use crate::graphql::inputs::feeds::CustomerSortBy;
 use crate::graphql::loaders::Loader;
 use crate::graphql::pagination::{encode_cursor, page_request};
 use crate::graphql::types::AccountNode;
@@ -56,7 +58,9 @@ impl AccountQuery {
         Ok(loader.load_one(id).await?.map(AccountNode::from))
     }
 
-    /// Every account, newest first, for staff. Relay connection.
+    /// Every account, newest first unless `sortBy` says otherwise, for staff and partners with
+    /// `read_customers`. With `sortBy: {field: UPDATED_AT}` it is the change feed of accounts:
+    /// see `products`. Relay connection.
     #[graphql(guard = "StaffOr(Scope::ReadCustomers)")]
     async fn customers(
         &self,
@@ -69,15 +73,18 @@ impl AccountQuery {
         #[graphql(desc = "Return accounts before this cursor.")] before: Option<String>,
         #[graphql(name = "where", desc = "Conditions every returned account meets.")]
         filter: Option<CustomersWhere>,
+        #[graphql(desc = "Sort order; by default newest first (`CREATED_AT`, `DESC`).")]
+        sort_by: Option<CustomerSortBy>,
     ) -> Result<AccountConnection> {
-        let page = page_request::<i64>(first, after, last, before)?;
-        let query = filter.unwrap_or_default().into();
+        let page = page_request::<RowKey>(first, after, last, before)?;
+        let query = filter.unwrap_or_default().into_query(sort_by);
+        let order = query.sort.order;
         let page = ctx
             .accounts()?
             .customers(&ctx.request()?.db, query, page)
             .await?;
         Ok(AccountConnection::from_page(page, |user| {
-            encode_cursor(&user.id)
+            encode_cursor(&RowKey::of(order, user.id, user.change_position))
         }))
     }
 }

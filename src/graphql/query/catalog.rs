@@ -1,18 +1,27 @@
-//! Catalog queries: product lists and lookups, variants by SKU, the category tree.
+//! Catalog queries: product lists and lookups, variants by SKU, the category tree, and the flat
+//! lists of variants and categories staff and partners sync from.
 
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::db::models::product::ProductKey;
 use crate::domain::bounds::MAX_CATEGORY_CHILDREN;
 use crate::domain::catalog::{is_valid_sku, normalize_sku};
+use crate::domain::feeds::{RowKey, RowSort};
 use crate::domain::ids::ProductId;
+use crate::domain::partners::Scope;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
+use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::catalog::{ProductSortBy, ProductWhere};
+use crate::graphql::inputs::feeds::{
+    CategoriesWhere, CategorySortBy, VariantSortBy, VariantsWhere, since,
+};
 use crate::graphql::loaders::{Loader, VariantBySku};
-use crate::graphql::pagination::{list_size, page_request};
+use crate::graphql::pagination::{encode_cursor, list_size, page_request};
+use crate::graphql::types::category::CategoryConnection;
 use crate::graphql::types::product::{ProductConnection, product_connection};
+use crate::graphql::types::variant::VariantConnection;
 use crate::graphql::types::{CategoryNode, ProductNode, VariantNode};
 use crate::services::catalog::{self, ProductSort};
 
@@ -22,7 +31,11 @@ pub struct CatalogQuery;
 
 #[Object]
 impl CatalogQuery {
-    /// Products you may see, filtered and sorted, as a Relay connection.
+    /// Products you may see, filtered and sorted, as a Relay connection. Staff and partners with
+    /// `read_products` see every status (an ARCHIVED product stays listed, so a sync learns of
+    /// removals); everyone else sees ACTIVE products only. With `sortBy: {field: UPDATED_AT}` it
+    /// is the change feed: a walk followed to its end and continued later from its last cursor
+    /// meets every change, and never the same version (`id`, `updatedAt`) of a product twice.
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -60,6 +73,64 @@ impl CatalogQuery {
         )
         .await?;
         Ok(product_connection(page, sort.field))
+    }
+
+    /// Every variant, archived ones (with `archivedAt`) and those of products in any status
+    /// included, for staff and partners with `read_products`; the oldest first unless `sortBy`
+    /// says otherwise. With `sortBy: {field: UPDATED_AT}` it is the change feed of variants
+    /// (stock changes included): see `products`. Relay connection.
+    #[graphql(guard = "StaffOr(Scope::ReadProducts)")]
+    async fn variants(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first N variants (at most 100; default 20).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return variants after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last N variants (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return variants before this cursor.")] before: Option<String>,
+        #[graphql(name = "where", desc = "Conditions every returned variant meets.")]
+        filter: Option<VariantsWhere>,
+        #[graphql(desc = "Sort order; by default by creation, oldest first.")] sort_by: Option<
+            VariantSortBy,
+        >,
+    ) -> Result<VariantConnection> {
+        let sort = RowSort::from(sort_by.unwrap_or_default());
+        let page = page_request::<RowKey>(first, after, last, before)?;
+        let since = since(filter.unwrap_or_default().updated_since);
+        let page = catalog::variants(&ctx.request()?.db, since, sort, page).await?;
+        Ok(VariantConnection::from_page(page, |row| {
+            encode_cursor(&RowKey::of(sort.order, row.id, row.change_position))
+        }))
+    }
+
+    /// Every category as a flat list, archived ones (with `archivedAt`) included, for staff and
+    /// partners with `read_products`; the oldest first unless `sortBy` says otherwise. With
+    /// `sortBy: {field: UPDATED_AT}` it is the change feed of categories: see `products`. (The
+    /// tree is `categories`.) Relay connection.
+    #[graphql(guard = "StaffOr(Scope::ReadProducts)")]
+    async fn all_categories(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first N categories (at most 100; default 20).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return categories after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last N categories (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return categories before this cursor.")] before: Option<String>,
+        #[graphql(name = "where", desc = "Conditions every returned category meets.")]
+        filter: Option<CategoriesWhere>,
+        #[graphql(desc = "Sort order; by default by creation, oldest first.")] sort_by: Option<
+            CategorySortBy,
+        >,
+    ) -> Result<CategoryConnection> {
+        let sort = RowSort::from(sort_by.unwrap_or_default());
+        let page = page_request::<RowKey>(first, after, last, before)?;
+        let since = since(filter.unwrap_or_default().updated_since);
+        let page = catalog::all_categories(&ctx.request()?.db, since, sort, page).await?;
+        Ok(CategoryConnection::from_page(page, |row| {
+            encode_cursor(&RowKey::of(sort.order, row.id, row.change_position))
+        }))
     }
 
     /// One product by global id or by slug (give exactly one); null when there is none you may see.

@@ -2,11 +2,13 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
+use crate::domain::feeds::RowKey;
 use crate::domain::ids::OrderId;
 use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::CustomerOr;
 use crate::graphql::inputs::commerce::OrdersWhere;
+use crate::graphql::inputs::feeds::OrderSortBy;
 use crate::graphql::loaders::{Loader, remember_page_lines};
 use crate::graphql::pagination::{encode_cursor, page_request};
 use crate::graphql::types::OrderNode;
@@ -45,8 +47,10 @@ impl CommerceQuery {
         Ok(order.map(OrderNode::from))
     }
 
-    /// Orders, newest first: your own, or every order for staff and partners with
-    /// `READ_ORDERS`. Relay connection.
+    /// Orders, newest first unless `sortBy` says otherwise: your own, or every order for staff
+    /// and partners with `read_orders`. With `sortBy: {field: UPDATED_AT}` it is the change feed
+    /// of orders (every status change, payment attempt or new customer moves an order ahead): see
+    /// `products`. Relay connection.
     #[graphql(guard = "CustomerOr(Scope::ReadOrders)")]
     async fn orders(
         &self,
@@ -60,10 +64,13 @@ impl CommerceQuery {
         #[graphql(name = "where", desc = "Conditions every returned order meets.")] filter: Option<
             OrdersWhere,
         >,
+        #[graphql(desc = "Sort order; by default newest first (`CREATED_AT`, `DESC`).")]
+        sort_by: Option<OrderSortBy>,
     ) -> Result<OrderConnection> {
         let request = ctx.request()?;
-        let page = page_request::<i64>(first, after, last, before)?;
-        let status = filter.and_then(|f| f.status).map(Into::into);
+        let page = page_request::<RowKey>(first, after, last, before)?;
+        let query = filter.unwrap_or_default().into_query(sort_by);
+        let order = query.sort.order;
         let node = ctx.look_ahead().field("edges").field("node");
         let lines = node.field("lines");
         let with = OrderPageWith {
@@ -74,7 +81,7 @@ impl CommerceQuery {
                 (true, true) => Some(LineDetail::WithVariants),
             },
         };
-        let page = orders::list(&request.db, request.principal, status, page, with).await?;
+        let page = orders::list(&request.db, request.principal, query, page, with).await?;
         let ids: Vec<OrderId> = page
             .orders
             .items
@@ -82,8 +89,8 @@ impl CommerceQuery {
             .map(|(o, _)| OrderId(o.id))
             .collect();
         remember_page_lines(ctx.data::<Loader>()?, &ids, page.lines).await;
-        Ok(OrderConnection::from_page(page.orders, |(order, _)| {
-            encode_cursor(&order.id)
+        Ok(OrderConnection::from_page(page.orders, |(row, _)| {
+            encode_cursor(&RowKey::of(order, row.id, row.change_position))
         }))
     }
 }

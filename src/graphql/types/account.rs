@@ -78,6 +78,11 @@ impl AccountNode {
         self.row.created_at.and_utc()
     }
 
+    /// When the account last changed (its names, role, email verification or password).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.row.updated_at.and_utc()
+    }
+
     /// The account's address book, oldest first. At most 20.
     async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<AddressNode>> {
         let loader = ctx.data::<Loader>()?;

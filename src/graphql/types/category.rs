@@ -14,6 +14,14 @@ use crate::graphql::loaders::{CategoryProducts, ChildrenOf, Loader, each_row};
 use crate::graphql::pagination::{list_size, page_request};
 use crate::services::catalog::{ProductSort, window};
 
+crate::connection_types!(
+    CategoryConnection,
+    CategoryEdge,
+    CategoryNode,
+    "A page of categories.",
+    "A category in a list."
+);
+
 /// A category of the shop's tree.
 #[derive(Clone)]
 pub struct CategoryNode {
@@ -108,5 +116,10 @@ impl CategoryNode {
     /// When the category was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at.and_utc()
+    }
+
+    /// When the category last changed (renamed, moved in order, archived or restored).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.row.updated_at.and_utc()
     }
 }

@@ -219,6 +219,12 @@ impl OrderNode {
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at.and_utc()
     }
+
+    /// When the order last changed: its status, a payment attempt, or its customer (a guest
+    /// order given to the account that verified its email).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.row.updated_at.and_utc()
+    }
 }
 
 /// A line of an order: a snapshot of what was bought.

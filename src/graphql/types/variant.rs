@@ -14,6 +14,14 @@ use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
 
+crate::connection_types!(
+    VariantConnection,
+    VariantEdge,
+    VariantNode,
+    "A page of variants.",
+    "A variant in a list."
+);
+
 /// One option value that distinguishes a variant, e.g. `Size: M`.
 #[derive(Debug, Clone, SimpleObject, serde::Deserialize)]
 pub struct SelectedOption {
@@ -68,6 +76,12 @@ impl VariantNode {
     /// When staff archived it (no longer sold; hidden from customers); null while on sale.
     async fn archived_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.row().archived_at.map(|t| t.and_utc())
+    }
+
+    /// When the variant last changed: its SKU, title, prices, position, archiving or stock
+    /// (a sale, a cancellation or an adjustment).
+    async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.row().updated_at.and_utc()
     }
 
     /// Display title, e.g. `M` or `Black`.

@@ -23,6 +23,7 @@ use super::{
     ChargeRequest, ChargeState, ChargeStatus, GatewayError, GatewayResult, PaymentGateway,
     ProviderEvent, ProviderEventKind, RefundState, RefundStatus,
 };
+use crate::db::models::event::Tracked;
 use crate::db::models::order::{self, Order};
 use crate::db::models::payment::{self, NewPayment, Payment, Settlement};
 use crate::db::{Db, DbConnection, write_transaction};
@@ -161,6 +162,8 @@ pub async fn pay(
                 if !order::lock_if_unpaid(conn, order_id, now)? {
                     return Err(already_paid());
                 }
+                // Its `updated_at` moved, and it gains a payment attempt: feeds list it again.
+                changes.touch(Tracked::Orders, order_id);
                 room_for_attempt(
                     conn,
                     order_id,
@@ -514,6 +517,9 @@ fn charge_succeeded(
     // cannot deadlock): a cancel or the expiry sweep committed meanwhile is seen, and decides
     // between paying the order and paying the money back.
     let waits_for_payment = order::lock_if_unpaid(conn, attempt.order_id, now)?;
+    if waits_for_payment {
+        changes.touch(Tracked::Orders, attempt.order_id);
+    }
     let settlement = Settlement {
         status: PaymentStatus::Succeeded,
         reference,
