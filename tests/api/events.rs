@@ -407,26 +407,9 @@ async fn replaying_the_log_from_the_start_rebuilds_the_stock() {
     assert_eq!(replayed[&rug], 8 - 1 - 3);
 }
 
-const KEY_CREATE: &str = "mutation($app: ID!, $scopes: [ApiScope!]!) {
-    apiKeyCreate(appId: $app, scopes: $scopes) { secret userErrors { field code } } }";
-
 pub(crate) async fn partner_key(app: &TestApp, admin: &str, scopes: &[&str]) -> String {
-    let made = mutate(
-        app,
-        admin,
-        "mutation { appCreate(name: \"ERP\", contact: \"erp@example.com\") {
-            app { id } userErrors { field code } } }",
-        json!({}),
-    )
-    .await;
-    let key = mutate(
-        app,
-        admin,
-        KEY_CREATE,
-        json!({ "app": made["app"]["id"], "scopes": scopes }),
-    )
-    .await;
-    key["secret"].as_str().unwrap().to_owned()
+    let erp = crate::partners::app_named(app, admin, "ERP").await;
+    crate::partners::key_with(app, admin, &erp, scopes).await.0
 }
 
 #[actix_web::test]

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::commerce::{cart_with, checkout};
+use crate::events::partner_key;
 use crate::helpers::{TestApp, error_codes, spawn_app, statements};
 
 const PRODUCT_FEED: &str = "query($after: String, $first: Int, $since: DateTime) {
@@ -34,26 +35,6 @@ async fn staff_and_partner(app: &TestApp, scopes: &[&str]) -> (String, String) {
     let staff = app.account_with_role("staff@example.com", "STAFF").await;
     let admin = app.account_with_role("admin@example.com", "ADMIN").await;
     (staff.token, partner_key(app, &admin.token, scopes).await)
-}
-
-/// A new partner app's key with `scopes`, made by `admin`.
-async fn partner_key(app: &TestApp, admin: &str, scopes: &[&str]) -> String {
-    let made = app
-        .data_as(
-            admin,
-            "mutation { appCreate(name: \"ERP\", contact: \"erp@example.com\") { app { id } } }",
-            json!({}),
-        )
-        .await;
-    let key = app
-        .data_as(
-            admin,
-            "mutation($app: ID!, $scopes: [ApiScope!]!) { apiKeyCreate(appId: $app, scopes: $scopes) {
-                secret userErrors { code } } }",
-            json!({ "app": made["appCreate"]["app"]["id"], "scopes": scopes }),
-        )
-        .await;
-    key["apiKeyCreate"]["secret"].as_str().unwrap().to_owned()
 }
 
 /// A variant on sale with stock, as `staff` sees it: (id, stock).

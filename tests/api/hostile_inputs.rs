@@ -1237,6 +1237,21 @@ async fn fixtures(app: &TestApp, admin: &str) -> Fixtures {
     .await;
     let review = text(&review["reviewSubmit"]["review"]["id"]);
     let category = |i: usize| text(&catalog["categories"][i]["id"]);
+    let partner_app = data(
+        "mutation { appCreate(name: \"Hostile\", contact: \"h@example.com\") { app { id } } }",
+        json!({}),
+    )
+    .await;
+    let subscription = || async {
+        text(
+            &data(
+                "mutation($app: ID) { webhookSubscriptionCreate(appId: $app, url: \"http://127.0.0.1:9/x\",
+                    events: [PRODUCT_CREATED]) { subscription { id } userErrors { code } } }",
+                json!({ "app": partner_app["appCreate"]["app"]["id"] }),
+            )
+            .await["webhookSubscriptionCreate"]["subscription"]["id"],
+        )
+    };
     Fixtures {
         ids: vec![
             ("Category", category(0), category(1)),
@@ -1257,6 +1272,11 @@ async fn fixtures(app: &TestApp, admin: &str) -> Fixtures {
                 discount("SPARE").await,
             ),
             ("Cart", cart().await, cart().await),
+            (
+                "WebhookSubscription",
+                subscription().await,
+                subscription().await,
+            ),
         ],
         product_slug: products[0].1.clone(),
         category_slug: text(&catalog["categories"][0]["slug"]),

@@ -155,23 +155,11 @@ const ALL_KINDS: [&str; 12] = [
 
 /// A partner key holding every scope, for a new app: (key, app id).
 async fn partner(app: &TestApp, admin: &str, scopes: &[&str]) -> (String, String) {
-    let made = app
-        .data_as(
-            admin,
-            "mutation { appCreate(name: \"ERP\", contact: \"erp@example.com\") { app { id } } }",
-            json!({}),
-        )
-        .await;
-    let app_id = made["appCreate"]["app"]["id"].as_str().unwrap().to_owned();
-    let key = app
-        .data_as(
-            admin,
-            "mutation($app: ID!, $scopes: [ApiScope!]!) { apiKeyCreate(appId: $app, scopes: $scopes) { secret } }",
-            json!({ "app": app_id, "scopes": scopes }),
-        )
-        .await;
+    let app_id = crate::partners::app_named(app, admin, "ERP").await;
     (
-        key["apiKeyCreate"]["secret"].as_str().unwrap().to_owned(),
+        crate::partners::key_with(app, admin, &app_id, scopes)
+            .await
+            .0,
         app_id,
     )
 }
@@ -251,7 +239,7 @@ async fn a_partner_gets_every_event_signed_and_none_lost_when_it_fails_three_tim
     let log = app
         .data_as(
             &day.admin,
-            "query($id: ID!) { webhookDeliveries(subscriptionId: $id, first: 100) {
+            "query($id: ID!) { webhookDeliveries(webhookSubscriptionId: $id, first: 100) {
                 edges { node { eventId status attemptCount nextAttemptAt
                                attempts { statusCode error latencyMs } } } } }",
             json!({ "id": subscription }),
@@ -559,4 +547,82 @@ async fn events_committed_before_a_kill_are_delivered_after_the_restart() {
     delivered.sort();
     assert_eq!(expected.len(), 7);
     assert_eq!(delivered, expected);
+}
+
+#[actix_web::test]
+async fn a_receiver_that_keeps_failing_gets_eight_tries_then_its_subscription_pauses_until_resumed()
+{
+    let receiver = Receiver::start(usize::MAX);
+    let app = spawn_app_with(
+        1,
+        &["--webhook-first-retry-ms", "10", "--webhook-poll-ms", "10"],
+    )
+    .await;
+    let (_, subscription, _) = subscribe_everything(&app, &receiver.url()).await;
+    let admin = app
+        .account_with_role("admin@example.com", "ADMIN")
+        .await
+        .token;
+    let deliveries = "query($id: ID!) { webhookDeliveries(webhookSubscriptionId: $id, first: 10) {
+        edges { node { id status attemptCount nextAttemptAt attempts { statusCode } } } } }";
+    let status = "query { webhookSubscriptions { id status } }";
+    // The admin's sign-up was the one event: eight tries over 10 × (1 + 5 + … + 720) ms ± 20 %.
+    let mut paused = false;
+    for _ in 0..1500 {
+        let subscriptions = app.data_as(&admin, status, json!({})).await;
+        if subscriptions["webhookSubscriptions"][0]["status"] == "PAUSED" {
+            paused = true;
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(paused, "the subscription never paused");
+    let log = app
+        .data_as(&admin, deliveries, json!({ "id": subscription }))
+        .await;
+    let dead = &log["webhookDeliveries"]["edges"][0]["node"];
+    assert_eq!(dead["status"], "DEAD");
+    assert_eq!(dead["attemptCount"], 8);
+    assert_eq!(dead["nextAttemptAt"], Value::Null);
+    assert_eq!(dead["attempts"].as_array().unwrap().len(), 8);
+    assert_eq!(
+        receiver
+            .seen
+            .lock()
+            .unwrap()
+            .requests
+            .values()
+            .sum::<usize>(),
+        8
+    );
+
+    // While paused nothing is sent; once resumed, what happened meanwhile is, and a dead
+    // delivery goes again when retried by hand.
+    app.register("meanwhile@example.com").await;
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.seen.lock().unwrap().requests.len(), 1);
+    receiver.seen.lock().unwrap().fail_first = 0;
+    let resumed = app
+        .data_as(
+            &admin,
+            "mutation($id: ID!) { webhookSubscriptionResume(id: $id) { subscription { status } userErrors { code } } }",
+            json!({ "id": subscription }),
+        )
+        .await;
+    assert_eq!(
+        resumed["webhookSubscriptionResume"]["subscription"]["status"],
+        "ACTIVE"
+    );
+    let retried = app
+        .data_as(
+            &admin,
+            "mutation($id: ID!) { webhookDeliveryRetry(id: $id) { delivery { status attemptCount } userErrors { code } } }",
+            json!({ "id": dead["id"] }),
+        )
+        .await;
+    assert_eq!(
+        retried["webhookDeliveryRetry"]["delivery"],
+        json!({ "status": "PENDING", "attemptCount": 0 })
+    );
+    receiver.wait_for(2).await;
 }

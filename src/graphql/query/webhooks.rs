@@ -37,7 +37,7 @@ impl WebhookQuery {
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The subscription.")] subscription_id: ID,
+        #[graphql(desc = "The subscription.")] webhook_subscription_id: ID,
         #[graphql(desc = "Return the first N deliveries (at most 100; default 20).")] first: Option<
             i32,
         >,
@@ -46,7 +46,8 @@ impl WebhookQuery {
         >,
     ) -> Result<WebhookDeliveryConnection> {
         let request = ctx.request()?;
-        let subscription = GlobalId::parse_kind(&subscription_id, NodeKind::WebhookSubscription)?;
+        let subscription =
+            GlobalId::parse_kind(&webhook_subscription_id, NodeKind::WebhookSubscription)?;
         let page = page_request::<i64>(first, after, None, None)?;
         let rows = Webhooks::deliveries(
             &request.db,
