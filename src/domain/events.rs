@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::domain::orders::IMPERSONAL_ADDRESS_PARTS;
 use crate::domain::partners::Scope;
 
 /// Days events are kept by default before `bazaar prune-events` removes them.
@@ -171,12 +172,9 @@ impl StockChangeReason {
     }
 }
 
-/// Order fields a partner without `read_customers` may see of the shipping address: what a
-/// fulfilment or tax system needs without personal data (as the GraphQL `Order` type does).
-pub const ADDRESS_PARTS_WITHOUT_PERSONAL_DATA: [&str; 3] = ["countryCode", "postalCode", "city"];
-
 /// Cuts an order payload down for a reader who may not see personal data: `email` and
-/// `customer` become null, `shippingAddress` keeps only [`ADDRESS_PARTS_WITHOUT_PERSONAL_DATA`].
+/// `customer` become null, `shippingAddress` keeps only its [`IMPERSONAL_ADDRESS_PARTS`], as
+/// the GraphQL `Order` type shows it.
 pub fn redact_order(payload: &mut Value) {
     let Some(order) = payload.as_object_mut() else {
         return;
@@ -187,7 +185,7 @@ pub fn redact_order(payload: &mut Value) {
         }
     }
     if let Some(Value::Object(address)) = order.get_mut("shippingAddress") {
-        address.retain(|part, _| ADDRESS_PARTS_WITHOUT_PERSONAL_DATA.contains(&part.as_str()));
+        address.retain(|part, _| IMPERSONAL_ADDRESS_PARTS.contains(&part.as_str()));
     }
 }
 

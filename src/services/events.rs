@@ -22,14 +22,15 @@ use crate::domain::catalog::CatalogVisibility;
 use crate::domain::events::{EventType, StockChangeReason, Subject, redact_order};
 use crate::domain::ids::global_id;
 use crate::domain::money::Currency;
-use crate::domain::orders::order_number;
+use crate::domain::orders::{order_number, shipping_address};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::reviews::author_name;
 use crate::error::{AppError, AppResult};
 
 /// The GraphQL selection each payload answers, per subject kind: an event's payload is exactly
 /// what `node(id:)` with this fragment returned for staff at the moment of the change (a test
-/// checks it). `inventory.changed` carries an `InventoryChange` (see the schema's `EventType`).
+/// checks it). `inventory.changed` carries `{ variant { id sku } previousQuantity quantity reason
+/// order { id } }` (see the schema's `EventType`).
 pub const PAYLOAD_FRAGMENTS: &str = r#"
 fragment MoneyParts on Money { amount currencyCode minorUnits }
 fragment VariantPayload on Variant {
@@ -304,7 +305,7 @@ fn node(kind: &str, id: Option<i64>) -> Value {
 /// An order as [`PAYLOAD_FRAGMENTS`]' `OrderPayload` gives it to staff.
 pub fn order_payload(order: &Order, lines: &[LineSnapshot<'_>], fallback: Currency) -> Value {
     let currency = Currency::parse(&order.currency).unwrap_or(fallback);
-    let address: Value = serde_json::from_str(&order.shipping_address).unwrap_or_default();
+    let address = shipping_address(&order.shipping_address, true);
     json!({
         "id": global_id("Order", order.id),
         "number": order_number(order.id),
