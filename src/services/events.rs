@@ -35,7 +35,7 @@ pub const PAYLOAD_FRAGMENTS: &str = r#"
 fragment MoneyParts on Money { amount currencyCode minorUnits }
 fragment VariantPayload on Variant {
   id sku title archivedAt selectedOptions { name value }
-  price { ...MoneyParts } compareAtPrice { ...MoneyParts } stock product { id }
+  price { ...MoneyParts } compareAtPrice { ...MoneyParts } stock product { id } updatedAt
 }
 fragment ProductPayload on Product {
   id name slug description status category { id }
@@ -43,13 +43,15 @@ fragment ProductPayload on Product {
   createdAt updatedAt
 }
 fragment OrderPayload on Order {
-  id number status email customer { id } discountCode shippingAddress createdAt
+  id number status email customer { id } discountCode shippingAddress createdAt updatedAt
   totals { subtotal { ...MoneyParts } discount { ...MoneyParts } shipping { ...MoneyParts }
            tax { ...MoneyParts } total { ...MoneyParts } }
   lines { quantity productName variantTitle sku unitPrice { ...MoneyParts }
           lineTotal { ...MoneyParts } variant { id } }
 }
-fragment AccountPayload on Account { id email emailVerified firstName lastName role createdAt }
+fragment AccountPayload on Account {
+  id email emailVerified firstName lastName role createdAt updatedAt
+}
 fragment ReviewPayload on Review {
   id rating title body verifiedPurchase status authorName createdAt product { id }
 }
@@ -315,6 +317,7 @@ pub fn order_payload(order: &Order, lines: &[LineSnapshot<'_>], fallback: Curren
         "discountCode": order.discount_code,
         "shippingAddress": address,
         "createdAt": time(order.created_at),
+        "updatedAt": time(order.updated_at),
         "totals": {
             "subtotal": money(order.subtotal, currency),
             "discount": money(order.discount_total, currency),
@@ -347,6 +350,7 @@ pub fn variant_payload(variant: &Variant, currency: Currency) -> Value {
         "compareAtPrice": variant.compare_at_price.map(|price| money(price, currency)),
         "stock": variant.stock,
         "product": node("Product", Some(variant.product_id)),
+        "updatedAt": time(variant.updated_at),
     })
 }
 
@@ -389,6 +393,7 @@ pub fn account_payload(account: &User) -> Value {
         "lastName": account.last_name,
         "role": account.role,
         "createdAt": time(account.created_at),
+        "updatedAt": time(account.updated_at),
     })
 }
 

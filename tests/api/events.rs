@@ -295,6 +295,10 @@ async fn a_shop_day_is_logged_in_commit_order_with_payloads_as_the_api_gives_the
     let mut created = last(&events, "variant.updated", &day.variant)["payload"].clone();
     assert_eq!(created["stock"], 10);
     created["stock"] = json!(20);
+    // Changed since (its stock): a later `updatedAt`.
+    let now = &product["variants"][0]["updatedAt"];
+    assert!(created["updatedAt"].as_str() < now.as_str());
+    created["updatedAt"] = now.clone();
     assert_eq!(created, product["variants"][0]);
 
     // Why stock moved, and by which order.
