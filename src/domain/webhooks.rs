@@ -104,10 +104,10 @@ pub fn is_public(ip: IpAddr) -> bool {
 /// Checks a webhook URL's form: http or https, a host, no credentials, at most 2,000
 /// characters. The host's addresses are checked when it is resolved.
 pub fn check_url(text: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(text.trim()).map_err(|_| "not a valid URL".to_owned())?;
     if text.len() > 2_000 {
         return Err("a webhook URL has at most 2,000 characters".to_owned());
     }
+    let url = reqwest::Url::parse(text.trim()).map_err(|_| "not a valid URL".to_owned())?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("a webhook URL is http or https".to_owned());
     }

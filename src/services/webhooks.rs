@@ -363,6 +363,11 @@ impl Webhooks {
     /// gets a delivery for each new event of its kinds. How many deliveries were made.
     pub async fn fan_out(&self, db: &Db) -> AppResult<usize> {
         db.run(|conn| {
+            // Most polls find nothing: look before taking the write lock.
+            let last = event::last_position(conn)?;
+            if !webhook::any_behind(conn, last)? {
+                return Ok(0);
+            }
             write_transaction(conn, |conn| {
                 let last = event::last_position(conn)?;
                 let mut made = 0;
@@ -404,6 +409,9 @@ impl Webhooks {
         let lease = later(self.settings.timeout + Duration::from_secs(30));
         let due = db
             .run(move |conn| {
+                if !webhook::any_due(conn, now())? {
+                    return Ok(Vec::new());
+                }
                 write_transaction(conn, |conn| {
                     Ok(webhook::claim_due(conn, now(), lease, SEND_BATCH)?)
                 })

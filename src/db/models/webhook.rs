@@ -157,6 +157,27 @@ pub fn set_status(
         == 1)
 }
 
+/// Whether an active subscription is behind the log's `last` position (a plain read, so an idle
+/// worker takes no lock).
+pub fn any_behind(conn: &mut DbConnection, last: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        webhook_subscriptions::table
+            .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()))
+            .filter(webhook_subscriptions::last_position.lt(last)),
+    ))
+    .get_result(conn)
+}
+
+/// Whether a pending delivery is due (a plain read, so an idle worker takes no lock).
+pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::next_attempt_at.le(now)),
+    ))
+    .get_result(conn)
+}
+
 /// Active subscriptions behind the log's `last` position, locked for this transaction (others
 /// skip them), at most `limit`.
 pub fn claim_behind(
