@@ -54,11 +54,11 @@ def storefront_bodies(url):
     return bodies
 
 
-def abuse_bodies():
+def abuse_bodies(kinds):
     """What an attacker sends, each from a fresh address: every kind is refused or throttled
-    by design, none may cost a 5xx."""
+    by design, none may cost a 5xx. `kinds` picks bcrypt floods, document floods or both."""
     bodies = []
-    for n in range(200):
+    for n in range(200 if "bcrypt" in kinds else 0):
         # bcrypt floods: wrong sign-ins for many accounts, sign-ups, reset requests.
         bodies.append(line(
             "mutation($e: String!) { login(email: $e, password: \"wrong password 1\") "
@@ -75,7 +75,7 @@ def abuse_bodies():
         for n in range(30))
     too_many = " ".join(f"b{n}: __typename" for n in range(500))
     deep = "{ categories " + "{ children " * 40 + "{ name }" + " }" * 41
-    for _ in range(100):
+    for _ in range(100 if "documents" in kinds else 0):
         bodies.append(line("{ " + expensive + " }"))   # alias flood over the cost limit
         bodies.append(line("{ " + too_many + " }"))    # over the alias and field limits
         bodies.append(line(deep))                       # over the depth limit
@@ -112,6 +112,8 @@ def main():
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--slice-seconds", type=int, default=60)
     parser.add_argument("--baseline-seconds", type=int, default=60)
+    parser.add_argument("--abuse", default="bcrypt,documents",
+                        help="the kinds of abuse: bcrypt, documents, or both (the default)")
     args = parser.parse_args()
 
     storefront = os.path.join(args.out, "storefront.jsonl")
@@ -119,7 +121,7 @@ def main():
     with open(storefront, "w") as f:
         f.write("\n".join(storefront_bodies(args.url)) + "\n")
     with open(abuse, "w") as f:
-        f.write("\n".join(abuse_bodies()) + "\n")
+        f.write("\n".join(abuse_bodies(args.abuse.split(","))) + "\n")
 
     started = time.time()
     rss = []

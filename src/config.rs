@@ -169,8 +169,9 @@ pub struct ServeConfig {
     pub currency: String,
 
     /// Seconds the category tree is kept between reads, for product lists by category (0: read
-    /// it for every list). Category changes made through this server apply at once; changes
-    /// made through other servers sharing the database, within this time.
+    /// it for every list). A category change made anywhere (any server sharing the database,
+    /// the CLI, SQL on PostgreSQL) drops it at once, through the bus; this bounds what a bus that
+    /// lost its connection could miss.
     #[arg(long, env = "BAZAAR_CATEGORY_CACHE_SECONDS", default_value_t = 5, global = true,
           value_parser = clap::value_parser!(u32).range(0..=300))]
     pub category_cache_seconds: u32,
@@ -379,10 +380,10 @@ pub struct AuthConfig {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub session_idle_minutes: u32,
 
-    /// Seconds a session found live is remembered, so that the caller's next requests skip the
-    /// session lookup (0: look it up on every request). Signing out, password changes and role
-    /// changes on this server take effect at once; on other servers sharing the database, within
-    /// this time.
+    /// Seconds a customer's session found live is remembered, so that the caller's next requests
+    /// skip the session lookup (0: look it up on every request; staff and admin sessions always
+    /// are). Signing out, password and role changes made anywhere take effect at once, through
+    /// the bus; this bounds what a bus that lost its connection could miss.
     #[arg(long, env = "BAZAAR_SESSION_CACHE_SECONDS", default_value_t = 5, global = true,
           value_parser = clap::value_parser!(u32).range(0..=60))]
     pub session_cache_seconds: u32,

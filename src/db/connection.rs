@@ -140,7 +140,7 @@ fn redact_password_settings(text: &str) -> String {
 }
 
 /// Joins a multi-line driver message (libpq writes several) into one line.
-fn one_line(message: &str) -> String {
+pub(super) fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -2,6 +2,8 @@
 //! query runs ([`Db::run`]), table definitions, row models and migrations.
 
 mod connection;
+#[cfg(feature = "postgres")]
+pub mod listener;
 pub mod migrations;
 pub mod models;
 pub mod schema;
@@ -20,6 +22,10 @@ use crate::error::{AppError, AppResult};
 /// The connection pool.
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
+/// Told the last event position a database call wrote, once the call is over (its
+/// transactions committed or rolled back): the bus wakes this instance's readers of the log.
+pub type EventsWritten = Arc<dyn Fn(i64) + Send + Sync>;
+
 /// A handle on the database: the pool plus, within a request, the request's statement counter.
 /// Cheap to clone.
 #[derive(Clone)]
@@ -29,6 +35,9 @@ pub struct Db {
     stats: Option<Arc<SqlStats>>,
     actor: Option<i64>,
     currency: Currency,
+    events_written: Option<EventsWritten>,
+    /// The URL, for the bus's own connection (PostgreSQL only).
+    postgres_url: Option<Arc<str>>,
 }
 
 impl Db {
@@ -60,12 +69,22 @@ impl Db {
             stats: None,
             actor: None,
             currency: Currency::default(),
+            events_written: None,
+            postgres_url: match &url {
+                DatabaseUrl::Postgres(url) => Some(url.as_str().into()),
+                DatabaseUrl::Sqlite(_) => None,
+            },
         })
     }
 
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The PostgreSQL URL, for a connection outside the pool; `None` on SQLite.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
     }
 
     /// A handle that counts the statements it runs into `stats`.
@@ -90,6 +109,14 @@ impl Db {
         Self { currency, ..self }
     }
 
+    /// A handle that tells `events_written` after each call that wrote events.
+    pub fn on_events_written(self, events_written: EventsWritten) -> Self {
+        Self {
+            events_written: Some(events_written),
+            ..self
+        }
+    }
+
     /// The store currency, for event payloads.
     pub fn currency(&self) -> Currency {
         self.currency
@@ -111,14 +138,21 @@ impl Db {
     {
         let pool = self.pool.clone();
         let stats = self.stats.clone();
+        let events_written = self.events_written.clone();
         crate::telemetry::spawn_blocking_in_span("db", move || {
             let mut conn = pool.get()?;
             let _counting = stats::count_into(stats);
+            models::event::taken_since_reset();
             let result = work(&mut conn);
             if let Err(AppError::ServiceUnavailable(_)) = &result {
                 connection::discard_after_use();
             }
             drop(conn);
+            if let (Some(position), Some(tell)) =
+                (models::event::taken_since_reset(), &events_written)
+            {
+                tell(position);
+            }
             result
         })
         .await

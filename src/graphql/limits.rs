@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection,
-    SelectionSet,
+    DocumentOperations, ExecutableDocument, FragmentDefinition, OperationDefinition, OperationType,
+    Selection, SelectionSet,
 };
 use async_graphql::{Name, Positioned, ServerError, ServerResult};
 
@@ -359,18 +359,31 @@ pub fn refuse_mutations(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
 ) -> ServerResult<()> {
-    let selected = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        // Without a name a multi-operation document fails validation anyway.
-        (DocumentOperations::Multiple(_), None) => None,
-    };
-    match selected {
+    match selected_operation(document, operation_name) {
         Some(operation) if operation.node.ty != OperationType::Query => Err(with_code(
             ServerError::new("mutations and subscriptions need POST", Some(operation.pos)),
             METHOD_NOT_ALLOWED,
         )),
         _ => Ok(()),
+    }
+}
+
+/// Whether the operation to run is a mutation.
+pub fn is_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    selected_operation(document, operation_name)
+        .is_some_and(|operation| operation.node.ty == OperationType::Mutation)
+}
+
+/// The operation `operation_name` picks (`None` when it names none, or names none of several).
+fn selected_operation<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        // Without a name a multi-operation document fails validation anyway.
+        (DocumentOperations::Multiple(_), None) => None,
     }
 }
 

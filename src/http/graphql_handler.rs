@@ -183,6 +183,7 @@ async fn run_one(
         Err(error) => Response::from_errors(vec![error]),
         Ok((request, principal, document)) => {
             let operation_name = request.operation_name.clone();
+            let writes = limits::is_mutation(&document, operation_name.as_deref());
             let request = request
                 .data(RequestContext {
                     db: db.acting_as(principal.account_id().map(|a| a.0)),
@@ -197,6 +198,12 @@ async fn run_one(
             let execution = state.schema.execute(request).instrument(span);
             match actix_web::rt::time::timeout(state.request_timeout, execution).await {
                 Ok(mut response) => {
+                    if writes {
+                        // Every instance has been signalled of what this request changed
+                        // before the caller hears it is done.
+                        let bus = state.bus.clone();
+                        let _ = actix_web::rt::task::spawn_blocking(move || bus.sync()).await;
+                    }
                     let selections = Selections::of(&document, operation_name.as_deref());
                     selections.restore(&mut response.data);
                     actual_cost = selections.count_fields(&response.data);
@@ -280,6 +287,9 @@ async fn prepare(
     read_only: bool,
     ticket: &mut Option<CostTicket>,
 ) -> Result<(async_graphql::Request, Principal, Arc<ExecutableDocument>), ServerError> {
+    // Caches shared across requests (sessions, the category tree) must have heard of every
+    // change committed before this request arrived, wherever it was made.
+    state.bus.catch_up();
     let principal = authenticate(state, db, http).await.map_err(server_error)?;
     let query = state
         .persisted

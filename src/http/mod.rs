@@ -31,6 +31,7 @@ use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::query_cost::CostModel;
 use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
 use crate::services::accounts::Accounts;
+use crate::services::bus::{Bus, Signal};
 use crate::services::catalog::CategoryTreeCache;
 use crate::services::checkout::CheckoutServices;
 use crate::services::cost::CostLimiter;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub currency: Currency,
     /// Rows per statement of `/export/{kind}.jsonl`.
     pub export_batch_size: u32,
+    /// What changed, on this instance and the others.
+    pub bus: Arc<Bus>,
 }
 
 /// The outside services the server talks to.
@@ -136,7 +139,15 @@ impl Application {
         let Integrations { mailer, gateway } = integrations;
         config.check()?;
         let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
-        let db = db.in_currency(currency);
+        let bus = Bus::new();
+        let db = db.in_currency(currency).on_events_written({
+            let bus = Arc::downgrade(&bus);
+            Arc::new(move |position| {
+                if let Some(bus) = bus.upgrade() {
+                    bus.deliver(Signal::EventsWritten(position));
+                }
+            })
+        });
         let rate_limits = Arc::new(RateLimits::new(
             config.limits.rate_limits,
             config.payments.guest_checkouts_per_hour,
@@ -147,6 +158,21 @@ impl Application {
             order_status_url: config.payments.order_status_url.clone(),
         });
         let accounts = Arc::new(Accounts::new(&config.auth, &config.mail, mailer));
+        let categories = Arc::new(CategoryTreeCache::new(Duration::from_secs(u64::from(
+            config.category_cache_seconds,
+        ))));
+        bus.on({
+            let accounts = accounts.clone();
+            move |signal| accounts.hear(signal)
+        });
+        bus.on({
+            let categories = categories.clone();
+            move |signal| {
+                if matches!(signal, Signal::CategoriesChanged | Signal::Resync) {
+                    categories.forget();
+                }
+            }
+        });
         let limits_config = &config.limits;
         let limits = QueryLimits {
             max_tokens: limits_config.max_tokens as usize,
@@ -186,9 +212,7 @@ impl Application {
                 ),
             },
             accounts: accounts.clone(),
-            categories: Arc::new(CategoryTreeCache::new(Duration::from_secs(u64::from(
-                config.category_cache_seconds,
-            )))),
+            categories,
             gateway: gateway.clone(),
             checkout: checkout.clone(),
             rate_limits: rate_limits.clone(),
@@ -218,7 +242,12 @@ impl Application {
             stripe_webhook_secret: config.payments.stripe_webhook_secret.clone(),
             currency,
             export_batch_size: config.export_batch_size,
+            bus: bus.clone(),
         });
+        #[cfg(feature = "postgres")]
+        if let Some(url) = db.postgres_url() {
+            crate::services::bus::spawn_listener(&bus, url.to_owned())?;
+        }
         webhooks::spawn(webhooks.clone(), db.clone());
         jobs::spawn(
             db.clone(),

@@ -26,6 +26,7 @@ use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
+use crate::services::bus::Signal;
 use crate::services::catalog::searched;
 use crate::services::events::recorded_transaction;
 use crate::services::mail::{Mailer, OutgoingMail};
@@ -360,10 +361,21 @@ impl Accounts {
         })
     }
 
+    /// Drops the remembered sessions a change made anywhere ended (see the bus).
+    pub fn hear(&self, signal: Signal) {
+        match signal {
+            Signal::SessionEnded(session_id) => self.recent_sessions.forget_session(session_id),
+            Signal::AccountChanged(account) => self.recent_sessions.forget_account(account),
+            Signal::Resync => self.recent_sessions.forget_all(),
+            Signal::EventsWritten(_) | Signal::KeyRevoked(_) | Signal::CategoriesChanged => {}
+        }
+    }
+
     /// The caller a bearer token proves, or `UNAUTHENTICATED` when the session is unknown,
-    /// revoked, expired or idle too long. Records activity at most once a minute. A session
-    /// found live is remembered for a few seconds (`session_cache_seconds`), so that the
-    /// caller's next requests skip the lookup.
+    /// revoked, expired or idle too long. Records activity at most once a minute. A customer's
+    /// session found live is remembered for a few seconds (`session_cache_seconds`), so that
+    /// the caller's next requests skip the lookup; a staff member's or an admin's is looked up
+    /// every time, so their authority never rests on a role read before a demotion.
     pub async fn authenticate(&self, db: &Db, token: &str) -> AppResult<Principal> {
         let token_hash = hash_token(token);
         if let Some(caller) = self.recent_sessions.get(&token_hash, Instant::now()) {
@@ -397,10 +409,12 @@ impl Accounts {
             role,
             session_id: live.session_id,
         };
-        let ends_at = live.expires_at.min(live.last_used_at + idle);
-        let live_for = (ends_at - now).to_std().unwrap_or_default();
-        self.recent_sessions
-            .remember(before, token_hash, caller, live_for, Instant::now());
+        if role == Role::Customer {
+            let ends_at = live.expires_at.min(live.last_used_at + idle);
+            let live_for = (ends_at - now).to_std().unwrap_or_default();
+            self.recent_sessions
+                .remember(before, token_hash, caller, live_for, Instant::now());
+        }
         Ok(Principal::Account(caller))
     }
 

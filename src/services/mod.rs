@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod addresses;
 pub mod audit;
+pub mod bus;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;

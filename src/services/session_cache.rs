@@ -1,7 +1,7 @@
-//! Sessions recently found live, kept for a few seconds so that a signed-in caller's next
-//! requests skip the session lookup. Ending a session or changing a role on this server drops
-//! the entries at once; a change made elsewhere (another server, the CLI, SQL) shows within the
-//! cache's lifetime.
+//! Customers' sessions recently found live, kept for a few seconds so that a signed-in caller's
+//! next requests skip the session lookup. Ending a session or changing an account's role or
+//! password drops the entries on every instance at once (through the bus); the lifetime only
+//! bounds what a bus that lost its connection could have missed.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
@@ -98,6 +98,13 @@ impl SessionCache {
     /// Drops every session of an account.
     pub fn forget_account(&self, account: AccountId) {
         self.forget(|caller| caller.account_id == account);
+    }
+
+    /// Drops everything (the bus reconnected and may have missed a change).
+    pub fn forget_all(&self) {
+        let mut state = self.lock();
+        state.generation += 1;
+        state.entries.clear();
     }
 
     fn forget(&self, matches: impl Fn(&AccountPrincipal) -> bool) {

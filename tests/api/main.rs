@@ -18,6 +18,7 @@ mod hardening;
 mod helpers;
 mod hostile_inputs;
 mod http;
+mod instances;
 mod merchandising;
 mod pagination;
 mod partners;

@@ -1,0 +1,13 @@
+DROP TRIGGER categories_bus ON categories;
+DROP FUNCTION bus_categories_changed();
+DROP TRIGGER api_keys_bus_removed ON api_keys;
+DROP TRIGGER api_keys_bus_revoked ON api_keys;
+DROP FUNCTION bus_key_revoked();
+DROP TRIGGER users_bus_removed ON users;
+DROP TRIGGER users_bus_changed ON users;
+DROP FUNCTION bus_account_changed();
+DROP TRIGGER sessions_bus_removed ON sessions;
+DROP TRIGGER sessions_bus_revoked ON sessions;
+DROP FUNCTION bus_session_ended();
+DROP TRIGGER events_bus ON events;
+DROP FUNCTION bus_events_written();
