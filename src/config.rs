@@ -320,6 +320,31 @@ pub struct LimitsConfig {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
 
+    /// Milliseconds a WebSocket has to send `connection_init` before it is closed (4408).
+    #[arg(long, env = "BAZAAR_WS_INIT_TIMEOUT_MS", default_value_t = 3_000, global = true,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub ws_init_timeout_ms: u64,
+
+    /// Most WebSockets one caller (a session, an API key) keeps open at once.
+    #[arg(long, env = "BAZAAR_WS_MAX_SOCKETS_PER_CALLER", default_value_t = 16, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_sockets_per_caller: u32,
+
+    /// Most WebSockets one client address keeps open at once.
+    #[arg(long, env = "BAZAAR_WS_MAX_SOCKETS_PER_ADDRESS", default_value_t = 64, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_sockets_per_address: u32,
+
+    /// Most operations (subscriptions) one WebSocket runs at once.
+    #[arg(long, env = "BAZAAR_WS_MAX_OPERATIONS", default_value_t = 32, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_operations: u32,
+
+    /// Seconds between the server's WebSocket pings; a socket silent for three of them is closed.
+    #[arg(long, env = "BAZAAR_WS_KEEPALIVE_SECS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_keepalive_secs: u64,
+
     /// Cost points a caller's bucket holds; also the most one query may cost.
     #[arg(long, env = "BAZAAR_COST_BUCKET_SIZE", default_value_t = 1_000, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]

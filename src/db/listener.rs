@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use pq_sys::{
     ConnStatusType, ExecStatusType, PGconn, PQclear, PQconnectdb, PQconsumeInput, PQerrorMessage,
-    PQexec, PQfinish, PQfreemem, PQnotifies, PQresultStatus, PQsocket, PQstatus,
+    PQexec, PQfinish, PQfreemem, PQgetvalue, PQnotifies, PQntuples, PQresultStatus, PQsocket,
+    PQstatus,
 };
 use rustix::event::{PollFd, PollFlags, Timespec};
 
@@ -47,8 +48,14 @@ impl Listener {
         Ok(listener)
     }
 
-    /// Runs one statement that returns nothing of interest (`LISTEN`, `SELECT 1`).
+    /// Runs one statement that returns nothing of interest (`LISTEN`, `NOTIFY`, `SELECT 1`).
     pub fn execute(&self, sql: &str) -> anyhow::Result<()> {
+        self.query(sql).map(drop)
+    }
+
+    /// Runs one statement and returns the first column of its first row, as text (`None`
+    /// when it returns no row).
+    pub fn query(&self, sql: &str) -> anyhow::Result<Option<String>> {
         let sql = CString::new(sql)?;
         // SAFETY: live connection, valid C string; the result (possibly null) is cleared below.
         let result = unsafe { PQexec(self.conn.as_ptr(), sql.as_ptr()) };
@@ -58,9 +65,20 @@ impl Listener {
                 unsafe { PQresultStatus(result) },
                 ExecStatusType::PGRES_COMMAND_OK | ExecStatusType::PGRES_TUPLES_OK
             );
+        // SAFETY: `result` is not null when `ok`; the value is a NUL-terminated string owned
+        // by the result, copied before the result is cleared.
+        let value = (ok && unsafe { PQntuples(result) } > 0).then(|| {
+            unsafe { CStr::from_ptr(PQgetvalue(result, 0, 0)) }
+                .to_string_lossy()
+                .into_owned()
+        });
         // SAFETY: `PQclear` accepts null and any result of this connection.
         unsafe { PQclear(result) };
-        if ok { Ok(()) } else { bail!(self.last_error()) }
+        if ok {
+            Ok(value)
+        } else {
+            bail!(self.last_error())
+        }
     }
 
     /// Waits up to `timeout` for the socket to have something to read (or to fail). Holds no

@@ -6,6 +6,7 @@ mod connection;
 pub mod listener;
 pub mod migrations;
 pub mod models;
+pub mod notices;
 pub mod schema;
 mod stats;
 
@@ -22,9 +23,9 @@ use crate::error::{AppError, AppResult};
 /// The connection pool.
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
-/// Told the last event position a database call wrote, once the call is over (its
-/// transactions committed or rolled back): the bus wakes this instance's readers of the log.
-pub type EventsWritten = Arc<dyn Fn(i64) + Send + Sync>;
+/// Told the notices a database call recorded (see [`notices`]), once the call is over: the bus
+/// delivers them on this instance.
+pub type NoticesHook = Arc<dyn Fn(Vec<String>) + Send + Sync>;
 
 /// A handle on the database: the pool plus, within a request, the request's statement counter.
 /// Cheap to clone.
@@ -35,7 +36,7 @@ pub struct Db {
     stats: Option<Arc<SqlStats>>,
     actor: Option<i64>,
     currency: Currency,
-    events_written: Option<EventsWritten>,
+    notices: Option<NoticesHook>,
     /// The URL, for the bus's own connection (PostgreSQL only).
     postgres_url: Option<Arc<str>>,
 }
@@ -69,7 +70,7 @@ impl Db {
             stats: None,
             actor: None,
             currency: Currency::default(),
-            events_written: None,
+            notices: None,
             postgres_url: match &url {
                 DatabaseUrl::Postgres(url) => Some(url.as_str().into()),
                 DatabaseUrl::Sqlite(_) => None,
@@ -95,6 +96,15 @@ impl Db {
         }
     }
 
+    /// A handle that counts into no request's statistics: for work a request leaves running
+    /// after it has answered.
+    pub fn detached(&self) -> Self {
+        Self {
+            stats: None,
+            ..self.clone()
+        }
+    }
+
     /// A handle whose writes the audit log attributes to the account `actor` (the request's
     /// caller; `None` for anonymous callers and background work).
     pub fn acting_as(&self, actor: Option<i64>) -> Self {
@@ -109,10 +119,10 @@ impl Db {
         Self { currency, ..self }
     }
 
-    /// A handle that tells `events_written` after each call that wrote events.
-    pub fn on_events_written(self, events_written: EventsWritten) -> Self {
+    /// A handle that hands each call's notices to `hook`.
+    pub fn on_notices(self, hook: NoticesHook) -> Self {
         Self {
-            events_written: Some(events_written),
+            notices: Some(hook),
             ..self
         }
     }
@@ -138,20 +148,19 @@ impl Db {
     {
         let pool = self.pool.clone();
         let stats = self.stats.clone();
-        let events_written = self.events_written.clone();
+        let hook = self.notices.clone();
         crate::telemetry::spawn_blocking_in_span("db", move || {
             let mut conn = pool.get()?;
             let _counting = stats::count_into(stats);
-            models::event::taken_since_reset();
+            notices::take();
             let result = work(&mut conn);
             if let Err(AppError::ServiceUnavailable(_)) = &result {
                 connection::discard_after_use();
             }
             drop(conn);
-            if let (Some(position), Some(tell)) =
-                (models::event::taken_since_reset(), &events_written)
-            {
-                tell(position);
+            let told = notices::take();
+            if let Some(hook) = hook.filter(|_| !told.is_empty()) {
+                hook(told);
             }
             result
         })

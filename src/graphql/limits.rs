@@ -368,10 +368,12 @@ pub fn refuse_mutations(
     }
 }
 
-/// Whether the operation to run is a mutation.
-pub fn is_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    selected_operation(document, operation_name)
-        .is_some_and(|operation| operation.node.ty == OperationType::Mutation)
+/// What the operation to run is (`None` when `operation_name` picks none).
+pub fn operation_type(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    selected_operation(document, operation_name).map(|operation| operation.node.ty)
 }
 
 /// The operation `operation_name` picks (`None` when it names none, or names none of several).

@@ -12,27 +12,30 @@ pub mod loaders;
 pub mod mutation;
 pub mod pagination;
 pub mod persisted;
+pub mod pipeline;
 pub mod query;
 pub mod query_cost;
 pub mod response_order;
+pub mod subscription;
 pub mod types;
 pub mod user_errors;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 pub use context::{RequestContext, ShopSettings};
 
 use crate::services::accounts::Accounts;
 use crate::services::catalog::CategoryTreeCache;
 use crate::services::checkout::CheckoutServices;
+use crate::services::live::LiveEvents;
 use crate::services::payments::PaymentGateway;
 use crate::services::rate_limits::RateLimits;
 use crate::services::webhooks::Webhooks;
 
 /// The Bazaar schema.
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
 
 /// How the schema is built.
 #[derive(Clone)]
@@ -51,17 +54,19 @@ pub struct SchemaOptions {
     pub rate_limits: Arc<RateLimits>,
     /// Webhook subscriptions and their deliveries.
     pub webhooks: Arc<Webhooks>,
+    /// New events, for subscriptions.
+    pub live: Arc<LiveEvents>,
     /// Whether introspection queries are answered.
     pub introspection: bool,
     /// Whether validation errors suggest field names.
     pub suggestions: bool,
 }
 
-fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, EmptySubscription> {
+fn builder() -> SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
     Schema::build(
         query::Query::default(),
         mutation::Mutation::default(),
-        EmptySubscription,
+        subscription::Subscription,
     )
 }
 
@@ -74,7 +79,8 @@ pub fn build_schema(options: SchemaOptions) -> AppSchema {
         .data(options.gateway)
         .data(options.checkout)
         .data(options.rate_limits)
-        .data(options.webhooks);
+        .data(options.webhooks)
+        .data(options.live);
     if !options.introspection {
         builder = builder.disable_introspection();
     }

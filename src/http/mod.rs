@@ -6,6 +6,7 @@ mod graphql_handler;
 mod health;
 pub mod over_http;
 mod provider_webhooks;
+pub mod websocket;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -28,52 +29,39 @@ use crate::domain::webhooks::DestinationPolicy;
 use crate::graphql::documents::DocumentCache;
 use crate::graphql::limits::QueryLimits;
 use crate::graphql::persisted::PersistedQueries;
+use crate::graphql::pipeline::Pipeline;
 use crate::graphql::query_cost::CostModel;
-use crate::graphql::{AppSchema, SchemaOptions, ShopSettings, build_schema};
+use crate::graphql::{SchemaOptions, ShopSettings, build_schema};
 use crate::services::accounts::Accounts;
 use crate::services::bus::{Bus, Signal};
 use crate::services::catalog::CategoryTreeCache;
 use crate::services::checkout::CheckoutServices;
 use crate::services::cost::CostLimiter;
 use crate::services::jobs::{self, JobSchedule};
+use crate::services::live::LiveEvents;
 use crate::services::mail::{self, Mailer};
 use crate::services::payments::stripe::{StripeConfig, StripeGateway};
 use crate::services::payments::{PaymentGateway, TestGateway};
 use crate::services::rate_limits::RateLimits;
 use crate::services::webhooks::{self, WebhookSettings, Webhooks};
+use websocket::{SocketLimits, Sockets};
 
 /// What every handler shares.
 pub struct AppState {
-    /// The GraphQL schema.
-    pub schema: AppSchema,
+    /// The GraphQL request pipeline (schema, authentication, limits, cost, execution).
+    pub pipeline: Pipeline,
     /// The database pool.
     pub db: Db,
-    /// Account services (the handler authenticates with them).
-    pub accounts: Arc<Accounts>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Serve GraphiQL.
     pub graphiql: bool,
     /// Serve the SDL at `/schema.graphql`.
     pub introspection: bool,
-    /// Add `extensions.sql` to responses.
-    pub debug_extensions: bool,
-    /// Document limits checked before parsing.
-    pub limits: QueryLimits,
-    /// The callers' cost buckets.
-    pub costs: Arc<CostLimiter>,
-    /// What operations cost.
-    pub cost_model: CostModel,
-    /// Documents parsed before.
-    pub documents: DocumentCache,
     /// Largest request body, in bytes.
     pub body_limit: usize,
     /// Most operations in a batch; 0: batching off.
     pub max_batch: usize,
-    /// How long one request may run.
-    pub request_timeout: Duration,
-    /// Persisted and allowed documents.
-    pub persisted: PersistedQueries,
     /// Takes payments; its webhook events arrive at `/webhooks/stripe`.
     pub gateway: Arc<dyn PaymentGateway>,
     /// The secret Stripe signs its webhook events with; unset: the endpoint answers 404.
@@ -82,8 +70,8 @@ pub struct AppState {
     pub currency: Currency,
     /// Rows per statement of `/export/{kind}.jsonl`.
     pub export_batch_size: u32,
-    /// What changed, on this instance and the others.
-    pub bus: Arc<Bus>,
+    /// The open WebSockets.
+    pub sockets: Arc<Sockets>,
 }
 
 /// The outside services the server talks to.
@@ -98,10 +86,23 @@ pub struct Integrations {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    sockets: Arc<Sockets>,
 }
 
-/// Stops a running [`Application`].
-pub use actix_web::dev::ServerHandle;
+/// Stops a running [`Application`]: its WebSockets close (1001), then the HTTP server stops.
+#[derive(Clone)]
+pub struct ServerHandle {
+    server: actix_web::dev::ServerHandle,
+    sockets: Arc<Sockets>,
+}
+
+impl ServerHandle {
+    /// Closes the WebSockets and stops the server; `graceful` lets requests in flight finish.
+    pub fn stop(&self, graceful: bool) -> impl Future<Output = ()> + use<> {
+        self.sockets.shut_down();
+        self.server.stop(graceful)
+    }
+}
 
 impl Application {
     /// Binds the listen address and builds the server, sending mail and taking payments as
@@ -140,11 +141,11 @@ impl Application {
         config.check()?;
         let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
         let bus = Bus::new();
-        let db = db.in_currency(currency).on_events_written({
+        let db = db.in_currency(currency).on_notices({
             let bus = Arc::downgrade(&bus);
-            Arc::new(move |position| {
+            Arc::new(move |notices| {
                 if let Some(bus) = bus.upgrade() {
-                    bus.deliver(Signal::EventsWritten(position));
+                    bus.deliver_local(notices);
                 }
             })
         });
@@ -164,6 +165,18 @@ impl Application {
         bus.on({
             let accounts = accounts.clone();
             move |signal| accounts.hear(signal)
+        });
+        let sockets = Sockets::new(SocketLimits {
+            init_timeout: Duration::from_millis(config.limits.ws_init_timeout_ms),
+            per_caller: config.limits.ws_max_sockets_per_caller,
+            per_address: config.limits.ws_max_sockets_per_address,
+            operations: config.limits.ws_max_operations,
+            keepalive: Duration::from_secs(config.limits.ws_keepalive_secs),
+            message_bytes: config.limits.body_limit_bytes as usize,
+        });
+        bus.on({
+            let sockets = sockets.clone();
+            move |signal| sockets.hear(signal)
         });
         bus.on({
             let categories = categories.clone();
@@ -217,32 +230,37 @@ impl Application {
             checkout: checkout.clone(),
             rate_limits: rate_limits.clone(),
             webhooks: webhooks.clone(),
+            live: LiveEvents::start(db.clone(), &bus),
             introspection: config.introspection_enabled(),
             suggestions: config.field_suggestions_enabled(),
         });
         let cost_model = CostModel::from_sdl(&schema.sdl())
             .ok_or_else(|| anyhow::anyhow!("the schema's own SDL does not parse"))?;
         let state = web::Data::new(AppState {
-            schema,
+            pipeline: Pipeline {
+                schema,
+                db: db.clone(),
+                accounts,
+                bus: bus.clone(),
+                limits,
+                costs,
+                cost_model,
+                documents: DocumentCache::default(),
+                persisted,
+                request_timeout: Duration::from_secs(limits_config.request_timeout_secs),
+                debug_extensions: config.debug_extensions_enabled(),
+            },
             db: db.clone(),
-            accounts,
             trusted_proxies: config.auth.trusted_proxies.clone(),
             graphiql: config.graphiql_enabled(),
             introspection: config.introspection_enabled(),
-            debug_extensions: config.debug_extensions_enabled(),
-            limits,
-            costs,
-            cost_model,
-            documents: DocumentCache::default(),
             body_limit: limits_config.body_limit_bytes as usize,
             max_batch: limits_config.max_batch as usize,
-            request_timeout: Duration::from_secs(limits_config.request_timeout_secs),
-            persisted,
             gateway: gateway.clone(),
             stripe_webhook_secret: config.payments.stripe_webhook_secret.clone(),
             currency,
             export_batch_size: config.export_batch_size,
-            bus: bus.clone(),
+            sockets: sockets.clone(),
         });
         #[cfg(feature = "postgres")]
         if let Some(url) = db.postgres_url() {
@@ -276,14 +294,24 @@ impl Application {
         .workers(workers)
         .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(30)
+        // SIGINT and SIGTERM are handled in `run_until_stopped`, which closes the WebSockets
+        // first: actix's own handling would wait for them until the shutdown timeout.
+        .disable_signals()
         .listen(listener)?
         .run();
-        Ok(Self { server, addr })
+        Ok(Self {
+            server,
+            addr,
+            sockets,
+        })
     }
 
     /// A handle to stop the server with.
     pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+        ServerHandle {
+            server: self.server.handle(),
+            sockets: self.sockets.clone(),
+        }
     }
 
     /// The address the server listens on (useful with port 0).
@@ -291,9 +319,32 @@ impl Application {
         self.addr
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets requests in flight finish.
+    /// Serves until SIGINT or SIGTERM (or a [`ServerHandle`] stops it), then closes the
+    /// WebSockets (1001) and lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.handle();
+        actix_web::rt::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping: closing WebSockets, finishing requests in flight");
+            handle.stop(true).await;
+        });
         self.server.await
+    }
+}
+
+/// Resolves at SIGINT or SIGTERM.
+async fn stop_signal() {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::error!("cannot listen for SIGINT and SIGTERM");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
     }
 }
 

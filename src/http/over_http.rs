@@ -123,18 +123,7 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The parameters of one GraphQL-over-HTTP request, type-checked.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Params {
-    /// The document; absent when a persisted query hash stands for it.
-    pub query: Option<String>,
-    /// Which operation of the document to run.
-    pub operation_name: Option<String>,
-    /// Variable values.
-    pub variables: Option<Map<String, Value>>,
-    /// Protocol extensions (persisted queries).
-    pub extensions: Option<Map<String, Value>>,
-}
+pub use crate::graphql::pipeline::Params;
 
 /// One request or, when batching is on, several.
 #[derive(Debug, Clone, PartialEq)]

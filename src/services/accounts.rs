@@ -492,7 +492,7 @@ impl Accounts {
     /// so neither the answer nor its timing reveals whether the email has an account.
     pub fn request_password_reset(&self, db: &Db, email: &str) -> AppResult<()> {
         let email = Email::parse(email).map_err(AppError::rejected)?;
-        let (db, ttl, reset_url) = (db.clone(), self.reset_ttl, self.reset_url.clone());
+        let (db, ttl, reset_url) = (db.detached(), self.reset_ttl, self.reset_url.clone());
         let mailer = self.mailer.clone();
         actix_web::rt::spawn(async move {
             let token = SecretToken::generate(RESET_TOKEN_PREFIX);

@@ -5,11 +5,15 @@
 //! on a connection of its own, hears every instance's changes; this instance's own event writes
 //! are also told at once, in-process. On SQLite (one instance) the bus is in-process only.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 #[cfg(feature = "postgres")]
-use std::sync::{Mutex, Weak};
-#[cfg(feature = "postgres")]
 use std::time::{Duration, Instant};
+#[cfg(feature = "postgres")]
+use std::{
+    collections::HashMap,
+    sync::{Condvar, Mutex, Weak},
+};
 
 use tokio::sync::broadcast;
 
@@ -19,10 +23,6 @@ use crate::domain::ids::AccountId;
 
 /// The channel the triggers notify.
 pub const CHANNEL: &str = "bazaar";
-
-/// The payload of [`Bus::sync`]'s marker.
-#[cfg(feature = "postgres")]
-const SYNC: &str = "sync";
 
 /// Something that changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,18 @@ pub enum Signal {
 }
 
 impl Signal {
+    /// Whether the change may end someone's authority (a session, a role, a key) or changes
+    /// what every instance must show at once (the category tree).
+    pub fn changes_authority(self) -> bool {
+        matches!(
+            self,
+            Self::SessionEnded(_)
+                | Self::AccountChanged(_)
+                | Self::KeyRevoked(_)
+                | Self::CategoriesChanged
+        )
+    }
+
     /// The signal a notification's payload carries (`events:42`, `session:7`, `account:3`,
     /// `key:5`, `categories`); `None` for anything else.
     pub fn parse(payload: &str) -> Option<Self> {
@@ -71,10 +83,18 @@ type Handler = Box<dyn Fn(Signal) + Send + Sync>;
 pub struct Bus {
     handlers: RwLock<Vec<Handler>>,
     subscribers: broadcast::Sender<Signal>,
+    /// Bumped by each change made here that ends someone's authority or changes the category
+    /// tree: a request that made one waits for every instance to hear it before it answers.
+    authority_changes: AtomicU64,
     /// The listening connection while it is up (PostgreSQL): the listener thread waits on it,
     /// and [`Bus::catch_up`] reads what has already arrived.
     #[cfg(feature = "postgres")]
     listener: Mutex<Option<Listener>>,
+    /// Acknowledgements counted per [`Bus::settle_everywhere`] under way.
+    #[cfg(feature = "postgres")]
+    acks: Mutex<HashMap<u64, usize>>,
+    #[cfg(feature = "postgres")]
+    acked: Condvar,
 }
 
 /// Signals a slow subscriber may fall behind by before it is told it lagged (and catches up
@@ -87,8 +107,13 @@ impl Bus {
         Arc::new(Self {
             handlers: RwLock::default(),
             subscribers: broadcast::channel(SUBSCRIBER_BACKLOG).0,
+            authority_changes: AtomicU64::new(0),
             #[cfg(feature = "postgres")]
             listener: Mutex::default(),
+            #[cfg(feature = "postgres")]
+            acks: Mutex::default(),
+            #[cfg(feature = "postgres")]
+            acked: Condvar::new(),
         })
     }
 
@@ -119,46 +144,157 @@ impl Bus {
         let _ = self.subscribers.send(signal);
     }
 
+    /// Delivers this instance's own notices (see `db::notices`) as soon as the database call
+    /// that made them is over.
+    pub fn deliver_local(&self, notices: Vec<String>) {
+        for notice in notices {
+            match Signal::parse(&notice) {
+                Some(signal) => {
+                    if signal.changes_authority() {
+                        self.authority_changes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.deliver(signal);
+                }
+                None => tracing::warn!(%notice, "an unknown notice"),
+            }
+        }
+    }
+
+    /// How many changes of authority this instance has made so far (see
+    /// [`settle_everywhere`](Self::settle_everywhere)).
+    pub fn authority_changes(&self) -> u64 {
+        self.authority_changes.load(Ordering::Relaxed)
+    }
+
     /// Delivers every notification that has reached this instance but not yet been read, so
-    /// that a cache about to answer from memory has heard every change committed before the
-    /// request came in (PostgreSQL signals the listeners as a change commits, before the writer
-    /// hears back). A non-blocking read of the listening socket; nothing to do on SQLite.
+    /// that a cache about to answer from memory has heard every change whose notification
+    /// arrived before the request. A non-blocking read of the listening socket; nothing to do
+    /// on SQLite.
     pub fn catch_up(&self) {
         #[cfg(feature = "postgres")]
         {
             let mut listener = self.lock_listener();
             if let Some(connection) = listener.as_mut() {
                 // A failure is the listener thread's to notice and repair.
-                if let Ok(payloads) = connection.take() {
-                    self.deliver_payloads(payloads);
-                }
+                let _ = self.pump(connection);
             }
         }
     }
 
-    /// Sends a marker through PostgreSQL on the listening connection and delivers everything
-    /// up to it: when this returns, every change committed anywhere before the call has been
-    /// heard here, and PostgreSQL has signalled every other instance's listener of it. A round
-    /// trip outside the pool (blocking); nothing to do on SQLite.
-    pub fn sync(&self) {
+    /// Waits until every instance listening on this database has heard every change committed
+    /// before the call (at most [`SETTLE_WITHIN`]): each instance answers an acknowledgement
+    /// request once it has delivered everything notified before it, in order. So a logout or a
+    /// demotion holds on every instance before the caller is told it is done. Blocking (a
+    /// round trip and the answers); nothing to wait for on SQLite (one instance). Whether every
+    /// instance answered in time.
+    pub fn settle_everywhere(&self) -> bool {
         #[cfg(feature = "postgres")]
         {
-            let mut listener = self.lock_listener();
-            if let Some(connection) = listener.as_mut() {
-                let marked = connection.execute(&format!("NOTIFY {CHANNEL}, '{SYNC}'"));
-                if let (Ok(()), Ok(payloads)) = (marked, connection.take()) {
-                    self.deliver_payloads(payloads);
+            let nonce: u64 = rand::random();
+            self.lock_acks().insert(nonce, 0);
+            let expected = self.ask_for_acknowledgements(nonce);
+            let deadline = Instant::now() + SETTLE_WITHIN;
+            let mut acks = self.lock_acks();
+            let settled = loop {
+                let Some(expected) = expected else {
+                    break false;
+                };
+                if acks
+                    .get(&nonce)
+                    .is_some_and(|answered| *answered >= expected)
+                {
+                    break true;
                 }
-            }
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    tracing::warn!(expected, "not every instance acknowledged a change in time");
+                    break false;
+                }
+                acks = self
+                    .acked
+                    .wait_timeout(acks, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            };
+            acks.remove(&nonce);
+            settled
+        }
+        #[cfg(not(feature = "postgres"))]
+        {
+            true
         }
     }
+}
 
-    #[cfg(feature = "postgres")]
-    fn deliver_payloads(&self, payloads: Vec<String>) {
-        for payload in payloads.into_iter().filter(|p| p != SYNC) {
-            match Signal::parse(&payload) {
-                Some(signal) => self.deliver(signal),
-                None => tracing::warn!(%payload, "an unknown notification on the bus"),
+/// The longest a request waits for the other instances to acknowledge its change.
+#[cfg(feature = "postgres")]
+const SETTLE_WITHIN: Duration = Duration::from_secs(1);
+/// Payload prefixes of the acknowledgement protocol: a request, and an instance's answer.
+#[cfg(feature = "postgres")]
+const ACK_REQUEST: &str = "ack?";
+#[cfg(feature = "postgres")]
+const ACK_ANSWER: &str = "ack!";
+/// The `application_name` of every listening connection: how an instance counts the others.
+#[cfg(feature = "postgres")]
+const LISTENER_NAME: &str = "bazaar-bus";
+
+#[cfg(feature = "postgres")]
+impl Bus {
+    fn lock_listener(&self) -> std::sync::MutexGuard<'_, Option<Listener>> {
+        self.listener.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_acks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, usize>> {
+        self.acks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts the listening instances and asks each for an acknowledgement of `nonce`; how many
+    /// answers to expect (`None`: no listening connection, or it failed).
+    fn ask_for_acknowledgements(&self, nonce: u64) -> Option<usize> {
+        let mut listener = self.lock_listener();
+        let connection = listener.as_mut()?;
+        let listeners = connection
+            .query(&format!(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = '{LISTENER_NAME}' AND datname = current_database()"
+            ))
+            .ok()??
+            .parse::<usize>()
+            .ok()?;
+        connection
+            .execute(&format!("NOTIFY {CHANNEL}, '{ACK_REQUEST}{nonce}'"))
+            .ok()?;
+        // This instance's own request is already back: answer it with the rest.
+        self.pump(connection).ok()?;
+        Some(listeners.max(1))
+    }
+
+    /// Reads and handles every notification that has arrived, until none is left (answering
+    /// an acknowledgement request sends a notification, which may bring more).
+    fn pump(&self, connection: &mut Listener) -> anyhow::Result<()> {
+        loop {
+            let payloads = connection.take()?;
+            if payloads.is_empty() {
+                return Ok(());
+            }
+            for payload in payloads {
+                if let Some(nonce) = payload.strip_prefix(ACK_REQUEST) {
+                    // Everything notified before the request has been delivered: answer it.
+                    if let Ok(nonce) = nonce.parse::<u64>() {
+                        connection.execute(&format!("NOTIFY {CHANNEL}, '{ACK_ANSWER}{nonce}'"))?;
+                    }
+                } else if let Some(nonce) = payload.strip_prefix(ACK_ANSWER) {
+                    let mut acks = self.lock_acks();
+                    if let Some(answered) = nonce.parse().ok().and_then(|n: u64| acks.get_mut(&n)) {
+                        *answered += 1;
+                        self.acked.notify_all();
+                    }
+                } else {
+                    match Signal::parse(&payload) {
+                        Some(signal) => self.deliver(signal),
+                        None => tracing::warn!(%payload, "an unknown notification on the bus"),
+                    }
+                }
             }
         }
     }
@@ -190,7 +326,7 @@ fn listen(bus: &Weak<Bus>, url: &str) {
     let mut backoff = Duration::from_millis(100);
     let mut failing = false;
     while let Some(live) = bus.upgrade() {
-        let connection = match Listener::connect(url, CHANNEL) {
+        let connection = match Listener::connect(&named(url), CHANNEL) {
             Ok(connection) => connection,
             Err(error) => {
                 if !failing {
@@ -217,6 +353,13 @@ fn listen(bus: &Weak<Bus>, url: &str) {
     }
 }
 
+/// `url` with the listener's `application_name`.
+#[cfg(feature = "postgres")]
+fn named(url: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}application_name={LISTENER_NAME}")
+}
+
 /// Delivers notifications until the connection fails (its error) or the bus is gone (`None`).
 #[cfg(feature = "postgres")]
 fn serve(bus: &Weak<Bus>) -> Option<anyhow::Error> {
@@ -234,27 +377,16 @@ fn serve(bus: &Weak<Bus>) -> Option<anyhow::Error> {
         let mut listener = live.lock_listener();
         let result = waited.and_then(|()| {
             let connection = listener.as_mut().expect("only this thread removes it");
-            let payloads = connection.take()?;
             if checked_at.elapsed() >= CHECK_EVERY {
                 connection.execute("SELECT 1")?;
                 checked_at = Instant::now();
             }
-            Ok(payloads)
+            live.pump(connection)
         });
-        match result {
-            Ok(payloads) => live.deliver_payloads(payloads),
-            Err(error) => {
-                *listener = None;
-                return Some(error);
-            }
+        if let Err(error) = result {
+            *listener = None;
+            return Some(error);
         }
-    }
-}
-
-#[cfg(feature = "postgres")]
-impl Bus {
-    fn lock_listener(&self) -> std::sync::MutexGuard<'_, Option<Listener>> {
-        self.listener.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod discounts;
 pub mod events;
 pub mod export;
 pub mod jobs;
+pub mod live;
 pub mod mail;
 pub mod merchandising;
 pub mod orders;

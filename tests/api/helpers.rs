@@ -14,6 +14,10 @@ use clap::Parser;
 use diesel::connection::SimpleConnection as _;
 use serde_json::{Value, json};
 
+/// Statements (and database calls) a staff member's or an admin's request spends looking up
+/// the session: their authority is read afresh on every request, never from a cache.
+pub const STAFF_SESSION_LOOKUP: u64 = 1;
+
 /// A password every test account is created with.
 pub const PASSWORD: &str = "correct horse battery";
 

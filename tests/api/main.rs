@@ -19,6 +19,7 @@ mod helpers;
 mod hostile_inputs;
 mod http;
 mod instances;
+mod live;
 mod merchandising;
 mod pagination;
 mod partners;

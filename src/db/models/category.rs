@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::categories;
+use crate::db::{DbConnection, notices};
 use crate::domain::feeds::RowWindow;
 use crate::{filter_ids, row_window};
 
@@ -77,8 +77,12 @@ pub fn tree(conn: &mut DbConnection) -> QueryResult<Vec<(i64, String, String)>> 
         .load(conn)
 }
 
+/// The notice of a change to the tree (see `db::notices`).
+const CHANGED: &str = "categories";
+
 /// Inserts a category under its parent and fills in its path.
 pub fn insert(conn: &mut DbConnection, new: &NewCategory<'_>) -> QueryResult<Category> {
+    notices::push(CHANGED.to_owned());
     let parent_path = match new.parent_id {
         Some(parent) => categories::table
             .find(parent)
@@ -165,6 +169,7 @@ pub fn update(
     position: i32,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    notices::push(CHANGED.to_owned());
     diesel::update(categories::table.find(id))
         .set((
             categories::name.eq(name),
@@ -182,6 +187,7 @@ pub fn set_archived(
     archived_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    notices::push(CHANGED.to_owned());
     diesel::update(categories::table.find(id))
         .set((
             categories::archived_at.eq(archived_at),

@@ -5,8 +5,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{categories, event_positions, events, orders, products, users, variants};
+use crate::db::{DbConnection, notices};
 use crate::on_backend;
 
 /// An event as stored.
@@ -42,19 +42,8 @@ pub fn take_positions(conn: &mut DbConnection, count: i64) -> QueryResult<i64> {
         .set(event_positions::last.eq(event_positions::last + count))
         .returning(event_positions::last)
         .get_result(conn)?;
-    LAST_TAKEN.with(|taken| taken.set(Some(last)));
+    notices::push(format!("events:{last}"));
     Ok(last)
-}
-
-thread_local! {
-    /// The last position taken on this thread since [`taken_since_reset`] last ran.
-    static LAST_TAKEN: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
-}
-
-/// The last position this thread took since the previous call (`None`: it wrote no events),
-/// and forgets it. `Db::run` asks after each call, to tell the bus once the work committed.
-pub fn taken_since_reset() -> Option<i64> {
-    LAST_TAKEN.with(std::cell::Cell::take)
 }
 
 /// The position of the latest committed event (0 when the log is empty).

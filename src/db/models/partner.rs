@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{api_keys, apps};
+use crate::db::{DbConnection, notices};
 use crate::{filter_ids, newest_first_window};
 
 /// A partner app.
@@ -145,6 +145,7 @@ pub fn revoke_key(
     id: i64,
     now: NaiveDateTime,
 ) -> QueryResult<Option<ApiKey>> {
+    notices::push(format!("key:{id}"));
     let revoked = diesel::update(
         api_keys::table
             .filter(api_keys::id.eq(id))

@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{sessions, users};
+use crate::db::{DbConnection, notices};
 
 /// A live session and the role of its account.
 #[derive(Debug, Clone, Queryable)]
@@ -71,6 +71,7 @@ pub fn touch(conn: &mut DbConnection, session_id: i64, now: NaiveDateTime) -> Qu
 
 /// Ends one session.
 pub fn revoke(conn: &mut DbConnection, session_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    notices::push(format!("session:{session_id}"));
     diesel::update(sessions::table.find(session_id))
         .filter(sessions::revoked_at.is_null())
         .set(sessions::revoked_at.eq(now))
@@ -88,6 +89,8 @@ pub fn revoke_all(
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::id.ne(keep.unwrap_or(0)));
+    // Every session of the account is looked up again (the one kept, too: harmless).
+    notices::push(format!("account:{user_id}"));
     diesel::update(query)
         .set(sessions::revoked_at.eq(now))
         .execute(conn)

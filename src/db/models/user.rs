@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::users;
+use crate::db::{DbConnection, notices};
 use crate::domain::feeds::RowWindow;
 use crate::{filter_ids, filter_like, row_window};
 
@@ -134,6 +134,7 @@ pub fn set_password_hash(
     hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    notices::push(format!("account:{id}"));
     diesel::update(users::table.find(id))
         .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
         .execute(conn)
@@ -158,6 +159,7 @@ pub fn set_role(
     role: &str,
     now: NaiveDateTime,
 ) -> QueryResult<User> {
+    notices::push(format!("account:{id}"));
     diesel::update(users::table.find(id))
         .set((users::role.eq(role), users::updated_at.eq(now)))
         .returning(USER_COLUMNS)
