@@ -273,6 +273,8 @@ pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
         .body(
             GraphiQLSource::build()
                 .endpoint("/graphql")
+                // The same URL upgraded to a WebSocket (graphql-transport-ws): subscriptions.
+                .subscription_endpoint("/graphql")
                 .title("Bazaar GraphiQL")
                 .finish(),
         )
