@@ -353,12 +353,10 @@ impl Pipeline {
     /// subscription, charged up front only) and reports it in `extensions.cost`.
     fn settle(&self, response: &mut Response, ticket: &CostTicket, actual: Option<f64>) {
         let requested = ticket.requested;
-        let actual = requested.and(actual).map(|actual| {
-            if let Some(requested) = requested {
-                self.costs.settle(&ticket.key, requested, actual);
-            }
-            actual
-        });
+        let actual = requested.and(actual);
+        if let (Some(requested), Some(actual)) = (requested, actual) {
+            self.costs.settle(&ticket.key, requested, actual);
+        }
         let status = self.costs.status(&ticket.key);
         response.extensions.insert(
             "cost".to_owned(),

@@ -48,7 +48,10 @@ async fn graphiql_and_sdl_are_served_in_development() {
     assert_eq!(status, 200);
     assert!(page.contains("graphiql"), "{page}");
     // Its fetcher runs subscriptions over the WebSocket at the same URL.
-    assert!(page.contains("subscriptionUrl: createUrl('/graphql', true)"), "{page}");
+    assert!(
+        page.contains("subscriptionUrl: createUrl('/graphql', true)"),
+        "{page}"
+    );
     let (status, sdl) = app.get("/schema.graphql").await;
     assert_eq!(status, 200);
     assert_eq!(sdl, bazaar::graphql::sdl());
