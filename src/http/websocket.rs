@@ -310,9 +310,8 @@ enum ClientMessage {
         payload: Option<Map<String, Value>>,
     },
     Pong {
-        #[serde(default)]
-        #[allow(dead_code)]
-        payload: Option<Map<String, Value>>,
+        #[serde(default, rename = "payload")]
+        _payload: Option<Map<String, Value>>,
     },
     Subscribe {
         id: String,
