@@ -651,3 +651,43 @@ async fn an_order_placed_on_one_instance_reaches_a_subscriber_on_the_other_withi
     assert_eq!(heard["data"]["events"]["node"]["payload"]["id"], order);
     assert!(latency < Duration::from_secs(1), "{latency:?}");
 }
+
+#[actix_web::test]
+async fn a_revoked_key_closes_its_sockets_and_reads_only_its_kinds() {
+    let app = spawn_app().await;
+    let admin = app
+        .account_with_role("boss@example.com", "ADMIN")
+        .await
+        .token;
+    let erp = crate::partners::app_named(&app, &admin, "ERP").await;
+    let (secret, key_id) = crate::partners::key_with(&app, &admin, &erp, &["READ_PRODUCTS"]).await;
+    let mut socket = Socket::ready(&app, Some(&secret)).await;
+    // Orders are not this key's to read.
+    socket
+        .subscribe(
+            "o",
+            "subscription { events(types: [ORDER_CREATED]) { cursor } }",
+            json!({}),
+        )
+        .await;
+    let refused = socket.next_data("o").await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let started = Instant::now();
+    let revoked = app
+        .data_as(
+            &admin,
+            "mutation($id: ID!) { apiKeyRevoke(id: $id) { userErrors { code } } }",
+            json!({ "id": key_id }),
+        )
+        .await;
+    assert_eq!(
+        revoked["apiKeyRevoke"]["userErrors"],
+        json!([]),
+        "{revoked}"
+    );
+    assert_eq!(socket.closed().await, Some(4403));
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
