@@ -208,16 +208,16 @@ impl SharedLimits {
             tokio::time::timeout(self.timeout, invocation.invoke_async::<T>(&mut connection)).await;
         match outcome {
             Ok(Ok(value)) => {
-                self.health.answered();
+                self.health.answered(&self.prefix);
                 Some(value)
             }
             Ok(Err(error)) => {
-                self.health.failed(&error.to_string());
+                self.health.failed(&self.prefix, &error.to_string());
                 None
             }
             Err(_) => {
-                self.health
-                    .failed(&format!("no answer within {} ms", self.timeout.as_millis()));
+                let reason = format!("no answer within {} ms", self.timeout.as_millis());
+                self.health.failed(&self.prefix, &reason);
                 None
             }
         }
@@ -391,19 +391,23 @@ impl Health {
                 .is_ok()
     }
 
-    fn answered(&self) {
+    fn answered(&self, prefix: &str) {
         if self.lost.swap(false, Ordering::AcqRel) {
-            tracing::info!("Redis answers again: limits are shared by every instance again");
+            tracing::info!(
+                prefix,
+                "Redis answers again: limits are shared by every instance again"
+            );
         }
     }
 
-    fn failed(&self, reason: &str) {
+    fn failed(&self, prefix: &str, reason: &str) {
         self.retry_at_ms.store(
             self.now_ms().saturating_add(retry_every_ms()),
             Ordering::Release,
         );
         if !self.lost.swap(true, Ordering::AcqRel) {
             tracing::error!(
+                prefix,
                 reason,
                 "Redis is unreachable: each instance enforces its own limits until it answers again"
             );
@@ -423,12 +427,12 @@ mod tests {
     fn a_lost_redis_is_tried_by_one_call_a_second() {
         let health = Health::new();
         assert!(health.may_try());
-        health.failed("refused");
+        health.failed("test", "refused");
         assert!(!health.may_try(), "not again at once");
         health.retry_at_ms.store(0, Ordering::Release);
         assert!(health.may_try(), "one call tries it");
         assert!(!health.may_try(), "and only one");
-        health.answered();
+        health.answered("test");
         assert!(health.may_try());
     }
 
