@@ -233,3 +233,123 @@ async fn without_redis_each_instance_keeps_its_own_limits_and_says_so_once() {
         .count();
     assert_eq!(losses, 1, "the loss is logged once");
 }
+
+#[actix_web::test]
+async fn an_unresponsive_redis_holds_no_request_up() {
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let url = format!("redis://{}", silent.local_addr().expect("its address"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    let prefix = fresh_prefix();
+    let flags = [
+        "--redis-url",
+        &url,
+        "--redis-prefix",
+        &prefix,
+        "--redis-timeout-ms",
+        "100",
+    ];
+    let app = spawn_app_with(1, &flags).await;
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while started.elapsed() < Duration::from_millis(2_500) {
+        let sent = Instant::now();
+        let response = ask(&app, CATEGORIES).await;
+        assert!(response.get("errors").is_none(), "{response}");
+        slowest = slowest.max(sent.elapsed());
+    }
+    // A charge and a settle wait 100 ms each at most, and only once a second.
+    assert!(slowest < Duration::from_secs(1), "{slowest:?}");
+    let logs = captured_logs();
+    let losses: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("Redis is unreachable") && line.contains(&prefix))
+        .collect();
+    assert_eq!(losses.len(), 1, "{losses:?}");
+    assert!(
+        losses[0].contains("no answer within 100 ms"),
+        "{}",
+        losses[0]
+    );
+}
+
+/// A Redis server of a test's own, stopped when dropped.
+struct OwnRedis(std::process::Child);
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[actix_web::test]
+async fn shared_limits_resume_when_redis_comes_back_and_say_so_once() {
+    if redis_url().is_none() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let prefix = fresh_prefix();
+    let flags = [
+        "--redis-url",
+        &url,
+        "--redis-prefix",
+        &prefix,
+        "--cost-bucket-size",
+        "50",
+        "--cost-restore-rate",
+        "1",
+    ];
+    let (a, b) = two_instances(&flags).await;
+    // No Redis yet: each instance charges its own bucket.
+    let first_a = ask(&a, CATEGORIES).await;
+    let first_b = ask(&b, CATEGORIES).await;
+    assert_eq!(available(&first_a), BUCKET - COST, "{first_a}");
+    assert_eq!(available(&first_b), BUCKET - COST, "{first_b}");
+
+    let _redis = OwnRedis(
+        std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start redis-server"),
+    );
+    // Each instance tries Redis again within a second or two of its return.
+    let recovered = |logs: &str| {
+        logs.lines()
+            .filter(|line| line.contains("Redis answers again") && line.contains(&prefix))
+            .count()
+    };
+    let started = Instant::now();
+    while recovered(&captured_logs()) < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "both instances found Redis again"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+        ask(&a, CATEGORIES).await;
+        ask(&b, CATEGORIES).await;
+    }
+    // One bucket again, in Redis (which started it full): it continues from one instance to
+    // the other.
+    let on_a = available(&ask(&a, CATEGORIES).await);
+    let on_b = available(&ask(&b, CATEGORIES).await);
+    assert!(on_b <= on_a - COST + 1.0, "{on_b} after {on_a}");
+    let logs = captured_logs();
+    assert_eq!(recovered(&logs), 2, "each instance says so once");
+    let losses = logs
+        .lines()
+        .filter(|line| line.contains("Redis is unreachable") && line.contains(&prefix))
+        .count();
+    assert_eq!(losses, 2, "each instance logged the loss once");
+}
