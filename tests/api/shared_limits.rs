@@ -271,8 +271,9 @@ async fn an_unresponsive_redis_holds_no_request_up() {
         .filter(|line| line.contains("Redis is unreachable") && line.contains(&prefix))
         .collect();
     assert_eq!(losses.len(), 1, "{losses:?}");
+    // Ours, or the client's own connection timeout (the same 100 ms), whichever came first.
     assert!(
-        losses[0].contains("no answer within 100 ms"),
+        losses[0].contains("no answer within 100 ms") || losses[0].contains("timed out"),
         "{}",
         losses[0]
     );
