@@ -236,6 +236,59 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub webhooks: WebhookConfig,
+
+    #[command(flatten)]
+    pub shared_limits: SharedLimitsConfig,
+}
+
+/// Limits shared by every instance through Redis.
+#[derive(Clone, Args)]
+pub struct SharedLimitsConfig {
+    /// Redis that holds the cost buckets, the sign-in throttle and the abuse limits, so that
+    /// every instance gives a caller one budget: `redis://[:PASSWORD@]HOST[:PORT][/DB]`.
+    /// Unset: each instance keeps its own limits (N instances give a caller N budgets). While
+    /// Redis does not answer, each instance falls back to its own.
+    #[arg(long, env = "BAZAAR_REDIS_URL", hide_env_values = true, global = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every key Bazaar writes in Redis (`PREFIX:cost:…`), so that shops (or test
+    /// runs) sharing one Redis keep their limits apart: 1 to 64 letters, digits, `-`, `_`,
+    /// `.` or `:`.
+    #[arg(long, env = "BAZAAR_REDIS_PREFIX", default_value = "bazaar", global = true,
+          value_parser = parse_redis_prefix)]
+    pub redis_prefix: String,
+
+    /// Milliseconds one limit check waits for Redis before this instance's own limits answer
+    /// instead (an unresponsive Redis must not stall requests).
+    #[arg(long, env = "BAZAAR_REDIS_TIMEOUT_MS", default_value_t = 250, global = true,
+          value_parser = clap::value_parser!(u64).range(10..=5_000))]
+    pub redis_timeout_ms: u64,
+}
+
+impl std::fmt::Debug for SharedLimitsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedLimitsConfig")
+            .field(
+                "redis_url",
+                &self.redis_url.as_deref().map(crate::db::redact),
+            )
+            .field("redis_prefix", &self.redis_prefix)
+            .field("redis_timeout_ms", &self.redis_timeout_ms)
+            .finish()
+    }
+}
+
+/// A key prefix: 1 to 64 of `A-Z a-z 0-9 - _ . :`.
+fn parse_redis_prefix(text: &str) -> Result<String, String> {
+    let fits = (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if fits {
+        Ok(text.to_owned())
+    } else {
+        Err("1 to 64 letters, digits, `-`, `_`, `.` or `:`".to_owned())
+    }
 }
 
 /// Webhook delivery.

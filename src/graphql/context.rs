@@ -59,7 +59,11 @@ pub trait ContextExt {
     fn gateway(&self) -> async_graphql::Result<&Arc<dyn PaymentGateway>>;
     /// Counts one `action` on `target` from this request's client address; `RATE_LIMITED`
     /// past the allowance.
-    fn rate_limit(&self, action: Limited, target: Option<&str>) -> async_graphql::Result<()>;
+    fn rate_limit(
+        &self,
+        action: Limited,
+        target: Option<&str>,
+    ) -> impl Future<Output = async_graphql::Result<()>> + Send;
 }
 
 impl ContextExt for Context<'_> {
@@ -83,10 +87,11 @@ impl ContextExt for Context<'_> {
         self.data::<Arc<dyn PaymentGateway>>()
     }
 
-    fn rate_limit(&self, action: Limited, target: Option<&str>) -> async_graphql::Result<()> {
+    async fn rate_limit(&self, action: Limited, target: Option<&str>) -> async_graphql::Result<()> {
         let address = self.request()?.client_address.as_deref();
         Ok(self
             .data::<Arc<RateLimits>>()?
-            .admit(action, target, address)?)
+            .admit(action, target, address)
+            .await?)
     }
 }

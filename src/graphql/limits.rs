@@ -171,7 +171,7 @@ fn skip_string(bytes: &[u8], start: usize) -> (usize, usize) {
 /// Refuses an operation nesting deeper than allowed; charges its cost to the caller's bucket,
 /// or refuses it (`QUERY_TOO_COMPLEX` above the bucket's size, `THROTTLED` with `retryAfter`
 /// when the bucket holds too little now). What was charged, in points.
-pub fn charge(
+pub async fn charge(
     measure: Measure,
     limits: &QueryLimits,
     costs: &CostLimiter,
@@ -184,7 +184,7 @@ pub fn charge(
         )));
     }
     let cost = measure.cost as f64;
-    match costs.charge(key, cost) {
+    match costs.charge(key, cost).await {
         Ok(()) => Ok(cost),
         Err(Refused::TooExpensive) if measure.cost == UNPRICEABLE => Err(too_complex(
             "the query asks for a list whose length has no known bound, so it cannot be priced"

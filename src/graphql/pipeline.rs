@@ -149,7 +149,10 @@ impl Pipeline {
             });
         let mut ticket = None;
         let mut actual_cost = 0;
-        let mut response = match self.prepare(caller, &db, params, allowed, &mut ticket) {
+        let mut response = match self
+            .prepare(caller, &db, params, allowed, &mut ticket)
+            .await
+        {
             Err(error) => Response::from_errors(vec![error]),
             Ok(prepared) if prepared.subscribes => Response::from_errors(vec![coded_error(
                 "subscriptions run over WebSocket (graphql-transport-ws) at this URL".to_owned(),
@@ -193,7 +196,8 @@ impl Pipeline {
         };
         apply_error_policy(&mut response, request_id);
         if let Some(ticket) = &ticket {
-            self.settle(&mut response, ticket, Some(actual_cost as f64));
+            self.settle(&mut response, ticket, Some(actual_cost as f64))
+                .await;
         }
         if self.debug_extensions {
             response.extensions.insert(
@@ -207,7 +211,7 @@ impl Pipeline {
     /// Starts one operation of a WebSocket: a subscription's stream of responses, or the one
     /// response of a query or mutation. A request refused before it ran (limits, cost,
     /// validation) is `Err` with its errors. The cost is charged when it starts.
-    pub fn subscribe(
+    pub async fn subscribe(
         &self,
         caller: &Caller,
         params: Params,
@@ -223,12 +227,16 @@ impl Pipeline {
                 Allowed::Everything,
                 &mut ticket,
             )
+            .await
             .map_err(|error| vec![error])?;
-        let cost = ticket.map(|ticket| {
-            let mut extensions = Response::new(Value::Null);
-            self.settle(&mut extensions, &ticket, None);
-            extensions.extensions
-        });
+        let cost = match ticket {
+            Some(ticket) => {
+                let mut extensions = Response::new(Value::Null);
+                self.settle(&mut extensions, &ticket, None).await;
+                Some(extensions.extensions)
+            }
+            None => None,
+        };
         let writes = prepared
             .writes
             .then(|| (self.bus.clone(), self.bus.authority_changes()));
@@ -267,7 +275,7 @@ impl Pipeline {
     /// Everything before execution: the document (resolved, parsed and checked), its
     /// variables, its cost charged. `ticket` names the caller's cost bucket as soon as the
     /// caller is known.
-    fn prepare(
+    async fn prepare(
         &self,
         caller: AppResult<Caller>,
         db: &Db,
@@ -316,12 +324,8 @@ impl Pipeline {
             },
             requested: None,
         });
-        ticket.requested = Some(limits::charge(
-            measure,
-            &self.limits,
-            &self.costs,
-            &ticket.key,
-        )?);
+        ticket.requested =
+            Some(limits::charge(measure, &self.limits, &self.costs, &ticket.key).await?);
         let subscribes = kind == Some(OperationType::Subscription);
         let principal = caller.principal;
         let loader = loaders::for_request(db.clone(), principal.catalog_visibility());
@@ -351,13 +355,15 @@ impl Pipeline {
 
     /// Settles what a request cost (`actual`: what its response's fields cost; `None` for a
     /// subscription, charged up front only) and reports it in `extensions.cost`.
-    fn settle(&self, response: &mut Response, ticket: &CostTicket, actual: Option<f64>) {
+    async fn settle(&self, response: &mut Response, ticket: &CostTicket, actual: Option<f64>) {
         let requested = ticket.requested;
         let actual = requested.and(actual);
-        if let (Some(requested), Some(actual)) = (requested, actual) {
-            self.costs.settle(&ticket.key, requested, actual);
-        }
-        let status = self.costs.status(&ticket.key);
+        let status = match (requested, actual) {
+            (Some(requested), Some(actual)) => {
+                self.costs.settle(&ticket.key, requested, actual).await
+            }
+            _ => self.costs.status(&ticket.key).await,
+        };
         response.extensions.insert(
             "cost".to_owned(),
             value!({

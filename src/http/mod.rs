@@ -43,6 +43,7 @@ use crate::services::mail::{self, Mailer};
 use crate::services::payments::stripe::{StripeConfig, StripeGateway};
 use crate::services::payments::{PaymentGateway, TestGateway};
 use crate::services::rate_limits::RateLimits;
+use crate::services::shared_limits::{SharedLimits, SharedLimitsSettings};
 use crate::services::webhooks::{self, WebhookSettings, Webhooks};
 use websocket::{SocketLimits, Sockets};
 
@@ -149,16 +150,30 @@ impl Application {
                 }
             })
         });
-        let rate_limits = Arc::new(RateLimits::new(
-            config.limits.rate_limits,
-            config.payments.guest_checkouts_per_hour,
-        ));
+        let shared_limits = match &config.shared_limits.redis_url {
+            Some(url) => Some(Arc::new(SharedLimits::connect(&SharedLimitsSettings {
+                url: url.clone(),
+                prefix: config.shared_limits.redis_prefix.clone(),
+                timeout: Duration::from_millis(config.shared_limits.redis_timeout_ms),
+            })?)),
+            None => None,
+        };
+        let rate_limits = Arc::new(
+            RateLimits::new(
+                config.limits.rate_limits,
+                config.payments.guest_checkouts_per_hour,
+            )
+            .shared_through(shared_limits.clone()),
+        );
         let checkout = Arc::new(CheckoutServices {
             limits: rate_limits.clone(),
             mailer: mailer.clone(),
             order_status_url: config.payments.order_status_url.clone(),
         });
-        let accounts = Arc::new(Accounts::new(&config.auth, &config.mail, mailer));
+        let accounts = Arc::new(
+            Accounts::new(&config.auth, &config.mail, mailer)
+                .with_shared_limits(shared_limits.clone()),
+        );
         let categories = Arc::new(CategoryTreeCache::new(Duration::from_secs(u64::from(
             config.category_cache_seconds,
         ))));
@@ -203,10 +218,13 @@ impl Application {
             "--persisted-queries allowlist needs --persisted-queries-file with the allowed documents"
         );
         let persisted = PersistedQueries::new(limits_config.persisted_queries, allowlist)?;
-        let costs = Arc::new(CostLimiter::new(
-            limits_config.cost_bucket_size,
-            limits_config.cost_restore_rate,
-        ));
+        let costs = Arc::new(
+            CostLimiter::new(
+                limits_config.cost_bucket_size,
+                limits_config.cost_restore_rate,
+            )
+            .shared_through(shared_limits),
+        );
         let webhooks = Arc::new(Webhooks::new(WebhookSettings {
             policy: DestinationPolicy {
                 allow_private: config.webhooks_may_reach_private(),

@@ -556,6 +556,7 @@ impl Connection {
             .state
             .pipeline
             .subscribe(caller, params, request_id.clone())
+            .await
         {
             Ok(responses) => responses,
             Err(mut errors) => {

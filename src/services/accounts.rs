@@ -32,6 +32,7 @@ use crate::services::events::recorded_transaction;
 use crate::services::mail::{Mailer, OutgoingMail};
 use crate::services::passwords::PasswordHasher;
 use crate::services::session_cache::SessionCache;
+use crate::services::shared_limits::SharedLimits;
 use crate::services::throttle::{LoginThrottle, ThrottleKey};
 use crate::services::tokens::{SecretToken, hash_token};
 
@@ -148,6 +149,12 @@ impl Accounts {
                 config.session_cache_seconds,
             )))),
         }
+    }
+
+    /// Keeps the sign-in throttle in Redis, shared by every instance (`None`: in this process).
+    pub fn with_shared_limits(mut self, shared: Option<Arc<SharedLimits>>) -> Self {
+        self.throttle = self.throttle.shared_through(shared);
+        self
     }
 
     /// Takes a sign-up. The answer is the same whether or not the email has an account, and it
@@ -299,7 +306,7 @@ impl Accounts {
         keys.extend(client.map(ThrottleKey::client));
         // The attempt is counted before the password is checked, so that concurrent attempts
         // cannot all pass the throttle; a success takes it back.
-        if let Err(wait) = self.throttle.reserve(&keys, Instant::now()) {
+        if let Err(wait) = self.throttle.reserve(&keys).await {
             tracing::warn!("sign-in throttled");
             return Err(AppError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
@@ -325,7 +332,7 @@ impl Accounts {
                 INVALID_CREDENTIALS,
             ));
         };
-        self.throttle.record_success(&account_key, &keys);
+        self.throttle.record_success(&account_key, &keys).await;
         let session = self.start_session(db, user_id).await?;
         tracing::info!(account = user_id, "signed in");
         Ok(session)
@@ -451,7 +458,7 @@ impl Accounts {
     ) -> AppResult<()> {
         let new = Password::parse(new, "newPassword").map_err(AppError::rejected)?;
         let account_key = [ThrottleKey::account(&format!("id:{}", caller.account_id.0))];
-        if let Err(wait) = self.throttle.reserve(&account_key, Instant::now()) {
+        if let Err(wait) = self.throttle.reserve(&account_key).await {
             return Err(AppError::RateLimited {
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
             });
@@ -467,7 +474,9 @@ impl Accounts {
                 "the current password is incorrect",
             ));
         }
-        self.throttle.record_success(&account_key[0], &account_key);
+        self.throttle
+            .record_success(&account_key[0], &account_key)
+            .await;
         let hash = self.hasher.hash(new).await?;
         let recent = self.recent_sessions.clone();
         let currency = db.currency();

@@ -46,12 +46,13 @@ pub struct CheckoutServices {
 impl CheckoutServices {
     /// Refuses a guest's checkout beyond the per-address limit (`RATE_LIMITED`); signed-in
     /// customers are not limited here.
-    pub fn admit(&self, caller: &Principal, client_address: Option<&str>) -> AppResult<()> {
+    pub async fn admit(&self, caller: &Principal, client_address: Option<&str>) -> AppResult<()> {
         if caller.account_id().is_some() {
             return Ok(());
         }
         self.limits
             .admit(Limited::GuestCheckout, None, client_address)
+            .await
     }
 
     /// Mails the order's confirmation with its access link, in the background.
@@ -120,7 +121,9 @@ pub async fn complete(
     stock: StockDisclosure,
     currency: String,
 ) -> AppResult<Placed> {
-    services.admit(&caller, request.client_address.as_deref())?;
+    services
+        .admit(&caller, request.client_address.as_deref())
+        .await?;
     let email = Email::parse(&request.email).map_err(|r| AppError::rejected(r).under("input"))?;
     let address = PostalAddress::parse(&request.shipping_address).map_err(|problems| {
         AppError::Rejected(

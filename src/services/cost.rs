@@ -1,5 +1,6 @@
-//! The cost buckets of every caller, in memory, per process: charge before execution, settle
-//! after, report the status for `extensions.cost`.
+//! The cost buckets of every caller: charge before execution, settle after, report the status
+//! for `extensions.cost`. In Redis when limits are shared (one budget per caller whichever
+//! instance it calls); in memory, per process, otherwise and whenever Redis does not answer.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 use moka::sync::Cache;
 
 use crate::domain::cost::{Bucket, BucketPolicy, Refused};
+use crate::services::shared_limits::SharedLimits;
 
 /// Most buckets kept. Past it, buckets used once make way for busy ones (TinyLFU): a spray of
 /// client addresses neither grows memory nor refills a busy caller's bucket.
@@ -29,7 +31,9 @@ pub struct ThrottleStatus {
 /// Every caller's bucket.
 pub struct CostLimiter {
     policy: BucketPolicy,
+    /// This process's buckets: the only ones without Redis, the fallback with it.
     buckets: Cache<BucketKey, Arc<Mutex<Bucket>>>,
+    shared: Option<Arc<SharedLimits>>,
 }
 
 impl CostLimiter {
@@ -47,7 +51,15 @@ impl CostLimiter {
                 .max_capacity(MOST_BUCKETS)
                 .time_to_idle(refill + Duration::from_secs(1))
                 .build(),
+            shared: None,
         }
+    }
+
+    /// The same buckets kept in Redis, shared by every instance (this process's own while
+    /// Redis does not answer).
+    pub fn shared_through(mut self, shared: Option<Arc<SharedLimits>>) -> Self {
+        self.shared = shared;
+        self
     }
 
     /// Points a full bucket holds.
@@ -65,20 +77,61 @@ impl CostLimiter {
     }
 
     /// Takes `cost` points from `key`'s bucket.
-    pub fn charge(&self, key: &str, cost: f64) -> Result<(), Refused> {
-        self.with_bucket(key, |bucket, now| bucket.charge(&self.policy, cost, now))
+    pub async fn charge(&self, key: &str, cost: f64) -> Result<(), Refused> {
+        if cost > self.policy.capacity {
+            return Err(Refused::TooExpensive);
+        }
+        if let Some(shared) = &self.shared
+            && let Some(outcome) = shared.charge_cost(key, &self.policy, cost).await
+        {
+            return outcome;
+        }
+        self.charge_here(key, cost)
     }
 
-    /// Settles a charge to what the query actually cost.
-    pub fn settle(&self, key: &str, requested: f64, actual: f64) {
-        self.with_bucket(key, |bucket, now| {
-            bucket.settle(&self.policy, requested, actual, now);
-        });
+    /// Settles a charge to what the query actually cost; the bucket after.
+    pub async fn settle(&self, key: &str, requested: f64, actual: f64) -> ThrottleStatus {
+        if let Some(shared) = &self.shared
+            && let Some(available) = shared
+                .settle_cost(key, &self.policy, requested, actual)
+                .await
+        {
+            return self.status_of(available);
+        }
+        self.settle_here(key, requested, actual)
     }
 
     /// The bucket of `key` now.
-    pub fn status(&self, key: &str) -> ThrottleStatus {
+    pub async fn status(&self, key: &str) -> ThrottleStatus {
+        if let Some(shared) = &self.shared
+            && let Some(available) = shared.available_cost(key, &self.policy).await
+        {
+            return self.status_of(available);
+        }
+        self.status_here(key)
+    }
+
+    /// Takes `cost` points from this process's bucket of `key`.
+    fn charge_here(&self, key: &str, cost: f64) -> Result<(), Refused> {
+        self.with_bucket(key, |bucket, now| bucket.charge(&self.policy, cost, now))
+    }
+
+    /// Settles a charge in this process's bucket of `key`; the bucket after.
+    fn settle_here(&self, key: &str, requested: f64, actual: f64) -> ThrottleStatus {
+        let available = self.with_bucket(key, |bucket, now| {
+            bucket.settle(&self.policy, requested, actual, now);
+            bucket.available(&self.policy, now)
+        });
+        self.status_of(available)
+    }
+
+    /// This process's bucket of `key` now.
+    fn status_here(&self, key: &str) -> ThrottleStatus {
         let available = self.with_bucket(key, |bucket, now| bucket.available(&self.policy, now));
+        self.status_of(available)
+    }
+
+    fn status_of(&self, available: f64) -> ThrottleStatus {
         ThrottleStatus {
             maximum_available: self.policy.capacity,
             currently_available: available,
@@ -99,13 +152,13 @@ mod tests {
     #[test]
     fn a_spray_of_callers_stays_bounded_and_busy_buckets_stay_drawn() {
         let costs = CostLimiter::new(100, 1);
-        assert!(costs.charge("account:1", 100.0).is_ok());
+        assert!(costs.charge_here("account:1", 100.0).is_ok());
         for n in 0..(2 * MOST_BUCKETS) {
-            let _ = costs.charge(&format!("client:{n}"), 1.0);
+            let _ = costs.charge_here(&format!("client:{n}"), 1.0);
             // Refilled at 1 point a second, never full again unless it was evicted (a new
             // bucket is full): slow runs of this test (a loaded machine) refill it a little.
             if n % 1_000 == 0 {
-                assert!(costs.status("account:1").currently_available < 99.0);
+                assert!(costs.status_here("account:1").currently_available < 99.0);
             }
         }
         costs.buckets.run_pending_tasks();

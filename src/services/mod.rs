@@ -25,6 +25,7 @@ pub mod product_upsert;
 pub mod rate_limits;
 pub mod seed;
 pub mod session_cache;
+pub mod shared_limits;
 pub mod throttle;
 pub mod tokens;
 pub mod webhooks;

@@ -1,8 +1,10 @@
 //! Rate limits on actions that are cheap to ask for and costly to grant or abuse: a guest
 //! checkout (reserves stock), a password-reset request (mail bombing), a discount code (code
 //! guessing), a sign-up, a payment attempt (card testing). Each is limited per target (the email,
-//! the cart, the order) and per client address, with a GCRA limiter per key (governor) held in a
-//! bounded cache (moka) that forgets a key once its allowance has fully recovered.
+//! the cart, the order) and per client address, with a GCRA limiter per key: in Redis when
+//! limits are shared (one allowance whichever instance is asked), else (and whenever Redis does
+//! not answer) in this process (governor), held in a bounded cache (moka) that forgets a key once
+//! its allowance has fully recovered.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use moka::sync::Cache;
 
 use crate::error::{AppError, AppResult};
+use crate::services::shared_limits::SharedLimits;
 
 /// Most keys one limit remembers. Past it, keys seen once make way for busy ones (TinyLFU), so a
 /// spray of addresses neither grows memory nor frees the keys under attack.
@@ -22,19 +25,22 @@ const LONGEST_KEY_CHARS: usize = 256;
 
 /// At most `burst` actions per key at once, refilled at `per_hour` an hour.
 pub struct KeyedLimit {
+    /// Its name among the keys in Redis.
+    name: &'static str,
     quota: Quota,
     limiters: Cache<String, Arc<DefaultDirectRateLimiter>>,
 }
 
 impl KeyedLimit {
-    /// A limit of `per_hour` actions an hour per key, all of which may come at once.
-    pub fn per_hour(per_hour: NonZeroU32) -> Self {
-        Self::new(Quota::per_hour(per_hour), Duration::from_secs(3_600))
+    /// A limit named `name` of `per_hour` actions an hour per key, all of which may come at once.
+    pub fn per_hour(name: &'static str, per_hour: NonZeroU32) -> Self {
+        Self::new(name, Quota::per_hour(per_hour), Duration::from_secs(3_600))
     }
 
     /// A key idle for `recovery` has its whole allowance back, so it is forgotten then.
-    fn new(quota: Quota, recovery: Duration) -> Self {
+    fn new(name: &'static str, quota: Quota, recovery: Duration) -> Self {
         Self {
+            name,
             quota,
             limiters: Cache::builder()
                 .max_capacity(MOST_KEYS)
@@ -43,9 +49,27 @@ impl KeyedLimit {
         }
     }
 
-    /// Counts one action for `key`; when over the limit, how long until the next one is allowed.
-    pub fn check(&self, key: &str) -> Result<(), Duration> {
+    /// Counts one action for `key`, in Redis when `shared` is given and answers, else here;
+    /// when over the limit, how long until the next one is allowed.
+    pub async fn check(&self, key: &str, shared: Option<&SharedLimits>) -> Result<(), Duration> {
         let key: String = key.chars().take(LONGEST_KEY_CHARS).collect();
+        if let Some(shared) = shared
+            && let Some(outcome) = shared
+                .admit(
+                    self.name,
+                    &key,
+                    self.quota.replenish_interval(),
+                    self.quota.burst_size().get(),
+                )
+                .await
+        {
+            return outcome;
+        }
+        self.check_here(key)
+    }
+
+    /// Counts one action for `key` in this process.
+    fn check_here(&self, key: String) -> Result<(), Duration> {
         let limiter = self
             .limiters
             .get_with(key, || Arc::new(RateLimiter::direct(self.quota)));
@@ -73,6 +97,7 @@ pub enum Limited {
 /// Every rate limit, per target and per client address.
 pub struct RateLimits {
     enabled: bool,
+    shared: Option<Arc<SharedLimits>>,
     guest_checkout: KeyedLimit,
     reset_per_email: KeyedLimit,
     reset_per_address: KeyedLimit,
@@ -83,8 +108,8 @@ pub struct RateLimits {
     pay_per_address: KeyedLimit,
 }
 
-fn hourly(n: u32) -> KeyedLimit {
-    KeyedLimit::per_hour(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+fn hourly(name: &'static str, n: u32) -> KeyedLimit {
+    KeyedLimit::per_hour(name, NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
 }
 
 impl RateLimits {
@@ -93,21 +118,29 @@ impl RateLimits {
     pub fn new(enabled: bool, guest_checkouts_per_hour: u32) -> Self {
         Self {
             enabled,
-            guest_checkout: hourly(guest_checkouts_per_hour),
-            reset_per_email: hourly(3),
-            reset_per_address: hourly(20),
-            discount_per_cart: hourly(10),
-            discount_per_address: hourly(30),
-            register_per_address: hourly(10),
-            pay_per_order: hourly(10),
-            pay_per_address: hourly(30),
+            shared: None,
+            guest_checkout: hourly("guest-checkout:address", guest_checkouts_per_hour),
+            reset_per_email: hourly("password-reset:email", 3),
+            reset_per_address: hourly("password-reset:address", 20),
+            discount_per_cart: hourly("discount-code:cart", 10),
+            discount_per_address: hourly("discount-code:address", 30),
+            register_per_address: hourly("sign-up:address", 10),
+            pay_per_order: hourly("payment:order", 10),
+            pay_per_address: hourly("payment:address", 30),
         }
+    }
+
+    /// The same allowances kept in Redis, shared by every instance (this process's own while
+    /// Redis does not answer).
+    pub fn shared_through(mut self, shared: Option<Arc<SharedLimits>>) -> Self {
+        self.shared = shared;
+        self
     }
 
     /// Counts one `action` on `target` from `address`; `RATE_LIMITED` (with the wait) when
     /// either allowance is spent. Targets are normalised (trimmed, lower-case) and capped, so
     /// variants of one email count as one.
-    pub fn admit(
+    pub async fn admit(
         &self,
         action: Limited,
         target: Option<&str>,
@@ -128,12 +161,15 @@ impl RateLimits {
         let refused = |wait: Duration| AppError::RateLimited {
             retry_after_secs: wait.as_secs().max(1),
         };
+        let shared = self.shared.as_deref();
         per_address
-            .check(address.unwrap_or("unknown"))
+            .check(address.unwrap_or("unknown"), shared)
+            .await
             .map_err(refused)?;
         if let (Some(limit), Some(target)) = (per_target, target) {
             limit
-                .check(&target.trim().to_lowercase())
+                .check(&target.trim().to_lowercase(), shared)
+                .await
                 .map_err(refused)?;
         }
         Ok(())
@@ -146,23 +182,23 @@ mod tests {
 
     #[test]
     fn each_key_has_its_own_allowance() {
-        let limit = KeyedLimit::per_hour(NonZeroU32::new(2).unwrap());
-        assert!(limit.check("a").is_ok());
-        assert!(limit.check("a").is_ok());
-        let wait = limit.check("a").unwrap_err();
+        let limit = KeyedLimit::per_hour("test", NonZeroU32::new(2).unwrap());
+        assert!(limit.check_here("a".into()).is_ok());
+        assert!(limit.check_here("a".into()).is_ok());
+        let wait = limit.check_here("a".into()).unwrap_err();
         assert!(wait > Duration::from_secs(60) && wait <= Duration::from_secs(1_800));
-        assert!(limit.check("b").is_ok());
+        assert!(limit.check_here("b".into()).is_ok());
     }
 
     #[test]
     fn a_spray_of_keys_stays_bounded() {
-        let limit = KeyedLimit::per_hour(NonZeroU32::new(1).unwrap());
-        assert!(limit.check("target").is_ok());
+        let limit = KeyedLimit::per_hour("test", NonZeroU32::new(1).unwrap());
+        assert!(limit.check_here("target".into()).is_ok());
         for n in 0..(2 * MOST_KEYS) {
-            let _ = limit.check(&format!("10.0.{}.{}", n >> 8, n & 255));
+            let _ = limit.check_here(format!("10.0.{}.{}", n >> 8, n & 255));
             if n % 1_000 == 0 {
                 assert!(
-                    limit.check("target").is_err(),
+                    limit.check_here("target".into()).is_err(),
                     "the busy key keeps its count"
                 );
             }

@@ -1,11 +1,15 @@
 //! Sign-in throttling: after a few failures per key (an account's email, a client address) each
-//! further attempt must wait twice as long as the one before, up to a ceiling. In memory, per
-//! process, in bounded caches (moka) that forget a key an hour after its last failure.
+//! further attempt must wait twice as long as the one before, up to a ceiling. In Redis when
+//! limits are shared (every instance counts the same failures); in memory, per process, in
+//! bounded caches (moka) that forget a key an hour after its last failure, otherwise and
+//! whenever Redis does not answer.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
+
+use crate::services::shared_limits::SharedLimits;
 
 /// Longest wait between attempts.
 const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
@@ -51,6 +55,14 @@ impl ThrottleKey {
     pub fn client(address: &str) -> Self {
         Self::Client(address.chars().take(LONGEST_KEY_CHARS).collect())
     }
+
+    /// Its kind and name in Redis.
+    fn redis_name(&self) -> (&'static str, &str) {
+        match self {
+            Self::Account(name) => ("login:account", name),
+            Self::Client(name) => ("login:client", name),
+        }
+    }
 }
 
 /// Failure counts with growing back-off.
@@ -61,6 +73,7 @@ pub struct LoginThrottle {
     clients: Cache<String, Failures>,
     /// Checking and counting several keys is one step.
     step: Mutex<()>,
+    shared: Option<Arc<SharedLimits>>,
 }
 
 fn failure_cache() -> Cache<String, Failures> {
@@ -80,7 +93,52 @@ impl LoginThrottle {
             accounts: failure_cache(),
             clients: failure_cache(),
             step: Mutex::new(()),
+            shared: None,
         }
+    }
+
+    /// The same counts kept in Redis, shared by every instance (this process's own while
+    /// Redis does not answer).
+    pub fn shared_through(mut self, shared: Option<Arc<SharedLimits>>) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Takes an attempt for `keys` now, counted as a failure until
+    /// [`Self::record_success`] says otherwise, or `Err(wait)` when any of them must wait: in
+    /// Redis when limits are shared, else (or when it does not answer) here; see
+    /// [`Self::reserve_at`].
+    pub async fn reserve(&self, keys: &[ThrottleKey]) -> Result<(), Duration> {
+        if let Some(shared) = &self.shared {
+            let named: Vec<(&str, &str, u32)> = keys
+                .iter()
+                .map(|key| {
+                    let (kind, name) = key.redis_name();
+                    (kind, name, self.cache_of(key).2)
+                })
+                .collect();
+            if let Some(outcome) = shared.reserve_sign_in(&named, MAX_WAIT, FORGET_AFTER).await {
+                return outcome;
+            }
+        }
+        self.reserve_at(keys, Instant::now())
+    }
+
+    /// A reserved attempt succeeded: the account's failures are forgotten, and the attempt no
+    /// longer counts against the other keys (the client address). In Redis when limits are
+    /// shared, else (or when it does not answer) here.
+    pub async fn record_success(&self, account: &ThrottleKey, others: &[ThrottleKey]) {
+        if let Some(shared) = &self.shared {
+            let others: Vec<(&str, &str)> = others.iter().map(ThrottleKey::redis_name).collect();
+            if shared
+                .sign_in_succeeded(account.redis_name(), &others)
+                .await
+                .is_some()
+            {
+                return;
+            }
+        }
+        self.record_success_here(account, others);
     }
 
     fn cache_of<'k>(&self, key: &'k ThrottleKey) -> (&Cache<String, Failures>, &'k String, u32) {
@@ -100,10 +158,11 @@ impl LoginThrottle {
         self.wait_of(keys, now)
     }
 
-    /// Takes an attempt for `keys`, counted as a failure until [`Self::record_success`] says
-    /// otherwise, or `Err(wait)` when any of them must wait: checked and counted in one step,
-    /// so a burst of concurrent attempts cannot all pass the check before any is counted.
-    pub fn reserve(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
+    /// Takes an attempt for `keys` in this process at `now`, counted as a failure until
+    /// [`Self::record_success_here`] says otherwise, or `Err(wait)` when any of them must
+    /// wait: checked and counted in one step, so a burst of concurrent attempts cannot all pass
+    /// the check before any is counted.
+    pub fn reserve_at(&self, keys: &[ThrottleKey], now: Instant) -> Result<(), Duration> {
         let _step = self.one_step();
         self.wait_of(keys, now)?;
         self.count_failure(keys, now);
@@ -147,9 +206,8 @@ impl LoginThrottle {
         }
     }
 
-    /// A reserved attempt succeeded: the account's failures are forgotten, and the attempt no
-    /// longer counts against the other keys (the client address).
-    pub fn record_success(&self, account: &ThrottleKey, others: &[ThrottleKey]) {
+    /// [`Self::record_success`] in this process.
+    pub fn record_success_here(&self, account: &ThrottleKey, others: &[ThrottleKey]) {
         let _step = self.one_step();
         let (cache, name, _) = self.cache_of(account);
         cache.invalidate(name);
@@ -208,7 +266,7 @@ mod tests {
         let now = Instant::now();
         throttle.record_failure(&account(), now);
         assert!(throttle.check(&account(), now).is_err());
-        throttle.record_success(&account()[0], &account());
+        throttle.record_success_here(&account()[0], &account());
         assert!(throttle.check(&account(), now).is_ok());
     }
 
@@ -217,7 +275,7 @@ mod tests {
         let throttle = LoginThrottle::new(5);
         let now = Instant::now();
         let passed = (0..200)
-            .filter(|_| throttle.reserve(&account(), now).is_ok())
+            .filter(|_| throttle.reserve_at(&account(), now).is_ok())
             .count();
         assert_eq!(passed, 5);
     }
@@ -241,7 +299,7 @@ mod tests {
         let now = Instant::now();
         let target = account();
         for _ in 0..3 {
-            let _ = throttle.reserve(&target, now);
+            let _ = throttle.reserve_at(&target, now);
         }
         assert!(throttle.check(&target, now).is_err());
         for n in 0..(2 * MOST_KEYS) {
@@ -251,14 +309,14 @@ mod tests {
                 (n >> 8) & 255,
                 n & 255
             ))];
-            let _ = throttle.reserve(&sprayed, now);
+            let _ = throttle.reserve_at(&sprayed, now);
         }
         // Spraying emails to push the target out works no better while the target is still
         // being tried (each try costs a password check, so a spray is slow to begin with).
         for n in 0..(2 * MOST_KEYS) {
-            let _ = throttle.reserve(&[ThrottleKey::account(&format!("{n}@example.com"))], now);
+            let _ = throttle.reserve_at(&[ThrottleKey::account(&format!("{n}@example.com"))], now);
             if n % 1_000 == 0 {
-                assert!(throttle.reserve(&target, now).is_err());
+                assert!(throttle.reserve_at(&target, now).is_err());
             }
         }
         throttle.clients.run_pending_tasks();

@@ -27,6 +27,7 @@ mod payments;
 mod product_reviews;
 mod query_cost;
 mod schema;
+mod shared_limits;
 mod staff_commerce;
 mod stock_bulk;
 mod stripe_gateway;

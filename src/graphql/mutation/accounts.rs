@@ -153,7 +153,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new account.")] input: AccountRegisterInput,
     ) -> Result<AccountRegisterPayload> {
-        ctx.rate_limit(Limited::Register, None)?;
+        ctx.rate_limit(Limited::Register, None).await?;
         let result = ctx
             .accounts()?
             .register(
@@ -300,7 +300,8 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account's email.")] email: String,
     ) -> Result<PasswordResetRequestPayload> {
-        ctx.rate_limit(Limited::PasswordResetRequest, Some(&email))?;
+        ctx.rate_limit(Limited::PasswordResetRequest, Some(&email))
+            .await?;
         let result = ctx
             .accounts()?
             .request_password_reset(&ctx.request()?.db, &email);

@@ -143,7 +143,8 @@ impl CommerceMutation {
         #[graphql(desc = "The cart.")] cart_id: ID,
         #[graphql(desc = "The code.")] code: String,
     ) -> Result<CartPayload> {
-        ctx.rate_limit(Limited::DiscountCodeApply, Some(cart_id.as_str()))?;
+        ctx.rate_limit(Limited::DiscountCodeApply, Some(cart_id.as_str()))
+            .await?;
         self.discount(ctx, cart_id, Some(code)).await
     }
 
@@ -208,7 +209,7 @@ impl CommerceMutation {
         #[graphql(desc = "The order's access token from `checkoutComplete`, for guests.")]
         access_token: Option<String>,
     ) -> Result<OrderPayload> {
-        ctx.rate_limit(Limited::Pay, Some(id.as_str()))?;
+        ctx.rate_limit(Limited::Pay, Some(id.as_str())).await?;
         let request = ctx.request()?;
         let caller = OrderCaller {
             principal: request.principal,
