@@ -65,8 +65,9 @@ pub struct Accounts {
     reset_url: String,
     verification_url: String,
     sign_up_url: String,
-    /// Shared with the blocking work that ends sessions, which drops them from it right after
-    /// committing, even if the request that asked has been given up by then.
+    /// Dropped from by [`Accounts::hear`]: the bus delivers the notices of the work that ends
+    /// sessions as soon as its database call is over, even if the request that asked has been
+    /// given up by then (see `db::notices`).
     recent_sessions: Arc<SessionCache>,
 }
 
@@ -427,10 +428,8 @@ impl Accounts {
 
     /// Ends the caller's session.
     pub async fn logout(&self, db: &Db, caller: AccountPrincipal) -> AppResult<()> {
-        let recent = self.recent_sessions.clone();
         db.run(move |conn| {
             session::revoke(conn, caller.session_id, now())?;
-            recent.forget_session(caller.session_id);
             Ok(())
         })
         .await
@@ -438,10 +437,8 @@ impl Accounts {
 
     /// Ends every session of the caller's account, this one included; how many ended.
     pub async fn logout_all(&self, db: &Db, caller: AccountPrincipal) -> AppResult<usize> {
-        let recent = self.recent_sessions.clone();
         db.run(move |conn| {
             let ended = session::revoke_all(conn, caller.account_id.0, None, now())?;
-            recent.forget_account(caller.account_id);
             Ok(ended)
         })
         .await
@@ -478,7 +475,6 @@ impl Accounts {
             .record_success(&account_key[0], &account_key)
             .await;
         let hash = self.hasher.hash(new).await?;
-        let recent = self.recent_sessions.clone();
         let currency = db.currency();
         db.run(move |conn| {
             recorded_transaction(conn, currency, |conn, changes| {
@@ -488,7 +484,6 @@ impl Accounts {
                 session::revoke_all(conn, id, Some(caller.session_id), now)?;
                 password_reset::invalidate_all(conn, id, now)
             })?;
-            recent.forget_account(caller.account_id);
             Ok(())
         })
         .await?;
@@ -663,7 +658,6 @@ impl Accounts {
             return Err(invalid());
         }
         let hash = self.hasher.hash(new).await?;
-        let recent = self.recent_sessions.clone();
         let currency = db.currency();
         let account = db
             .run(move |conn| {
@@ -678,7 +672,6 @@ impl Accounts {
                     password_reset::invalidate_all(conn, user_id, now)?;
                     Ok(user_id)
                 })?;
-                recent.forget_account(AccountId(account));
                 Ok(account)
             })
             .await?;
@@ -737,7 +730,6 @@ impl Accounts {
 
     /// Gives an account a role. The last administrator cannot be demoted.
     pub async fn set_role(&self, db: &Db, account: AccountId, role: Role) -> AppResult<User> {
-        let recent = self.recent_sessions.clone();
         let actor = db.actor();
         let currency = db.currency();
         let user = db
@@ -769,7 +761,6 @@ impl Accounts {
                     changes.touch(Tracked::Users, account.0);
                     Ok(user::set_role(conn, account.0, role.as_str(), now())?)
                 })?;
-                recent.forget_account(account);
                 Ok(user)
             })
             .await?;

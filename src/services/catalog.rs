@@ -40,8 +40,8 @@ impl CategoryRef {
 }
 
 /// The category tree as this server last read it, kept for a few seconds, so that product
-/// lists by category need not read it each time. Category changes made through this server drop
-/// it at once; changes made elsewhere (another server, SQL) show within its lifetime.
+/// lists by category need not read it each time. A category change made anywhere drops it at
+/// once, through the bus; the lifetime bounds what a bus that lost its connection could miss.
 pub struct CategoryTreeCache {
     lifetime: Duration,
     state: Mutex<TreeState>,

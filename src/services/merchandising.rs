@@ -2,8 +2,6 @@
 //! Every write keeps a product's derived values (lowest and highest live price, search text)
 //! in step in the same transaction; inventory changes are compare-and-swap.
 
-use std::sync::Arc;
-
 use chrono::{NaiveDateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
@@ -26,7 +24,6 @@ use crate::domain::events::{EventType, StockChangeReason};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
-use crate::services::catalog::CategoryTreeCache;
 use crate::services::events::{Changes, StockChange, recorded_transaction};
 
 fn now() -> NaiveDateTime {
@@ -108,14 +105,9 @@ pub struct CategoryInput {
 
 /// Creates a category under `parent_id` (or at the root); a parent (or the root) holds at most
 /// [`MAX_CATEGORY_CHILDREN`].
-pub async fn create_category(
-    db: &Db,
-    categories: &Arc<CategoryTreeCache>,
-    input: CategoryInput,
-) -> AppResult<Category> {
+pub async fn create_category(db: &Db, input: CategoryInput) -> AppResult<Category> {
     let currency = db.currency();
     let (name, slug) = name_and_slug(input.name.as_deref().unwrap_or(""), input.slug.as_deref())?;
-    let categories = categories.clone();
     db.run(move |conn| {
         let created = recorded_transaction(conn, currency, |conn, changes| {
             let siblings = category::lock_and_count_children(conn, input.parent_id)?;
@@ -150,27 +142,19 @@ pub async fn create_category(
             changes.touch(Tracked::Categories, created.id);
             Ok(created)
         })?;
-        // Here rather than after the await: the request may have been given up by then.
-        categories.forget();
         Ok(created)
     })
     .await
 }
 
 /// Changes a category's name, slug or position.
-pub async fn update_category(
-    db: &Db,
-    categories: &Arc<CategoryTreeCache>,
-    id: i64,
-    input: CategoryInput,
-) -> AppResult<Category> {
+pub async fn update_category(db: &Db, id: i64, input: CategoryInput) -> AppResult<Category> {
     let currency = db.currency();
     create_only(&[(
         input.parent_id.is_some(),
         "parentId",
         "the parent is set when a category is created",
     )])?;
-    let categories = categories.clone();
     db.run(move |conn| {
         let updated = recorded_transaction(conn, currency, |conn, changes| {
             let current = category::by_ids(conn, &[id])?
@@ -186,7 +170,6 @@ pub async fn update_category(
                 .pop()
                 .ok_or_else(|| not_found("id", "category"))
         })?;
-        categories.forget();
         Ok(updated)
     })
     .await

@@ -116,12 +116,7 @@ impl MerchandisingMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new category.")] input: CategoryFields,
     ) -> Result<CategoryPayload> {
-        let result = merchandising::create_category(
-            &ctx.request()?.db,
-            ctx.categories()?,
-            input.into_input()?,
-        )
-        .await;
+        let result = merchandising::create_category(&ctx.request()?.db, input.into_input()?).await;
         respond(result, |c| CategoryPayload {
             category: Some(c.into()),
             ..Default::default()
@@ -137,13 +132,8 @@ impl MerchandisingMutation {
         #[graphql(desc = "The changes.")] input: CategoryFields,
     ) -> Result<CategoryPayload> {
         let id = self::id(&id, NodeKind::Category)?;
-        let result = merchandising::update_category(
-            &ctx.request()?.db,
-            ctx.categories()?,
-            id,
-            input.into_input()?,
-        )
-        .await;
+        let result =
+            merchandising::update_category(&ctx.request()?.db, id, input.into_input()?).await;
         respond(result, |c| CategoryPayload {
             category: Some(c.into()),
             ..Default::default()
