@@ -47,10 +47,11 @@ impl LiveEvents {
             wake: Notify::new(),
         });
         let mut signals = bus.subscribe();
-        let reader = Arc::downgrade(&live);
+        let reader = live.clone();
+        // Ends when the bus is gone (the server stopped).
         actix_web::rt::spawn(async move {
+            let live = reader;
             loop {
-                let Some(live) = reader.upgrade() else { return };
                 let last = *live.lock_position();
                 tokio::select! {
                     signal = signals.recv() => match signal {
