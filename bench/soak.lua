@@ -6,8 +6,17 @@
 -- 0: every request comes from a fresh random address (an address spray).
 -- $EXPECT set: a response is bad unless it is a 200 with no "errors" (the storefront); unset:
 -- any answer below 500 is as expected (abuse is meant to be refused).
+-- $PACE_MS > 0: each connection waits a random time (exponential, mean $PACE_MS ms) before each
+-- request, so that N connections offer about N * 1000 / $PACE_MS requests a second whatever
+-- the server's speed (an open pace, as independent shoppers have); unset: back to back.
 -- Every thread counts 5xx answers and bad ones; `done` adds them up.
 local threads = {}
+local pace_ms = tonumber(os.getenv("PACE_MS") or "0")
+if pace_ms > 0 then
+  function delay()
+    return math.floor(-math.log(1 - math.random()) * pace_ms)
+  end
+end
 local counter = 0
 
 function setup(thread)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The soak: storefront traffic alone for a baseline, then storefront traffic under abuse
-(bcrypt floods, alias floods, oversized documents, an address spray) for --minutes, in one-minute
-slices; the server's RSS sampled every 5 s. Writes soak.md, slices.csv and rss.csv to --out.
+"""The soak: the shop's capacity (storefront traffic back to back), then shoppers at an open pace
+of --shop-share of it alone for a baseline, then the same shoppers under abuse (bcrypt floods,
+alias floods, oversized documents, an address spray, each at an offered rate) for --minutes, in
+one-minute slices; the server's RSS sampled every 5 s. Writes soak.md, slices.csv and rss.csv to
+--out.
 
 Called by bench/soak with Bazaar already running. Standard library only.
 """
@@ -54,37 +56,42 @@ def storefront_bodies(url):
     return bodies
 
 
-def abuse_bodies(kinds):
+def abuse_bodies(kind):
     """What an attacker sends, each from a fresh address: every kind is refused or throttled
-    by design, none may cost a 5xx. `kinds` picks bcrypt floods, document floods or both."""
+    by design, none may cost a 5xx. `bcrypt`: wrong sign-ins for many accounts, sign-ups and
+    reset requests; `documents`: alias floods over the cost limit, documents over the alias,
+    field and depth limits."""
     bodies = []
-    for n in range(200 if "bcrypt" in kinds else 0):
-        # bcrypt floods: wrong sign-ins for many accounts, sign-ups, reset requests.
-        bodies.append(line(
-            "mutation($e: String!) { login(email: $e, password: \"wrong password 1\") "
-            "{ userErrors { code } } }", {"e": f"victim{n}@example.com"}))
-        bodies.append(line(
-            "mutation($e: String!) { accountRegister(input: { email: $e, "
-            "password: \"flood password 1\" }) { accepted userErrors { code } } }",
-            {"e": f"flood{n}-{time.time_ns()}@example.com"}))
-        bodies.append(line(
-            "mutation($e: String!) { passwordResetRequest(email: $e) { accepted } }",
-            {"e": f"victim{n}@example.com"}))
-    expensive = " ".join(
-        f"a{n}: products(first: 100) {{ edges {{ node {{ name variants {{ sku }} }} }} }}"
-        for n in range(30))
-    too_many = " ".join(f"b{n}: __typename" for n in range(500))
-    deep = "{ categories " + "{ children " * 40 + "{ name }" + " }" * 41
-    for _ in range(100 if "documents" in kinds else 0):
-        bodies.append(line("{ " + expensive + " }"))   # alias flood over the cost limit
-        bodies.append(line("{ " + too_many + " }"))    # over the alias and field limits
-        bodies.append(line(deep))                       # over the depth limit
+    if kind == "bcrypt":
+        for n in range(200):
+            bodies.append(line(
+                "mutation($e: String!) { login(email: $e, password: \"wrong password 1\") "
+                "{ userErrors { code } } }", {"e": f"victim{n}@example.com"}))
+            bodies.append(line(
+                "mutation($e: String!) { accountRegister(input: { email: $e, "
+                "password: \"flood password 1\" }) { accepted userErrors { code } } }",
+                {"e": f"flood{n}-{time.time_ns()}@example.com"}))
+            bodies.append(line(
+                "mutation($e: String!) { passwordResetRequest(email: $e) { accepted } }",
+                {"e": f"victim{n}@example.com"}))
+    elif kind == "documents":
+        expensive = " ".join(
+            f"a{n}: products(first: 100) {{ edges {{ node {{ name variants {{ sku }} }} }} }}"
+            for n in range(30))
+        too_many = " ".join(f"b{n}: __typename" for n in range(500))
+        deep = "{ categories " + "{ children " * 40 + "{ name }" + " }" * 41
+        for _ in range(100):
+            bodies.append(line("{ " + expensive + " }"))
+            bodies.append(line("{ " + too_many + " }"))
+            bodies.append(line(deep))
+    else:
+        raise ValueError(f"unknown kind of abuse: {kind}")
     return bodies
 
 
-def wrk(url, bodies_path, connections, seconds, addresses, strict):
+def wrk(url, bodies_path, connections, seconds, addresses, strict, pace_ms=0.0):
     env = dict(os.environ, BODIES=bodies_path, ADDRESSES=str(addresses),
-               EXPECT="1" if strict else "")
+               EXPECT="1" if strict else "", PACE_MS=f"{pace_ms:.3f}")
     done = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s",
          os.path.join(HERE, "soak.lua"), url],
@@ -114,14 +121,22 @@ def main():
     parser.add_argument("--baseline-seconds", type=int, default=60)
     parser.add_argument("--abuse", default="bcrypt,documents",
                         help="the kinds of abuse: bcrypt, documents, or both (the default)")
+    parser.add_argument("--shop-share", type=float, default=0.5,
+                        help="the shoppers' pace, as a share of the shop's measured capacity")
+    parser.add_argument("--bcrypt-rate", type=float, default=200,
+                        help="bcrypt flood requests offered per second")
+    parser.add_argument("--documents-rate", type=float, default=1000,
+                        help="document flood requests offered per second")
     args = parser.parse_args()
+    kinds = args.abuse.split(",")
+    offered = {"bcrypt": args.bcrypt_rate, "documents": args.documents_rate}
 
     storefront = os.path.join(args.out, "storefront.jsonl")
-    abuse = os.path.join(args.out, "abuse.jsonl")
     with open(storefront, "w") as f:
         f.write("\n".join(storefront_bodies(args.url)) + "\n")
-    with open(abuse, "w") as f:
-        f.write("\n".join(abuse_bodies(args.abuse.split(","))) + "\n")
+    for kind in kinds:
+        with open(os.path.join(args.out, f"abuse-{kind}.jsonl"), "w") as f:
+            f.write("\n".join(abuse_bodies(kind)) + "\n")
 
     started = time.time()
     rss = []
@@ -135,26 +150,36 @@ def main():
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
 
-    # Shoppers: 8 connections cycling through 20,000 addresses (each address's cost bucket
-    # refills faster than one shopper spends it, as with real shoppers behind a proxy).
-    shoppers = dict(connections=8, addresses=20000, strict=True)
+    # The shop's capacity: 8 connections back to back, cycling through 20,000 addresses (each
+    # address's cost bucket refills faster than one shopper spends it, as with real shoppers
+    # behind a proxy).
+    print("soak: capacity, storefront back to back for 20 s", flush=True)
+    capacity = wrk(args.url, storefront, connections=8, seconds=20, addresses=20000, strict=True)
+    # Shoppers from then on: 32 connections at an open pace of --shop-share of that capacity.
+    shop_rate = capacity["rps"] * args.shop_share
+    shoppers = dict(connections=32, addresses=20000, strict=True, pace_ms=32 * 1000 / shop_rate)
+    print(f"soak: capacity {capacity['rps']:.0f} req/s; shoppers offer {shop_rate:.0f} req/s",
+          flush=True)
     print(f"soak: baseline, storefront alone for {args.baseline_seconds} s", flush=True)
     baseline = wrk(args.url, storefront, seconds=args.baseline_seconds, **shoppers)
     print(f"soak: baseline p99 {baseline['p99_ms']:.1f} ms at {baseline['rps']:.0f} req/s",
           flush=True)
 
     abuse_seconds = args.minutes * 60
-    abuse_result = {}
+    abuse_results = {}
 
-    def attack():
-        abuse_result.update(wrk(args.url, abuse, connections=16,
-                                seconds=abuse_seconds, addresses=0, strict=False))
+    def attack(kind):
+        abuse_results[kind] = wrk(
+            args.url, os.path.join(args.out, f"abuse-{kind}.jsonl"), connections=16,
+            seconds=abuse_seconds, addresses=0, strict=False, pace_ms=16 * 1000 / offered[kind])
 
-    attacker = threading.Thread(target=attack)
-    attacker.start()
+    attackers = [threading.Thread(target=attack, args=(kind,)) for kind in kinds]
+    for attacker in attackers:
+        attacker.start()
     time.sleep(2)
     slices = []
-    while attacker.is_alive() and len(slices) * args.slice_seconds < abuse_seconds - 5:
+    while (any(a.is_alive() for a in attackers)
+           and len(slices) * args.slice_seconds < abuse_seconds - 5):
         result = wrk(args.url, storefront, seconds=args.slice_seconds, **shoppers)
         result["minute"] = len(slices) + 1
         result["rss_mib"] = rss_kib(args.pid) / 1024
@@ -162,7 +187,8 @@ def main():
         print(f"soak: slice {result['minute']}: p99 {result['p99_ms']:.1f} ms, "
               f"{result['rps']:.0f} req/s, bad {int(result['bad'])}, "
               f"5xx {int(result['server_errors'])}, RSS {result['rss_mib']:.1f} MiB", flush=True)
-    attacker.join()
+    for attacker in attackers:
+        attacker.join()
     stop.set()
     sampler.join()
 
@@ -186,22 +212,33 @@ def main():
     verdict = {
         "storefront p99 within 2x of unabused": ratio <= 2.0,
         "zero 5xx (storefront and abuse)":
-            storefront_5xx == 0 and abuse_result.get("server_errors", 1) == 0,
+            storefront_5xx == 0
+            and all(abuse_results.get(k, {}).get("server_errors", 1) == 0 for k in kinds),
         "RSS flat (last minute within 16 MiB of the first minute under abuse)": growth <= 16,
     }
     rows = "\n".join(
         f"| {s['minute']} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | "
         f"{int(s['bad'])} | {int(s['server_errors'])} | {s['rss_mib']:.1f} |" for s in slices)
     curve = " ".join(f"{k / 1024:.0f}" for _, k in rss[::12])
+    abuse_rows = "\n".join(
+        f"- {kind}: offered {offered[kind]:.0f}/s on 16 connections, "
+        f"{abuse_results.get(kind, {}).get('requests', 0):.0f} requests "
+        f"({abuse_results.get(kind, {}).get('rps', 0):.0f}/s answered), "
+        f"5xx {int(abuse_results.get(kind, {}).get('server_errors', 0))}, "
+        f"connection errors {int(abuse_results.get(kind, {}).get('errors', 0))}"
+        for kind in kinds)
     report = f"""# Soak: storefront under abuse
 
-Baseline (storefront alone, {args.baseline_seconds} s): {baseline['rps']:.0f} req/s, p50
+Capacity (storefront alone, 8 connections back to back, 20 s): {capacity['rps']:.0f} req/s,
+p99 {capacity['p99_ms']:.1f} ms. Shoppers from then on: 32 connections offering
+{args.shop_share:.0%} of it ({shop_rate:.0f} req/s).
+
+Baseline (shoppers alone, {args.baseline_seconds} s): {baseline['rps']:.0f} req/s, p50
 {baseline['p50_ms']:.1f} ms, p99 {baseline['p99_ms']:.1f} ms, bad {int(baseline['bad'])}, 5xx
 {int(baseline['server_errors'])}.
 
-Abuse for {args.minutes} min, 16 connections, every request from a fresh address:
-{abuse_result.get('requests', 0):.0f} requests ({abuse_result.get('rps', 0):.0f}/s), 5xx
-{int(abuse_result.get('server_errors', 0))}, connection errors {int(abuse_result.get('errors', 0))}.
+Abuse for {args.minutes} min, every request from a fresh address:
+{abuse_rows}
 
 | minute | req/s | p50 ms | p99 ms | bad | 5xx | RSS MiB |
 |---|---|---|---|---|---|---|

@@ -1,14 +1,16 @@
 //! Password hashing with bcrypt, with a dummy verification for unknown accounts so that timing
 //! does not tell which emails have one.
 //!
-//! Password work has its own bounded capacity: at most one bcrypt per core runs at a time, each
-//! on a thread of its own (never on the blocking threads the database calls share), and a
-//! request that cannot get a turn within [`MAX_WAIT`] is answered `SERVICE_UNAVAILABLE`. A
-//! request given up while waiting (its timeout, a closed connection) never starts its hash.
-//! Password threads run at the lowest CPU priority (nice 19), so a flood of sign-ins slows
-//! sign-ins rather than the shop.
+//! Password work has its own bounded capacity: a few long-lived password threads, one per core
+//! by default (never the blocking threads the database calls share), each taking one bcrypt at
+//! a time, and a request that cannot get a turn within [`MAX_WAIT`] is answered
+//! `SERVICE_UNAVAILABLE`. A request given up while waiting (its timeout, a closed connection)
+//! never starts its hash. Password threads run at the lowest CPU priority (nice 19), so a flood
+//! of sign-ins slows sign-ins rather than the shop; they are started once, not per hash, so that
+//! no low-priority thread ever holds the locks of thread start and exit (the process's memory
+//! map, the allocator's arenas) that serving threads then wait for.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, oneshot};
@@ -38,33 +40,67 @@ fn yield_to_serving() {
     }
 }
 
+type PasswordJob = Box<dyn FnOnce() + Send>;
+
+/// Starts `count` password threads taking jobs from the returned sender; they end when every
+/// clone of it is dropped. A thread the system refuses is logged; with none, every job fails.
+fn start_password_threads(count: usize) -> mpsc::Sender<PasswordJob> {
+    let (jobs, queue) = mpsc::channel::<PasswordJob>();
+    let queue = Arc::new(Mutex::new(queue));
+    for n in 0..count {
+        let queue = queue.clone();
+        let started = std::thread::Builder::new()
+            .name(format!("bcrypt-{n}"))
+            .spawn(move || {
+                yield_to_serving();
+                loop {
+                    let next = queue
+                        .lock()
+                        .map_err(drop)
+                        .and_then(|q| q.recv().map_err(drop));
+                    let Ok(job) = next else { return };
+                    // A job that panics loses its answer (its caller is told), not the thread.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            });
+        if let Err(error) = started {
+            tracing::error!(%error, "a password thread could not start");
+        }
+    }
+    jobs
+}
+
 /// Hashes and verifies passwords at the configured cost.
 #[derive(Clone)]
 pub struct PasswordHasher {
     cost: u32,
     dummy_hash: Arc<OnceLock<String>>,
     turns: Arc<Semaphore>,
+    threads: mpsc::Sender<PasswordJob>,
 }
 
 impl PasswordHasher {
-    /// A hasher making hashes of bcrypt `cost`, `workers` at a time. The dummy hash is made on a background thread
-    /// at once, so that not even the first unknown-email sign-in takes longer than the others.
+    /// A hasher making hashes of bcrypt `cost` on `workers` password threads. The dummy hash is
+    /// made on a background thread at once, so that not even the first unknown-email sign-in
+    /// takes longer than the others.
     pub fn new(cost: u32, workers: usize) -> Self {
         let dummy_hash = Arc::new(OnceLock::new());
         let warming = dummy_hash.clone();
         std::thread::spawn(move || {
             warming.get_or_init(|| dummy_hash_of_cost(cost));
         });
-        let turns = Arc::new(Semaphore::new(workers.max(1)));
+        let workers = workers.max(1);
         Self {
             cost,
             dummy_hash,
-            turns,
+            turns: Arc::new(Semaphore::new(workers)),
+            threads: start_password_threads(workers),
         }
     }
 
-    /// Runs `work` on a thread of its own once a turn is free (waiting at most [`MAX_WAIT`]). The
-    /// turn is held until `work` ends, even if the caller stops waiting for its result.
+    /// Runs `work` on a password thread once a turn is free (waiting at most [`MAX_WAIT`]); there
+    /// are as many turns as threads, so a job with a turn never queues. The turn is held until
+    /// `work` ends, even if the caller stops waiting for its result.
     async fn in_turn<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> AppResult<T> + Send + 'static,
@@ -75,15 +111,13 @@ impl PasswordHasher {
             .map_err(|_| busy())?;
         let (done, result) = oneshot::channel();
         let span = tracing::Span::current();
-        std::thread::Builder::new()
-            .name("bcrypt".into())
-            .spawn(move || {
-                yield_to_serving();
+        self.threads
+            .send(Box::new(move || {
                 let _turn = turn;
                 let _entered = span.enter();
                 let _ = done.send(work());
-            })
-            .map_err(AppError::internal)?;
+            }))
+            .map_err(|_| AppError::internal(anyhow::anyhow!("no password thread is running")))?;
         result.await.map_err(|_| {
             AppError::internal(anyhow::anyhow!("password work ended without a result"))
         })?
