@@ -152,7 +152,7 @@ async function main() {
   const created = await graphql(api, `mutation { discountCodeCreate(input: { code: "E2E10", kind: PERCENTAGE, value: "10" }) { userErrors { message } } }`, {}, login.session.token);
   expect(created.discountCodeCreate.userErrors.length === 0, JSON.stringify(created));
 
-  start("vite", process.execPath, [join(storefront, "node_modules/vite/bin/vite.js"), "--port", String(vitePort), "--strictPort"], {
+  start("vite", process.execPath, [join(storefront, "node_modules/vite/bin/vite.js"), "--host", "127.0.0.1", "--port", String(vitePort), "--strictPort"], {
     BAZAAR_URL: `http://127.0.0.1:${bazaarPort}`, PORT: String(vitePort),
   });
   await waitFor(shop, "Vite");
