@@ -289,7 +289,7 @@ async function shopper(page, shop) {
   expect((await row.textContent()).includes("Paid"), `order ${number} is not listed as paid`);
   await screenshot(page, "order-history");
 
-  // Signing out and in again finds the order again (and the saved address at checkout).
+  // Signing out and in again finds the order again, and the next checkout the saved address.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByRole("link", { name: "Sign in" }).first().click();
   await page.getByLabel("Email").fill(email);
@@ -297,6 +297,20 @@ async function shopper(page, shop) {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.locator(`tr[data-order="${number}"]`).waitFor();
   log(`signed in again: ${number} is in the history`);
+
+  await page.getByRole("link", { name: "Bazaar" }).click();
+  await page.locator(".categories > li > a.category").first().click();
+  expect(await openBuyableProduct(page), "nothing in stock");
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await page.getByRole("link", { name: "View cart" }).click();
+  await page.getByRole("link", { name: "Check out" }).click();
+  const book = page.getByLabel("Address book");
+  await book.waitFor();
+  const chosen = await book.evaluate((select) => select.selectedOptions[0].textContent);
+  expect(chosen.includes("12 St James Square"), `the address book offers ${chosen}`);
+  await page.getByLabel("Email for the confirmation").waitFor();
+  expect((await page.getByLabel("Email for the confirmation").inputValue()) === email, "the account's email is not filled in");
+  log("the next checkout offers the saved address");
 }
 
 async function guest(page, shop) {

@@ -14,8 +14,8 @@ const MAX_LINES = 50;
  * priced at the most it can return, so asking for 50 lines with their prices and variants
  * costs about a whole budget (1,000 points); a cart has no more lines than units.
  */
-export function useCartSize(cartId) {
-  const [{ data }] = useQuery({ query: CART_COUNT, variables: { id: cartId }, pause: !cartId });
+export function useCartSize(cartId, requestPolicy = "cache-first") {
+  const [{ data }] = useQuery({ query: CART_COUNT, variables: { id: cartId }, pause: !cartId, requestPolicy });
   const units = data ? data.cart?.itemCount ?? 0 : null;
   return { units, lines: Math.min(MAX_LINES, units ?? 0) };
 }
@@ -39,7 +39,6 @@ async function mutate(client, query, variables) {
 async function openCart(client) {
   const { cartCreate } = await mutate(client, CART_CREATE, {});
   if (!cartCreate.cart) throw new Error(cartCreate.userErrors.map((e) => e.message).join("; "));
-  setState({ cartId: cartCreate.cart.id });
   return cartCreate.cart.id;
 }
 
@@ -54,5 +53,7 @@ export async function addToCart(client, variantId, quantity) {
     cartId = await openCart(client);
     ({ cartLinesAdd } = await mutate(client, LINES_ADD, { cartId, lines }));
   }
+  // Kept only now: what reads the cart (the header's count) reads it with the line in it.
+  if (cartLinesAdd.cart) setState({ cartId: cartLinesAdd.cart.id });
   return cartLinesAdd.userErrors;
 }

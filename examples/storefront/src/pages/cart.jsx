@@ -74,7 +74,10 @@ function Line({ cartId, line, update, remove }) {
       <td>
         {variantId ? (
           <input type="number" min="0" max="99" value={line.quantity} aria-label={`Quantity of ${line.productName}`}
-            onChange={(e) => update({ cartId, changes: [{ variantId, quantity: Number(e.currentTarget.value) }] })} />
+            onChange={(e) => {
+              const quantity = e.currentTarget.valueAsNumber;
+              if (Number.isInteger(quantity)) update({ cartId, changes: [{ variantId, quantity }] });
+            }} />
         ) : (
           line.quantity
         )}
@@ -117,7 +120,7 @@ function DiscountCode({ cart }) {
 
 export function CartPage() {
   const { cartId } = useStore();
-  const size = useCartSize(cartId);
+  const size = useCartSize(cartId, "cache-and-network");
   const [{ data, error, fetching }] = useQuery({
     query: CART,
     variables: { id: cartId, lines: size.lines },

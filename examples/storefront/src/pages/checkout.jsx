@@ -92,6 +92,8 @@ function CheckoutForm({ cart, me }) {
   const [addressId, setAddressId] = useState(initial?.id ?? "new");
   const [address, setAddress] = useState(initial ? addressInput(initial) : { ...EMPTY_ADDRESS, firstName: me?.firstName ?? "", lastName: me?.lastName ?? "" });
   const [save, setSave] = useState(saved.length === 0);
+  // Set once the new address is in the address book, so that a retry does not add it again.
+  const [savedAddress, setSavedAddress] = useState(false);
   const [card, setCard] = useState(TEST_CARDS[0][0]);
   const [state, setStatus] = useState({ busy: false, error: null, userErrors: [] });
   // One key per checkout of this cart: a retry after a lost answer gets the same order back.
@@ -107,9 +109,10 @@ function CheckoutForm({ cart, me }) {
     event.preventDefault();
     setStatus({ busy: true, error: null, userErrors: [] });
     const fail = (error, userErrors = []) => setStatus({ busy: false, error, userErrors });
-    if (me && addressId === "new" && save) {
+    if (me && addressId === "new" && save && !savedAddress) {
       const added = await client.mutation(ADDRESS_ADD, { input: address }).toPromise();
       if (added.error || added.data.addressAdd.userErrors.length) return fail(added.error, added.data?.addressAdd.userErrors);
+      setSavedAddress(true);
     }
     const input = { cartId: cart.id, email, shippingAddress: address, idempotencyKey: checkoutKey };
     const placed = await client.mutation(COMPLETE, { input }).toPromise();
@@ -182,7 +185,7 @@ function CheckoutForm({ cart, me }) {
 
 export function CheckoutPage() {
   const { cartId } = useStore();
-  const size = useCartSize(cartId);
+  const size = useCartSize(cartId, "cache-and-network");
   const [{ data, error, fetching }] = useQuery({
     query: CHECKOUT,
     variables: { cartId, lines: size.lines },
