@@ -17,16 +17,13 @@ use crate::domain::accounts::Principal;
 use crate::error::AppResult;
 use crate::graphql::pipeline::{Allowed, ResponseBody, first_error_extension, is_request_error};
 
-/// `GET /graphql?query=…`: queries only; or the upgrade to a WebSocket (subscriptions).
+/// `GET /graphql?query=…`: queries only. (The upgrade to a WebSocket, on the same URL, never
+/// reaches the app: the HTTP layer hands it to `websocket::take_over`.)
 pub async fn graphql_get(
     state: web::Data<AppState>,
     http: HttpRequest,
     request_id: RequestId,
-    payload: web::Payload,
 ) -> HttpResponse {
-    if super::websocket::is_upgrade(&http) {
-        return super::websocket::upgrade(state, http, payload, request_id).await;
-    }
     let Some(media) = negotiate(&http) else {
         return not_acceptable();
     };
@@ -218,7 +215,7 @@ pub(super) async fn authenticate(
 }
 
 /// The client's address: the peer, or the proxy-reported one when configured to trust it.
-pub(super) fn client_address(state: &AppState, http: &HttpRequest) -> Option<String> {
+fn client_address(state: &AppState, http: &HttpRequest) -> Option<String> {
     let peer = http.peer_addr()?.ip();
     let forwarded_for = http
         .headers()

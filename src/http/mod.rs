@@ -7,6 +7,7 @@ mod health;
 pub mod over_http;
 mod provider_webhooks;
 pub mod websocket;
+mod websocket_transport;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use actix_web::HttpMessage as _;
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
 
 use crate::config::PaymentProvider;
@@ -301,22 +302,15 @@ impl Application {
         // Each worker's blocking pool only ever waits on the database pool: more threads than
         // connections per worker just queue on r2d2 (see DESIGN.md §5b).
         let blocking_threads = (pool_size as usize).div_ceil(workers).max(2);
-        let server = HttpServer::new(move || {
+        let upgrades = state.clone();
+        let server = serve(listener, workers, blocking_threads, upgrades, move || {
             App::new()
                 .wrap_fn(echo_request_id)
                 .wrap(TracingLogger::<PathOnlySpan>::new())
                 .wrap(cors(&cors_origins))
                 .app_data(state.clone())
                 .configure(routes)
-        })
-        .workers(workers)
-        .worker_max_blocking_threads(blocking_threads)
-        .shutdown_timeout(30)
-        // SIGINT and SIGTERM are handled in `run_until_stopped`, which closes the WebSockets
-        // first: actix's own handling would wait for them until the shutdown timeout.
-        .disable_signals()
-        .listen(listener)?
-        .run();
+        })?;
         Ok(Self {
             server,
             addr,
@@ -348,6 +342,62 @@ impl Application {
         });
         self.server.await
     }
+}
+
+/// The HTTP server over `app`, as actix-web's `HttpServer` builds it (same timeouts), except that
+/// a request to upgrade to a WebSocket is not handed to the app: the connection, without the
+/// HTTP layer's per-connection buffers, goes to [`websocket::take_over`].
+fn serve<F, I, S, B>(
+    listener: TcpListener,
+    workers: usize,
+    blocking_threads: usize,
+    state: web::Data<AppState>,
+    app: F,
+) -> std::io::Result<Server>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: actix_service::IntoServiceFactory<S, actix_http::Request>,
+    S: actix_service::ServiceFactory<actix_http::Request, Config = actix_web::dev::AppConfig>
+        + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<actix_http::Response<B>> + 'static,
+    <S::Service as Service<actix_http::Request>>::Future: 'static,
+    S::Service: 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    use actix_http::{HttpService, KeepAlive};
+    use actix_service::{ServiceFactoryExt as _, fn_service, map_config};
+    use actix_web::dev::AppConfig;
+    let addr = listener.local_addr()?;
+    let server = actix_server::Server::build()
+        .workers(workers)
+        .worker_max_blocking_threads(blocking_threads)
+        .shutdown_timeout(30)
+        // SIGINT and SIGTERM are handled in `run_until_stopped`, which closes the WebSockets
+        // first: actix's own handling would wait for them until the shutdown timeout.
+        .disable_signals()
+        .listen("bazaar", listener, move || {
+            let upgrades = state.clone();
+            let app = app()
+                .into_factory()
+                .map_err(|error| error.into().error_response());
+            HttpService::build()
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .local_addr(addr)
+                .upgrade(fn_service(move |(request, framed)| {
+                    websocket::take_over(upgrades.clone(), request, framed)
+                }))
+                // The app asks its config for nothing (no URL generation, no connection info);
+                // actix-web keeps the constructor with the real address to itself.
+                .finish(map_config(app, |()| AppConfig::default()))
+                .tcp()
+        })?
+        .run();
+    Ok(server)
 }
 
 /// Resolves at SIGINT or SIGTERM.

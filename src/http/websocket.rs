@@ -9,17 +9,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use actix_codec::Framed;
+use actix_http::body::BodySize;
+use actix_http::header::{self, HeaderValue};
+use actix_http::ws::{self, CloseCode, CloseReason};
+use actix_http::{Request, Response, StatusCode, h1};
+use actix_web::web;
 use async_graphql::ServerError;
+use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
-use tracing_actix_web::RequestId;
 
 use super::AppState;
-use super::graphql_handler::client_address;
+use super::client_address::client_address;
+use super::websocket_transport::{self, FrameReader, FrameWriter, Incoming};
 use crate::domain::accounts::Principal;
 use crate::domain::ids::AccountId;
 use crate::graphql::pipeline::{
@@ -234,67 +239,135 @@ fn decrement<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, u32>, key: &K) {
     }
 }
 
-/// Whether the request asks to upgrade to a WebSocket.
-pub fn is_upgrade(http: &HttpRequest) -> bool {
-    http.headers()
-        .get(header::UPGRADE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
+/// A connection handed over by the HTTP layer after a request asking to upgrade to a WebSocket
+/// (any path): `GET /graphql` is answered 101 and served until it closes on a task of its own,
+/// holding the TCP stream without the HTTP layer's buffers; anything else gets its HTTP error.
+pub async fn take_over(
+    state: web::Data<AppState>,
+    request: Request,
+    framed: Framed<TcpStream, h1::Codec>,
+) -> Result<(), actix_web::Error> {
+    if let Err(error) = upgrade_or_refuse(state, &request, framed).await {
+        tracing::debug!(%error, "a WebSocket upgrade was cut short");
+    }
+    Ok(())
 }
 
-/// Upgrades `GET /graphql` to a WebSocket and serves it until it closes.
-pub async fn upgrade(
+async fn upgrade_or_refuse(
     state: web::Data<AppState>,
-    http: HttpRequest,
-    payload: web::Payload,
-    request_id: RequestId,
-) -> HttpResponse {
-    let speaks_protocol = http
-        .headers()
+    request: &Request,
+    framed: Framed<TcpStream, h1::Codec>,
+) -> std::io::Result<()> {
+    let parts = framed.into_parts();
+    let (mut stream, mut codec) = (parts.io, parts.codec);
+    let head = request.head();
+    if head.uri.path() != "/graphql" {
+        return answer(
+            &mut stream,
+            &mut codec,
+            refusal(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "no WebSocket here: use /graphql",
+            ),
+        )
+        .await;
+    }
+    let mut handshake = match ws::handshake(head) {
+        Ok(handshake) => handshake,
+        Err(error) => {
+            let refused = refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", &error.to_string());
+            return answer(&mut stream, &mut codec, refused).await;
+        }
+    };
+    let speaks_protocol = head
+        .headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.split(',').any(|p| p.trim() == PROTOCOL));
-    let address = client_address(&state, &http);
+    let address = head.peer_addr.map(|peer| {
+        let forwarded_for = head
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok());
+        client_address(peer.ip(), forwarded_for, &state.trusted_proxies).to_string()
+    });
     let (control, controls) = mpsc::unbounded_channel();
-    let registered = state
+    let Some(registered) = state
         .sockets
-        .open(address.clone().unwrap_or_default(), control);
-    let Some(registered) = registered else {
-        return HttpResponse::TooManyRequests()
-            .insert_header((header::RETRY_AFTER, "10"))
-            .json(json!({ "errors": [{
-                "message": "too many WebSockets from this address",
-                "extensions": { "code": "RATE_LIMITED" }
-            }] }));
+        .open(address.clone().unwrap_or_default(), control)
+    else {
+        let mut refused = refusal(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "too many WebSockets from this address",
+        );
+        refused
+            .0
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        return answer(&mut stream, &mut codec, refused).await;
     };
-    let (mut response, session, messages) = match actix_ws::handle(&http, payload) {
-        Ok(handshake) => handshake,
-        Err(error) => return HttpResponse::from_error(error),
-    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut response = handshake.finish().drop_body();
+    let headers = response.headers_mut();
     if speaks_protocol {
-        response.headers_mut().insert(
+        headers.insert(
             header::SEC_WEBSOCKET_PROTOCOL,
             HeaderValue::from_static(PROTOCOL),
         );
     }
-    let limits = state.sockets.limits;
-    let messages = messages
-        .max_frame_size(limits.message_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(limits.message_bytes);
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert(header::HeaderName::from_static("x-request-id"), id);
+    }
+    answer(&mut stream, &mut codec, (response, Bytes::new())).await?;
+    let (reader, writer) =
+        websocket_transport::split(stream, parts.read_buf, state.sockets.limits.message_bytes);
     let connection = Connection {
         shutting_down: state.sockets.shutting_down.subscribe(),
         state,
-        session,
+        writer,
         registered,
         client_address: address,
-        request_id: request_id.to_string(),
+        request_id,
         init_received: false,
         caller: None,
         operations: HashMap::new(),
     };
-    actix_web::rt::spawn(connection.serve(messages, controls, speaks_protocol));
-    response
+    actix_web::rt::spawn(connection.serve(reader, controls, speaks_protocol));
+    Ok(())
+}
+
+/// An HTTP answer (head and body) to a request that cannot become a WebSocket.
+type HttpAnswer = (Response<()>, Bytes);
+
+fn refusal(status: StatusCode, code: &str, message: &str) -> HttpAnswer {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut response = Response::with_body(status, ());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    (response, Bytes::from(body.to_string()))
+}
+
+/// Writes `answer` on the stream with the HTTP/1.1 codec the connection was read with.
+async fn answer(
+    stream: &mut TcpStream,
+    codec: &mut h1::Codec,
+    (response, body): HttpAnswer,
+) -> Result<(), std::io::Error> {
+    use actix_codec::Encoder as _;
+    use tokio::io::AsyncWriteExt as _;
+    let mut bytes = BytesMut::new();
+    let size = if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        BodySize::None
+    } else {
+        BodySize::Sized(body.len() as u64)
+    };
+    codec.encode(h1::Message::Item((response, size)), &mut bytes)?;
+    bytes.extend_from_slice(&body);
+    stream.write_all(&bytes).await
 }
 
 /// A message from the client.
@@ -346,7 +419,7 @@ enum Outgoing {
 /// One socket's state.
 struct Connection {
     state: web::Data<AppState>,
-    session: Session,
+    writer: FrameWriter,
     registered: Registered,
     client_address: Option<String>,
     request_id: String,
@@ -363,7 +436,7 @@ const OUTGOING_BACKLOG: usize = 64;
 impl Connection {
     async fn serve(
         mut self,
-        mut messages: actix_ws::AggregatedMessageStream,
+        mut messages: FrameReader,
         mut controls: mpsc::UnboundedReceiver<Control>,
         speaks_protocol: bool,
     ) {
@@ -387,19 +460,17 @@ impl Connection {
                 message = messages.recv() => {
                     heard_at = Instant::now();
                     let step = match message {
-                        None | Some(Ok(AggregatedMessage::Close(_))) => break None,
-                        Some(Err(error)) => Err((close::INVALID_MESSAGE, error.to_string())),
-                        Some(Ok(AggregatedMessage::Text(text))) => {
-                            self.on_text(&text, &outgoing).await
-                        }
-                        Some(Ok(AggregatedMessage::Binary(_))) => Err((
+                        None | Some(Ok(Incoming::Close)) => break None,
+                        Some(Err(error)) => Err((close::INVALID_MESSAGE, error)),
+                        Some(Ok(Incoming::Text(text))) => self.on_text(&text, &outgoing).await,
+                        Some(Ok(Incoming::Binary)) => Err((
                             close::INVALID_MESSAGE,
                             "messages are JSON text".into(),
                         )),
-                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                            self.session.pong(&bytes).await.map_err(|_| gone())
+                        Some(Ok(Incoming::Ping(bytes))) => {
+                            self.writer.pong(bytes).await.map_err(|_| gone())
                         }
-                        Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
+                        Some(Ok(Incoming::Pong)) => Ok(()),
                     };
                     if let Err(closing) = step {
                         break Some(closing);
@@ -407,7 +478,7 @@ impl Connection {
                 }
                 Some(out) = outbox.recv() => match out {
                     Outgoing::Text(text) => {
-                        if self.session.text(text).await.is_err() {
+                        if self.writer.text(text).await.is_err() {
                             break None;
                         }
                     }
@@ -430,7 +501,7 @@ impl Connection {
                     if heard_at.elapsed() > limits.keepalive * 3 {
                         break Some((close::GOING_AWAY, "no answer to pings".into()));
                     }
-                    if self.session.ping(b"").await.is_err() {
+                    if self.writer.ping().await.is_err() {
                         break None;
                     }
                 }
@@ -447,7 +518,7 @@ impl Connection {
             code: CloseCode::Other(code),
             description: Some(fit_close_frame(description)),
         });
-        let _ = self.session.close(reason).await;
+        let _ = self.writer.close(reason).await;
     }
 
     async fn on_text(
@@ -619,7 +690,7 @@ impl Connection {
     }
 
     async fn send(&mut self, message: Value) -> Result<(), Closing> {
-        self.session
+        self.writer
             .text(message.to_string())
             .await
             .map_err(|_| gone())

@@ -691,3 +691,107 @@ async fn a_revoked_key_closes_its_sockets_and_reads_only_its_kinds() {
     assert_eq!(socket.closed().await, Some(4403));
     assert!(started.elapsed() < Duration::from_secs(1));
 }
+
+/// Writes `request` on a fresh TCP connection to the app and reads what comes back within 2 s.
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut heard = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match actix_web::rt::time::timeout(left, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => heard.extend_from_slice(&chunk[..n]),
+        }
+        if heard.windows(14).any(|w| w == b"connection_ack") {
+            break;
+        }
+    }
+    heard
+}
+
+fn upgrade_request(path: &str, key: Option<&str>) -> Vec<u8> {
+    let key = key.map_or(String::new(), |key| format!("Sec-WebSocket-Key: {key}\r\n"));
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\n{key}Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+#[actix_web::test]
+async fn the_transport_takes_early_and_fragmented_frames_and_refuses_other_upgrades() {
+    use actix_codec::{Decoder as _, Encoder as _};
+    let app = spawn_app().await;
+    let key = Some("dGhlIHNhbXBsZSBub25jZQ==");
+
+    // An upgrade anywhere but /graphql, or without its key, gets an HTTP error.
+    let heard = raw_exchange(&app, &upgrade_request("/graphiql", key)).await;
+    assert!(
+        heard.starts_with(b"HTTP/1.1 404"),
+        "{}",
+        String::from_utf8_lossy(&heard)
+    );
+    let heard = raw_exchange(&app, &upgrade_request("/graphql", None)).await;
+    assert!(
+        heard.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&heard)
+    );
+
+    // A client that sends connection_init in the same write as its upgrade request is heard.
+    let mut request = upgrade_request("/graphql", key);
+    let mut client = Codec::new().client_mode();
+    let mut frame = actix_web::web::BytesMut::new();
+    client
+        .encode(
+            Message::Text(r#"{"type":"connection_init"}"#.into()),
+            &mut frame,
+        )
+        .unwrap();
+    request.extend_from_slice(&frame);
+    let heard = String::from_utf8_lossy(&raw_exchange(&app, &request).await).into_owned();
+    assert!(heard.starts_with("HTTP/1.1 101"), "{heard}");
+    assert!(heard.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{heard}");
+    assert!(heard.contains(r#"{"type":"connection_ack"}"#), "{heard}");
+
+    // A message in fragments is one message.
+    use actix_http::ws::Item;
+    let mut socket = Socket::open(&app).await;
+    for part in [
+        Item::FirstText(Bytes::from_static(b"{\"type\":")),
+        Item::Continue(Bytes::from_static(b"\"connection")),
+        Item::Last(Bytes::from_static(b"_init\"}")),
+    ] {
+        socket
+            .framed
+            .send(Message::Continuation(part))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        socket.next().await,
+        Heard::Message(json!({ "type": "connection_ack" }))
+    );
+    // A last fragment with no first closes the socket as a bad message (4400).
+    let mut request = upgrade_request("/graphql", key);
+    let (mask, payload) = ([1_u8, 2, 3, 4], b"}");
+    request.extend_from_slice(&[0x80, 0x80 | payload.len() as u8]);
+    request.extend_from_slice(&mask);
+    request.extend(
+        payload
+            .iter()
+            .zip(mask.iter().cycle())
+            .map(|(byte, m)| byte ^ m),
+    );
+    let heard = raw_exchange(&app, &request).await;
+    let head_end = heard.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let mut frames = actix_web::web::BytesMut::from(&heard[head_end..]);
+    match Codec::new().client_mode().decode(&mut frames) {
+        Ok(Some(Frame::Close(Some(reason)))) => assert_eq!(u16::from(reason.code), 4400),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}
