@@ -443,7 +443,8 @@ pub struct AuthConfig {
     pub bcrypt_cost: u32,
 
     /// Password checks and hashes (bcrypt) run at once, each on a thread of its own; a request
-    /// that waits more than 2 s for a turn gets `SERVICE_UNAVAILABLE`. Default: one per core.
+    /// that waits more than 2 s for a turn gets `SERVICE_UNAVAILABLE`. Default: one per core
+    /// but one (at least one), so that a flood of sign-ins never takes every core.
     #[arg(long, env = "BAZAAR_PASSWORD_WORKERS", global = true,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub password_workers: Option<u32>,

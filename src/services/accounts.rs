@@ -134,9 +134,10 @@ impl Accounts {
         Self {
             hasher: PasswordHasher::new(
                 config.bcrypt_cost,
-                config
-                    .password_workers
-                    .map_or_else(crate::config::available_cores, |n| n as usize),
+                config.password_workers.map_or_else(
+                    || crate::config::available_cores().saturating_sub(1).max(1),
+                    |n| n as usize,
+                ),
             ),
             throttle: LoginThrottle::new(config.login_free_attempts),
             mailer,
