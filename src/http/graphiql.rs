@@ -119,14 +119,16 @@ pub async fn page(state: web::Data<AppState>, http: HttpRequest) -> HttpResponse
 
 /// `GET /graphiql/assets/{file}`: an asset of the page, when GraphiQL is enabled.
 pub async fn asset(state: web::Data<AppState>, file: web::Path<String>) -> HttpResponse {
-    let found = SITE.assets.iter().find(|asset| asset.file == *file);
-    match found {
-        Some(asset) if state.graphiql => HttpResponse::Ok()
+    if !state.graphiql {
+        return HttpResponse::NotFound().finish();
+    }
+    match SITE.assets.iter().find(|asset| asset.file == *file) {
+        Some(asset) => HttpResponse::Ok()
             .content_type(asset.source.content_type)
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
             .body(asset.source.body),
-        _ => HttpResponse::NotFound().finish(),
+        None => HttpResponse::NotFound().finish(),
     }
 }
 
