@@ -5,7 +5,6 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::Value;
-use async_graphql::http::GraphiQLSource;
 use futures_util::StreamExt as _;
 use serde_json::json;
 use tracing_actix_web::RequestId;
@@ -258,23 +257,6 @@ fn not_acceptable() -> HttpResponse {
         "accept application/graphql-response+json or application/json",
     );
     refused(MediaType::Json, &refusal)
-}
-
-/// The GraphiQL playground, when enabled.
-pub async fn graphiql(state: web::Data<AppState>) -> HttpResponse {
-    if !state.graphiql {
-        return HttpResponse::NotFound().finish();
-    }
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                // The same URL upgraded to a WebSocket (graphql-transport-ws): subscriptions.
-                .subscription_endpoint("/graphql")
-                .title("Bazaar GraphiQL")
-                .finish(),
-        )
 }
 
 /// The schema in SDL, when introspection is enabled.

@@ -2,6 +2,7 @@
 
 mod client_address;
 mod export;
+mod graphiql;
 mod graphql_handler;
 mod health;
 pub mod over_http;
@@ -523,7 +524,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(graphql_handler::graphql_get))
             .default_service(web::to(method_not_allowed)),
     )
-    .route("/graphiql", web::get().to(graphql_handler::graphiql))
+    .route("/graphiql", web::get().to(graphiql::page))
+    .route("/graphiql/assets/{file}", web::get().to(graphiql::asset))
     .route("/schema.graphql", web::get().to(graphql_handler::sdl))
     .route(
         "/webhooks/stripe",

@@ -14,6 +14,7 @@ mod export;
 mod fake_stripe;
 mod faults;
 mod feeds;
+mod graphiql;
 mod hardening;
 mod helpers;
 mod hostile_inputs;
