@@ -158,6 +158,11 @@ impl ArchiveTable {
         (self.clear)(conn)
     }
 
+    /// Its largest key as a sequence position (`None` for text keys, or no rows).
+    pub fn last_position(&self, conn: &mut DbConnection) -> QueryResult<Option<i64>> {
+        (self.last_position)(conn)
+    }
+
     /// Whether the migrations themselves put rows in it (the one-row event counter): such rows
     /// do not make a database less empty, and are replaced by the archive's.
     pub fn filled_by_migrations(&self) -> bool {
@@ -549,7 +554,7 @@ pub fn reset_sequences(conn: &mut DbConnection) -> anyhow::Result<()> {
     #[cfg(feature = "postgres")]
     if matches!(conn, DbConnection::Pg(_)) {
         for table in TABLES {
-            let next = (table.last_position)(conn)?.unwrap_or(0) + 1;
+            let next = table.last_position(conn)?.unwrap_or(0) + 1;
             // `pg_get_serial_sequence` is NULL for a table without one, and so is `setval`.
             diesel::sql_query("SELECT setval(pg_get_serial_sequence($1, 'id'), $2, false)")
                 .bind::<Text, _>(table.name)

@@ -190,11 +190,13 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    use diesel::connection::Connection as _;
     match conn {
         DbConnection::Sqlite(_) => transaction_begun_with(conn, "BEGIN IMMEDIATE", work),
         #[cfg(feature = "postgres")]
-        DbConnection::Pg(_) => conn.transaction(work),
+        DbConnection::Pg(_) => {
+            use diesel::connection::Connection as _;
+            conn.transaction(work)
+        }
     }
 }
 

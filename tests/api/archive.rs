@@ -233,6 +233,18 @@ async fn a_shop_moves_to_another_database_and_exports_the_same_bytes() {
     let (moved_url, _moved_dir) = fresh_database();
     let said = succeeds(bazaar(&moved_url, &["import", "--from", path(&first)]));
     assert!(said.contains("integrity check passed"), "{said}");
+    if moved_url.starts_with("postgres") {
+        // Text keys come out in byte order whatever their collation (a database made with
+        // `en_US.UTF-8`, say, sorts `evt_B` after `evt_a`).
+        connect(&moved_url)
+            .run_blocking(|conn| {
+                use diesel::connection::SimpleConnection as _;
+                Ok(conn.batch_execute(
+                    r#"ALTER TABLE provider_events ALTER COLUMN id TYPE TEXT COLLATE "en-x-icu""#,
+                )?)
+            })
+            .unwrap();
+    }
     let second = work.path().join("second.tar");
     succeeds(bazaar(&moved_url, &["export", "--to", path(&second)]));
     let again = archive::Archive::open(&second).unwrap();
