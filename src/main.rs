@@ -208,7 +208,7 @@ fn run() -> anyhow::Result<()> {
 
 fn print_load(verb: &str, report: &archive::LoadReport, from: &std::path::Path) {
     println!(
-        "{verb} {} rows of {} tables from {} in {:.1?}; integrity check passed",
+        "{verb} {} rows of {} tables from {} in {:.1?}; counts and integrity checked",
         report.rows(),
         report.tables.len(),
         from.display(),

@@ -149,7 +149,11 @@ pub fn backup(db: &Db, to: &Path) -> anyhow::Result<BackupReport> {
         .to_str()
         .with_context(|| format!("{} is not a UTF-8 path", partial.path.display()))?
         .to_owned();
-    db.run_blocking(|conn| tables::vacuum_into(conn, &path).map_err(AppError::internal))?;
+    db.run_blocking(|conn| {
+        tables::vacuum_into(conn, &path)
+            .with_context(|| format!("cannot write {}", to.display()))
+            .map_err(AppError::internal)
+    })?;
     let bytes = partial.commit(to)?;
     Ok(BackupReport {
         kind: "SQLite database",
@@ -238,8 +242,11 @@ fn open_read_only(path: &Path) -> anyhow::Result<DbConnection> {
 pub fn restore(db: &Db, backup: &mut Backup, force: bool) -> anyhow::Result<LoadReport> {
     match backup {
         Backup::Archive(archive) => import(db, archive, force),
-        Backup::Database(source) => load(db, force, &mut |table, conn| {
-            table.copy(source, conn, BATCH_SIZE)
+        // One snapshot of the source too, in case it is a database still in use.
+        Backup::Database(source) => tables::in_snapshot(source, |source| {
+            load(db, force, &mut |table, conn| {
+                table.copy(source, conn, BATCH_SIZE)
+            })
         }),
     }
 }
@@ -576,7 +583,7 @@ impl ArchiveWriter {
     fn create(target: &Path, tar: bool) -> anyhow::Result<Self> {
         refuse_existing(target)?;
         let partial = Partial::beside(target, "partial")?;
-        let writing = || format!("cannot write {}", partial.path.display());
+        let writing = || format!("cannot write {}", target.display());
         let tar = if tar {
             let file = File::create(&partial.path).with_context(writing)?;
             let scratch = Partial::beside(target, "table")?;
