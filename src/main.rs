@@ -1,11 +1,14 @@
-//! The `bazaar` command: serve (the default), migrate, seed, create-admin, print-schema.
+//! The `bazaar` command: serve (the default), migrate, seed, prune-events, create-admin, export,
+//! import, backup, restore, print-schema.
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
 use bazaar::config::{DatabaseConfig, LogConfig, ServeConfig};
 use bazaar::db::{Db, migrations};
 use bazaar::http::Application;
-use bazaar::services::{accounts, events, seed};
+use bazaar::services::{accounts, archive, events, seed};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -47,6 +50,42 @@ enum Command {
         /// The administrator's email.
         #[arg(long)]
         email: String,
+    },
+    /// Write every table, from one consistent snapshot, to a portable archive that `import`
+    /// loads into SQLite or PostgreSQL: one JSON-lines file per table and manifest.json (schema
+    /// version, rows and SHA-256 per file).
+    Export {
+        /// A new directory, or a tar file if it ends in `.tar`.
+        #[arg(long, value_name = "PATH")]
+        to: PathBuf,
+    },
+    /// Load an archive of `export` into an empty database (migrated first if it has no schema).
+    /// The whole archive is checked before anything is written: its schema version must be
+    /// this binary's and every file must match the manifest's SHA-256.
+    Import {
+        /// The archive: a directory or a tar file.
+        #[arg(long, value_name = "PATH")]
+        from: PathBuf,
+        /// Delete everything the database holds first (in the same transaction as the load).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Take a consistent backup while servers use the database: on SQLite a compacted copy of
+    /// the database file (VACUUM INTO), on PostgreSQL the archive of `export` as one tar file.
+    Backup {
+        /// The backup file to write (it must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Restore a backup (or any archive of `export`) into an empty database, then check its
+    /// integrity.
+    Restore {
+        /// A file written by `backup`, or an archive.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Delete everything the database holds first (in the same transaction as the load).
+        #[arg(long)]
+        force: bool,
     },
     /// Print the GraphQL schema (SDL) and exit.
     PrintSchema,
@@ -118,8 +157,63 @@ fn run() -> anyhow::Result<()> {
             println!("{verb} administrator {} (account {})", user.email, user.id);
             Ok(())
         }
+        Some(Command::Export { to }) => {
+            let db = Db::connect(&cli.database)?;
+            let report = archive::export(&db, &to)?;
+            println!(
+                "exported {} rows of {} tables ({} bytes) to {} in {:.1} s",
+                report.rows(),
+                report.manifest.tables.len(),
+                report.bytes,
+                to.display(),
+                report.manifest.seconds
+            );
+            Ok(())
+        }
+        Some(Command::Import { from, force }) => {
+            // Checked whole before the database is touched.
+            let source = archive::Archive::open(&from)?;
+            let db = Db::connect(&cli.database)?;
+            let report = archive::import(&db, &source, force)?;
+            print_load("imported", &report, &from);
+            Ok(())
+        }
+        Some(Command::Backup { to }) => {
+            let db = Db::connect(&cli.database)?;
+            let started = std::time::Instant::now();
+            let report = archive::backup(&db, &to)?;
+            let rows = report
+                .rows
+                .map(|rows| format!(", {rows} rows"))
+                .unwrap_or_default();
+            println!(
+                "backed up to {} ({}, {} bytes{rows}) in {:.1?}",
+                to.display(),
+                report.kind,
+                report.bytes,
+                started.elapsed()
+            );
+            Ok(())
+        }
+        Some(Command::Restore { from, force }) => {
+            let mut backup = archive::Backup::open(&from)?;
+            let db = Db::connect(&cli.database)?;
+            let report = archive::restore(&db, &mut backup, force)?;
+            print_load("restored", &report, &from);
+            Ok(())
+        }
         Some(Command::Serve) | None => serve(&cli.database, &cli.serve),
     }
+}
+
+fn print_load(verb: &str, report: &archive::LoadReport, from: &std::path::Path) {
+    println!(
+        "{verb} {} rows of {} tables from {} in {:.1?}; counts and integrity checked",
+        report.rows(),
+        report.tables.len(),
+        from.display(),
+        report.elapsed
+    );
 }
 
 /// The new administrator's password: `BAZAAR_ADMIN_PASSWORD`, or the first line of stdin.

@@ -63,3 +63,49 @@ pub fn pending(conn: &mut DbConnection) -> AppResult<Vec<String>> {
     };
     pending.map_err(|e| AppError::internal(anyhow::anyhow!("cannot read the migrations: {e}")))
 }
+
+/// The version of each migration of this binary, in order (`20261124000001`, …), on `backend`.
+/// Both folders hold the same versions (a test checks), so a schema version means the same on
+/// both.
+pub fn versions(backend: super::Backend) -> Vec<String> {
+    fn of<DB: diesel::backend::Backend>(
+        source: &impl diesel::migration::MigrationSource<DB>,
+    ) -> Vec<String> {
+        // Embedded migrations are read from the binary: this cannot fail.
+        let migrations = source.migrations().unwrap_or_default();
+        let mut versions: Vec<String> = migrations
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        versions.sort();
+        versions
+    }
+    match backend {
+        super::Backend::Sqlite => of::<diesel::sqlite::Sqlite>(&SQLITE),
+        #[cfg(feature = "postgres")]
+        super::Backend::Postgres => of::<diesel::pg::Pg>(&POSTGRES),
+        #[cfg(not(feature = "postgres"))]
+        super::Backend::Postgres => Vec::new(),
+    }
+}
+
+/// The schema version of this binary: its latest migration's version.
+pub fn latest_version() -> String {
+    versions(super::Backend::Sqlite).pop().unwrap_or_default()
+}
+
+diesel::table! {
+    /// diesel's record of the migrations applied.
+    __diesel_schema_migrations (version) {
+        version -> Text,
+    }
+}
+
+/// The database's schema version: the latest migration applied to it, `None` if none was.
+/// Reads diesel's table and creates nothing: it fails on a database that has none.
+pub fn applied_version(conn: &mut DbConnection) -> AppResult<Option<String>> {
+    use diesel::prelude::*;
+    Ok(__diesel_schema_migrations::table
+        .select(diesel::dsl::max(__diesel_schema_migrations::version))
+        .first(conn)?)
+}

@@ -1,6 +1,7 @@
 //! The database layer: the pool over SQLite or PostgreSQL, the one async gate through which every
 //! query runs ([`Db::run`]), table definitions, row models and migrations.
 
+pub mod archive;
 mod connection;
 #[cfg(feature = "postgres")]
 pub mod listener;
@@ -189,25 +190,47 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    use diesel::connection::{AnsiTransactionManager, Connection as _, TransactionManager as _};
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return conn.transaction(work);
-    };
-    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    let result = work(conn);
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return result;
-    };
-    match result {
-        Ok(value) => match AnsiTransactionManager::commit_transaction(sqlite) {
+    match conn {
+        DbConnection::Sqlite(_) => transaction_begun_with(conn, "BEGIN IMMEDIATE", work),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => {
+            use diesel::connection::Connection as _;
+            conn.transaction(work)
+        }
+    }
+}
+
+/// Runs `work` in a transaction begun by the statement `begin` (`BEGIN IMMEDIATE`, `BEGIN
+/// TRANSACTION ISOLATION LEVEL …`): committed when it returns `Ok`, rolled back otherwise. Not
+/// nested: `conn` is in no transaction yet.
+pub fn transaction_begun_with<T, E>(
+    conn: &mut DbConnection,
+    begin: &str,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
+    crate::on_backend!(&mut *conn, |concrete| {
+        AnsiTransactionManager::begin_transaction_sql(concrete, begin)
+    })?;
+    match work(conn) {
+        Ok(value) => match crate::on_backend!(&mut *conn, |concrete| {
+            AnsiTransactionManager::commit_transaction(concrete)
+        }) {
             Ok(()) => Ok(value),
             Err(error) => {
-                let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+                let _ = crate::on_backend!(&mut *conn, |concrete| {
+                    AnsiTransactionManager::rollback_transaction(concrete)
+                });
                 Err(error.into())
             }
         },
         Err(error) => {
-            AnsiTransactionManager::rollback_transaction(sqlite)?;
+            crate::on_backend!(&mut *conn, |concrete| {
+                AnsiTransactionManager::rollback_transaction(concrete)
+            })?;
             Err(error)
         }
     }

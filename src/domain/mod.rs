@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod address;
+pub mod archive;
 pub mod bounds;
 pub mod catalog;
 pub mod cost;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod addresses;
+pub mod archive;
 pub mod audit;
 pub mod bus;
 pub mod cart;

@@ -153,6 +153,14 @@ pub async fn spawn_app_on(
     app
 }
 
+/// Starts the server over the database at `database_url` as it is: no migration, no seeding.
+pub async fn spawn_app_over(database_url: String) -> TestApp {
+    let gateway = TestGateway::default();
+    let mut app = start(database_url, None, 0, &[], Arc::new(gateway.clone()), false).await;
+    app.gateway = gateway;
+    app
+}
+
 /// Starts the server over a fresh database with the demo shop, taking payments through
 /// `gateway` (a Stripe adapter pointed at the fake Stripe, say).
 pub async fn spawn_app_with_gateway(flags: &[&str], gateway: Arc<dyn PaymentGateway>) -> TestApp {

@@ -2,6 +2,7 @@
 //! database (SQLite in a temp dir, or PostgreSQL when `TEST_DATABASE_URL` is set).
 
 mod accounts;
+mod archive;
 mod authorization;
 mod bulk;
 mod catalog;

@@ -1,0 +1,4 @@
+-- The bus (see `services/bus.rs`) needs nothing in SQLite: one instance serves a SQLite database
+-- and tells itself of its changes in-process. This migration keeps both folders at the same
+-- versions, so a database's schema version (its latest migration) means the same on both
+-- backends: a portable archive (`bazaar export`) names it, and `bazaar import` checks it.
