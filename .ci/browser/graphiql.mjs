@@ -33,6 +33,19 @@ async function setEditor(page, selector, text) {
   );
 }
 
+// Sets an editor's text and waits until the editor shows it (GraphiQL may still be mounting
+// the editor of a tab just opened).
+async function setEditorUntilShown(page, selector, text) {
+  for (const since = Date.now(); ;) {
+    await setEditor(page, selector, text);
+    await page.waitForTimeout(200);
+    const shown = await page.evaluate(
+      (selector) => document.querySelector(`${selector} .CodeMirror`)?.CodeMirror.getValue(), selector);
+    if (shown === text) return;
+    if (Date.now() - since > timeout) throw new Error(`the editor ${selector} never showed ${text}`);
+  }
+}
+
 // Waits until the result pane holds `text`.
 async function responseContains(page, text) {
   const since = Date.now();
@@ -60,6 +73,9 @@ try {
     const frames = [];
     sockets.push({ url: socket.url(), frames });
     socket.on("framesent", (frame) => frames.push(String(frame.payload)));
+    socket.on("framereceived", (frame) => frames.push(`received ${String(frame.payload).slice(0, 200)}`));
+    socket.on("socketerror", (error) => frames.push(`error ${error}`));
+    socket.on("close", () => frames.push("closed"));
   });
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console error: ${message.text()}`);
@@ -96,14 +112,25 @@ try {
     { email, password },
   );
   const token = login.login.session.token;
+  // The new tab must be the one shown before its editors are filled (else the text lands in
+  // the old tab's editor and the run button runs an empty tab).
+  const tabsBefore = await page.locator(".graphiql-tab").count();
   await page.getByRole("button", { name: "New tab" }).click();
-  await setEditor(page, ".graphiql-query-editor", "subscription { events(types: [PRODUCT_UPDATED]) { cursor node { name subjectId } } }");
+  for (const since = Date.now(); (await page.locator(".graphiql-tab").count()) <= tabsBefore;) {
+    if (Date.now() - since > timeout) throw new Error("GraphiQL opened no new tab");
+    await page.waitForTimeout(100);
+  }
+  const subscription = "subscription { events(types: [PRODUCT_UPDATED]) { cursor node { name subjectId } } }";
+  await setEditorUntilShown(page, ".graphiql-query-editor", subscription);
   await page.getByRole("button", { name: "Headers", exact: true }).click();
-  await setEditor(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden)", JSON.stringify({ Authorization: `Bearer ${token}` }));
+  await setEditorUntilShown(page, ".graphiql-editor-tool .graphiql-editor:not(.hidden)", JSON.stringify({ Authorization: `Bearer ${token}` }));
   await page.locator(".graphiql-execute-button").click();
   const subscribed = Date.now();
   while (!sockets.some((s) => s.frames.some((f) => f.includes('"type":"subscribe"')))) {
-    if (Date.now() - subscribed > timeout) throw new Error("GraphiQL did not subscribe over a WebSocket");
+    if (Date.now() - subscribed > timeout) {
+      const shown = await page.evaluate(() => document.querySelector(".graphiql-response .CodeMirror")?.CodeMirror.getValue() ?? "");
+      throw new Error(`GraphiQL did not subscribe over a WebSocket; sockets: ${JSON.stringify(sockets)}; result pane: ${shown}`);
+    }
     await page.waitForTimeout(100);
   }
   const socket = sockets.find((s) => s.frames.some((f) => f.includes('"type":"subscribe"')));
