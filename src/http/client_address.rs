@@ -27,6 +27,19 @@ pub fn client_address(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNe
     nearest
 }
 
+/// The address to count a request from `peer` with these `headers` against (see
+/// [`client_address`]); `None` without a peer (a test request).
+pub fn of_request(
+    peer: Option<std::net::SocketAddr>,
+    headers: &actix_http::header::HeaderMap,
+    trusted: &[IpNet],
+) -> Option<String> {
+    let forwarded_for = headers
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok());
+    Some(client_address(peer?.ip(), forwarded_for, trusted).to_string())
+}
+
 /// An `X-Forwarded-For` entry: `203.0.113.7`, `203.0.113.7:4711`, `2001:db8::1` or
 /// `[2001:db8::1]:4711`.
 fn parse_hop(hop: &str) -> Option<IpAddr> {

@@ -6,7 +6,6 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::Value;
 use futures_util::StreamExt as _;
-use serde_json::json;
 use tracing_actix_web::RequestId;
 
 use super::AppState;
@@ -215,15 +214,7 @@ pub(super) async fn authenticate(
 
 /// The client's address: the peer, or the proxy-reported one when configured to trust it.
 fn client_address(state: &AppState, http: &HttpRequest) -> Option<String> {
-    let peer = http.peer_addr()?.ip();
-    let forwarded_for = http
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|value| value.to_str().ok());
-    Some(
-        super::client_address::client_address(peer, forwarded_for, &state.trusted_proxies)
-            .to_string(),
-    )
+    super::client_address::of_request(http.peer_addr(), http.headers(), &state.trusted_proxies)
 }
 
 /// The HTTP response for a GraphQL answer.
@@ -241,12 +232,9 @@ fn finish(media: MediaType, answer: Answer) -> HttpResponse {
 
 /// The response to a request that is not GraphQL over HTTP.
 pub(super) fn refused(media: MediaType, refusal: &Refusal) -> HttpResponse {
-    let body = json!({
-        "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }]
-    });
     finish(
         media,
-        Answer::new(refusal.status, body.to_string().into_bytes()),
+        Answer::new(refusal.status, refusal.body().into_bytes()),
     )
 }
 

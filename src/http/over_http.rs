@@ -86,6 +86,14 @@ impl Refusal {
         }
     }
 
+    /// The response body: one error with the message and `extensions.code`.
+    pub fn body(&self) -> String {
+        serde_json::json!({
+            "errors": [{ "message": self.message, "extensions": { "code": self.code } }]
+        })
+        .to_string()
+    }
+
     fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }

@@ -23,7 +23,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use super::AppState;
-use super::client_address::client_address;
+use super::client_address;
+use super::over_http::Refusal;
 use super::websocket_transport::{self, FrameReader, FrameWriter, Incoming};
 use crate::domain::accounts::Principal;
 use crate::domain::ids::AccountId;
@@ -265,18 +266,22 @@ async fn upgrade_or_refuse(
         return answer(
             &mut stream,
             &mut codec,
-            refusal(
+            refusal(&Refusal::new(
                 StatusCode::NOT_FOUND,
                 "NOT_FOUND",
                 "no WebSocket here: use /graphql",
-            ),
+            )),
         )
         .await;
     }
     let mut handshake = match ws::handshake(head) {
         Ok(handshake) => handshake,
         Err(error) => {
-            let refused = refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", &error.to_string());
+            let refused = refusal(&Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                error.to_string(),
+            ));
             return answer(&mut stream, &mut codec, refused).await;
         }
     };
@@ -285,23 +290,17 @@ async fn upgrade_or_refuse(
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.split(',').any(|p| p.trim() == PROTOCOL));
-    let address = head.peer_addr.map(|peer| {
-        let forwarded_for = head
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|value| value.to_str().ok());
-        client_address(peer.ip(), forwarded_for, &state.trusted_proxies).to_string()
-    });
+    let address = client_address::of_request(head.peer_addr, &head.headers, &state.trusted_proxies);
     let (control, controls) = mpsc::unbounded_channel();
     let Some(registered) = state
         .sockets
         .open(address.clone().unwrap_or_default(), control)
     else {
-        let mut refused = refusal(
+        let mut refused = refusal(&Refusal::new(
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
             "too many WebSockets from this address",
-        );
+        ));
         refused
             .0
             .headers_mut()
@@ -341,14 +340,13 @@ async fn upgrade_or_refuse(
 /// An HTTP answer (head and body) to a request that cannot become a WebSocket.
 type HttpAnswer = (Response<()>, Bytes);
 
-fn refusal(status: StatusCode, code: &str, message: &str) -> HttpAnswer {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    let mut response = Response::with_body(status, ());
+fn refusal(refused: &Refusal) -> HttpAnswer {
+    let mut response = Response::with_body(refused.status, ());
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    (response, Bytes::from(body.to_string()))
+    (response, Bytes::from(refused.body()))
 }
 
 /// Writes `answer` on the stream with the HTTP/1.1 codec the connection was read with.
