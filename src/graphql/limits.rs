@@ -69,11 +69,19 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
-/// Counts tokens and the deepest nesting of the query text without building anything, so that a
-/// document of 10,000 nested selections is refused in linear time and constant stack.
+/// Counts tokens, the deepest nesting, selection sets and aliases of the query text without
+/// building anything, so that a document of 10,000 nested selections or 500 aliases is refused
+/// in linear time and constant stack, and a flood of them costs a scan rather than a parse.
+///
+/// Outside parentheses the text holds only selection sets: there every `{` opens one and every
+/// `:` follows an alias (arguments, variable definitions and their values are all inside
+/// parentheses). A text that nests selection sets deeper, or holds more aliases, than the
+/// parsed document would be allowed is refused here; counted in the text, fragments are not
+/// expanded, so these counts never exceed what [`check_document`] and the depth check count.
 pub fn precheck(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
     let bytes = query.as_bytes();
     let (mut tokens, mut depth, mut deepest) = (0_usize, 0_usize, 0_usize);
+    let (mut in_parentheses, mut selection_depth, mut aliases) = (0_usize, 0_usize, 0_usize);
     let mut i = 0;
     while i < bytes.len() {
         let byte = bytes[i];
@@ -98,11 +106,30 @@ pub fn precheck(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
                 tokens += 1;
                 depth += 1;
                 deepest = deepest.max(depth);
+                match byte {
+                    b'(' => in_parentheses += 1,
+                    b'{' if in_parentheses == 0 => selection_depth += 1,
+                    _ => {}
+                }
                 i += 1;
             }
             b'}' | b']' | b')' => {
                 tokens += 1;
                 depth = depth.saturating_sub(1);
+                match byte {
+                    b')' => in_parentheses = in_parentheses.saturating_sub(1),
+                    b'}' if in_parentheses == 0 => {
+                        selection_depth = selection_depth.saturating_sub(1);
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            b':' => {
+                tokens += 1;
+                if in_parentheses == 0 {
+                    aliases += 1;
+                }
                 i += 1;
             }
             b'.' if bytes[i..].starts_with(b"...") => {
@@ -127,6 +154,19 @@ pub fn precheck(query: &str, limits: &QueryLimits) -> Result<(), ServerError> {
             return Err(too_complex(format!(
                 "the document has more than {} tokens",
                 limits.max_tokens
+            )));
+        }
+        // The operation's own braces are one level more than its fields' depth, at most.
+        if selection_depth > limits.max_depth + 1 {
+            return Err(too_complex(format!(
+                "the query nests more than {} levels deep",
+                limits.max_depth
+            )));
+        }
+        if aliases > limits.max_aliases {
+            return Err(too_complex(format!(
+                "the document has more than {} aliases",
+                limits.max_aliases
             )));
         }
         if deepest > MAX_NESTING {
@@ -462,6 +502,32 @@ mod tests {
             "(".repeat(100)
         );
         assert!(precheck(&quoted, &LIMITS).is_ok());
+    }
+
+    #[test]
+    fn deep_selections_and_alias_floods_are_refused_by_the_scan() {
+        let nested = |levels: usize| format!("{}{}", "{ a ".repeat(levels), "}".repeat(levels));
+        assert!(precheck(&nested(LIMITS.max_depth + 1), &LIMITS).is_ok());
+        assert!(precheck(&nested(LIMITS.max_depth + 2), &LIMITS).is_err());
+        // Braces and colons inside arguments and variable definitions are values, not
+        // selections or aliases.
+        let values = format!(
+            "query($v: In = {{a: {{b: 1}}}}) {{ a(o: {{ {} }}, l: [{{x: 1}}]) {{ b }} }}",
+            (0..20)
+                .map(|n| format!("k{n}: {{ z: 1 }}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        assert!(precheck(&values, &LIMITS).is_ok());
+        let aliases = |count: usize| {
+            format!(
+                "{{ {} }}",
+                (0..count).map(|n| format!("a{n}: a ")).collect::<String>()
+            )
+        };
+        assert!(precheck(&aliases(LIMITS.max_aliases), &LIMITS).is_ok());
+        let flood = precheck(&aliases(LIMITS.max_aliases + 1), &LIMITS).unwrap_err();
+        assert!(flood.message.contains("aliases"), "{}", flood.message);
     }
 
     #[test]
