@@ -12,6 +12,8 @@ pub const MAX_VARIANTS_PER_PRODUCT: usize = 100;
 pub const MAX_IMAGES_PER_PRODUCT: usize = 20;
 /// Most option values of one variant (`Size`, `Color`, `Material`).
 pub const MAX_OPTIONS_PER_VARIANT: usize = 3;
+/// Most options of one product, over all its variants on sale (`Product.options`).
+pub const MAX_OPTIONS_PER_PRODUCT: usize = 3;
 /// Most lines (distinct variants) of one cart, and so of one order.
 pub const MAX_CART_LINES: usize = 50;
 /// Newest approved reviews shown with a product.

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::domain::rejection::{Rejection, RejectionCode};
-
 /// Lifecycle of a product. Customers see `Active` products only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProductStatus {
@@ -131,49 +129,6 @@ pub fn search_pattern(phrase: &str) -> Result<Option<String>, String> {
     Ok(Some(pattern))
 }
 
-/// Most options a variant has (size, colour, material…).
-pub use crate::domain::bounds::MAX_OPTIONS_PER_VARIANT as MAX_VARIANT_OPTIONS;
-/// Longest option name or value, in characters.
-pub const MAX_OPTION_CHARS: usize = 100;
-
-/// A variant's options as given (`(name, value)` pairs), checked: at most
-/// [`MAX_VARIANT_OPTIONS`], each name and value 1 to [`MAX_OPTION_CHARS`] characters once
-/// trimmed; returned trimmed. Every problem at once, under `["input", "options", …]`.
-pub fn variant_options(
-    options: Vec<(String, String)>,
-) -> Result<Vec<(String, String)>, Vec<Rejection>> {
-    if options.len() > MAX_VARIANT_OPTIONS {
-        return Err(vec![Rejection::new(
-            &["input", "options"],
-            RejectionCode::TooLong,
-            format!("a variant has at most {MAX_VARIANT_OPTIONS} options"),
-        )]);
-    }
-    let mut problems = Vec::new();
-    let checked = options
-        .into_iter()
-        .enumerate()
-        .map(|(index, (name, value))| {
-            let (name, value) = (name.trim().to_owned(), value.trim().to_owned());
-            for (part, text) in [("name", &name), ("value", &value)] {
-                if text.is_empty() || text.chars().count() > MAX_OPTION_CHARS {
-                    problems.push(Rejection::new(
-                        &["input", "options", &index.to_string(), part],
-                        RejectionCode::Invalid,
-                        format!("an option's {part} has 1 to {MAX_OPTION_CHARS} characters"),
-                    ));
-                }
-            }
-            (name, value)
-        })
-        .collect();
-    if problems.is_empty() {
-        Ok(checked)
-    } else {
-        Err(problems)
-    }
-}
-
 /// Makes a URL slug from a name: lower-case ASCII letters and digits joined by single hyphens.
 pub fn slugify(name: &str) -> String {
     let mut slug = String::with_capacity(name.len());
@@ -239,21 +194,6 @@ mod tests {
         assert!(!is_valid_sku("A B"));
         assert!(!is_valid_sku(&"A".repeat(MAX_SKU_LEN + 1)));
         assert!(is_valid_sku(&"A".repeat(MAX_SKU_LEN)));
-    }
-
-    #[test]
-    fn variant_options_are_bounded_and_trimmed() {
-        let option = |name: &str, value: &str| (name.to_owned(), value.to_owned());
-        assert_eq!(
-            variant_options(vec![option(" Size ", "M")]).unwrap(),
-            vec![option("Size", "M")]
-        );
-        let problems =
-            variant_options(vec![option("", "M"), option("Colour", &"x".repeat(101))]).unwrap_err();
-        let fields: Vec<_> = problems.iter().map(|p| p.field.join(".")).collect();
-        assert_eq!(fields, ["input.options.0.name", "input.options.1.value"]);
-        assert!(variant_options(vec![option("a", "b"); MAX_VARIANT_OPTIONS]).is_ok());
-        assert!(variant_options(vec![option("a", "b"); MAX_VARIANT_OPTIONS + 1]).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod instant;
 pub mod money;
+pub mod options;
 pub mod orders;
 pub mod paging;
 pub mod partners;

@@ -46,6 +46,7 @@
 //! | `Product.images` | 20 | yes | `productImageAdd` refuses a 21st image |
 //! | `Product.reviews` | 10 | yes | read: the 10 newest approved reviews (reviews are unbounded) |
 //! | `Variant.selectedOptions` | 3 | no | `variantCreate` refuses a 4th option value; read cut at 3 |
+//! | `Product.options` | 3 | no | variant writes refuse a 4th option name among a product's variants on sale; read cut at 3 |
 //! | `Account.addresses` | 20 | no | `addressAdd` refuses a 21st address; read cut at 20 |
 //! | `Cart.lines` | 50 | yes | `cartLinesAdd`/`cartLinesUpdate` refuse a 51st line (under the cart's row lock); a sign-in merge stops at 50 |
 //! | `Order.lines` | 50 | yes | an order's lines are its cart's |
@@ -71,8 +72,8 @@ use async_graphql::{Name, Value as ConstValue, Variables};
 use crate::domain::address::MAX_ADDRESSES_PER_ACCOUNT;
 use crate::domain::bounds::{
     MAX_CART_LINES, MAX_CATEGORY_CHILDREN, MAX_EVENTS_PER_ORDER, MAX_IMAGES_PER_PRODUCT,
-    MAX_OPTIONS_PER_VARIANT, MAX_PAYMENTS_PER_ORDER, MAX_STOCK_LINES, MAX_USER_ERRORS,
-    MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN,
+    MAX_OPTIONS_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_PAYMENTS_PER_ORDER, MAX_STOCK_LINES,
+    MAX_USER_ERRORS, MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN,
 };
 use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::domain::partners::KEYS_LISTED_PER_APP;
@@ -88,6 +89,7 @@ pub const LIST_BOUNDS: &[(&str, &str, usize)] = &[
     ("Product", "images", MAX_IMAGES_PER_PRODUCT),
     ("Product", "reviews", REVIEWS_SHOWN),
     ("Variant", "selectedOptions", MAX_OPTIONS_PER_VARIANT),
+    ("Product", "options", MAX_OPTIONS_PER_PRODUCT),
     ("Account", "addresses", MAX_ADDRESSES_PER_ACCOUNT),
     ("Cart", "lines", MAX_CART_LINES),
     ("Order", "lines", MAX_CART_LINES),

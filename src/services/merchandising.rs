@@ -10,17 +10,16 @@ use crate::db::models::category::{self, Category, NewCategory};
 use crate::db::models::event::Tracked;
 use crate::db::models::image::{self, NewImage};
 use crate::db::models::product::{self, NewProduct, Product, ProductChanges};
-use crate::db::models::variant::{self, NewVariant, Variant};
+use crate::db::models::variant::{self, NewVariant, Variant, VariantChanges};
 use crate::db::models::variant::{StockLine, StockSet};
 use crate::db::{Db, DbConnection};
 use crate::domain::bounds::{
     MAX_CATEGORY_CHILDREN, MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_STOCK_LINES,
     MAX_VARIANTS_PER_PRODUCT, room_for,
 };
-use crate::domain::catalog::{
-    ProductStatus, is_valid_sku, normalize_sku, search_text, slugify, variant_options,
-};
+use crate::domain::catalog::{ProductStatus, is_valid_sku, normalize_sku, search_text, slugify};
 use crate::domain::events::{EventType, StockChangeReason};
+use crate::domain::options::{self, OptionValue};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
@@ -449,8 +448,7 @@ fn check_variant(sku: &str, title: &str, price: i64, compare_at: Option<i64>) ->
 pub(super) struct NewVariantFields {
     pub(super) sku: String,
     title: String,
-    /// JSON array of `{"name": …, "value": …}`.
-    options: String,
+    options: Vec<OptionValue>,
     price: i64,
     compare_at_price: Option<i64>,
     stock: i32,
@@ -483,14 +481,7 @@ pub(super) fn new_variant_fields(input: &VariantInput) -> AppResult<NewVariantFi
         ));
     }
     let options =
-        variant_options(input.options.clone().unwrap_or_default()).map_err(AppError::Rejected)?;
-    let options = serde_json::to_string(
-        &options
-            .into_iter()
-            .map(|(name, value)| serde_json::json!({ "name": name, "value": value }))
-            .collect::<Vec<_>>(),
-    )
-    .map_err(AppError::internal)?;
+        options::checked(input.options.clone().unwrap_or_default()).map_err(AppError::Rejected)?;
     Ok(NewVariantFields {
         sku,
         title,
@@ -504,7 +495,8 @@ pub(super) fn new_variant_fields(input: &VariantInput) -> AppResult<NewVariantFi
 
 /// Inserts a variant of `product_id` in the caller's write transaction and records it in the
 /// audit log: the one place variants are created. Its id. The caller checks the product's room
-/// and refreshes the product after.
+/// and, once every variant of the transaction is written, [`options_misfit`], and refreshes the
+/// product.
 pub(super) fn insert_variant(
     conn: &mut DbConnection,
     changes: &mut Changes,
@@ -519,7 +511,7 @@ pub(super) fn insert_variant(
             product_id,
             sku: fields.sku.clone(),
             title: fields.title.clone(),
-            options: fields.options.clone(),
+            options: options::to_json(&fields.options),
             price: fields.price,
             compare_at_price: fields.compare_at_price,
             stock: fields.stock,
@@ -529,7 +521,8 @@ pub(super) fn insert_variant(
         },
     )
     .map_err(taken("sku"))?;
-    let details = json!({ "sku": fields.sku, "price": fields.price, "stock": fields.stock });
+    let details = json!({ "sku": fields.sku, "price": fields.price, "stock": fields.stock,
+                          "options": fields.options });
     audit::record(conn, actor, "variant.create", Subject::Variant(id), details)?;
     let created = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
     changes.variant_updated(&created);
@@ -563,6 +556,7 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
             )
             .map_err(AppError::rejected)?;
             let id = insert_variant(conn, changes, actor, product_id, &fields)?;
+            check_options_fit(conn, product_id, id)?;
             refresh(conn, changes, &current, edits_of(&current))?;
             variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
@@ -570,18 +564,19 @@ pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> Ap
     .await
 }
 
-/// What an editor sets on a variant (options and stock are not edited here).
+/// What an editor sets on a variant (stock is not edited here).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct VariantEdits {
     sku: String,
     title: String,
+    options: Vec<OptionValue>,
     price: i64,
     compare_at_price: Option<i64>,
     position: i32,
 }
 
-/// `current` with `input`'s SKU, title, prices and position applied (omitted ones stay),
-/// checked; `input`'s options and stock are not looked at.
+/// `current` with `input`'s SKU, title, options, prices and position applied (omitted ones
+/// stay), checked; `input`'s stock is not looked at.
 pub(super) fn edited_variant(current: &Variant, input: &VariantInput) -> AppResult<VariantEdits> {
     let edits = VariantEdits {
         sku: input
@@ -592,6 +587,10 @@ pub(super) fn edited_variant(current: &Variant, input: &VariantInput) -> AppResu
             .title
             .as_deref()
             .map_or(current.title.clone(), |t| t.trim().to_owned()),
+        options: match &input.options {
+            Some(given) => options::checked(given.clone()).map_err(AppError::Rejected)?,
+            None => options::from_json(&current.options),
+        },
         price: input.price.unwrap_or(current.price),
         compare_at_price: input.compare_at_price.unwrap_or(current.compare_at_price),
         position: input.position.unwrap_or(current.position),
@@ -614,6 +613,7 @@ fn edits_of_variant(current: &Variant) -> VariantEdits {
     VariantEdits {
         sku: current.sku.clone(),
         title: current.title.clone(),
+        options: options::from_json(&current.options),
         price: current.price,
         compare_at_price: current.compare_at_price,
         position: current.position,
@@ -621,7 +621,8 @@ fn edits_of_variant(current: &Variant) -> VariantEdits {
 }
 
 /// Writes a variant's edits in the caller's write transaction and records them in the audit
-/// log: the one place variants are updated. The caller refreshes the product after.
+/// log: the one place variants are updated. The caller checks [`options_misfit`] when the
+/// options changed, and refreshes the product after.
 pub(super) fn write_variant(
     conn: &mut DbConnection,
     changes: &mut Changes,
@@ -629,18 +630,18 @@ pub(super) fn write_variant(
     current: &Variant,
     edits: &VariantEdits,
 ) -> AppResult<()> {
-    variant::update(
-        conn,
-        current.id,
-        &edits.sku,
-        &edits.title,
-        edits.price,
-        edits.compare_at_price,
-        edits.position,
-        now(),
-    )
-    .map_err(taken("sku"))?;
+    let changes_of_row = VariantChanges {
+        sku: edits.sku.clone(),
+        title: edits.title.clone(),
+        options: options::to_json(&edits.options),
+        price: edits.price,
+        compare_at_price: edits.compare_at_price,
+        position: edits.position,
+        updated_at: now(),
+    };
+    variant::update(conn, current.id, &changes_of_row).map_err(taken("sku"))?;
     let details = json!({ "sku": [&current.sku, &edits.sku],
+                          "options": [options::from_json(&current.options), &edits.options],
                           "price": [current.price, edits.price],
                           "compareAtPrice": [current.compare_at_price, edits.compare_at_price] });
     audit::record(
@@ -655,30 +656,30 @@ pub(super) fn write_variant(
     Ok(())
 }
 
-/// Changes a variant's SKU, title, prices or position (stock changes go through
-/// [`adjust_inventory`]).
+/// Changes a variant's SKU, title, options, prices or position (stock changes go through
+/// [`adjust_inventory`]). New options must fit beside the other variants' ([`options_misfit`]).
 pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<Variant> {
     let currency = db.currency();
-    create_only(&[
-        (
-            input.options.is_some(),
-            "options",
-            "options are set when a variant is created",
-        ),
-        (
-            input.stock.is_some(),
-            "stock",
-            "stock changes go through inventoryAdjust",
-        ),
-    ])?;
+    create_only(&[(
+        input.stock.is_some(),
+        "stock",
+        "stock changes go through inventoryAdjust",
+    )])?;
     let actor = db.actor();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
+            let product_id = variant::by_id(conn, id)?
+                .ok_or_else(|| not_found("id", "variant"))?
+                .product_id;
+            // The product's lock makes concurrent option changes of its variants take turns.
+            let owner =
+                product::lock(conn, product_id)?.ok_or_else(|| not_found("id", "product"))?;
             let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
             let edits = edited_variant(&current, &input)?;
             write_variant(conn, changes, actor, &current, &edits)?;
-            let owner = product::by_id(conn, current.product_id)?
-                .ok_or_else(|| not_found("id", "product"))?;
+            if edits.options != options::from_json(&current.options) {
+                check_options_fit(conn, product_id, id)?;
+            }
             refresh(conn, changes, &owner, edits_of(&owner))?;
             variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))
         })
@@ -692,9 +693,17 @@ pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Vari
     let actor = db.actor();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
-            let current = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
+            let product_id = variant::by_id(conn, id)?
+                .ok_or_else(|| not_found("id", "variant"))?
+                .product_id;
+            let owner =
+                product::lock(conn, product_id)?.ok_or_else(|| not_found("id", "product"))?;
             let at = now();
             variant::set_archived(conn, id, archived.then_some(at), at)?;
+            if !archived {
+                // Back on sale beside the others: its options must still be its own.
+                check_options_fit(conn, product_id, id)?;
+            }
             let details = json!({ "archived": archived });
             audit::record(
                 conn,
@@ -703,8 +712,6 @@ pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Vari
                 Subject::Variant(id),
                 details,
             )?;
-            let owner = product::by_id(conn, current.product_id)?
-                .ok_or_else(|| not_found("id", "product"))?;
             refresh(conn, changes, &owner, edits_of(&owner))?;
             let changed = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
             changes.variant_updated(&changed);
@@ -712,6 +719,39 @@ pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Vari
         })
     })
     .await
+}
+
+/// The first of the variants `touched` (written in the caller's transaction, under the
+/// product's lock) that does not fit beside the product's other variants on sale
+/// ([`options::check_beside`]), with why: `(variant id, rejection at ["input", "options"])`.
+pub(super) fn options_misfit(
+    conn: &mut DbConnection,
+    product_id: i64,
+    touched: &[i64],
+) -> AppResult<Option<(i64, Rejection)>> {
+    let live: Vec<(i64, Vec<OptionValue>)> = variant::live_options_of(conn, product_id)?
+        .into_iter()
+        .map(|(id, json)| (id, options::from_json(&json)))
+        .collect();
+    for (id, candidate) in live.iter().filter(|(id, _)| touched.contains(id)) {
+        let others = live
+            .iter()
+            .filter(|(other, _)| other != id)
+            .map(|(_, options)| options.as_slice());
+        if let Err(rejection) = options::check_beside(candidate, others) {
+            return Ok(Some((*id, rejection)));
+        }
+    }
+    Ok(None)
+}
+
+/// Refuses the transaction if variant `id` of `product_id` does not fit beside the product's
+/// other variants on sale ([`options_misfit`]).
+fn check_options_fit(conn: &mut DbConnection, product_id: i64, id: i64) -> AppResult<()> {
+    match options_misfit(conn, product_id, &[id])? {
+        Some((_, rejection)) => Err(AppError::rejected(rejection)),
+        None => Ok(()),
+    }
 }
 
 /// Sets a variant's stock to `quantity` if it is still `expected`: a stale expectation is a

@@ -15,8 +15,8 @@ use serde_json::json;
 
 use super::merchandising::{
     NewVariantFields, ProductInput, VariantInput, changes_variant, edited_product, edited_variant,
-    edits_of, insert_product, insert_variant, new_product_fields, new_variant_fields, refresh,
-    write_variant,
+    edits_of, insert_product, insert_variant, new_product_fields, new_variant_fields,
+    options_misfit, refresh, write_variant,
 };
 use crate::db::models::product::{self, Product};
 use crate::db::models::variant::{self, Variant};
@@ -55,6 +55,26 @@ fn external_ref(raw: &str) -> AppResult<String> {
         )));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Refuses the push if a variant it wrote (`(id, index in the push)`) does not fit beside the
+/// product's other variants on sale, naming it by its place in the push.
+fn check_options_fit(
+    conn: &mut DbConnection,
+    product_id: i64,
+    written: &[(i64, usize)],
+) -> AppResult<()> {
+    let ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
+    match options_misfit(conn, product_id, &ids)? {
+        Some((id, rejection)) => {
+            let index = written
+                .iter()
+                .find(|(written_id, _)| *written_id == id)
+                .map_or(0, |(_, index)| *index);
+            Err(at_variant(AppError::rejected(rejection), index))
+        }
+        None => Ok(()),
+    }
 }
 
 /// The same error, its rejections' `input` paths moved under `input.variants.<index>`.
@@ -183,10 +203,13 @@ impl Push<'_> {
             .map(|v| new_variant_fields(&v.input).map_err(|e| at_variant(e, v.index)))
             .collect::<AppResult<Vec<NewVariantFields>>>()?;
         let created = insert_product(conn, changes, &fields, Some(self.external_ref))?;
+        let mut written = Vec::with_capacity(new_variants.len());
         for (pushed, fields) in self.variants.iter().zip(&new_variants) {
-            insert_variant(conn, changes, self.actor, created.id, fields)
+            let id = insert_variant(conn, changes, self.actor, created.id, fields)
                 .map_err(|e| at_variant(e, pushed.index))?;
+            written.push((id, pushed.index));
         }
+        check_options_fit(conn, created.id, &written)?;
         if !new_variants.is_empty() {
             refresh(conn, changes, &created, edits_of(&created))?;
         }
@@ -214,11 +237,11 @@ impl Push<'_> {
         for pushed in self.variants {
             match existing.get(&pushed.sku) {
                 Some(variant) => {
-                    // Options and stock apply only when a variant is created.
+                    // Stock applies only when a variant is created.
                     let edits = edited_variant(variant, &pushed.input)
                         .map_err(|e| at_variant(e, pushed.index))?;
                     if changes_variant(variant, &edits) {
-                        updates.push((variant, edits));
+                        updates.push((variant, edits, pushed.index));
                     }
                 }
                 None => creates.push((
@@ -243,18 +266,22 @@ impl Push<'_> {
             "variants per product",
         )
         .map_err(AppError::rejected)?;
-        for (variant, edits) in &updates {
+        let mut written = Vec::with_capacity(updates.len() + creates.len());
+        for (variant, edits, index) in &updates {
             write_variant(conn, changes, self.actor, variant, edits)?;
+            written.push((variant.id, *index));
         }
         for (index, fields) in &creates {
-            insert_variant(conn, changes, self.actor, current.id, fields)
+            let id = insert_variant(conn, changes, self.actor, current.id, fields)
                 .map_err(|e| at_variant(e, *index))?;
+            written.push((id, *index));
         }
+        check_options_fit(conn, current.id, &written)?;
         let details = json!({ "externalRef": self.external_ref, "created": false,
                               "status": [&current.status, &edits.status],
                               "name": [&current.name, &edits.name],
                               "variantsCreated": creates.iter().map(|(_, f)| &f.sku).collect::<Vec<_>>(),
-                              "variantsUpdated": updates.iter().map(|(v, _)| &v.sku).collect::<Vec<_>>() });
+                              "variantsUpdated": updates.iter().map(|(v, _, _)| &v.sku).collect::<Vec<_>>() });
         let archived_now = edits.status == ProductStatus::Archived.as_str()
             && current.status != ProductStatus::Archived.as_str();
         refresh(conn, changes, &current, edits)?;

@@ -26,6 +26,7 @@ mod merchandising;
 mod pagination;
 mod partners;
 mod payments;
+mod product_options;
 mod product_reviews;
 mod query_cost;
 mod schema;

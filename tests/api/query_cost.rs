@@ -165,10 +165,10 @@ async fn product_at_every_maximum(app: &ApiClient, staff: &str) -> (String, Vec<
         .as_str()
         .unwrap()
         .to_owned();
-    let options = json!([{ "name": "Size", "value": "M" }, { "name": "Color", "value": "Sage" },
-                         { "name": "Fit", "value": "Slim" }]);
     let mut variants = Vec::new();
     for n in 0..100 {
+        let options = json!([{ "name": "Size", "value": format!("M{n}") },
+                             { "name": "Color", "value": "Sage" }, { "name": "Fit", "value": "Slim" }]);
         let input = json!({ "sku": format!("MAX-{n:03}"), "title": format!("No. {n}"),
                             "price": "10.00", "stock": 50, "options": options });
         let answer = app

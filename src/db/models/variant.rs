@@ -168,27 +168,38 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Variant>> {
         .optional()
 }
 
-/// Changes a variant's SKU, title, prices and position.
-pub fn update(
-    conn: &mut DbConnection,
-    id: i64,
-    sku: &str,
-    title: &str,
-    price: i64,
-    compare_at_price: Option<i64>,
-    position: i32,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
+/// Writes staff's edits of a variant.
+pub fn update(conn: &mut DbConnection, id: i64, changes: &VariantChanges) -> QueryResult<usize> {
     diesel::update(variants::table.find(id))
-        .set((
-            variants::sku.eq(sku),
-            variants::title.eq(title),
-            variants::price.eq(price),
-            variants::compare_at_price.eq(compare_at_price),
-            variants::position.eq(position),
-            variants::updated_at.eq(now),
-        ))
+        .set(changes)
         .execute(conn)
+}
+
+/// The fields staff edit on a variant (stock goes through inventory adjustments).
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = variants, treat_none_as_null = true)]
+pub struct VariantChanges {
+    pub sku: String,
+    pub title: String,
+    /// JSON array of `{"name": …, "value": …}` (`domain::options::to_json`).
+    pub options: String,
+    pub price: i64,
+    pub compare_at_price: Option<i64>,
+    pub position: i32,
+    pub updated_at: NaiveDateTime,
+}
+
+/// `(id, options)` of the variants of `product_id` on sale (not archived), in display order.
+pub fn live_options_of(
+    conn: &mut DbConnection,
+    product_id: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    variants::table
+        .filter(variants::product_id.eq(product_id))
+        .filter(variants::archived_at.is_null())
+        .order_by((variants::position, variants::id))
+        .select((variants::id, variants::options))
+        .load(conn)
 }
 
 /// Archives (`Some(time)`) or restores (`None`) a variant, changed at `now`.

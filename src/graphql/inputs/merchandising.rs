@@ -91,8 +91,10 @@ pub struct VariantFields {
     pub sku: Option<String>,
     /// Display title, e.g. `M / Navy`.
     pub title: Option<String>,
-    /// Option values (create only: refused on update): at most 3, each name and value 1 to
-    /// 100 characters.
+    /// Option values, replacing the variant's (all of them; `[]` removes them): at most 3,
+    /// each name and value 1 to 100 characters, each name once. The product's variants on sale
+    /// with options have different ones (`TAKEN`) and at most 3 option names between them
+    /// (`LIMIT_REACHED`).
     pub options: Option<Vec<VariantOptionInput>>,
     /// Price in the store currency, e.g. `"19.99"` (required on create).
     pub price: Option<Decimal>,
@@ -154,7 +156,7 @@ pub struct ProductUpsertFields {
     #[graphql(flatten)]
     pub product: ProductFields,
     /// Variants by SKU, at most 100, each SKU once: a SKU the product has is updated (title,
-    /// prices, position; its `options` and `stock` apply only when a variant is created, after
+    /// options, prices, position; its `stock` applies only when a variant is created, after
     /// which stock changes through `inventoryAdjust`), a new one is added (SKU, title and price
     /// required). Variants left out stay as they are. A SKU of another product is `TAKEN`.
     pub variants: Option<Vec<VariantFields>>,

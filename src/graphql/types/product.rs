@@ -9,16 +9,32 @@ use super::{CategoryNode, Money, VariantNode};
 use crate::db::models::category::Category;
 use crate::db::models::image::Image;
 use crate::db::models::product::{Product, ProductKey, ProductSortField, ProductWithCategory};
-use crate::domain::bounds::{MAX_IMAGES_PER_PRODUCT, MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN};
+use crate::db::models::variant::Variant;
+use crate::domain::bounds::{
+    MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN,
+};
 use crate::domain::catalog;
 use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::options::{self, OptionValue};
 use crate::domain::paging::Page;
+use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::inputs::merchandising::VariantOptionInput;
 use crate::graphql::loaders::{ImagesOf, Loader, VariantsOf, each_row};
 use crate::graphql::loaders::{RatingOf, ReviewsOf};
 use crate::graphql::pagination::{encode_cursor, list_size};
 use crate::graphql::types::review::{ProductRating, ReviewNode};
+
+/// One option of a product and its values, e.g. `Size` with `S`, `M`, `L`.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct ProductOption {
+    /// The option, e.g. `Size`.
+    pub name: String,
+    /// Its values among the variants on sale, in the order they first appear, e.g.
+    /// `["S", "M", "L"]`. At most 100 (one per variant).
+    pub values: Vec<String>,
+}
 
 /// Where a product is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -79,6 +95,22 @@ impl From<Arc<Product>> for ProductNode {
 }
 
 impl ProductNode {
+    /// The variants on sale (not archived, whoever asks), in display order, with their options.
+    async fn live_variant_options(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<(Variant, Vec<OptionValue>)>> {
+        let loader = ctx.data::<Loader>()?;
+        let variants = loader.load_one(VariantsOf(self.product_id())).await?;
+        Ok(each_row(variants)
+            .filter(|variant| variant.archived_at.is_none())
+            .map(|variant| {
+                let options = options::from_json(&variant.options);
+                (variant, options)
+            })
+            .collect())
+    }
+
     /// The database id.
     pub fn product_id(&self) -> ProductId {
         ProductId(self.row.id)
@@ -192,6 +224,55 @@ impl ProductNode {
             .take(size)
             .map(VariantNode::from)
             .collect())
+    }
+
+    /// The options its variants on sale differ by, e.g. `Size` with `S`, `M`, `L`: what a
+    /// product page builds its pickers from. Names and values in the order the variants (in
+    /// display order) first use them. At most 3.
+    async fn options(&self, ctx: &Context<'_>) -> Result<Vec<ProductOption>> {
+        let variants = self.live_variant_options(ctx).await?;
+        Ok(
+            options::product_options(variants.iter().map(|(_, o)| o.as_slice()))
+                .into_iter()
+                .map(|option| ProductOption {
+                    name: option.name,
+                    values: option.values,
+                })
+                .collect(),
+        )
+    }
+
+    /// The variant on sale with exactly these options (in any order, names and values without
+    /// regard to case), or `null` if none has them: what a product page shows once a shopper
+    /// has picked a value of every option. Variants on sale with options never share them;
+    /// `[]` names the first variant without options.
+    async fn variant_by_selected_options(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "A value of each of the product's options, e.g. `[{name: \"Size\", value: \"M\"}]` \
+                    (at most 3)."
+        )]
+        selected_options: Vec<VariantOptionInput>,
+    ) -> Result<Option<VariantNode>> {
+        if selected_options.len() > MAX_OPTIONS_PER_VARIANT {
+            return Err(AppError::bad_input(format!(
+                "selectedOptions: a variant has at most {MAX_OPTIONS_PER_VARIANT} options"
+            ))
+            .into());
+        }
+        let selection: Vec<OptionValue> = selected_options
+            .into_iter()
+            .map(|o| OptionValue {
+                name: o.name.trim().to_owned(),
+                value: o.value.trim().to_owned(),
+            })
+            .collect();
+        let variants = self.live_variant_options(ctx).await?;
+        Ok(variants
+            .into_iter()
+            .find(|(_, options)| options::matches_selection(options, &selection))
+            .map(|(variant, _)| VariantNode::from(variant)))
     }
 
     /// What customers think of it, from approved reviews (one statement for every product of

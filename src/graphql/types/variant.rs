@@ -6,8 +6,8 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Money, ProductNode};
 use crate::db::models::variant::{Variant, VariantWithProduct};
-use crate::domain::bounds::MAX_OPTIONS_PER_VARIANT;
 use crate::domain::ids::ProductId;
+use crate::domain::options;
 use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::StaffOr;
@@ -23,7 +23,7 @@ crate::connection_types!(
 );
 
 /// One option value that distinguishes a variant, e.g. `Size: M`.
-#[derive(Debug, Clone, SimpleObject, serde::Deserialize)]
+#[derive(Debug, Clone, SimpleObject)]
 pub struct SelectedOption {
     /// The option, e.g. `Size`.
     pub name: String,
@@ -91,10 +91,14 @@ impl VariantNode {
 
     /// The option values that make this variant, e.g. `[{name: "Size", value: "M"}]`.
     /// At most 3.
-    async fn selected_options(&self) -> Result<Vec<SelectedOption>> {
-        let mut options: Vec<SelectedOption> = serde_json::from_str(&self.row().options)?;
-        options.truncate(MAX_OPTIONS_PER_VARIANT);
-        Ok(options)
+    async fn selected_options(&self) -> Vec<SelectedOption> {
+        options::from_json(&self.row().options)
+            .into_iter()
+            .map(|o| SelectedOption {
+                name: o.name,
+                value: o.value,
+            })
+            .collect()
     }
 
     /// Price of one unit.
