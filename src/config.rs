@@ -239,6 +239,54 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub shared_limits: SharedLimitsConfig,
+
+    #[command(flatten)]
+    pub metrics: MetricsConfig,
+}
+
+/// Prometheus metrics at `/metrics`: off unless a token or a listen address of their own is set.
+#[derive(Clone, Args)]
+pub struct MetricsConfig {
+    /// Bearer token a scraper sends (`Authorization: Bearer TOKEN`) to read `/metrics`, on the
+    /// public listener and on `--metrics-listen`: at least 16 characters. Unset, and without
+    /// `--metrics-listen`, `/metrics` answers 404.
+    #[arg(long, env = "BAZAAR_METRICS_TOKEN", hide_env_values = true, global = true,
+          value_parser = parse_metrics_token)]
+    pub metrics_token: Option<String>,
+
+    /// A listen address of its own for `/metrics` (e.g. `127.0.0.1:9464`, reachable by the
+    /// scraper only), which serves nothing else; the token is required there too when set.
+    #[arg(long, env = "BAZAAR_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl MetricsConfig {
+    /// Whether metrics are served (and so recorded) at all.
+    pub fn enabled(&self) -> bool {
+        self.metrics_token.is_some() || self.metrics_listen.is_some()
+    }
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("metrics_listen", &self.metrics_listen)
+            .finish()
+    }
+}
+
+/// A metrics token: 16 to 512 visible ASCII characters (it travels in an HTTP header).
+fn parse_metrics_token(text: &str) -> Result<String, String> {
+    let fits = (16..=512).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic());
+    if fits {
+        Ok(text.to_owned())
+    } else {
+        Err("16 to 512 visible ASCII characters, no spaces".to_owned())
+    }
 }
 
 /// Limits shared by every instance through Redis.

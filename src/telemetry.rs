@@ -1,5 +1,9 @@
-//! Logging and tracing: the subscriber set up once at start-up, filtered by `RUST_LOG`, and the
-//! span-carrying way onto a blocking thread.
+//! Logging, tracing and metrics: the subscriber set up once at start-up, filtered by `RUST_LOG`,
+//! the span-carrying way onto a blocking thread, what a request came to ([`requests`]) and the
+//! Prometheus metrics ([`metrics`]).
+
+pub mod metrics;
+pub mod requests;
 
 use std::io::IsTerminal as _;
 

@@ -12,6 +12,7 @@ pub mod schema;
 mod stats;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use connection::{Backend, ConnectionManager, DatabaseUrl, DbConnection, MultiBackend, redact};
@@ -40,6 +41,37 @@ pub struct Db {
     notices: Option<NoticesHook>,
     /// The URL, for the bus's own connection (PostgreSQL only).
     postgres_url: Option<Arc<str>>,
+    /// Calls waiting for a pooled connection now (r2d2's state does not say).
+    waiting: Arc<AtomicU64>,
+}
+
+/// The pool at one moment, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open (in use or idle).
+    pub open: u64,
+    /// Connections open and idle.
+    pub idle: u64,
+    /// Most connections the pool opens.
+    pub max: u64,
+    /// Calls waiting for a connection.
+    pub waiting: u64,
+}
+
+/// Counts a call as waiting for a connection until dropped.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn on(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Db {
@@ -76,7 +108,19 @@ impl Db {
                 DatabaseUrl::Postgres(url) => Some(url.as_str().into()),
                 DatabaseUrl::Sqlite(_) => None,
             },
+            waiting: Arc::default(),
         })
+    }
+
+    /// The pool now: connections open, idle, at most, and calls waiting for one.
+    pub fn pool_status(&self) -> PoolStatus {
+        let state = self.pool.state();
+        PoolStatus {
+            open: u64::from(state.connections),
+            idle: u64::from(state.idle_connections),
+            max: u64::from(self.pool.max_size()),
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
     }
 
     /// Which database this is.
@@ -150,8 +194,12 @@ impl Db {
         let pool = self.pool.clone();
         let stats = self.stats.clone();
         let hook = self.notices.clone();
+        let waiting = self.waiting.clone();
         crate::telemetry::spawn_blocking_in_span("db", move || {
-            let mut conn = pool.get()?;
+            let mut conn = {
+                let _waiting = Waiting::on(&waiting);
+                pool.get()?
+            };
             let _counting = stats::count_into(stats);
             notices::take();
             let result = work(&mut conn);

@@ -416,14 +416,21 @@ pub fn operation_type(
     selected_operation(document, operation_name).map(|operation| operation.node.ty)
 }
 
-/// The operation `operation_name` picks (`None` when it names none, or names none of several).
-fn selected_operation<'a>(
+/// The operation `operation_name` picks: the named one, or the document's only operation
+/// (named or not) when no name is given; `None` when it names none, or names none of several.
+/// The one rule the cost, the GET refusal and the execution agree on: a document's only
+/// operation runs without `operationName` even when it has a name, so it must be priced and
+/// checked as well.
+pub fn selected_operation<'a>(
     document: &'a ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<&'a Positioned<OperationDefinition>> {
     match (&document.operations, operation_name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
         // Without a name a multi-operation document fails validation anyway.
         (DocumentOperations::Multiple(_), None) => None,
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{ErrorExtensionValues, Response, ServerError, Value, Variables, value};
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
@@ -27,6 +27,8 @@ use crate::services::accounts::Accounts;
 use crate::services::bus::Bus;
 use crate::services::cost::CostLimiter;
 use crate::services::partners;
+use crate::telemetry::metrics::Metrics;
+use crate::telemetry::requests::{PrincipalKind, RequestSummary, RequestTracker, Transport};
 
 /// The parameters of one GraphQL request, whichever transport brought it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,6 +87,8 @@ pub struct Pipeline {
     pub request_timeout: Duration,
     /// Add `extensions.sql` to responses.
     pub debug_extensions: bool,
+    /// Where finished requests are counted.
+    pub metrics: Metrics,
 }
 
 /// A request checked and charged, ready to run.
@@ -129,7 +133,7 @@ impl Pipeline {
     /// Runs one query or mutation for the caller `authorization` proves (see
     /// [`authenticate`](Self::authenticate); a failure answers as a request error): the
     /// response with the error policy applied and the cost (and, when enabled, SQL)
-    /// extensions.
+    /// extensions, and what the request came to (its metrics recorded).
     pub async fn execute(
         &self,
         authorization: Option<&str>,
@@ -137,8 +141,11 @@ impl Pipeline {
         params: Params,
         allowed: Allowed,
         request_id: &str,
-    ) -> Response {
+    ) -> (Response, RequestSummary) {
         let stats = Arc::new(SqlStats::default());
+        let mut tracker =
+            RequestTracker::start(Transport::Http, stats.clone(), self.metrics.clone());
+        tracker.operation = params.operation_name.clone();
         let db = self.db.with_stats(stats.clone());
         let caller = self
             .authenticate(&db, authorization)
@@ -147,10 +154,20 @@ impl Pipeline {
                 principal,
                 client_address,
             });
+        if let Ok(caller) = &caller {
+            tracker.principal = PrincipalKind::of(&caller.principal);
+        }
         let mut ticket = None;
         let mut actual_cost = 0;
         let mut response = match self
-            .prepare(caller, &db, params, allowed, &mut ticket)
+            .prepare(
+                caller,
+                &db,
+                params,
+                allowed,
+                &mut ticket,
+                &mut tracker.operation,
+            )
             .await
         {
             Err(error) => Response::from_errors(vec![error]),
@@ -205,30 +222,45 @@ impl Pipeline {
                 value!({ "statements": stats.statements(), "calls": stats.calls() }),
             );
         }
-        response
+        tracker.observe(&response);
+        let summary = tracker.finish();
+        (response, summary)
     }
 
     /// Starts one operation of a WebSocket: a subscription's stream of responses, or the one
     /// response of a query or mutation. A request refused before it ran (limits, cost,
-    /// validation) is `Err` with its errors. The cost is charged when it starts.
+    /// validation) is `Err` with its errors. The cost is charged when it starts. The tracker
+    /// counts the operation's statements; the transport shows it each response.
     pub async fn subscribe(
         &self,
         caller: &Caller,
         params: Params,
         request_id: String,
-    ) -> Result<BoxStream<'static, Response>, Vec<ServerError>> {
-        let db = self.db.clone();
+    ) -> (
+        RequestTracker,
+        Result<BoxStream<'static, Response>, Vec<ServerError>>,
+    ) {
+        let stats = Arc::new(SqlStats::default());
+        let mut tracker =
+            RequestTracker::start(Transport::WebSocket, stats.clone(), self.metrics.clone());
+        tracker.operation = params.operation_name.clone();
+        tracker.principal = PrincipalKind::of(&caller.principal);
+        let db = self.db.with_stats(stats);
         let mut ticket = None;
-        let prepared = self
+        let prepared = match self
             .prepare(
                 Ok(caller.clone()),
                 &db,
                 params,
                 Allowed::Everything,
                 &mut ticket,
+                &mut tracker.operation,
             )
             .await
-            .map_err(|error| vec![error])?;
+        {
+            Ok(prepared) => prepared,
+            Err(error) => return (tracker, Err(vec![error])),
+        };
         let cost = match ticket {
             Some(ticket) => {
                 let mut extensions = Response::new(Value::Null);
@@ -242,7 +274,7 @@ impl Pipeline {
             .then(|| (self.bus.clone(), self.bus.authority_changes()));
         let stream = self.schema.execute_stream(prepared.request);
         let mut first = true;
-        Ok(stream
+        let stream = stream
             .then(move |response| {
                 let writes = writes.clone();
                 async move {
@@ -263,7 +295,8 @@ impl Pipeline {
                 }
                 response
             })
-            .boxed())
+            .boxed();
+        (tracker, Ok(stream))
     }
 
     /// Waits for every instance to hear the authority changes this request made (a logout, a
@@ -274,7 +307,8 @@ impl Pipeline {
 
     /// Everything before execution: the document (resolved, parsed and checked), its
     /// variables, its cost charged. `ticket` names the caller's cost bucket as soon as the
-    /// caller is known.
+    /// caller is known; `operation` gets the name of the document's only operation when the
+    /// request names none, as soon as the document is parsed.
     async fn prepare(
         &self,
         caller: AppResult<Caller>,
@@ -282,6 +316,7 @@ impl Pipeline {
         params: Params,
         allowed: Allowed,
         ticket: &mut Option<CostTicket>,
+        operation: &mut Option<String>,
     ) -> Result<Prepared, ServerError> {
         let caller = caller.map_err(server_error)?;
         let query = self
@@ -295,6 +330,9 @@ impl Pipeline {
                 )
             })?;
         let document = self.documents.parse(&query, &self.limits)?;
+        if operation.is_none() {
+            *operation = only_operation_name(&document);
+        }
         self.persisted
             .remember_checked(&query, params.extensions.as_ref());
         let operation_name = params.operation_name.as_deref();
@@ -376,6 +414,17 @@ impl Pipeline {
                 }
             }),
         );
+    }
+}
+
+/// The name of a document's only operation, when it has a name (a request may leave
+/// `operationName` out then).
+fn only_operation_name(document: &ExecutableDocument) -> Option<String> {
+    match &document.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(ToString::to_string)
+        }
+        _ => None,
     }
 }
 

@@ -64,8 +64,8 @@
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::parser::types::{
-    BaseType, DocumentOperations, ExecutableDocument, Field, FieldDefinition, OperationDefinition,
-    OperationType, Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
+    BaseType, ExecutableDocument, Field, FieldDefinition, OperationDefinition, OperationType,
+    Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
 };
 use async_graphql::{Name, Value as ConstValue, Variables};
 
@@ -214,13 +214,9 @@ impl CostModel {
         operation_name: Option<&str>,
         variables: &Variables,
     ) -> Measure {
-        let operation = match (&document.operations, operation_name) {
-            (DocumentOperations::Single(operation), _) => operation,
-            (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
-                Some(operation) => operation,
-                None => return Measure::default(),
-            },
-            (DocumentOperations::Multiple(_), None) => return Measure::default(),
+        let Some(operation) = crate::graphql::limits::selected_operation(document, operation_name)
+        else {
+            return Measure::default();
         };
         let root = match operation.node.ty {
             OperationType::Query => &self.query_root,

@@ -3,7 +3,7 @@
 //! the status code, media type and headers the response deserves.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use async_graphql::Value;
 use futures_util::StreamExt as _;
 use tracing_actix_web::RequestId;
@@ -14,6 +14,7 @@ use crate::db::Db;
 use crate::domain::accounts::Principal;
 use crate::error::AppResult;
 use crate::graphql::pipeline::{Allowed, ResponseBody, first_error_extension, is_request_error};
+use crate::telemetry::requests::RequestSummary;
 
 /// `GET /graphql?query=…`: queries only. (The upgrade to a WebSocket, on the same URL, never
 /// reaches the app: the HTTP layer hands it to `websocket::take_over`.)
@@ -166,7 +167,7 @@ async fn run_one(
     params: Params,
     allowed: Allowed,
 ) -> Answer {
-    let response = state
+    let (response, summary) = state
         .pipeline
         .execute(
             authorization(http),
@@ -176,6 +177,14 @@ async fn run_one(
             &request_id.to_string(),
         )
         .await;
+    // For the request's log line (`super::RequestLog`).
+    let mut extensions = http.extensions_mut();
+    if let Some(earlier) = extensions.get_mut::<RequestSummary>() {
+        earlier.merge(summary);
+    } else {
+        extensions.insert(summary);
+    }
+    drop(extensions);
     let first_code = match first_error_extension(&response, "code") {
         Some(Value::String(code)) => Some(code.clone()),
         _ => None,

@@ -5,6 +5,7 @@ mod export;
 mod graphiql;
 mod graphql_handler;
 mod health;
+mod metrics;
 pub mod over_http;
 mod provider_webhooks;
 pub mod websocket;
@@ -12,7 +13,7 @@ mod websocket_transport;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::HttpMessage as _;
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
@@ -47,6 +48,8 @@ use crate::services::payments::{PaymentGateway, TestGateway};
 use crate::services::rate_limits::RateLimits;
 use crate::services::shared_limits::{SharedLimits, SharedLimitsSettings};
 use crate::services::webhooks::{self, WebhookSettings, Webhooks};
+use crate::telemetry::metrics::{Metrics, spawn_upkeep};
+use crate::telemetry::requests::{HttpLine, RequestSummary, log_request_line};
 use websocket::{SocketLimits, Sockets};
 
 /// What every handler shares.
@@ -75,6 +78,8 @@ pub struct AppState {
     pub export_batch_size: u32,
     /// The open WebSockets.
     pub sockets: Arc<Sockets>,
+    /// The token `/metrics` asks for; unset: `/metrics` only on the metrics listener, if any.
+    pub metrics_token: Option<String>,
 }
 
 /// The outside services the server talks to.
@@ -89,7 +94,14 @@ pub struct Integrations {
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     sockets: Arc<Sockets>,
+}
+
+/// The sockets the server accepts on: the public one, and one for `/metrics` alone.
+struct Listeners {
+    public: TcpListener,
+    metrics: Option<TcpListener>,
 }
 
 /// Stops a running [`Application`]: its WebSockets close (1001), then the HTTP server stops.
@@ -227,6 +239,11 @@ impl Application {
             )
             .shared_through(shared_limits),
         );
+        let metrics = if config.metrics.enabled() {
+            Metrics::new()
+        } else {
+            Metrics::disabled()
+        };
         let webhooks = Arc::new(Webhooks::new(WebhookSettings {
             policy: DestinationPolicy {
                 allow_private: config.webhooks_may_reach_private(),
@@ -235,6 +252,7 @@ impl Application {
             timeout: Duration::from_secs(config.webhooks.webhook_timeout_secs),
             first_retry: Duration::from_millis(config.webhooks.webhook_first_retry_ms),
             poll_every: Duration::from_millis(config.webhooks.webhook_poll_ms),
+            metrics: metrics.clone(),
         })?);
         let schema = build_schema(SchemaOptions {
             shop: ShopSettings {
@@ -269,6 +287,7 @@ impl Application {
                 persisted,
                 request_timeout: Duration::from_secs(limits_config.request_timeout_secs),
                 debug_extensions: config.debug_extensions_enabled(),
+                metrics: metrics.clone(),
             },
             db: db.clone(),
             trusted_proxies: config.auth.trusted_proxies.clone(),
@@ -281,12 +300,14 @@ impl Application {
             currency,
             export_batch_size: config.export_batch_size,
             sockets: sockets.clone(),
+            metrics_token: config.metrics.metrics_token.clone(),
         });
         #[cfg(feature = "postgres")]
         if let Some(url) = db.postgres_url() {
             crate::services::bus::spawn_listener(&bus, url.to_owned())?;
         }
         webhooks::spawn(webhooks.clone(), db.clone());
+        spawn_upkeep(&metrics);
         jobs::spawn(
             db.clone(),
             gateway,
@@ -299,12 +320,27 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr()?;
+        let metrics_listener = match config.metrics.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {address}: {e}"))?,
+            ),
+            None => None,
+        };
+        let metrics_addr = match &metrics_listener {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        };
         let workers = config.effective_workers();
         // Each worker's blocking pool only ever waits on the database pool: more threads than
         // connections per worker just queue on r2d2 (see DESIGN.md §5b).
         let blocking_threads = (pool_size as usize).div_ceil(workers).max(2);
         let upgrades = state.clone();
-        let server = serve(listener, workers, blocking_threads, upgrades, move || {
+        let listeners = Listeners {
+            public: listener,
+            metrics: metrics_listener,
+        };
+        let server = serve(listeners, workers, blocking_threads, upgrades, move || {
             App::new()
                 .wrap_fn(echo_request_id)
                 .wrap(TracingLogger::<PathOnlySpan>::new())
@@ -315,8 +351,14 @@ impl Application {
         Ok(Self {
             server,
             addr,
+            metrics_addr,
             sockets,
         })
+    }
+
+    /// The address `/metrics` has a listener of its own on (`--metrics-listen`), if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// A handle to stop the server with.
@@ -347,9 +389,10 @@ impl Application {
 
 /// The HTTP server over `app`, as actix-web's `HttpServer` builds it (same timeouts), except that
 /// a request to upgrade to a WebSocket is not handed to the app: the connection, without the
-/// HTTP layer's per-connection buffers, goes to [`websocket::take_over`].
+/// HTTP layer's per-connection buffers, goes to [`websocket::take_over`]. The metrics listener,
+/// if any, serves `/metrics` alone on the same workers.
 fn serve<F, I, S, B>(
-    listener: TcpListener,
+    listeners: Listeners,
     workers: usize,
     blocking_threads: usize,
     state: web::Data<AppState>,
@@ -370,15 +413,16 @@ where
     use actix_http::{HttpService, KeepAlive};
     use actix_service::{ServiceFactoryExt as _, fn_service, map_config};
     use actix_web::dev::AppConfig;
-    let addr = listener.local_addr()?;
-    let server = actix_server::Server::build()
+    let addr = listeners.public.local_addr()?;
+    let metrics_state = state.clone();
+    let mut server = actix_server::Server::build()
         .workers(workers)
         .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(30)
         // SIGINT and SIGTERM are handled in `run_until_stopped`, which closes the WebSockets
         // first: actix's own handling would wait for them until the shutdown timeout.
         .disable_signals()
-        .listen("bazaar", listener, move || {
+        .listen("bazaar", listeners.public, move || {
             let upgrades = state.clone();
             let app = app()
                 .into_factory()
@@ -396,9 +440,25 @@ where
                 // actix-web keeps the constructor with the real address to itself.
                 .finish(map_config(app, |()| AppConfig::default()))
                 .tcp()
-        })?
-        .run();
-    Ok(server)
+        })?;
+    if let Some(listener) = listeners.metrics {
+        let addr = listener.local_addr()?;
+        server = server.listen("bazaar-metrics", listener, move || {
+            let app = actix_service::IntoServiceFactory::into_factory(
+                App::new()
+                    .wrap(TracingLogger::<PathOnlySpan>::new())
+                    .app_data(metrics_state.clone())
+                    .route("/metrics", web::get().to(metrics::private)),
+            )
+            .map_err(|error| error.error_response());
+            HttpService::build()
+                .client_request_timeout(Duration::from_secs(5))
+                .local_addr(addr)
+                .finish(map_config(app, |()| AppConfig::default()))
+                .tcp()
+        })?;
+    }
+    Ok(server.run())
 }
 
 /// Resolves at SIGINT or SIGTERM.
@@ -421,8 +481,13 @@ async fn stop_signal() {
 /// request's variables, tokens among them), status and request id.
 pub struct PathOnlySpan;
 
+/// When a request's handling began (for its log line).
+#[derive(Clone, Copy)]
+struct Started(Instant);
+
 impl RootSpanBuilder for PathOnlySpan {
     fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        request.extensions_mut().insert(Started(Instant::now()));
         let request_id = request
             .extensions()
             .get::<RequestId>()
@@ -444,8 +509,36 @@ impl RootSpanBuilder for PathOnlySpan {
         span: tracing::Span,
         outcome: &Result<ServiceResponse<B>, actix_web::Error>,
     ) {
+        if let Ok(response) = outcome {
+            log_request(response);
+        }
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
+}
+
+/// The one log line of an HTTP request (see [`log_request_line`]). A request that failed
+/// before any handler (an `Err` outcome: none of Bazaar's handlers give one) is left to the
+/// span.
+fn log_request<B>(response: &ServiceResponse<B>) {
+    let request = response.request();
+    let extensions = request.extensions();
+    let request_id = extensions
+        .get::<RequestId>()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    log_request_line(
+        &request_id,
+        Some(HttpLine {
+            method: request.method().as_str(),
+            path: request.path(),
+            status: response.status().as_u16(),
+        }),
+        extensions
+            .get::<Started>()
+            .map(|started| started.0.elapsed())
+            .unwrap_or_default(),
+        extensions.get::<RequestSummary>(),
+    );
 }
 
 /// Sends the request id (made by the tracing middleware, which runs first) back as
@@ -532,6 +625,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(provider_webhooks::stripe),
     )
     .route("/export/{file}", web::get().to(export::export))
+    .route("/metrics", web::get().to(metrics::public))
     .route("/health/live", web::get().to(health::live))
     .route("/health/ready", web::get().to(health::ready));
 }

@@ -621,17 +621,22 @@ impl Connection {
             extensions: payload.extensions,
         };
         let request_id = format!("{}/{}", self.request_id, cut(&id));
-        let responses = match self
+        let (mut tracker, started) = self
             .state
             .pipeline
             .subscribe(caller, params, request_id.clone())
-            .await
-        {
+            .await;
+        // The operation's one log line is written when its tracker drops: when it ends, is
+        // completed by the client, or its socket closes.
+        tracker.log_on_drop(request_id.clone());
+        let responses = match started {
             Ok(responses) => responses,
             Err(mut errors) => {
                 let mut response =
                     async_graphql::Response::from_errors(std::mem::take(&mut errors));
                 apply_error_policy(&mut response, &request_id);
+                tracker.observe(&response);
+                drop(tracker);
                 return self.send(error_message(&id, &response.errors)).await;
             }
         };
@@ -641,7 +646,9 @@ impl Connection {
             use futures_util::StreamExt as _;
             let mut responses = responses;
             let mut first = true;
+            let mut tracker = tracker;
             while let Some(response) = responses.next().await {
+                tracker.observe(&response);
                 let message = if std::mem::take(&mut first) && is_request_error(&response) {
                     // Refused before it ran (validation): an error, and nothing more.
                     let _ = outgoing

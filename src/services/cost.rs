@@ -2,6 +2,7 @@
 //! for `extensions.cost`. In Redis when limits are shared (one budget per caller whichever
 //! instance it calls); in memory, per process, otherwise and whenever Redis does not answer.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,17 @@ pub struct CostLimiter {
     /// This process's buckets: the only ones without Redis, the fallback with it.
     buckets: Cache<BucketKey, Arc<Mutex<Bucket>>>,
     shared: Option<Arc<SharedLimits>>,
+    /// Charges refused since start: over a full bucket, and throttled (for the metrics).
+    refused: [AtomicU64; 2],
+}
+
+/// Charges a [`CostLimiter`] refused since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refusals {
+    /// The query costs more than a full bucket (`QUERY_TOO_COMPLEX`).
+    pub too_expensive: u64,
+    /// The bucket holds too little now (`THROTTLED`).
+    pub throttled: u64,
 }
 
 impl CostLimiter {
@@ -52,6 +64,15 @@ impl CostLimiter {
                 .time_to_idle(refill + Duration::from_secs(1))
                 .build(),
             shared: None,
+            refused: Default::default(),
+        }
+    }
+
+    /// Charges refused since start.
+    pub fn refusals(&self) -> Refusals {
+        Refusals {
+            too_expensive: self.refused[0].load(Ordering::Relaxed),
+            throttled: self.refused[1].load(Ordering::Relaxed),
         }
     }
 
@@ -78,6 +99,18 @@ impl CostLimiter {
 
     /// Takes `cost` points from `key`'s bucket.
     pub async fn charge(&self, key: &str, cost: f64) -> Result<(), Refused> {
+        let outcome = self.charge_anywhere(key, cost).await;
+        if let Err(refused) = &outcome {
+            let index = match refused {
+                Refused::TooExpensive => 0,
+                Refused::Throttled { .. } => 1,
+            };
+            self.refused[index].fetch_add(1, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    async fn charge_anywhere(&self, key: &str, cost: f64) -> Result<(), Refused> {
         if cost > self.policy.capacity {
             return Err(Refused::TooExpensive);
         }

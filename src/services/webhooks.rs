@@ -28,6 +28,7 @@ use crate::domain::webhooks::{
 use crate::error::{AppError, AppResult};
 use crate::services::events::Event;
 use crate::services::tokens::SecretToken;
+use crate::telemetry::metrics::{Metrics, WebhookAttempt};
 
 /// Subscriptions an app may hold.
 pub const MAX_SUBSCRIPTIONS_PER_APP: i64 = 10;
@@ -50,6 +51,8 @@ pub struct WebhookSettings {
     pub first_retry: Duration,
     /// How often each instance looks for new events and due deliveries.
     pub poll_every: Duration,
+    /// Where attempts are counted.
+    pub metrics: Metrics,
 }
 
 /// The webhook service: settings and the HTTP client that sends.
@@ -424,8 +427,10 @@ impl Webhooks {
         )
         .await;
         let first_retry = self.settings.first_retry;
-        db.run(move |conn| {
+        let attempts = db
+            .run(move |conn| {
             write_transaction(conn, |conn| {
+                let mut recorded = Vec::with_capacity(outcomes.len());
                 for (delivery, subscription, outcome) in &outcomes {
                     let attempts = delivery.attempts + 1;
                     let (status, next) = if outcome.delivered() {
@@ -448,6 +453,11 @@ impl Webhooks {
                         status,
                         next,
                     )?;
+                    recorded.push(match status {
+                        DeliveryStatus::Delivered => WebhookAttempt::Delivered,
+                        DeliveryStatus::Dead => WebhookAttempt::Dead,
+                        DeliveryStatus::Pending => WebhookAttempt::Retry,
+                    });
                     if status == DeliveryStatus::Dead {
                         tracing::warn!(
                             subscription = subscription.id,
@@ -462,10 +472,14 @@ impl Webhooks {
                         )?;
                     }
                 }
-                Ok(())
+                Ok(recorded)
             })
         })
         .await?;
+        // Counted once recorded: an attempt whose outcome was not written is tried again.
+        for attempt in attempts {
+            self.settings.metrics.webhook_attempt(attempt);
+        }
         Ok(count)
     }
 

@@ -77,6 +77,18 @@ async fn mutations_need_a_json_post() {
     assert_eq!(get.allow.as_deref(), Some("POST"));
     assert_eq!(error_codes(&get.body), ["METHOD_NOT_ALLOWED"]);
 
+    // A document's only operation runs without `operationName` even when it has a name: it is
+    // refused over GET all the same.
+    let named = url_encode(&REGISTER.replacen("mutation", "mutation SignUp", 1));
+    let get = send(
+        app.client()
+            .get(format!("{}/graphql?query={named}", app.address))
+            .insert_header(("Accept", "application/graphql-response+json")),
+        None,
+    )
+    .await;
+    assert_eq!(get.status, 405, "{}", get.body);
+
     let body = json!({ "query": REGISTER }).to_string().into_bytes();
     let text_plain = send(
         post(&app).insert_header(("Content-Type", "text/plain")),

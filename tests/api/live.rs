@@ -795,3 +795,91 @@ async fn the_transport_takes_early_and_fragmented_frames_and_refuses_other_upgra
         other => panic!("expected a close frame, got {other:?}"),
     }
 }
+
+// Each WebSocket operation is counted (transport `ws`) and writes one log line when it ends: a
+// query when answered, a refused one at once, a subscription when the client completes it.
+#[actix_web::test]
+async fn each_operation_is_counted_and_logged_once() {
+    use crate::observability::{TOKEN, scrape, value};
+    let app = spawn_app_with(1, &["--metrics-token", TOKEN]).await;
+    let mut socket = Socket::ready(&app, None).await;
+    socket
+        .subscribe(
+            "q",
+            "query SocketCategories { categories(first: 1) { slug } }",
+            json!({}),
+        )
+        .await;
+    socket.next_data("q").await;
+    assert_eq!(
+        socket.next().await,
+        Heard::Message(json!({ "id": "q", "type": "complete" }))
+    );
+    socket
+        .subscribe("bad", "query SocketBroken { nope }", json!({}))
+        .await;
+    match socket.next().await {
+        Heard::Message(message) => assert_eq!(message["type"], "error", "{message}"),
+        other => panic!("{other:?}"),
+    }
+    let stock = "subscription SocketStock($v: [ID!]!) { inventoryChanged(variantIds: $v) { variantId inStock } }";
+    socket
+        .subscribe("s", stock, json!({ "v": ["gid://bazaar/Variant/1"] }))
+        .await;
+    socket.send(json!({ "id": "s", "type": "complete" })).await;
+    socket.send(json!({ "type": "ping" })).await;
+    assert_eq!(
+        socket.next().await,
+        Heard::Message(json!({ "type": "pong" }))
+    );
+
+    let requests = "bazaar_graphql_requests_total";
+    let ws = ("transport", "ws");
+    let mut counted = None;
+    for _ in 0..100 {
+        let metrics = scrape(&app).await;
+        let stock = value(
+            &metrics,
+            requests,
+            &[("operation", "SocketStock"), ws, ("outcome", "ok")],
+        );
+        if stock == 1.0 {
+            counted = Some(metrics);
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    let metrics = counted.expect("the completed subscription is counted");
+    assert_eq!(
+        value(
+            &metrics,
+            requests,
+            &[("operation", "SocketCategories"), ws, ("outcome", "ok")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &metrics,
+            requests,
+            &[
+                ("operation", "(other)"),
+                ws,
+                ("outcome", "refused"),
+                ("code", "BAD_USER_INPUT")
+            ]
+        ),
+        1.0
+    );
+    let logs = crate::helpers::captured_logs();
+    for name in ["SocketCategories", "SocketStock"] {
+        let lines: Vec<&str> = logs
+            .lines()
+            .filter(|line| line.contains("bazaar::access") && line.contains(name))
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("transport=\"ws\""), "{}", lines[0]);
+        assert!(lines[0].contains("principal=\"anonymous\""), "{}", lines[0]);
+        assert!(lines[0].contains("statements="), "{}", lines[0]);
+    }
+}

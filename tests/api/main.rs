@@ -23,6 +23,7 @@ mod http;
 mod instances;
 mod live;
 mod merchandising;
+mod observability;
 mod pagination;
 mod partners;
 mod payments;

@@ -75,6 +75,13 @@ async fn the_storefront_grid_is_charged_at_least_what_it_costs() {
         actual <= requested,
         "actual {actual} > requested {requested}"
     );
+    // A document's only operation runs without `operationName` even when it has a name: it
+    // is priced the same (it once was priced at 0, a way around every bucket).
+    let named = app
+        .graphql(&format!("query Grid {BOUNDED_GRID}"), json!({}))
+        .await;
+    assert!(named.get("errors").is_none(), "{named}");
+    assert_eq!(costs(&named).0, 682.0);
 
     println!("bounded grid: requested {requested}, actual {actual}");
     let small = spawn_app_with(1, &["--cost-bucket-size", "1000"]).await;

@@ -178,6 +178,14 @@ pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool>
     .get_result(conn)
 }
 
+/// Deliveries waiting to be sent or tried again (the `(status, next_attempt_at)` index).
+pub fn count_pending(conn: &mut DbConnection) -> QueryResult<i64> {
+    webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .count()
+        .get_result(conn)
+}
+
 /// Active subscriptions behind the log's `last` position, locked for this transaction (others
 /// skip them), at most `limit`.
 pub fn claim_behind(
