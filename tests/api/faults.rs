@@ -407,7 +407,7 @@ async fn sigterm_lets_requests_in_flight_finish() {
     }
     actix_web::rt::time::sleep(Duration::from_millis(150)).await;
     let signalled = Instant::now();
-    run(Command::new("kill").args(["-TERM", &server.id().to_string()]));
+    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()]));
     let mut completed = 0;
     for login in logins {
         let response = login.await.expect("a login task");
@@ -415,7 +415,7 @@ async fn sigterm_lets_requests_in_flight_finish() {
             completed += 1;
         }
     }
-    let status = exit_of(&mut server, signalled, Duration::from_secs(35)).await;
+    let status = exit_of(&mut server.0, signalled, Duration::from_secs(35)).await;
     assert!(status.success(), "a clean exit: {status:?}");
     assert_eq!(completed, in_flight, "no request in flight was lost");
     println!(
@@ -450,7 +450,7 @@ async fn sigterm_answers_kept_alive_connections_once_more_then_closes_them() {
     }
 
     let signalled = Instant::now();
-    run(Command::new("kill").args(["-TERM", &server.id().to_string()]));
+    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()]));
     while connect().is_ok() {
         assert!(
             signalled.elapsed() < Duration::from_secs(5),
@@ -469,7 +469,7 @@ async fn sigterm_answers_kept_alive_connections_once_more_then_closes_them() {
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("connection: close"), "{head}");
     assert_eq!(idle.read(&mut [0; 64]).unwrap(), 0, "closed after it");
-    let status = exit_of(&mut server, signalled, Duration::from_secs(10)).await;
+    let status = exit_of(&mut server.0, signalled, Duration::from_secs(10)).await;
     assert!(status.success(), "a clean exit: {status:?}");
     println!(
         "fault figures: SIGTERM with two kept-alive connections: new connections refused after {:.3} s, both answered once more and closed, exited after {:.2} s",
@@ -478,11 +478,21 @@ async fn sigterm_answers_kept_alive_connections_once_more_then_closes_them() {
     );
 }
 
+/// The real binary, stopped (SIGKILL) when a test ends without having seen it exit.
+struct Bazaar(Child);
+
+impl Drop for Bazaar {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The real binary on `port` over a SQLite file in `dir` (the demo shop), once it answers
 /// `/health/ready`.
-async fn start_bazaar(dir: &Path, port: u16, args: &[&str]) -> Child {
+async fn start_bazaar(dir: &Path, port: u16, args: &[&str]) -> Bazaar {
     let address = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_bazaar"))
+    let server = Command::new(env!("CARGO_BIN_EXE_bazaar"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(args)
         .env(
@@ -494,6 +504,7 @@ async fn start_bazaar(dir: &Path, port: u16, args: &[&str]) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("start bazaar");
+    let server = Bazaar(server);
     let client = ApiClient::new(&address);
     for _ in 0..100 {
         let probe = client
@@ -506,8 +517,6 @@ async fn start_bazaar(dir: &Path, port: u16, args: &[&str]) -> Child {
         }
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = server.kill();
-    let _ = server.wait();
     panic!("the server did not start");
 }
 
