@@ -13,10 +13,12 @@ mod websocket_transport;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::HttpMessage as _;
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, web};
 use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder, TracingLogger};
@@ -90,12 +92,18 @@ pub struct Integrations {
     pub gateway: Arc<dyn PaymentGateway>,
 }
 
+/// How long an idle keep-alive connection stays open. A reverse proxy that keeps connections
+/// to Bazaar open must close its idle ones sooner (deploy/nginx/bazaar.conf: 4 s), so that it
+/// never sends a request on a connection Bazaar is closing.
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
+
 /// A bound, not yet running server.
 pub struct Application {
     server: Server,
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
     sockets: Arc<Sockets>,
+    stopping: Arc<AtomicBool>,
 }
 
 /// The sockets the server accepts on: the public one, and one for `/metrics` alone.
@@ -109,11 +117,14 @@ struct Listeners {
 pub struct ServerHandle {
     server: actix_web::dev::ServerHandle,
     sockets: Arc<Sockets>,
+    stopping: Arc<AtomicBool>,
 }
 
 impl ServerHandle {
-    /// Closes the WebSockets and stops the server; `graceful` lets requests in flight finish.
+    /// Closes the WebSockets and stops the server; `graceful` lets requests in flight finish,
+    /// and every answer from then on closes its connection (see [`close_when_stopping`]).
     pub fn stop(&self, graceful: bool) -> impl Future<Output = ()> + use<> {
+        self.stopping.store(true, Ordering::Relaxed);
         self.sockets.shut_down();
         self.server.stop(graceful)
     }
@@ -340,11 +351,17 @@ impl Application {
             public: listener,
             metrics: metrics_listener,
         };
+        let stopping = Arc::new(AtomicBool::new(false));
+        let app_stopping = stopping.clone();
         let server = serve(listeners, workers, blocking_threads, upgrades, move || {
+            let stopping = app_stopping.clone();
             App::new()
                 .wrap_fn(echo_request_id)
                 .wrap(TracingLogger::<PathOnlySpan>::new())
                 .wrap(cors(&cors_origins))
+                .wrap_fn(move |request, service| {
+                    close_when_stopping(stopping.clone(), request, service)
+                })
                 .app_data(state.clone())
                 .configure(routes)
         })?;
@@ -353,6 +370,7 @@ impl Application {
             addr,
             metrics_addr,
             sockets,
+            stopping,
         })
     }
 
@@ -366,6 +384,7 @@ impl Application {
         ServerHandle {
             server: self.server.handle(),
             sockets: self.sockets.clone(),
+            stopping: self.stopping.clone(),
         }
     }
 
@@ -428,7 +447,7 @@ where
                 .into_factory()
                 .map_err(|error| error.into().error_response());
             HttpService::build()
-                .keep_alive(KeepAlive::default())
+                .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
                 .client_request_timeout(Duration::from_secs(5))
                 .client_disconnect_timeout(Duration::from_secs(1))
                 .h1_allow_half_closed(true)
@@ -539,6 +558,35 @@ fn log_request<B>(response: &ServiceResponse<B>) {
             .unwrap_or_default(),
         extensions.get::<RequestSummary>(),
     );
+}
+
+/// Once the server is stopping, every answer says `Connection: close` and its connection closes
+/// after it. The listener closes at the same time, so a keep-alive connection (a reverse
+/// proxy's) is the only way a request still reaches this instance: answered this way, the proxy
+/// opens its next connection elsewhere, and the server's drain ends as soon as the requests in flight are
+/// answered, instead of serving a busy keep-alive connection until the shutdown timeout cuts it
+/// mid-request. Idle connections are not closed here: a request may be on its way on one, and
+/// a POST lost that way is not retried by a proxy; the client closes them, or the keep-alive
+/// timeout does.
+fn close_when_stopping<S, B>(
+    stopping: Arc<AtomicBool>,
+    request: ServiceRequest,
+    service: &S,
+) -> impl Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let response = service.call(request);
+    async move {
+        let mut response = response.await?;
+        if stopping.load(Ordering::Relaxed) {
+            response
+                .response_mut()
+                .head_mut()
+                .set_connection_type(ConnectionType::Close);
+        }
+        Ok(response)
+    }
 }
 
 /// Sends the request id (made by the tracing middleware, which runs first) back as

@@ -1,9 +1,12 @@
 //! Faults: the database going away under load (on a private PostgreSQL instance this test starts
-//! itself, never the shared server), an exhausted pool, and SIGTERM with requests in flight.
+//! itself, never the shared server), an exhausted pool, and SIGTERM with requests in flight or
+//! on keep-alive connections.
 //! Each prints the figures it measured (`cargo test faults -- --nocapture`).
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -351,40 +354,13 @@ async fn sigterm_lets_requests_in_flight_finish() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_bazaar"))
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--bcrypt-cost",
-            "13",
-            // Every sign-in in flight has a password worker: none waits for a turn.
-            "--password-workers",
-            "4",
-        ])
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("bazaar.db").display()),
-        )
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bazaar");
-    let client = ApiClient::new(&address);
-    let mut ready = false;
-    for _ in 0..100 {
-        let probe = client
-            .client()
-            .get(format!("{address}/health/ready"))
-            .send()
-            .await;
-        if probe.is_ok_and(|response| response.status() == 200) {
-            ready = true;
-            break;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the server started");
+    // Every sign-in in flight has a password worker: none waits for a turn.
+    let mut server = start_bazaar(
+        dir.path(),
+        port,
+        &["--bcrypt-cost", "13", "--password-workers", "4"],
+    )
+    .await;
     // An account to sign in to (sign-up by mail needs the mailbox; the CLI does not).
     run(Command::new(env!("CARGO_BIN_EXE_bazaar"))
         .args([
@@ -431,7 +407,7 @@ async fn sigterm_lets_requests_in_flight_finish() {
     }
     actix_web::rt::time::sleep(Duration::from_millis(150)).await;
     let signalled = Instant::now();
-    run(Command::new("kill").args(["-TERM", &server.id().to_string()]));
+    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()]));
     let mut completed = 0;
     for login in logins {
         let response = login.await.expect("a login task");
@@ -439,16 +415,7 @@ async fn sigterm_lets_requests_in_flight_finish() {
             completed += 1;
         }
     }
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(35),
-            "the server exits"
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = exit_of(&mut server.0, signalled, Duration::from_secs(35)).await;
     assert!(status.success(), "a clean exit: {status:?}");
     assert_eq!(completed, in_flight, "no request in flight was lost");
     println!(
@@ -456,4 +423,136 @@ async fn sigterm_lets_requests_in_flight_finish() {
         in_flight - completed,
         signalled.elapsed().as_secs_f64()
     );
+}
+
+// SIGTERM behind a reverse proxy that keeps connections open (deploy/nginx/bazaar.conf): the
+// listener closes at once (the proxy's next connection is refused, and it goes to another
+// instance), while a request on a kept-alive connection, busy or idle, is still answered, with
+// `Connection: close`, after which the connection closes. So the drain ends as soon as those
+// answers are out, instead of a busy connection being served until the 30 s shutdown timeout
+// cut it mid-request; and no idle connection is cut under a request already on its way (a POST
+// lost that way is not retried by a proxy).
+#[actix_web::test]
+async fn sigterm_answers_kept_alive_connections_once_more_then_closes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = start_bazaar(dir.path(), port, &[]).await;
+    let connect = || TcpStream::connect(("127.0.0.1", port));
+    let mut busy = connect().expect("a connection");
+    let mut idle = connect().expect("a connection");
+    for stream in [&mut busy, &mut idle] {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let head = get_live(stream);
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(!head.contains("connection: close"), "kept alive: {head}");
+    }
+
+    let signalled = Instant::now();
+    run(Command::new("kill").args(["-TERM", &server.0.id().to_string()]));
+    while connect().is_ok() {
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "the listener closes"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    let refused_after = signalled.elapsed();
+    let head = get_live(&mut busy);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(busy.read(&mut [0; 64]).unwrap(), 0, "closed after it");
+    // Well inside the keep-alive timeout, the idle connection is still served.
+    actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+    let head = get_live(&mut idle);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(idle.read(&mut [0; 64]).unwrap(), 0, "closed after it");
+    let status = exit_of(&mut server.0, signalled, Duration::from_secs(10)).await;
+    assert!(status.success(), "a clean exit: {status:?}");
+    println!(
+        "fault figures: SIGTERM with two kept-alive connections: new connections refused after {:.3} s, both answered once more and closed, exited after {:.2} s",
+        refused_after.as_secs_f64(),
+        signalled.elapsed().as_secs_f64()
+    );
+}
+
+/// The real binary, stopped (SIGKILL) when a test ends without having seen it exit.
+struct Bazaar(Child);
+
+impl Drop for Bazaar {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The real binary on `port` over a SQLite file in `dir` (the demo shop), once it answers
+/// `/health/ready`.
+async fn start_bazaar(dir: &Path, port: u16, args: &[&str]) -> Bazaar {
+    let address = format!("http://127.0.0.1:{port}");
+    let server = Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("bazaar.db").display()),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start bazaar");
+    let server = Bazaar(server);
+    let client = ApiClient::new(&address);
+    for _ in 0..100 {
+        let probe = client
+            .client()
+            .get(format!("{address}/health/ready"))
+            .send()
+            .await;
+        if probe.is_ok_and(|response| response.status() == 200) {
+            return server;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not start");
+}
+
+/// The exit status of `server`, which must exit within `limit` of `signalled`.
+async fn exit_of(server: &mut Child, signalled: Instant, limit: Duration) -> ExitStatus {
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            return status;
+        }
+        assert!(signalled.elapsed() < limit, "the server exits");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `GET /health/live` over a kept-alive HTTP/1.1 connection: the status line and headers,
+/// lowercased, once the whole answer is read.
+fn get_live(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /health/live HTTP/1.1\r\nHost: bazaar\r\n\r\n")
+        .expect("send");
+    let mut answer = Vec::new();
+    let mut chunk = [0; 1024];
+    loop {
+        let read = stream.read(&mut chunk).expect("an answer");
+        assert!(read > 0, "closed before the answer");
+        answer.extend_from_slice(&chunk[..read]);
+        let text = String::from_utf8_lossy(&answer).to_lowercase();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .expect("a content-length");
+            if answer.len() >= end + 4 + length {
+                return text[..end].to_owned();
+            }
+        }
+    }
 }
