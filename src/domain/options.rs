@@ -165,8 +165,23 @@ pub fn check_beside<'a>(
     Ok(())
 }
 
+/// Equal without regard to case. (No byte-length shortcut: lower-casing can change a string's
+/// length in bytes, e.g. the Kelvin sign `K` becomes `k`.)
 fn same_text(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.to_lowercase() == b.to_lowercase()
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
+/// A shopper's selection as a client sends it, trimmed; `None` when it names more options than
+/// a variant has ([`MAX_OPTIONS_PER_VARIANT`]), which no variant can match.
+pub fn selection(pairs: impl IntoIterator<Item = (String, String)>) -> Option<Vec<OptionValue>> {
+    let selection: Vec<OptionValue> = pairs
+        .into_iter()
+        .map(|(name, value)| OptionValue {
+            name: name.trim().to_owned(),
+            value: value.trim().to_owned(),
+        })
+        .collect();
+    (selection.len() <= MAX_OPTIONS_PER_VARIANT).then_some(selection)
 }
 
 #[cfg(test)]
@@ -237,6 +252,13 @@ mod tests {
             &options(&[("Size", "M"), ("Colour", "Blue")])
         ));
         assert!(matches_selection(&[], &[]));
+        assert!(matches_selection(
+            &options(&[("Temp", "\u{212A}")]),
+            &options(&[("temp", "k")])
+        ));
+        let picked = selection([(" Size ".to_owned(), " M".to_owned())]).unwrap();
+        assert_eq!(picked, options(&[("Size", "M")]));
+        assert!(selection((0..4).map(|n| (n.to_string(), "v".to_owned()))).is_none());
     }
 
     #[test]

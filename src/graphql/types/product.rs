@@ -255,19 +255,12 @@ impl ProductNode {
         )]
         selected_options: Vec<VariantOptionInput>,
     ) -> Result<Option<VariantNode>> {
-        if selected_options.len() > MAX_OPTIONS_PER_VARIANT {
-            return Err(AppError::bad_input(format!(
-                "selectedOptions: a variant has at most {MAX_OPTIONS_PER_VARIANT} options"
-            ))
-            .into());
-        }
-        let selection: Vec<OptionValue> = selected_options
-            .into_iter()
-            .map(|o| OptionValue {
-                name: o.name.trim().to_owned(),
-                value: o.value.trim().to_owned(),
-            })
-            .collect();
+        let selection = options::selection(selected_options.into_iter().map(|o| (o.name, o.value)))
+            .ok_or_else(|| {
+                AppError::bad_input(format!(
+                    "selectedOptions: a variant has at most {MAX_OPTIONS_PER_VARIANT} options"
+                ))
+            })?;
         let variants = self.live_variant_options(ctx).await?;
         Ok(variants
             .into_iter()
