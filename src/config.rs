@@ -130,6 +130,13 @@ pub struct ServeConfig {
     #[arg(long, env = "BAZAAR_WORKERS", global = true)]
     pub workers: Option<usize>,
 
+    /// Seconds that background work under way at SIGTERM (mail, webhook sends, a round of the
+    /// reservation sweep or the reconcile job) has to finish, counted from the signal. Webhook
+    /// deliveries still being sent then are handed back to the other instances.
+    #[arg(long, env = "BAZAAR_SHUTDOWN_GRACE_SECS", default_value_t = 20, global = true,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_grace_secs: u64,
+
     /// Development or production: chooses the defaults of the switches below. Default:
     /// production with a `postgres://` database, development with SQLite.
     #[arg(long, env = "BAZAAR_ENV", value_enum, global = true)]

@@ -38,13 +38,14 @@ use crate::graphql::pipeline::Pipeline;
 use crate::graphql::query_cost::CostModel;
 use crate::graphql::{SchemaOptions, ShopSettings, build_schema};
 use crate::services::accounts::Accounts;
+use crate::services::background::Background;
 use crate::services::bus::{Bus, Signal};
 use crate::services::catalog::CategoryTreeCache;
 use crate::services::checkout::CheckoutServices;
 use crate::services::cost::CostLimiter;
 use crate::services::jobs::{self, JobSchedule};
 use crate::services::live::LiveEvents;
-use crate::services::mail::{self, Mailer};
+use crate::services::mail::{self, Mailer, Outbox};
 use crate::services::payments::stripe::{StripeConfig, StripeGateway};
 use crate::services::payments::{PaymentGateway, TestGateway};
 use crate::services::rate_limits::RateLimits;
@@ -104,6 +105,15 @@ pub struct Application {
     metrics_addr: Option<SocketAddr>,
     sockets: Arc<Sockets>,
     stopping: Arc<AtomicBool>,
+    background: BackgroundWork,
+}
+
+/// The server's background work, and what a stop that cuts it short gives back.
+struct BackgroundWork {
+    background: Background,
+    shutdown_grace: Duration,
+    webhooks: Arc<Webhooks>,
+    db: Db,
 }
 
 /// The sockets the server accepts on: the public one, and one for `/metrics` alone.
@@ -118,13 +128,18 @@ pub struct ServerHandle {
     server: actix_web::dev::ServerHandle,
     sockets: Arc<Sockets>,
     stopping: Arc<AtomicBool>,
+    background: Background,
 }
 
 impl ServerHandle {
     /// Closes the WebSockets and stops the server; `graceful` lets requests in flight finish,
-    /// and every answer from then on closes its connection (see [`close_when_stopping`]).
+    /// and every answer from then on closes its connection (see [`close_when_stopping`]), and
+    /// lets background work under way finish within the grace period (`--shutdown-grace-secs`).
     pub fn stop(&self, graceful: bool) -> impl Future<Output = ()> + use<> {
         self.stopping.store(true, Ordering::Relaxed);
+        if graceful {
+            self.background.begin_stop();
+        }
         self.sockets.shut_down();
         self.server.stop(graceful)
     }
@@ -190,13 +205,15 @@ impl Application {
             )
             .shared_through(shared_limits.clone()),
         );
+        let background = Background::on_current_runtime();
+        let outbox = Outbox::new(mailer, background.clone());
         let checkout = Arc::new(CheckoutServices {
             limits: rate_limits.clone(),
-            mailer: mailer.clone(),
+            outbox: outbox.clone(),
             order_status_url: config.payments.order_status_url.clone(),
         });
         let accounts = Arc::new(
-            Accounts::new(&config.auth, &config.mail, mailer)
+            Accounts::new(&config.auth, &config.mail, outbox)
                 .with_shared_limits(shared_limits.clone()),
         );
         let categories = Arc::new(CategoryTreeCache::new(Duration::from_secs(u64::from(
@@ -317,9 +334,10 @@ impl Application {
         if let Some(url) = db.postgres_url() {
             crate::services::bus::spawn_listener(&bus, url.to_owned())?;
         }
-        webhooks::spawn(webhooks.clone(), db.clone());
+        webhooks::spawn(&background, webhooks.clone(), db.clone());
         spawn_upkeep(&metrics);
         jobs::spawn(
+            &background,
             db.clone(),
             gateway,
             JobSchedule::new(
@@ -371,6 +389,12 @@ impl Application {
             metrics_addr,
             sockets,
             stopping,
+            background: BackgroundWork {
+                background,
+                shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+                webhooks,
+                db,
+            },
         })
     }
 
@@ -385,6 +409,7 @@ impl Application {
             server: self.server.handle(),
             sockets: self.sockets.clone(),
             stopping: self.stopping.clone(),
+            background: self.background.background.clone(),
         }
     }
 
@@ -394,7 +419,9 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM (or a [`ServerHandle`] stops it), then closes the
-    /// WebSockets (1001) and lets requests in flight finish.
+    /// WebSockets (1001), lets requests in flight finish, and, on a graceful stop, lets
+    /// background work under way finish within the grace period; webhook deliveries still being
+    /// sent after it are handed back to the other instances.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.handle();
         actix_web::rt::spawn(async move {
@@ -402,7 +429,38 @@ impl Application {
             tracing::info!("stopping: closing WebSockets, finishing requests in flight");
             handle.stop(true).await;
         });
-        self.server.await
+        let Self {
+            server, background, ..
+        } = self;
+        let served = server.await;
+        if background.background.is_stopping() {
+            background.finish().await;
+        }
+        served
+    }
+}
+
+impl BackgroundWork {
+    /// Waits for background work within the grace period, then gives back what is left.
+    async fn finish(&self) {
+        if self.background.finish(self.shutdown_grace).await {
+            return tracing::info!("background work finished");
+        }
+        let cut_short = self.background.under_way();
+        match self.webhooks.hand_back(&self.db).await {
+            Ok(handed_back) => tracing::warn!(
+                cut_short,
+                handed_back,
+                "background work outlasted the grace period: webhook deliveries under way \
+                 handed back to the other instances"
+            ),
+            Err(error) => tracing::error!(
+                cut_short,
+                error = %error.detail(),
+                "background work outlasted the grace period, and its webhook deliveries could \
+                 not be handed back: they are sent again when their lease ends"
+            ),
+        }
     }
 }
 

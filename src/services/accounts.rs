@@ -29,7 +29,7 @@ use crate::services::audit::{self, Subject};
 use crate::services::bus::Signal;
 use crate::services::catalog::searched;
 use crate::services::events::recorded_transaction;
-use crate::services::mail::{Mailer, OutgoingMail};
+use crate::services::mail::{Outbox, OutgoingMail};
 use crate::services::passwords::PasswordHasher;
 use crate::services::session_cache::SessionCache;
 use crate::services::shared_limits::SharedLimits;
@@ -58,7 +58,7 @@ pub const INVALID_CREDENTIALS: &str = "the email or password is incorrect";
 pub struct Accounts {
     hasher: PasswordHasher,
     throttle: LoginThrottle,
-    mailer: Arc<dyn Mailer>,
+    outbox: Outbox,
     session_ttl: TimeDelta,
     session_idle: TimeDelta,
     reset_ttl: TimeDelta,
@@ -107,30 +107,14 @@ fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
 
-/// Sends `mail` in the background and logs how it went (`what` names it in the log).
-fn send_later(
-    mailer: &Arc<dyn Mailer>,
-    mail: OutgoingMail,
-    account: Option<i64>,
-    what: &'static str,
-) {
-    let sending = mailer.send(mail);
-    actix_web::rt::spawn(async move {
-        match sending.await {
-            Ok(()) => tracing::info!(?account, "{what} mail sent"),
-            Err(error) => tracing::error!(?account, error = %error, "{what} mail failed"),
-        }
-    });
-}
-
 fn rejected(field: &[&str], code: RejectionCode, message: &str) -> AppError {
     AppError::rejected(Rejection::new(field, code, message))
 }
 
 impl Accounts {
     /// Account services from the configuration, sending mail (with links to `mail`'s reset and
-    /// verification pages) through `mailer`.
-    pub fn new(config: &AuthConfig, mail: &MailConfig, mailer: Arc<dyn Mailer>) -> Self {
+    /// verification pages) through `outbox`.
+    pub fn new(config: &AuthConfig, mail: &MailConfig, outbox: Outbox) -> Self {
         Self {
             hasher: PasswordHasher::new(
                 config.bcrypt_cost,
@@ -140,7 +124,7 @@ impl Accounts {
                 ),
             ),
             throttle: LoginThrottle::new(config.login_free_attempts),
-            mailer,
+            outbox,
             session_ttl: TimeDelta::hours(i64::from(config.session_ttl_hours)),
             session_idle: TimeDelta::minutes(i64::from(config.session_idle_minutes)),
             reset_ttl: TimeDelta::minutes(i64::from(config.password_reset_ttl_minutes)),
@@ -231,7 +215,7 @@ impl Accounts {
             }
         };
         tracing::info!(existing_account = taken, "sign-up received");
-        send_later(&self.mailer, mail, None, "sign-up");
+        self.outbox.send_later(mail, "sign-up", None);
         Ok(())
     }
 
@@ -498,8 +482,8 @@ impl Accounts {
     pub fn request_password_reset(&self, db: &Db, email: &str) -> AppResult<()> {
         let email = Email::parse(email).map_err(AppError::rejected)?;
         let (db, ttl, reset_url) = (db.detached(), self.reset_ttl, self.reset_url.clone());
-        let mailer = self.mailer.clone();
-        actix_web::rt::spawn(async move {
+        let outbox = self.outbox.clone();
+        self.outbox.background().spawn(async move {
             let token = SecretToken::generate(RESET_TOKEN_PREFIX);
             let token_hash = token.hash();
             let account = db
@@ -537,7 +521,7 @@ impl Accounts {
                     token.expose(),
                 ),
             };
-            send_later(&mailer, mail, Some(account.id), "password reset");
+            outbox.send_later(mail, "password reset", Some(account.id));
         });
         Ok(())
     }
@@ -631,7 +615,8 @@ impl Accounts {
                 token.expose(),
             ),
         };
-        send_later(&self.mailer, mail, Some(user.id), "email verification");
+        self.outbox
+            .send_later(mail, "email verification", Some(user.id));
     }
 
     /// Sets a new password with a reset token: the token is used up, every session of the

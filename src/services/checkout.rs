@@ -28,7 +28,7 @@ use crate::services::cart::{LineAvailability, load_for, price};
 use crate::services::events::{
     Changes, LineSnapshot, StockChange, order_payload, recorded_transaction,
 };
-use crate::services::mail::{Mailer, OutgoingMail};
+use crate::services::mail::{Outbox, OutgoingMail};
 use crate::services::rate_limits::{Limited, RateLimits};
 use crate::services::tokens::{SecretToken, hash_parts, hash_token};
 
@@ -38,7 +38,7 @@ pub struct CheckoutServices {
     /// The rate limits (guest checkouts per client address among them).
     pub limits: Arc<RateLimits>,
     /// Sends the confirmation.
-    pub mailer: Arc<dyn Mailer>,
+    pub outbox: Outbox,
     /// Link to an order in the confirmation; the access token is appended.
     pub order_status_url: String,
 }
@@ -69,16 +69,8 @@ impl CheckoutServices {
                 access_token.expose(),
             ),
         };
-        let sending = self.mailer.send(mail);
-        let order_id = order.id;
-        actix_web::rt::spawn(async move {
-            match sending.await {
-                Ok(()) => tracing::info!(order = order_id, "order confirmation sent"),
-                Err(error) => {
-                    tracing::error!(order = order_id, error = %error, "order confirmation failed")
-                }
-            }
-        });
+        self.outbox
+            .send_later(mail, "order confirmation", Some(order.id));
     }
 }
 

@@ -1,15 +1,18 @@
 //! Background work that every instance runs: the reconcile job (asks the payment provider about
 //! attempts whose outcome is not known) and the reservation sweep (cancels orders left unpaid
-//! too long and gives their stock back), and the event log's pruning. Each item is claimed by one instance at a time
-//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer), so running them everywhere
-//! does each piece of work once.
+//! too long and gives their stock back), and the event log's pruning. Each item is claimed by
+//! one instance at a time (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer), so
+//! running them everywhere does each piece of work once. When the server stops, a round under
+//! way finishes and no new one starts.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 
 use crate::db::Db;
+use crate::services::background::Background;
 use crate::services::payments::PaymentGateway;
 use crate::services::payments::flow;
 use crate::services::{events, orders};
@@ -45,36 +48,38 @@ impl JobSchedule {
     }
 }
 
-/// Starts the jobs on the current actix runtime; they end with it.
-pub fn spawn(db: Db, gateway: Arc<dyn PaymentGateway>, schedule: JobSchedule) {
+/// Starts the jobs as `background` work: each runs a round every period until the server stops.
+pub fn spawn(
+    background: &Background,
+    db: Db,
+    gateway: Arc<dyn PaymentGateway>,
+    schedule: JobSchedule,
+) {
     let reconcile_db = db.clone();
     let prune_db = db.clone();
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(schedule.prune_every);
-        loop {
-            tick.tick().await;
-            match events::prune(&prune_db, schedule.event_retention_days).await {
+    every(background, schedule.prune_every, move || {
+        let db = prune_db.clone();
+        async move {
+            match events::prune(&db, schedule.event_retention_days).await {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "event log pruned"),
                 Err(error) => tracing::warn!(?error, "event log pruning failed"),
             }
         }
     });
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(schedule.reconcile_every);
-        loop {
-            tick.tick().await;
-            match flow::reconcile_due(&reconcile_db, &gateway).await {
+    every(background, schedule.reconcile_every, move || {
+        let (db, gateway) = (reconcile_db.clone(), gateway.clone());
+        async move {
+            match flow::reconcile_due(&db, &gateway).await {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "reconcile: asked the provider"),
                 Err(error) => tracing::warn!(?error, "reconcile round failed"),
             }
         }
     });
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(schedule.sweep_every);
-        loop {
-            tick.tick().await;
+    every(background, schedule.sweep_every, move || {
+        let db = db.clone();
+        async move {
             let ttl = chrono::Duration::from_std(schedule.unpaid_order_ttl)
                 .unwrap_or(chrono::Duration::minutes(30));
             match orders::expire_unpaid(&db, Utc::now().naive_utc() - ttl).await {
@@ -82,6 +87,27 @@ pub fn spawn(db: Db, gateway: Arc<dyn PaymentGateway>, schedule: JobSchedule) {
                 Ok(count) => tracing::info!(count, "unpaid orders expired; stock returned"),
                 Err(error) => tracing::warn!(?error, "reservation sweep failed"),
             }
+        }
+    });
+}
+
+/// Runs `round` at once and then every `period`, as `background` work, until the server stops
+/// (a round under way finishes first).
+pub fn every<R, F>(background: &Background, period: Duration, mut round: R)
+where
+    R: FnMut() -> F + Send + 'static,
+    F: Future<Output = ()> + Send,
+{
+    let stopping = background.clone();
+    background.spawn(async move {
+        let mut tick = actix_web::rt::time::interval(period);
+        loop {
+            tokio::select! {
+                biased;
+                () = stopping.stopping() => return,
+                _ = tick.tick() => {}
+            }
+            round().await;
         }
     });
 }

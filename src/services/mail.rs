@@ -8,6 +8,7 @@ use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
 use crate::config::{Environment, MailConfig};
+use crate::services::background::Background;
 
 /// A plain-text message to one recipient.
 #[derive(Clone)]
@@ -18,6 +19,38 @@ pub struct OutgoingMail {
     pub subject: String,
     /// Plain-text body (may hold secrets such as reset links: never log it in production).
     pub body: String,
+}
+
+/// Mail sent after the answer: each message goes out as background work (a graceful stop waits
+/// for it), and how it went is logged.
+#[derive(Clone)]
+pub struct Outbox {
+    mailer: Arc<dyn Mailer>,
+    background: Background,
+}
+
+impl Outbox {
+    /// Sends through `mailer` as `background` work.
+    pub fn new(mailer: Arc<dyn Mailer>, background: Background) -> Self {
+        Self { mailer, background }
+    }
+
+    /// Sends `mail` in the background; `what` names it in the log, with `subject` (an account
+    /// or order id).
+    pub fn send_later(&self, mail: OutgoingMail, what: &'static str, subject: Option<i64>) {
+        let sending = self.mailer.send(mail);
+        self.background.spawn(async move {
+            match sending.await {
+                Ok(()) => tracing::info!(?subject, "{what} mail sent"),
+                Err(error) => tracing::error!(?subject, error = %error, "{what} mail failed"),
+            }
+        });
+    }
+
+    /// Where other work after the answer runs (the look-up before a password-reset mail).
+    pub fn background(&self) -> &Background {
+        &self.background
+    }
 }
 
 /// Sends mail. Sending runs in the background; failures are logged by the caller.

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod addresses;
 pub mod archive;
 pub mod audit;
+pub mod background;
 pub mod bus;
 pub mod cart;
 pub mod catalog;

@@ -4,7 +4,7 @@
 //! and jitter, dead after [`MAX_ATTEMPTS`] tries, which pauses the subscription.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, Utc};
@@ -26,7 +26,9 @@ use crate::domain::webhooks::{
     signature,
 };
 use crate::error::{AppError, AppResult};
+use crate::services::background::Background;
 use crate::services::events::Event;
+use crate::services::jobs;
 use crate::services::tokens::SecretToken;
 use crate::telemetry::metrics::{Metrics, WebhookAttempt};
 
@@ -59,6 +61,16 @@ pub struct WebhookSettings {
 pub struct Webhooks {
     settings: WebhookSettings,
     client: reqwest::Client,
+    /// Deliveries this instance has claimed and not yet recorded an attempt at, with the lease
+    /// they were claimed until: what [`Webhooks::hand_back`] gives back when the server stops.
+    claimed: Mutex<Vec<Claim>>,
+}
+
+/// Deliveries claimed in one round, until `lease_until`.
+#[derive(Debug, Clone, PartialEq)]
+struct Claim {
+    deliveries: Vec<i64>,
+    lease_until: NaiveDateTime,
 }
 
 /// A DNS resolver that keeps only the addresses the policy allows, so that a host resolving to
@@ -163,7 +175,11 @@ impl Webhooks {
             .user_agent("Bazaar-Webhooks/1")
             .dns_resolver(Arc::new(GuardedResolver(settings.policy.clone())))
             .build()?;
-        Ok(Self { settings, client })
+        Ok(Self {
+            settings,
+            client,
+            claimed: Mutex::new(Vec::new()),
+        })
     }
 
     /// Checks a URL: its form, and that its host resolves only to allowed addresses now.
@@ -421,6 +437,11 @@ impl Webhooks {
             })
             .await?;
         let count = due.len();
+        let claim = Claim {
+            deliveries: due.iter().map(|(delivery, _)| delivery.id).collect(),
+            lease_until: lease,
+        };
+        self.lock_claimed().push(claim.clone());
         let outcomes = join_all(
             due.into_iter()
                 .map(|(delivery, subscription)| self.send(delivery, subscription)),
@@ -475,12 +496,42 @@ impl Webhooks {
                 Ok(recorded)
             })
         })
-        .await?;
+        .await;
+        // Recorded, or left to the lease if recording failed.
+        self.lock_claimed().retain(|held| *held != claim);
+        let attempts = attempts?;
         // Counted once recorded: an attempt whose outcome was not written is tried again.
         for attempt in attempts {
             self.settings.metrics.webhook_attempt(attempt);
         }
         Ok(count)
+    }
+
+    fn lock_claimed(&self) -> MutexGuard<'_, Vec<Claim>> {
+        self.claimed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Gives the deliveries this instance claimed and has not recorded an attempt at back to
+    /// every instance (due now, instead of when their lease ends): for a server that stops with
+    /// sends still under way. A send that does finish afterwards may then be delivered twice,
+    /// which deliveries allow (at least once; partners deduplicate by event id). How many went
+    /// back.
+    pub async fn hand_back(&self, db: &Db) -> AppResult<usize> {
+        let claims = std::mem::take(&mut *self.lock_claimed());
+        if claims.is_empty() {
+            return Ok(0);
+        }
+        db.run(move |conn| {
+            write_transaction(conn, |conn| {
+                let mut released = 0;
+                for claim in &claims {
+                    released +=
+                        webhook::release(conn, &claim.deliveries, claim.lease_until, now())?;
+                }
+                Ok(released)
+            })
+        })
+        .await
     }
 
     /// Posts one delivery, signed now.
@@ -599,17 +650,18 @@ fn delivery_of(
     })
 }
 
-/// Runs fan-out and sending on the current actix runtime, every `poll_every`; ends with it.
-pub fn spawn(webhooks: Arc<Webhooks>, db: Db) {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(webhooks.settings.poll_every);
-        loop {
-            tick.tick().await;
+/// Runs fan-out and sending as `background` work, every `poll_every`, until the server stops
+/// (a round under way finishes; see [`Webhooks::hand_back`] for one that does not in time).
+pub fn spawn(background: &Background, webhooks: Arc<Webhooks>, db: Db) {
+    let stopping = background.clone();
+    jobs::every(background, webhooks.settings.poll_every, move || {
+        let (webhooks, db, stopping) = (webhooks.clone(), db.clone(), stopping.clone());
+        async move {
             if let Err(error) = webhooks.fan_out(&db).await {
                 tracing::warn!(?error, "webhook fan-out failed");
             }
-            // Keep sending while full batches come back.
-            loop {
+            // Keep sending while full batches come back, unless the server is stopping.
+            while !stopping.is_stopping() {
                 match webhooks.send_due(&db).await {
                     Ok(sent) if sent == SEND_BATCH as usize => continue,
                     Ok(_) => break,

@@ -281,6 +281,18 @@ async fn a_shop_moves_to_another_database_and_exports_the_same_bytes() {
     assert_eq!(number, format!("gid://bazaar/Order/{}", orders + 1));
 }
 
+/// Seconds of checkouts around the backup in the next test: 2 by default, as long as asked by
+/// `BACKUP_LOAD_SECS` (`BACKUP_LOAD_SECS=30 cargo test a_backup_under` measures issue 20's
+/// 30-second write load; the backup starts at half of it).
+fn backup_load() -> Duration {
+    let secs = std::env::var("BACKUP_LOAD_SECS")
+        .ok()
+        .and_then(|secs| secs.parse::<f64>().ok())
+        .filter(|secs| *secs >= 2.0)
+        .unwrap_or(2.0);
+    Duration::from_secs_f64(secs)
+}
+
 #[actix_web::test]
 async fn a_backup_under_checkouts_restores_every_order_committed_before_it() {
     let app = spawn_app_with(1, &["--pool-timeout-secs", "30"]).await;
@@ -306,8 +318,10 @@ async fn a_backup_under_checkouts_restores_every_order_committed_before_it() {
             }
         }
     };
+    let load = backup_load();
+    let began = std::time::Instant::now();
     let backup = async {
-        actix_web::rt::time::sleep(Duration::from_millis(1_500)).await;
+        actix_web::rt::time::sleep(load.mul_f64(0.5).max(Duration::from_millis(1_500))).await;
         let before: Vec<i64> = placed.lock().unwrap().clone();
         let mut child = bazaar(&app.database_url, &["backup", "--to", path(&file)])
             .stdout(Stdio::piped())
@@ -318,12 +332,20 @@ async fn a_backup_under_checkouts_restores_every_order_committed_before_it() {
             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
         }
         let during = placed.lock().unwrap().len();
+        let backup_done_at = began.elapsed();
         // Checkouts go on after it, too.
-        actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+        let rest = load.saturating_sub(began.elapsed());
+        actix_web::rt::time::sleep(rest.max(Duration::from_millis(500))).await;
         stop.store(true, Ordering::Relaxed);
-        (before, during, child.wait_with_output().unwrap())
+        (
+            before,
+            during,
+            backup_done_at,
+            child.wait_with_output().unwrap(),
+        )
     };
-    let (_, (before, during, output)) = join(join_all((0..4).map(shopper)), backup).await;
+    let (_, (before, during, backup_done_at, output)) =
+        join(join_all((0..4).map(shopper)), backup).await;
     assert!(
         output.status.success(),
         "{}",
@@ -352,10 +374,13 @@ async fn a_backup_under_checkouts_restores_every_order_committed_before_it() {
     );
     assert!(restored.is_subset(&all), "nothing but placed orders");
     eprintln!(
-        "backup under load: {} orders before it, {} in it, {} in all",
+        "backup under {:.1} s of checkouts: {} orders before it, {} in it, {} in all; \
+         it finished {:.2} s into the load",
+        began.elapsed().as_secs_f64(),
         before.len(),
         restored.len(),
-        all.len()
+        all.len(),
+        backup_done_at.as_secs_f64()
     );
 }
 

@@ -50,6 +50,18 @@ impl Drop for TestApp {
     }
 }
 
+impl TestApp {
+    /// Stops the server as SIGTERM does (requests in flight and background work under way
+    /// finish, within `--shutdown-grace-secs`) and waits until it has stopped. Its database
+    /// stays, for the other instances.
+    pub fn stop_gracefully(&mut self) {
+        drop(self.server.stop(true));
+        if let Some(thread) = self.server_thread.take() {
+            thread.join().expect("the server thread ended cleanly");
+        }
+    }
+}
+
 impl std::ops::Deref for TestApp {
     type Target = ApiClient;
 

@@ -27,6 +27,8 @@ struct Seen {
     accepted: Vec<(String, String, String)>,
     /// How many requests of each event it refuses (500) before it accepts one.
     fail_first: usize,
+    /// How long it takes to accept a request (a slow partner).
+    delay: Duration,
 }
 
 /// A partner's webhook receiver on loopback.
@@ -45,14 +47,20 @@ async fn receive(req: HttpRequest, body: web::Bytes, seen: web::Data<Mutex<Seen>
             .to_owned()
     };
     let event = header("Bazaar-Event-Id");
-    let mut seen = seen.lock().unwrap();
-    let count = seen.requests.entry(event.clone()).or_default();
-    *count += 1;
-    if *count <= seen.fail_first {
-        return HttpResponse::InternalServerError().finish();
-    }
+    let delay = {
+        let mut seen = seen.lock().unwrap();
+        let count = seen.requests.entry(event.clone()).or_default();
+        *count += 1;
+        if *count <= seen.fail_first {
+            return HttpResponse::InternalServerError().finish();
+        }
+        seen.delay
+    };
+    actix_web::rt::time::sleep(delay).await;
     let body = String::from_utf8(body.to_vec()).unwrap();
-    seen.accepted
+    seen.lock()
+        .unwrap()
+        .accepted
         .push((event, header("Bazaar-Signature"), body));
     HttpResponse::Ok().finish()
 }
@@ -93,6 +101,17 @@ impl Receiver {
 
     fn url(&self) -> String {
         format!("http://{}/hooks/bazaar", self.address)
+    }
+
+    /// Waits until `count` requests have arrived, answered or not (at most 60 s).
+    async fn wait_for_arrivals(&self, count: usize) {
+        for _ in 0..3000 {
+            if self.seen.lock().unwrap().requests.values().sum::<usize>() >= count {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("fewer than {count} requests arrived");
     }
 
     /// Waits until `count` deliveries were accepted (at most 60 s).
@@ -624,5 +643,128 @@ async fn a_receiver_that_keeps_failing_gets_eight_tries_then_its_subscription_pa
         retried["webhookDeliveryRetry"]["delivery"],
         json!({ "status": "PENDING", "attemptCount": 0 })
     );
+    receiver.wait_for(1).await;
+}
+
+/// An instance whose webhook receiver is slow, with one product created through it and its
+/// event delivered to the receiver; another instance that looks for due deliveries only at its
+/// start, to read the deliveries through; the admin's token. Returns once the delivery is under
+/// way (its request arrived, not yet answered). One delivery: the sending loop does not start a
+/// round while one is under way, so a second event would wait for the first answer.
+async fn sends_under_way(
+    receiver: &Receiver,
+    flags: &[&str],
+) -> (TestApp, TestApp, String, String) {
+    let app = spawn_app_with(1, flags).await;
+    let reader = app
+        .another_instance(
+            &["--webhook-poll-ms", "600000"],
+            Arc::new(app.gateway.clone()),
+        )
+        .await;
+    let boss = app
+        .account_with_role("boss@example.com", "ADMIN")
+        .await
+        .token;
+    let (key, _) = partner(&app, &boss, &EVERY_SCOPE).await;
+    let made = app
+        .data_as(
+            &key,
+            SUBSCRIBE,
+            json!({ "url": receiver.url(), "events": ["PRODUCT_CREATED"] }),
+        )
+        .await;
+    let subscription = made["webhookSubscriptionCreate"]["subscription"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{made}"))
+        .to_owned();
+    let made = app
+        .data_as(
+            &boss,
+            "mutation { productCreate(input: { name: \"Mug\" }) { product { id } } }",
+            json!({}),
+        )
+        .await;
+    assert!(made["productCreate"]["product"]["id"].is_string(), "{made}");
+    receiver.wait_for_arrivals(1).await;
+    assert!(receiver.seen.lock().unwrap().accepted.is_empty());
+    (app, reader, boss, subscription)
+}
+
+/// The subscription's deliveries as an admin reads them: (status, attempt count, next attempt).
+async fn deliveries(app: &TestApp, admin: &str, subscription: &str) -> Vec<(String, i64, Value)> {
+    let log = app
+        .data_as(
+            admin,
+            "query($id: ID!) { webhookDeliveries(webhookSubscriptionId: $id, first: 100) {
+                edges { node { status attemptCount nextAttemptAt } } } }",
+            json!({ "id": subscription }),
+        )
+        .await;
+    log["webhookDeliveries"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| {
+            let node = &edge["node"];
+            (
+                node["status"].as_str().unwrap().to_owned(),
+                node["attemptCount"].as_i64().unwrap(),
+                node["nextAttemptAt"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_stopping_instance_finishes_the_sends_under_way_before_it_exits() {
+    let receiver = Receiver::start(0);
+    receiver.seen.lock().unwrap().delay = Duration::from_millis(1500);
+    let (mut app, reader, admin, subscription) = sends_under_way(&receiver, &FAST).await;
+
+    app.stop_gracefully();
+
+    assert_eq!(receiver.seen.lock().unwrap().accepted.len(), 1);
+    let recorded = deliveries(&reader, &admin, &subscription).await;
+    assert_eq!(
+        recorded,
+        vec![("DELIVERED".to_owned(), 1, Value::Null)],
+        "every send under way finished and was recorded before the instance exited"
+    );
+}
+
+#[actix_web::test]
+async fn sends_that_outlast_the_grace_period_are_handed_back_to_the_other_instances() {
+    let receiver = Receiver::start(0);
+    receiver.seen.lock().unwrap().delay = Duration::from_secs(20);
+    let flags = [
+        &FAST[..],
+        &["--webhook-timeout-secs", "30", "--shutdown-grace-secs", "1"],
+    ]
+    .concat();
+    let (mut app, reader, admin, subscription) = sends_under_way(&receiver, &flags).await;
+
+    app.stop_gracefully();
+
+    // Due now, not when the lease (timeout + 30 s) ends, and no attempt recorded.
+    let handed_back = deliveries(&reader, &admin, &subscription).await;
+    assert_eq!(handed_back.len(), 1);
+    for (status, attempts, next) in &handed_back {
+        assert_eq!((status.as_str(), *attempts), ("PENDING", 0));
+        let next = chrono::DateTime::parse_from_rfc3339(next.as_str().unwrap()).unwrap();
+        assert!(next <= chrono::Utc::now(), "{next}");
+    }
+    receiver.seen.lock().unwrap().delay = Duration::ZERO;
+    let _sender = reader
+        .another_instance(&FAST, Arc::new(reader.gateway.clone()))
+        .await;
     receiver.wait_for(2).await;
+    for _ in 0..250 {
+        let sent = deliveries(&reader, &admin, &subscription).await;
+        if sent.iter().all(|(status, _, _)| status == "DELIVERED") {
+            return;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the handed-back deliveries were not recorded as delivered");
 }

@@ -267,6 +267,24 @@ pub fn claim_due(
         .load(conn)
 }
 
+/// Makes `deliveries` due at `now` again if they are still pending under the lease they were
+/// claimed until (no attempt recorded since): a stopping instance gives them back. How many.
+pub fn release(
+    conn: &mut DbConnection,
+    deliveries: &[i64],
+    lease_until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq_any(deliveries))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::next_attempt_at.eq(lease_until)),
+    )
+    .set(webhook_deliveries::next_attempt_at.eq(now))
+    .execute(conn)
+}
+
 /// Records an attempt at a delivery and what follows: delivered, tried again at `next`, or dead
 /// (`next` is `None` after a failure).
 pub fn record_attempt(
