@@ -144,7 +144,46 @@ impl fmt::Display for OrderStatus {
 
 /// The number customers see: `#1001` for the first order.
 pub fn order_number(id: i64) -> String {
-    format!("#{}", 1000 + id)
+    format!("#{}", ORDER_NUMBER_OFFSET + id)
+}
+
+/// A customer's orders in two figures, as staff see them beside the account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CustomerOrderStats {
+    /// Orders placed, in any status.
+    pub placed: i64,
+    /// The totals of the orders whose money the shop kept (paid or fulfilled), in minor units.
+    pub spent: i64,
+}
+
+impl CustomerOrderStats {
+    /// Adds `orders` orders in `status` that total `total` minor units. Saturates: a sum past
+    /// `i64::MAX` is no real shop's.
+    pub fn add(&mut self, status: OrderStatus, orders: i64, total: i64) {
+        self.placed = self.placed.saturating_add(orders);
+        if matches!(status, OrderStatus::Paid | OrderStatus::Fulfilled) {
+            self.spent = self.spent.saturating_add(total);
+        }
+    }
+}
+
+/// What order numbers add to order ids: the first order is #1001.
+const ORDER_NUMBER_OFFSET: i64 = 1000;
+
+/// The id of the order `number` names (`#1042`, or `1042` without the `#`), as [`order_number`]
+/// makes them; an error for text that is no order number.
+pub fn order_id_from_number(number: &str) -> Result<i64, &'static str> {
+    const INVALID: &str = "an order number looks like #1042";
+    let trimmed = number.trim();
+    let digits = trimmed.strip_prefix('#').unwrap_or(trimmed);
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(INVALID);
+    }
+    let value: i64 = digits.parse().map_err(|_| INVALID)?;
+    if value <= ORDER_NUMBER_OFFSET {
+        return Err(INVALID);
+    }
+    Ok(value - ORDER_NUMBER_OFFSET)
 }
 
 /// The parts of an order's shipping address that are no one's personal data: what a fulfilment
@@ -164,6 +203,47 @@ pub fn shipping_address(stored: &str, personal_data: bool) -> serde_json::Value 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customer_spent_what_paid_and_fulfilled_orders_total() {
+        let mut stats = CustomerOrderStats::default();
+        stats.add(OrderStatus::Paid, 2, 5_000);
+        stats.add(OrderStatus::Fulfilled, 1, 1_250);
+        stats.add(OrderStatus::Cancelled, 3, 9_999);
+        stats.add(OrderStatus::Refunded, 1, 700);
+        stats.add(OrderStatus::PendingPayment, 1, 300);
+        assert_eq!(
+            stats,
+            CustomerOrderStats {
+                placed: 8,
+                spent: 6_250
+            }
+        );
+        stats.add(OrderStatus::Paid, 1, i64::MAX);
+        assert_eq!(stats.spent, i64::MAX);
+    }
+
+    #[test]
+    fn an_order_number_names_its_order_with_or_without_the_hash() {
+        for id in [1, 42, 1_000_000] {
+            assert_eq!(order_id_from_number(&order_number(id)), Ok(id));
+            assert_eq!(order_id_from_number(&order_number(id)[1..]), Ok(id));
+        }
+        assert_eq!(order_id_from_number(" #1042 "), Ok(42));
+        for invalid in [
+            "",
+            "#",
+            "#1000",
+            "#0",
+            "#-5",
+            "#10a",
+            "##1042",
+            "#+1042",
+            "#99999999999999999999",
+        ] {
+            assert!(order_id_from_number(invalid).is_err(), "{invalid}");
+        }
+    }
     use OrderAction::*;
     use OrderStatus::*;
 

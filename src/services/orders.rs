@@ -6,7 +6,7 @@
 use chrono::{NaiveDateTime, Utc};
 
 use crate::db::models::order::{
-    self, LineWithVariant, Order, OrderFilter, OrderLine, OrderWithCustomer,
+    self, LineWithVariant, Order, OrderFilter, OrderLine, OrderSearch, OrderWithCustomer,
 };
 use crate::db::models::{discount, payment};
 use crate::db::{Db, DbConnection};
@@ -133,12 +133,14 @@ pub struct OrderPage {
 }
 
 /// Which orders a list shows, and in what order.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct OrderQuery {
     /// Only orders in this status.
     pub status: Option<OrderStatus>,
     /// Only orders changed at or after this time.
     pub updated_since: Option<NaiveDateTime>,
+    /// What staff search orders by: number, email, placing time, total.
+    pub search: OrderSearch,
     /// The order of the list (newest first by default).
     pub sort: RowSort,
 }
@@ -170,6 +172,7 @@ pub async fn list(
         user_id,
         status: query.status.map(OrderStatus::as_str),
         updated_since,
+        search: query.search,
     };
     let page_size = page.size;
     let visibility = caller.catalog_visibility();

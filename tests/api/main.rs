@@ -24,6 +24,7 @@ mod instances;
 mod live;
 mod merchandising;
 mod observability;
+mod order_search;
 mod pagination;
 mod partners;
 mod payments;

@@ -181,6 +181,25 @@ pub struct OrderFilter {
     pub status: Option<&'static str>,
     /// Only orders changed at or after this time.
     pub updated_since: Option<NaiveDateTime>,
+    /// Number, email, placing time and total.
+    pub search: OrderSearch,
+}
+
+/// What staff search orders by; every condition given must hold.
+#[derive(Debug, Clone, Default)]
+pub struct OrderSearch {
+    /// Only the order with this id (from its number).
+    pub id: Option<i64>,
+    /// Only orders placed with this email address (normalised: trimmed, lower case).
+    pub email: Option<String>,
+    /// Only orders placed at or after this time.
+    pub placed_from: Option<NaiveDateTime>,
+    /// Only orders placed before this time.
+    pub placed_before: Option<NaiveDateTime>,
+    /// Only orders whose total, in minor units, is at least this.
+    pub total_at_least: Option<i64>,
+    /// Only orders whose total, in minor units, is at most this.
+    pub total_at_most: Option<i64>,
 }
 
 /// An order with its customer's account: `None` for guest orders, or when the query was asked
@@ -208,6 +227,25 @@ pub fn page(
             if let Some(since) = filter.updated_since {
                 query = query.filter(orders::updated_at.ge(since));
             }
+            let search = &filter.search;
+            if let Some(id) = search.id {
+                query = query.filter(orders::id.eq(id));
+            }
+            if let Some(email) = &search.email {
+                query = query.filter(orders::email.eq(email.clone()));
+            }
+            if let Some(from) = search.placed_from {
+                query = query.filter(orders::created_at.ge(from));
+            }
+            if let Some(before) = search.placed_before {
+                query = query.filter(orders::created_at.lt(before));
+            }
+            if let Some(least) = search.total_at_least {
+                query = query.filter(orders::total.ge(least));
+            }
+            if let Some(most) = search.total_at_most {
+                query = query.filter(orders::total.le(most));
+            }
             row_window!(query, orders, window)
         }};
     }
@@ -224,6 +262,29 @@ pub fn page(
             windowed!(orders::table.select(Order::as_select()).into_boxed()).load(conn)?;
         Ok(orders.into_iter().map(|order| (order, None)).collect())
     }
+}
+
+/// `(account, status, orders, sum of their totals)`: one account's orders in one status.
+pub type StatusTotals = (Option<i64>, String, i64, Option<i64>);
+
+/// The [`StatusTotals`] of each status of each account in `user_ids` that has orders in it, in
+/// one statement.
+pub fn totals_by_status_of(
+    conn: &mut DbConnection,
+    user_ids: &[i64],
+) -> QueryResult<Vec<StatusTotals>> {
+    use diesel::sql_types::{BigInt, Nullable};
+    orders::table
+        .filter(orders::user_id.eq_any(user_ids))
+        .group_by((orders::user_id, orders::status))
+        .select((
+            orders::user_id,
+            orders::status,
+            diesel::dsl::count_star(),
+            // PostgreSQL sums BIGINT as NUMERIC: back to BIGINT (totals are bounded far below).
+            diesel::dsl::sql::<Nullable<BigInt>>("CAST(SUM(orders.total) AS BIGINT)"),
+        ))
+        .load(conn)
 }
 
 /// The lines of every order in `order_ids`.

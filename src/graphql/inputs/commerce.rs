@@ -3,8 +3,11 @@
 use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 
+use crate::db::models::order::OrderSearch;
 use crate::domain::feeds::RowSort;
 use crate::domain::ids::VariantId;
+use crate::domain::money::Currency;
+use crate::domain::orders::order_id_from_number;
 use crate::error::AppError;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::accounts::AddressInput;
@@ -55,15 +58,52 @@ pub struct OrdersWhere {
     /// 9999). For a first sync with `sortBy: {field: UPDATED_AT}`; afterwards continue from the
     /// last cursor.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only the order with this number (`#1042`; the `#` may be left out).
+    pub number: Option<String>,
+    /// Only orders placed with this email address (compared without regard to case).
+    pub email: Option<String>,
+    /// Only orders placed at or after this time (`createdAt >= placedFrom`).
+    pub placed_from: Option<DateTime<Utc>>,
+    /// Only orders placed before this time (`createdAt < placedBefore`).
+    pub placed_before: Option<DateTime<Utc>>,
+    /// Only orders whose total is at least this amount of the shop's currency (`"50.00"`).
+    pub total_at_least: Option<String>,
+    /// Only orders whose total is at most this amount of the shop's currency.
+    pub total_at_most: Option<String>,
 }
 
 impl OrdersWhere {
-    /// The service query, sorted by `sort_by` (newest first when not given).
-    pub fn into_query(self, sort_by: Option<OrderSortBy>) -> OrderQuery {
-        OrderQuery {
+    /// The service query, sorted by `sort_by` (newest first when not given); amounts are read
+    /// in `currency`. A malformed number or amount is `BAD_USER_INPUT`.
+    pub fn into_query(
+        self,
+        sort_by: Option<OrderSortBy>,
+        currency: Currency,
+    ) -> Result<OrderQuery, AppError> {
+        let amount = |text: Option<String>, field: &str| {
+            text.map(|text| {
+                currency
+                    .parse_amount(&text)
+                    .map_err(|message| AppError::bad_input(format!("{field}: {message}")))
+            })
+            .transpose()
+        };
+        Ok(OrderQuery {
             status: self.status.map(Into::into),
             updated_since: since(self.updated_since),
+            search: OrderSearch {
+                id: self
+                    .number
+                    .map(|number| order_id_from_number(&number))
+                    .transpose()
+                    .map_err(|message| AppError::bad_input(format!("number: {message}")))?,
+                email: self.email.map(|email| email.trim().to_lowercase()),
+                placed_from: since(self.placed_from),
+                placed_before: since(self.placed_before),
+                total_at_least: amount(self.total_at_least, "totalAtLeast")?,
+                total_at_most: amount(self.total_at_most, "totalAtMost")?,
+            },
             sort: sort_by.map_or(RowSort::NEWEST_FIRST, RowSort::from),
-        }
+        })
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use tracing::Instrument as _;
 
-pub use accounts::AddressesOf;
+pub use accounts::{AddressesOf, OrderStatsOf};
 pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantBySku, VariantsOf};
 pub use orders::{EventsOf, LinesOf, LinesWithVariantsOf, PaymentsOf, remember_page_lines};
 pub use ratings::{RatingOf, ReviewsOf};

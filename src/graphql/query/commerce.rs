@@ -1,10 +1,13 @@
-//! Commerce queries: a cart by id, and orders (a customer's own, or everyone's for staff).
+//! Commerce queries: a cart by id, an order by number or access token, and orders (a customer's
+//! own, or everyone's for staff).
 
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::feeds::RowKey;
 use crate::domain::ids::OrderId;
+use crate::domain::orders::order_id_from_number;
 use crate::domain::partners::Scope;
+use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::CustomerOr;
 use crate::graphql::inputs::commerce::OrdersWhere;
@@ -14,7 +17,7 @@ use crate::graphql::pagination::{encode_cursor, page_request};
 use crate::graphql::types::OrderNode;
 use crate::graphql::types::cart::{CartNode, cart_token};
 use crate::graphql::types::order::OrderConnection;
-use crate::services::orders::{LineDetail, OrderPageWith};
+use crate::services::orders::{LineDetail, OrderCaller, OrderPageWith};
 use crate::services::{cart, orders};
 
 /// Cart and order reads.
@@ -47,6 +50,26 @@ impl CommerceQuery {
         Ok(order.map(OrderNode::from))
     }
 
+    /// The order with this number (`#1042`, as `Order.number` shows it): one of your own, or any
+    /// order for staff and partners with `read_orders`; null when there is none you may see. A
+    /// malformed number is `BAD_USER_INPUT`.
+    #[graphql(guard = "CustomerOr(Scope::ReadOrders)")]
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order's number, `#1042` (the `#` may be left out).")] number: String,
+    ) -> Result<Option<OrderNode>> {
+        let id = order_id_from_number(&number)
+            .map_err(|message| AppError::bad_input(format!("number: {message}")))?;
+        let caller = OrderCaller::from(ctx.request()?.principal);
+        Ok(ctx
+            .data::<Loader>()?
+            .load_one(OrderId(id))
+            .await?
+            .filter(|order| orders::may_see(order, &caller))
+            .map(OrderNode::from))
+    }
+
     /// Orders, newest first unless `sortBy` says otherwise: your own, or every order for staff
     /// and partners with `read_orders`. With `sortBy: {field: UPDATED_AT}` it is the change feed
     /// of orders (every status change, payment attempt or new customer moves an order ahead): see
@@ -69,7 +92,9 @@ impl CommerceQuery {
     ) -> Result<OrderConnection> {
         let request = ctx.request()?;
         let page = page_request::<RowKey>(first, after, last, before)?;
-        let query = filter.unwrap_or_default().into_query(sort_by);
+        let query = filter
+            .unwrap_or_default()
+            .into_query(sort_by, ctx.shop()?.currency)?;
         let order = query.sort.order;
         let node = ctx.look_ahead().field("edges").field("node");
         let lines = node.field("lines");

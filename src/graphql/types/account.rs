@@ -8,8 +8,11 @@ use crate::db::models::address::Address;
 use crate::db::models::user::User;
 use crate::domain::accounts;
 use crate::domain::ids::AccountId;
+use crate::domain::orders::CustomerOrderStats;
+use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
-use crate::graphql::loaders::{AddressesOf, Loader, each_row};
+use crate::graphql::loaders::{AddressesOf, Loader, OrderStatsOf, each_row};
+use crate::graphql::types::money::Money;
 use crate::services::accounts::NewSession;
 
 /// What an account may do. Each role includes the ones before it.
@@ -83,6 +86,19 @@ impl AccountNode {
         self.row.updated_at.and_utc()
     }
 
+    /// How many orders the account has placed, in any status.
+    async fn order_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        let placed = self.order_stats(ctx).await?.placed;
+        Ok(i32::try_from(placed).unwrap_or(i32::MAX))
+    }
+
+    /// What the account has spent: the totals of its paid and fulfilled orders (cancelled,
+    /// refunded and unpaid ones do not count).
+    async fn total_spent(&self, ctx: &Context<'_>) -> Result<Money> {
+        let spent = self.order_stats(ctx).await?.spent;
+        Ok(Money::new(spent, ctx.shop()?.currency))
+    }
+
     /// The account's address book, oldest first. At most 20.
     async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<AddressNode>> {
         let loader = ctx.data::<Loader>()?;
@@ -97,6 +113,16 @@ impl AccountNode {
         Ok(each_row(addresses)
             .find(|a| a.is_default)
             .map(AddressNode::from))
+    }
+}
+
+impl AccountNode {
+    async fn order_stats(&self, ctx: &Context<'_>) -> Result<CustomerOrderStats> {
+        let loader = ctx.data::<Loader>()?;
+        let stats = loader
+            .load_one(OrderStatsOf(AccountId(self.row.id)))
+            .await?;
+        Ok(stats.unwrap_or_default())
     }
 }
 
