@@ -86,6 +86,10 @@ for name, c in [("Deployment", container), ("Job", migrate)]:
     check(ref.get("name") == secret["metadata"]["name"]
           and ref.get("key") in secret.get("stringData", {}),
           f"{name}: DATABASE_URL from the Secret's database-url")
+env = {e["name"]: e for e in container.get("env", [])}
+ref = env.get("BAZAAR_SEALING_KEYS", {}).get("valueFrom", {}).get("secretKeyRef", {})
+check(ref.get("name") == secret["metadata"]["name"] and ref.get("key") in secret.get("stringData", {}),
+      "Deployment: BAZAAR_SEALING_KEYS (production refuses to start without) from the Secret")
 
 # The Dockerfile: the user, port and health path the manifests rely on.
 dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()

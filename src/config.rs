@@ -67,6 +67,19 @@ pub struct DatabaseConfig {
     /// `migrate` and the other commands leave it unset.
     #[arg(skip)]
     pub statement_timeout: Option<std::time::Duration>,
+
+    /// Keys that seal customers' addresses and phone numbers at rest: `ID:KEY[,ID:KEY…]`, each
+    /// KEY 32 random bytes in base64 (`bazaar new-sealing-key` makes one). The first key seals;
+    /// every key opens what it sealed (rotate: put a new key first, run `bazaar rotate-key`,
+    /// then drop the old one). Required by `serve` in production; without it values are
+    /// stored in clear.
+    #[arg(
+        long,
+        env = "BAZAAR_SEALING_KEYS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub sealing_keys: Option<String>,
 }
 
 /// PostgreSQL's `plan_cache_mode` for Bazaar's connections.
@@ -99,6 +112,10 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("pool_timeout_secs", &self.pool_timeout_secs)
             .field("pg_plan_cache_mode", &self.pg_plan_cache_mode)
             .field("statement_timeout", &self.statement_timeout)
+            .field(
+                "sealing_keys",
+                &self.sealing_keys.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -737,7 +754,8 @@ impl ServeConfig {
             .unwrap_or_else(|| self.in_development())
     }
 
-    fn in_development(&self) -> bool {
+    /// Whether the server runs with development defaults.
+    pub fn in_development(&self) -> bool {
         self.environment() == Environment::Development
     }
 

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use bazaar::config::{DatabaseConfig, LogConfig, ServeConfig};
 use bazaar::db::{Db, migrations};
 use bazaar::http::Application;
-use bazaar::services::{accounts, archive, events, seed};
+use bazaar::services::{accounts, archive, events, sealing, seed};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -87,6 +87,17 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Re-seal every customer address, order shipping address, event and webhook payload under
+    /// the first key of `BAZAAR_SEALING_KEYS` (values sealed under an older key, or stored in
+    /// clear before sealing was on), in small transactions while servers keep running. Then
+    /// the older keys can be dropped.
+    RotateKey,
+    /// Print a new random sealing key for `BAZAAR_SEALING_KEYS`, as `ID:KEY`.
+    NewSealingKey {
+        /// The key's id, stored with every value it seals. Default: today's date.
+        #[arg(long)]
+        id: Option<String>,
+    },
     /// Print the GraphQL schema (SDL) and exit.
     PrintSchema,
 }
@@ -104,6 +115,28 @@ fn run() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::PrintSchema) => {
             print!("{}", bazaar::graphql::sdl());
+            Ok(())
+        }
+        Some(Command::RotateKey) => {
+            let db = Db::connect(&cli.database)?;
+            let resealed = sealing::rotate(&db)?;
+            println!(
+                "re-sealed {} address(es), {} order shipping address(es), {} event(s) and {} \
+                 webhook delivery(ies) under key \"{}\"",
+                resealed.addresses,
+                resealed.orders,
+                resealed.events,
+                resealed.webhook_deliveries,
+                bazaar::db::sealed::keyring().map_or("", |k| k.sealing_key_id()),
+            );
+            Ok(())
+        }
+        Some(Command::NewSealingKey { id }) => {
+            let id = id.unwrap_or_else(|| chrono::Utc::now().format("%Y-%m-%d").to_string());
+            let entry = bazaar::domain::sealing::Keyring::generate_entry(&id);
+            // Checked, so that a bad id is refused here rather than at start-up.
+            bazaar::domain::sealing::Keyring::parse(&entry)?;
+            println!("{entry}");
             Ok(())
         }
         Some(Command::Migrate) => {
@@ -236,6 +269,12 @@ fn serve(database: &DatabaseConfig, config: &ServeConfig) -> anyhow::Result<()> 
     config.settle_for_database(&database.database_url);
     let config = &config;
     config.check()?;
+    anyhow::ensure!(
+        database.sealing_keys.is_some() || config.in_development(),
+        "production needs keys to seal customers' addresses and phone numbers with: set \
+         BAZAAR_SEALING_KEYS (`bazaar new-sealing-key` makes one), or start with --environment \
+         development"
+    );
     // Start-up work (migrations, demo data) may take longer than a request is allowed to.
     let db = Db::connect(database)?;
     if config.migrate_enabled() {
@@ -254,6 +293,7 @@ fn serve(database: &DatabaseConfig, config: &ServeConfig) -> anyhow::Result<()> 
     if config.seed_demo_enabled() {
         bazaar::services::seed::seed_demo_if_empty(&db)?;
     }
+    sealing::check_newest_values_open(&db)?;
     drop(db);
     // Serving, no statement outlives the request that sent it.
     let database = &DatabaseConfig {

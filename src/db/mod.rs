@@ -9,6 +9,7 @@ pub mod migrations;
 pub mod models;
 pub mod notices;
 pub mod schema;
+pub mod sealed;
 mod stats;
 
 use std::sync::Arc;
@@ -78,6 +79,7 @@ impl Db {
     /// Connects, failing fast with a one-line message when the URL is wrong or unreachable.
     pub fn connect(config: &DatabaseConfig) -> anyhow::Result<Self> {
         let url = DatabaseUrl::parse(&config.database_url)?;
+        sealed::install(config.sealing_keys.as_deref())?;
         let manager = ConnectionManager::new(url.clone());
         // One direct attempt first: r2d2 would only report a timeout.
         manager.check_reachable()?;

@@ -20,5 +20,6 @@ pub mod payments;
 pub mod pricing;
 pub mod rejection;
 pub mod reviews;
+pub mod sealing;
 pub mod stock;
 pub mod webhooks;

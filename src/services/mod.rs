@@ -25,6 +25,7 @@ pub mod payments;
 pub mod product_reviews;
 pub mod product_upsert;
 pub mod rate_limits;
+pub mod sealing;
 pub mod seed;
 pub mod session_cache;
 pub mod shared_limits;

@@ -27,13 +27,14 @@ use crate::helpers::{
     TestApp, fresh_database, spawn_app, spawn_app_on, spawn_app_over, spawn_app_with,
 };
 
-fn connect(url: &str) -> Db {
+pub(crate) fn connect(url: &str) -> Db {
     Db::connect(&DatabaseConfig {
         database_url: url.into(),
         pool_size: Some(2),
         pool_timeout_secs: 5,
         pg_plan_cache_mode: PlanCacheMode::ForceGenericPlan,
         statement_timeout: None,
+        sealing_keys: Some(crate::helpers::TEST_SEALING_KEYS.into()),
     })
     .expect("connect")
 }
@@ -41,7 +42,10 @@ fn connect(url: &str) -> Db {
 /// `bazaar ARGS` over the database at `url`.
 fn bazaar(url: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bazaar"));
-    command.args(args).env("DATABASE_URL", url);
+    command
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS);
     command
 }
 

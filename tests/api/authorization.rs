@@ -670,6 +670,7 @@ async fn the_customer_list_pages_both_ways() {
 fn create_admin(app: &TestApp, email: &str, password: &str) -> std::process::Output {
     use std::io::Write as _;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args(["create-admin", "--email", email, "--bcrypt-cost", "4"])
         .env("DATABASE_URL", &app.database_url)
         .env_remove("BAZAAR_ADMIN_PASSWORD")

@@ -20,6 +20,7 @@ fn connect(url: &str) -> anyhow::Result<Db> {
         pool_timeout_secs: 1,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
         statement_timeout: None,
+        sealing_keys: Some(crate::helpers::TEST_SEALING_KEYS.into()),
     })
 }
 
@@ -56,6 +57,7 @@ fn wrong_urls_fail_with_one_clear_line() {
     // process: changing this process's directory would pull it from under the other tests.)
     let dir = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .arg("migrate")
         .env("DATABASE_URL", "shop.db")
         .current_dir(dir.path())
@@ -69,6 +71,7 @@ fn wrong_urls_fail_with_one_clear_line() {
 #[test]
 fn the_binary_reports_a_wrong_url_and_exits_non_zero() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .arg("migrate")
         .env("DATABASE_URL", "postgresql://127.0.0.1:1/none")
         .output()

@@ -207,6 +207,7 @@ async fn a_database_outage_gives_bounded_retryable_errors_and_heals_by_itself() 
         pool_timeout_secs: 5,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
         statement_timeout: None,
+        sealing_keys: Some(crate::helpers::TEST_SEALING_KEYS.into()),
     })
     .expect("connect to the private server");
     admin
@@ -363,6 +364,7 @@ async fn sigterm_lets_requests_in_flight_finish() {
     .await;
     // An account to sign in to (sign-up by mail needs the mailbox; the CLI does not).
     run(Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args([
             "create-admin",
             "--email",
@@ -493,6 +495,7 @@ impl Drop for Bazaar {
 async fn start_bazaar(dir: &Path, port: u16, args: &[&str]) -> Bazaar {
     let address = format!("http://127.0.0.1:{port}");
     let server = Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(args)
         .env(

@@ -275,6 +275,7 @@ fn instances_migrating_at_once_take_turns() {
         pool_timeout_secs: 5,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
         statement_timeout: None,
+        sealing_keys: Some(crate::helpers::TEST_SEALING_KEYS.into()),
     };
     let db = bazaar::db::Db::connect(&config).expect("connect");
     let runs: Vec<_> = (0..4)
@@ -300,6 +301,7 @@ fn instances_migrating_at_once_take_turns() {
 /// Runs `bazaar` with `args` over `url` until it exits; its exit status and standard error.
 fn bazaar(url: &str, args: &[&str]) -> (bool, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args(args)
         .env("DATABASE_URL", url)
         .env_remove("BAZAAR_ENV")
@@ -338,6 +340,7 @@ fn a_postgres_database_means_production_and_no_demo_data_unless_asked() {
 
     // Even in development, PostgreSQL gets no demo shop unless asked.
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args([
             "serve",
             "--listen",
@@ -364,6 +367,7 @@ fn a_postgres_database_means_production_and_no_demo_data_unless_asked() {
         pool_timeout_secs: 5,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
         statement_timeout: None,
+        sealing_keys: Some(crate::helpers::TEST_SEALING_KEYS.into()),
     };
     let db = bazaar::db::Db::connect(&config).expect("connect");
     let products: i64 = db
@@ -468,6 +472,7 @@ fn a_statement_never_outlives_the_request_budget() {
         pool_timeout_secs: 5,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
         statement_timeout: Some(std::time::Duration::from_millis(300)),
+        sealing_keys: Some(crate::helpers::TEST_SEALING_KEYS.into()),
     };
     let db = bazaar::db::Db::connect(&config).expect("connect");
     let slow = db.run_blocking(|conn| {

@@ -21,6 +21,10 @@ pub const STAFF_SESSION_LOOKUP: u64 = 1;
 /// A password every test account is created with.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The keys every test server seals personal data with (`--sealing-keys`): one process has one
+/// keyring, so every in-process server shares them.
+pub const TEST_SEALING_KEYS: &str = "test:dGhlIHRlc3RzJyBzZWFsaW5nIGtleSwgMzIgYnl0ZXM=";
+
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     /// How to talk to it over HTTP.
@@ -219,6 +223,7 @@ async fn start(
         pool_timeout_secs,
         pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
         statement_timeout: None,
+        sealing_keys: Some(TEST_SEALING_KEYS.into()),
     };
     let db = Db::connect(&database).expect("connect to the test database");
     if fresh {
@@ -272,6 +277,7 @@ pub fn fresh_database() -> (String, Option<tempfile::TempDir>) {
                 pool_timeout_secs: 5,
                 pg_plan_cache_mode: bazaar::config::PlanCacheMode::ForceGenericPlan,
                 statement_timeout: None,
+                sealing_keys: Some(TEST_SEALING_KEYS.into()),
             };
             let admin = Db::connect(&config).expect("connect to TEST_DATABASE_URL");
             admin

@@ -32,6 +32,7 @@ mod product_options;
 mod product_reviews;
 mod query_cost;
 mod schema;
+mod sealing;
 mod shared_limits;
 mod staff_commerce;
 mod stock_bulk;

@@ -294,6 +294,7 @@ async fn each_request_writes_one_json_line_and_metrics_listen_on_their_own_port(
     let (port, metrics_port) = (free_port(), free_port());
     let admin_password = "an admin passphrase for logs";
     let created = Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args([
             "create-admin",
             "--email",
@@ -308,6 +309,7 @@ async fn each_request_writes_one_json_line_and_metrics_listen_on_their_own_port(
         .expect("create-admin");
     assert!(created.status.success(), "{created:?}");
     let mut server = Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args([
             "serve",
             "--environment",

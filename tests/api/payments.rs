@@ -741,6 +741,7 @@ fn production_without_a_payment_provider_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("prod.db").display());
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args([
             "serve",
             "--environment",
@@ -768,6 +769,7 @@ fn production_without_a_payment_provider_refuses_to_start() {
 
     // Stripe without its keys is refused the same way.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args([
             "serve",
             "--environment",

@@ -399,6 +399,7 @@ async fn webhook_urls_and_callers_are_checked() {
 /// A `bazaar serve` process over `database_url`, listening on `port`.
 fn serve_process(database_url: &str, port: u16, poll_ms: &str) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args([
             "--webhook-poll-ms",
@@ -449,6 +450,7 @@ async fn events_committed_before_a_kill_are_delivered_after_the_restart() {
     let mut first = serve_process(&database_url, port, "600000");
     wait_until_ready(&api).await;
     let admin = std::process::Command::new(env!("CARGO_BIN_EXE_bazaar"))
+        .env("BAZAAR_SEALING_KEYS", crate::helpers::TEST_SEALING_KEYS)
         .args(["create-admin", "--email", "boss@example.com"])
         .env("DATABASE_URL", &database_url)
         .env("BAZAAR_ENV", "development")

@@ -5,23 +5,33 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::addresses;
+use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::address::PostalAddress;
 
-/// An address row.
+/// An address row, opened: every column but the country is sealed at rest (`db::sealed`).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = addresses)]
 pub struct Address {
     pub id: i64,
     pub user_id: i64,
+    #[diesel(deserialize_as = Unsealed)]
     pub first_name: String,
+    #[diesel(deserialize_as = Unsealed)]
     pub last_name: String,
+    #[diesel(deserialize_as = Unsealed)]
     pub company: String,
+    #[diesel(deserialize_as = Unsealed)]
     pub line1: String,
+    #[diesel(deserialize_as = Unsealed)]
     pub line2: String,
+    #[diesel(deserialize_as = Unsealed)]
     pub city: String,
+    #[diesel(deserialize_as = Unsealed)]
     pub region: String,
+    #[diesel(deserialize_as = Unsealed)]
     pub postal_code: String,
     pub country_code: String,
+    #[diesel(deserialize_as = Unsealed)]
     pub phone: String,
     pub is_default: bool,
     pub created_at: NaiveDateTime,
@@ -32,15 +42,24 @@ pub struct Address {
 #[derive(AsChangeset, Insertable)]
 #[diesel(table_name = addresses)]
 struct AddressColumns<'a> {
+    #[diesel(serialize_as = Sealed)]
     first_name: &'a str,
+    #[diesel(serialize_as = Sealed)]
     last_name: &'a str,
+    #[diesel(serialize_as = Sealed)]
     company: &'a str,
+    #[diesel(serialize_as = Sealed)]
     line1: &'a str,
+    #[diesel(serialize_as = Sealed)]
     line2: &'a str,
+    #[diesel(serialize_as = Sealed)]
     city: &'a str,
+    #[diesel(serialize_as = Sealed)]
     region: &'a str,
+    #[diesel(serialize_as = Sealed)]
     postal_code: &'a str,
     country_code: &'a str,
+    #[diesel(serialize_as = Sealed)]
     phone: &'a str,
 }
 
@@ -154,4 +173,66 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Address>>
         .filter(addresses::id.eq_any(ids))
         .select(Address::as_select())
         .load(conn)
+}
+
+/// The ids of up to `limit` addresses after `after_id`, in id order, with a personal column
+/// that does not match `sealed_pattern` (a LIKE pattern escaped with `\`: what the current
+/// key seals).
+pub fn not_sealed_by(
+    conn: &mut DbConnection,
+    sealed_pattern: &str,
+    after_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    let pattern = sealed_pattern;
+    addresses::table
+        .filter(addresses::id.gt(after_id))
+        .filter(
+            addresses::first_name
+                .not_like(pattern)
+                .escape('\\')
+                .or(addresses::last_name.not_like(pattern).escape('\\'))
+                .or(addresses::company.not_like(pattern).escape('\\'))
+                .or(addresses::line1.not_like(pattern).escape('\\'))
+                .or(addresses::line2.not_like(pattern).escape('\\'))
+                .or(addresses::city.not_like(pattern).escape('\\'))
+                .or(addresses::region.not_like(pattern).escape('\\'))
+                .or(addresses::postal_code.not_like(pattern).escape('\\'))
+                .or(addresses::phone.not_like(pattern).escape('\\')),
+        )
+        .order_by(addresses::id)
+        .limit(limit)
+        .select(addresses::id)
+        .load(conn)
+}
+
+/// Writes `address` back as it is, its personal columns sealed under the current key, unless
+/// it changed since it was read (its `updated_at`). Whether it was written.
+pub fn reseal(conn: &mut DbConnection, address: &Address) -> QueryResult<bool> {
+    let columns = AddressColumns {
+        first_name: &address.first_name,
+        last_name: &address.last_name,
+        company: &address.company,
+        line1: &address.line1,
+        line2: &address.line2,
+        city: &address.city,
+        region: &address.region,
+        postal_code: &address.postal_code,
+        country_code: &address.country_code,
+        phone: &address.phone,
+    };
+    let written = diesel::update(addresses::table.find(address.id))
+        .filter(addresses::updated_at.eq(address.updated_at))
+        .set(columns)
+        .execute(conn)?;
+    Ok(written == 1)
+}
+
+/// The address added last, if any.
+pub fn newest(conn: &mut DbConnection) -> QueryResult<Option<Address>> {
+    addresses::table
+        .order_by(addresses::id.desc())
+        .select(Address::as_select())
+        .first(conn)
+        .optional()
 }

@@ -11,18 +11,26 @@ use crate::db::models::variant::NewVariant;
 use crate::db::schema::{
     addresses, order_events, order_lines, orders, product_images, products, users, variants,
 };
+use crate::db::sealed::Sealed;
 use crate::on_backend;
 
 /// Rows per INSERT: well under both backends' bound-parameter limits.
 const CHUNK: usize = 1_000;
 
-/// Inserts `(id, row)` pairs into `$table`, [`CHUNK`] rows per statement.
+/// Inserts `(id, row)` pairs into `$table`, [`CHUNK`] rows per statement. Rows with sealed
+/// columns insert by value (`owned`): a sealed value is made from the field, not borrowed.
 macro_rules! insert_with_ids {
-    ($conn:expr, $table:ident, $rows:expr) => {{
+    ($conn:expr, $table:ident, $rows:expr) => {
+        insert_with_ids!($conn, $table, $rows, |row| row)
+    };
+    ($conn:expr, $table:ident, $rows:expr, owned) => {
+        insert_with_ids!($conn, $table, $rows, |row| row.clone())
+    };
+    ($conn:expr, $table:ident, $rows:expr, |$row:ident| $value:expr) => {{
         for chunk in $rows.chunks(CHUNK) {
             let values: Vec<_> = chunk
                 .iter()
-                .map(|(id, row)| ($table::id.eq(*id), row))
+                .map(|(id, $row)| ($table::id.eq(*id), $value))
                 .collect();
             on_backend!(&mut *$conn, |c| diesel::insert_into($table::table)
                 .values(values)
@@ -66,15 +74,24 @@ pub struct SeedUser {
 #[diesel(table_name = addresses, treat_none_as_default_value = false)]
 pub struct SeedAddress {
     pub user_id: i64,
+    #[diesel(serialize_as = Sealed)]
     pub first_name: String,
+    #[diesel(serialize_as = Sealed)]
     pub last_name: String,
+    #[diesel(serialize_as = Sealed)]
     pub company: String,
+    #[diesel(serialize_as = Sealed)]
     pub line1: String,
+    #[diesel(serialize_as = Sealed)]
     pub line2: String,
+    #[diesel(serialize_as = Sealed)]
     pub city: String,
+    #[diesel(serialize_as = Sealed)]
     pub region: String,
+    #[diesel(serialize_as = Sealed)]
     pub postal_code: String,
     pub country_code: String,
+    #[diesel(serialize_as = Sealed)]
     pub phone: String,
     pub is_default: bool,
     pub created_at: chrono::NaiveDateTime,
@@ -95,6 +112,7 @@ pub struct SeedOrder {
     pub tax_total: i64,
     pub total: i64,
     pub discount_code: Option<String>,
+    #[diesel(serialize_as = Sealed)]
     pub shipping_address: String,
     pub idempotency_key: Option<String>,
     pub request_hash: String,
@@ -122,12 +140,12 @@ pub fn insert_users(conn: &mut DbConnection, rows: &[(i64, SeedUser)]) -> QueryR
 
 /// Inserts addresses with the given ids.
 pub fn insert_addresses(conn: &mut DbConnection, rows: &[(i64, SeedAddress)]) -> QueryResult<()> {
-    insert_with_ids!(conn, addresses, rows)
+    insert_with_ids!(conn, addresses, rows, owned)
 }
 
 /// Inserts orders with the given ids.
 pub fn insert_orders(conn: &mut DbConnection, rows: &[(i64, SeedOrder)]) -> QueryResult<()> {
-    insert_with_ids!(conn, orders, rows)
+    insert_with_ids!(conn, orders, rows, owned)
 }
 
 /// Inserts order lines with the given ids.

@@ -6,10 +6,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{categories, event_positions, events, orders, products, users, variants};
+use crate::db::sealed::{Sealed, Unsealed};
 use crate::db::{DbConnection, notices};
 use crate::on_backend;
 
-/// An event as stored.
+/// An event as stored, its payload opened (it is sealed at rest: `db::sealed`).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = events)]
 pub struct EventRow {
@@ -18,6 +19,7 @@ pub struct EventRow {
     pub event_type: String,
     pub subject_type: String,
     pub subject_id: i64,
+    #[diesel(deserialize_as = Unsealed)]
     pub payload: String,
     pub occurred_at: NaiveDateTime,
 }
@@ -30,6 +32,7 @@ pub struct NewEventRow<'a> {
     pub event_type: &'static str,
     pub subject_type: &'static str,
     pub subject_id: i64,
+    #[diesel(serialize_as = Sealed)]
     pub payload: &'a str,
     pub occurred_at: NaiveDateTime,
 }
@@ -61,7 +64,7 @@ const CHUNK: usize = 500;
 pub fn insert(conn: &mut DbConnection, rows: &[NewEventRow<'_>]) -> QueryResult<()> {
     for chunk in rows.chunks(CHUNK) {
         on_backend!(&mut *conn, |c| diesel::insert_into(events::table)
-            .values(chunk)
+            .values(chunk.to_vec())
             .execute(c))?;
     }
     Ok(())

@@ -11,6 +11,7 @@ use crate::db::models::product::Product;
 use crate::db::models::user::User;
 use crate::db::models::variant::{Variant, VariantWithProduct};
 use crate::db::schema::{order_events, order_lines, orders, payments, products, users, variants};
+use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::feeds::RowWindow;
 use crate::domain::orders::OrderStatus;
@@ -32,6 +33,7 @@ pub struct Order {
     pub tax_total: i64,
     pub total: i64,
     pub discount_code: Option<String>,
+    #[diesel(deserialize_as = Unsealed)]
     pub shipping_address: String,
     pub idempotency_key: Option<String>,
     pub request_hash: String,
@@ -57,6 +59,7 @@ pub struct NewOrder<'a> {
     pub tax_total: i64,
     pub total: i64,
     pub discount_code: Option<&'a str>,
+    #[diesel(serialize_as = Sealed)]
     pub shipping_address: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub request_hash: &'a str,
@@ -113,7 +116,7 @@ pub struct OrderEvent {
 /// Inserts an order; the row as stored.
 pub fn insert(conn: &mut DbConnection, new: &NewOrder<'_>) -> QueryResult<Order> {
     on_backend!(conn, |c| diesel::insert_into(orders::table)
-        .values(new)
+        .values(new.clone())
         .returning(Order::as_returning())
         .get_result(c))
 }
@@ -463,4 +466,13 @@ pub fn adopt_guest_orders(
         .set((orders::user_id.eq(user_id), orders::updated_at.eq(now)))
         .returning(orders::id)
         .get_results(conn)
+}
+
+/// The order placed last, if any.
+pub fn newest(conn: &mut DbConnection) -> QueryResult<Option<Order>> {
+    orders::table
+        .order_by(orders::id.desc())
+        .select(Order::as_select())
+        .first(conn)
+        .optional()
 }

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{webhook_attempts, webhook_deliveries, webhook_subscriptions};
+use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::webhooks::{DeliveryStatus, SubscriptionStatus};
 use crate::on_backend;
 
@@ -48,6 +49,7 @@ pub struct Delivery {
     pub subscription_id: i64,
     pub event_id: i64,
     pub event_type: String,
+    #[diesel(deserialize_as = Unsealed)]
     pub body: String,
     pub status: String,
     pub attempts: i32,
@@ -63,6 +65,7 @@ pub struct NewDelivery {
     pub subscription_id: i64,
     pub event_id: i64,
     pub event_type: &'static str,
+    #[diesel(serialize_as = Sealed)]
     pub body: String,
     pub status: &'static str,
     pub attempts: i32,
@@ -224,7 +227,7 @@ pub fn insert_deliveries(conn: &mut DbConnection, rows: &[NewDelivery]) -> Query
         on_backend!(&mut *conn, |c| diesel::insert_into(
             webhook_deliveries::table
         )
-        .values(chunk)
+        .values(chunk.to_vec())
         .execute(c))?;
     }
     Ok(())
