@@ -2,6 +2,7 @@
 //! environment fallbacks. Read once at start-up; a bad value stops the start with a clear message.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
@@ -266,6 +267,37 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub metrics: MetricsConfig,
+
+    #[command(flatten)]
+    pub tls: TlsConfig,
+}
+
+/// HTTPS on the public listener, for a deployment without a TLS-terminating proxy in front: off
+/// unless both files are given. The metrics listener (`--metrics-listen`) stays plain HTTP.
+#[derive(Debug, Clone, Args)]
+pub struct TlsConfig {
+    /// PEM file of the server's certificate chain, leaf first (e.g. Let's Encrypt's
+    /// `fullchain.pem`): the public listener then speaks HTTPS (and WSS), HTTP/1.1 only. Needs
+    /// `--tls-key`. The files are read at start-up; a new certificate takes a restart.
+    #[arg(
+        long,
+        env = "BAZAAR_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key",
+        global = true
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file of the certificate's private key (PKCS#8, PKCS#1 or SEC1); readable by Bazaar's
+    /// user only. Needs `--tls-cert`.
+    #[arg(
+        long,
+        env = "BAZAAR_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert",
+        global = true
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Prometheus metrics at `/metrics`: off unless a token or a listen address of their own is set.

@@ -306,11 +306,16 @@ fn serve(database: &DatabaseConfig, config: &ServeConfig) -> anyhow::Result<()> 
     actix_web::rt::System::new().block_on(async {
         let app = Application::build(config, db, database.effective_pool_size())?;
         let addr = app.local_addr();
-        tracing::info!(%addr, "Bazaar is listening");
+        let scheme = if config.tls.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tracing::info!(%addr, scheme, "Bazaar is listening");
         if config.graphiql_enabled() {
-            println!("GraphiQL: http://{addr}/graphiql");
+            println!("GraphiQL: {scheme}://{addr}/graphiql");
         }
-        println!("GraphQL endpoint: http://{addr}/graphql");
+        println!("GraphQL endpoint: {scheme}://{addr}/graphql");
         app.run_until_stopped().await?;
         Ok(())
     })

@@ -8,6 +8,7 @@ mod health;
 mod metrics;
 pub mod over_http;
 mod provider_webhooks;
+mod tls;
 pub mod websocket;
 mod websocket_transport;
 
@@ -116,9 +117,11 @@ struct BackgroundWork {
     db: Db,
 }
 
-/// The sockets the server accepts on: the public one, and one for `/metrics` alone.
+/// The sockets the server accepts on: the public one (over TLS when configured), and one for
+/// `/metrics` alone (plain HTTP).
 struct Listeners {
     public: TcpListener,
+    tls: Option<actix_tls::accept::rustls_0_23::Acceptor>,
     metrics: Option<TcpListener>,
 }
 
@@ -180,6 +183,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let Integrations { mailer, gateway } = integrations;
         config.check()?;
+        let tls = tls::acceptor(&config.tls)?;
         let currency = Currency::parse(&config.currency).map_err(anyhow::Error::msg)?;
         let bus = Bus::new();
         let db = db.in_currency(currency).on_notices({
@@ -367,6 +371,7 @@ impl Application {
         let upgrades = state.clone();
         let listeners = Listeners {
             public: listener,
+            tls,
             metrics: metrics_listener,
         };
         let stopping = Arc::new(AtomicBool::new(false));
@@ -466,8 +471,9 @@ impl BackgroundWork {
 
 /// The HTTP server over `app`, as actix-web's `HttpServer` builds it (same timeouts), except that
 /// a request to upgrade to a WebSocket is not handed to the app: the connection, without the
-/// HTTP layer's per-connection buffers, goes to [`websocket::take_over`]. The metrics listener,
-/// if any, serves `/metrics` alone on the same workers.
+/// HTTP layer's per-connection buffers, goes to [`websocket::take_over`]. The public listener
+/// speaks TLS when it has an acceptor (see [`tls`]). The metrics listener, if any, serves
+/// `/metrics` alone, in plain HTTP, on the same workers.
 fn serve<F, I, S, B>(
     listeners: Listeners,
     workers: usize,
@@ -487,37 +493,42 @@ where
     S::Service: 'static,
     B: actix_web::body::MessageBody + 'static,
 {
-    use actix_http::{HttpService, KeepAlive};
+    use actix_http::{HttpService, Protocol};
     use actix_service::{ServiceFactoryExt as _, fn_service, map_config};
     use actix_web::dev::AppConfig;
     let addr = listeners.public.local_addr()?;
     let metrics_state = state.clone();
-    let mut server = actix_server::Server::build()
+    // The app asks its config for nothing (no URL generation, no connection info); actix-web
+    // keeps the constructor with the real address to itself.
+    let public = move || {
+        let app = app()
+            .into_factory()
+            .map_err(|error| error.into().error_response());
+        PublicHttp {
+            state: state.clone(),
+            addr,
+            app: map_config(app, |()| AppConfig::default()),
+        }
+    };
+    let server = actix_server::Server::build()
         .workers(workers)
         .worker_max_blocking_threads(blocking_threads)
         .shutdown_timeout(30)
         // SIGINT and SIGTERM are handled in `run_until_stopped`, which closes the WebSockets
         // first: actix's own handling would wait for them until the shutdown timeout.
-        .disable_signals()
-        .listen("bazaar", listeners.public, move || {
-            let upgrades = state.clone();
-            let app = app()
-                .into_factory()
-                .map_err(|error| error.into().error_response());
-            HttpService::build()
-                .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
-                .client_request_timeout(Duration::from_secs(5))
-                .client_disconnect_timeout(Duration::from_secs(1))
-                .h1_allow_half_closed(true)
-                .local_addr(addr)
-                .upgrade(fn_service(move |(request, framed)| {
-                    websocket::take_over(upgrades.clone(), request, framed)
-                }))
-                // The app asks its config for nothing (no URL generation, no connection info);
-                // actix-web keeps the constructor with the real address to itself.
-                .finish(map_config(app, |()| AppConfig::default()))
-                .tcp()
-        })?;
+        .disable_signals();
+    let mut server = match listeners.tls {
+        Some(acceptor) => server.listen("bazaar", listeners.public, move || {
+            tls::accept(acceptor.clone(), public().over())
+        })?,
+        None => server.listen("bazaar", listeners.public, move || {
+            fn_service(|stream: tokio::net::TcpStream| async move {
+                let peer = stream.peer_addr().ok();
+                Ok::<_, actix_http::error::DispatchError>((stream, Protocol::Http1, peer))
+            })
+            .and_then(public().over())
+        })?,
+    };
     if let Some(listener) = listeners.metrics {
         let addr = listener.local_addr()?;
         server = server.listen("bazaar-metrics", listener, move || {
@@ -536,6 +547,53 @@ where
         })?;
     }
     Ok(server.run())
+}
+
+/// The public listener's HTTP service before it is given its connections (TCP, or TLS over it).
+struct PublicHttp<A> {
+    state: web::Data<AppState>,
+    addr: SocketAddr,
+    app: A,
+}
+
+impl<A> PublicHttp<A>
+where
+    A: actix_service::ServiceFactory<actix_http::Request, Config = ()> + 'static,
+    A::Error: Into<actix_http::Response<actix_web::body::BoxBody>> + 'static,
+    A::InitError: std::fmt::Debug,
+    <A::Service as Service<actix_http::Request>>::Future: 'static,
+{
+    /// The service over connections of type `T`, with the timeouts of actix-web's `HttpServer`.
+    fn over<T, B>(
+        self,
+    ) -> impl actix_service::ServiceFactory<
+        (T, actix_http::Protocol, Option<SocketAddr>),
+        Config = (),
+        Response = (),
+        Error = actix_http::error::DispatchError,
+        InitError = (),
+    >
+    where
+        T: websocket_transport::Upgraded,
+        A::Response: Into<actix_http::Response<B>> + 'static,
+        B: actix_web::body::MessageBody + 'static,
+    {
+        use actix_http::{HttpService, KeepAlive};
+        let Self { state, addr, app } = self;
+        HttpService::build()
+            .keep_alive(KeepAlive::Timeout(KEEP_ALIVE))
+            .client_request_timeout(Duration::from_secs(5))
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .h1_allow_half_closed(true)
+            .local_addr(addr)
+            .upgrade(actix_service::fn_service(
+                move |(request, framed): (
+                    actix_http::Request,
+                    actix_codec::Framed<T, actix_http::h1::Codec>,
+                )| { websocket::take_over(state.clone(), request, framed) },
+            ))
+            .finish(app)
+    }
 }
 
 /// Resolves at SIGINT or SIGTERM.

@@ -19,13 +19,12 @@ use async_graphql::ServerError;
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use super::AppState;
 use super::client_address;
 use super::over_http::Refusal;
-use super::websocket_transport::{self, FrameReader, FrameWriter, Incoming};
+use super::websocket_transport::{self, FrameReader, FrameWriter, Incoming, Upgraded};
 use crate::domain::accounts::Principal;
 use crate::domain::ids::AccountId;
 use crate::graphql::pipeline::{
@@ -242,11 +241,12 @@ fn decrement<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, u32>, key: &K) {
 
 /// A connection handed over by the HTTP layer after a request asking to upgrade to a WebSocket
 /// (any path): `GET /graphql` is answered 101 and served until it closes on a task of its own,
-/// holding the TCP stream without the HTTP layer's buffers; anything else gets its HTTP error.
+/// holding the connection (TCP, or TLS over it) without the HTTP layer's buffers; anything else
+/// gets its HTTP error.
 pub async fn take_over(
     state: web::Data<AppState>,
     request: Request,
-    framed: Framed<TcpStream, h1::Codec>,
+    framed: Framed<impl Upgraded, h1::Codec>,
 ) -> Result<(), actix_web::Error> {
     if let Err(error) = upgrade_or_refuse(state, &request, framed).await {
         tracing::debug!(%error, "a WebSocket upgrade was cut short");
@@ -257,7 +257,7 @@ pub async fn take_over(
 async fn upgrade_or_refuse(
     state: web::Data<AppState>,
     request: &Request,
-    framed: Framed<TcpStream, h1::Codec>,
+    framed: Framed<impl Upgraded, h1::Codec>,
 ) -> std::io::Result<()> {
     let parts = framed.into_parts();
     let (mut stream, mut codec) = (parts.io, parts.codec);
@@ -351,7 +351,7 @@ fn refusal(refused: &Refusal) -> HttpAnswer {
 
 /// Writes `answer` on the stream with the HTTP/1.1 codec the connection was read with.
 async fn answer(
-    stream: &mut TcpStream,
+    stream: &mut impl Upgraded,
     codec: &mut h1::Codec,
     (response, body): HttpAnswer,
 ) -> Result<(), std::io::Error> {
@@ -365,7 +365,8 @@ async fn answer(
     };
     codec.encode(h1::Message::Item((response, size)), &mut bytes)?;
     bytes.extend_from_slice(&body);
-    stream.write_all(&bytes).await
+    stream.write_all(&bytes).await?;
+    stream.flush().await
 }
 
 /// A message from the client.

@@ -1,19 +1,21 @@
-//! A WebSocket on the raw TCP stream once the HTTP upgrade is answered: frames read and written
-//! with actix-http's codec, and no buffer held while the socket is idle. An HTTP connection
-//! keeps an 8 KiB read and an 8 KiB write buffer for its whole life; thousands of idle
-//! subscription sockets need neither, so bytes are read only when the socket is readable, and a
-//! frame is encoded into a buffer of its own size that is dropped once written.
+//! A WebSocket on the raw connection (TCP, or TLS over it) once the HTTP upgrade is answered:
+//! frames read and written with actix-http's codec, and no buffer of ours held while the socket
+//! is idle. An HTTP connection keeps an 8 KiB read and an 8 KiB write buffer for its whole life;
+//! thousands of idle subscription sockets need neither, so bytes are read into a buffer on the
+//! stack only when the connection has some, and a frame is encoded into a buffer of its own
+//! size that is dropped once written.
 
 use std::io;
+use std::pin::Pin;
+use std::task::{Poll, ready};
 use std::time::Duration;
 
 use actix_codec::{Decoder as _, Encoder as _};
 use actix_http::ws::{CloseReason, Codec, Frame, Item, Message};
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 /// Longest wait for a slow client to take a frame before the socket is given up.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,15 +33,36 @@ pub enum Incoming {
     Close,
 }
 
-/// Splits an upgraded stream into its reading and writing ends. `already_read` is what the
+/// The reading end of an upgraded connection.
+pub type ReadEnd = Box<dyn AsyncRead + Unpin>;
+
+/// The writing end of an upgraded connection.
+pub type WriteEnd = Box<dyn AsyncWrite + Unpin>;
+
+/// A connection a WebSocket can take over from the HTTP layer: the bare TCP stream, or a TLS
+/// stream over it (`http::tls`). A TLS stream keeps what it has not yet sent in a buffer of its
+/// own, so every write here is flushed.
+pub trait Upgraded: AsyncRead + AsyncWrite + Unpin + 'static {
+    /// The connection's two ends, so that one task can wait for a frame while it writes others.
+    fn into_ends(self) -> (ReadEnd, WriteEnd);
+}
+
+impl Upgraded for TcpStream {
+    fn into_ends(self) -> (ReadEnd, WriteEnd) {
+        let (read, write) = self.into_split();
+        (Box::new(read), Box::new(write))
+    }
+}
+
+/// Splits an upgraded connection into its reading and writing ends. `already_read` is what the
 /// HTTP layer read past the upgrade request (the client's first frames, if it sent them at
 /// once); messages are at most `max_message` bytes.
 pub fn split(
-    stream: TcpStream,
+    stream: impl Upgraded,
     already_read: BytesMut,
     max_message: usize,
 ) -> (FrameReader, FrameWriter) {
-    let (read, write) = stream.into_split();
+    let (read, write) = stream.into_ends();
     let codec = Codec::new().max_size(max_message);
     (
         FrameReader {
@@ -64,7 +87,7 @@ struct Partial {
 
 /// The reading end: whole messages.
 pub struct FrameReader {
-    stream: OwnedReadHalf,
+    stream: ReadEnd,
     codec: Codec,
     /// Bytes read but not yet a whole frame; empty (no allocation) between frames.
     pending: BytesMut,
@@ -74,7 +97,7 @@ pub struct FrameReader {
 
 impl FrameReader {
     /// The next message; `None` when the client has gone. Cancel-safe: all state is kept in
-    /// `self`, and the only wait is for readiness.
+    /// `self`, and bytes are kept in the same poll that reads them.
     pub async fn recv(&mut self) -> Option<Result<Incoming, String>> {
         loop {
             match self.codec.decode(&mut self.pending) {
@@ -89,14 +112,9 @@ impl FrameReader {
             if self.pending.is_empty() {
                 self.pending = BytesMut::new();
             }
-            if self.stream.readable().await.is_err() {
-                return None;
-            }
-            match read_available(&self.stream, &mut self.pending) {
-                Ok(0) => return None,
+            match read_available(&mut self.stream, &mut self.pending).await {
+                Ok(0) | Err(_) => return None,
                 Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return None,
             }
         }
     }
@@ -161,18 +179,23 @@ fn text(bytes: Vec<u8>) -> Result<Incoming, String> {
         .map_err(|_| "a text message that is not UTF-8".to_owned())
 }
 
-/// Reads what the socket has (one chunk at most) onto `pending`, through a buffer on the stack
-/// that no future keeps.
-fn read_available(stream: &OwnedReadHalf, pending: &mut BytesMut) -> io::Result<usize> {
-    let mut chunk = [0_u8; READ_CHUNK];
-    let read = stream.try_read(&mut chunk)?;
-    pending.extend_from_slice(&chunk[..read]);
-    Ok(read)
+/// Waits until the connection has bytes, then reads them (one chunk at most) onto `pending`,
+/// through a buffer on the stack that lives only while the read is polled: no future keeps it.
+/// 0: the client has gone.
+async fn read_available(stream: &mut ReadEnd, pending: &mut BytesMut) -> io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        let mut chunk = [0_u8; READ_CHUNK];
+        let mut buf = ReadBuf::new(&mut chunk);
+        ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf))?;
+        pending.extend_from_slice(buf.filled());
+        Poll::Ready(Ok(buf.filled().len()))
+    })
+    .await
 }
 
 /// The writing end.
 pub struct FrameWriter {
-    stream: OwnedWriteHalf,
+    stream: WriteEnd,
     codec: Codec,
 }
 
@@ -192,7 +215,8 @@ impl FrameWriter {
     /// Sends a close frame and ends the stream.
     pub async fn close(mut self, reason: Option<CloseReason>) -> io::Result<()> {
         self.send(Message::Close(reason)).await?;
-        self.stream.shutdown().await
+        // Over TLS, the shutdown sends a close_notify: a write like any other.
+        in_time(self.stream.shutdown()).await
     }
 
     async fn send(&mut self, message: Message) -> io::Result<()> {
@@ -200,8 +224,17 @@ impl FrameWriter {
         self.codec
             .encode(message, &mut frame)
             .map_err(io::Error::other)?;
-        tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&frame))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client takes no frames"))?
+        in_time(async {
+            self.stream.write_all(&frame).await?;
+            self.stream.flush().await
+        })
+        .await
     }
+}
+
+/// `write`, given up when the client has taken nothing for [`WRITE_TIMEOUT`].
+async fn in_time(write: impl Future<Output = io::Result<()>>) -> io::Result<()> {
+    tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the client takes no frames"))?
 }

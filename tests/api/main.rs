@@ -38,4 +38,5 @@ mod staff_commerce;
 mod stock_bulk;
 mod stripe_gateway;
 mod stripe_payments;
+mod tls;
 mod webhooks;
