@@ -326,6 +326,7 @@ archive_tables!(
     webhook_subscriptions,
     webhook_deliveries,
     webhook_attempts,
+    metadata,
 );
 
 /// The names of [`TABLES`], in load order.

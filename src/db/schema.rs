@@ -386,6 +386,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    metadata (id) {
+        id -> BigInt,
+        product_id -> Nullable<BigInt>,
+        variant_id -> Nullable<BigInt>,
+        order_id -> Nullable<BigInt>,
+        user_id -> Nullable<BigInt>,
+        private -> Bool,
+        key -> Text,
+        value -> Text,
+    }
+}
+
 diesel::joinable!(webhook_subscriptions -> apps (app_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
@@ -405,6 +418,7 @@ diesel::joinable!(product_images -> products (product_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     categories,
+    metadata,
     products,
     variants,
     product_images,

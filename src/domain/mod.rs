@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod idempotency;
 pub mod ids;
 pub mod instant;
+pub mod metadata;
 pub mod money;
 pub mod options;
 pub mod orders;

@@ -25,11 +25,13 @@ pub enum Scope {
     ReadCustomers,
     /// Subscribe webhooks and read their deliveries.
     ManageWebhooks,
+    /// Change customers' metadata.
+    WriteCustomers,
 }
 
 impl Scope {
     /// Every scope, in the order they are listed.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::ReadProducts,
         Scope::WriteProducts,
         Scope::WriteInventory,
@@ -37,6 +39,7 @@ impl Scope {
         Scope::WriteOrders,
         Scope::ReadCustomers,
         Scope::ManageWebhooks,
+        Scope::WriteCustomers,
     ];
 
     /// The scope's name, as stored and as the API spells it in lower case.
@@ -49,6 +52,7 @@ impl Scope {
             Scope::WriteOrders => "write_orders",
             Scope::ReadCustomers => "read_customers",
             Scope::ManageWebhooks => "manage_webhooks",
+            Scope::WriteCustomers => "write_customers",
         }
     }
 

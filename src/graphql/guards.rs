@@ -42,6 +42,11 @@ impl Guard for CustomerOr {
     }
 }
 
+/// What [`StaffOr`] checks, for resolvers whose scope depends on their arguments.
+pub fn staff_or(ctx: &Context<'_>, scope: Scope) -> Result<()> {
+    role_or_scope(ctx, Role::Staff, scope)
+}
+
 fn role_or_scope(ctx: &Context<'_>, role: Role, scope: Scope) -> Result<()> {
     let principal = ctx.request()?.principal;
     match principal {

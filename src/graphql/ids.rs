@@ -39,7 +39,7 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Category => "Category",
             Self::Product => "Product",

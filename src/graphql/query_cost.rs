@@ -54,6 +54,7 @@
 //! | `Order.payments` | 25 | no | `orderPay` refuses an 11th charge attempt, `orderRefund` a 6th refund attempt; one automatic refund per charge; read cut at 25 |
 //! | `Query.reviewsToModerate` | 100 | yes | its `first` is 1 to 100 |
 //! | `Query.webhookSubscriptions` | 100 | yes | its `first` is 0 to 100 (an app holds at most 10) |
+//! | `Product`/`Variant`/`Order`/`Account` `.metadata` | 50 | no | `metadataSet` refuses a 51st key on one side of one owner (under the owner's row lock); read cut at 50 |
 //! | `WebhookDelivery.attempts` | 16 | no | read: the 16 latest tries (8 per round; a retry by hand starts a round) |
 //! | `InventorySetQuantitiesPayload.userErrors`, `.levels` | 250 | no | one per line; `inventorySetQuantities` takes at most 250 lines |
 //! | `*.userErrors` | 10 | no | a use case reports at most one problem per input field; `respond` keeps 10 |
@@ -75,6 +76,7 @@ use crate::domain::bounds::{
     MAX_OPTIONS_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_PAYMENTS_PER_ORDER, MAX_STOCK_LINES,
     MAX_USER_ERRORS, MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN,
 };
+use crate::domain::metadata::MAX_METADATA_ENTRIES;
 use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::domain::partners::KEYS_LISTED_PER_APP;
 use crate::domain::webhooks::ATTEMPTS_LISTED_PER_DELIVERY;
@@ -106,6 +108,7 @@ pub const LIST_BOUNDS: &[(&str, &str, usize)] = &[
     ("App", "keys", KEYS_LISTED_PER_APP),
     ("Query", "webhookSubscriptions", MAX_PAGE_SIZE),
     ("WebhookDelivery", "attempts", ATTEMPTS_LISTED_PER_DELIVERY),
+    ("*", "metadata", MAX_METADATA_ENTRIES),
 ];
 
 /// The cost of a field that cannot be priced: more than any bucket holds.

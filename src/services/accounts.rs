@@ -21,6 +21,7 @@ use crate::domain::accounts::{
 };
 use crate::domain::feeds::{RowKey, RowSort, RowWindow};
 use crate::domain::ids::AccountId;
+use crate::domain::metadata::MetadataCondition;
 use crate::domain::money::Currency;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
@@ -99,6 +100,8 @@ pub struct CustomerQuery {
     pub role: Option<Role>,
     /// Only accounts changed at or after this time.
     pub updated_since: Option<NaiveDateTime>,
+    /// Only accounts with these metadata entries.
+    pub metadata: Vec<MetadataCondition>,
     /// The order of the list (newest first by default).
     pub sort: RowSort,
 }
@@ -767,6 +770,7 @@ impl Accounts {
             search_pattern: searched(query.search.as_deref())?,
             role: query.role.map(Role::as_str),
             updated_since,
+            metadata: query.metadata,
         };
         let rows = db
             .run(move |conn| Ok(user::page(conn, &filter, &window)?))

@@ -17,6 +17,7 @@ use crate::db::models::variant::{self, Variant};
 use crate::db::{Db, DbConnection};
 use crate::domain::catalog::{CatalogVisibility, CategoryTree, search_pattern};
 use crate::domain::feeds::{self, RowKey, RowSort, RowWindow};
+use crate::domain::metadata::MetadataCondition;
 use crate::domain::paging::{Page, PageRequest};
 use crate::error::{AppError, AppResult};
 
@@ -108,6 +109,8 @@ pub struct ProductQuery {
     pub in_stock: Option<bool>,
     /// Only products changed at or after this time.
     pub updated_since: Option<NaiveDateTime>,
+    /// Only products with these metadata entries.
+    pub metadata: Vec<MetadataCondition>,
 }
 
 /// The sort order of a product list.
@@ -205,6 +208,7 @@ pub async fn products(
                 max_price: query.max_price,
                 in_stock: query.in_stock,
                 updated_since,
+                metadata: query.metadata,
             };
             Ok((
                 product::page(conn, &filter, visibility, &window, with_categories)?,

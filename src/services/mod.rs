@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod live;
 pub mod mail;
 pub mod merchandising;
+pub mod metadata;
 pub mod orders;
 pub mod partners;
 pub mod passwords;

@@ -82,11 +82,15 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// A client of the server at `address` (`http://host:port`).
+    /// A client of the server at `address` (`http://host:port`). It waits up to 30 s for an
+    /// answer (awc's default is 5 s): on a loaded two-core machine a test's bcrypt work alone
+    /// can take longer, and the server's own request budget decides what is too slow.
     pub fn new(address: &str) -> Self {
         Self {
             address: address.to_owned(),
-            client: awc::Client::default(),
+            client: awc::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .finish(),
         }
     }
 }

@@ -23,6 +23,7 @@ mod http;
 mod instances;
 mod live;
 mod merchandising;
+mod metadata;
 mod observability;
 mod order_search;
 mod pagination;

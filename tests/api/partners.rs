@@ -182,7 +182,7 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
     let app = spawn_app().await;
     let admin = app.account_with_role("admin@example.com", "ADMIN").await;
     let customer = app.register("customer@example.com").await;
-    const SCOPES: [&str; 7] = [
+    const SCOPES: [&str; 8] = [
         "READ_PRODUCTS",
         "WRITE_PRODUCTS",
         "WRITE_INVENTORY",
@@ -190,6 +190,7 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
         "WRITE_ORDERS",
         "READ_CUSTOMERS",
         "MANAGE_WEBHOOKS",
+        "WRITE_CUSTOMERS",
     ];
     // One key per scope (an app holds two live keys).
     let mut keys = Vec::new();
@@ -320,6 +321,20 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
             json!({ "id": order }),
             Some("WRITE_ORDERS"),
             Hidden,
+        ),
+        (
+            "metadataSet",
+            "mutation($id: ID!) { metadataSet(id: $id, items: [{ key: \"k\", value: \"v\" }]) { userErrors { code } } }",
+            json!({ "id": order }),
+            Some("WRITE_ORDERS"),
+            Forbidden,
+        ),
+        (
+            "metadataSet",
+            "mutation($id: ID!) { metadataSet(id: $id, items: [{ key: \"k\", value: \"v\" }], private: true) { userErrors { code } } }",
+            json!({ "id": account }),
+            Some("WRITE_CUSTOMERS"),
+            Forbidden,
         ),
         (
             "discountCodes",

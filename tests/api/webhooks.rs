@@ -183,7 +183,7 @@ async fn partner(app: &TestApp, admin: &str, scopes: &[&str]) -> (String, String
     )
 }
 
-const EVERY_SCOPE: [&str; 7] = [
+const EVERY_SCOPE: [&str; 8] = [
     "READ_PRODUCTS",
     "WRITE_PRODUCTS",
     "WRITE_INVENTORY",
@@ -191,6 +191,7 @@ const EVERY_SCOPE: [&str; 7] = [
     "WRITE_ORDERS",
     "READ_CUSTOMERS",
     "MANAGE_WEBHOOKS",
+    "WRITE_CUSTOMERS",
 ];
 
 /// Subscribes `url` to every kind with a partner key: (secret, subscription id, position).

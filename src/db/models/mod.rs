@@ -10,6 +10,7 @@ pub mod email_verification;
 pub mod event;
 pub mod export;
 pub mod image;
+pub mod metadata;
 pub mod order;
 pub mod partner;
 pub mod password_reset;

@@ -14,6 +14,7 @@ use crate::db::schema::{order_events, order_lines, orders, payments, products, u
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::feeds::RowWindow;
+use crate::domain::metadata::MetadataCondition;
 use crate::domain::orders::OrderStatus;
 use crate::domain::payments::{PaymentKind, PaymentStatus};
 use crate::{filter_ids, on_backend, row_window};
@@ -203,6 +204,8 @@ pub struct OrderSearch {
     pub total_at_least: Option<i64>,
     /// Only orders whose total, in minor units, is at most this.
     pub total_at_most: Option<i64>,
+    /// Only orders with these metadata entries.
+    pub metadata: Vec<MetadataCondition>,
 }
 
 /// An order with its customer's account: `None` for guest orders, or when the query was asked
@@ -249,6 +252,7 @@ pub fn page(
             if let Some(most) = search.total_at_most {
                 query = query.filter(orders::total.le(most));
             }
+            query = crate::filter_metadata!(query, order_id, orders::id, &search.metadata);
             row_window!(query, orders, window)
         }};
     }

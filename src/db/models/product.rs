@@ -11,6 +11,7 @@ use crate::db::DbConnection;
 use crate::db::models::category::Category;
 use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
+use crate::domain::metadata::MetadataCondition;
 use crate::{filter_ids, filter_like};
 
 /// A product row, without its search text: that is only ever matched in SQL, and reading it
@@ -138,6 +139,8 @@ pub struct ProductFilter {
     pub in_stock: Option<bool>,
     /// Only products changed at or after this time.
     pub updated_since: Option<NaiveDateTime>,
+    /// Only products with these metadata entries.
+    pub metadata: Vec<MetadataCondition>,
 }
 
 fn visible_statuses(visibility: CatalogVisibility) -> Vec<&'static str> {
@@ -268,6 +271,7 @@ pub fn page(
             if let Some(since) = filter.updated_since {
                 query = query.filter(products::updated_at.ge(since));
             }
+            query = crate::filter_metadata!(query, product_id, products::id, &filter.metadata);
             if let Some(in_stock) = filter.in_stock {
                 let stocked = exists(
                     variants::table

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::db::schema::users;
 use crate::db::{DbConnection, notices};
 use crate::domain::feeds::RowWindow;
+use crate::domain::metadata::MetadataCondition;
 use crate::{filter_ids, filter_like, row_window};
 
 /// An account as the API may show it: everything but the password hash.
@@ -200,6 +201,8 @@ pub struct UserFilter {
     pub role: Option<&'static str>,
     /// Only accounts changed at or after this time.
     pub updated_since: Option<NaiveDateTime>,
+    /// Only accounts with these metadata entries.
+    pub metadata: Vec<MetadataCondition>,
 }
 
 /// One window of accounts matching `filter`.
@@ -218,6 +221,7 @@ pub fn page(
     if let Some(since) = filter.updated_since {
         query = query.filter(users::updated_at.ge(since));
     }
+    query = crate::filter_metadata!(query, user_id, users::id, &filter.metadata);
     row_window!(query, users, window).load(conn)
 }
 

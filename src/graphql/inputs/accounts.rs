@@ -1,5 +1,7 @@
 //! Inputs of the account mutations and the staff customer search.
 
+use crate::error::AppError;
+use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
 use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 
@@ -91,16 +93,21 @@ pub struct CustomersWhere {
     /// to 9999). For a first sync with `sortBy: {field: UPDATED_AT}`; afterwards continue from
     /// the last cursor.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only accounts with these metadata entries (at most 5 conditions, all to hold; public or
+    /// private).
+    pub metadata: Option<Vec<MetadataFilter>>,
 }
 
 impl CustomersWhere {
     /// The service query, sorted by `sort_by` (newest first when not given).
-    pub fn into_query(self, sort_by: Option<CustomerSortBy>) -> CustomerQuery {
-        CustomerQuery {
+    pub fn into_query(self, sort_by: Option<CustomerSortBy>) -> Result<CustomerQuery, AppError> {
+        Ok(CustomerQuery {
             search: self.search,
             role: self.role.map(Into::into),
             updated_since: since(self.updated_since),
+            // Whoever may list accounts reads their private metadata.
+            metadata: conditions(self.metadata, true)?,
             sort: sort_by.map_or(RowSort::NEWEST_FIRST, RowSort::from),
-        }
+        })
     }
 }

@@ -8,6 +8,7 @@ use crate::domain::money::Currency;
 use crate::error::AppError;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::feeds::since;
+use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
 use crate::graphql::types::Decimal;
 use crate::services::catalog::{CategoryRef, ProductQuery, ProductSort};
 
@@ -28,6 +29,9 @@ pub struct ProductWhere {
     /// to 9999). For a first sync with `sortBy: {field: UPDATED_AT}`; afterwards continue from
     /// the last cursor, which never skips a change (see "Sync by updatedSince" in the README).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only products with these metadata entries (at most 5 conditions, all to hold); private
+    /// entries for staff and partner keys with `READ_PRODUCTS`.
+    pub metadata: Option<Vec<MetadataFilter>>,
 }
 
 /// An inclusive price range in the store currency; either end may be left open.
@@ -40,8 +44,13 @@ pub struct PriceRangeInput {
 }
 
 impl ProductWhere {
-    /// Checks the filter and turns it into a service query.
-    pub fn into_query(self, currency: Currency) -> Result<ProductQuery, AppError> {
+    /// Checks the filter and turns it into a service query; private metadata conditions only
+    /// when the caller `sees_private` metadata of products.
+    pub fn into_query(
+        self,
+        currency: Currency,
+        sees_private: bool,
+    ) -> Result<ProductQuery, AppError> {
         let category = match (self.category_id, self.category_slug) {
             (Some(_), Some(_)) => {
                 return Err(AppError::bad_input(
@@ -71,6 +80,7 @@ impl ProductWhere {
             max_price,
             in_stock: self.in_stock,
             updated_since: since(self.updated_since),
+            metadata: conditions(self.metadata, sees_private)?,
         })
     }
 }

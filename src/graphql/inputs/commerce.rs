@@ -1,5 +1,6 @@
 //! Inputs of carts, checkout and orders.
 
+use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
 use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 
@@ -70,6 +71,9 @@ pub struct OrdersWhere {
     pub total_at_least: Option<String>,
     /// Only orders whose total is at most this amount of the shop's currency.
     pub total_at_most: Option<String>,
+    /// Only orders with these metadata entries (at most 5 conditions, all to hold; public or
+    /// private).
+    pub metadata: Option<Vec<MetadataFilter>>,
 }
 
 impl OrdersWhere {
@@ -102,6 +106,8 @@ impl OrdersWhere {
                 placed_before: since(self.placed_before),
                 total_at_least: amount(self.total_at_least, "totalAtLeast")?,
                 total_at_most: amount(self.total_at_most, "totalAtMost")?,
+                // Whoever may list orders reads their private metadata.
+                metadata: conditions(self.metadata, true)?,
             },
             sort: sort_by.map_or(RowSort::NEWEST_FIRST, RowSort::from),
         })

@@ -6,3 +6,4 @@ pub mod commerce;
 pub mod discounts;
 pub mod feeds;
 pub mod merchandising;
+pub mod metadata;

@@ -4,6 +4,7 @@
 mod accounts;
 mod catalog;
 mod discounts;
+mod metadata;
 mod orders;
 mod ratings;
 
@@ -15,6 +16,7 @@ use tracing::Instrument as _;
 
 pub use accounts::{AddressesOf, OrderStatsOf};
 pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantBySku, VariantsOf};
+pub use metadata::MetadataOf;
 pub use orders::{EventsOf, LinesOf, LinesWithVariantsOf, PaymentsOf, remember_page_lines};
 pub use ratings::{RatingOf, ReviewsOf};
 

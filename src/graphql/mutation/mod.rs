@@ -5,6 +5,7 @@ mod accounts;
 mod commerce;
 mod discounts;
 mod merchandising;
+mod metadata;
 mod partners;
 mod product_reviews;
 mod webhooks;
@@ -18,6 +19,7 @@ pub struct Mutation(
     commerce::CommerceMutation,
     discounts::DiscountMutation,
     merchandising::MerchandisingMutation,
+    metadata::MetadataMutation,
     partners::PartnerMutation,
     product_reviews::ReviewMutation,
     webhooks::WebhookMutation,

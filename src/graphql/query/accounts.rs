@@ -77,7 +77,7 @@ impl AccountQuery {
         sort_by: Option<CustomerSortBy>,
     ) -> Result<AccountConnection> {
         let page = page_request::<RowKey>(first, after, last, before)?;
-        let query = filter.unwrap_or_default().into_query(sort_by);
+        let query = filter.unwrap_or_default().into_query(sort_by)?;
         let order = query.sort.order;
         let page = ctx
             .accounts()?

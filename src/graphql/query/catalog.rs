@@ -50,9 +50,10 @@ impl CatalogQuery {
         #[graphql(desc = "Sort order; by default by name, A to Z.")] sort_by: Option<ProductSortBy>,
     ) -> Result<ProductConnection> {
         let request = ctx.request()?;
-        let query = filter
-            .unwrap_or_default()
-            .into_query(ctx.shop()?.currency)?;
+        let query = filter.unwrap_or_default().into_query(
+            ctx.shop()?.currency,
+            request.principal.is_staff_or(Scope::ReadProducts),
+        )?;
         let sort = ProductSort::from(sort_by.unwrap_or_default());
         let page = page_request::<ProductKey>(first, after, last, before)?;
         let categories = ctx.categories()?;

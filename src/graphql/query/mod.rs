@@ -5,7 +5,7 @@ mod catalog;
 mod commerce;
 mod discounts;
 mod events;
-mod node;
+pub(crate) mod node;
 mod partners;
 mod reviews;
 mod webhooks;

@@ -26,7 +26,11 @@ pub struct NodeQuery;
 /// Loads the object `id` names if the caller may see it; accounts and addresses only for their
 /// owner and staff, discount codes only for staff (anyone else gets null, as if it did not
 /// exist).
-async fn load_node(loader: &Loader, caller: &Principal, id: GlobalId) -> Result<Option<Node>> {
+pub(crate) async fn load_node(
+    loader: &Loader,
+    caller: &Principal,
+    id: GlobalId,
+) -> Result<Option<Node>> {
     Ok(match id.kind {
         NodeKind::Category => loader
             .load_one(CategoryId(id.id))

@@ -1,6 +1,8 @@
 //! `Account`, `Address`, `Session` and `Role`: accounts as their owner and staff see them. Only
 //! built after an access check; no field here exposes a credential.
 
+use crate::domain::metadata::MetadataOwner;
+use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -44,6 +46,40 @@ impl AccountNode {
     /// Globally unique id.
     pub(crate) async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Account, self.row.id).into()
+    }
+
+    /// Metadata staff and partners attached, by key: the public entries, or with `private:
+    /// true` the private ones (staff, and partner keys with `READ_CUSTOMERS`). At most 50.
+    async fn metadata(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The private entries instead of the public ones.",
+            default = false
+        )]
+        private: bool,
+    ) -> Result<Vec<MetadataItem>> {
+        metadata_of(ctx, MetadataOwner::Account(AccountId(self.row.id)), private).await
+    }
+
+    /// The metadata value under `key`; null when there is none (see `metadata`).
+    async fn metafield(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The key, e.g. `erp.id`.")] key: String,
+        #[graphql(
+            desc = "Read the private entries instead of the public ones.",
+            default = false
+        )]
+        private: bool,
+    ) -> Result<Option<String>> {
+        metafield_of(
+            ctx,
+            MetadataOwner::Account(AccountId(self.row.id)),
+            private,
+            &key,
+        )
+        .await
     }
 
     /// Sign-in email, normalised (trimmed, lower-case).

@@ -34,7 +34,8 @@ impl AuditEntryNode {
     /// What was done: `product.update`, `product.upsert` (a partner system's push that changed
     /// something), `variant.create`, `variant.update`, `variant.archive`, `inventory.adjust`, `account.role`, `discount.create`, `discount.update`,
     /// `discount.disable`, `order.status`, `order.refund`, `review.moderate`, `app.create`,
-    /// `api_key.create`, `api_key.revoke`.
+    /// `api_key.create`, `api_key.revoke`, `metadata.set`, `metadata.delete` (the keys, not the
+    /// values).
     async fn action(&self) -> &str {
         &self.0.action
     }

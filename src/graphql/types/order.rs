@@ -1,6 +1,8 @@
 //! `Order` with its lines, events and payments, and the order connection. Built only for
 //! callers who may see the order (its customer and staff).
 
+use crate::domain::metadata::MetadataOwner;
+use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
@@ -86,6 +88,40 @@ impl OrderNode {
     /// Globally unique id.
     pub(crate) async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Order, self.row.id).into()
+    }
+
+    /// Metadata staff and partners attached, by key: the public entries, or with `private:
+    /// true` the private ones (staff, and partner keys with `READ_ORDERS`). At most 50.
+    async fn metadata(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The private entries instead of the public ones.",
+            default = false
+        )]
+        private: bool,
+    ) -> Result<Vec<MetadataItem>> {
+        metadata_of(ctx, MetadataOwner::Order(OrderId(self.row.id)), private).await
+    }
+
+    /// The metadata value under `key`; null when there is none (see `metadata`).
+    async fn metafield(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The key, e.g. `erp.id`.")] key: String,
+        #[graphql(
+            desc = "Read the private entries instead of the public ones.",
+            default = false
+        )]
+        private: bool,
+    ) -> Result<Option<String>> {
+        metafield_of(
+            ctx,
+            MetadataOwner::Order(OrderId(self.row.id)),
+            private,
+            &key,
+        )
+        .await
     }
 
     /// The number customers see, e.g. `#1042`.

@@ -25,6 +25,8 @@ pub enum ApiScope {
     ReadCustomers,
     /// Subscribe webhooks and read their deliveries.
     ManageWebhooks,
+    /// Change customers' metadata (reading them needs `READ_CUSTOMERS`).
+    WriteCustomers,
 }
 
 impl From<ApiScope> for Scope {
@@ -37,6 +39,7 @@ impl From<ApiScope> for Scope {
             ApiScope::WriteOrders => Scope::WriteOrders,
             ApiScope::ReadCustomers => Scope::ReadCustomers,
             ApiScope::ManageWebhooks => Scope::ManageWebhooks,
+            ApiScope::WriteCustomers => Scope::WriteCustomers,
         }
     }
 }
@@ -51,6 +54,7 @@ impl From<Scope> for ApiScope {
             Scope::WriteOrders => ApiScope::WriteOrders,
             Scope::ReadCustomers => ApiScope::ReadCustomers,
             Scope::ManageWebhooks => ApiScope::ManageWebhooks,
+            Scope::WriteCustomers => ApiScope::WriteCustomers,
         }
     }
 }

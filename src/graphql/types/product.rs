@@ -1,5 +1,7 @@
 //! `Product`, its price range, images, and the product connection.
 
+use crate::domain::metadata::MetadataOwner;
+use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
@@ -157,6 +159,40 @@ impl ProductNode {
     /// Globally unique id.
     pub(crate) async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Product, self.row.id).into()
+    }
+
+    /// Metadata staff and partners attached, by key: the public entries, or with `private:
+    /// true` the private ones (staff, and partner keys with `READ_PRODUCTS`). At most 50.
+    async fn metadata(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The private entries instead of the public ones.",
+            default = false
+        )]
+        private: bool,
+    ) -> Result<Vec<MetadataItem>> {
+        metadata_of(ctx, MetadataOwner::Product(ProductId(self.row.id)), private).await
+    }
+
+    /// The metadata value under `key`; null when there is none (see `metadata`).
+    async fn metafield(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The key, e.g. `erp.id`.")] key: String,
+        #[graphql(
+            desc = "Read the private entries instead of the public ones.",
+            default = false
+        )]
+        private: bool,
+    ) -> Result<Option<String>> {
+        metafield_of(
+            ctx,
+            MetadataOwner::Product(ProductId(self.row.id)),
+            private,
+            &key,
+        )
+        .await
     }
 
     /// Display name.

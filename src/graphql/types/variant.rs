@@ -1,5 +1,8 @@
 //! `Variant`: a sellable SKU of a product, with its options, price and availability.
 
+use crate::domain::ids::VariantId;
+use crate::domain::metadata::MetadataOwner;
+use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
@@ -66,6 +69,45 @@ impl VariantNode {
     /// Globally unique id.
     pub(crate) async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Variant, self.row().id).into()
+    }
+
+    /// Metadata staff and partners attached, by key: the public entries, or with `private:
+    /// true` the private ones (staff, and partner keys with `READ_PRODUCTS`). At most 50.
+    async fn metadata(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The private entries instead of the public ones.",
+            default = false
+        )]
+        private: bool,
+    ) -> Result<Vec<MetadataItem>> {
+        metadata_of(
+            ctx,
+            MetadataOwner::Variant(VariantId(self.row().id)),
+            private,
+        )
+        .await
+    }
+
+    /// The metadata value under `key`; null when there is none (see `metadata`).
+    async fn metafield(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The key, e.g. `erp.id`.")] key: String,
+        #[graphql(
+            desc = "Read the private entries instead of the public ones.",
+            default = false
+        )]
+        private: bool,
+    ) -> Result<Option<String>> {
+        metafield_of(
+            ctx,
+            MetadataOwner::Variant(VariantId(self.row().id)),
+            private,
+            &key,
+        )
+        .await
     }
 
     /// Stock-keeping unit, unique across the shop.
