@@ -1,13 +1,13 @@
 //! Inputs of the account mutations and the staff customer search.
 
-use crate::error::AppError;
-use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
 use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 
 use crate::domain::address::AddressParts;
 use crate::domain::feeds::RowSort;
+use crate::error::AppError;
 use crate::graphql::inputs::feeds::{CustomerSortBy, since};
+use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
 use crate::graphql::types::account::Role;
 use crate::services::accounts::CustomerQuery;
 

@@ -1,6 +1,5 @@
 //! Inputs of carts, checkout and orders.
 
-use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
 use async_graphql::{ID, InputObject};
 use chrono::{DateTime, Utc};
 
@@ -13,6 +12,7 @@ use crate::error::AppError;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::accounts::AddressInput;
 use crate::graphql::inputs::feeds::{OrderSortBy, since};
+use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
 use crate::graphql::types::order::OrderStatus;
 use crate::services::cart::LineChange;
 use crate::services::orders::OrderQuery;

@@ -1,8 +1,6 @@
 //! `Account`, `Address`, `Session` and `Role`: accounts as their owner and staff see them. Only
 //! built after an access check; no field here exposes a credential.
 
-use crate::domain::metadata::MetadataOwner;
-use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -10,10 +8,12 @@ use crate::db::models::address::Address;
 use crate::db::models::user::User;
 use crate::domain::accounts;
 use crate::domain::ids::AccountId;
+use crate::domain::metadata::MetadataOwner;
 use crate::domain::orders::CustomerOrderStats;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::{AddressesOf, Loader, OrderStatsOf, each_row};
+use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use crate::graphql::types::money::Money;
 use crate::services::accounts::NewSession;
 

@@ -1,8 +1,6 @@
 //! `Order` with its lines, events and payments, and the order connection. Built only for
 //! callers who may see the order (its customer and staff).
 
-use crate::domain::metadata::MetadataOwner;
-use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
@@ -13,6 +11,7 @@ use crate::db::models::payment::Payment;
 use crate::db::models::user::User;
 use crate::domain::bounds::MAX_CART_LINES;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
+use crate::domain::metadata::MetadataOwner;
 use crate::domain::money::Currency;
 use crate::domain::orders::{order_number, shipping_address};
 use crate::domain::pricing::Totals;
@@ -23,6 +22,7 @@ use crate::graphql::loaders::{
 };
 use crate::graphql::pagination::list_size;
 use crate::graphql::types::cart::{PriceTotals, totals_in};
+use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use crate::graphql::types::{AccountNode, Money, VariantNode};
 
 /// Where an order is in its life.

@@ -1,7 +1,5 @@
 //! `Product`, its price range, images, and the product connection.
 
-use crate::domain::metadata::MetadataOwner;
-use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
@@ -17,6 +15,7 @@ use crate::domain::bounds::{
 };
 use crate::domain::catalog;
 use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::metadata::MetadataOwner;
 use crate::domain::options::{self, OptionValue};
 use crate::domain::paging::Page;
 use crate::error::AppError;
@@ -26,6 +25,7 @@ use crate::graphql::inputs::merchandising::VariantOptionInput;
 use crate::graphql::loaders::{ImagesOf, Loader, VariantsOf, each_row};
 use crate::graphql::loaders::{RatingOf, ReviewsOf};
 use crate::graphql::pagination::{encode_cursor, list_size};
+use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use crate::graphql::types::review::{ProductRating, ReviewNode};
 
 /// One option of a product and its values, e.g. `Size` with `S`, `M`, `L`.

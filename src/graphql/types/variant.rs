@@ -1,21 +1,20 @@
 //! `Variant`: a sellable SKU of a product, with its options, price and availability.
 
-use crate::domain::ids::VariantId;
-use crate::domain::metadata::MetadataOwner;
-use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Money, ProductNode};
 use crate::db::models::variant::{Variant, VariantWithProduct};
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, VariantId};
+use crate::domain::metadata::MetadataOwner;
 use crate::domain::options;
 use crate::domain::partners::Scope;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
+use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 
 crate::connection_types!(
     VariantConnection,
