@@ -17,8 +17,8 @@ use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
 use crate::services::events::{Changes, recorded_transaction};
 
-/// Sets `entries` (key, value) on `owner`'s public or `private` side; keys it has keep their
-/// place and take the new value, the others are added.
+/// Sets `entries` (key, value) on `owner`'s public or `private` side: keys it has take the new
+/// value, the others are added.
 pub async fn set(
     db: &Db,
     owner: MetadataOwner,

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
 use crate::db::schema::{metadata, orders, products, users, variants};
+use crate::db::{DbConnection, MultiBackend};
 use crate::domain::ids::{AccountId, OrderId, ProductId, VariantId};
 use crate::domain::metadata::MetadataOwner;
+use crate::filter_ids;
 
 /// A stored entry.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
@@ -54,29 +55,14 @@ struct NewMetadata<'a> {
     value: &'a str,
 }
 
-/// `metadata` rows of the owners `$ids` in the owner column `$column`.
-macro_rules! of_owners {
-    ($column:expr, $ids:expr) => {
-        crate::filter_ids!(metadata::table.into_boxed(), $column, $ids)
-    };
-}
-
-/// Boxed `metadata` rows of `owner`.
-fn of_owner(owner: MetadataOwner) -> metadata::BoxedQuery<'static, crate::db::MultiBackend> {
-    let id = owner.id();
-    match owner {
-        MetadataOwner::Product(_) => metadata::table
-            .filter(metadata::product_id.eq(id))
-            .into_boxed(),
-        MetadataOwner::Variant(_) => metadata::table
-            .filter(metadata::variant_id.eq(id))
-            .into_boxed(),
-        MetadataOwner::Order(_) => metadata::table
-            .filter(metadata::order_id.eq(id))
-            .into_boxed(),
-        MetadataOwner::Account(_) => metadata::table
-            .filter(metadata::user_id.eq(id))
-            .into_boxed(),
+/// Boxed `metadata` rows of the owners `ids` of `kind`'s kind (its own id aside).
+fn owned_by(kind: MetadataOwner, ids: &[i64]) -> metadata::BoxedQuery<'_, MultiBackend> {
+    let rows = metadata::table.into_boxed();
+    match kind {
+        MetadataOwner::Product(_) => filter_ids!(rows, metadata::product_id, ids),
+        MetadataOwner::Variant(_) => filter_ids!(rows, metadata::variant_id, ids),
+        MetadataOwner::Order(_) => filter_ids!(rows, metadata::order_id, ids),
+        MetadataOwner::Account(_) => filter_ids!(rows, metadata::user_id, ids),
     }
 }
 
@@ -88,13 +74,7 @@ pub fn of_owners(
     ids: &[i64],
     private: bool,
 ) -> QueryResult<Vec<MetadataRow>> {
-    let query = match kind {
-        MetadataOwner::Product(_) => of_owners!(metadata::product_id, ids),
-        MetadataOwner::Variant(_) => of_owners!(metadata::variant_id, ids),
-        MetadataOwner::Order(_) => of_owners!(metadata::order_id, ids),
-        MetadataOwner::Account(_) => of_owners!(metadata::user_id, ids),
-    };
-    query
+    owned_by(kind, ids)
         .filter(metadata::private.eq(private))
         .order_by(metadata::key)
         .select(MetadataRow::as_select())
@@ -130,7 +110,7 @@ pub fn keys_of(
     owner: MetadataOwner,
     private: bool,
 ) -> QueryResult<Vec<String>> {
-    of_owner(owner)
+    owned_by(owner, &[owner.id()])
         .filter(metadata::private.eq(private))
         .select(metadata::key)
         .load(conn)
