@@ -58,14 +58,9 @@ pub async fn metafield_of(
     private: bool,
     key: &str,
 ) -> Result<Option<String>> {
-    check_side(ctx, owner, private)?;
-    let rows = ctx
-        .data::<Loader>()?
-        .load_one(MetadataOf { owner, private })
-        .await?
-        .unwrap_or_default();
-    Ok(rows
-        .iter()
-        .find(|row| row.key == key)
-        .map(|row| row.value.clone()))
+    let entries = metadata_of(ctx, owner, private).await?;
+    Ok(entries
+        .into_iter()
+        .find(|entry| entry.key == key)
+        .map(|entry| entry.value))
 }
