@@ -158,9 +158,17 @@ impl CostLimiter {
         self.status_of(available)
     }
 
-    /// This process's bucket of `key` now.
+    /// This process's bucket of `key` now. A caller without a bucket has a full one, and
+    /// asking does not make one: a refused request (a flood from sprayed addresses) leaves
+    /// nothing behind.
     fn status_here(&self, key: &str) -> ThrottleStatus {
-        let available = self.with_bucket(key, |bucket, now| bucket.available(&self.policy, now));
+        let available = match self.buckets.get(key) {
+            Some(bucket) => {
+                let mut bucket = bucket.lock().unwrap_or_else(|e| e.into_inner());
+                bucket.available(&self.policy, Instant::now())
+            }
+            None => self.policy.capacity,
+        };
         self.status_of(available)
     }
 
@@ -196,5 +204,17 @@ mod tests {
         }
         costs.buckets.run_pending_tasks();
         assert!(costs.buckets.entry_count() <= MOST_BUCKETS);
+    }
+
+    #[actix_web::test]
+    async fn asking_for_a_status_or_being_refused_leaves_no_bucket_behind() {
+        let costs = CostLimiter::new(100, 1);
+        assert_eq!(costs.status("client:new").await.currently_available, 100.0);
+        assert_eq!(
+            costs.charge("client:new", 101.0).await,
+            Err(Refused::TooExpensive)
+        );
+        costs.buckets.run_pending_tasks();
+        assert_eq!(costs.buckets.entry_count(), 0);
     }
 }
