@@ -317,6 +317,8 @@ archive_tables!(
     orders,
     order_lines,
     order_events,
+    fulfillments,
+    fulfillment_lines,
     payments,
     reviews,
     provider_events,
@@ -327,6 +329,7 @@ archive_tables!(
     webhook_deliveries,
     webhook_attempts,
     metadata,
+    order_notes,
 );
 
 /// The names of [`TABLES`], in load order.

@@ -196,6 +196,41 @@ diesel::table! {
         unit_price -> BigInt,
         quantity -> Integer,
         line_total -> BigInt,
+        fulfilled_quantity -> Integer,
+    }
+}
+
+diesel::table! {
+    /// A part of an order shipped together.
+    fulfillments (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        carrier -> Text,
+        tracking_number -> Text,
+        tracking_url -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Units of one order line in a fulfilment.
+    fulfillment_lines (id) {
+        id -> BigInt,
+        fulfillment_id -> BigInt,
+        order_line_id -> BigInt,
+        quantity -> Integer,
+    }
+}
+
+diesel::table! {
+    /// Staff notes on orders.
+    order_notes (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        author_id -> Nullable<BigInt>,
+        app_id -> Nullable<BigInt>,
+        body -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -253,6 +288,10 @@ diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(cart_lines -> carts (cart_id));
 diesel::joinable!(cart_lines -> variants (variant_id));
 diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(fulfillments -> orders (order_id));
+diesel::joinable!(fulfillment_lines -> fulfillments (fulfillment_id));
+diesel::joinable!(fulfillment_lines -> order_lines (order_line_id));
+diesel::joinable!(order_notes -> orders (order_id));
 diesel::table! {
     /// Provider webhook events already applied.
     provider_events (id) {
@@ -432,6 +471,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     order_lines,
     order_events,
+    fulfillments,
+    fulfillment_lines,
+    order_notes,
     payments,
     reviews,
     provider_events,

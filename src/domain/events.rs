@@ -17,6 +17,8 @@ pub enum EventType {
     OrderCreated,
     /// An order's payment succeeded.
     OrderPaid,
+    /// Some or all of an order's units shipped (a fulfilment).
+    FulfillmentCreated,
     /// An order was fulfilled (shipped).
     OrderFulfilled,
     /// An order was cancelled (by its customer, staff, a partner, or because it was not paid in
@@ -70,9 +72,10 @@ impl Subject {
 
 impl EventType {
     /// Every kind, in the order they are documented.
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 13] = [
         EventType::OrderCreated,
         EventType::OrderPaid,
+        EventType::FulfillmentCreated,
         EventType::OrderFulfilled,
         EventType::OrderCancelled,
         EventType::OrderRefunded,
@@ -90,6 +93,7 @@ impl EventType {
         match self {
             Self::OrderCreated => "order.created",
             Self::OrderPaid => "order.paid",
+            Self::FulfillmentCreated => "fulfillment.created",
             Self::OrderFulfilled => "order.fulfilled",
             Self::OrderCancelled => "order.cancelled",
             Self::OrderRefunded => "order.refunded",
@@ -108,6 +112,7 @@ impl EventType {
         match self {
             Self::OrderCreated
             | Self::OrderPaid
+            | Self::FulfillmentCreated
             | Self::OrderFulfilled
             | Self::OrderCancelled
             | Self::OrderRefunded => Scope::ReadOrders,

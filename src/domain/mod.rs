@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod cost;
 pub mod events;
 pub mod feeds;
+pub mod fulfillments;
 pub mod idempotency;
 pub mod ids;
 pub mod instant;

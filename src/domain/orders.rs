@@ -14,6 +14,11 @@ use std::str::FromStr;
 
 use crate::domain::rejection::{Rejection, RejectionCode};
 
+/// Most staff notes on one order.
+pub const MAX_NOTES_PER_ORDER: usize = 100;
+/// Longest staff note, in characters.
+pub const MAX_NOTE_CHARS: usize = 5_000;
+
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
@@ -200,9 +205,48 @@ pub fn shipping_address(stored: &str, personal_data: bool) -> serde_json::Value 
     address
 }
 
+/// A note's text, trimmed: 1 to [`MAX_NOTE_CHARS`] characters.
+pub fn checked_note(body: &str) -> Result<String, Rejection> {
+    let body = body.trim();
+    let length = body.chars().count();
+    if length == 0 {
+        return Err(Rejection::new(
+            &["body"],
+            RejectionCode::TooShort,
+            "a note says something",
+        ));
+    }
+    if length > MAX_NOTE_CHARS {
+        return Err(Rejection::new(
+            &["body"],
+            RejectionCode::TooLong,
+            format!("a note has at most {MAX_NOTE_CHARS} characters"),
+        ));
+    }
+    Ok(body.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_note_is_trimmed_and_says_something_within_the_limit() {
+        assert_eq!(
+            checked_note("  Called the customer.\n").unwrap(),
+            "Called the customer."
+        );
+        assert_eq!(
+            checked_note(" \n ").unwrap_err().code,
+            RejectionCode::TooShort
+        );
+        let long = "é".repeat(MAX_NOTE_CHARS + 1);
+        assert_eq!(
+            checked_note(&long).unwrap_err().code,
+            RejectionCode::TooLong
+        );
+        assert!(checked_note(&"é".repeat(MAX_NOTE_CHARS)).is_ok());
+    }
 
     #[test]
     fn a_customer_spent_what_paid_and_fulfilled_orders_total() {

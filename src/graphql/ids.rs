@@ -36,6 +36,12 @@ pub enum NodeKind {
     WebhookSubscription,
     /// A `WebhookDelivery`.
     WebhookDelivery,
+    /// An `OrderLine`.
+    OrderLine,
+    /// A `Fulfillment` of an order.
+    Fulfillment,
+    /// An `OrderNote`.
+    OrderNote,
 }
 
 impl NodeKind {
@@ -55,6 +61,9 @@ impl NodeKind {
             Self::Event => "Event",
             Self::WebhookSubscription => "WebhookSubscription",
             Self::WebhookDelivery => "WebhookDelivery",
+            Self::OrderLine => "OrderLine",
+            Self::Fulfillment => "Fulfillment",
+            Self::OrderNote => "OrderNote",
         }
     }
 
@@ -75,6 +84,9 @@ impl NodeKind {
             Self::Event,
             Self::WebhookSubscription,
             Self::WebhookDelivery,
+            Self::OrderLine,
+            Self::Fulfillment,
+            Self::OrderNote,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)

@@ -52,6 +52,9 @@
 //! | `Order.lines` | 50 | yes | an order's lines are its cart's |
 //! | `Order.events` | 14 | no | `CREATED`, at most 3 transitions (the state machine has no cycle), one `PAYMENT_REVERSED` per charge attempt; read cut at 14 |
 //! | `Order.payments` | 25 | no | `orderPay` refuses an 11th charge attempt, `orderRefund` a 6th refund attempt; one automatic refund per charge; read cut at 25 |
+//! | `Order.fulfillments` | 50 | yes | `fulfillmentCreate` refuses a 51st fulfilment of one order (under the order's row lock); read cut at 50 |
+//! | `Fulfillment.lines` | 50 | no | a fulfilment names each of its order's lines (at most 50) once |
+//! | `Order.notes` | 100 | no | `orderNoteAdd` refuses a 101st note on one order (under the order's row lock); read cut at 100 |
 //! | `Query.reviewsToModerate` | 100 | yes | its `first` is 1 to 100 |
 //! | `Query.webhookSubscriptions` | 100 | yes | its `first` is 0 to 100 (an app holds at most 10) |
 //! | `Product`/`Variant`/`Order`/`Account` `.metadata` | 50 | no | `metadataSet` refuses a 51st key on one side of one owner (under the owner's row lock); read cut at 50 |
@@ -76,7 +79,9 @@ use crate::domain::bounds::{
     MAX_OPTIONS_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_PAYMENTS_PER_ORDER, MAX_STOCK_LINES,
     MAX_USER_ERRORS, MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN,
 };
+use crate::domain::fulfillments::MAX_FULFILLMENTS_PER_ORDER;
 use crate::domain::metadata::MAX_METADATA_ENTRIES;
+use crate::domain::orders::MAX_NOTES_PER_ORDER;
 use crate::domain::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::domain::partners::KEYS_LISTED_PER_APP;
 use crate::domain::webhooks::ATTEMPTS_LISTED_PER_DELIVERY;
@@ -97,6 +102,9 @@ pub const LIST_BOUNDS: &[(&str, &str, usize)] = &[
     ("Order", "lines", MAX_CART_LINES),
     ("Order", "events", MAX_EVENTS_PER_ORDER),
     ("Order", "payments", MAX_PAYMENTS_PER_ORDER),
+    ("Order", "fulfillments", MAX_FULFILLMENTS_PER_ORDER),
+    ("Fulfillment", "lines", MAX_CART_LINES),
+    ("Order", "notes", MAX_NOTES_PER_ORDER),
     ("Query", "reviewsToModerate", MAX_PAGE_SIZE),
     (
         "InventorySetQuantitiesPayload",

@@ -10,19 +10,19 @@ use chrono::{Days, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::db::models::event::{self, EventRow, NewEventRow, Tracked};
-use crate::db::models::image;
 use crate::db::models::order::{NewOrderLine, Order, OrderLine};
 use crate::db::models::product::{self, Product};
 use crate::db::models::product_review::ReviewRow;
 use crate::db::models::user::User;
 use crate::db::models::variant::{self, Variant};
+use crate::db::models::{fulfillment, image};
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Principal, Role};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::events::{EventType, StockChangeReason, Subject, redact_order};
 use crate::domain::ids::global_id;
 use crate::domain::money::Currency;
-use crate::domain::orders::{order_number, shipping_address};
+use crate::domain::orders::{OrderStatus, order_number, shipping_address};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::reviews::author_name;
 use crate::error::{AppError, AppResult};
@@ -46,8 +46,9 @@ fragment OrderPayload on Order {
   id number status email customer { id } discountCode shippingAddress createdAt updatedAt
   totals { subtotal { ...MoneyParts } discount { ...MoneyParts } shipping { ...MoneyParts }
            tax { ...MoneyParts } total { ...MoneyParts } }
-  lines { quantity productName variantTitle sku unitPrice { ...MoneyParts }
+  lines { quantity fulfilledQuantity productName variantTitle sku unitPrice { ...MoneyParts }
           lineTotal { ...MoneyParts } variant { id } }
+  fulfillments { id carrier trackingNumber trackingUrl createdAt lines { quantity line { sku } } }
 }
 fragment AccountPayload on Account {
   id email emailVerified firstName lastName role createdAt updatedAt
@@ -118,8 +119,9 @@ impl Changes {
             .pop()
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("order {order_id} vanished")))?;
         let lines = crate::db::models::order::lines_of(conn, &[order_id])?;
-        let lines: Vec<LineSnapshot<'_>> = lines.iter().map(LineSnapshot::from).collect();
-        let payload = order_payload(&order, &lines, self.currency);
+        let snapshot: Vec<LineSnapshot<'_>> = lines.iter().map(LineSnapshot::from).collect();
+        let mut payload = order_payload(&order, &snapshot, self.currency);
+        payload["fulfillments"] = fulfillments_payload(conn, &order, &lines)?;
         self.raise(kind, Subject::Order(order_id), &payload);
         Ok(())
     }
@@ -252,6 +254,7 @@ where
 #[derive(Debug, Clone, Copy)]
 pub struct LineSnapshot<'a> {
     quantity: i32,
+    fulfilled_quantity: i32,
     product_name: &'a str,
     variant_title: &'a str,
     sku: &'a str,
@@ -264,6 +267,7 @@ impl<'a> From<&'a OrderLine> for LineSnapshot<'a> {
     fn from(line: &'a OrderLine) -> Self {
         Self {
             quantity: line.quantity,
+            fulfilled_quantity: line.fulfilled_quantity,
             product_name: &line.product_name,
             variant_title: &line.variant_title,
             sku: &line.sku,
@@ -278,6 +282,7 @@ impl<'a> From<&'a NewOrderLine> for LineSnapshot<'a> {
     fn from(line: &'a NewOrderLine) -> Self {
         Self {
             quantity: line.quantity,
+            fulfilled_quantity: 0,
             product_name: &line.product_name,
             variant_title: &line.variant_title,
             sku: &line.sku,
@@ -327,6 +332,7 @@ pub fn order_payload(order: &Order, lines: &[LineSnapshot<'_>], fallback: Curren
         },
         "lines": lines.iter().map(|line| json!({
             "quantity": line.quantity,
+            "fulfilledQuantity": line.fulfilled_quantity,
             "productName": line.product_name,
             "variantTitle": line.variant_title,
             "sku": line.sku,
@@ -334,7 +340,48 @@ pub fn order_payload(order: &Order, lines: &[LineSnapshot<'_>], fallback: Curren
             "lineTotal": money(line.line_total, currency),
             "variant": node("Variant", line.variant_id),
         })).collect::<Vec<_>>(),
+        "fulfillments": [],
     })
+}
+
+/// The fulfilments of `order` (whose lines are `lines`) as `OrderPayload` gives them: no
+/// statement for an order that was never paid, two otherwise.
+fn fulfillments_payload(
+    conn: &mut DbConnection,
+    order: &Order,
+    lines: &[OrderLine],
+) -> AppResult<Value> {
+    if matches!(
+        order.status.parse(),
+        Ok(OrderStatus::PendingPayment | OrderStatus::Cancelled)
+    ) {
+        return Ok(json!([]));
+    }
+    let sku_of = |line_id: i64| {
+        lines
+            .iter()
+            .find(|line| line.id == line_id)
+            .map(|line| line.sku.as_str())
+    };
+    Ok(fulfillment::with_lines_of_orders(conn, &[order.id])?
+        .iter()
+        .map(|(f, shipped)| {
+            json!({
+                "id": global_id("Fulfillment", f.id),
+                "carrier": f.carrier,
+                "trackingNumber": f.tracking_number,
+                "trackingUrl": f.tracking_url,
+                "createdAt": time(f.created_at),
+                "lines": shipped
+                    .iter()
+                    .map(|line| json!({
+                        "quantity": line.quantity,
+                        "line": { "sku": sku_of(line.order_line_id) },
+                    }))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect())
 }
 
 /// A variant as `VariantPayload` gives it to staff.

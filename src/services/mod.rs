@@ -14,6 +14,7 @@ pub mod cost;
 pub mod discounts;
 pub mod events;
 pub mod export;
+pub mod fulfillments;
 pub mod jobs;
 pub mod live;
 pub mod mail;

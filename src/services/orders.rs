@@ -199,26 +199,20 @@ pub async fn list(
     })
 }
 
-/// Applies `action` (fulfil or cancel) to an order, with its event and restocking.
-pub async fn change_status(
-    db: &Db,
-    caller: OrderCaller,
-    id: i64,
-    action: OrderAction,
-) -> AppResult<Order> {
+/// Cancels an unpaid order, with its event and its stock and discount use given back: its
+/// customer's, a guest's with the order's access token, or anyone's for staff and keys with
+/// `WRITE_ORDERS` (recorded in the audit log).
+pub async fn cancel(db: &Db, caller: OrderCaller, id: i64) -> AppResult<Order> {
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let current = load_visible(conn, &caller, id)?;
-            // Customers (and guests with the order's token) may only cancel their own unpaid
-            // orders; everything else is staff work.
-            let customer_cancel =
-                action == OrderAction::Cancel && !matches!(caller.principal, Principal::Partner(_));
             let staff_work = caller.principal.is_staff_or(Scope::WriteOrders);
-            if !staff_work && !customer_cancel {
+            if matches!(caller.principal, Principal::Partner(_)) && !staff_work {
                 return Err(AppError::Forbidden);
             }
             let actor = caller.principal.account_id().map(|a| a.0);
+            let action = OrderAction::Cancel;
             apply_action(conn, changes, actor, &current, action, "")?;
             if staff_work {
                 let details = serde_json::json!({ "status": [&current.status, action.event()] });
@@ -267,13 +261,16 @@ pub fn apply_action(
             _ => StockChangeReason::OrderCancelled,
         };
         for line in order::lines_of(conn, &[current.id])? {
-            if let Some(variant_id) = line.variant_id
-                && let Some(after) = order::return_stock(conn, variant_id, line.quantity, now)?
+            // Units a fulfilment shipped are with the customer, not on the shelf.
+            let unshipped = line.quantity - line.fulfilled_quantity;
+            if unshipped > 0
+                && let Some(variant_id) = line.variant_id
+                && let Some(after) = order::return_stock(conn, variant_id, unshipped, now)?
             {
                 changes.stock_changed(StockChange {
                     variant_id,
                     sku: &line.sku,
-                    before: after - line.quantity,
+                    before: after - unshipped,
                     after,
                     reason,
                     order_id: Some(current.id),

@@ -278,6 +278,24 @@ async fn every_protected_field_answers_each_role_as_intended() {
             [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
         ),
         (
+            "fulfillmentCreate",
+            "mutation($id: ID!) { fulfillmentCreate(id: $id, input: {}) { order { id } userErrors { code } } }",
+            json!({ "id": order }),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "orderNoteAdd",
+            "mutation($id: ID!) { orderNoteAdd(id: $id, body: \"Matrix\") { order { id } userErrors { code } } }",
+            json!({ "id": order }),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "node",
+            "query($id: ID!) { node(id: $id) { id ... on Order { notes { body } } } }",
+            json!({ "id": order }),
+            [Null, Null, Allowed, Allowed, Forbidden],
+        ),
+        (
             "orderRefund",
             "mutation($id: ID!) { orderRefund(id: $id, idempotencyKey: \"matrix\") { order { id } userErrors { code } } }",
             json!({ "id": order }),

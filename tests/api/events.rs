@@ -247,6 +247,7 @@ async fn a_shop_day_is_logged_in_commit_order_with_payloads_as_the_api_gives_the
             "inventory.changed",
             "order.created",
             "order.paid",
+            "fulfillment.created",
             "order.fulfilled",
             "inventory.changed",
             "order.created",
@@ -455,6 +456,7 @@ async fn partners_read_the_kinds_their_scopes_allow_and_orders_without_personal_
         [
             "order.created",
             "order.paid",
+            "fulfillment.created",
             "order.fulfilled",
             "order.created",
             "order.cancelled"

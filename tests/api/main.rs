@@ -15,6 +15,7 @@ mod export;
 mod fake_stripe;
 mod faults;
 mod feeds;
+mod fulfillments;
 mod graphiql;
 mod hardening;
 mod helpers;

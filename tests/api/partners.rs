@@ -316,6 +316,20 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
             Forbidden,
         ),
         (
+            "fulfillmentCreate",
+            "mutation($id: ID!) { fulfillmentCreate(id: $id, input: { carrier: \"DHL\" }) { userErrors { code } } }",
+            json!({ "id": order }),
+            Some("WRITE_ORDERS"),
+            Forbidden,
+        ),
+        (
+            "orderNoteAdd",
+            "mutation($id: ID!) { orderNoteAdd(id: $id, body: \"Scoped\") { userErrors { code } } }",
+            json!({ "id": order }),
+            Some("WRITE_ORDERS"),
+            Forbidden,
+        ),
+        (
             "orderCancel",
             "mutation($id: ID!) { orderCancel(id: $id) { userErrors { code } } }",
             json!({ "id": order }),

@@ -157,9 +157,10 @@ const SUBSCRIBE: &str = "mutation($app: ID, $url: String!, $events: [EventType!]
         subscription { id url events status lastPosition } secret
         userErrors { field message code } } }";
 
-const ALL_KINDS: [&str; 12] = [
+const ALL_KINDS: [&str; 13] = [
     "ORDER_CREATED",
     "ORDER_PAID",
+    "FULFILLMENT_CREATED",
     "ORDER_FULFILLED",
     "ORDER_CANCELLED",
     "ORDER_REFUNDED",

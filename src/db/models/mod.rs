@@ -9,6 +9,7 @@ pub mod discount;
 pub mod email_verification;
 pub mod event;
 pub mod export;
+pub mod fulfillment;
 pub mod image;
 pub mod metadata;
 pub mod order;

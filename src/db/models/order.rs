@@ -83,6 +83,8 @@ pub struct OrderLine {
     pub unit_price: i64,
     pub quantity: i32,
     pub line_total: i64,
+    /// Units shipped so far (by fulfilments).
+    pub fulfilled_quantity: i32,
 }
 
 /// An order line to insert.

@@ -17,7 +17,10 @@ use tracing::Instrument as _;
 pub use accounts::{AddressesOf, OrderStatsOf};
 pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantBySku, VariantsOf};
 pub use metadata::MetadataOf;
-pub use orders::{EventsOf, LinesOf, LinesWithVariantsOf, PaymentsOf, remember_page_lines};
+pub use orders::{
+    EventsOf, FulfillmentsOf, LinesOf, LinesWithVariantsOf, NotesOf, PaymentsOf,
+    remember_page_lines,
+};
 pub use ratings::{RatingOf, ReviewsOf};
 
 use crate::db::Db;

@@ -1,5 +1,5 @@
-//! Batched order reads: orders by id, and the lines (with or without their variants), events and
-//! payments of many orders.
+//! Batched order reads: orders by id, and the lines (with or without their variants), events,
+//! payments, fulfilments and notes of many orders.
 
 use std::sync::Arc;
 
@@ -7,10 +7,13 @@ use async_graphql::dataloader::Loader;
 
 use super::Loader as RequestLoader;
 use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
+use crate::db::models::fulfillment::{self, FulfillmentWithLines, OrderNote};
 use crate::db::models::order::{self, LineWithVariant, Order, OrderEvent, OrderLine};
 use crate::db::models::payment::{self, Payment};
 use crate::domain::bounds::{MAX_CART_LINES, MAX_EVENTS_PER_ORDER, MAX_PAYMENTS_PER_ORDER};
+use crate::domain::fulfillments::MAX_FULFILLMENTS_PER_ORDER;
 use crate::domain::ids::OrderId;
+use crate::domain::orders::MAX_NOTES_PER_ORDER;
 use crate::error::AppError;
 use crate::services::orders::PageLines;
 
@@ -30,6 +33,14 @@ pub struct EventsOf(pub OrderId);
 /// The payment attempts of an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PaymentsOf(pub OrderId);
+
+/// The fulfilments of an order, each with its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FulfillmentsOf(pub OrderId);
+
+/// The staff notes on an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NotesOf(pub OrderId);
 
 impl Loader<OrderId> for DbLoader {
     type Value = Order;
@@ -145,4 +156,18 @@ children_loader!(
     |conn, ids, _| payment::of_orders(conn, ids),
     |payment| payment.order_id,
     MAX_PAYMENTS_PER_ORDER
+);
+children_loader!(
+    FulfillmentsOf,
+    FulfillmentWithLines,
+    |conn, ids, _| fulfillment::with_lines_of_orders(conn, ids),
+    |row| row.0.order_id,
+    MAX_FULFILLMENTS_PER_ORDER
+);
+children_loader!(
+    NotesOf,
+    OrderNote,
+    |conn, ids, _| fulfillment::notes_of(conn, ids),
+    |note| note.order_id,
+    MAX_NOTES_PER_ORDER
 );

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::address::AddressParts;
-use crate::domain::orders::OrderAction;
 use crate::domain::partners::Scope;
 use crate::domain::payments::PaymentStatus;
 use crate::error::AppError;
@@ -20,6 +19,7 @@ use crate::graphql::user_errors::respond;
 use crate::payload;
 use crate::services::cart::{self, LineChange};
 use crate::services::checkout::CheckoutServices;
+use crate::services::fulfillments::{self, FulfillmentRequest};
 use crate::services::orders::OrderCaller;
 use crate::services::payments::flow;
 use crate::services::rate_limits::Limited;
@@ -238,14 +238,27 @@ impl CommerceMutation {
         })
     }
 
-    /// Marks a paid order shipped (staff).
+    /// Ships every unit of a paid order not yet shipped, as one fulfilment without tracking,
+    /// and marks it `FULFILLED` (staff, and keys with `WRITE_ORDERS`). `fulfillmentCreate`
+    /// ships in parts, with tracking.
     #[graphql(guard = "StaffOr(Scope::WriteOrders)")]
     async fn order_fulfill(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The order.")] id: ID,
     ) -> Result<OrderPayload> {
-        self.transition(ctx, id, None, OrderAction::Fulfil).await
+        let request = ctx.request()?;
+        let result = fulfillments::create(
+            &request.db,
+            request.principal.into(),
+            order_id(&id)?,
+            FulfillmentRequest::default(),
+        )
+        .await;
+        respond(result, |(order, _)| OrderPayload {
+            order: Some(order.into()),
+            ..Default::default()
+        })
     }
 
     /// Cancels an unpaid order and returns its stock and discount use: your own, any order
@@ -258,12 +271,21 @@ impl CommerceMutation {
         #[graphql(desc = "The order's access token from `checkoutComplete`, for guests.")]
         access_token: Option<String>,
     ) -> Result<OrderPayload> {
-        self.transition(ctx, id, access_token, OrderAction::Cancel)
-            .await
+        let request = ctx.request()?;
+        let caller = OrderCaller {
+            principal: request.principal,
+            access_token,
+        };
+        let result = orders::cancel(&request.db, caller, order_id(&id)?).await;
+        respond(result, |order| OrderPayload {
+            order: Some(order.into()),
+            ..Default::default()
+        })
     }
 
-    /// Refunds a paid or fulfilled order in full through the gateway (staff); a paid, unshipped
-    /// order's stock returns. The same idempotency key returns the first attempt's result.
+    /// Refunds a paid or fulfilled order in full through the gateway (staff); the units of a
+    /// paid order not yet shipped return to stock. The same idempotency key returns the first
+    /// attempt's result.
     #[graphql(guard = "StaffOr(Scope::WriteOrders)")]
     async fn order_refund(
         &self,
@@ -338,25 +360,6 @@ impl CommerceMutation {
         .await;
         respond(result, |view| CartPayload {
             cart: Some(view.into()),
-            ..Default::default()
-        })
-    }
-
-    async fn transition(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        access_token: Option<String>,
-        action: OrderAction,
-    ) -> Result<OrderPayload> {
-        let request = ctx.request()?;
-        let caller = OrderCaller {
-            principal: request.principal,
-            access_token,
-        };
-        let result = orders::change_status(&request.db, caller, order_id(&id)?, action).await;
-        respond(result, |order| OrderPayload {
-            order: Some(order.into()),
             ..Default::default()
         })
     }

@@ -4,6 +4,7 @@
 mod accounts;
 mod commerce;
 mod discounts;
+mod fulfillments;
 mod merchandising;
 mod metadata;
 mod partners;
@@ -18,6 +19,7 @@ pub struct Mutation(
     accounts::AccountMutation,
     commerce::CommerceMutation,
     discounts::DiscountMutation,
+    fulfillments::FulfillmentMutation,
     merchandising::MerchandisingMutation,
     metadata::MetadataMutation,
     partners::PartnerMutation,

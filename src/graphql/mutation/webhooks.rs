@@ -64,16 +64,19 @@ impl WebhookMutation {
         >,
         #[graphql(desc = "Where to post events (http or https, at most 2,000 characters).")]
         url: String,
-        #[graphql(desc = "The kinds of event to send (1 to 12).")] events: Vec<EventType>,
+        #[graphql(desc = "The kinds of event to send: at least one, each at most once.")]
+        events: Vec<EventType>,
     ) -> Result<WebhookSubscriptionCreatePayload> {
         let request = ctx.request()?;
         let app = app_id
             .map(|id| GlobalId::parse_kind(&id, NodeKind::App))
             .transpose()?;
-        if events.len() > 12 {
-            return Err(
-                crate::error::AppError::bad_input("`events` lists at most 12 kinds").into(),
-            );
+        let kinds = crate::domain::events::EventType::ALL.len();
+        if events.len() > kinds {
+            return Err(crate::error::AppError::bad_input(format!(
+                "`events` lists at most {kinds} kinds"
+            ))
+            .into());
         }
         let kinds = events.into_iter().map(Into::into).collect();
         let result = ctx

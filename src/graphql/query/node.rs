@@ -80,7 +80,10 @@ pub(crate) async fn load_node(
         | NodeKind::ApiKey
         | NodeKind::Event
         | NodeKind::WebhookSubscription
-        | NodeKind::WebhookDelivery => None,
+        | NodeKind::WebhookDelivery
+        | NodeKind::OrderLine
+        | NodeKind::Fulfillment
+        | NodeKind::OrderNote => None,
     })
 }
 

@@ -33,7 +33,8 @@ impl From<AuditEntry> for AuditEntryNode {
 impl AuditEntryNode {
     /// What was done: `product.update`, `product.upsert` (a partner system's push that changed
     /// something), `variant.create`, `variant.update`, `variant.archive`, `inventory.adjust`, `account.role`, `discount.create`, `discount.update`,
-    /// `discount.disable`, `order.status`, `order.refund`, `review.moderate`, `app.create`,
+    /// `discount.disable`, `order.status`, `order.fulfill` (a fulfilment: its lines, carrier and
+    /// tracking number), `order.refund`, `review.moderate`, `app.create`,
     /// `api_key.create`, `api_key.revoke`, `metadata.set`, `metadata.delete` (the keys, not the
     /// values).
     async fn action(&self) -> &str {

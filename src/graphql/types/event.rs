@@ -18,6 +18,9 @@ pub enum EventType {
     OrderCreated,
     /// `order.paid`: an order's payment succeeded. Payload: `OrderPayload`. Scope `read_orders`.
     OrderPaid,
+    /// `fulfillment.created`: some or all of an order's units shipped. Payload: `OrderPayload`
+    /// (its `fulfillments`, the new one last). Scope `read_orders`.
+    FulfillmentCreated,
     /// `order.fulfilled`: an order shipped. Payload: `OrderPayload`. Scope `read_orders`.
     OrderFulfilled,
     /// `order.cancelled`: an order was cancelled, or not paid in time. Payload: `OrderPayload`.

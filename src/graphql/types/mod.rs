@@ -6,6 +6,7 @@ pub mod cart;
 pub mod category;
 pub mod discount;
 pub mod event;
+pub mod fulfillment;
 pub mod metadata;
 pub mod money;
 pub mod node;

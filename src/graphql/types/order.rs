@@ -10,18 +10,22 @@ use crate::db::models::order::{LineWithVariant, Order, OrderEvent, OrderLine, Or
 use crate::db::models::payment::Payment;
 use crate::db::models::user::User;
 use crate::domain::bounds::MAX_CART_LINES;
+use crate::domain::fulfillments::MAX_FULFILLMENTS_PER_ORDER;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
 use crate::domain::metadata::MetadataOwner;
 use crate::domain::money::Currency;
 use crate::domain::orders::{order_number, shipping_address};
+use crate::domain::partners::Scope;
 use crate::domain::pricing::Totals;
 use crate::graphql::context::ContextExt as _;
+use crate::graphql::guards::staff_or;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::{
-    EventsOf, LinesOf, LinesWithVariantsOf, Loader, PaymentsOf, each_row,
+    EventsOf, FulfillmentsOf, LinesOf, LinesWithVariantsOf, Loader, NotesOf, PaymentsOf, each_row,
 };
 use crate::graphql::pagination::list_size;
 use crate::graphql::types::cart::{PriceTotals, totals_in};
+use crate::graphql::types::fulfillment::{FulfillmentNode, OrderNoteNode};
 use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use crate::graphql::types::{AccountNode, Money, VariantNode};
 
@@ -251,13 +255,44 @@ impl OrderNode {
             .collect())
     }
 
+    /// The parts shipped so far, oldest first. At most 50.
+    async fn fulfillments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the first N fulfilments: 0 to 50, by default 50 (every one).",
+            default_with = "MAX_FULFILLMENTS_PER_ORDER as i32"
+        )]
+        first: i32,
+    ) -> Result<Vec<FulfillmentNode>> {
+        let size = list_size(first, MAX_FULFILLMENTS_PER_ORDER)?;
+        let loader = ctx.data::<Loader>()?;
+        let currency = self.currency(ctx)?;
+        let shipped = loader
+            .load_one(FulfillmentsOf(OrderId(self.row.id)))
+            .await?;
+        Ok(each_row(shipped)
+            .take(size)
+            .map(|row| FulfillmentNode::new(row, currency))
+            .collect())
+    }
+
+    /// Staff notes, oldest first: for staff and keys with `READ_ORDERS`, never for the
+    /// customer. At most 100.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<OrderNoteNode>> {
+        staff_or(ctx, Scope::ReadOrders)?;
+        let loader = ctx.data::<Loader>()?;
+        let notes = loader.load_one(NotesOf(OrderId(self.row.id))).await?;
+        Ok(each_row(notes).map(OrderNoteNode::from).collect())
+    }
+
     /// When it was placed.
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at.and_utc()
     }
 
-    /// When the order last changed: its status, a payment attempt, or its customer (a guest
-    /// order given to the account that verified its email).
+    /// When the order last changed: its status, a fulfilment, a payment attempt, or its
+    /// customer (a guest order given to the account that verified its email).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.row.updated_at.and_utc()
     }
@@ -290,6 +325,15 @@ impl SharedLines {
 }
 
 impl OrderLineNode {
+    /// The line at `index` of an order's `lines` (read without their variants).
+    pub(crate) fn plain(lines: Arc<[OrderLine]>, index: usize, currency: Currency) -> Self {
+        Self {
+            lines: SharedLines::Plain(lines),
+            index,
+            currency,
+        }
+    }
+
     fn row(&self) -> &OrderLine {
         match &self.lines {
             SharedLines::Plain(lines) => &lines[self.index],
@@ -301,9 +345,19 @@ impl OrderLineNode {
 /// A line of an order: a snapshot of what was bought.
 #[Object(name = "OrderLine")]
 impl OrderLineNode {
+    /// Globally unique id: name the line in `fulfillmentCreate`.
+    async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::OrderLine, self.row().id).into()
+    }
+
     /// Units bought.
     async fn quantity(&self) -> i32 {
         self.row().quantity
+    }
+
+    /// Units shipped so far, by the order's fulfilments.
+    async fn fulfilled_quantity(&self) -> i32 {
+        self.row().fulfilled_quantity
     }
 
     /// The product's name when bought.
