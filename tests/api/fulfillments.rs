@@ -442,3 +442,121 @@ async fn an_order_page_reads_fulfilments_and_notes_in_constant_statements() {
     }
     assert_eq!(counts[0], counts[1], "statements for 2 and 7 orders");
 }
+
+const REFUND: &str = "mutation($id: ID!, $key: String!, $amount: String) {
+    orderRefund(id: $id, idempotencyKey: $key, amount: $amount) {
+        order { status updatedAt } payment { kind status amount { minorUnits } }
+        userErrors { field message code } } }";
+
+async fn refund(
+    app: &ApiClient,
+    token: &str,
+    order: &str,
+    key: &str,
+    amount: Option<&str>,
+) -> Value {
+    app.data_as(
+        token,
+        REFUND,
+        json!({ "id": order, "key": key, "amount": amount }),
+    )
+    .await["orderRefund"]
+        .clone()
+}
+
+#[actix_web::test]
+async fn partial_refunds_pay_back_parts_until_the_order_is_refunded() {
+    let app = spawn_app().await;
+    let admin = app.account_with_role("admin@example.com", "ADMIN").await;
+    let customer = app.register("customer@example.com").await;
+    let order = paid_order(&app, &customer.token, &[2], "partial").await;
+    let (variant, _) = a_variant(&app, 0).await;
+    let total = app
+        .data_as(
+            &admin.token,
+            "query($id: ID!) { node(id: $id) { ... on Order { totals { total { minorUnits } } } } }",
+            json!({ "id": order }),
+        )
+        .await["node"]["totals"]["total"]["minorUnits"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        total > 150,
+        "the order costs more than the parts refunded here"
+    );
+    let on_shelf = stock_of(&app, &variant).await;
+
+    let part = refund(&app, &admin.token, &order, "part-1", Some("1.00")).await;
+    assert_eq!(part["userErrors"], json!([]), "{part}");
+    assert_eq!(part["order"]["status"], "PAID");
+    assert_eq!(
+        part["payment"],
+        json!({ "kind": "REFUND", "status": "SUCCEEDED", "amount": { "minorUnits": 100 } })
+    );
+    assert_eq!(
+        stock_of(&app, &variant).await,
+        on_shelf,
+        "a part restocks nothing"
+    );
+    let again = refund(&app, &admin.token, &order, "part-1", Some("1.00")).await;
+    assert_eq!(
+        again["payment"], part["payment"],
+        "the same key, the same attempt"
+    );
+
+    for (key, amount, field, code) in [
+        ("part-1", "0.50", "idempotencyKey", "IDEMPOTENCY_KEY_REUSED"),
+        (
+            "too-much",
+            &*format!("{}.00", total / 100 + 1),
+            "amount",
+            "INVALID",
+        ),
+        ("zero", "0", "amount", "INVALID"),
+        ("negative", "-1.00", "amount", "INVALID"),
+        ("words", "ten", "amount", "INVALID"),
+        ("cents", "0.001", "amount", "INVALID"),
+    ] {
+        let refused = refund(&app, &admin.token, &order, key, Some(amount)).await;
+        assert_eq!(
+            refused["userErrors"][0]["field"],
+            json!([field]),
+            "{amount}: {refused}"
+        );
+        assert_eq!(
+            refused["userErrors"][0]["code"], code,
+            "{amount}: {refused}"
+        );
+    }
+
+    let second = refund(&app, &admin.token, &order, "part-2", Some("0.50")).await;
+    assert_eq!(second["order"]["status"], "PAID", "{second}");
+    let rest = refund(&app, &admin.token, &order, "rest", None).await;
+    assert_eq!(rest["order"]["status"], "REFUNDED", "{rest}");
+    assert_eq!(rest["payment"]["amount"]["minorUnits"], total - 150);
+    assert_eq!(stock_of(&app, &variant).await, on_shelf + 2);
+    let nothing_left = refund(&app, &admin.token, &order, "more", None).await;
+    assert_eq!(nothing_left["userErrors"][0]["code"], "INVALID_TRANSITION");
+
+    let payments = app
+        .data_as(
+            &admin.token,
+            "query($id: ID!) { node(id: $id) { ... on Order { payments { kind status amount { minorUnits } } } } }",
+            json!({ "id": order }),
+        )
+        .await;
+    let refunded: i64 = payments["node"]["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "REFUND" && p["status"] == "SUCCEEDED")
+        .map(|p| p["amount"]["minorUnits"].as_i64().unwrap())
+        .sum();
+    assert_eq!(refunded, total);
+    let events = all_events(&app, &admin.token, 100, None).await;
+    let refunds = events
+        .iter()
+        .filter(|e| e["subjectId"] == json!(order) && e["name"] == "order.refunded")
+        .count();
+    assert_eq!(refunds, 1);
+}

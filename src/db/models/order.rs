@@ -409,6 +409,14 @@ pub fn by_access_token_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<
         .optional()
 }
 
+/// Marks an order changed at `now` (a change beside its status: a partial refund).
+pub fn mark_changed(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(orders::table.find(order_id))
+        .set(orders::updated_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Takes the order's row lock if it still waits for payment (PostgreSQL: a concurrent payment
 /// settling waits here, and a claim made after it sees the order paid). Whether it waits.
 pub fn lock_if_unpaid(

@@ -283,9 +283,11 @@ impl CommerceMutation {
         })
     }
 
-    /// Refunds a paid or fulfilled order in full through the gateway (staff); the units of a
-    /// paid order not yet shipped return to stock. The same idempotency key returns the first
-    /// attempt's result.
+    /// Refunds a paid or fulfilled order through the gateway (staff, and keys with
+    /// `WRITE_ORDERS`): all that is left to refund, or `amount` of it. Once the whole charge is
+    /// paid back the order becomes `REFUNDED` and the units of a paid order not yet shipped
+    /// return to stock; a partial refund changes neither. At most 5 refund attempts an order.
+    /// The same idempotency key returns the first attempt's result.
     #[graphql(guard = "StaffOr(Scope::WriteOrders)")]
     async fn order_refund(
         &self,
@@ -293,6 +295,10 @@ impl CommerceMutation {
         #[graphql(desc = "The order.")] id: ID,
         #[graphql(desc = "A key for this attempt; resend it when retrying.")]
         idempotency_key: String,
+        #[graphql(
+            desc = "How much to pay back, a decimal of the order's currency (`\"12.50\"`), at most what is left to refund; leave it out to refund all that is left."
+        )]
+        amount: Option<String>,
     ) -> Result<OrderPayload> {
         let request = ctx.request()?;
         let result = flow::refund(
@@ -301,6 +307,7 @@ impl CommerceMutation {
             request.principal.into(),
             order_id(&id)?,
             idempotency_key,
+            amount,
         )
         .await;
         let currency = ctx.shop()?.currency;

@@ -31,6 +31,7 @@ use crate::domain::bounds::{
     MAX_CHARGE_ATTEMPTS_PER_ORDER, MAX_REFUND_ATTEMPTS_PER_ORDER, room_for,
 };
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::money::Currency;
 use crate::domain::orders::OrderAction;
 use crate::domain::partners::Scope;
 use crate::domain::payments::{
@@ -645,6 +646,8 @@ fn record_refund_answer(
     Ok(())
 }
 
+/// A requested refund succeeded: once the charge is paid back in full, the order becomes
+/// `REFUNDED` (with its event and restocking); a part leaves its status and marks it changed.
 fn refund_settled(
     conn: &mut DbConnection,
     changes: &mut Changes,
@@ -653,31 +656,46 @@ fn refund_settled(
     let Some(current) = order::by_ids(conn, &[refund.order_id])?.pop() else {
         return Ok(());
     };
-    if status_of(&current)?.apply(OrderAction::Refund).is_ok() {
+    let charge = match refund.parent_id {
+        Some(parent) => payment::by_id(conn, parent)?,
+        None => None,
+    };
+    let whole = match &charge {
+        Some(charge) => paid_back(conn, charge, false)? >= charge.amount,
+        None => true,
+    };
+    if !whole {
+        order::mark_changed(conn, current.id, now())?;
+        changes.touch(Tracked::Orders, current.id);
+    } else if status_of(&current)?.apply(OrderAction::Refund).is_ok() {
         apply_action(conn, changes, None, &current, OrderAction::Refund, "")?;
     }
     Ok(())
 }
 
-/// Refunds a paid or fulfilled order in full (staff). The same key returns the first attempt.
+/// Refunds a paid or fulfilled order (staff): `amount` of it (a decimal of the order's
+/// currency), or all that is left to refund. The order becomes `REFUNDED` once its whole charge
+/// is paid back. The same key returns the first attempt.
 pub async fn refund(
     db: &Db,
     gateway: &Arc<dyn PaymentGateway>,
     caller: OrderCaller,
     order_id: i64,
     client_key: String,
+    amount: Option<String>,
 ) -> AppResult<PaymentResult> {
     if !caller.principal.is_staff_or(Scope::WriteOrders) {
         return Err(AppError::Forbidden);
     }
     let key = scoped_key(order_id, "refund", &client_key)?;
+    let hash = hash_parts(&[&order_id.to_string(), amount.as_deref().unwrap_or("")]);
     let claim = {
         let (caller, key) = (caller.clone(), key.clone());
         db.run(move |conn| {
             write_transaction(conn, |conn| {
                 let current = load_visible(conn, &caller, order_id)?;
                 if let Some(earlier) = payment::by_key(conn, &key)? {
-                    return Ok(Claim::Earlier(earlier));
+                    return Ok(Claim::Earlier(same_request(earlier, &hash)?));
                 }
                 status_of(&current)?
                     .apply(OrderAction::Refund)
@@ -690,25 +708,26 @@ pub async fn refund(
                     MAX_REFUND_ATTEMPTS_PER_ORDER,
                     "refund attempts per order",
                 )?;
-                let charge = unrefunded_charge(conn, order_id)?.ok_or_else(|| {
+                let (charge, left) = refundable_charge(conn, order_id)?.ok_or_else(|| {
                     rejected(
                         &["id"],
                         RejectionCode::InvalidTransition,
-                        "the order has no payment to refund",
+                        "the order has no payment left to refund",
                     )
                 })?;
+                let amount = refund_amount(&current, amount.as_deref(), left)?;
                 let now = now();
                 let attempt = payment::insert(
                     conn,
                     &NewPayment {
                         order_id,
                         kind: PaymentKind::Refund.as_str(),
-                        amount: charge.amount,
+                        amount,
                         status: PaymentStatus::Pending.as_str(),
                         idempotency_key: &key,
                         provider: &charge.provider,
                         payment_method: "",
-                        request_hash: "",
+                        request_hash: &hash,
                         parent_id: Some(charge.id),
                         next_check_at: Some(later(FIRST_CHECK_AFTER)),
                         created_at: now,
@@ -716,7 +735,7 @@ pub async fn refund(
                     },
                 )?;
                 let actor = caller.principal.account_id().map(|a| a.0);
-                let details = serde_json::json!({ "amount": charge.amount });
+                let details = serde_json::json!({ "amount": amount, "charge": charge.amount });
                 audit::record(
                     conn,
                     actor,
@@ -750,27 +769,61 @@ pub async fn refund(
     })
 }
 
-/// The order's successful charge that nothing has paid back or is paying back (an order's one
-/// paying charge; an unwanted one is refunded automatically).
-fn unrefunded_charge(conn: &mut DbConnection, order_id: i64) -> AppResult<Option<Payment>> {
+/// The order's successful charge with something left to pay back, and how much (an order's one
+/// paying charge; an unwanted one is refunded automatically). Refunds that succeeded or are in
+/// flight count as paid back.
+fn refundable_charge(conn: &mut DbConnection, order_id: i64) -> AppResult<Option<(Payment, i64)>> {
     for charge in payment::of_order(
         conn,
         order_id,
         PaymentKind::Charge,
         PaymentStatus::Succeeded,
     )? {
-        let refunds = payment::refunds_of(conn, charge.id)?;
-        let refunded = refunds.iter().any(|r| {
-            matches!(
-                r.status(),
-                PaymentStatus::Succeeded | PaymentStatus::Pending
-            )
-        });
-        if !refunded {
-            return Ok(Some(charge));
+        let left = charge.amount - paid_back(conn, &charge, true)?;
+        if left > 0 {
+            return Ok(Some((charge, left)));
         }
     }
     Ok(None)
+}
+
+/// What the refunds of `charge` paid back: those that succeeded, and those in flight too when
+/// `in_flight`.
+fn paid_back(conn: &mut DbConnection, charge: &Payment, in_flight: bool) -> AppResult<i64> {
+    Ok(payment::refunds_of(conn, charge.id)?
+        .iter()
+        .filter(|refund| match refund.status() {
+            PaymentStatus::Succeeded => true,
+            PaymentStatus::Pending => in_flight,
+            _ => false,
+        })
+        .map(|refund| refund.amount)
+        .sum())
+}
+
+/// The amount to refund of `order`, in minor units: `requested` (a decimal of the order's
+/// currency), 0 < amount <= `left`; or `left` when none is asked for.
+fn refund_amount(order: &Order, requested: Option<&str>, left: i64) -> AppResult<i64> {
+    let Some(requested) = requested else {
+        return Ok(left);
+    };
+    let currency = Currency::parse(&order.currency)
+        .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    let amount = currency
+        .parse_amount(requested)
+        .map_err(|message| rejected(&["amount"], RejectionCode::Invalid, message))?;
+    if amount <= 0 || amount > left {
+        return Err(rejected(
+            &["amount"],
+            RejectionCode::Invalid,
+            format!(
+                "an amount above 0 and at most {} {}, what is left to refund",
+                currency.format(left),
+                currency.code()
+            ),
+        ));
+    }
+    Ok(amount)
 }
 
 /// What became of a provider event.
