@@ -29,6 +29,10 @@ id_newtype! {
     OrderId;
     /// Identifies a discount code.
     DiscountCodeId;
+    /// Identifies a product image.
+    ImageId;
+    /// Identifies a product review.
+    ReviewId;
 }
 
 /// What every global id starts with.

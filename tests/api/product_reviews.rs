@@ -234,3 +234,76 @@ async fn a_product_list_is_rated_in_one_statement() {
     assert_eq!(statements(&two), statements(&fifty));
     assert!(statements(&fifty) <= 3, "{}", statements(&fifty));
 }
+
+#[actix_web::test]
+async fn images_and_reviews_are_nodes_shown_where_their_product_shows() {
+    let app = spawn_app().await;
+    let admin = app.account_with_role("admin@example.com", "ADMIN").await;
+    let author = app.register("author@example.com").await;
+    let other = app.register("other@example.com").await;
+    let product = a_product(&app, 0).await;
+    let image = app
+        .data(
+            "query($id: ID!) { node(id: $id) { ... on Product { images { id url } } } }",
+            json!({ "id": product }),
+        )
+        .await["node"]["images"][0]
+        .clone();
+    let image_node = "query($id: ID!) { node(id: $id) { id ... on Image { url product { id } } } }";
+    let seen = app.data(image_node, json!({ "id": image["id"] })).await;
+    assert_eq!(seen["node"]["url"], image["url"]);
+    assert_eq!(seen["node"]["product"]["id"], product);
+
+    let review = app
+        .data_as(
+            &author.token,
+            SUBMIT,
+            json!({ "product": product, "input": { "rating": 4, "title": "Sturdy" } }),
+        )
+        .await["reviewSubmit"]["review"]["id"]
+        .clone();
+    let review_node =
+        "query($id: ID!) { node(id: $id) { id ... on Review { title status product { id } } } }";
+    let as_caller = |token: Option<String>| {
+        let app = &app;
+        let review = review.clone();
+        async move {
+            app.graphql_as(token.as_deref(), review_node, json!({ "id": review }))
+                .await["data"]["node"]["title"]
+                .clone()
+        }
+    };
+    // Pending: its author and staff only.
+    assert_eq!(as_caller(Some(author.token.clone())).await, "Sturdy");
+    assert_eq!(as_caller(Some(admin.token.clone())).await, "Sturdy");
+    assert_eq!(as_caller(Some(other.token.clone())).await, Value::Null);
+    assert_eq!(as_caller(None).await, Value::Null);
+    app.data_as(
+        &admin.token,
+        "mutation($id: ID!) { reviewModerate(id: $id, status: APPROVED) { userErrors { code } } }",
+        json!({ "id": review }),
+    )
+    .await;
+    assert_eq!(as_caller(None).await, "Sturdy");
+
+    // A draft product hides its images and reviews from shoppers, not from staff.
+    app.data_as(
+        &admin.token,
+        "mutation($id: ID!) { productUpdate(id: $id, input: { status: DRAFT }) { userErrors { code } } }",
+        json!({ "id": product }),
+    )
+    .await;
+    assert_eq!(as_caller(None).await, Value::Null);
+    assert_eq!(as_caller(Some(admin.token.clone())).await, "Sturdy");
+    let hidden = app.data(image_node, json!({ "id": image["id"] })).await;
+    assert_eq!(hidden["node"], Value::Null);
+    let for_staff = app
+        .data_as(&admin.token, image_node, json!({ "id": image["id"] }))
+        .await;
+    assert_eq!(for_staff["node"]["url"], image["url"]);
+    assert_eq!(
+        app.data(image_node, json!({ "id": "gid://bazaar/Image/999999" }))
+            .await["node"],
+        Value::Null
+    );
+}

@@ -35,6 +35,14 @@ pub fn for_products(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult
         .load(conn)
 }
 
+/// The images with these ids.
+pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Image>> {
+    product_images::table
+        .filter(product_images::id.eq_any(ids))
+        .select(Image::as_select())
+        .load(conn)
+}
+
 /// How many images a product has.
 pub fn count_for_product(conn: &mut DbConnection, product_id: i64) -> QueryResult<i64> {
     product_images::table

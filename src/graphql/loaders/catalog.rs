@@ -1,6 +1,6 @@
 //! The request's batching loader and its catalog reads: categories by id, children by parent,
-//! products by id, variants and images by product, variants by id and by SKU, and the first page
-//! of products of many categories.
+//! products and images by id, variants and images by product, variants by id and by SKU, and the
+//! first page of products of many categories.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use crate::db::models::image::{self, Image};
 use crate::db::models::product::{self, ProductWithCategory, Window};
 use crate::db::models::variant::{self, Variant, VariantWithProduct};
 use crate::domain::catalog::CatalogVisibility;
-use crate::domain::ids::{CategoryId, ProductId, VariantId};
+use crate::domain::ids::{CategoryId, ImageId, ProductId, VariantId};
 use crate::error::AppError;
 
 /// The children of a category.
@@ -96,6 +96,20 @@ impl Loader<ChildrenOf> for DbLoader {
             .collect();
         let parent = |c: &Category| c.parent_id.map(|p| ChildrenOf(CategoryId(p)));
         Ok(group_by_key(keys, rows, parent, usize::MAX))
+    }
+}
+
+impl Loader<ImageId> for DbLoader {
+    type Value = Image;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ImageId]) -> LoadResult<ImageId, Image> {
+        let ids = raw_ids(keys);
+        let rows = self
+            .db
+            .run(move |conn| Ok(image::by_ids(conn, &ids)?))
+            .await?;
+        Ok(rows.into_iter().map(|row| (ImageId(row.id), row)).collect())
     }
 }
 

@@ -1,5 +1,5 @@
-//! Batched review reads: the rating of many products, and their newest approved reviews, in one
-//! statement each.
+//! Batched review reads: reviews by id, the rating of many products, and their newest approved
+//! reviews, in one statement each.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use async_graphql::dataloader::Loader;
 use super::catalog::{DbLoader, LoadResult, group_by_key};
 use crate::db::models::product_review::{self, ReviewRow};
 use crate::domain::bounds::REVIEWS_SHOWN;
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{ProductId, ReviewId};
 use crate::error::AppError;
 
 /// The rating of a product: (approved reviews, sum of their ratings).
@@ -18,6 +18,23 @@ pub struct RatingOf(pub ProductId);
 /// The newest approved reviews of a product (at most [`REVIEWS_SHOWN`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReviewsOf(pub ProductId);
+
+impl Loader<ReviewId> for DbLoader {
+    type Value = ReviewRow;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ReviewId]) -> LoadResult<ReviewId, ReviewRow> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = self
+            .db
+            .run(move |conn| Ok(product_review::by_ids(conn, &ids)?))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (ReviewId(row.id), row))
+            .collect())
+    }
+}
 
 impl Loader<RatingOf> for DbLoader {
     type Value = (i64, i64);

@@ -4,12 +4,16 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::accounts::{Principal, Role};
 use crate::domain::ids::{
-    AccountId, AddressId, CategoryId, DiscountCodeId, OrderId, ProductId, VariantId,
+    AccountId, AddressId, CategoryId, DiscountCodeId, ImageId, OrderId, ProductId, ReviewId,
+    VariantId,
 };
 use crate::domain::partners::Scope;
+use crate::domain::reviews::ReviewStatus;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::Loader;
+use crate::graphql::types::product::ImageNode;
+use crate::graphql::types::review::ReviewNode;
 use crate::graphql::types::{
     AccountNode, AddressNode, CategoryNode, DiscountCodeNode, Node, OrderNode, ProductNode,
     VariantNode,
@@ -24,8 +28,9 @@ const MAX_NODES: usize = 100;
 pub struct NodeQuery;
 
 /// Loads the object `id` names if the caller may see it; accounts and addresses only for their
-/// owner and staff, discount codes only for staff (anyone else gets null, as if it did not
-/// exist).
+/// owner and staff, discount codes only for staff, images and approved reviews where their
+/// product shows, other reviews for their author and moderators (anyone else gets null, as if
+/// it did not exist).
 pub(crate) async fn load_node(
     loader: &Loader,
     caller: &Principal,
@@ -66,6 +71,24 @@ pub(crate) async fn load_node(
                 .filter(|order| orders::may_see(order, &OrderCaller::from(*caller)))
                 .map(|order| Node::Order(OrderNode::from(order)))
         }
+        NodeKind::Image => {
+            let Some(image) = loader.load_one(ImageId(id.id)).await? else {
+                return Ok(None);
+            };
+            let product = loader.load_one(ProductId(image.product_id)).await?;
+            product.map(|_| Node::Image(ImageNode::from(image)))
+        }
+        NodeKind::Review => {
+            let Some(review) = loader.load_one(ReviewId(id.id)).await? else {
+                return Ok(None);
+            };
+            let moderates = caller.is_staff_or(Scope::ReadProducts);
+            let own = caller.account_id() == Some(AccountId(review.user_id));
+            let shown = review.status == ReviewStatus::Approved.as_str();
+            let product = loader.load_one(ProductId(review.product_id)).await?;
+            (moderates || own || (shown && product.is_some()))
+                .then(|| Node::Review(ReviewNode::from(review)))
+        }
         NodeKind::DiscountCode if caller.has_role(Role::Staff) => loader
             .load_one(DiscountCodeId(id.id))
             .await?
@@ -73,8 +96,6 @@ pub(crate) async fn load_node(
         NodeKind::Account
         | NodeKind::Address
         | NodeKind::Order
-        | NodeKind::Image
-        | NodeKind::Review
         | NodeKind::DiscountCode
         | NodeKind::App
         | NodeKind::ApiKey

@@ -2,6 +2,8 @@
 
 use async_graphql::{ID, Interface};
 
+use super::product::ImageNode;
+use super::review::ReviewNode;
 use super::{
     AccountNode, AddressNode, CategoryNode, DiscountCodeNode, OrderNode, ProductNode, VariantNode,
 };
@@ -28,4 +30,9 @@ pub enum Node {
     Order(OrderNode),
     /// A discount code (staff only).
     DiscountCode(DiscountCodeNode),
+    /// A product image (when you may see its product).
+    Image(ImageNode),
+    /// A review: approved ones for everyone who may see the product; the others for their
+    /// author, staff and keys with `READ_PRODUCTS`.
+    Review(ReviewNode),
 }

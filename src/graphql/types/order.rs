@@ -435,16 +435,41 @@ impl From<OrderEvent> for OrderEventNode {
     }
 }
 
+/// Whether a payment attempt takes money or pays it back.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(remote = "crate::domain::payments::PaymentKind")]
+pub enum PaymentKind {
+    /// Takes money from the customer.
+    Charge,
+    /// Pays money of a charge back.
+    Refund,
+}
+
+/// Where a payment attempt stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(remote = "crate::domain::payments::PaymentStatus")]
+pub enum PaymentStatus {
+    /// The provider has not given its final answer yet (in flight, or waiting for the
+    /// customer's 3-D Secure step); it settles by itself.
+    Pending,
+    /// The money moved.
+    Succeeded,
+    /// The provider refused: no money moved.
+    Declined,
+    /// The request never reached the provider, or was refused before it acted: no money moved.
+    Failed,
+}
+
 /// A payment or refund attempt.
 #[derive(SimpleObject)]
 #[graphql(name = "Payment")]
 pub struct PaymentNode {
-    /// `CHARGE` or `REFUND`.
-    pub kind: String,
+    /// Whether it takes money or pays it back.
+    pub kind: PaymentKind,
     /// The amount.
     pub amount: Money,
-    /// `PENDING`, `SUCCEEDED`, `DECLINED` or `FAILED`.
-    pub status: String,
+    /// Where it stands.
+    pub status: PaymentStatus,
     /// The gateway's message for a declined or failed attempt.
     pub message: String,
     /// When it was made.
@@ -459,9 +484,9 @@ impl PaymentNode {
 
     fn new(row: Payment, currency: Currency) -> Self {
         Self {
-            kind: row.kind,
+            kind: row.kind().into(),
             amount: Money::new(row.amount, currency),
-            status: row.status,
+            status: row.status().into(),
             message: row.message,
             created_at: row.created_at.and_utc(),
         }

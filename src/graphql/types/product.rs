@@ -129,27 +129,44 @@ pub struct PriceRange {
 }
 
 /// A product image.
-#[derive(SimpleObject)]
-#[graphql(name = "Image")]
-pub struct ImageNode {
-    /// Globally unique id (staff remove images by it).
-    pub id: ID,
-    /// Absolute URL of the image.
-    pub url: String,
-    /// Text describing the image, for screen readers.
-    pub alt_text: String,
-    /// Display position, starting at 0.
-    pub position: i32,
-}
+pub struct ImageNode(Image);
 
 impl From<Image> for ImageNode {
     fn from(image: Image) -> Self {
-        Self {
-            id: GlobalId::new(NodeKind::Image, image.id).into(),
-            url: image.url,
-            alt_text: image.alt_text,
-            position: image.position,
-        }
+        Self(image)
+    }
+}
+
+/// A product image.
+#[Object(name = "Image")]
+impl ImageNode {
+    /// Globally unique id (staff remove images by it).
+    pub(crate) async fn id(&self) -> ID {
+        GlobalId::new(NodeKind::Image, self.0.id).into()
+    }
+
+    /// Absolute URL of the image.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// Text describing the image, for screen readers.
+    async fn alt_text(&self) -> &str {
+        &self.0.alt_text
+    }
+
+    /// Display position, starting at 0.
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+
+    /// The product it shows; null when the caller may not see it.
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
+        let loader = ctx.data::<Loader>()?;
+        Ok(loader
+            .load_one(ProductId(self.0.product_id))
+            .await?
+            .map(ProductNode::from))
     }
 }
 

@@ -35,7 +35,7 @@ impl From<ReviewRow> for ReviewNode {
 #[Object(name = "Review")]
 impl ReviewNode {
     /// Globally unique id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         GlobalId::new(NodeKind::Review, self.0.id).into()
     }
 
