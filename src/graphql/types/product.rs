@@ -162,12 +162,17 @@ impl ImageNode {
 
     /// The product it shows; null when the caller may not see it.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
-        let loader = ctx.data::<Loader>()?;
-        Ok(loader
-            .load_one(ProductId(self.0.product_id))
-            .await?
-            .map(ProductNode::from))
+        visible_product(ctx, ProductId(self.0.product_id)).await
     }
+}
+
+/// The product `id` if the caller may see it (through the request's loader).
+pub(crate) async fn visible_product(
+    ctx: &Context<'_>,
+    id: ProductId,
+) -> Result<Option<ProductNode>> {
+    let loader = ctx.data::<Loader>()?;
+    Ok(loader.load_one(id).await?.map(ProductNode::from))
 }
 
 /// A product: what a shopper browses. Its variants are what is bought.

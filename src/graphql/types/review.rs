@@ -7,8 +7,8 @@ use crate::db::models::product_review::ReviewRow;
 use crate::domain::ids::ProductId;
 use crate::domain::reviews::author_name;
 use crate::graphql::ids::{GlobalId, NodeKind};
-use crate::graphql::loaders::Loader;
 use crate::graphql::types::ProductNode;
+use crate::graphql::types::product::visible_product;
 
 /// Where a review is in moderation.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -80,11 +80,7 @@ impl ReviewNode {
 
     /// The product reviewed; null when the caller may not see it (not active, for customers).
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
-        let loader = ctx.data::<Loader>()?;
-        Ok(loader
-            .load_one(ProductId(self.0.product_id))
-            .await?
-            .map(ProductNode::from))
+        visible_product(ctx, ProductId(self.0.product_id)).await
     }
 }
 
