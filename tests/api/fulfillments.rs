@@ -1,7 +1,8 @@
 //! Fulfilments and staff notes: an order ships in parts with tracking its customer sees, turns
 //! `FULFILLED` with its last unit, never ships a unit twice under concurrent fulfilments, and
 //! a refund restocks only what has not shipped; notes are for staff and partner keys only; bad
-//! input is a user error at the field at fault; an order page reads both in constant statements.
+//! input is a user error at the field at fault; partial refunds add up to the order's total; an
+//! order page reads fulfilments, notes and refunds in constant statements.
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -406,12 +407,12 @@ async fn notes_are_written_and_read_by_staff_and_partner_keys_only() {
 }
 
 #[actix_web::test]
-async fn an_order_page_reads_fulfilments_and_notes_in_constant_statements() {
+async fn an_order_page_reads_fulfilments_notes_and_refunds_in_constant_statements() {
     let app = spawn_app().await;
     let admin = app.account_with_role("admin@example.com", "ADMIN").await;
     let customer = app.register("customer@example.com").await;
     let page = "query($n: Int!) { orders(first: $n) { edges { node {
-        lines { fulfilledQuantity }
+        lines { fulfilledQuantity } totalRefunded { minorUnits }
         fulfillments { carrier lines { quantity line { sku } } }
         notes { body author { email } } } } } }";
     let mut counts = Vec::new();
@@ -531,6 +532,14 @@ async fn partial_refunds_pay_back_parts_until_the_order_is_refunded() {
 
     let second = refund(&app, &admin.token, &order, "part-2", Some("0.50")).await;
     assert_eq!(second["order"]["status"], "PAID", "{second}");
+    let so_far = app
+        .data_as(
+            &admin.token,
+            "query($id: ID!) { node(id: $id) { ... on Order { totalRefunded { minorUnits } } } }",
+            json!({ "id": order }),
+        )
+        .await;
+    assert_eq!(so_far["node"]["totalRefunded"]["minorUnits"], 150);
     let rest = refund(&app, &admin.token, &order, "rest", None).await;
     assert_eq!(rest["order"]["status"], "REFUNDED", "{rest}");
     assert_eq!(rest["payment"]["amount"]["minorUnits"], total - 150);
@@ -553,6 +562,14 @@ async fn partial_refunds_pay_back_parts_until_the_order_is_refunded() {
         .map(|p| p["amount"]["minorUnits"].as_i64().unwrap())
         .sum();
     assert_eq!(refunded, total);
+    let shown = app
+        .data_as(
+            &admin.token,
+            "query($id: ID!) { node(id: $id) { ... on Order { totalRefunded { minorUnits } } } }",
+            json!({ "id": order }),
+        )
+        .await;
+    assert_eq!(shown["node"]["totalRefunded"]["minorUnits"], total);
     let events = all_events(&app, &admin.token, 100, None).await;
     let refunds = events
         .iter()

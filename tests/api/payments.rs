@@ -377,13 +377,15 @@ async fn a_charge_that_lands_after_a_cancel_is_refunded_and_the_stock_comes_back
 
     let read = app
         .data(
-            "query($t: String!) { orderByToken(token: $t) { status
+            "query($t: String!) { orderByToken(token: $t) { status totalRefunded { minorUnits }
                 payments { kind status } events { type fromStatus toStatus } } }",
             json!({ "t": token }),
         )
         .await;
     let order = &read["orderByToken"];
     assert_eq!(order["status"], "CANCELLED");
+    // The automatic refund paid back a charge that never paid for the order.
+    assert_eq!(order["totalRefunded"]["minorUnits"], 0);
     assert_eq!(
         order["payments"],
         json!([{ "kind": "CHARGE", "status": "SUCCEEDED" }, { "kind": "REFUND", "status": "SUCCEEDED" }])

@@ -28,6 +28,7 @@ use crate::graphql::types::cart::{PriceTotals, totals_in};
 use crate::graphql::types::fulfillment::{FulfillmentNode, OrderNoteNode};
 use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use crate::graphql::types::{AccountNode, Money, VariantNode};
+use crate::services::payments::flow::refunded_total;
 
 /// Where an order is in its life.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -284,6 +285,15 @@ impl OrderNode {
         let loader = ctx.data::<Loader>()?;
         let notes = loader.load_one(NotesOf(OrderId(self.row.id))).await?;
         Ok(each_row(notes).map(OrderNoteNode::from).collect())
+    }
+
+    /// What has been paid back so far by `orderRefund`, in parts or at once (automatic refunds
+    /// of unwanted charges are not counted: that money never paid for the order).
+    async fn total_refunded(&self, ctx: &Context<'_>) -> Result<Money> {
+        let loader = ctx.data::<Loader>()?;
+        let payments = loader.load_one(PaymentsOf(OrderId(self.row.id))).await?;
+        let refunded = refunded_total(&payments.unwrap_or_default());
+        Ok(Money::new(refunded, self.currency(ctx)?))
     }
 
     /// When it was placed.

@@ -576,6 +576,18 @@ fn automatic_refund_key(charge_id: i64) -> String {
     format!("payment-{charge_id}:automatic-refund")
 }
 
+/// What staff paid back of an order with `payments` (its attempts): its requested refunds that
+/// succeeded. Automatic refunds of unwanted charges are not counted: that money never paid for
+/// the order.
+pub fn refunded_total(payments: &[Payment]) -> i64 {
+    payments
+        .iter()
+        .filter(|p| p.kind() == PaymentKind::Refund && p.status() == PaymentStatus::Succeeded)
+        .filter(|p| !is_automatic_refund(p))
+        .map(|p| p.amount)
+        .sum()
+}
+
 fn is_automatic_refund(refund: &Payment) -> bool {
     refund
         .parent_id
