@@ -522,7 +522,7 @@ pub fn apply_error_policy(response: &mut Response, request_id: &str) {
 /// 200,000-character id) is cut, so a bad request cannot make a large answer.
 const MAX_MESSAGE_CHARS: usize = 300;
 
-fn cut_short(message: &mut String) {
+pub(crate) fn cut_short(message: &mut String) {
     if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
         message.truncate(cut);
         message.push_str("… (cut)");

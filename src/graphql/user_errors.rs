@@ -5,6 +5,7 @@ use async_graphql::{Enum, SimpleObject};
 use crate::domain::bounds::MAX_USER_ERRORS;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::AppError;
+use crate::graphql::pipeline::cut_short;
 
 /// Why a mutation's input was refused.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,10 +65,14 @@ pub struct UserError {
 }
 
 impl From<Rejection> for UserError {
+    /// The rejection as callers see it, its message cut as top-level errors' are (a message may
+    /// quote the caller's input).
     fn from(rejection: Rejection) -> Self {
+        let mut message = rejection.message;
+        cut_short(&mut message);
         Self {
             field: (!rejection.field.is_empty()).then_some(rejection.field),
-            message: rejection.message,
+            message,
             code: rejection.code.into(),
         }
     }

@@ -530,6 +530,15 @@ async fn partial_refunds_pay_back_parts_until_the_order_is_refunded() {
         );
     }
 
+    // A message quoting the caller's input is cut short, as top-level errors are.
+    let long = "9".repeat(5_000);
+    let refused = refund(&app, &admin.token, &order, "long", Some(&long)).await;
+    let message = refused["userErrors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("… (cut)") && message.chars().count() < 320,
+        "{message}"
+    );
+
     let second = refund(&app, &admin.token, &order, "part-2", Some("0.50")).await;
     assert_eq!(second["order"]["status"], "PAID", "{second}");
     let so_far = app

@@ -12,9 +12,9 @@ use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::commerce::{CartLineInput, CheckoutInput};
-use crate::graphql::types::OrderNode;
 use crate::graphql::types::cart::{CartNode, cart_token};
 use crate::graphql::types::order::PaymentNode;
+use crate::graphql::types::{Decimal, OrderNode};
 use crate::graphql::user_errors::respond;
 use crate::payload;
 use crate::services::cart::{self, LineChange};
@@ -298,7 +298,7 @@ impl CommerceMutation {
         #[graphql(
             desc = "How much to pay back, a decimal of the order's currency (`\"12.50\"`), at most what is left to refund; leave it out to refund all that is left."
         )]
-        amount: Option<String>,
+        amount: Option<Decimal>,
     ) -> Result<OrderPayload> {
         let request = ctx.request()?;
         let result = flow::refund(
@@ -307,7 +307,7 @@ impl CommerceMutation {
             request.principal.into(),
             order_id(&id)?,
             idempotency_key,
-            amount,
+            amount.map(|Decimal(text)| text),
         )
         .await;
         let currency = ctx.shop()?.currency;
