@@ -228,6 +228,17 @@ pub struct ServeConfig {
     )]
     pub tax_rate_percent: String,
 
+    /// Prices (and shipping charges) include tax, as in EU-style shops: the tax is the part of
+    /// the price its rates make up, and totals do not add it again.
+    #[arg(long, env = "BAZAAR_PRICES_INCLUDE_TAX", default_value_t = false, global = true,
+          action = clap::ArgAction::Set)]
+    pub prices_include_tax: bool,
+
+    /// Shipping is taxed like the goods.
+    #[arg(long, env = "BAZAAR_TAX_SHIPPING", default_value_t = false, global = true,
+          action = clap::ArgAction::Set)]
+    pub tax_shipping: bool,
+
     /// Stock counts at or below this are shown to customers and anonymous callers as "only N
     /// left" (`Variant.lowStock`, `CartLine.quantityAvailable`, out-of-stock messages); above it
     /// they learn only whether enough is in stock. Staff always see the exact count.

@@ -121,10 +121,11 @@ fn run() -> anyhow::Result<()> {
             let db = Db::connect(&cli.database)?;
             let resealed = sealing::rotate(&db)?;
             println!(
-                "re-sealed {} address(es), {} order shipping address(es), {} event(s) and {} \
-                 webhook delivery(ies) under key \"{}\"",
+                "re-sealed {} address(es), {} order address(es), {} cart address(es), {} event(s) \
+                 and {} webhook delivery(ies) under key \"{}\"",
                 resealed.addresses,
                 resealed.orders,
+                resealed.carts,
                 resealed.events,
                 resealed.webhook_deliveries,
                 bazaar::db::sealed::keyring().map_or("", |k| k.sealing_key_id()),

@@ -148,6 +148,10 @@ diesel::table! {
         order_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        buyer_email -> Text,
+        shipping_address -> Text,
+        billing_address -> Text,
+        shipping_method_id -> Nullable<BigInt>,
     }
 }
 
@@ -181,6 +185,53 @@ diesel::table! {
         updated_at -> Timestamp,
         access_token_hash -> Nullable<Text>,
         change_position -> BigInt,
+        billing_address -> Text,
+        shipping_method -> Nullable<Text>,
+        tax_lines -> Text,
+        taxes_included -> Bool,
+    }
+}
+
+diesel::table! {
+    shipping_zones (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shipping_zone_regions (id) {
+        id -> BigInt,
+        zone_id -> BigInt,
+        country_code -> Text,
+        region_code -> Text,
+    }
+}
+
+diesel::table! {
+    shipping_methods (id) {
+        id -> BigInt,
+        zone_id -> BigInt,
+        name -> Text,
+        price -> BigInt,
+        free_from -> Nullable<BigInt>,
+        min_subtotal -> BigInt,
+        max_subtotal -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tax_rates (id) {
+        id -> BigInt,
+        name -> Text,
+        country_code -> Text,
+        region_code -> Text,
+        rate_bp -> Integer,
+        created_at -> Timestamp,
     }
 }
 
@@ -292,6 +343,9 @@ diesel::joinable!(fulfillments -> orders (order_id));
 diesel::joinable!(fulfillment_lines -> fulfillments (fulfillment_id));
 diesel::joinable!(fulfillment_lines -> order_lines (order_line_id));
 diesel::joinable!(order_notes -> orders (order_id));
+diesel::joinable!(shipping_zone_regions -> shipping_zones (zone_id));
+diesel::joinable!(shipping_methods -> shipping_zones (zone_id));
+diesel::joinable!(carts -> shipping_methods (shipping_method_id));
 diesel::table! {
     /// Provider webhook events already applied.
     provider_events (id) {
@@ -469,6 +523,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     carts,
     cart_lines,
     orders,
+    shipping_zones,
+    shipping_zone_regions,
+    shipping_methods,
+    tax_rates,
     order_lines,
     order_events,
     fulfillments,

@@ -2,7 +2,7 @@
 //! personal value on its way into a column ([`Sealed`]) and open it on its way out
 //! ([`Unsealed`]), so that the rest of the code only ever sees clear text.
 //!
-//! Sealed: every address column but the country, orders' shipping addresses, and the payloads
+//! Sealed: every address column but the country, the addresses of carts and orders, and the payloads
 //! of the event log and of webhook deliveries (an order's payload carries its address).
 //! Nothing searches or sorts by them.
 
@@ -17,7 +17,7 @@ use diesel::sql_types::Text;
 use sha2::{Digest as _, Sha256};
 
 use crate::db::DbConnection;
-use crate::db::schema::{events, orders, webhook_deliveries};
+use crate::db::schema::{carts, events, orders, webhook_deliveries};
 
 use crate::domain::sealing::{Keyring, SealingError, open_without_keys};
 
@@ -121,6 +121,12 @@ impl TryFrom<Unsealed> for String {
 pub enum SealedColumn {
     /// `orders.shipping_address`.
     OrderShippingAddresses,
+    /// `orders.billing_address`.
+    OrderBillingAddresses,
+    /// `carts.shipping_address`.
+    CartShippingAddresses,
+    /// `carts.billing_address`.
+    CartBillingAddresses,
     /// `events.payload`.
     EventPayloads,
     /// `webhook_deliveries.body`.
@@ -128,12 +134,14 @@ pub enum SealedColumn {
 }
 
 /// Re-seals `$column` of `$table` in the rows after `$after` (up to `$limit`, in id order) that
-/// do not match `$pattern`; a row whose value changed since it was read is left as it is.
+/// do not match `$pattern` (empty values, which hold nothing, are skipped); a row whose value
+/// changed since it was read is left as it is.
 macro_rules! reseal_column {
     ($conn:expr, $table:ident, $column:ident, $pattern:expr, $after:expr, $limit:expr) => {{
         let rows: Vec<(i64, String)> = $table::table
             .filter($table::id.gt($after))
             .filter($table::$column.not_like($pattern).escape('\\'))
+            .filter($table::$column.ne(""))
             .order_by($table::id)
             .limit($limit)
             .select(($table::id, $table::$column))
@@ -167,6 +175,36 @@ pub fn reseal_batch(
                 conn,
                 orders,
                 shipping_address,
+                sealed_pattern,
+                after_id,
+                limit
+            )
+        }
+        SealedColumn::OrderBillingAddresses => {
+            reseal_column!(
+                conn,
+                orders,
+                billing_address,
+                sealed_pattern,
+                after_id,
+                limit
+            )
+        }
+        SealedColumn::CartShippingAddresses => {
+            reseal_column!(
+                conn,
+                carts,
+                shipping_address,
+                sealed_pattern,
+                after_id,
+                limit
+            )
+        }
+        SealedColumn::CartBillingAddresses => {
+            reseal_column!(
+                conn,
+                carts,
+                billing_address,
                 sealed_pattern,
                 after_id,
                 limit

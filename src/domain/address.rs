@@ -7,8 +7,9 @@ use crate::domain::rejection::{Rejection, RejectionCode};
 pub const MAX_ADDRESSES_PER_ACCOUNT: usize = 20;
 const FIELD_MAX_CHARS: usize = 200;
 
-/// The parts of an address as a client sends them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The parts of an address as a client sends them (and as a JSON object of parts is stored).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct AddressParts {
     pub first_name: String,
     pub last_name: String,

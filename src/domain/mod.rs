@@ -6,6 +6,7 @@ pub mod archive;
 pub mod bounds;
 pub mod catalog;
 pub mod cost;
+pub mod delivery;
 pub mod events;
 pub mod feeds;
 pub mod fulfillments;

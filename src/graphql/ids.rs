@@ -42,6 +42,12 @@ pub enum NodeKind {
     Fulfillment,
     /// An `OrderNote`.
     OrderNote,
+    /// A `ShippingZone`.
+    ShippingZone,
+    /// A `ShippingMethod` of a zone.
+    ShippingMethod,
+    /// A `TaxRate`.
+    TaxRate,
 }
 
 impl NodeKind {
@@ -64,6 +70,9 @@ impl NodeKind {
             Self::OrderLine => "OrderLine",
             Self::Fulfillment => "Fulfillment",
             Self::OrderNote => "OrderNote",
+            Self::ShippingZone => "ShippingZone",
+            Self::ShippingMethod => "ShippingMethod",
+            Self::TaxRate => "TaxRate",
         }
     }
 
@@ -87,6 +96,9 @@ impl NodeKind {
             Self::OrderLine,
             Self::Fulfillment,
             Self::OrderNote,
+            Self::ShippingZone,
+            Self::ShippingMethod,
+            Self::TaxRate,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)

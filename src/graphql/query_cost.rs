@@ -56,6 +56,11 @@
 //! | `Fulfillment.lines` | 50 | no | a fulfilment names each of its order's lines (at most 50) once |
 //! | `Order.notes` | 100 | no | `orderNoteAdd` refuses a 101st note on one order (under the order's row lock); read cut at 100 |
 //! | `Query.reviewsToModerate` | 100 | yes | its `first` is 1 to 100 |
+//! | `Shop.shippingZones` | 100 | no | `shippingZoneCreate` refuses a 101st zone; read cut at 100 |
+//! | `ShippingZone.regions` | 300 | no | zone writes take 1 to 300 countries or regions; read cut at 300 |
+//! | `ShippingZone.methods`, `Cart.deliveryOptions` | 20 | no | `shippingMethodCreate` refuses a 21st method of one zone (under the zone's row lock); a cart is offered one zone's methods; read cut at 20 |
+//! | `Shop.taxRates` | 500 | no | `taxRateCreate` refuses a 501st rate; read cut at 500 |
+//! | `Totals.taxLines` | 10 | no | a country's rates and its region's, `taxRateCreate` refusing a 6th for one place; pricing uses at most 10 |
 //! | `Query.webhookSubscriptions` | 100 | yes | its `first` is 0 to 100 (an app holds at most 10) |
 //! | `Product`/`Variant`/`Order`/`Account` `.metadata` | 50 | no | `metadataSet` refuses a 51st key on one side of one owner (under the owner's row lock); read cut at 50 |
 //! | `WebhookDelivery.attempts` | 16 | no | read: the 16 latest tries (8 per round; a retry by hand starts a round) |
@@ -78,6 +83,9 @@ use crate::domain::bounds::{
     MAX_CART_LINES, MAX_CATEGORY_CHILDREN, MAX_EVENTS_PER_ORDER, MAX_IMAGES_PER_PRODUCT,
     MAX_OPTIONS_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_PAYMENTS_PER_ORDER, MAX_STOCK_LINES,
     MAX_USER_ERRORS, MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN,
+};
+use crate::domain::delivery::{
+    MAX_SHIPPING_ZONES, MAX_TAX_LINES, MAX_TAX_RATES, MAX_ZONE_METHODS, MAX_ZONE_REGIONS,
 };
 use crate::domain::fulfillments::MAX_FULFILLMENTS_PER_ORDER;
 use crate::domain::metadata::MAX_METADATA_ENTRIES;
@@ -106,6 +114,12 @@ pub const LIST_BOUNDS: &[(&str, &str, usize)] = &[
     ("Fulfillment", "lines", MAX_CART_LINES),
     ("Order", "notes", MAX_NOTES_PER_ORDER),
     ("Query", "reviewsToModerate", MAX_PAGE_SIZE),
+    ("Shop", "shippingZones", MAX_SHIPPING_ZONES),
+    ("ShippingZone", "regions", MAX_ZONE_REGIONS),
+    ("ShippingZone", "methods", MAX_ZONE_METHODS),
+    ("Cart", "deliveryOptions", MAX_ZONE_METHODS),
+    ("Shop", "taxRates", MAX_TAX_RATES),
+    ("Totals", "taxLines", MAX_TAX_LINES),
     (
         "InventorySetQuantitiesPayload",
         "userErrors",

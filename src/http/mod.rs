@@ -745,6 +745,8 @@ fn pricing_policy(config: &ServeConfig, currency: Currency) -> anyhow::Result<Pr
         free_shipping_from,
         tax_rate_bp: parse_percent_bp(&config.tax_rate_percent)
             .map_err(|e| anyhow::anyhow!("--tax-rate-percent: {e}"))?,
+        prices_include_tax: config.prices_include_tax,
+        tax_shipping: config.tax_shipping,
     })
 }
 

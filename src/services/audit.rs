@@ -26,6 +26,12 @@ pub enum Subject {
     Review(i64),
     /// A partner app (its keys).
     App(i64),
+    /// A shipping zone (its countries and regions).
+    ShippingZone(i64),
+    /// A shipping method (its charge and band).
+    ShippingMethod(i64),
+    /// A tax rate.
+    TaxRate(i64),
 }
 
 impl Subject {
@@ -38,6 +44,9 @@ impl Subject {
             Self::Order(id) => ("Order", id),
             Self::Review(id) => ("Review", id),
             Self::App(id) => ("App", id),
+            Self::ShippingZone(id) => ("ShippingZone", id),
+            Self::ShippingMethod(id) => ("ShippingMethod", id),
+            Self::TaxRate(id) => ("TaxRate", id),
         }
     }
 }

@@ -9,15 +9,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{NaiveDateTime, Utc};
 use rand::RngCore as _;
 
-use crate::db::models::cart::{self, Cart, CartLineView};
+use crate::db::models::cart::{self, BuyerIdentity, Cart, CartLineView};
 use crate::db::models::discount::{self, DiscountCode};
+use crate::db::models::shipping;
 use crate::db::{Db, DbConnection, write_transaction};
-use crate::domain::accounts::Principal;
+use crate::domain::accounts::{Email, Principal};
+use crate::domain::address::{AddressParts, PostalAddress};
 use crate::domain::bounds::{MAX_CART_LINES, room_for};
 use crate::domain::catalog::ProductStatus;
+use crate::domain::delivery::{self, Delivery, Destination};
 use crate::domain::ids::VariantId;
 use crate::domain::pricing::{
-    DiscountKind, DiscountRules, LineAmount, MAX_LINE_QUANTITY, PricingPolicy, Totals, totals,
+    DiscountKind, DiscountRules, LineAmount, MAX_LINE_QUANTITY, PricingPolicy, Totals, goods,
+    totals,
 };
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
@@ -63,8 +67,35 @@ pub struct CartView {
     pub discount: Option<DiscountCode>,
     /// Why the applied code does not reduce the price now, if it does not.
     pub discount_problem: Option<String>,
+    /// How it can be delivered, and the option it uses.
+    pub delivery: Delivery,
     /// What it costs.
     pub totals: Totals,
+}
+
+impl CartView {
+    /// The shipping address the buyer gave, if any.
+    pub fn shipping_address(&self) -> Option<AddressParts> {
+        stored_address(&self.cart.shipping_address)
+    }
+
+    /// The billing address the buyer gave, if any.
+    pub fn billing_address(&self) -> Option<AddressParts> {
+        stored_address(&self.cart.billing_address)
+    }
+}
+
+/// An address stored as a JSON object of parts; `None` when none was stored.
+pub fn stored_address(stored: &str) -> Option<AddressParts> {
+    (!stored.is_empty())
+        .then(|| serde_json::from_str(stored).ok())
+        .flatten()
+}
+
+/// Where a cart goes, once its shipping address is known.
+pub fn destination(cart: &Cart) -> Option<Destination> {
+    stored_address(&cart.shipping_address)
+        .map(|parts| Destination::new(&parts.country_code, &parts.region))
 }
 
 /// One change to a cart's lines.
@@ -100,29 +131,69 @@ pub fn discount_rules(code: &DiscountCode) -> DiscountRules {
     }
 }
 
-/// Prices `lines` with `discount` (if it applies now).
-pub fn price(
-    lines: &[CartLineView],
-    discount: Option<&DiscountCode>,
-    policy: &PricingPolicy,
-    at: NaiveDateTime,
-) -> (Totals, Option<String>) {
-    let amounts: Vec<LineAmount> = lines
+/// The lines as pricing sees them.
+pub fn amounts(lines: &[CartLineView]) -> Vec<LineAmount> {
+    lines
         .iter()
         .map(|line| LineAmount {
             unit_price: line.unit_price,
             quantity: u32::try_from(line.quantity).unwrap_or(0),
         })
-        .collect();
-    let Some(code) = discount else {
-        return (totals(&amounts, None, policy), None);
+        .collect()
+}
+
+/// A cart priced: its totals, how it can be delivered, and why its discount code does not apply
+/// now, if it does not.
+#[derive(Debug, Clone)]
+pub struct Priced {
+    /// What it costs.
+    pub totals: Totals,
+    /// Its delivery options and the one it uses.
+    pub delivery: Delivery,
+    /// Why the applied discount code does not reduce the price, if it does not.
+    pub discount_problem: Option<String>,
+}
+
+/// Prices a cart's `lines` with `discount` (if it applies at `at`), for its destination: the
+/// delivery options of the zone serving it and the tax rates there. One statement without a
+/// shipping address, three with one.
+pub fn price(
+    conn: &mut DbConnection,
+    cart: &Cart,
+    lines: &[CartLineView],
+    discount: Option<&DiscountCode>,
+    policy: &PricingPolicy,
+    at: NaiveDateTime,
+) -> AppResult<Priced> {
+    let amounts = amounts(lines);
+    let (subtotal, _) = goods(&amounts, None);
+    let (kind, discount_problem) = match discount.map(discount_rules) {
+        None => (None, None),
+        Some(rules) => match rules.refusal(subtotal, at) {
+            Some(refusal) => (None, Some(refusal.message)),
+            None => (Some(rules.kind), None),
+        },
     };
-    let rules = discount_rules(code);
-    let undiscounted = totals(&amounts, None, policy);
-    match rules.refusal(undiscounted.subtotal, at) {
-        Some(refusal) => (undiscounted, Some(refusal.message)),
-        None => (totals(&amounts, Some(rules.kind), policy), None),
-    }
+    let (_, taken) = goods(&amounts, kind);
+    let destination = destination(cart);
+    let (shop_has_zones, zone_methods) = shipping::delivery_for(conn, destination.as_ref())?;
+    let delivery = delivery::delivery(
+        shop_has_zones,
+        zone_methods.as_deref(),
+        subtotal - taken,
+        cart.shipping_method_id,
+        policy,
+    );
+    let country_rates = match &destination {
+        Some(destination) => shipping::tax_rates_of_country(conn, &destination.country_code)?,
+        None => Vec::new(),
+    };
+    let rules = delivery::tax_rules(&country_rates, destination.as_ref(), policy);
+    Ok(Priced {
+        totals: totals(&amounts, kind, delivery.charge(), &rules, policy),
+        delivery,
+        discount_problem,
+    })
 }
 
 /// Loads a cart the caller may use, or `NOT_FOUND` (also for someone else's cart).
@@ -149,13 +220,14 @@ fn view(conn: &mut DbConnection, cart: Cart, policy: &PricingPolicy) -> AppResul
         Some(id) => discount::by_id(conn, id)?,
         None => None,
     };
-    let (totals, discount_problem) = price(&lines, discount.as_ref(), policy, now());
+    let priced = price(conn, &cart, &lines, discount.as_ref(), policy, now())?;
     Ok(CartView {
         cart,
         lines,
         discount,
-        discount_problem,
-        totals,
+        discount_problem: priced.discount_problem,
+        delivery: priced.delivery,
+        totals: priced.totals,
     })
 }
 
@@ -300,10 +372,8 @@ pub async fn set_discount(
                         ))
                     })?;
                     let lines = cart::lines(conn, cart.id)?;
-                    let (undiscounted, _) = price(&lines, None, &policy, now());
-                    if let Some(refusal) =
-                        discount_rules(&found).refusal(undiscounted.subtotal, now())
-                    {
+                    let (subtotal, _) = goods(&amounts(&lines), None);
+                    if let Some(refusal) = discount_rules(&found).refusal(subtotal, now()) {
                         return Err(AppError::rejected(refusal));
                     }
                     Some(found.id)
@@ -313,6 +383,115 @@ pub async fn set_discount(
             let cart = Cart {
                 discount_code_id: code_id,
                 ..cart
+            };
+            view(conn, cart, &policy)
+        })
+    })
+    .await
+}
+
+/// What `cartBuyerIdentityUpdate` changes; a part left `None` keeps its value.
+#[derive(Debug, Clone, Default)]
+pub struct BuyerIdentityChange {
+    /// Where the confirmation goes.
+    pub email: Option<String>,
+    /// Where the goods go.
+    pub shipping_address: Option<AddressParts>,
+    /// Where the invoice goes.
+    pub billing_address: Option<AddressParts>,
+}
+
+/// A checked address as stored (a JSON object of parts), or its problems under `field`.
+pub fn checked_address(parts: &AddressParts, field: &str) -> AppResult<String> {
+    let address = PostalAddress::parse(parts).map_err(|problems| {
+        AppError::Rejected(problems.into_iter().map(|p| p.under(field)).collect())
+    })?;
+    serde_json::to_string(address.parts()).map_err(AppError::internal)
+}
+
+/// Sets who buys the cart and where it goes; its delivery options and taxes follow the new
+/// shipping address.
+pub async fn set_buyer_identity(
+    db: &Db,
+    caller: Principal,
+    token: String,
+    change: BuyerIdentityChange,
+    policy: PricingPolicy,
+) -> AppResult<CartView> {
+    let email = change
+        .email
+        .as_deref()
+        .map(|raw| {
+            Email::parse(raw)
+                .map(|email| email.as_str().to_owned())
+                .map_err(|r| AppError::rejected(r).under("buyerIdentity"))
+        })
+        .transpose()?;
+    let shipping = change
+        .shipping_address
+        .as_ref()
+        .map(|parts| checked_address(parts, "shippingAddress"))
+        .transpose()
+        .map_err(|e| e.under("buyerIdentity"))?;
+    let billing = change
+        .billing_address
+        .as_ref()
+        .map(|parts| checked_address(parts, "billingAddress"))
+        .transpose()
+        .map_err(|e| e.under("buyerIdentity"))?;
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let cart = load_for(conn, &caller, &token)?;
+            mutable(&cart)?;
+            let identity = BuyerIdentity {
+                buyer_email: email.unwrap_or_else(|| cart.buyer_email.clone()),
+                shipping_address: shipping.unwrap_or_else(|| cart.shipping_address.clone()),
+                billing_address: billing.unwrap_or_else(|| cart.billing_address.clone()),
+            };
+            cart::set_buyer_identity(conn, cart.id, identity.clone(), now())?;
+            let cart = Cart {
+                buyer_email: identity.buyer_email,
+                shipping_address: identity.shipping_address,
+                billing_address: identity.billing_address,
+                ..cart
+            };
+            view(conn, cart, &policy)
+        })
+    })
+    .await
+}
+
+/// Chooses one of the cart's delivery options by its handle.
+pub async fn select_delivery_option(
+    db: &Db,
+    caller: Principal,
+    token: String,
+    handle: String,
+    policy: PricingPolicy,
+) -> AppResult<CartView> {
+    db.run(move |conn| {
+        write_transaction(conn, |conn| {
+            let cart = load_for(conn, &caller, &token)?;
+            mutable(&cart)?;
+            let current = view(conn, cart, &policy)?;
+            let Some(option) = current
+                .delivery
+                .offered()
+                .iter()
+                .find(|option| option.handle == handle.trim())
+            else {
+                return Err(AppError::rejected(Rejection::new(
+                    &["handle"],
+                    RejectionCode::NotFound,
+                    "this delivery option is not offered for the cart as it is; read \
+                     Cart.deliveryOptions",
+                )));
+            };
+            let method_id = option.method_id;
+            cart::set_shipping_method(conn, current.cart.id, method_id, now())?;
+            let cart = Cart {
+                shipping_method_id: method_id,
+                ..current.cart
             };
             view(conn, cart, &policy)
         })

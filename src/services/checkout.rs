@@ -15,7 +15,7 @@ use crate::db::models::discount;
 use crate::db::models::order::{self, NewOrder, NewOrderLine, Order};
 use crate::db::{Db, DbConnection};
 use crate::domain::accounts::{Email, Principal, Role};
-use crate::domain::address::{AddressParts, PostalAddress};
+use crate::domain::address::AddressParts;
 use crate::domain::events::{EventType, StockChangeReason, Subject};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::money::line_total;
@@ -24,7 +24,7 @@ use crate::domain::pricing::PricingPolicy;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::domain::stock::StockDisclosure;
 use crate::error::{AppError, AppResult, is_unique_violation};
-use crate::services::cart::{LineAvailability, load_for, price};
+use crate::services::cart::{LineAvailability, checked_address, destination, load_for, price};
 use crate::services::events::{
     Changes, LineSnapshot, StockChange, order_payload, recorded_transaction,
 };
@@ -79,10 +79,10 @@ impl CheckoutServices {
 pub struct CheckoutRequest {
     /// The cart's token.
     pub cart_token: String,
-    /// Where the confirmation goes.
-    pub email: String,
-    /// Where the goods go.
-    pub shipping_address: AddressParts,
+    /// Where the confirmation goes; `None`: the cart's buyer email.
+    pub email: Option<String>,
+    /// Where the goods go; `None`: the cart's shipping address.
+    pub shipping_address: Option<AddressParts>,
     /// The client's key for this attempt: the same key returns the same order.
     pub idempotency_key: String,
     /// The client's address: guests' checkouts are limited per address.
@@ -116,21 +116,24 @@ pub async fn complete(
     services
         .admit(&caller, request.client_address.as_deref())
         .await?;
-    let email = Email::parse(&request.email).map_err(|r| AppError::rejected(r).under("input"))?;
-    let address = PostalAddress::parse(&request.shipping_address).map_err(|problems| {
-        AppError::Rejected(
-            problems
-                .into_iter()
-                .map(|p| p.under("shippingAddress").under("input"))
-                .collect(),
-        )
-    })?;
+    let email = request
+        .email
+        .as_deref()
+        .map(|raw| Email::parse(raw).map_err(|r| AppError::rejected(r).under("input")))
+        .transpose()?;
+    let address_json = request
+        .shipping_address
+        .as_ref()
+        .map(|parts| checked_address(parts, "shippingAddress").map_err(|e| e.under("input")))
+        .transpose()?;
     let key = IdempotencyKey::parse(&request.idempotency_key, &["input", "idempotencyKey"])
         .map_err(AppError::rejected)?;
     let key = owner_scoped_key(&caller, &request.cart_token, &key);
-    let address_json =
-        serde_json::to_string(&address_json(address.parts())).map_err(AppError::internal)?;
-    let request_hash = hash_parts(&[&request.cart_token, email.as_str(), &address_json]);
+    let request_hash = hash_parts(&[
+        &request.cart_token,
+        email.as_ref().map_or("", Email::as_str),
+        address_json.as_deref().unwrap_or(""),
+    ]);
     let access_token = SecretToken::generate(ORDER_TOKEN_PREFIX);
     let placed = {
         let (key, hash, token_hash) = (key.clone(), request_hash.clone(), access_token.hash());
@@ -145,8 +148,8 @@ pub async fn complete(
                     &caller,
                     &cart,
                     &PlaceOrder {
-                        email: &email,
-                        address_json: &address_json,
+                        email: email.as_ref(),
+                        address_json: address_json.as_deref(),
                         key: &key,
                         request_hash: &hash,
                         access_token_hash: &token_hash,
@@ -201,8 +204,8 @@ fn owner_scoped_key(caller: &Principal, cart_token: &str, key: &IdempotencyKey) 
 
 /// What the order is placed with, beside the cart.
 struct PlaceOrder<'a> {
-    email: &'a Email,
-    address_json: &'a str,
+    email: Option<&'a Email>,
+    address_json: Option<&'a str>,
     key: &'a str,
     request_hash: &'a str,
     access_token_hash: &'a str,
@@ -229,19 +232,31 @@ fn replay(existing: Order, request_hash: &str) -> AppResult<Order> {
     }
 }
 
-fn address_json(parts: &AddressParts) -> serde_json::Value {
-    serde_json::json!({
-        "firstName": parts.first_name,
-        "lastName": parts.last_name,
-        "company": parts.company,
-        "line1": parts.line1,
-        "line2": parts.line2,
-        "city": parts.city,
-        "region": parts.region,
-        "postalCode": parts.postal_code,
-        "countryCode": parts.country_code,
-        "phone": parts.phone,
-    })
+/// Who buys and where it goes: the request's, else the cart's.
+fn buyer<'a>(request: &PlaceOrder<'a>, cart: &'a Cart) -> AppResult<(&'a str, &'a str)> {
+    let email = match request.email {
+        Some(email) => email.as_str(),
+        None if !cart.buyer_email.is_empty() => &cart.buyer_email,
+        None => {
+            return Err(rejected(
+                &["input", "email"],
+                RejectionCode::Invalid,
+                "give an email, here or on the cart (cartBuyerIdentityUpdate)",
+            ));
+        }
+    };
+    let address = match request.address_json {
+        Some(address) => address,
+        None if !cart.shipping_address.is_empty() => &cart.shipping_address,
+        None => {
+            return Err(rejected(
+                &["input", "shippingAddress"],
+                RejectionCode::Invalid,
+                "give a shipping address, here or on the cart (cartBuyerIdentityUpdate)",
+            ));
+        }
+    };
+    Ok((email, address))
 }
 
 /// The transaction: everything or nothing.
@@ -256,11 +271,10 @@ fn place(
     currency: &str,
 ) -> AppResult<Placement> {
     let PlaceOrder {
-        email,
-        address_json,
         key,
         request_hash,
         access_token_hash,
+        ..
     } = *request;
     if let Some(existing) = order::by_idempotency_key(conn, key)? {
         return replay(existing, request_hash).map(Placement::Replayed);
@@ -301,15 +315,25 @@ fn place(
         Some(id) => discount::by_id(conn, id)?,
         None => None,
     };
+    let (email, address_json) = buyer(request, cart)?;
+    let destined = Cart {
+        shipping_address: address_json.to_owned(),
+        ..cart.clone()
+    };
     let now = Utc::now().naive_utc();
-    let (totals, discount_problem) = price(&lines, code.as_ref(), policy, now);
-    if let Some(problem) = discount_problem {
+    let priced = price(conn, &destined, &lines, code.as_ref(), policy, now)?;
+    if let Some(problem) = priced.discount_problem {
         return Err(rejected(
             &["input", "cartId"],
             RejectionCode::DiscountNotApplicable,
             problem,
         ));
     }
+    if let Some(refusal) = priced.delivery.refusal(destination(&destined).as_ref()) {
+        return Err(AppError::rejected(refusal.under("input")));
+    }
+    let totals = priced.totals;
+    let tax_lines = serde_json::to_string(&totals.tax_lines).map_err(AppError::internal)?;
     let status = OrderStatus::PendingPayment.as_str();
     // The order row first: it claims the idempotency key, so a concurrent request with the same
     // key waits here and then fails on the unique key instead of taking stock as well.
@@ -317,7 +341,7 @@ fn place(
         conn,
         &NewOrder {
             user_id: cart.user_id.or(caller.account_id().map(|a| a.0)),
-            email: email.as_str(),
+            email,
             status,
             currency,
             subtotal: totals.subtotal,
@@ -332,6 +356,10 @@ fn place(
             created_at: now,
             updated_at: now,
             access_token_hash: Some(access_token_hash),
+            billing_address: &cart.billing_address,
+            shipping_method: priced.delivery.chosen().map(|option| option.title.as_str()),
+            tax_lines: &tax_lines,
+            taxes_included: totals.taxes_included,
         },
     )?;
     let order_id = placed.id;

@@ -31,6 +31,7 @@ pub mod sealing;
 pub mod seed;
 pub mod session_cache;
 pub mod shared_limits;
+pub mod shipping;
 pub mod throttle;
 pub mod tokens;
 pub mod webhooks;

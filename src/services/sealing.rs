@@ -1,5 +1,5 @@
 //! Keeping personal data sealed: `bazaar rotate-key` re-seals every sealed value (addresses,
-//! shipping addresses, event and webhook payloads) under the current key, and `serve` checks
+//! the addresses of carts and orders, event and webhook payloads) under the current key, and `serve` checks
 //! at start that the stored values open.
 
 use crate::db::models::{address, order};
@@ -15,8 +15,10 @@ const BATCH: i64 = 500;
 pub struct Resealed {
     /// Addresses.
     pub addresses: u64,
-    /// Orders' shipping addresses.
+    /// Orders' shipping and billing addresses.
     pub orders: u64,
+    /// Carts' shipping and billing addresses.
+    pub carts: u64,
     /// Event payloads.
     pub events: u64,
     /// Webhook delivery bodies.
@@ -52,6 +54,9 @@ pub fn rotate(db: &Db) -> anyhow::Result<Resealed> {
     }
     for column in [
         SealedColumn::OrderShippingAddresses,
+        SealedColumn::OrderBillingAddresses,
+        SealedColumn::CartShippingAddresses,
+        SealedColumn::CartBillingAddresses,
         SealedColumn::EventPayloads,
         SealedColumn::WebhookBodies,
     ] {
@@ -63,7 +68,12 @@ pub fn rotate(db: &Db) -> anyhow::Result<Resealed> {
                 })
             })?;
             match column {
-                SealedColumn::OrderShippingAddresses => resealed.orders += written,
+                SealedColumn::OrderShippingAddresses | SealedColumn::OrderBillingAddresses => {
+                    resealed.orders += written;
+                }
+                SealedColumn::CartShippingAddresses | SealedColumn::CartBillingAddresses => {
+                    resealed.carts += written;
+                }
                 SealedColumn::EventPayloads => resealed.events += written,
                 SealedColumn::WebhookBodies => resealed.webhook_deliveries += written,
             }

@@ -308,6 +308,42 @@ async fn every_protected_field_answers_each_role_as_intended() {
             [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
         ),
         (
+            "shippingZoneCreate",
+            "mutation { shippingZoneCreate(input: { name: \"Z\", regions: [{ countryCode: \"FR\" }] }) { shippingZone { id } userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "shippingZoneDelete",
+            "mutation { shippingZoneDelete(id: \"gid://bazaar/ShippingZone/999999\") { deletedId userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, NotFound, NotFound, Forbidden],
+        ),
+        (
+            "shippingMethodCreate",
+            "mutation { shippingMethodCreate(zoneId: \"gid://bazaar/ShippingZone/999999\", input: { name: \"M\", price: \"1\" }) { shippingMethod { id } userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, NotFound, NotFound, Forbidden],
+        ),
+        (
+            "taxRateCreate",
+            "mutation { taxRateCreate(input: { name: \"VAT\", countryCode: \"FR\", ratePercent: \"20\" }) { taxRate { id } userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
+            "taxRateDelete",
+            "mutation { taxRateDelete(id: \"gid://bazaar/TaxRate/999999\") { deletedId userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, NotFound, NotFound, Forbidden],
+        ),
+        (
+            "shop",
+            "{ shop { currencyCode shippingZones { name } taxRates { name } } }",
+            json!({}),
+            [Allowed, Allowed, Allowed, Allowed, Allowed],
+        ),
+        (
             "discountCodes",
             "{ discountCodes(first: 5) { edges { node { id code } } } }",
             json!({}),

@@ -8,6 +8,7 @@ mod bulk;
 mod catalog;
 mod commerce;
 mod database;
+mod delivery;
 mod edge;
 mod errors;
 mod events;

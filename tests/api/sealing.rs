@@ -201,7 +201,7 @@ async fn rotate_key_seals_clear_values_then_re_seals_them_under_a_new_key() {
 
     let first = stdout_of(bazaar(&url, Some(OLD), &["rotate-key"]));
     assert!(
-        first.starts_with("re-sealed 50 address(es), 500 order shipping address(es),")
+        first.starts_with("re-sealed 50 address(es), 500 order address(es),")
             && first.contains("under key \"old\""),
         "{first}"
     );
@@ -213,7 +213,7 @@ async fn rotate_key_seals_clear_values_then_re_seals_them_under_a_new_key() {
     let keys = format!("{NEW},{OLD}");
     let second = stdout_of(bazaar(&url, Some(&keys), &["rotate-key"]));
     assert!(
-        second.starts_with("re-sealed 50 address(es), 500 order shipping address(es),"),
+        second.starts_with("re-sealed 50 address(es), 500 order address(es),"),
         "{second}"
     );
     let (phones, shipping) = stored();
@@ -222,7 +222,7 @@ async fn rotate_key_seals_clear_values_then_re_seals_them_under_a_new_key() {
     let again = stdout_of(bazaar(&url, Some(NEW), &["rotate-key"]));
     assert!(
         again.starts_with(
-            "re-sealed 0 address(es), 0 order shipping address(es), 0 event(s) and 0 webhook"
+            "re-sealed 0 address(es), 0 order address(es), 0 cart address(es), 0 event(s) and 0 webhook"
         ),
         "{again}"
     );

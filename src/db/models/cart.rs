@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{cart_lines, carts, products, variants};
+use crate::db::sealed::{Sealed, Unsealed};
 
 /// A cart row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -17,6 +18,28 @@ pub struct Cart {
     pub order_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Where the confirmation goes; empty until the buyer says.
+    pub buyer_email: String,
+    /// The shipping address as a JSON object of parts; empty until the buyer says.
+    #[diesel(deserialize_as = Unsealed)]
+    pub shipping_address: String,
+    /// The billing address, likewise.
+    #[diesel(deserialize_as = Unsealed)]
+    pub billing_address: String,
+    /// The shipping method the buyer chose, if any.
+    pub shipping_method_id: Option<i64>,
+}
+
+/// Who buys a cart and where it goes, as stored (addresses as JSON objects of parts, empty when
+/// not given).
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = carts)]
+pub struct BuyerIdentity {
+    pub buyer_email: String,
+    #[diesel(serialize_as = Sealed)]
+    pub shipping_address: String,
+    #[diesel(serialize_as = Sealed)]
+    pub billing_address: String,
 }
 
 /// A cart line with what the shop knows of its variant now.
@@ -146,6 +169,33 @@ pub fn update(
         .set((
             carts::user_id.eq(user_id),
             carts::discount_code_id.eq(discount_code_id),
+            carts::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Sets who buys the cart and where it goes.
+pub fn set_buyer_identity(
+    conn: &mut DbConnection,
+    cart_id: i64,
+    identity: BuyerIdentity,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(carts::table.find(cart_id))
+        .set((identity, carts::updated_at.eq(now)))
+        .execute(conn)
+}
+
+/// Sets the shipping method the buyer chose (`None`: the cheapest offered).
+pub fn set_shipping_method(
+    conn: &mut DbConnection,
+    cart_id: i64,
+    method_id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(carts::table.find(cart_id))
+        .set((
+            carts::shipping_method_id.eq(method_id),
             carts::updated_at.eq(now),
         ))
         .execute(conn)

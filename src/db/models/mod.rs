@@ -19,6 +19,7 @@ pub mod payment;
 pub mod product;
 pub mod product_review;
 pub mod session;
+pub mod shipping;
 pub mod sign_up;
 pub mod user;
 pub mod variant;

@@ -44,6 +44,15 @@ pub struct Order {
     /// The event-log position of the row's latest change: change feeds walk orders in this
     /// order.
     pub change_position: i64,
+    /// The billing address as a JSON object of parts; empty when none was given.
+    #[diesel(deserialize_as = Unsealed)]
+    pub billing_address: String,
+    /// The title of the delivery option charged.
+    pub shipping_method: Option<String>,
+    /// The taxes charged, a JSON array of [`crate::domain::pricing::TaxLine`].
+    pub tax_lines: String,
+    /// Whether the prices included the taxes.
+    pub taxes_included: bool,
 }
 
 /// An order to insert.
@@ -67,6 +76,11 @@ pub struct NewOrder<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub access_token_hash: Option<&'a str>,
+    #[diesel(serialize_as = Sealed)]
+    pub billing_address: &'a str,
+    pub shipping_method: Option<&'a str>,
+    pub tax_lines: &'a str,
+    pub taxes_included: bool,
 }
 
 /// An order line: a snapshot of what was bought at what price.

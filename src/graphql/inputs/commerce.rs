@@ -14,7 +14,7 @@ use crate::graphql::inputs::accounts::AddressInput;
 use crate::graphql::inputs::feeds::{OrderSortBy, since};
 use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
 use crate::graphql::types::order::OrderStatus;
-use crate::services::cart::LineChange;
+use crate::services::cart::{BuyerIdentityChange, LineChange};
 use crate::services::orders::OrderQuery;
 
 /// A variant and a quantity.
@@ -36,15 +36,37 @@ impl CartLineInput {
     }
 }
 
+/// Who buys a cart and where it goes; a field left out keeps its value.
+#[derive(InputObject)]
+pub struct CartBuyerIdentityInput {
+    /// Where the order confirmation goes.
+    pub email: Option<String>,
+    /// Where the goods go: it decides the delivery options and the taxes.
+    pub shipping_address: Option<AddressInput>,
+    /// Where the invoice goes.
+    pub billing_address: Option<AddressInput>,
+}
+
+impl From<CartBuyerIdentityInput> for BuyerIdentityChange {
+    fn from(input: CartBuyerIdentityInput) -> Self {
+        Self {
+            email: input.email,
+            shipping_address: input.shipping_address.map(Into::into),
+            billing_address: input.billing_address.map(Into::into),
+        }
+    }
+}
+
 /// What checkout needs besides the cart.
 #[derive(InputObject)]
 pub struct CheckoutInput {
     /// The cart to check out.
     pub cart_id: ID,
-    /// Where the confirmation goes.
-    pub email: String,
-    /// Where the goods go.
-    pub shipping_address: AddressInput,
+    /// Where the confirmation goes; by default the cart's buyer email.
+    pub email: Option<String>,
+    /// Where the goods go; by default the cart's shipping address. The cart is priced for it:
+    /// its delivery option and taxes.
+    pub shipping_address: Option<AddressInput>,
     /// A key the client makes up for this checkout (a UUID, say) and sends again on retry: the
     /// same key returns the same order; reusing it for another checkout is an error.
     pub idempotency_key: String,

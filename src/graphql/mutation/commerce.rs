@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::{GlobalId, NodeKind};
-use crate::graphql::inputs::commerce::{CartLineInput, CheckoutInput};
+use crate::graphql::inputs::commerce::{CartBuyerIdentityInput, CartLineInput, CheckoutInput};
 use crate::graphql::types::cart::{CartNode, cart_token};
 use crate::graphql::types::order::PaymentNode;
 use crate::graphql::types::{Decimal, OrderNode};
@@ -157,6 +157,55 @@ impl CommerceMutation {
         self.discount(ctx, cart_id, None).await
     }
 
+    /// Sets who buys a cart and where it goes (any part left out keeps its value). The shipping
+    /// address decides `Cart.deliveryOptions` and the taxes; checkout uses all three.
+    async fn cart_buyer_identity_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The cart.")] cart_id: ID,
+        #[graphql(desc = "The buyer's email and addresses.")]
+        buyer_identity: CartBuyerIdentityInput,
+    ) -> Result<CartPayload> {
+        let request = ctx.request()?;
+        let token = cart_token(&cart_id)?;
+        let result = cart::set_buyer_identity(
+            &request.db,
+            request.principal,
+            token,
+            buyer_identity.into(),
+            ctx.shop()?.pricing,
+        )
+        .await;
+        respond(result, |view| CartPayload {
+            cart: Some(view.into()),
+            ..Default::default()
+        })
+    }
+
+    /// Chooses how a cart is delivered, by the `handle` of one of its `deliveryOptions`.
+    /// Without a choice (or once the choice is no longer offered) the cheapest applies.
+    async fn cart_delivery_option_select(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The cart.")] cart_id: ID,
+        #[graphql(desc = "The option's handle, from `Cart.deliveryOptions`.")] handle: String,
+    ) -> Result<CartPayload> {
+        let request = ctx.request()?;
+        let token = cart_token(&cart_id)?;
+        let result = cart::select_delivery_option(
+            &request.db,
+            request.principal,
+            token,
+            handle,
+            ctx.shop()?.pricing,
+        )
+        .await;
+        respond(result, |view| CartPayload {
+            cart: Some(view.into()),
+            ..Default::default()
+        })
+    }
+
     /// Turns a cart into an order at the server's prices, reserving the stock, in one
     /// transaction. Send the same `idempotencyKey` when retrying: you get the same order.
     async fn checkout_complete(
@@ -170,7 +219,7 @@ impl CommerceMutation {
         let checkout = checkout::CheckoutRequest {
             cart_token: cart_token(&input.cart_id)?,
             email: input.email,
-            shipping_address: AddressParts::from(input.shipping_address),
+            shipping_address: input.shipping_address.map(AddressParts::from),
             idempotency_key: input.idempotency_key,
             client_address: request.client_address.clone(),
         };

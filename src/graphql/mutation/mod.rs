@@ -9,6 +9,7 @@ mod merchandising;
 mod metadata;
 mod partners;
 mod product_reviews;
+mod shipping;
 mod webhooks;
 
 use async_graphql::MergedObject;
@@ -24,5 +25,6 @@ pub struct Mutation(
     metadata::MetadataMutation,
     partners::PartnerMutation,
     product_reviews::ReviewMutation,
+    shipping::ShippingMutation,
     webhooks::WebhookMutation,
 );

@@ -17,6 +17,7 @@ use crate::graphql::pagination::{encode_cursor, page_request};
 use crate::graphql::types::OrderNode;
 use crate::graphql::types::cart::{CartNode, cart_token};
 use crate::graphql::types::order::OrderConnection;
+use crate::graphql::types::shipping::ShopNode;
 use crate::services::orders::{LineDetail, OrderCaller, OrderPageWith};
 use crate::services::{cart, orders};
 
@@ -26,6 +27,12 @@ pub struct CommerceQuery;
 
 #[Object]
 impl CommerceQuery {
+    /// The shop's settings a front end needs: its currency, whether prices include tax, where
+    /// it ships and its tax rates.
+    async fn shop(&self) -> ShopNode {
+        ShopNode
+    }
+
     /// A cart by id, priced now; null when there is none you may use.
     async fn cart(
         &self,

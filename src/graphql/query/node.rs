@@ -69,7 +69,7 @@ pub(crate) async fn load_node(
                 .load_one(OrderId(id.id))
                 .await?
                 .filter(|order| orders::may_see(order, &OrderCaller::from(*caller)))
-                .map(|order| Node::Order(OrderNode::from(order)))
+                .map(|order| Node::Order(Box::new(OrderNode::from(order))))
         }
         NodeKind::Image => {
             let Some(image) = loader.load_one(ImageId(id.id)).await? else {
@@ -104,7 +104,10 @@ pub(crate) async fn load_node(
         | NodeKind::WebhookDelivery
         | NodeKind::OrderLine
         | NodeKind::Fulfillment
-        | NodeKind::OrderNote => None,
+        | NodeKind::OrderNote
+        | NodeKind::ShippingZone
+        | NodeKind::ShippingMethod
+        | NodeKind::TaxRate => None,
     })
 }
 

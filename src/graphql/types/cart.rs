@@ -5,6 +5,7 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use crate::db::models::cart::CartLineView;
 use crate::domain::accounts::Role;
 use crate::domain::bounds::MAX_CART_LINES;
+use crate::domain::delivery::DeliveryOption;
 use crate::domain::ids::VariantId;
 use crate::domain::money::Currency;
 use crate::domain::pricing::Totals;
@@ -12,7 +13,8 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::loaders::Loader;
 use crate::graphql::pagination::list_size;
-use crate::graphql::types::{Money, VariantNode};
+use crate::graphql::types::shipping::PostalAddressNode;
+use crate::graphql::types::{Decimal, Money, VariantNode};
 use crate::services::cart::{CartView, LineAvailability};
 
 const CART_ID_PREFIX: &str = "gid://bazaar/Cart/";
@@ -49,10 +51,33 @@ pub struct PriceTotals {
     pub discount: Money,
     /// Shipping.
     pub shipping: Money,
-    /// Tax on the discounted subtotal.
+    /// The sum of the tax lines.
     pub tax: Money,
-    /// What the customer pays.
+    /// What the customer pays: `subtotal − discount + shipping`, plus `tax` unless
+    /// `taxesIncluded`.
     pub total: Money,
+    /// Each tax charged (a country's rate and its region's are separate lines). At most 10.
+    pub tax_lines: Vec<TaxLineNode>,
+    /// Whether the prices already include the taxes (EU-style shops): the tax lines are then
+    /// the part of the price they make up, not added to the total.
+    pub taxes_included: bool,
+}
+
+/// One tax charged.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(name = "TaxLine")]
+pub struct TaxLineNode {
+    /// The rate's name, e.g. `GST`.
+    pub name: String,
+    /// The rate in percent, e.g. `8.25`.
+    pub rate_percent: Decimal,
+    /// The amount.
+    pub amount: Money,
+}
+
+/// A rate in basis points as a percentage with two decimals (825 → `8.25`).
+pub fn percent_of_bp(rate_bp: u32) -> Decimal {
+    Decimal(format!("{}.{:02}", rate_bp / 100, rate_bp % 100))
 }
 
 /// Money amounts of `totals` in `currency`.
@@ -63,6 +88,60 @@ pub fn totals_in(totals: &Totals, currency: Currency) -> PriceTotals {
         shipping: Money::new(totals.shipping, currency),
         tax: Money::new(totals.tax, currency),
         total: Money::new(totals.total, currency),
+        tax_lines: totals
+            .tax_lines
+            .iter()
+            .map(|line| TaxLineNode {
+                name: line.name.clone(),
+                rate_percent: percent_of_bp(line.rate_bp),
+                amount: Money::new(line.amount, currency),
+            })
+            .collect(),
+        taxes_included: totals.taxes_included,
+    }
+}
+
+/// A way to deliver a cart, with what it costs that cart.
+pub struct DeliveryOptionNode(DeliveryOption);
+
+/// A way to deliver a cart, with what it costs that cart.
+#[Object(name = "DeliveryOption")]
+impl DeliveryOptionNode {
+    /// What `cartDeliveryOptionSelect` takes to choose it.
+    async fn handle(&self) -> &str {
+        &self.0.handle
+    }
+
+    /// What the customer sees, e.g. `Express`.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// What it costs this cart (0 once the cart reaches the method's free-shipping threshold).
+    async fn price(&self, ctx: &Context<'_>) -> Result<Money> {
+        Ok(Money::new(self.0.price, ctx.shop()?.currency))
+    }
+}
+
+/// Who buys a cart and where it goes.
+pub struct BuyerIdentityNode<'a>(&'a CartView);
+
+/// Who buys a cart and where it goes.
+#[Object(name = "CartBuyerIdentity")]
+impl BuyerIdentityNode<'_> {
+    /// Where the order confirmation goes; null until given.
+    async fn email(&self) -> Option<&str> {
+        Some(self.0.cart.buyer_email.as_str()).filter(|email| !email.is_empty())
+    }
+
+    /// Where the goods go; null until given.
+    async fn shipping_address(&self) -> Option<PostalAddressNode> {
+        self.0.shipping_address().map(PostalAddressNode)
+    }
+
+    /// Where the invoice goes; null until given.
+    async fn billing_address(&self) -> Option<PostalAddressNode> {
+        self.0.billing_address().map(PostalAddressNode)
     }
 }
 
@@ -120,7 +199,33 @@ impl CartNode {
         self.view.discount_problem.as_deref()
     }
 
-    /// What the cart costs now, at current prices.
+    /// Who buys the cart and where it goes (`cartBuyerIdentityUpdate`).
+    async fn buyer_identity(&self) -> BuyerIdentityNode<'_> {
+        BuyerIdentityNode(&self.view)
+    }
+
+    /// How the cart can be delivered to its shipping address, cheapest first: the methods of
+    /// the shipping zone serving it that suit the cart's subtotal. Empty when the shop does not
+    /// deliver there, or has shipping zones and the cart has no shipping address yet; a shop
+    /// without zones offers its one standard option everywhere. At most 20.
+    async fn delivery_options(&self) -> Vec<DeliveryOptionNode> {
+        self.view
+            .delivery
+            .offered()
+            .iter()
+            .cloned()
+            .map(DeliveryOptionNode)
+            .collect()
+    }
+
+    /// The option the totals charge: the one chosen while it is offered, else the cheapest;
+    /// null when there is none.
+    async fn selected_delivery_option(&self) -> Option<DeliveryOptionNode> {
+        self.view.delivery.chosen().cloned().map(DeliveryOptionNode)
+    }
+
+    /// What the cart costs now, at current prices, with the selected delivery option and the
+    /// taxes of its shipping address (before one is given: the shop's default rate).
     async fn totals(&self, ctx: &Context<'_>) -> Result<PriceTotals> {
         Ok(totals_in(&self.view.totals, ctx.shop()?.currency))
     }

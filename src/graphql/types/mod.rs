@@ -14,6 +14,7 @@ pub mod order;
 pub mod partner;
 pub mod product;
 pub mod review;
+pub mod shipping;
 pub mod variant;
 pub mod webhook;
 

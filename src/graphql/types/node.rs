@@ -27,7 +27,7 @@ pub enum Node {
     /// An address (only your own, unless you are staff).
     Address(AddressNode),
     /// An order (only your own, unless you are staff).
-    Order(OrderNode),
+    Order(Box<OrderNode>),
     /// A discount code (staff only).
     DiscountCode(DiscountCodeNode),
     /// A product image (when you may see its product).

@@ -27,7 +27,9 @@ use crate::graphql::pagination::list_size;
 use crate::graphql::types::cart::{PriceTotals, totals_in};
 use crate::graphql::types::fulfillment::{FulfillmentNode, OrderNoteNode};
 use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
+use crate::graphql::types::shipping::PostalAddressNode;
 use crate::graphql::types::{AccountNode, Money, VariantNode};
+use crate::services::cart::stored_address;
 use crate::services::payments::flow::refunded_total;
 
 /// Where an order is in its life.
@@ -215,8 +217,25 @@ impl OrderNode {
             shipping: self.row.shipping_total,
             tax: self.row.tax_total,
             total: self.row.total,
+            tax_lines: serde_json::from_str(&self.row.tax_lines).unwrap_or_default(),
+            taxes_included: self.row.taxes_included,
         };
         Ok(totals_in(&totals, self.currency(ctx)?))
+    }
+
+    /// The title of the delivery option charged (`Cart.selectedDeliveryOption` at checkout);
+    /// null for orders placed before delivery options existed.
+    async fn shipping_method(&self) -> Option<&str> {
+        self.row.shipping_method.as_deref()
+    }
+
+    /// Where the invoice goes, as the cart gave it; null when none was given, and for a partner
+    /// whose key lacks `READ_CUSTOMERS`.
+    async fn billing_address(&self, ctx: &Context<'_>) -> Result<Option<PostalAddressNode>> {
+        if !sees_personal_data(ctx)? {
+            return Ok(None);
+        }
+        Ok(stored_address(&self.row.billing_address).map(PostalAddressNode))
     }
 
     /// The discount code used, if any.

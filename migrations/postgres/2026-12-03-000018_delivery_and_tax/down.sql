@@ -1,0 +1,13 @@
+ALTER TABLE orders DROP COLUMN taxes_included;
+ALTER TABLE orders DROP COLUMN tax_lines;
+ALTER TABLE orders DROP COLUMN shipping_method;
+ALTER TABLE orders DROP COLUMN billing_address;
+DROP INDEX carts_shipping_method;
+ALTER TABLE carts DROP COLUMN shipping_method_id;
+ALTER TABLE carts DROP COLUMN billing_address;
+ALTER TABLE carts DROP COLUMN shipping_address;
+ALTER TABLE carts DROP COLUMN buyer_email;
+DROP TABLE tax_rates;
+DROP TABLE shipping_methods;
+DROP TABLE shipping_zone_regions;
+DROP TABLE shipping_zones;
