@@ -316,6 +316,8 @@ archive_tables!(
     shipping_zone_regions,
     shipping_methods,
     tax_rates,
+    collections,
+    collection_products,
     carts,
     cart_lines,
     orders,

@@ -286,6 +286,24 @@ where
     }
 }
 
+/// PostgreSQL numbers its parameters: `?` → `$1`, `$2`, … (the SQL holds no string literal
+/// with a `?`).
+#[cfg(feature = "postgres")]
+pub fn number_placeholders(sql: &str) -> String {
+    let mut numbered = String::with_capacity(sql.len() + 16);
+    let mut next = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            next += 1;
+            numbered.push('$');
+            numbered.push_str(&next.to_string());
+        } else {
+            numbered.push(c);
+        }
+    }
+    numbered
+}
+
 /// Filters a boxed `$query` to rows whose `$column` is one of `$ids`: a plain `=` for a single id,
 /// `= ANY(…)` (PostgreSQL) or `IN (…)` for several. PostgreSQL re-plans a prepared `= ANY($1)`
 /// on every execution (its generic plan, costed for an array of unknown length, never wins),

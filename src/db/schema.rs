@@ -236,6 +236,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    collections (id) {
+        id -> BigInt,
+        title -> Text,
+        slug -> Text,
+        description -> Text,
+        published -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collection_products (id) {
+        id -> BigInt,
+        collection_id -> BigInt,
+        product_id -> BigInt,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
     order_lines (id) {
         id -> BigInt,
         order_id -> BigInt,
@@ -346,6 +367,8 @@ diesel::joinable!(order_notes -> orders (order_id));
 diesel::joinable!(shipping_zone_regions -> shipping_zones (zone_id));
 diesel::joinable!(shipping_methods -> shipping_zones (zone_id));
 diesel::joinable!(carts -> shipping_methods (shipping_method_id));
+diesel::joinable!(collection_products -> collections (collection_id));
+diesel::joinable!(collection_products -> products (product_id));
 diesel::table! {
     /// Provider webhook events already applied.
     provider_events (id) {
@@ -527,6 +550,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     shipping_zone_regions,
     shipping_methods,
     tax_rates,
+    collections,
+    collection_products,
     order_lines,
     order_events,
     fulfillments,

@@ -35,6 +35,13 @@ pub const MAX_USER_ERRORS: usize = 10;
 /// Lines of one `inventorySetQuantities` (and the user errors it may return: one per line).
 pub const MAX_STOCK_LINES: usize = 250;
 
+/// Most products of one manual collection.
+pub const MAX_PRODUCTS_PER_COLLECTION: usize = 1000;
+/// Most collections one product is in (`Product.collections`).
+pub const MAX_COLLECTIONS_PER_PRODUCT: usize = 25;
+/// Most products one collection mutation adds, removes or moves.
+pub const MAX_COLLECTION_CHANGES: usize = 250;
+
 /// Whether a list holding `count` items can take `more` without passing `most`; a
 /// `LIMIT_REACHED` rejection at `field` saying so (`what` names the items, plural) if not.
 pub fn room_for(

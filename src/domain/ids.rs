@@ -33,6 +33,8 @@ id_newtype! {
     ImageId;
     /// Identifies a product review.
     ReviewId;
+    /// Identifies a manual collection.
+    CollectionId;
 }
 
 /// What every global id starts with.

@@ -5,6 +5,7 @@ pub mod address;
 pub mod archive;
 pub mod bounds;
 pub mod catalog;
+pub mod collections;
 pub mod cost;
 pub mod delivery;
 pub mod events;

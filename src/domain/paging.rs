@@ -83,6 +83,32 @@ impl<K> PageRequest<K> {
     }
 }
 
+/// A keyset window over a list ordered newest (highest id) first: ids below `after`, above
+/// `before`, `limit` rows, nearest the end first when `from_end` (see `newest_first_window!`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdWindow {
+    /// Only rows listed after (older than) this id.
+    pub after: Option<i64>,
+    /// Only rows listed before (newer than) this id.
+    pub before: Option<i64>,
+    /// Rows to fetch.
+    pub limit: i64,
+    /// Take the rows nearest `before`; returned nearest-first.
+    pub from_end: bool,
+}
+
+impl PageRequest<i64> {
+    /// The rows to fetch for this page of a newest-first list.
+    pub fn id_window(&self) -> IdWindow {
+        IdWindow {
+            after: self.after,
+            before: self.before,
+            limit: self.fetch_limit(),
+            from_end: self.from_end,
+        }
+    }
+}
+
 /// Checks the `first` argument of a list that is not a connection (a product's variants, say):
 /// 0 to `most` items, the list's maximum.
 pub fn list_size(first: i32, most: usize) -> Result<usize, String> {

@@ -48,6 +48,8 @@ pub enum NodeKind {
     ShippingMethod,
     /// A `TaxRate`.
     TaxRate,
+    /// A manual `Collection` of products.
+    Collection,
 }
 
 impl NodeKind {
@@ -73,6 +75,7 @@ impl NodeKind {
             Self::ShippingZone => "ShippingZone",
             Self::ShippingMethod => "ShippingMethod",
             Self::TaxRate => "TaxRate",
+            Self::Collection => "Collection",
         }
     }
 
@@ -99,6 +102,7 @@ impl NodeKind {
             Self::ShippingZone,
             Self::ShippingMethod,
             Self::TaxRate,
+            Self::Collection,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::db::models::collection::MemberKey;
 use crate::db::models::product::ProductKey;
 use crate::domain::feeds::RowKey;
 use crate::domain::instant;
@@ -29,6 +30,9 @@ impl CursorKey for i64 {}
 
 /// A position in a list walked by creation or by change.
 impl CursorKey for RowKey {}
+
+/// A position in a collection's product list.
+impl CursorKey for MemberKey {}
 
 /// A position in a sorted product list.
 impl CursorKey for ProductKey {

@@ -47,6 +47,7 @@
 //! | `Product.reviews` | 10 | yes | read: the 10 newest approved reviews (reviews are unbounded) |
 //! | `Variant.selectedOptions` | 3 | no | `variantCreate` refuses a 4th option value; read cut at 3 |
 //! | `Product.options` | 3 | no | variant writes refuse a 4th option name among a product's variants on sale; read cut at 3 |
+//! | `Product.collections` | 25 | no | `collectionAddProducts` refuses a product's 26th collection (under the product's row lock); read cut at 25 |
 //! | `Account.addresses` | 20 | no | `addressAdd` refuses a 21st address; read cut at 20 |
 //! | `Cart.lines` | 50 | yes | `cartLinesAdd`/`cartLinesUpdate` refuse a 51st line (under the cart's row lock); a sign-in merge stops at 50 |
 //! | `Order.lines` | 50 | yes | an order's lines are its cart's |
@@ -80,9 +81,10 @@ use async_graphql::{Name, Value as ConstValue, Variables};
 
 use crate::domain::address::MAX_ADDRESSES_PER_ACCOUNT;
 use crate::domain::bounds::{
-    MAX_CART_LINES, MAX_CATEGORY_CHILDREN, MAX_EVENTS_PER_ORDER, MAX_IMAGES_PER_PRODUCT,
-    MAX_OPTIONS_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_PAYMENTS_PER_ORDER, MAX_STOCK_LINES,
-    MAX_USER_ERRORS, MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN,
+    MAX_CART_LINES, MAX_CATEGORY_CHILDREN, MAX_COLLECTIONS_PER_PRODUCT, MAX_EVENTS_PER_ORDER,
+    MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT,
+    MAX_PAYMENTS_PER_ORDER, MAX_STOCK_LINES, MAX_USER_ERRORS, MAX_VARIANTS_PER_PRODUCT,
+    REVIEWS_SHOWN,
 };
 use crate::domain::delivery::{
     MAX_SHIPPING_ZONES, MAX_TAX_LINES, MAX_TAX_RATES, MAX_ZONE_METHODS, MAX_ZONE_REGIONS,
@@ -105,6 +107,7 @@ pub const LIST_BOUNDS: &[(&str, &str, usize)] = &[
     ("Product", "reviews", REVIEWS_SHOWN),
     ("Variant", "selectedOptions", MAX_OPTIONS_PER_VARIANT),
     ("Product", "options", MAX_OPTIONS_PER_PRODUCT),
+    ("Product", "collections", MAX_COLLECTIONS_PER_PRODUCT),
     ("Account", "addresses", MAX_ADDRESSES_PER_ACCOUNT),
     ("Cart", "lines", MAX_CART_LINES),
     ("Order", "lines", MAX_CART_LINES),

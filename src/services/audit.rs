@@ -4,7 +4,7 @@
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::db::models::audit::{self, AuditEntry, AuditWindow, NewAuditEntry};
+use crate::db::models::audit::{self, AuditEntry, NewAuditEntry};
 use crate::db::{Db, DbConnection};
 use crate::domain::paging::{Page, PageRequest};
 use crate::error::AppResult;
@@ -32,6 +32,8 @@ pub enum Subject {
     ShippingMethod(i64),
     /// A tax rate.
     TaxRate(i64),
+    /// A manual collection (its fields and products).
+    Collection(i64),
 }
 
 impl Subject {
@@ -47,6 +49,7 @@ impl Subject {
             Self::ShippingZone(id) => ("ShippingZone", id),
             Self::ShippingMethod(id) => ("ShippingMethod", id),
             Self::TaxRate(id) => ("TaxRate", id),
+            Self::Collection(id) => ("Collection", id),
         }
     }
 }
@@ -77,12 +80,7 @@ pub fn record(
 
 /// One page of entries, newest first.
 pub async fn page(db: &Db, page: PageRequest<i64>) -> AppResult<Page<AuditEntry>> {
-    let window = AuditWindow {
-        after: page.after,
-        before: page.before,
-        limit: page.fetch_limit(),
-        from_end: page.from_end,
-    };
+    let window = page.id_window();
     let rows = db.run(move |conn| Ok(audit::page(conn, &window)?)).await?;
     Ok(page.into_page(rows))
 }

@@ -6,7 +6,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
 use crate::db::models::discount::{
-    self, CodeFilter, CodeWindow, DiscountCode, DiscountCodeRules, NewDiscountCode,
+    self, CodeFilter, DiscountCode, DiscountCodeRules, NewDiscountCode,
 };
 use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::instant;
@@ -315,12 +315,7 @@ pub async fn list(
         active: query.active,
         now: Some(Utc::now().naive_utc()),
     };
-    let window = CodeWindow {
-        after: page.after,
-        before: page.before,
-        limit: page.fetch_limit(),
-        from_end: page.from_end,
-    };
+    let window = page.id_window();
     let rows = db
         .run(move |conn| Ok(discount::page(conn, &filter, &window)?))
         .await?;

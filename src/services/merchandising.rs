@@ -53,7 +53,7 @@ fn not_found(field: &str, what: &str) -> AppError {
 }
 
 /// A unique-key violation on `field` becomes `TAKEN`.
-fn taken(field: &'static str) -> impl Fn(DieselError) -> AppError {
+pub(super) fn taken(field: &'static str) -> impl Fn(DieselError) -> AppError {
     move |error| match error {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => rejected(
             &["input", field],
@@ -66,12 +66,22 @@ fn taken(field: &'static str) -> impl Fn(DieselError) -> AppError {
 
 /// Checks a display name (1–200 characters) and a slug (made from the name when absent).
 fn name_and_slug(name: &str, slug: Option<&str>) -> AppResult<(String, String)> {
+    titled_and_slugged("name", name, slug)
+}
+
+/// Checks a display name or title (1–200 characters, given as `field`) and a slug (made from
+/// it when absent).
+pub(super) fn titled_and_slugged(
+    field: &str,
+    name: &str,
+    slug: Option<&str>,
+) -> AppResult<(String, String)> {
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(rejected(
-            &["input", "name"],
+            &["input", field],
             RejectionCode::Invalid,
-            "a name has 1 to 200 characters",
+            format!("a {field} has 1 to 200 characters"),
         ));
     }
     let slug = match slug {
@@ -263,7 +273,7 @@ fn check_category(conn: &mut DbConnection, category_id: Option<i64>) -> AppResul
     Ok(())
 }
 
-fn check_description(description: &str) -> AppResult<()> {
+pub(super) fn check_description(description: &str) -> AppResult<()> {
     if description.chars().count() > 10_000 {
         return Err(rejected(
             &["input", "description"],

@@ -10,6 +10,7 @@ pub mod bus;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod collections;
 pub mod cost;
 pub mod discounts;
 pub mod events;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 
-use crate::db::models::partner::{self, ApiKey, App, AppWindow, NewApiKey};
+use crate::db::models::partner::{self, ApiKey, App, NewApiKey};
 use crate::db::{Db, write_transaction};
 use crate::domain::accounts::NAME_MAX_CHARS;
 use crate::domain::paging::{Page, PageRequest};
@@ -171,12 +171,7 @@ pub async fn revoke_key(db: &Db, key_id: i64) -> AppResult<ApiKey> {
 /// The apps, newest first, each with its newest [`KEYS_LISTED_PER_APP`] keys (two statements
 /// a page).
 pub async fn list_apps(db: &Db, page: PageRequest<i64>) -> AppResult<Page<(App, Vec<ApiKey>)>> {
-    let window = AppWindow {
-        after: page.after,
-        before: page.before,
-        limit: page.fetch_limit(),
-        from_end: page.from_end,
-    };
+    let window = page.id_window();
     let rows = db
         .run(move |conn| {
             let apps = partner::apps_page(conn, &window)?;

@@ -392,6 +392,12 @@ async fn every_protected_field_answers_each_role_as_intended() {
             [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
         ),
         (
+            "collectionCreate",
+            "mutation { collectionCreate(input: { title: \"Matrix\" }) { collection { id } userErrors { code } } }",
+            json!({}),
+            [Unauthenticated, Forbidden, Allowed, Allowed, Forbidden],
+        ),
+        (
             "categoryUpdate",
             "mutation { categoryUpdate(id: \"gid://bazaar/Category/1\", input: { position: 3 }) { category { id } userErrors { code } } }",
             json!({}),

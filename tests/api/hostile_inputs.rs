@@ -739,6 +739,7 @@ struct Fixtures {
     ids: Vec<(&'static str, String, String)>,
     product_slug: String,
     category_slug: String,
+    collection_slug: String,
     discount_code: String,
     order_token: String,
     /// The key the fixture order was placed with: a checkout sending it again with another cart
@@ -751,7 +752,8 @@ struct Fixtures {
 
 impl Fixtures {
     /// The kind an id position names: the kind named last in the argument's name (`variantIds`),
-    /// else in the field's name (`productImageRemove(id)` → `Image`), else `Product`.
+    /// else in the field's name (`productImageRemove(id)` → `Image`; a plural at its end names
+    /// what another argument lists: `collectionAddProducts(id)` → `Collection`), else `Product`.
     fn id_kind(&self, field: &str, name: &str) -> &'static str {
         let named_last = |text: &str| {
             let text = text.to_lowercase();
@@ -763,6 +765,15 @@ impl Fixtures {
                 })
                 .max()
                 .map(|(_, _, kind)| kind)
+        };
+        let listed = self
+            .ids
+            .iter()
+            .map(|(kind, _, _)| format!("{kind}s"))
+            .find(|plural| field.ends_with(plural.as_str()));
+        let field = match &listed {
+            Some(plural) => &field[..field.len() - plural.len()],
+            None => field,
         };
         named_last(name)
             .or_else(|| named_last(field))
@@ -845,6 +856,8 @@ impl Fixtures {
             _ if lower.contains("slug") => {
                 if lower.contains("category") || field.contains("category") {
                     json!(self.category_slug)
+                } else if lower.contains("collection") || field.contains("collection") {
+                    json!(self.collection_slug)
                 } else {
                     json!(self.product_slug)
                 }
@@ -1252,9 +1265,28 @@ async fn fixtures(app: &TestApp, admin: &str) -> Fixtures {
             .await["webhookSubscriptionCreate"]["subscription"]["id"],
         )
     };
+    let collection = |title: &'static str| async move {
+        let made = data(
+            "mutation($title: String!) { collectionCreate(input: { title: $title }) {
+                collection { id slug } userErrors { code } } }",
+            json!({ "title": title }),
+        )
+        .await;
+        let id = text(&made["collectionCreate"]["collection"]["id"]);
+        data(
+            "mutation($id: ID!, $p: [ID!]!) { collectionAddProducts(id: $id, productIds: $p) {
+                userErrors { code } } }",
+            json!({ "id": id, "p": [products[0].0, products[1].0] }),
+        )
+        .await;
+        (id, text(&made["collectionCreate"]["collection"]["slug"]))
+    };
+    let (main_collection, collection_slug) = collection("Hostile picks").await;
+    let (spare_collection, _) = collection("Spare picks").await;
     Fixtures {
         ids: vec![
             ("Category", category(0), category(1)),
+            ("Collection", main_collection, spare_collection),
             ("Product", products[0].0.clone(), products[1].0.clone()),
             ("Variant", products[0].2.clone(), products[1].2.clone()),
             (
@@ -1280,6 +1312,7 @@ async fn fixtures(app: &TestApp, admin: &str) -> Fixtures {
         ],
         product_slug: products[0].1.clone(),
         category_slug: text(&catalog["categories"][0]["slug"]),
+        collection_slug,
         discount_code: "HOSTILE".to_owned(),
         order_token,
         idempotency_key: "hostile-fixture".to_owned(),

@@ -6,6 +6,7 @@ mod archive;
 mod authorization;
 mod bulk;
 mod catalog;
+mod collections;
 mod commerce;
 mod database;
 mod delivery;

@@ -288,6 +288,13 @@ async fn every_staff_operation_answers_each_scope_as_intended() {
             Forbidden,
         ),
         (
+            "collectionCreate",
+            "mutation { collectionCreate(input: { title: \"Scoped\" }) { collection { id } userErrors { code } } }",
+            json!({}),
+            Some("WRITE_PRODUCTS"),
+            Forbidden,
+        ),
+        (
             "variantUpdate",
             "mutation($id: ID!) { variantUpdate(id: $id, input: { title: \"Scoped\" }) { userErrors { code } } }",
             json!({ "id": variant }),

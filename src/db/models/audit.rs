@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::audit_log;
+use crate::domain::paging::IdWindow;
 use crate::newest_first_window;
 
 /// An audit entry.
@@ -41,21 +42,8 @@ pub fn insert(conn: &mut DbConnection, entry: &NewAuditEntry<'_>) -> QueryResult
     Ok(())
 }
 
-/// A keyset window over entries, newest first.
-#[derive(Debug, Clone)]
-pub struct AuditWindow {
-    /// Only entries older than this id.
-    pub after: Option<i64>,
-    /// Only entries newer than this id.
-    pub before: Option<i64>,
-    /// Rows to fetch.
-    pub limit: i64,
-    /// Take the rows nearest `before`; returned nearest-first.
-    pub from_end: bool,
-}
-
 /// One window of entries, newest first.
-pub fn page(conn: &mut DbConnection, window: &AuditWindow) -> QueryResult<Vec<AuditEntry>> {
+pub fn page(conn: &mut DbConnection, window: &IdWindow) -> QueryResult<Vec<AuditEntry>> {
     newest_first_window!(
         audit_log::table
             .select(AuditEntry::as_select())

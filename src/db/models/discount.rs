@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::discount_codes;
+use crate::domain::paging::IdWindow;
 use crate::{filter_ids, filter_like, newest_first_window};
 
 /// A discount code row.
@@ -124,24 +125,11 @@ pub struct CodeFilter {
     pub now: Option<NaiveDateTime>,
 }
 
-/// A keyset window over codes, newest (highest id) first.
-#[derive(Debug, Clone)]
-pub struct CodeWindow {
-    /// Only codes listed after (older than) this id.
-    pub after: Option<i64>,
-    /// Only codes listed before (newer than) this id.
-    pub before: Option<i64>,
-    /// Rows to fetch.
-    pub limit: i64,
-    /// Take the rows nearest `before`; returned nearest-first.
-    pub from_end: bool,
-}
-
 /// One window of the codes matching `filter`, in one statement.
 pub fn page(
     conn: &mut DbConnection,
     filter: &CodeFilter,
-    window: &CodeWindow,
+    window: &IdWindow,
 ) -> QueryResult<Vec<DiscountCode>> {
     let mut query = discount_codes::table
         .select(DiscountCode::as_select())

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bulk;
 pub mod cart;
 pub mod category;
+pub mod collection;
 pub mod discount;
 pub mod email_verification;
 pub mod event;

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{api_keys, apps};
 use crate::db::{DbConnection, notices};
+use crate::domain::paging::IdWindow;
 use crate::{filter_ids, newest_first_window};
 
 /// A partner app.
@@ -93,18 +94,8 @@ pub fn insert_app(
         .get_result(conn)
 }
 
-/// Which apps a page lists: ids below `after`, above `before`, `limit` rows, nearest the end
-/// first when `from_end`.
-#[derive(Debug, Clone, Copy)]
-pub struct AppWindow {
-    pub after: Option<i64>,
-    pub before: Option<i64>,
-    pub limit: i64,
-    pub from_end: bool,
-}
-
 /// One window of the apps, newest first, in one statement.
-pub fn apps_page(conn: &mut DbConnection, window: &AppWindow) -> QueryResult<Vec<App>> {
+pub fn apps_page(conn: &mut DbConnection, window: &IdWindow) -> QueryResult<Vec<App>> {
     let query = apps::table.select(App::as_select()).into_boxed();
     newest_first_window!(query, apps::id, window).load(conn)
 }

@@ -466,30 +466,12 @@ mod window_sql {
         match conn {
             DbConnection::Sqlite(_) => sql,
             #[cfg(feature = "postgres")]
-            DbConnection::Pg(_) => number_placeholders(&sql),
+            DbConnection::Pg(_) => crate::db::number_placeholders(&sql),
         }
     }
 
     fn placeholders(count: usize) -> String {
         vec!["?"; count].join(", ")
-    }
-
-    /// PostgreSQL numbers its parameters: `?` → `$1`, `$2`, … (the SQL holds no string literal
-    /// with a `?`).
-    #[cfg(feature = "postgres")]
-    fn number_placeholders(sql: &str) -> String {
-        let mut numbered = String::with_capacity(sql.len() + 16);
-        let mut next = 0;
-        for c in sql.chars() {
-            if c == '?' {
-                next += 1;
-                numbered.push('$');
-                numbered.push_str(&next.to_string());
-            } else {
-                numbered.push(c);
-            }
-        }
-        numbered
     }
 
     /// Binds, in the order `build` placed them: statuses, after, before, row limit.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalog;
+mod collections;
 mod discounts;
 mod metadata;
 mod orders;
@@ -16,6 +17,7 @@ use tracing::Instrument as _;
 
 pub use accounts::{AddressesOf, OrderStatsOf};
 pub use catalog::{CategoryProducts, ChildrenOf, DbLoader, ImagesOf, VariantBySku, VariantsOf};
+pub use collections::{CollectionMembers, CollectionsOf};
 pub use metadata::MetadataOf;
 pub use orders::{
     EventsOf, FulfillmentsOf, LinesOf, LinesWithVariantsOf, NotesOf, PaymentsOf,

@@ -2,6 +2,7 @@
 //! `userErrors`.
 
 mod accounts;
+mod collections;
 mod commerce;
 mod discounts;
 mod fulfillments;
@@ -18,6 +19,7 @@ use async_graphql::MergedObject;
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     accounts::AccountMutation,
+    collections::CollectionMutation,
     commerce::CommerceMutation,
     discounts::DiscountMutation,
     fulfillments::FulfillmentMutation,

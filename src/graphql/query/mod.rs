@@ -2,6 +2,7 @@
 
 mod accounts;
 mod catalog;
+mod collections;
 mod commerce;
 mod discounts;
 mod events;
@@ -17,6 +18,7 @@ use async_graphql::MergedObject;
 pub struct Query(
     node::NodeQuery,
     catalog::CatalogQuery,
+    collections::CollectionQuery,
     accounts::AccountQuery,
     commerce::CommerceQuery,
     discounts::DiscountQuery,

@@ -4,8 +4,8 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::accounts::{Principal, Role};
 use crate::domain::ids::{
-    AccountId, AddressId, CategoryId, DiscountCodeId, ImageId, OrderId, ProductId, ReviewId,
-    VariantId,
+    AccountId, AddressId, CategoryId, CollectionId, DiscountCodeId, ImageId, OrderId, ProductId,
+    ReviewId, VariantId,
 };
 use crate::domain::partners::Scope;
 use crate::domain::reviews::ReviewStatus;
@@ -15,8 +15,8 @@ use crate::graphql::loaders::Loader;
 use crate::graphql::types::product::ImageNode;
 use crate::graphql::types::review::ReviewNode;
 use crate::graphql::types::{
-    AccountNode, AddressNode, CategoryNode, DiscountCodeNode, Node, OrderNode, ProductNode,
-    VariantNode,
+    AccountNode, AddressNode, CategoryNode, CollectionNode, DiscountCodeNode, Node, OrderNode,
+    ProductNode, VariantNode,
 };
 use crate::services::orders::{self, OrderCaller};
 
@@ -41,6 +41,10 @@ pub(crate) async fn load_node(
             .load_one(CategoryId(id.id))
             .await?
             .map(|c| Node::Category(CategoryNode::from(c))),
+        NodeKind::Collection => loader
+            .load_one(CollectionId(id.id))
+            .await?
+            .map(|c| Node::Collection(CollectionNode::from(c))),
         NodeKind::Product => loader
             .load_one(ProductId(id.id))
             .await?

@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod cart;
 pub mod category;
+pub mod collection;
 pub mod discount;
 pub mod event;
 pub mod fulfillment;
@@ -20,6 +21,7 @@ pub mod webhook;
 
 pub use account::{AccountNode, AddressNode};
 pub use category::CategoryNode;
+pub use collection::CollectionNode;
 pub use discount::DiscountCodeNode;
 pub use money::{Decimal, Money};
 pub use node::Node;

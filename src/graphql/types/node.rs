@@ -5,7 +5,8 @@ use async_graphql::{ID, Interface};
 use super::product::ImageNode;
 use super::review::ReviewNode;
 use super::{
-    AccountNode, AddressNode, CategoryNode, DiscountCodeNode, OrderNode, ProductNode, VariantNode,
+    AccountNode, AddressNode, CategoryNode, CollectionNode, DiscountCodeNode, OrderNode,
+    ProductNode, VariantNode,
 };
 
 /// An object with a global id.
@@ -18,6 +19,8 @@ use super::{
 pub enum Node {
     /// A category.
     Category(CategoryNode),
+    /// A manual collection (unpublished ones for staff and keys with `READ_PRODUCTS` only).
+    Collection(CollectionNode),
     /// A product.
     Product(ProductNode),
     /// A product variant.

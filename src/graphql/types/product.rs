@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::{CategoryNode, Money, VariantNode};
+use super::{CategoryNode, CollectionNode, Money, VariantNode};
 use crate::db::models::category::Category;
 use crate::db::models::image::Image;
 use crate::db::models::product::{Product, ProductKey, ProductSortField, ProductWithCategory};
@@ -22,8 +22,8 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::merchandising::VariantOptionInput;
+use crate::graphql::loaders::{CollectionsOf, RatingOf, ReviewsOf};
 use crate::graphql::loaders::{ImagesOf, Loader, VariantsOf, each_row};
-use crate::graphql::loaders::{RatingOf, ReviewsOf};
 use crate::graphql::pagination::{encode_cursor, list_size};
 use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
 use crate::graphql::types::review::{ProductRating, ReviewNode};
@@ -367,6 +367,14 @@ impl ProductNode {
         let loader = ctx.data::<Loader>()?;
         let images = loader.load_one(ImagesOf(self.product_id())).await?;
         Ok(each_row(images).take(size).map(ImageNode::from).collect())
+    }
+
+    /// The manual collections the product is in that you may see, by title. At most 25: a
+    /// product is in no more.
+    async fn collections(&self, ctx: &Context<'_>) -> Result<Vec<CollectionNode>> {
+        let loader = ctx.data::<Loader>()?;
+        let collections = loader.load_one(CollectionsOf(self.product_id())).await?;
+        Ok(each_row(collections).map(CollectionNode::from).collect())
     }
 
     /// The lowest and highest variant price.

@@ -1,0 +1,2 @@
+DROP TABLE collection_products;
+DROP TABLE collections;

@@ -1,0 +1,358 @@
+//! Manual collections and their members: products staff group by hand, in the order they set.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
+
+use crate::db::schema::{collection_products, collections, products};
+use crate::db::{DbConnection, MultiBackend};
+use crate::domain::catalog::{CatalogVisibility, ProductStatus};
+use crate::domain::paging::IdWindow;
+use crate::{filter_ids, newest_first_window};
+
+/// A collection row.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = collections)]
+pub struct Collection {
+    pub id: i64,
+    pub title: String,
+    pub slug: String,
+    pub description: String,
+    /// Shown to customers; an unpublished collection is for staff and partner keys only.
+    pub published: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A collection's own fields, as written.
+#[derive(Debug, Clone)]
+pub struct CollectionFields {
+    pub title: String,
+    pub slug: String,
+    pub description: String,
+    pub published: bool,
+}
+
+/// A position in a collection's product list: the member's position and its product id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct MemberKey(pub i32, pub i64);
+
+/// One window of a collection's products, in collection order (position, then product id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberWindow {
+    /// Only members strictly after this position.
+    pub after: Option<MemberKey>,
+    /// Only members strictly before this position.
+    pub before: Option<MemberKey>,
+    /// Rows to fetch per collection.
+    pub limit: i64,
+    /// Take the members nearest `before`, returned nearest-first.
+    pub from_end: bool,
+}
+
+/// A member of a collection, as a window returns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Member {
+    #[diesel(sql_type = BigInt)]
+    pub collection_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub product_id: i64,
+    #[diesel(sql_type = Integer)]
+    pub position: i32,
+}
+
+impl Member {
+    /// Its position in the collection's list.
+    pub fn key(&self) -> MemberKey {
+        MemberKey(self.position, self.product_id)
+    }
+}
+
+/// Boxed collection rows `visibility` shows: published ones for customers, every one for staff.
+fn shown(visibility: CatalogVisibility) -> collections::BoxedQuery<'static, MultiBackend> {
+    let rows = collections::table.into_boxed();
+    match visibility {
+        CatalogVisibility::Storefront => rows.filter(collections::published.eq(true)),
+        CatalogVisibility::Everything => rows,
+    }
+}
+
+/// The collections with these ids that `visibility` shows (in no particular order).
+pub fn by_ids(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    visibility: CatalogVisibility,
+) -> QueryResult<Vec<Collection>> {
+    let query = shown(visibility).select(Collection::as_select());
+    filter_ids!(query, collections::id, ids).load(conn)
+}
+
+/// The collection with this slug, if `visibility` shows it.
+pub fn by_slug(
+    conn: &mut DbConnection,
+    slug: &str,
+    visibility: CatalogVisibility,
+) -> QueryResult<Option<Collection>> {
+    shown(visibility)
+        .filter(collections::slug.eq(slug))
+        .select(Collection::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One window of the collections `visibility` shows, newest first.
+pub fn page(
+    conn: &mut DbConnection,
+    visibility: CatalogVisibility,
+    window: &IdWindow,
+) -> QueryResult<Vec<Collection>> {
+    let query = shown(visibility).select(Collection::as_select());
+    newest_first_window!(query, collections::id, window).load(conn)
+}
+
+/// The collections `visibility` shows that hold each of `product_ids`, by title: `(product id,
+/// collection)` pairs.
+pub fn of_products(
+    conn: &mut DbConnection,
+    product_ids: &[i64],
+    visibility: CatalogVisibility,
+) -> QueryResult<Vec<(i64, Collection)>> {
+    let mut query = collection_products::table
+        .inner_join(collections::table)
+        .select((collection_products::product_id, Collection::as_select()))
+        .order_by((collections::title, collections::id))
+        .into_boxed();
+    if visibility == CatalogVisibility::Storefront {
+        query = query.filter(collections::published.eq(true));
+    }
+    filter_ids!(query, collection_products::product_id, product_ids).load(conn)
+}
+
+/// Inserts a collection; its id.
+pub fn insert(
+    conn: &mut DbConnection,
+    fields: &CollectionFields,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(collections::table)
+        .values((
+            collections::title.eq(&fields.title),
+            collections::slug.eq(&fields.slug),
+            collections::description.eq(&fields.description),
+            collections::published.eq(fields.published),
+            collections::created_at.eq(now),
+            collections::updated_at.eq(now),
+        ))
+        .returning(collections::id)
+        .get_result(conn)
+}
+
+/// Writes a collection's fields; how many rows changed (0: no such collection).
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    fields: &CollectionFields,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(collections::table.find(id))
+        .set((
+            collections::title.eq(&fields.title),
+            collections::slug.eq(&fields.slug),
+            collections::description.eq(&fields.description),
+            collections::published.eq(fields.published),
+            collections::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Marks a collection changed (its members were).
+pub fn touch(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(collections::table.find(id))
+        .set(collections::updated_at.eq(now))
+        .execute(conn)
+}
+
+/// Deletes a collection and its memberships; how many collections went (0 or 1).
+pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+    delete_members(conn, id, None)?;
+    diesel::delete(collections::table.find(id)).execute(conn)
+}
+
+/// Locks a collection's row until the transaction ends (PostgreSQL; an immediate SQLite
+/// transaction already holds the write lock), so that writers of its members take turns; the
+/// collection, if it exists.
+pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Collection>> {
+    macro_rules! row {
+        () => {
+            collections::table.find(id).select(Collection::as_select())
+        };
+    }
+    match conn {
+        DbConnection::Sqlite(c) => row!().first(c).optional(),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(c) => row!().for_no_key_update().first(c).optional(),
+    }
+}
+
+/// Of `product_ids`, the ones that exist, with their rows locked in id order until the
+/// transaction ends (PostgreSQL), so that two collections taking one product count its
+/// memberships one after the other.
+pub fn lock_products(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult<Vec<i64>> {
+    let query = || {
+        products::table
+            .filter(products::id.eq_any(product_ids))
+            .select(products::id)
+            .order_by(products::id)
+    };
+    match conn {
+        DbConnection::Sqlite(c) => query().load(c),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(c) => query().for_no_key_update().load(c),
+    }
+}
+
+/// Every member's product id and position, in collection order.
+pub fn members(conn: &mut DbConnection, collection_id: i64) -> QueryResult<Vec<(i64, i32)>> {
+    collection_products::table
+        .filter(collection_products::collection_id.eq(collection_id))
+        .select((
+            collection_products::product_id,
+            collection_products::position,
+        ))
+        .order_by((
+            collection_products::position,
+            collection_products::product_id,
+        ))
+        .load(conn)
+}
+
+/// How many collections each of `product_ids` is in: `(product id, count)`, products in none
+/// left out.
+pub fn membership_counts(
+    conn: &mut DbConnection,
+    product_ids: &[i64],
+) -> QueryResult<Vec<(i64, i64)>> {
+    collection_products::table
+        .filter(collection_products::product_id.eq_any(product_ids))
+        .group_by(collection_products::product_id)
+        .select((collection_products::product_id, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Adds `product_ids` to the collection at positions `first_position`, `first_position + 1`, …
+pub fn insert_members(
+    conn: &mut DbConnection,
+    collection_id: i64,
+    first_position: i32,
+    product_ids: &[i64],
+) -> QueryResult<usize> {
+    if product_ids.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = product_ids
+        .iter()
+        .zip(first_position..)
+        .map(|(product_id, position)| {
+            (
+                collection_products::collection_id.eq(collection_id),
+                collection_products::product_id.eq(*product_id),
+                collection_products::position.eq(position),
+            )
+        })
+        .collect();
+    crate::on_backend!(conn, |concrete| diesel::insert_into(
+        collection_products::table
+    )
+    .values(rows)
+    .execute(concrete))
+}
+
+/// Takes `product_ids` out of the collection (every member when `None`).
+pub fn delete_members(
+    conn: &mut DbConnection,
+    collection_id: i64,
+    product_ids: Option<&[i64]>,
+) -> QueryResult<usize> {
+    let members =
+        collection_products::table.filter(collection_products::collection_id.eq(collection_id));
+    match product_ids {
+        Some(ids) => diesel::delete(members.filter(collection_products::product_id.eq_any(ids)))
+            .execute(conn),
+        None => diesel::delete(members).execute(conn),
+    }
+}
+
+/// One window of members of each collection in `collection_ids` whose products `visibility`
+/// shows, all in one statement (`ROW_NUMBER()` over a partition per collection): each
+/// collection's members in window order (nearest-first when `from_end`).
+pub fn windows(
+    conn: &mut DbConnection,
+    collection_ids: &[i64],
+    visibility: CatalogVisibility,
+    window: &MemberWindow,
+) -> QueryResult<Vec<Member>> {
+    let sql = window_sql(conn, visibility, window);
+    macro_rules! bind_rest {
+        ($query:expr) => {{
+            let mut query = $query;
+            if visibility == CatalogVisibility::Storefront {
+                query = query.bind::<Text, _>(ProductStatus::Active.as_str());
+            }
+            for key in [window.after, window.before].into_iter().flatten() {
+                query = query.bind::<Integer, _>(key.0).bind::<BigInt, _>(key.1);
+            }
+            query.bind::<BigInt, _>(window.limit)
+        }};
+    }
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            let ids = serde_json::to_string(collection_ids)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+            let query = diesel::sql_query(sql).into_boxed().bind::<Text, _>(ids);
+            bind_rest!(query).load(sqlite)
+        }
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => {
+            let query = diesel::sql_query(sql)
+                .into_boxed()
+                .bind::<diesel::sql_types::Array<BigInt>, _>(collection_ids.to_vec());
+            bind_rest!(query).load(pg)
+        }
+    }
+}
+
+/// The SQL of [`windows`], from fixed fragments only (every value is a bound parameter): the
+/// id list, then the status, the bounds and the row limit.
+fn window_sql(conn: &DbConnection, visibility: CatalogVisibility, window: &MemberWindow) -> String {
+    let reverse = window.from_end;
+    let direction = if reverse { "DESC" } else { "ASC" };
+    let mut conditions = vec![match conn {
+        DbConnection::Sqlite(_) => "m.collection_id IN (SELECT value FROM json_each(?))",
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => "m.collection_id = ANY(?)",
+    }];
+    if visibility == CatalogVisibility::Storefront {
+        conditions.push("p.status = ?");
+    }
+    if window.after.is_some() {
+        conditions.push("(m.position, m.product_id) > (?, ?)");
+    }
+    if window.before.is_some() {
+        conditions.push("(m.position, m.product_id) < (?, ?)");
+    }
+    let sql = format!(
+        "SELECT t.collection_id, t.product_id, t.position FROM (\
+           SELECT m.collection_id, m.product_id, m.position, ROW_NUMBER() OVER (\
+             PARTITION BY m.collection_id \
+             ORDER BY m.position {direction}, m.product_id {direction}) AS rn \
+           FROM collection_products m JOIN products p ON p.id = m.product_id \
+           WHERE {conditions}\
+         ) t WHERE t.rn <= ? ORDER BY t.collection_id, t.rn",
+        conditions = conditions.join(" AND "),
+    );
+    match conn {
+        DbConnection::Sqlite(_) => sql,
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => crate::db::number_placeholders(&sql),
+    }
+}
