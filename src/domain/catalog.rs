@@ -161,6 +161,11 @@ impl CategoryTree {
         tree
     }
 
+    /// Every category's id and materialised path (`/1/5/9/`).
+    pub fn paths(&self) -> impl Iterator<Item = (i64, &str)> {
+        self.paths.iter().map(|(id, path)| (*id, path.as_str()))
+    }
+
     /// The id of the category with this slug and the ids of all its descendants; `None` when no
     /// category has that slug.
     pub fn subtree_of_slug(&self, slug: &str) -> Option<Vec<i64>> {

@@ -9,6 +9,7 @@ pub mod collections;
 pub mod cost;
 pub mod delivery;
 pub mod events;
+pub mod facets;
 pub mod feeds;
 pub mod fulfillments;
 pub mod idempotency;

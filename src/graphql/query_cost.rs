@@ -48,6 +48,9 @@
 //! | `Variant.selectedOptions` | 3 | no | `variantCreate` refuses a 4th option value; read cut at 3 |
 //! | `Product.options` | 3 | no | variant writes refuse a 4th option name among a product's variants on sale; read cut at 3 |
 //! | `Product.collections` | 25 | no | `collectionAddProducts` refuses a product's 26th collection (under the product's row lock); read cut at 25 |
+//! | `ProductFacets.categories` | 100 | no | read: the 100 categories holding the most matching products |
+//! | `ProductFacets.options`, `OptionFacet.values` | 10, 50 | no | read: the options and values the most matching products have |
+//! | `ProductFacets.priceBands` | 11 | no | `priceBands` takes at most 10 boundaries |
 //! | `Account.addresses` | 20 | no | `addressAdd` refuses a 21st address; read cut at 20 |
 //! | `Cart.lines` | 50 | yes | `cartLinesAdd`/`cartLinesUpdate` refuse a 51st line (under the cart's row lock); a sign-in merge stops at 50 |
 //! | `Order.lines` | 50 | yes | an order's lines are its cart's |
@@ -89,6 +92,9 @@ use crate::domain::bounds::{
 use crate::domain::delivery::{
     MAX_SHIPPING_ZONES, MAX_TAX_LINES, MAX_TAX_RATES, MAX_ZONE_METHODS, MAX_ZONE_REGIONS,
 };
+use crate::domain::facets::{
+    MAX_CATEGORY_FACETS, MAX_OPTION_FACETS, MAX_OPTION_VALUE_FACETS, MAX_PRICE_BOUNDARIES,
+};
 use crate::domain::fulfillments::MAX_FULFILLMENTS_PER_ORDER;
 use crate::domain::metadata::MAX_METADATA_ENTRIES;
 use crate::domain::orders::MAX_NOTES_PER_ORDER;
@@ -108,6 +114,10 @@ pub const LIST_BOUNDS: &[(&str, &str, usize)] = &[
     ("Variant", "selectedOptions", MAX_OPTIONS_PER_VARIANT),
     ("Product", "options", MAX_OPTIONS_PER_PRODUCT),
     ("Product", "collections", MAX_COLLECTIONS_PER_PRODUCT),
+    ("ProductFacets", "categories", MAX_CATEGORY_FACETS),
+    ("ProductFacets", "options", MAX_OPTION_FACETS),
+    ("OptionFacet", "values", MAX_OPTION_VALUE_FACETS),
+    ("ProductFacets", "priceBands", MAX_PRICE_BOUNDARIES + 1),
     ("Account", "addresses", MAX_ADDRESSES_PER_ACCOUNT),
     ("Cart", "lines", MAX_CART_LINES),
     ("Order", "lines", MAX_CART_LINES),

@@ -11,11 +11,12 @@ use diesel::QueryResult;
 
 use crate::db::models::category::{self, Category};
 use crate::db::models::product::{
-    self, ProductFilter, ProductKey, ProductSortField, ProductWithCategory, Window,
+    self, FacetRows, ProductFilter, ProductKey, ProductSortField, ProductWithCategory, Window,
 };
 use crate::db::models::variant::{self, Variant};
 use crate::db::{Db, DbConnection};
 use crate::domain::catalog::{CatalogVisibility, CategoryTree, search_pattern};
+use crate::domain::facets::{self, OptionFacet, PriceBand};
 use crate::domain::feeds::{self, RowKey, RowSort, RowWindow};
 use crate::domain::metadata::MetadataCondition;
 use crate::domain::paging::{Page, PageRequest};
@@ -151,6 +152,73 @@ pub fn searched(phrase: Option<&str>) -> AppResult<Option<String>> {
         .flatten())
 }
 
+/// A product list's conditions, checked before any SQL: prices in order, the search text
+/// bounded, `updatedSince` in range.
+struct CheckedQuery {
+    query: ProductQuery,
+    search: Option<String>,
+    updated_since: Option<NaiveDateTime>,
+}
+
+fn checked(query: ProductQuery) -> AppResult<CheckedQuery> {
+    if let (Some(min), Some(max)) = (query.min_price, query.max_price)
+        && min > max
+    {
+        return Err(AppError::bad_input(
+            "the minimum price is above the maximum price",
+        ));
+    }
+    let search = searched(query.search.as_deref())?;
+    let updated_since =
+        feeds::updated_since(query.updated_since).map_err(AppError::BadUserInput)?;
+    Ok(CheckedQuery {
+        query,
+        search,
+        updated_since,
+    })
+}
+
+/// The category tree for one read: the cached one if fresh, else read through `conn` (and
+/// kept in `read`, for the caller to remember).
+fn tree_for(
+    conn: &mut DbConnection,
+    known: Option<Arc<CategoryTree>>,
+    read: &mut Option<Arc<CategoryTree>>,
+) -> QueryResult<Arc<CategoryTree>> {
+    if let Some(tree) = known {
+        return Ok(tree);
+    }
+    let tree = Arc::new(CategoryTree::new(category::tree(conn)?));
+    *read = Some(tree.clone());
+    Ok(tree)
+}
+
+impl CheckedQuery {
+    /// The filter of the query, its category resolved in `tree`; `None` when it names a
+    /// category that does not exist (nothing matches).
+    fn into_filter(self, tree: Option<&CategoryTree>) -> Option<ProductFilter> {
+        let category_ids = match (&self.query.category, tree) {
+            (Some(reference), Some(tree)) => {
+                let ids = reference.subtree_in(tree).unwrap_or_default();
+                if ids.is_empty() {
+                    return None;
+                }
+                Some(ids)
+            }
+            _ => None,
+        };
+        Some(ProductFilter {
+            search_pattern: self.search,
+            category_ids,
+            min_price: self.query.min_price,
+            max_price: self.query.max_price,
+            in_stock: self.query.in_stock,
+            updated_since: self.updated_since,
+            metadata: self.query.metadata,
+        })
+    }
+}
+
 /// One page of the products the caller may see that match `query`, each with its category when
 /// `with_categories`.
 pub async fn products(
@@ -162,64 +230,84 @@ pub async fn products(
     page: PageRequest<ProductKey>,
     with_categories: bool,
 ) -> AppResult<Page<ProductWithCategory>> {
-    if let (Some(min), Some(max)) = (query.min_price, query.max_price)
-        && min > max
-    {
-        return Err(AppError::bad_input(
-            "the minimum price is above the maximum price",
-        ));
-    }
-    let search = searched(query.search.as_deref())?;
-    let updated_since =
-        feeds::updated_since(query.updated_since).map_err(AppError::BadUserInput)?;
+    let query = checked(query)?;
     let window = window(sort, &page)?;
     let started = Instant::now();
     // Only lists by category need the tree (and the cache's lock).
-    let (known_tree, generation) = match query.category {
+    let (known_tree, generation) = match query.query.category {
         Some(_) => categories.fresh(started),
         None => (None, 0),
     };
     let (rows, read_tree) = db
         .run(move |conn| {
             let mut read_tree = None;
-            let category_ids = match &query.category {
+            let tree = match query.query.category {
+                Some(_) => Some(tree_for(conn, known_tree, &mut read_tree)?),
                 None => None,
-                Some(reference) => {
-                    let tree = match known_tree {
-                        Some(tree) => tree,
-                        None => {
-                            let tree = Arc::new(CategoryTree::new(category::tree(conn)?));
-                            read_tree = Some(tree.clone());
-                            tree
-                        }
-                    };
-                    // An unknown category matches nothing.
-                    let ids = reference.subtree_in(&tree).unwrap_or_default();
-                    if ids.is_empty() {
-                        return Ok((Vec::new(), read_tree));
-                    }
-                    Some(ids)
-                }
             };
-            let filter = ProductFilter {
-                search_pattern: search,
-                category_ids,
-                min_price: query.min_price,
-                max_price: query.max_price,
-                in_stock: query.in_stock,
-                updated_since,
-                metadata: query.metadata,
+            let rows = match query.into_filter(tree.as_deref()) {
+                Some(filter) => product::page(conn, &filter, visibility, &window, with_categories)?,
+                None => Vec::new(),
             };
-            Ok((
-                product::page(conn, &filter, visibility, &window, with_categories)?,
-                read_tree,
-            ))
+            Ok((rows, read_tree))
         })
         .await?;
     if let Some(tree) = read_tree {
         categories.remember(generation, tree, started);
     }
     Ok(page.into_page(rows))
+}
+
+/// The facets of the products the caller may see that match `query`: products per category
+/// (with its descendants), per option value and per price band (`boundaries`, minor units,
+/// checked), in three statements however many products match (and one for the tree when the
+/// cache has none).
+pub async fn product_facets(
+    db: &Db,
+    categories: &CategoryTreeCache,
+    visibility: CatalogVisibility,
+    query: ProductQuery,
+    boundaries: Vec<i64>,
+) -> AppResult<ProductFacets> {
+    facets::check_boundaries(&boundaries)
+        .map_err(|message| AppError::bad_input(format!("priceBands: {message}")))?;
+    let query = checked(query)?;
+    let started = Instant::now();
+    let (known_tree, generation) = categories.fresh(started);
+    let (rows, tree, read_tree) = db
+        .run(move |conn| {
+            let mut read_tree = None;
+            let tree = tree_for(conn, known_tree, &mut read_tree)?;
+            let rows = match query.into_filter(Some(&tree)) {
+                Some(filter) => product::facet_rows(conn, &filter, visibility)?,
+                None => FacetRows::default(),
+            };
+            Ok((rows, tree, read_tree))
+        })
+        .await?;
+    if let Some(tree) = read_tree {
+        categories.remember(generation, tree, started);
+    }
+    let paths = tree.paths().collect();
+    Ok(ProductFacets {
+        total: rows.by_category.iter().map(|(_, count)| count).sum(),
+        categories: facets::category_counts(&rows.by_category, &paths),
+        options: facets::option_counts(&rows.option_sets),
+        price_bands: facets::price_bands(&boundaries, &rows.by_price),
+    })
+}
+
+/// How the products matching a query spread over categories, option values and prices.
+#[derive(Debug, Clone)]
+pub struct ProductFacets {
+    /// Matching products.
+    pub total: i64,
+    /// `(category, products in it and its descendants)`, the fullest first.
+    pub categories: Vec<(i64, i64)>,
+    /// Options and their values' products.
+    pub options: Vec<OptionFacet>,
+    /// Products per band of lowest price.
+    pub price_bands: Vec<PriceBand>,
 }
 
 /// The visible product with this slug.

@@ -14,6 +14,7 @@ mod edge;
 mod errors;
 mod events;
 mod export;
+mod facets;
 mod fake_stripe;
 mod faults;
 mod feeds;

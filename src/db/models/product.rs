@@ -237,6 +237,51 @@ macro_rules! keyset {
     }};
 }
 
+/// Adds what `$filter` asks and what `$visibility` shows to a boxed query over products (alone
+/// or joined): the one place a product list's conditions are written, for its pages and its
+/// facets.
+macro_rules! filter_products {
+    ($query:expr, $conn:expr, $filter:expr, $visibility:expr) => {{
+        let filter: &ProductFilter = $filter;
+        let mut query = $query;
+        // Plain `=` rather than `= ANY(…)` for single values, so that PostgreSQL can walk
+        // the `(status, name, id)`-style indexes in order and stop at the page's end.
+        if $visibility == CatalogVisibility::Storefront {
+            query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
+        }
+        if let Some(pattern) = &filter.search_pattern {
+            query = filter_like!(query, $conn, products::search_text, pattern.clone());
+        }
+        if let Some(ids) = filter.category_ids.as_deref() {
+            query = filter_ids!(query, products::category_id, ids);
+        }
+        if filter.min_price.is_some() || filter.max_price.is_some() {
+            let priced = variants::table
+                .filter(variants::product_id.eq(products::id))
+                .filter(variants::price.ge(filter.min_price.unwrap_or(i64::MIN)))
+                .filter(variants::price.le(filter.max_price.unwrap_or(i64::MAX)));
+            query = query.filter(exists(priced));
+        }
+        if let Some(since) = filter.updated_since {
+            query = query.filter(products::updated_at.ge(since));
+        }
+        query = crate::filter_metadata!(query, product_id, products::id, &filter.metadata);
+        if let Some(in_stock) = filter.in_stock {
+            let stocked = exists(
+                variants::table
+                    .filter(variants::product_id.eq(products::id))
+                    .filter(variants::stock.gt(0)),
+            );
+            query = if in_stock {
+                query.filter(stocked)
+            } else {
+                query.filter(diesel::dsl::not(stocked))
+            };
+        }
+        query
+    }};
+}
+
 /// One page of visible products matching `filter`, in `window` order, each with its category
 /// when `with_categories` (the join costs more than the page when nobody asks for them).
 pub fn page(
@@ -249,41 +294,7 @@ pub fn page(
     /// Adds `filter`, `visibility` and `window` to a boxed query over products and loads it.
     macro_rules! filtered_page {
         ($query:expr) => {{
-            let mut query = $query;
-            // Plain `=` rather than `= ANY(…)` for single values, so that PostgreSQL can walk
-            // the `(status, name, id)`-style indexes in order and stop at the page's end.
-            if visibility == CatalogVisibility::Storefront {
-                query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
-            }
-            if let Some(pattern) = &filter.search_pattern {
-                query = filter_like!(query, conn, products::search_text, pattern.clone());
-            }
-            if let Some(ids) = filter.category_ids.as_deref() {
-                query = filter_ids!(query, products::category_id, ids);
-            }
-            if filter.min_price.is_some() || filter.max_price.is_some() {
-                let priced = variants::table
-                    .filter(variants::product_id.eq(products::id))
-                    .filter(variants::price.ge(filter.min_price.unwrap_or(i64::MIN)))
-                    .filter(variants::price.le(filter.max_price.unwrap_or(i64::MAX)));
-                query = query.filter(exists(priced));
-            }
-            if let Some(since) = filter.updated_since {
-                query = query.filter(products::updated_at.ge(since));
-            }
-            query = crate::filter_metadata!(query, product_id, products::id, &filter.metadata);
-            if let Some(in_stock) = filter.in_stock {
-                let stocked = exists(
-                    variants::table
-                        .filter(variants::product_id.eq(products::id))
-                        .filter(variants::stock.gt(0)),
-                );
-                query = if in_stock {
-                    query.filter(stocked)
-                } else {
-                    query.filter(diesel::dsl::not(stocked))
-                };
-            }
+            let query = filter_products!($query, conn, filter, visibility);
             let query = match window.field {
                 ProductSortField::Name => keyset!(query, window, products::name, ProductKey::Name),
                 ProductSortField::Price => {
@@ -317,6 +328,72 @@ pub fn page(
             .map(|product| (product, None))
             .collect())
     }
+}
+
+/// What the facets of a product list are counted from, each in one statement however many
+/// products match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FacetRows {
+    /// Matching products per category they are filed under (`None`: none).
+    pub by_category: Vec<(Option<i64>, i64)>,
+    /// Matching products per lowest live price (minor units).
+    pub by_price: Vec<(i64, i64)>,
+    /// Each distinct option set (JSON, as stored) of the shown variants of each matching
+    /// product: `(product id, options)`.
+    pub option_sets: Vec<(i64, String)>,
+}
+
+/// The rows the facets of the visible products matching `filter` are counted from.
+pub fn facet_rows(
+    conn: &mut DbConnection,
+    filter: &ProductFilter,
+    visibility: CatalogVisibility,
+) -> QueryResult<FacetRows> {
+    let by_category = filter_products!(
+        products::table
+            .group_by(products::category_id)
+            .select((products::category_id, diesel::dsl::count_star()))
+            .into_boxed(),
+        conn,
+        filter,
+        visibility
+    )
+    .load(conn)?;
+    let by_price = filter_products!(
+        products::table
+            .group_by(products::price_min)
+            .select((products::price_min, diesel::dsl::count_star()))
+            .into_boxed(),
+        conn,
+        filter,
+        visibility
+    )
+    .load(conn)?;
+    // The variants whose options are counted, named apart from those the filter's conditions
+    // look at (`EXISTS (… variants …)`).
+    let counted = diesel::alias!(variants as counted);
+    let mut sets = filter_products!(
+        counted
+            .inner_join(products::table.on(products::id.eq(counted.field(variants::product_id))))
+            .filter(counted.field(variants::options).ne("[]"))
+            .select((
+                counted.field(variants::product_id),
+                counted.field(variants::options),
+            ))
+            .distinct()
+            .into_boxed(),
+        conn,
+        filter,
+        visibility
+    );
+    if visibility == CatalogVisibility::Storefront {
+        sets = sets.filter(counted.field(variants::archived_at).is_null());
+    }
+    Ok(FacetRows {
+        by_category,
+        by_price,
+        option_sets: sets.load(conn)?,
+    })
 }
 
 /// A row of [`first_pages_by_category`]: the category asked for, a product in it or in one of

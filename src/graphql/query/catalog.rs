@@ -7,7 +7,7 @@ use crate::db::models::product::ProductKey;
 use crate::domain::bounds::MAX_CATEGORY_CHILDREN;
 use crate::domain::catalog::{is_valid_sku, normalize_sku};
 use crate::domain::feeds::{RowKey, RowSort};
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::partners::Scope;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
@@ -20,10 +20,16 @@ use crate::graphql::inputs::feeds::{
 use crate::graphql::loaders::{Loader, VariantBySku};
 use crate::graphql::pagination::{encode_cursor, list_size, page_request};
 use crate::graphql::types::category::CategoryConnection;
+use crate::graphql::types::facets::{
+    CategoryFacet, OptionFacet, OptionValueFacet, PriceBandFacet, ProductFacets,
+};
 use crate::graphql::types::product::{ProductConnection, product_connection};
 use crate::graphql::types::variant::VariantConnection;
-use crate::graphql::types::{CategoryNode, ProductNode, VariantNode};
+use crate::graphql::types::{CategoryNode, Decimal, Money, ProductNode, VariantNode};
 use crate::services::catalog::{self, ProductSort};
+
+/// Where `productFacets` splits price bands unless told, in the store currency.
+const DEFAULT_PRICE_BOUNDARIES: [&str; 4] = ["25", "50", "100", "200"];
 
 /// Catalog reads.
 #[derive(Default)]
@@ -74,6 +80,86 @@ impl CatalogQuery {
         )
         .await?;
         Ok(product_connection(page, sort.field))
+    }
+
+    /// The facets of a product search: how the products you may see that match `where` spread
+    /// over categories, option values and price bands, for the filters a front end shows beside
+    /// `products(where:)`. Three statements however many products match.
+    async fn product_facets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            name = "where",
+            desc = "The search's conditions, as given to `products`."
+        )]
+        filter: Option<ProductWhere>,
+        #[graphql(
+            desc = "Where price bands split, in the store currency, rising (1 to 10 amounts \
+                    above zero); by default 25, 50, 100 and 200. N boundaries make N + 1 bands."
+        )]
+        price_bands: Option<Vec<Decimal>>,
+    ) -> Result<ProductFacets> {
+        let request = ctx.request()?;
+        let currency = ctx.shop()?.currency;
+        let query = filter
+            .unwrap_or_default()
+            .into_query(currency, request.principal.is_staff_or(Scope::ReadProducts))?;
+        let boundaries = match price_bands {
+            Some(amounts) => amounts.iter().map(|amount| amount.0.clone()).collect(),
+            None => DEFAULT_PRICE_BOUNDARIES.map(str::to_owned).to_vec(),
+        };
+        let boundaries = boundaries
+            .iter()
+            .map(|amount| currency.parse_amount(amount))
+            .collect::<Result<Vec<i64>, String>>()
+            .map_err(|message| AppError::bad_input(format!("priceBands: {message}")))?;
+        let facets = catalog::product_facets(
+            &request.db,
+            ctx.categories()?,
+            request.visibility(),
+            query,
+            boundaries,
+        )
+        .await?;
+        let loader = ctx.data::<Loader>()?;
+        let mut shown = loader
+            .load_many(facets.categories.iter().map(|(id, _)| CategoryId(*id)))
+            .await?;
+        Ok(ProductFacets {
+            total: facets.total,
+            categories: facets
+                .categories
+                .iter()
+                .filter_map(|(id, count)| {
+                    let category = shown.remove(&CategoryId(*id))?;
+                    Some(CategoryFacet {
+                        category: category.into(),
+                        count: *count,
+                    })
+                })
+                .collect(),
+            options: facets
+                .options
+                .into_iter()
+                .map(|option| OptionFacet {
+                    name: option.name,
+                    values: option
+                        .values
+                        .into_iter()
+                        .map(|(value, count)| OptionValueFacet { value, count })
+                        .collect(),
+                })
+                .collect(),
+            price_bands: facets
+                .price_bands
+                .into_iter()
+                .map(|band| PriceBandFacet {
+                    min: Money::new(band.min, currency),
+                    max: band.max.map(|max| Money::new(max, currency)),
+                    count: band.count,
+                })
+                .collect(),
+        })
     }
 
     /// Every variant, archived ones (with `archivedAt`) and those of products in any status

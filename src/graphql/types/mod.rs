@@ -7,6 +7,7 @@ pub mod category;
 pub mod collection;
 pub mod discount;
 pub mod event;
+pub mod facets;
 pub mod fulfillment;
 pub mod metadata;
 pub mod money;
