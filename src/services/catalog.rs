@@ -194,18 +194,15 @@ fn tree_for(
 }
 
 impl CheckedQuery {
-    /// The filter of the query, its category resolved in `tree`; `None` when it names a
-    /// category that does not exist (nothing matches).
+    /// The filter of the query, its category resolved in `tree` (read only when the query
+    /// names a category); `None` when it names one that is not there (nothing matches).
     fn into_filter(self, tree: Option<&CategoryTree>) -> Option<ProductFilter> {
-        let category_ids = match (&self.query.category, tree) {
-            (Some(reference), Some(tree)) => {
-                let ids = reference.subtree_in(tree).unwrap_or_default();
-                if ids.is_empty() {
-                    return None;
-                }
-                Some(ids)
+        let category_ids = match &self.query.category {
+            Some(reference) => {
+                let ids = tree.and_then(|tree| reference.subtree_in(tree));
+                Some(ids.filter(|ids| !ids.is_empty())?)
             }
-            _ => None,
+            None => None,
         };
         Some(ProductFilter {
             search_pattern: self.search,

@@ -70,7 +70,7 @@ async fn expected(app: &TestApp, token: Option<&str>, filter: &Value, bands: &[i
         .collect();
     json!({
         "total": edges.len(),
-        "categories": categories.into_iter().map(|(slug, count)| (slug, count)).collect::<Vec<_>>(),
+        "categories": categories,
         "options": options,
         "priceBands": bounds.into_iter().zip(ends).zip(counts)
             .map(|((min, max), count)| json!({ "min": min, "max": max, "count": count }))
