@@ -286,6 +286,45 @@ where
     }
 }
 
+/// The condition "`column` is one of a bound list of ids", for raw SQL run by
+/// [`load_by_id_list!`]: the list is its first parameter (a JSON array on SQLite, an array on
+/// PostgreSQL).
+pub fn id_list_match(conn: &DbConnection, column: &str) -> String {
+    match conn {
+        DbConnection::Sqlite(_) => format!("{column} IN (SELECT value FROM json_each(?))"),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => format!("{column} = ANY(?)"),
+    }
+}
+
+/// Loads the rows of raw `$sql` (with `?` placeholders, the first a list of ids matched with
+/// [`id_list_match`]) on either backend: `$ids` (`&[i64]`) is bound first, then `$bind_rest`
+/// adds the other parameters to `$query` in their order.
+#[macro_export]
+macro_rules! load_by_id_list {
+    ($conn:expr, $sql:expr, $ids:expr, |$query:ident| $bind_rest:expr) => {{
+        let ids: &[i64] = $ids;
+        let sql: String = $sql;
+        match $conn {
+            $crate::db::DbConnection::Sqlite(sqlite) => {
+                let json = serde_json::to_string(ids)
+                    .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                let $query = diesel::sql_query(sql)
+                    .into_boxed()
+                    .bind::<diesel::sql_types::Text, _>(json);
+                $bind_rest.load(sqlite)
+            }
+            #[cfg(feature = "postgres")]
+            $crate::db::DbConnection::Pg(pg) => {
+                let $query = diesel::sql_query($crate::db::number_placeholders(&sql))
+                    .into_boxed()
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids.to_vec());
+                $bind_rest.load(pg)
+            }
+        }
+    }};
+}
+
 /// PostgreSQL numbers its parameters: `?` → `$1`, `$2`, … (the SQL holds no string literal
 /// with a `?`).
 #[cfg(feature = "postgres")]

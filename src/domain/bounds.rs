@@ -16,8 +16,6 @@ pub const MAX_OPTIONS_PER_VARIANT: usize = 3;
 pub const MAX_OPTIONS_PER_PRODUCT: usize = 3;
 /// Most lines (distinct variants) of one cart, and so of one order.
 pub const MAX_CART_LINES: usize = 50;
-/// Newest approved reviews shown with a product.
-pub const REVIEWS_SHOWN: usize = 10;
 /// Most charge attempts on one order (declined cards included).
 pub const MAX_CHARGE_ATTEMPTS_PER_ORDER: usize = 10;
 /// Most refund attempts staff make on one order (failed ones included).

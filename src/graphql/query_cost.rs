@@ -44,7 +44,6 @@
 //! | `Category.children` | 50 | yes | `categoryCreate` refuses a 51st subcategory of one parent |
 //! | `Product.variants` | 100 | yes | `variantCreate` refuses a 101st variant (archived ones count) |
 //! | `Product.images` | 20 | yes | `productImageAdd` refuses a 21st image |
-//! | `Product.reviews` | 10 | yes | read: the 10 newest approved reviews (reviews are unbounded) |
 //! | `Variant.selectedOptions` | 3 | no | `variantCreate` refuses a 4th option value; read cut at 3 |
 //! | `Product.options` | 3 | no | variant writes refuse a 4th option name among a product's variants on sale; read cut at 3 |
 //! | `Product.collections` | 25 | no | `collectionAddProducts` refuses a product's 26th collection (under the product's row lock); read cut at 25 |
@@ -87,7 +86,6 @@ use crate::domain::bounds::{
     MAX_CART_LINES, MAX_CATEGORY_CHILDREN, MAX_COLLECTIONS_PER_PRODUCT, MAX_EVENTS_PER_ORDER,
     MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT,
     MAX_PAYMENTS_PER_ORDER, MAX_STOCK_LINES, MAX_USER_ERRORS, MAX_VARIANTS_PER_PRODUCT,
-    REVIEWS_SHOWN,
 };
 use crate::domain::delivery::{
     MAX_SHIPPING_ZONES, MAX_TAX_LINES, MAX_TAX_RATES, MAX_ZONE_METHODS, MAX_ZONE_REGIONS,
@@ -110,7 +108,6 @@ pub const LIST_BOUNDS: &[(&str, &str, usize)] = &[
     ("Category", "children", MAX_CATEGORY_CHILDREN),
     ("Product", "variants", MAX_VARIANTS_PER_PRODUCT),
     ("Product", "images", MAX_IMAGES_PER_PRODUCT),
-    ("Product", "reviews", REVIEWS_SHOWN),
     ("Variant", "selectedOptions", MAX_OPTIONS_PER_VARIANT),
     ("Product", "options", MAX_OPTIONS_PER_PRODUCT),
     ("Product", "collections", MAX_COLLECTIONS_PER_PRODUCT),

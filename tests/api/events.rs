@@ -285,13 +285,13 @@ async fn a_shop_day_is_logged_in_commit_order_with_payloads_as_the_api_gives_the
         .data_as(
             admin,
             &format!(
-                "query($id: ID!) {{ node(id: $id) {{ ... on Product {{ reviews {{ ...ReviewPayload }} }} }} }} {}",
+                "query($id: ID!) {{ node(id: $id) {{ ... on Product {{ reviews {{ edges {{ node {{ ...ReviewPayload }} }} }} }} }} }} {}",
                 fragment("ReviewPayload")
             ),
             json!({ "id": day.product }),
         )
         .await;
-    assert_eq!(reviews["node"]["reviews"][0], *review);
+    assert_eq!(reviews["node"]["reviews"]["edges"][0]["node"], *review);
     // The variant as it was created: stock 10 then; everything else as now.
     let mut created = last(&events, "variant.updated", &day.variant)["payload"].clone();
     assert_eq!(created["stock"], 10);

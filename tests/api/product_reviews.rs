@@ -9,7 +9,7 @@ const SUBMIT: &str = "mutation($product: ID!, $input: ReviewInput!) { reviewSubm
     review { id rating title verifiedPurchase status authorName } userErrors { field code } } }";
 
 const PRODUCT: &str = "query($id: ID!) { node(id: $id) { ... on Product {
-    rating { average count } reviews { title authorName verifiedPurchase } } } }";
+    rating { average count } reviews(first: 5) { edges { node { title authorName verifiedPurchase } } } } } }";
 
 /// An active product's id.
 async fn a_product(app: &TestApp, index: usize) -> String {
@@ -110,7 +110,7 @@ async fn reviews_are_moderated_verified_and_rated() {
         before["node"]["rating"],
         json!({ "average": null, "count": 0 })
     );
-    assert_eq!(before["node"]["reviews"], json!([]));
+    assert_eq!(before["node"]["reviews"]["edges"], json!([]));
 
     let queue = app
         .data_as(
@@ -139,7 +139,10 @@ async fn reviews_are_moderated_verified_and_rated() {
         after["node"]["rating"],
         json!({ "average": 3.5, "count": 2 })
     );
-    assert_eq!(after["node"]["reviews"][0]["title"], "Meh", "newest first");
+    assert_eq!(
+        after["node"]["reviews"]["edges"][0]["node"]["title"], "Meh",
+        "newest first"
+    );
 
     // One review per customer and product; editing sends it back to moderation.
     let again = app
@@ -224,7 +227,7 @@ async fn bad_reviews_and_wrong_callers_are_refused() {
 #[actix_web::test]
 async fn a_product_list_is_rated_in_one_statement() {
     let app = spawn_app().await;
-    let query = "query($n: Int) { products(first: $n) { edges { node { rating { average count } reviews { title } } } } }";
+    let query = "query($n: Int) { products(first: $n) { edges { node { rating { average count } reviews(first: 3) { edges { node { title } } } } } } }";
     let two = app.graphql(query, json!({ "n": 2 })).await;
     let fifty = app.graphql(query, json!({ "n": 50 })).await;
     assert_eq!(
@@ -306,4 +309,73 @@ async fn images_and_reviews_are_nodes_shown_where_their_product_shows() {
             .await["node"],
         Value::Null
     );
+}
+
+#[actix_web::test]
+async fn reviews_page_newest_first_for_many_products_in_one_statement() {
+    let app = spawn_app().await;
+    let staff = app.account_with_role("staff@example.com", "STAFF").await;
+    let products = [a_product(&app, 0).await, a_product(&app, 1).await];
+    // Five reviews of the first product, three of the second, all approved.
+    for n in 0..5 {
+        let author = app.register(&format!("reader{n}@example.com")).await;
+        for product in products.iter().take(if n < 3 { 2 } else { 1 }) {
+            let submitted = app
+                .data_as(
+                    &author.token,
+                    SUBMIT,
+                    json!({ "product": product,
+                            "input": { "rating": 4, "title": format!("R{n}"), "body": "Fine." } }),
+                )
+                .await;
+            let id = &submitted["reviewSubmit"]["review"]["id"];
+            app.data_as(
+                &staff.token,
+                "mutation($id: ID!) { reviewModerate(id: $id, status: APPROVED) { userErrors { code } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        }
+    }
+    let page = "query($ids: [ID!]!, $first: Int, $after: String, $last: Int, $before: String) {
+        nodes(ids: $ids) { ... on Product {
+            reviews(first: $first, after: $after, last: $last, before: $before) {
+                edges { cursor node { title } } pageInfo { hasNextPage hasPreviousPage } } } } }";
+    let titles = |response: &Value, index: usize| -> Vec<String> {
+        response["data"]["nodes"][index]["reviews"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = app
+        .graphql(page, json!({ "ids": products, "first": 2 }))
+        .await;
+    assert_eq!(titles(&first, 0), ["R4", "R3"]);
+    assert_eq!(titles(&first, 1), ["R2", "R1"]);
+    let info = &first["data"]["nodes"][0]["reviews"]["pageInfo"];
+    assert_eq!(info["hasNextPage"], true);
+    let cursor = first["data"]["nodes"][0]["reviews"]["edges"][1]["cursor"].clone();
+    let next = app
+        .graphql(
+            page,
+            json!({ "ids": [products[0]], "first": 2, "after": cursor }),
+        )
+        .await;
+    assert_eq!(titles(&next, 0), ["R2", "R1"]);
+    let oldest = app
+        .graphql(page, json!({ "ids": [products[0]], "last": 2 }))
+        .await;
+    assert_eq!(titles(&oldest, 0), ["R1", "R0"]);
+    // Both products' pages came from one statement, as did one product's.
+    let one = app
+        .graphql(page, json!({ "ids": [products[0]], "first": 2 }))
+        .await;
+    assert_eq!(statements(&first), statements(&one));
+    let everything = app
+        .graphql(page, json!({ "ids": products, "first": 100 }))
+        .await;
+    assert_eq!(titles(&everything, 0).len(), 5);
+    assert_eq!(titles(&everything, 1), ["R2", "R1", "R0"]);
 }

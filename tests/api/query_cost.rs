@@ -98,7 +98,7 @@ async fn lists_take_first_and_refuse_what_is_out_of_range() {
         .data(
             "{ categories(first: 2) { name children(first: 1) { name } }
                products(first: 3) { edges { node { variants(first: 1) { sku } images(first: 0) { url }
-                                                   reviews(first: 1) { body } } } } }",
+                                                   reviews(first: 1) { edges { node { body } } } } } } }",
             json!({}),
         )
         .await;
@@ -135,7 +135,6 @@ async fn lists_take_first_and_refuse_what_is_out_of_range() {
         "{ categories(first: 51) { name } }",
         "{ products(first: 1) { edges { node { variants(first: 101) { sku } } } } }",
         "{ products(first: 1) { edges { node { images(first: -5) { url } } } } }",
-        "{ products(first: 1) { edges { node { reviews(first: 11) { body } } } } }",
     ] {
         let response = app.graphql(query, json!({})).await;
         assert_eq!(

@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 
 use crate::db::schema::{collection_products, collections, products};
-use crate::db::{DbConnection, MultiBackend};
+use crate::db::{DbConnection, MultiBackend, id_list_match};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 use crate::domain::paging::IdWindow;
-use crate::{filter_ids, newest_first_window};
+use crate::{filter_ids, load_by_id_list, newest_first_window};
 
 /// A collection row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -292,53 +292,33 @@ pub fn windows(
     window: &MemberWindow,
 ) -> QueryResult<Vec<Member>> {
     let sql = window_sql(conn, visibility, window);
-    macro_rules! bind_rest {
-        ($query:expr) => {{
-            let mut query = $query;
-            if visibility == CatalogVisibility::Storefront {
-                query = query.bind::<Text, _>(ProductStatus::Active.as_str());
-            }
-            for key in [window.after, window.before].into_iter().flatten() {
-                query = query.bind::<Integer, _>(key.0).bind::<BigInt, _>(key.1);
-            }
-            query.bind::<BigInt, _>(window.limit)
-        }};
-    }
-    match conn {
-        DbConnection::Sqlite(sqlite) => {
-            let ids = serde_json::to_string(collection_ids)
-                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-            let query = diesel::sql_query(sql).into_boxed().bind::<Text, _>(ids);
-            bind_rest!(query).load(sqlite)
+    load_by_id_list!(conn, sql, collection_ids, |query| {
+        let mut query = query;
+        if visibility == CatalogVisibility::Storefront {
+            query = query.bind::<Text, _>(ProductStatus::Active.as_str());
         }
-        #[cfg(feature = "postgres")]
-        DbConnection::Pg(pg) => {
-            let query = diesel::sql_query(sql)
-                .into_boxed()
-                .bind::<diesel::sql_types::Array<BigInt>, _>(collection_ids.to_vec());
-            bind_rest!(query).load(pg)
+        for key in [window.after, window.before].into_iter().flatten() {
+            query = query.bind::<Integer, _>(key.0).bind::<BigInt, _>(key.1);
         }
-    }
+        query.bind::<BigInt, _>(window.limit)
+    })
 }
 
-/// The SQL of [`windows`], from fixed fragments only (every value is a bound parameter): the
-/// id list, then the status, the bounds and the row limit.
+/// The SQL of [`windows`] (`?` placeholders, for [`load_by_id_list!`]), from fixed fragments
+/// only (every value is a bound parameter): the id list, then the status, the bounds and the
+/// row limit.
 fn window_sql(conn: &DbConnection, visibility: CatalogVisibility, window: &MemberWindow) -> String {
     let reverse = window.from_end;
     let direction = if reverse { "DESC" } else { "ASC" };
-    let mut conditions = vec![match conn {
-        DbConnection::Sqlite(_) => "m.collection_id IN (SELECT value FROM json_each(?))",
-        #[cfg(feature = "postgres")]
-        DbConnection::Pg(_) => "m.collection_id = ANY(?)",
-    }];
+    let mut conditions = vec![id_list_match(conn, "m.collection_id")];
     if visibility == CatalogVisibility::Storefront {
-        conditions.push("p.status = ?");
+        conditions.push("p.status = ?".to_owned());
     }
     if window.after.is_some() {
-        conditions.push("(m.position, m.product_id) > (?, ?)");
+        conditions.push("(m.position, m.product_id) > (?, ?)".to_owned());
     }
     if window.before.is_some() {
-        conditions.push("(m.position, m.product_id) < (?, ?)");
+        conditions.push("(m.position, m.product_id) < (?, ?)".to_owned());
     }
     let sql = format!(
         "SELECT t.collection_id, t.product_id, t.position FROM (\
@@ -350,9 +330,5 @@ fn window_sql(conn: &DbConnection, visibility: CatalogVisibility, window: &Membe
          ) t WHERE t.rn <= ? ORDER BY t.collection_id, t.rn",
         conditions = conditions.join(" AND "),
     );
-    match conn {
-        DbConnection::Sqlite(_) => sql,
-        #[cfg(feature = "postgres")]
-        DbConnection::Pg(_) => crate::db::number_placeholders(&sql),
-    }
+    sql
 }

@@ -4,8 +4,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
+
 use crate::db::schema::{order_lines, orders, reviews, users};
+use crate::db::{DbConnection, id_list_match};
+use crate::domain::paging::IdWindow;
+use crate::domain::reviews::ReviewStatus;
+use crate::load_by_id_list;
 
 /// A review row with its author's names.
 #[derive(Debug, Clone, Queryable)]
@@ -124,15 +129,90 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<ReviewRow
         .load(conn)
 }
 
-/// The approved reviews of every product in `product_ids`, newest first per product.
-pub fn approved_of(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult<Vec<ReviewRow>> {
-    reviews::table
-        .inner_join(users::table)
-        .filter(reviews::product_id.eq_any(product_ids))
-        .filter(reviews::status.eq("APPROVED"))
-        .order_by((reviews::product_id, reviews::id.desc()))
-        .select(REVIEW_COLUMNS)
-        .load(conn)
+/// A review row as a window statement returns it.
+#[derive(QueryableByName)]
+struct WindowRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    product_id: i64,
+    #[diesel(sql_type = BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = Integer)]
+    rating: i32,
+    #[diesel(sql_type = Text)]
+    title: String,
+    #[diesel(sql_type = Text)]
+    body: String,
+    #[diesel(sql_type = Bool)]
+    verified_purchase: bool,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    author_first_name: String,
+    #[diesel(sql_type = Text)]
+    author_last_name: String,
+}
+
+impl From<WindowRow> for ReviewRow {
+    fn from(row: WindowRow) -> Self {
+        Self {
+            id: row.id,
+            product_id: row.product_id,
+            user_id: row.user_id,
+            rating: row.rating,
+            title: row.title,
+            body: row.body,
+            verified_purchase: row.verified_purchase,
+            status: row.status,
+            created_at: row.created_at,
+            author_first_name: row.author_first_name,
+            author_last_name: row.author_last_name,
+        }
+    }
+}
+
+/// One window of the approved reviews of each product in `product_ids`, newest first, all in
+/// one statement (`ROW_NUMBER()` over a partition per product): each product's reviews in
+/// window order (nearest `before` first when `from_end`).
+pub fn approved_windows(
+    conn: &mut DbConnection,
+    product_ids: &[i64],
+    window: &IdWindow,
+) -> QueryResult<Vec<ReviewRow>> {
+    let direction = if window.from_end { "ASC" } else { "DESC" };
+    let mut conditions = vec![
+        id_list_match(conn, "r.product_id"),
+        "r.status = ?".to_owned(),
+    ];
+    if window.after.is_some() {
+        conditions.push("r.id < ?".to_owned());
+    }
+    if window.before.is_some() {
+        conditions.push("r.id > ?".to_owned());
+    }
+    let sql = format!(
+        "SELECT t.id, t.product_id, t.user_id, t.rating, t.title, t.body, t.verified_purchase, \
+           t.status, t.created_at, t.author_first_name, t.author_last_name FROM (\
+           SELECT r.id, r.product_id, r.user_id, r.rating, r.title, r.body, \
+             r.verified_purchase, r.status, r.created_at, u.first_name AS author_first_name, \
+             u.last_name AS author_last_name, ROW_NUMBER() OVER (\
+               PARTITION BY r.product_id ORDER BY r.id {direction}) AS rn \
+           FROM reviews r JOIN users u ON u.id = r.user_id \
+           WHERE {conditions}\
+         ) t WHERE t.rn <= ? ORDER BY t.product_id, t.rn",
+        conditions = conditions.join(" AND "),
+    );
+    let rows: Vec<WindowRow> = load_by_id_list!(conn, sql, product_ids, |query| {
+        let mut query = query.bind::<Text, _>(ReviewStatus::Approved.as_str());
+        for id in [window.after, window.before].into_iter().flatten() {
+            query = query.bind::<BigInt, _>(id);
+        }
+        query.bind::<BigInt, _>(window.limit)
+    })?;
+    Ok(rows.into_iter().map(ReviewRow::from).collect())
 }
 
 /// Reviews in `status`, oldest first (the moderation queue), at most `limit`.

@@ -23,7 +23,7 @@ pub use orders::{
     EventsOf, FulfillmentsOf, LinesOf, LinesWithVariantsOf, NotesOf, PaymentsOf,
     remember_page_lines,
 };
-pub use ratings::{RatingOf, ReviewsOf};
+pub use ratings::{RatingOf, ReviewsPage};
 
 use crate::db::Db;
 use crate::domain::catalog::CatalogVisibility;

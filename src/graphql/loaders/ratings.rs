@@ -1,23 +1,28 @@
-//! Batched review reads: reviews by id, the rating of many products, and their newest approved
-//! reviews, in one statement each.
+//! Batched review reads: reviews by id, the rating of many products, and a page of each one's
+//! approved reviews, in one statement each.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 
-use super::catalog::{DbLoader, LoadResult, group_by_key};
+use super::catalog::{DbLoader, LoadResult};
 use crate::db::models::product_review::{self, ReviewRow};
-use crate::domain::bounds::REVIEWS_SHOWN;
 use crate::domain::ids::{ProductId, ReviewId};
+use crate::domain::paging::IdWindow;
 use crate::error::AppError;
 
 /// The rating of a product: (approved reviews, sum of their ratings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RatingOf(pub ProductId);
 
-/// The newest approved reviews of a product (at most [`REVIEWS_SHOWN`]).
+/// One window of a product's approved reviews, newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ReviewsOf(pub ProductId);
+pub struct ReviewsPage {
+    /// The product.
+    pub product: ProductId,
+    /// Which reviews.
+    pub window: IdWindow,
+}
 
 impl Loader<ReviewId> for DbLoader {
     type Value = ReviewRow;
@@ -46,7 +51,7 @@ impl Loader<RatingOf> for DbLoader {
             .db
             .run(move |conn| Ok(product_review::ratings_of(conn, &ids)?))
             .await?;
-        let mut ratings: std::collections::HashMap<RatingOf, (i64, i64)> = rows
+        let mut ratings: HashMap<RatingOf, (i64, i64)> = rows
             .into_iter()
             .map(|(product, count, sum)| (RatingOf(ProductId(product)), (count, sum.unwrap_or(0))))
             .collect();
@@ -57,17 +62,41 @@ impl Loader<RatingOf> for DbLoader {
     }
 }
 
-impl Loader<ReviewsOf> for DbLoader {
-    type Value = Arc<[ReviewRow]>;
+impl Loader<ReviewsPage> for DbLoader {
+    type Value = Vec<ReviewRow>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[ReviewsOf]) -> LoadResult<ReviewsOf, Arc<[ReviewRow]>> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
-        let rows = self
+    /// One statement per distinct window (normally one: every product asked the same page).
+    async fn load(&self, keys: &[ReviewsPage]) -> LoadResult<ReviewsPage, Vec<ReviewRow>> {
+        let mut windows: HashMap<IdWindow, Vec<i64>> = HashMap::new();
+        for key in keys {
+            windows.entry(key.window).or_default().push(key.product.0);
+        }
+        let results = self
             .db
-            .run(move |conn| Ok(product_review::approved_of(conn, &ids)?))
+            .run(move |conn| {
+                windows
+                    .into_iter()
+                    .map(|(window, ids)| {
+                        Ok((
+                            window,
+                            product_review::approved_windows(conn, &ids, &window)?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
+            })
             .await?;
-        let product = |r: &ReviewRow| Some(ReviewsOf(ProductId(r.product_id)));
-        Ok(group_by_key(keys, rows, product, REVIEWS_SHOWN))
+        let mut pages: HashMap<ReviewsPage, Vec<ReviewRow>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (window, rows) in results {
+            for row in rows {
+                let key = ReviewsPage {
+                    product: ProductId(row.product_id),
+                    window,
+                };
+                pages.entry(key).or_default().push(row);
+            }
+        }
+        Ok(pages)
     }
 }

@@ -11,7 +11,7 @@ use crate::db::models::image::Image;
 use crate::db::models::product::{Product, ProductKey, ProductSortField, ProductWithCategory};
 use crate::db::models::variant::Variant;
 use crate::domain::bounds::{
-    MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_VARIANTS_PER_PRODUCT, REVIEWS_SHOWN,
+    MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_VARIANTS_PER_PRODUCT,
 };
 use crate::domain::catalog;
 use crate::domain::ids::{CategoryId, ProductId};
@@ -22,11 +22,11 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::merchandising::VariantOptionInput;
-use crate::graphql::loaders::{CollectionsOf, RatingOf, ReviewsOf};
+use crate::graphql::loaders::{CollectionsOf, RatingOf, ReviewsPage};
 use crate::graphql::loaders::{ImagesOf, Loader, VariantsOf, each_row};
-use crate::graphql::pagination::{encode_cursor, list_size};
+use crate::graphql::pagination::{encode_cursor, list_size, page_request};
 use crate::graphql::types::metadata::{MetadataItem, metadata_of, metafield_of};
-use crate::graphql::types::review::{ProductRating, ReviewNode};
+use crate::graphql::types::review::{ProductRating, ReviewConnection};
 
 /// One option of a product and its values, e.g. `Size` with `S`, `M`, `L`.
 #[derive(Debug, Clone, SimpleObject)]
@@ -337,20 +337,31 @@ impl ProductNode {
         Ok(ProductRating::new(count, sum))
     }
 
-    /// The newest approved reviews, newest first. At most 10.
+    /// The approved reviews, newest first, as a Relay connection. One statement serves this
+    /// field for every product of the response.
     async fn reviews(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "Return the first N reviews: 0 to 10, by default 10.",
-            default_with = "REVIEWS_SHOWN as i32"
-        )]
-        first: i32,
-    ) -> Result<Vec<ReviewNode>> {
-        let size = list_size(first, REVIEWS_SHOWN)?;
-        let loader = ctx.data::<Loader>()?;
-        let reviews = loader.load_one(ReviewsOf(self.product_id())).await?;
-        Ok(each_row(reviews).take(size).map(ReviewNode::from).collect())
+        #[graphql(desc = "Return the first N reviews (at most 100; default 20).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Return reviews after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last N reviews (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return reviews before this cursor.")] before: Option<String>,
+    ) -> Result<ReviewConnection> {
+        let page = page_request::<i64>(first, after, last, before)?;
+        let key = ReviewsPage {
+            product: self.product_id(),
+            window: page.id_window(),
+        };
+        let rows = ctx
+            .data::<Loader>()?
+            .load_one(key)
+            .await?
+            .unwrap_or_default();
+        Ok(ReviewConnection::from_page(page.into_page(rows), |row| {
+            encode_cursor(&row.id)
+        }))
     }
 
     /// Product images, in display order. At most 20: a product has no more.

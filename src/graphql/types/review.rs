@@ -22,6 +22,14 @@ pub enum ReviewStatus {
     Rejected,
 }
 
+crate::connection_types!(
+    ReviewConnection,
+    ReviewEdge,
+    ReviewNode,
+    "A page of reviews.",
+    "A review in a list."
+);
+
 /// A customer's review of a product.
 pub struct ReviewNode(pub ReviewRow);
 
