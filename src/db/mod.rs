@@ -11,6 +11,7 @@ pub mod notices;
 pub mod schema;
 pub mod sealed;
 mod stats;
+mod stored;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,7 +2,6 @@
 //! of (email, password, names).
 
 use std::fmt;
-use std::str::FromStr;
 
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::ids::AccountId;
@@ -29,35 +28,11 @@ pub enum Role {
     Admin,
 }
 
-impl Role {
-    /// The value stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "CUSTOMER",
-            Self::Staff => "STAFF",
-            Self::Admin => "ADMIN",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "CUSTOMER" => Ok(Self::Customer),
-            "STAFF" => Ok(Self::Staff),
-            "ADMIN" => Ok(Self::Admin),
-            other => Err(format!("unknown role {other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::domain::text_enum!(Role {
+    Customer => "CUSTOMER",
+    Staff => "STAFF",
+    Admin => "ADMIN",
+});
 
 /// A signed-in account, as its session proved it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,8 +2,6 @@
 //! variant's options.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::str::FromStr;
 
 /// Lifecycle of a product. Customers see `Active` products only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,35 +14,11 @@ pub enum ProductStatus {
     Archived,
 }
 
-impl ProductStatus {
-    /// The value stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "DRAFT",
-            Self::Active => "ACTIVE",
-            Self::Archived => "ARCHIVED",
-        }
-    }
-}
-
-impl FromStr for ProductStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "DRAFT" => Ok(Self::Draft),
-            "ACTIVE" => Ok(Self::Active),
-            "ARCHIVED" => Ok(Self::Archived),
-            other => Err(format!("unknown product status {other:?}")),
-        }
-    }
-}
-
-impl fmt::Display for ProductStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::domain::text_enum!(ProductStatus {
+    Draft => "DRAFT",
+    Active => "ACTIVE",
+    Archived => "ARCHIVED",
+});
 
 /// Which products a caller may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,8 +36,8 @@ impl CatalogVisibility {
     }
 
     /// Whether a variant, archived or not, of a product in `product_status` is shown.
-    pub fn shows_variant(self, product_status: &str, archived: bool) -> bool {
-        self == Self::Everything || (product_status == ProductStatus::Active.as_str() && !archived)
+    pub fn shows_variant(self, product_status: ProductStatus, archived: bool) -> bool {
+        self == Self::Everything || (product_status == ProductStatus::Active && !archived)
     }
 }
 
@@ -204,11 +178,11 @@ mod tests {
     #[test]
     fn the_storefront_shows_live_variants_of_active_products_only() {
         let storefront = CatalogVisibility::Storefront;
-        assert!(storefront.shows_variant("ACTIVE", false));
-        assert!(!storefront.shows_variant("ACTIVE", true));
-        assert!(!storefront.shows_variant("DRAFT", false));
-        assert!(!storefront.shows_variant("ARCHIVED", false));
-        assert!(CatalogVisibility::Everything.shows_variant("DRAFT", true));
+        assert!(storefront.shows_variant(ProductStatus::Active, false));
+        assert!(!storefront.shows_variant(ProductStatus::Active, true));
+        assert!(!storefront.shows_variant(ProductStatus::Draft, false));
+        assert!(!storefront.shows_variant(ProductStatus::Archived, false));
+        assert!(CatalogVisibility::Everything.shows_variant(ProductStatus::Draft, true));
     }
 
     #[test]

@@ -9,9 +9,6 @@
 //! (restocks)            (restocks)        (goods shipped: no restock)
 //! ```
 
-use std::fmt;
-use std::str::FromStr;
-
 use crate::domain::rejection::{Rejection, RejectionCode};
 
 /// Most staff notes on one order.
@@ -33,6 +30,41 @@ pub enum OrderStatus {
     /// Paid back.
     Refunded,
 }
+
+crate::domain::text_enum!(OrderStatus {
+    PendingPayment => "PENDING_PAYMENT",
+    Paid => "PAID",
+    Fulfilled => "FULFILLED",
+    Cancelled => "CANCELLED",
+    Refunded => "REFUNDED",
+});
+
+/// An entry of an order's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderEventType {
+    /// Placed.
+    Created,
+    /// Paid.
+    Paid,
+    /// Shipped.
+    Fulfilled,
+    /// Cancelled.
+    Cancelled,
+    /// Refunded in full.
+    Refunded,
+    /// A charge succeeded after the order stopped waiting for payment and is refunded
+    /// automatically; the status does not change.
+    PaymentReversed,
+}
+
+crate::domain::text_enum!(OrderEventType {
+    Created => "CREATED",
+    Paid => "PAID",
+    Fulfilled => "FULFILLED",
+    Cancelled => "CANCELLED",
+    Refunded => "REFUNDED",
+    PaymentReversed => "PAYMENT_REVERSED",
+});
 
 /// What can happen to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,17 +89,6 @@ pub struct Transition {
 }
 
 impl OrderStatus {
-    /// The value stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PendingPayment => "PENDING_PAYMENT",
-            Self::Paid => "PAID",
-            Self::Fulfilled => "FULFILLED",
-            Self::Cancelled => "CANCELLED",
-            Self::Refunded => "REFUNDED",
-        }
-    }
-
     /// Where `action` takes an order in this status, or why it cannot.
     pub fn apply(self, action: OrderAction) -> Result<Transition, Rejection> {
         use OrderAction::{Cancel, Fulfil, Pay, Refund};
@@ -93,13 +114,13 @@ impl OrderStatus {
 }
 
 impl OrderAction {
-    /// The event type the action records.
-    pub fn event(self) -> &'static str {
+    /// The entry the action leaves in the order's history.
+    pub fn event(self) -> OrderEventType {
         match self {
-            Self::Pay => "PAID",
-            Self::Fulfil => "FULFILLED",
-            Self::Cancel => "CANCELLED",
-            Self::Refund => "REFUNDED",
+            Self::Pay => OrderEventType::Paid,
+            Self::Fulfil => OrderEventType::Fulfilled,
+            Self::Cancel => OrderEventType::Cancelled,
+            Self::Refund => OrderEventType::Refunded,
         }
     }
 
@@ -121,29 +142,6 @@ impl OrderAction {
             Self::Cancel => "cancelled",
             Self::Refund => "refunded",
         }
-    }
-}
-
-impl FromStr for OrderStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Self::PendingPayment,
-            Self::Paid,
-            Self::Fulfilled,
-            Self::Cancelled,
-            Self::Refunded,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
-        .ok_or_else(|| format!("unknown order status {s:?}"))
-    }
-}
-
-impl fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

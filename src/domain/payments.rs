@@ -1,7 +1,6 @@
 //! Payment attempts: their kinds and statuses, and when the reconcile job asks the provider
 //! again about an attempt whose outcome is not known yet.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 /// What an attempt does with money.
@@ -27,30 +26,8 @@ pub enum PaymentStatus {
     Failed,
 }
 
-macro_rules! text_enum {
-    ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $type {
-            /// The value stored in the database.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $type {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok(Self::$variant),)+
-                    other => Err(format!(concat!("unknown ", stringify!($type), " {:?}"), other)),
-                }
-            }
-        }
-    };
-}
-
-text_enum!(PaymentKind { Charge => "CHARGE", Refund => "REFUND" });
-text_enum!(PaymentStatus {
+crate::domain::text_enum!(PaymentKind { Charge => "CHARGE", Refund => "REFUND" });
+crate::domain::text_enum!(PaymentStatus {
     Pending => "PENDING",
     Succeeded => "SUCCEEDED",
     Declined => "DECLINED",

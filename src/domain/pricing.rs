@@ -68,6 +68,17 @@ pub enum DiscountKind {
     FixedAmount(i64),
 }
 
+/// How a discount code takes money off, without its value: what is stored beside the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DiscountType {
+    /// The value is a whole percentage (1–100) of the subtotal.
+    Percentage,
+    /// The value is an amount in minor units.
+    FixedAmount,
+}
+
+crate::domain::text_enum!(DiscountType { Percentage => "PERCENTAGE", FixedAmount => "FIXED_AMOUNT" });
+
 /// A discount code's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscountRules {

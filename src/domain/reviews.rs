@@ -14,16 +14,11 @@ pub enum ReviewStatus {
     Rejected,
 }
 
-impl ReviewStatus {
-    /// The value stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Approved => "APPROVED",
-            Self::Rejected => "REJECTED",
-        }
-    }
-}
+crate::domain::text_enum!(ReviewStatus {
+    Pending => "PENDING",
+    Approved => "APPROVED",
+    Rejected => "REJECTED",
+});
 
 /// A checked review: rating 1–5, a title of 1–150 characters, a body of at most 5,000.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -129,24 +129,7 @@ pub enum SubscriptionStatus {
     Paused,
 }
 
-impl SubscriptionStatus {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "ACTIVE",
-            Self::Paused => "PAUSED",
-        }
-    }
-
-    /// From the stored form (anything unknown reads as paused: nothing is sent by mistake).
-    pub fn parse(stored: &str) -> Self {
-        if stored == "ACTIVE" {
-            Self::Active
-        } else {
-            Self::Paused
-        }
-    }
-}
+crate::domain::text_enum!(SubscriptionStatus { Active => "ACTIVE", Paused => "PAUSED" });
 
 /// A delivery's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,25 +142,7 @@ pub enum DeliveryStatus {
     Dead,
 }
 
-impl DeliveryStatus {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Delivered => "DELIVERED",
-            Self::Dead => "DEAD",
-        }
-    }
-
-    /// From the stored form.
-    pub fn parse(stored: &str) -> Self {
-        match stored {
-            "DELIVERED" => Self::Delivered,
-            "DEAD" => Self::Dead,
-            _ => Self::Pending,
-        }
-    }
-}
+crate::domain::text_enum!(DeliveryStatus { Pending => "PENDING", Delivered => "DELIVERED", Dead => "DEAD" });
 
 #[cfg(test)]
 mod tests {

@@ -253,7 +253,7 @@ impl Accounts {
                             password_hash: &sign_up.password_hash,
                             first_name: &sign_up.first_name,
                             last_name: &sign_up.last_name,
-                            role: Role::Customer.as_str(),
+                            role: Role::Customer,
                             search_text: &search_text,
                             created_at: now,
                             updated_at: now,
@@ -396,10 +396,7 @@ impl Accounts {
         let live = live.ok_or_else(|| {
             AppError::Unauthenticated("the session token is invalid, expired or revoked".into())
         })?;
-        let role = live
-            .role
-            .parse()
-            .map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+        let role = live.role;
         let caller = AccountPrincipal {
             account_id: AccountId(live.user_id),
             role,
@@ -726,12 +723,11 @@ impl Accounts {
                 let user = recorded_transaction(conn, currency, |conn, changes| {
                     // The administrators' rows first: two admins demoting each other at once are
                     // serialised here, and the second sees the first's change.
-                    let admins = user::lock_with_role(conn, Role::Admin.as_str())?;
+                    let admins = user::lock_with_role(conn, Role::Admin)?;
                     let current = user::by_ids(conn, &[account.0])?.pop().ok_or_else(|| {
                         rejected(&["accountId"], RejectionCode::NotFound, "no such account")
                     })?;
-                    let demoting_admin =
-                        current.role == Role::Admin.as_str() && role != Role::Admin;
+                    let demoting_admin = current.role == Role::Admin && role != Role::Admin;
                     if demoting_admin && admins.iter().all(|id| *id == account.0) {
                         return Err(rejected(
                             &["role"],
@@ -739,7 +735,7 @@ impl Accounts {
                             "the shop needs at least one administrator",
                         ));
                     }
-                    let details = json!({ "role": [&current.role, role.as_str()] });
+                    let details = json!({ "role": [current.role, role] });
                     audit::record(
                         conn,
                         actor,
@@ -748,7 +744,7 @@ impl Accounts {
                         details,
                     )?;
                     changes.touch(Tracked::Users, account.0);
-                    Ok(user::set_role(conn, account.0, role.as_str(), now())?)
+                    Ok(user::set_role(conn, account.0, role, now())?)
                 })?;
                 Ok(user)
             })
@@ -768,7 +764,7 @@ impl Accounts {
             .map_err(AppError::BadUserInput)?;
         let filter = UserFilter {
             search_pattern: searched(query.search.as_deref())?,
-            role: query.role.map(Role::as_str),
+            role: query.role,
             updated_since,
             metadata: query.metadata,
         };
@@ -798,7 +794,7 @@ pub fn create_admin_blocking(
         if let Some(existing) = user::by_email(conn, email.as_str())? {
             user::set_password_hash(conn, existing.id, &hash, now)?;
             session::revoke_all(conn, existing.id, None, now)?;
-            let user = user::set_role(conn, existing.id, Role::Admin.as_str(), now)?;
+            let user = user::set_role(conn, existing.id, Role::Admin, now)?;
             changes.touch(Tracked::Users, user.id);
             return Ok((user, false));
         }
@@ -810,7 +806,7 @@ pub fn create_admin_blocking(
                 password_hash: &hash,
                 first_name: "",
                 last_name: "",
-                role: Role::Admin.as_str(),
+                role: Role::Admin,
                 search_text: &search_text,
                 created_at: now,
                 updated_at: now,

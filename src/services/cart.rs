@@ -20,8 +20,8 @@ use crate::domain::catalog::ProductStatus;
 use crate::domain::delivery::{self, Delivery, Destination};
 use crate::domain::ids::VariantId;
 use crate::domain::pricing::{
-    DiscountKind, DiscountRules, LineAmount, MAX_LINE_QUANTITY, PricingPolicy, Totals, goods,
-    totals,
+    DiscountKind, DiscountRules, DiscountType, LineAmount, MAX_LINE_QUANTITY, PricingPolicy,
+    Totals, goods, totals,
 };
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
@@ -42,9 +42,7 @@ pub enum LineAvailability {
 impl LineAvailability {
     /// The availability of `line` now.
     pub fn of(line: &CartLineView) -> Self {
-        if line.variant_archived_at.is_some()
-            || line.product_status != ProductStatus::Active.as_str()
-        {
+        if line.variant_archived_at.is_some() || line.product_status != ProductStatus::Active {
             Self::Unavailable
         } else if line.stock <= 0 {
             Self::OutOfStock
@@ -113,10 +111,11 @@ fn now() -> NaiveDateTime {
 
 /// The discount kind a code row describes.
 pub fn discount_rules(code: &DiscountCode) -> DiscountRules {
-    let kind = if code.kind == "PERCENTAGE" {
-        DiscountKind::Percentage(u8::try_from(code.value.clamp(1, 100)).unwrap_or(100))
-    } else {
-        DiscountKind::FixedAmount(code.value)
+    let kind = match code.kind {
+        DiscountType::Percentage => {
+            DiscountKind::Percentage(u8::try_from(code.value.clamp(1, 100)).unwrap_or(100))
+        }
+        DiscountType::FixedAmount => DiscountKind::FixedAmount(code.value),
     };
     DiscountRules {
         kind,

@@ -19,7 +19,7 @@ use crate::domain::address::AddressParts;
 use crate::domain::events::{EventType, StockChangeReason, Subject};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::money::line_total;
-use crate::domain::orders::{OrderStatus, order_number};
+use crate::domain::orders::{OrderEventType, OrderStatus, order_number};
 use crate::domain::pricing::PricingPolicy;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::domain::stock::StockDisclosure;
@@ -334,7 +334,7 @@ fn place(
     }
     let totals = priced.totals;
     let tax_lines = serde_json::to_string(&totals.tax_lines).map_err(AppError::internal)?;
-    let status = OrderStatus::PendingPayment.as_str();
+    let status = OrderStatus::PendingPayment;
     // The order row first: it claims the idempotency key, so a concurrent request with the same
     // key waits here and then fails on the unique key instead of taking stock as well.
     let placed = order::insert(
@@ -410,7 +410,7 @@ fn place(
     order::insert_event(
         conn,
         order_id,
-        "CREATED",
+        OrderEventType::Created,
         None,
         status,
         caller.account_id().map(|a| a.0),

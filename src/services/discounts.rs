@@ -12,25 +12,21 @@ use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::instant;
 use crate::domain::money::Currency;
 use crate::domain::paging::{Page, PageRequest};
+use crate::domain::pricing::DiscountType;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
 use crate::services::catalog::searched;
 
-/// Kind of a code that takes a percentage off.
-pub const PERCENTAGE: &str = "PERCENTAGE";
-/// Kind of a code that takes a fixed amount off.
-pub const FIXED_AMOUNT: &str = "FIXED_AMOUNT";
-
-/// Reads a code's value as entered: a whole percentage (`"10"`) for [`PERCENTAGE`], an amount
+/// Reads a code's value as entered: a whole percentage (`"10"`) for a percentage, an amount
 /// in `currency` (`"5.00"`) otherwise, in minor units. The range is checked by [`check`].
-pub fn read_value(kind: &str, text: &str, currency: Currency) -> Result<i64, String> {
-    if kind == PERCENTAGE {
-        text.trim()
+pub fn read_value(kind: DiscountType, text: &str, currency: Currency) -> Result<i64, String> {
+    match kind {
+        DiscountType::Percentage => text
+            .trim()
             .parse::<i64>()
-            .map_err(|_| "a percentage is a whole number, e.g. \"10\"".to_owned())
-    } else {
-        currency.parse_amount(text)
+            .map_err(|_| "a percentage is a whole number, e.g. \"10\"".to_owned()),
+        DiscountType::FixedAmount => currency.parse_amount(text),
     }
 }
 
@@ -39,8 +35,8 @@ pub fn read_value(kind: &str, text: &str, currency: Currency) -> Result<i64, Str
 pub struct NewCode {
     /// Upper-cased code.
     pub code: String,
-    /// `PERCENTAGE` or `FIXED_AMOUNT`.
-    pub kind: &'static str,
+    /// What the value means.
+    pub kind: DiscountType,
     /// Percent or minor units.
     pub value: i64,
     /// Minor units.
@@ -72,8 +68,8 @@ pub fn check(new: &NewCode) -> Result<(), Vec<Rejection>> {
         ));
     }
     let value_ok = match new.kind {
-        PERCENTAGE => (1..=100).contains(&new.value),
-        _ => new.value > 0,
+        DiscountType::Percentage => (1..=100).contains(&new.value),
+        DiscountType::FixedAmount => new.value > 0,
     };
     if !value_ok {
         problems.push(invalid(
@@ -195,30 +191,27 @@ pub async fn update(
         write_transaction(conn, |conn| {
             let stored = discount::by_id(conn, id)?.ok_or_else(no_such_code)?;
             let mut problems = Vec::new();
-            let mut read = |field: &str, text: Option<&String>, current: i64, kind: &str| match text
-                .map(|text| read_value(kind, text, currency))
-            {
-                None => current,
-                Some(Ok(value)) => value,
-                Some(Err(message)) => {
-                    problems.push(invalid(field, &message));
-                    current
-                }
-            };
-            let value = read("value", changes.value.as_ref(), stored.value, &stored.kind);
+            let mut read =
+                |field: &str, text: Option<&String>, current: i64, kind: DiscountType| match text
+                    .map(|text| read_value(kind, text, currency))
+                {
+                    None => current,
+                    Some(Ok(value)) => value,
+                    Some(Err(message)) => {
+                        problems.push(invalid(field, &message));
+                        current
+                    }
+                };
+            let value = read("value", changes.value.as_ref(), stored.value, stored.kind);
             let minimum_subtotal = read(
                 "minimumSubtotal",
                 changes.minimum_subtotal.as_ref(),
                 stored.minimum_subtotal,
-                FIXED_AMOUNT,
+                DiscountType::FixedAmount,
             );
             let merged = NewCode {
                 code: stored.code.clone(),
-                kind: if stored.kind == PERCENTAGE {
-                    PERCENTAGE
-                } else {
-                    FIXED_AMOUNT
-                },
+                kind: stored.kind,
                 value,
                 minimum_subtotal,
                 usage_limit: changes.usage_limit.unwrap_or(stored.usage_limit),

@@ -204,7 +204,7 @@ impl Changes {
                 let (subject_type, subject_id) = pending.subject.parts();
                 NewEventRow {
                     id: position,
-                    event_type: pending.kind.as_str(),
+                    event_type: pending.kind,
                     subject_type,
                     subject_id,
                     payload: &pending.payload,
@@ -352,8 +352,8 @@ fn fulfillments_payload(
     lines: &[OrderLine],
 ) -> AppResult<Value> {
     if matches!(
-        order.status.parse(),
-        Ok(OrderStatus::PendingPayment | OrderStatus::Cancelled)
+        order.status,
+        OrderStatus::PendingPayment | OrderStatus::Cancelled
     ) {
         return Ok(json!([]));
     }

@@ -20,8 +20,10 @@ use crate::db::models::product::Product;
 use crate::db::models::user::User;
 use crate::db::models::variant::Variant;
 use crate::db::{Db, DbConnection};
+use crate::domain::accounts::Role;
+use crate::domain::catalog::ProductStatus;
 use crate::domain::money::Currency;
-use crate::domain::orders::{order_number, shipping_address};
+use crate::domain::orders::{OrderStatus, order_number, shipping_address};
 use crate::domain::partners::Scope;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{GlobalId, NodeKind};
@@ -294,7 +296,7 @@ struct ProductJson<'a> {
     name: &'a str,
     slug: &'a str,
     description: &'a str,
-    status: &'a str,
+    status: ProductStatus,
     category: Option<Ref>,
     price_range: PriceRangeJson,
     created_at: String,
@@ -316,7 +318,7 @@ impl<'a> ProductJson<'a> {
             name: &row.name,
             slug: &row.slug,
             description: &row.description,
-            status: &row.status,
+            status: row.status,
             category: row.category_id.map(|id| Ref::to(NodeKind::Category, id)),
             price_range: PriceRangeJson {
                 min_variant_price: money(row.price_min, currency),
@@ -368,7 +370,7 @@ impl<'a> VariantJson<'a> {
 struct OrderJson<'a> {
     id: String,
     number: String,
-    status: &'a str,
+    status: OrderStatus,
     email: Option<&'a str>,
     customer: Option<Ref>,
     lines: Vec<OrderLineJson<'a>>,
@@ -410,7 +412,7 @@ impl<'a> OrderJson<'a> {
         Self {
             id: gid(NodeKind::Order, row.id),
             number: order_number(row.id),
-            status: &row.status,
+            status: row.status,
             email: personal.then_some(row.email.as_str()),
             customer: row
                 .user_id
@@ -451,7 +453,7 @@ struct AccountJson<'a> {
     email_verified: bool,
     first_name: &'a str,
     last_name: &'a str,
-    role: &'a str,
+    role: Role,
     created_at: String,
 }
 
@@ -463,7 +465,7 @@ impl<'a> AccountJson<'a> {
             email_verified: row.email_verified_at.is_some(),
             first_name: &row.first_name,
             last_name: &row.last_name,
-            role: &row.role,
+            role: row.role,
             created_at: time(row.created_at),
         }
     }

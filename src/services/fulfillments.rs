@@ -25,7 +25,7 @@ use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
 use crate::services::events::recorded_transaction;
-use crate::services::orders::{OrderCaller, apply_action, load_visible, status_of};
+use crate::services::orders::{OrderCaller, apply_action, load_visible};
 
 /// What to ship and how it travels.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +69,8 @@ pub async fn create(
             let now = Utc::now().naive_utc();
             if !fulfillment::lock_if_paid(conn, order_id, now)? {
                 let current = load_visible(conn, &caller, order_id)?;
-                status_of(&current)?
+                current
+                    .status
                     .apply(OrderAction::Fulfil)
                     .map_err(AppError::rejected)?;
                 return Err(rejected(

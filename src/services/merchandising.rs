@@ -221,7 +221,7 @@ pub(super) struct ProductEdits {
     pub(super) name: String,
     pub(super) slug: String,
     pub(super) description: String,
-    pub(super) status: String,
+    pub(super) status: ProductStatus,
 }
 
 /// Writes `edits` with a product's lowest and highest live price and its search text, recomputed:
@@ -260,7 +260,7 @@ pub(super) fn edits_of(current: &Product) -> ProductEdits {
         name: current.name.clone(),
         slug: current.slug.clone(),
         description: current.description.clone(),
-        status: current.status.clone(),
+        status: current.status,
     }
 }
 
@@ -326,7 +326,7 @@ pub(super) fn insert_product(
             name: fields.name.clone(),
             slug: fields.slug.clone(),
             description: fields.description.clone(),
-            status: fields.status.as_str().to_owned(),
+            status: fields.status,
             price_min: 0,
             price_max: 0,
             created_at: at,
@@ -368,7 +368,7 @@ pub(super) fn edited_product(
         edits.description = description.clone();
     }
     if let Some(status) = input.status {
-        edits.status = status.as_str().to_owned();
+        edits.status = status;
     }
     if let Some(category_id) = input.category_id {
         check_category(conn, category_id)?;
@@ -387,8 +387,8 @@ pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<
             let edits = edited_product(conn, &current, &input)?;
             let details = json!({ "status": [&current.status, &edits.status],
                                   "name": [&current.name, &edits.name] });
-            let archived_now = edits.status == ProductStatus::Archived.as_str()
-                && current.status != ProductStatus::Archived.as_str();
+            let archived_now = edits.status == ProductStatus::Archived
+                && current.status != ProductStatus::Archived;
             refresh(conn, changes, &current, edits)?;
             audit::record(conn, actor, "product.update", Subject::Product(id), details)?;
             let kind = if archived_now {

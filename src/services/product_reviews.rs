@@ -112,10 +112,10 @@ pub async fn moderate(db: &Db, id: i64, status: ReviewStatus) -> AppResult<Revie
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
-            if !product_review::set_status(conn, id, status.as_str(), Utc::now().naive_utc())? {
+            if !product_review::set_status(conn, id, status, Utc::now().naive_utc())? {
                 return Err(not_found("id", "review"));
             }
-            let details = serde_json::json!({ "status": status.as_str() });
+            let details = serde_json::json!({ "status": status });
             audit::record(conn, actor, "review.moderate", Subject::Review(id), details)?;
             let review = reload(conn, id)?;
             if status == ReviewStatus::Approved {
@@ -133,7 +133,7 @@ pub async fn pending(db: &Db, size: usize) -> AppResult<Vec<ReviewRow>> {
     db.run(move |conn| {
         Ok(product_review::with_status(
             conn,
-            ReviewStatus::Pending.as_str(),
+            ReviewStatus::Pending,
             limit,
         )?)
     })

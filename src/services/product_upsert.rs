@@ -282,8 +282,8 @@ impl Push<'_> {
                               "name": [&current.name, &edits.name],
                               "variantsCreated": creates.iter().map(|(_, f)| &f.sku).collect::<Vec<_>>(),
                               "variantsUpdated": updates.iter().map(|(v, _, _)| &v.sku).collect::<Vec<_>>() });
-        let archived_now = edits.status == ProductStatus::Archived.as_str()
-            && current.status != ProductStatus::Archived.as_str();
+        let archived_now =
+            edits.status == ProductStatus::Archived && current.status != ProductStatus::Archived;
         refresh(conn, changes, &current, edits)?;
         if product_changed {
             let kind = if archived_now {

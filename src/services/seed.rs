@@ -12,7 +12,9 @@ use crate::db::models::image::NewImage;
 use crate::db::models::product::{self, NewProduct};
 use crate::db::models::variant::NewVariant;
 use crate::db::{Db, DbConnection};
+use crate::domain::accounts::Role;
 use crate::domain::catalog::{ProductStatus, search_text, slugify};
+use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::error::{AppError, AppResult};
 
 /// What a seed run created.
@@ -281,7 +283,7 @@ pub fn seed_shoppers_blocking(conn: &mut DbConnection, scale: u32) -> AppResult<
                     password_hash: password_hash.clone(),
                     first_name,
                     last_name,
-                    role: "CUSTOMER",
+                    role: Role::Customer,
                     created_at,
                     updated_at: created_at,
                 },
@@ -324,10 +326,10 @@ pub fn seed_shoppers_blocking(conn: &mut DbConnection, scale: u32) -> AppResult<
             }
             let shipping_total = if subtotal >= 5_000 { 0 } else { 500 };
             let status = match rng.random_range(0..10) {
-                0 => "PENDING_PAYMENT",
-                1 => "CANCELLED",
-                2..=5 => "FULFILLED",
-                _ => "PAID",
+                0 => OrderStatus::PendingPayment,
+                1 => OrderStatus::Cancelled,
+                2..=5 => OrderStatus::Fulfilled,
+                _ => OrderStatus::Paid,
             };
             let mut event = |kind, from, to, at| {
                 events.push((
@@ -343,18 +345,22 @@ pub fn seed_shoppers_blocking(conn: &mut DbConnection, scale: u32) -> AppResult<
                     },
                 ));
             };
-            event("CREATED", None, "PENDING_PAYMENT", created_at);
+            let placed = OrderStatus::PendingPayment;
+            event(OrderEventType::Created, None, placed, created_at);
             let later = created_at + TimeDelta::minutes(5);
             match status {
-                "CANCELLED" => event("CANCELLED", Some("PENDING_PAYMENT"), "CANCELLED", later),
-                "PAID" | "FULFILLED" => {
-                    event("PAID", Some("PENDING_PAYMENT"), "PAID", later);
-                    if status == "FULFILLED" {
+                OrderStatus::Cancelled => {
+                    event(OrderEventType::Cancelled, Some(placed), status, later);
+                }
+                OrderStatus::Paid | OrderStatus::Fulfilled => {
+                    event(OrderEventType::Paid, Some(placed), OrderStatus::Paid, later);
+                    if status == OrderStatus::Fulfilled {
+                        let shipped = later + TimeDelta::days(1);
                         event(
-                            "FULFILLED",
-                            Some("PAID"),
-                            "FULFILLED",
-                            later + TimeDelta::days(1),
+                            OrderEventType::Fulfilled,
+                            Some(OrderStatus::Paid),
+                            status,
+                            shipped,
                         );
                     }
                 }
@@ -576,7 +582,7 @@ fn generate_products(leaf_ids: &[i64], scale: u32, base_time: NaiveDateTime) -> 
                     name,
                     slug,
                     description,
-                    status: status.as_str().to_owned(),
+                    status,
                     price_min: prices.iter().copied().min().unwrap_or(0),
                     price_max: prices.iter().copied().max().unwrap_or(0),
                     created_at,

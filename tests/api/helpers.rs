@@ -437,6 +437,7 @@ impl TestApp {
 
     /// Registers an account and gives it `role` (`CUSTOMER`, `STAFF` or `ADMIN`) behind the API.
     pub async fn account_with_role(&self, email: &str, role: &'static str) -> Account {
+        let role: bazaar::domain::accounts::Role = role.parse().expect("a role");
         let account = self.register(email).await;
         let id: i64 = account.id.rsplit('/').next().unwrap().parse().unwrap();
         self.db

@@ -12,6 +12,8 @@ use crate::db::schema::{
     addresses, order_events, order_lines, orders, product_images, products, users, variants,
 };
 use crate::db::sealed::Sealed;
+use crate::domain::accounts::Role;
+use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::on_backend;
 
 /// Rows per INSERT: well under both backends' bound-parameter limits.
@@ -63,7 +65,7 @@ pub struct SeedUser {
     pub password_hash: String,
     pub first_name: String,
     pub last_name: String,
-    pub role: &'static str,
+    pub role: Role,
     pub search_text: String,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
@@ -104,7 +106,7 @@ pub struct SeedAddress {
 pub struct SeedOrder {
     pub user_id: Option<i64>,
     pub email: String,
-    pub status: &'static str,
+    pub status: OrderStatus,
     pub currency: String,
     pub subtotal: i64,
     pub discount_total: i64,
@@ -125,9 +127,9 @@ pub struct SeedOrder {
 #[diesel(table_name = order_events, treat_none_as_default_value = false)]
 pub struct SeedOrderEvent {
     pub order_id: i64,
-    pub kind: &'static str,
-    pub from_status: Option<&'static str>,
-    pub to_status: &'static str,
+    pub kind: OrderEventType,
+    pub from_status: Option<OrderStatus>,
+    pub to_status: OrderStatus,
     pub actor_id: Option<i64>,
     pub note: String,
     pub created_at: chrono::NaiveDateTime,
@@ -184,7 +186,7 @@ pub struct SellableVariant {
 pub fn sellable_variants(conn: &mut DbConnection) -> QueryResult<Vec<SellableVariant>> {
     variants::table
         .inner_join(products::table)
-        .filter(products::status.eq(crate::domain::catalog::ProductStatus::Active.as_str()))
+        .filter(products::status.eq(crate::domain::catalog::ProductStatus::Active))
         .filter(variants::archived_at.is_null())
         .order_by(variants::id)
         .select((

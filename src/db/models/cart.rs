@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{cart_lines, carts, products, variants};
 use crate::db::sealed::{Sealed, Unsealed};
+use crate::domain::catalog::ProductStatus;
 
 /// A cart row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -55,7 +56,7 @@ pub struct CartLineView {
     pub variant_archived_at: Option<NaiveDateTime>,
     pub product_id: i64,
     pub product_name: String,
-    pub product_status: String,
+    pub product_status: ProductStatus,
 }
 
 /// Opens a cart.

@@ -295,7 +295,7 @@ pub fn windows(
     load_by_id_list!(conn, sql, collection_ids, |query| {
         let mut query = query;
         if visibility == CatalogVisibility::Storefront {
-            query = query.bind::<Text, _>(ProductStatus::Active.as_str());
+            query = query.bind::<Text, _>(ProductStatus::Active);
         }
         for key in [window.after, window.before].into_iter().flatten() {
             query = query.bind::<Integer, _>(key.0).bind::<BigInt, _>(key.1);

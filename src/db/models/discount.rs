@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::discount_codes;
 use crate::domain::paging::IdWindow;
+use crate::domain::pricing::DiscountType;
 use crate::{filter_ids, filter_like, newest_first_window};
 
 /// A discount code row.
@@ -15,7 +16,7 @@ use crate::{filter_ids, filter_like, newest_first_window};
 pub struct DiscountCode {
     pub id: i64,
     pub code: String,
-    pub kind: String,
+    pub kind: DiscountType,
     pub value: i64,
     pub minimum_subtotal: i64,
     pub usage_limit: Option<i32>,
@@ -32,7 +33,7 @@ pub struct DiscountCode {
 #[diesel(table_name = discount_codes, treat_none_as_default_value = false)]
 pub struct NewDiscountCode<'a> {
     pub code: &'a str,
-    pub kind: &'a str,
+    pub kind: DiscountType,
     pub value: i64,
     pub minimum_subtotal: i64,
     pub usage_limit: Option<i32>,

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use crate::db::schema::{categories, event_positions, events, orders, products, users, variants};
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::db::{DbConnection, notices};
+use crate::domain::events::EventType;
 use crate::on_backend;
 
 /// An event as stored, its payload opened (it is sealed at rest: `db::sealed`).
@@ -16,6 +17,8 @@ use crate::on_backend;
 pub struct EventRow {
     /// The position in the log.
     pub id: i64,
+    /// The kind's name as written (`order.created`…): text, because instances of a newer
+    /// version may write kinds this one does not know, which its readers skip.
     pub event_type: String,
     pub subject_type: String,
     pub subject_id: i64,
@@ -29,7 +32,7 @@ pub struct EventRow {
 #[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct NewEventRow<'a> {
     pub id: i64,
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub subject_type: &'static str,
     pub subject_id: i64,
     #[diesel(serialize_as = Sealed)]

@@ -53,7 +53,7 @@ pub fn lock_if_paid(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(orders::table.find(order_id))
-        .filter(orders::status.eq(OrderStatus::Paid.as_str()))
+        .filter(orders::status.eq(OrderStatus::Paid))
         .set(orders::updated_at.eq(now))
         .execute(conn)?;
     Ok(updated == 1)

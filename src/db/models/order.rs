@@ -15,7 +15,7 @@ use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::feeds::RowWindow;
 use crate::domain::metadata::MetadataCondition;
-use crate::domain::orders::OrderStatus;
+use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::domain::payments::{PaymentKind, PaymentStatus};
 use crate::{filter_ids, on_backend, row_window};
 
@@ -26,7 +26,7 @@ pub struct Order {
     pub id: i64,
     pub user_id: Option<i64>,
     pub email: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub currency: String,
     pub subtotal: i64,
     pub discount_total: i64,
@@ -61,7 +61,7 @@ pub struct Order {
 pub struct NewOrder<'a> {
     pub user_id: Option<i64>,
     pub email: &'a str,
-    pub status: &'a str,
+    pub status: OrderStatus,
     pub currency: &'a str,
     pub subtotal: i64,
     pub discount_total: i64,
@@ -122,9 +122,9 @@ pub struct NewOrderLine {
 pub struct OrderEvent {
     pub id: i64,
     pub order_id: i64,
-    pub kind: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub kind: OrderEventType,
+    pub from_status: Option<OrderStatus>,
+    pub to_status: OrderStatus,
     pub actor_id: Option<i64>,
     pub note: String,
     pub created_at: NaiveDateTime,
@@ -156,9 +156,9 @@ pub fn insert_lines(conn: &mut DbConnection, lines: &[NewOrderLine]) -> QueryRes
 pub fn insert_event(
     conn: &mut DbConnection,
     order_id: i64,
-    kind: &str,
-    from: Option<&str>,
-    to: &str,
+    kind: OrderEventType,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
     actor_id: Option<i64>,
     note: &str,
     now: NaiveDateTime,
@@ -198,7 +198,7 @@ pub struct OrderFilter {
     /// Only this account's orders.
     pub user_id: Option<i64>,
     /// Only orders in this status.
-    pub status: Option<&'static str>,
+    pub status: Option<OrderStatus>,
     /// Only orders changed at or after this time.
     pub updated_since: Option<NaiveDateTime>,
     /// Number, email, placing time and total.
@@ -346,7 +346,7 @@ pub fn lines_with_variants_of(
         .map(|(line, variant)| {
             let variant = variant
                 .filter(|(variant, product)| {
-                    visibility.shows_variant(&product.status, variant.archived_at.is_some())
+                    visibility.shows_variant(product.status, variant.archived_at.is_some())
                 })
                 .map(|(variant, product)| Arc::new((variant, Arc::new(product))));
             (line, variant)
@@ -367,8 +367,8 @@ pub fn events_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<
 pub fn transition(
     conn: &mut DbConnection,
     order_id: i64,
-    from: &str,
-    to: &str,
+    from: OrderStatus,
+    to: OrderStatus,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(orders::table.find(order_id))
@@ -439,7 +439,7 @@ pub fn lock_if_unpaid(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(orders::table.find(order_id))
-        .filter(orders::status.eq(OrderStatus::PendingPayment.as_str()))
+        .filter(orders::status.eq(OrderStatus::PendingPayment))
         .set(orders::updated_at.eq(now))
         .execute(conn)?;
     Ok(updated == 1)
@@ -457,15 +457,15 @@ pub fn claim_expired_unpaid(
 ) -> QueryResult<Vec<Order>> {
     let recent_attempt = payments::table
         .filter(payments::order_id.eq(orders::id))
-        .filter(payments::kind.eq(PaymentKind::Charge.as_str()))
-        .filter(payments::status.eq(PaymentStatus::Pending.as_str()))
+        .filter(payments::kind.eq(PaymentKind::Charge))
+        .filter(payments::status.eq(PaymentStatus::Pending))
         .filter(
             payments::client_secret
                 .is_null()
                 .or(payments::created_at.ge(placed_before)),
         );
     let expired = orders::table
-        .filter(orders::status.eq(OrderStatus::PendingPayment.as_str()))
+        .filter(orders::status.eq(OrderStatus::PendingPayment))
         .filter(orders::created_at.lt(placed_before))
         .filter(diesel::dsl::not(diesel::dsl::exists(recent_attempt)))
         .order_by(orders::id)

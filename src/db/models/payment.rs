@@ -15,9 +15,9 @@ use crate::on_backend;
 pub struct Payment {
     pub id: i64,
     pub order_id: i64,
-    pub kind: String,
+    pub kind: PaymentKind,
     pub amount: i64,
-    pub status: String,
+    pub status: PaymentStatus,
     pub gateway_reference: String,
     pub message: String,
     pub idempotency_key: String,
@@ -32,27 +32,14 @@ pub struct Payment {
     pub updated_at: Option<NaiveDateTime>,
 }
 
-impl Payment {
-    /// The attempt's status (a value outside the enum is a corrupt row, read as pending so that
-    /// nothing treats it as settled).
-    pub fn status(&self) -> PaymentStatus {
-        self.status.parse().unwrap_or(PaymentStatus::Pending)
-    }
-
-    /// Whether it takes money or pays it back.
-    pub fn kind(&self) -> PaymentKind {
-        self.kind.parse().unwrap_or(PaymentKind::Charge)
-    }
-}
-
 /// A payment attempt to record, PENDING, before the provider is asked.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = payments, treat_none_as_default_value = false)]
 pub struct NewPayment<'a> {
     pub order_id: i64,
-    pub kind: &'a str,
+    pub kind: PaymentKind,
     pub amount: i64,
-    pub status: &'a str,
+    pub status: PaymentStatus,
     pub idempotency_key: &'a str,
     pub provider: &'a str,
     pub payment_method: &'a str,
@@ -97,7 +84,7 @@ pub fn by_reference(
 ) -> QueryResult<Option<Payment>> {
     payments::table
         .filter(payments::gateway_reference.eq(reference))
-        .filter(payments::kind.eq(kind.as_str()))
+        .filter(payments::kind.eq(kind))
         .select(Payment::as_select())
         .first(conn)
         .optional()
@@ -121,8 +108,8 @@ pub fn of_order(
 ) -> QueryResult<Vec<Payment>> {
     payments::table
         .filter(payments::order_id.eq(order_id))
-        .filter(payments::kind.eq(kind.as_str()))
-        .filter(payments::status.eq(status.as_str()))
+        .filter(payments::kind.eq(kind))
+        .filter(payments::status.eq(status))
         .order_by(payments::id)
         .select(Payment::as_select())
         .load(conn)
@@ -138,7 +125,7 @@ pub fn count_of_order(
 ) -> QueryResult<i64> {
     payments::table
         .filter(payments::order_id.eq(order_id))
-        .filter(payments::kind.eq(kind.as_str()))
+        .filter(payments::kind.eq(kind))
         .filter(payments::idempotency_key.like(format!("{key_prefix}%")))
         .count()
         .get_result(conn)
@@ -177,9 +164,9 @@ pub fn settle(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(payments::table.find(id))
-        .filter(payments::status.eq(PaymentStatus::Pending.as_str()))
+        .filter(payments::status.eq(PaymentStatus::Pending))
         .set((
-            payments::status.eq(settlement.status.as_str()),
+            payments::status.eq(settlement.status),
             payments::gateway_reference.eq(settlement.reference),
             payments::message.eq(settlement.message),
             payments::client_secret.eq(settlement.client_secret),
@@ -199,9 +186,9 @@ pub fn mark_succeeded_late(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(payments::table.find(id))
-        .filter(payments::status.ne(PaymentStatus::Succeeded.as_str()))
+        .filter(payments::status.ne(PaymentStatus::Succeeded))
         .set((
-            payments::status.eq(PaymentStatus::Succeeded.as_str()),
+            payments::status.eq(PaymentStatus::Succeeded),
             payments::gateway_reference.eq(reference),
             payments::client_secret.eq(None::<String>),
             payments::next_check_at.eq(None::<NaiveDateTime>),
@@ -222,7 +209,7 @@ pub fn claim_due(
     limit: i64,
 ) -> QueryResult<Vec<Payment>> {
     let due = payments::table
-        .filter(payments::status.eq(PaymentStatus::Pending.as_str()))
+        .filter(payments::status.eq(PaymentStatus::Pending))
         .filter(payments::next_check_at.le(now))
         .order_by(payments::next_check_at)
         .limit(limit)
@@ -275,7 +262,7 @@ pub fn pending_charge(conn: &mut DbConnection, order_id: i64) -> QueryResult<Opt
 /// Puts the next check of a pending attempt at `at`, counting the check just made.
 pub fn postpone(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(payments::table.find(id))
-        .filter(payments::status.eq(PaymentStatus::Pending.as_str()))
+        .filter(payments::status.eq(PaymentStatus::Pending))
         .set((
             payments::next_check_at.eq(at),
             payments::checks.eq(payments::checks + 1),
@@ -287,7 +274,7 @@ pub fn postpone(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> QueryRes
 /// Makes every pending attempt due at `now`. How many.
 pub fn make_all_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(payments::table)
-        .filter(payments::status.eq(PaymentStatus::Pending.as_str()))
+        .filter(payments::status.eq(PaymentStatus::Pending))
         .set(payments::next_check_at.eq(now))
         .execute(conn)
 }

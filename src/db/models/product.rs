@@ -24,7 +24,7 @@ pub struct Product {
     pub name: String,
     pub slug: String,
     pub description: String,
-    pub status: String,
+    pub status: ProductStatus,
     pub price_min: i64,
     pub price_max: i64,
     pub created_at: NaiveDateTime,
@@ -44,7 +44,7 @@ pub struct NewProduct {
     pub name: String,
     pub slug: String,
     pub description: String,
-    pub status: String,
+    pub status: ProductStatus,
     pub price_min: i64,
     pub price_max: i64,
     pub search_text: String,
@@ -143,14 +143,10 @@ pub struct ProductFilter {
     pub metadata: Vec<MetadataCondition>,
 }
 
-fn visible_statuses(visibility: CatalogVisibility) -> Vec<&'static str> {
+fn visible_statuses(visibility: CatalogVisibility) -> &'static [ProductStatus] {
     match visibility {
-        CatalogVisibility::Storefront => vec![ProductStatus::Active.as_str()],
-        CatalogVisibility::Everything => vec![
-            ProductStatus::Draft.as_str(),
-            ProductStatus::Active.as_str(),
-            ProductStatus::Archived.as_str(),
-        ],
+        CatalogVisibility::Storefront => &[ProductStatus::Active],
+        CatalogVisibility::Everything => ProductStatus::ALL,
     }
 }
 
@@ -165,7 +161,7 @@ pub fn by_ids(
         .select((Product::as_select(), Option::<Category>::as_select()))
         .into_boxed();
     if visibility == CatalogVisibility::Storefront {
-        query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
+        query = query.filter(products::status.eq(ProductStatus::Active));
     }
     filter_ids!(query, products::id, ids).load(conn)
 }
@@ -247,7 +243,7 @@ macro_rules! filter_products {
         // Plain `=` rather than `= ANY(…)` for single values, so that PostgreSQL can walk
         // the `(status, name, id)`-style indexes in order and stop at the page's end.
         if $visibility == CatalogVisibility::Storefront {
-            query = query.filter(products::status.eq(ProductStatus::Active.as_str()));
+            query = query.filter(products::status.eq(ProductStatus::Active));
         }
         if let Some(pattern) = &filter.search_pattern {
             query = filter_like!(query, $conn, products::search_text, pattern.clone());
@@ -566,7 +562,7 @@ mod window_sql {
     {
         if visibility == CatalogVisibility::Storefront {
             for status in visible_statuses(visibility) {
-                query = query.bind::<Text, _>(status);
+                query = query.bind::<Text, _>(status.as_str());
             }
         }
         for key in [&window.after, &window.before].into_iter().flatten() {
@@ -653,7 +649,7 @@ pub struct ProductChanges {
     pub name: String,
     pub slug: String,
     pub description: String,
-    pub status: String,
+    pub status: ProductStatus,
     pub price_min: i64,
     pub price_max: i64,
     pub search_text: String,

@@ -22,7 +22,7 @@ pub struct ReviewRow {
     pub title: String,
     pub body: String,
     pub verified_purchase: bool,
-    pub status: String,
+    pub status: ReviewStatus,
     pub created_at: NaiveDateTime,
     pub author_first_name: String,
     pub author_last_name: String,
@@ -111,7 +111,7 @@ pub fn update_own(
 pub fn set_status(
     conn: &mut DbConnection,
     id: i64,
-    status: &str,
+    status: ReviewStatus,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(reviews::table.find(id))
@@ -147,7 +147,7 @@ struct WindowRow {
     #[diesel(sql_type = Bool)]
     verified_purchase: bool,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: ReviewStatus,
     #[diesel(sql_type = Timestamp)]
     created_at: NaiveDateTime,
     #[diesel(sql_type = Text)]
@@ -206,7 +206,7 @@ pub fn approved_windows(
         conditions = conditions.join(" AND "),
     );
     let rows: Vec<WindowRow> = load_by_id_list!(conn, sql, product_ids, |query| {
-        let mut query = query.bind::<Text, _>(ReviewStatus::Approved.as_str());
+        let mut query = query.bind::<Text, _>(ReviewStatus::Approved);
         for id in [window.after, window.before].into_iter().flatten() {
             query = query.bind::<BigInt, _>(id);
         }
@@ -218,7 +218,7 @@ pub fn approved_windows(
 /// Reviews in `status`, oldest first (the moderation queue), at most `limit`.
 pub fn with_status(
     conn: &mut DbConnection,
-    status: &str,
+    status: ReviewStatus,
     limit: i64,
 ) -> QueryResult<Vec<ReviewRow>> {
     reviews::table

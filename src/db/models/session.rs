@@ -6,13 +6,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::{sessions, users};
 use crate::db::{DbConnection, notices};
+use crate::domain::accounts::Role;
 
 /// A live session and the role of its account.
 #[derive(Debug, Clone, Queryable)]
 pub struct LiveSession {
     pub session_id: i64,
     pub user_id: i64,
-    pub role: String,
+    pub role: Role,
     pub last_used_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }

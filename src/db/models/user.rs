@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::users;
 use crate::db::{DbConnection, notices};
+use crate::domain::accounts::Role;
 use crate::domain::feeds::RowWindow;
 use crate::domain::metadata::MetadataCondition;
 use crate::{filter_ids, filter_like, row_window};
@@ -18,7 +19,7 @@ pub struct User {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    pub role: String,
+    pub role: Role,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub email_verified_at: Option<NaiveDateTime>,
@@ -69,7 +70,7 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub first_name: &'a str,
     pub last_name: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub search_text: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -157,7 +158,7 @@ pub fn update_profile(
 pub fn set_role(
     conn: &mut DbConnection,
     id: i64,
-    role: &str,
+    role: Role,
     now: NaiveDateTime,
 ) -> QueryResult<User> {
     notices::push(format!("account:{id}"));
@@ -170,7 +171,7 @@ pub fn set_role(
 /// The ids of the accounts with `role`, their rows locked until the transaction ends
 /// (PostgreSQL: `FOR UPDATE`, which waits for a concurrent role change and then sees its result;
 /// SQLite: the write transaction already holds the database). Call inside a write transaction.
-pub fn lock_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Vec<i64>> {
+pub fn lock_with_role(conn: &mut DbConnection, role: Role) -> QueryResult<Vec<i64>> {
     let with_role = users::table.filter(users::role.eq(role)).select(users::id);
     match conn {
         DbConnection::Sqlite(c) => with_role.load(c),
@@ -198,7 +199,7 @@ pub struct UserFilter {
     /// `LIKE` pattern over email and names (see `domain::catalog::search_pattern`).
     pub search_pattern: Option<String>,
     /// Only accounts with this role.
-    pub role: Option<&'static str>,
+    pub role: Option<Role>,
     /// Only accounts changed at or after this time.
     pub updated_since: Option<NaiveDateTime>,
     /// Only accounts with these metadata entries.

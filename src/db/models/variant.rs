@@ -90,7 +90,7 @@ pub fn by_ids(
         .into_boxed();
     if visibility == CatalogVisibility::Storefront {
         query = query
-            .filter(products::status.eq(ProductStatus::Active.as_str()))
+            .filter(products::status.eq(ProductStatus::Active))
             .filter(variants::archived_at.is_null());
     }
     query.load(conn)
@@ -141,7 +141,7 @@ fn with_products(
     };
     if visibility == CatalogVisibility::Storefront {
         query = query
-            .filter(products::status.eq(ProductStatus::Active.as_str()))
+            .filter(products::status.eq(ProductStatus::Active))
             .filter(variants::archived_at.is_null());
     }
     let rows: Vec<(Variant, Product)> = query.load(conn)?;

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{webhook_attempts, webhook_deliveries, webhook_subscriptions};
 use crate::db::sealed::{Sealed, Unsealed};
+use crate::domain::events::EventType;
 use crate::domain::webhooks::{DeliveryStatus, SubscriptionStatus};
 use crate::on_backend;
 
@@ -20,7 +21,7 @@ pub struct Subscription {
     pub event_types: String,
     pub scopes: String,
     pub secret: String,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub last_position: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -35,7 +36,7 @@ pub struct NewSubscription<'a> {
     pub event_types: &'a str,
     pub scopes: &'a str,
     pub secret: &'a str,
-    pub status: &'static str,
+    pub status: SubscriptionStatus,
     pub last_position: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -48,10 +49,11 @@ pub struct Delivery {
     pub id: i64,
     pub subscription_id: i64,
     pub event_id: i64,
+    /// Text, as in the event log (`EventRow::event_type`).
     pub event_type: String,
     #[diesel(deserialize_as = Unsealed)]
     pub body: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -64,10 +66,10 @@ pub struct Delivery {
 pub struct NewDelivery {
     pub subscription_id: i64,
     pub event_id: i64,
-    pub event_type: &'static str,
+    pub event_type: EventType,
     #[diesel(serialize_as = Sealed)]
     pub body: String,
-    pub status: &'static str,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -153,7 +155,7 @@ pub fn set_status(
 ) -> QueryResult<bool> {
     Ok(diesel::update(webhook_subscriptions::table.find(id))
         .set((
-            webhook_subscriptions::status.eq(status.as_str()),
+            webhook_subscriptions::status.eq(status),
             webhook_subscriptions::updated_at.eq(now),
         ))
         .execute(conn)?
@@ -165,7 +167,7 @@ pub fn set_status(
 pub fn any_behind(conn: &mut DbConnection, last: i64) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         webhook_subscriptions::table
-            .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()))
+            .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active))
             .filter(webhook_subscriptions::last_position.lt(last)),
     ))
     .get_result(conn)
@@ -175,7 +177,7 @@ pub fn any_behind(conn: &mut DbConnection, last: i64) -> QueryResult<bool> {
 pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         webhook_deliveries::table
-            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
             .filter(webhook_deliveries::next_attempt_at.le(now)),
     ))
     .get_result(conn)
@@ -184,7 +186,7 @@ pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<bool>
 /// Deliveries waiting to be sent or tried again (the `(status, next_attempt_at)` index).
 pub fn count_pending(conn: &mut DbConnection) -> QueryResult<i64> {
     webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
         .count()
         .get_result(conn)
 }
@@ -199,7 +201,7 @@ pub fn claim_behind(
     macro_rules! behind {
         () => {
             webhook_subscriptions::table
-                .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()))
+                .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active))
                 .filter(webhook_subscriptions::last_position.lt(last))
                 .order_by(webhook_subscriptions::id)
                 .limit(limit)
@@ -242,10 +244,10 @@ pub fn claim_due(
     limit: i64,
 ) -> QueryResult<Vec<(Delivery, Subscription)>> {
     let active = webhook_subscriptions::table
-        .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active.as_str()))
+        .filter(webhook_subscriptions::status.eq(SubscriptionStatus::Active))
         .select(webhook_subscriptions::id);
     let due = webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
         .filter(webhook_deliveries::next_attempt_at.le(now))
         .filter(webhook_deliveries::subscription_id.eq_any(active))
         .order_by(webhook_deliveries::next_attempt_at)
@@ -281,7 +283,7 @@ pub fn release(
     diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::id.eq_any(deliveries))
-            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
             .filter(webhook_deliveries::next_attempt_at.eq(lease_until)),
     )
     .set(webhook_deliveries::next_attempt_at.eq(now))
@@ -301,7 +303,7 @@ pub fn record_attempt(
         .execute(conn)?;
     diesel::update(webhook_deliveries::table.find(attempt.delivery_id))
         .set((
-            webhook_deliveries::status.eq(status.as_str()),
+            webhook_deliveries::status.eq(status),
             webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
             webhook_deliveries::next_attempt_at.eq(next),
             webhook_deliveries::updated_at.eq(attempt.attempted_at),
@@ -314,7 +316,7 @@ pub fn record_attempt(
 pub fn retry(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
     Ok(diesel::update(webhook_deliveries::table.find(id))
         .set((
-            webhook_deliveries::status.eq(DeliveryStatus::Pending.as_str()),
+            webhook_deliveries::status.eq(DeliveryStatus::Pending),
             webhook_deliveries::attempts.eq(0),
             webhook_deliveries::next_attempt_at.eq(now),
             webhook_deliveries::updated_at.eq(now),

@@ -5,25 +5,16 @@ use async_graphql::{Enum, InputObject, MaybeUndefined};
 use chrono::{DateTime, Utc};
 
 use crate::graphql::types::Decimal;
-use crate::services::discounts::{self, CodeChanges, CodeQuery};
+use crate::services::discounts::{CodeChanges, CodeQuery};
 
 /// How a discount code takes money off.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(remote = "crate::domain::pricing::DiscountType")]
 pub enum DiscountKind {
     /// `value` percent (1–100) of the subtotal.
     Percentage,
     /// `value` in the store currency, at most the subtotal.
     FixedAmount,
-}
-
-impl DiscountKind {
-    /// The kind as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Percentage => discounts::PERCENTAGE,
-            Self::FixedAmount => discounts::FIXED_AMOUNT,
-        }
-    }
 }
 
 /// A new discount code.

@@ -218,11 +218,7 @@ impl AccountMutation {
                 let pricing = ctx.shop()?.pricing;
                 let owner = Principal::Account(AccountPrincipal {
                     account_id: AccountId(session.user.id),
-                    role: session
-                        .user
-                        .role
-                        .parse()
-                        .unwrap_or(crate::domain::accounts::Role::Customer),
+                    role: session.user.role,
                     session_id: 0,
                 });
                 match cart::claim(&request.db, session.user.id, anonymous_cart).await? {

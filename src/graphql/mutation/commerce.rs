@@ -279,7 +279,7 @@ impl CommerceMutation {
                 .payment
                 .client_secret
                 .clone()
-                .filter(|_| paid.payment.status() == PaymentStatus::Pending)
+                .filter(|_| paid.payment.status == PaymentStatus::Pending)
                 .map(|client_secret| PaymentNextAction { client_secret }),
             payment: Some(PaymentNode::for_order(paid.payment, &paid.order, currency)),
             order: Some(paid.order.into()),

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::accounts::Role;
+use crate::domain::pricing::DiscountType;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::RoleGuard;
@@ -11,7 +12,7 @@ use crate::graphql::inputs::discounts::{DiscountCodeInput, DiscountCodeUpdateInp
 use crate::graphql::types::DiscountCodeNode;
 use crate::graphql::user_errors::respond;
 use crate::payload;
-use crate::services::discounts::{self, FIXED_AMOUNT};
+use crate::services::discounts;
 
 payload!(
     /// The result of a discount code mutation.
@@ -50,17 +51,17 @@ impl DiscountMutation {
         #[graphql(desc = "The code and its rules.")] input: DiscountCodeInput,
     ) -> Result<DiscountCodePayload> {
         let currency = ctx.shop()?.currency;
-        let read = |kind: &str, value: &str, field: &str| {
+        let read = |kind: DiscountType, value: &str, field: &str| {
             discounts::read_value(kind, value, currency)
                 .map_err(|e| AppError::bad_input(format!("input.{field}: {e}")))
         };
-        let kind = input.kind.as_str();
+        let kind = input.kind.into();
         let new = discounts::NewCode {
             code: input.code.trim().to_uppercase(),
             kind,
             value: read(kind, &input.value.0, "value")?,
             minimum_subtotal: match &input.minimum_subtotal {
-                Some(minimum) => read(FIXED_AMOUNT, &minimum.0, "minimumSubtotal")?,
+                Some(minimum) => read(DiscountType::FixedAmount, &minimum.0, "minimumSubtotal")?,
                 None => 0,
             },
             usage_limit: input.usage_limit,

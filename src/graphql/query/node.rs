@@ -88,7 +88,7 @@ pub(crate) async fn load_node(
             };
             let moderates = caller.is_staff_or(Scope::ReadProducts);
             let own = caller.account_id() == Some(AccountId(review.user_id));
-            let shown = review.status == ReviewStatus::Approved.as_str();
+            let shown = review.status == ReviewStatus::Approved;
             let product = loader.load_one(ProductId(review.product_id)).await?;
             (moderates || own || (shown && product.is_some()))
                 .then(|| Node::Review(ReviewNode::from(review)))

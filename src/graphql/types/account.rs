@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use crate::db::models::address::Address;
 use crate::db::models::user::User;
-use crate::domain::accounts;
 use crate::domain::ids::AccountId;
 use crate::domain::metadata::MetadataOwner;
 use crate::domain::orders::CustomerOrderStats;
@@ -105,11 +104,7 @@ impl AccountNode {
 
     /// What the account may do.
     async fn role(&self) -> Role {
-        self.row
-            .role
-            .parse::<accounts::Role>()
-            .unwrap_or(accounts::Role::Customer)
-            .into()
+        self.row.role.into()
     }
 
     /// When the account was created.

@@ -5,11 +5,9 @@ use chrono::{DateTime, Utc};
 
 use super::{Decimal, Money};
 use crate::db::models::discount::DiscountCode;
-use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::discounts::DiscountKind;
-use crate::services::discounts::{FIXED_AMOUNT, PERCENTAGE};
 
 /// A percentage taken off the subtotal.
 #[derive(SimpleObject, Debug, Clone)]
@@ -36,19 +34,6 @@ impl From<DiscountCode> for DiscountCodeNode {
     }
 }
 
-impl DiscountCodeNode {
-    fn kind_of(&self) -> Result<DiscountKind, AppError> {
-        match self.0.kind.as_str() {
-            PERCENTAGE => Ok(DiscountKind::Percentage),
-            FIXED_AMOUNT => Ok(DiscountKind::FixedAmount),
-            other => Err(AppError::internal(anyhow::anyhow!(
-                "discount code {} has the unknown kind {other:?}",
-                self.0.id
-            ))),
-        }
-    }
-}
-
 fn utc(time: Option<chrono::NaiveDateTime>) -> Option<DateTime<Utc>> {
     time.map(|t| t.and_utc())
 }
@@ -67,14 +52,14 @@ impl DiscountCodeNode {
     }
 
     /// Percentage or fixed amount.
-    async fn kind(&self) -> Result<DiscountKind> {
-        Ok(self.kind_of()?)
+    async fn kind(&self) -> DiscountKind {
+        self.0.kind.into()
     }
 
     /// What it takes off: `DiscountPercentage { percent: "10" }` for a percentage, `Money` for
     /// a fixed amount.
     async fn value(&self, ctx: &Context<'_>) -> Result<DiscountValue> {
-        Ok(match self.kind_of()? {
+        Ok(match DiscountKind::from(self.0.kind) {
             DiscountKind::Percentage => DiscountValue::Percentage(DiscountPercentage {
                 percent: Decimal(self.0.value.to_string()),
             }),

@@ -138,11 +138,7 @@ impl OrderNode {
 
     /// Where the order is in its life.
     async fn status(&self) -> OrderStatus {
-        self.row
-            .status
-            .parse::<crate::domain::orders::OrderStatus>()
-            .unwrap_or(crate::domain::orders::OrderStatus::PendingPayment)
-            .into()
+        self.row.status.into()
     }
 
     /// Where the confirmation went. Null for a partner whose key lacks `READ_CUSTOMERS`
@@ -427,22 +423,39 @@ impl OrderLineNode {
     }
 }
 
+/// An entry of an order's history.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(remote = "crate::domain::orders::OrderEventType")]
+pub enum OrderEventType {
+    /// Placed.
+    Created,
+    /// Paid.
+    Paid,
+    /// Shipped.
+    Fulfilled,
+    /// Cancelled.
+    Cancelled,
+    /// Refunded in full.
+    Refunded,
+    /// A charge succeeded after the order stopped waiting for payment and is refunded
+    /// automatically; the status does not change.
+    PaymentReversed,
+}
+
 /// A change of an order's status.
 #[derive(SimpleObject)]
 #[graphql(name = "OrderEvent")]
 pub struct OrderEventNode {
-    /// What happened: `CREATED`, `PAID`, `FULFILLED`, `CANCELLED`, `REFUNDED`, or
-    /// `PAYMENT_REVERSED` (a charge that succeeded after the order stopped waiting for payment,
-    /// refunded automatically; the status does not change).
+    /// What happened.
     #[graphql(name = "type")]
-    pub kind: String,
+    pub kind: OrderEventType,
     /// Why, when it is not plain (e.g. an order cancelled because its reservation ran out);
     /// empty otherwise.
     pub note: String,
     /// The status before; null for `CREATED`.
-    pub from_status: Option<String>,
+    pub from_status: Option<OrderStatus>,
     /// The status after.
-    pub to_status: String,
+    pub to_status: OrderStatus,
     /// The account that did it, if one did (a global id).
     pub actor_id: Option<ID>,
     /// When.
@@ -452,10 +465,10 @@ pub struct OrderEventNode {
 impl From<OrderEvent> for OrderEventNode {
     fn from(row: OrderEvent) -> Self {
         Self {
-            kind: row.kind,
+            kind: row.kind.into(),
             note: row.note,
-            from_status: row.from_status,
-            to_status: row.to_status,
+            from_status: row.from_status.map(Into::into),
+            to_status: row.to_status.into(),
             actor_id: row
                 .actor_id
                 .map(|id| GlobalId::new(NodeKind::Account, id).into()),
@@ -513,9 +526,9 @@ impl PaymentNode {
 
     fn new(row: Payment, currency: Currency) -> Self {
         Self {
-            kind: row.kind().into(),
+            kind: row.kind.into(),
             amount: Money::new(row.amount, currency),
-            status: row.status().into(),
+            status: row.status.into(),
             message: row.message,
             created_at: row.created_at.and_utc(),
         }

@@ -241,9 +241,8 @@ impl ProductNode {
     }
 
     /// Lifecycle status. Customers only ever see `ACTIVE` products.
-    async fn status(&self) -> Result<ProductStatusValue> {
-        let status: catalog::ProductStatus = self.row.status.parse()?;
-        Ok(status.into())
+    async fn status(&self) -> ProductStatusValue {
+        self.row.status.into()
     }
 
     /// The category the product is filed under (null while it is archived, for customers).

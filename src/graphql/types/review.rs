@@ -69,11 +69,7 @@ impl ReviewNode {
 
     /// Moderation status.
     async fn status(&self) -> ReviewStatus {
-        match self.0.status.as_str() {
-            "APPROVED" => ReviewStatus::Approved,
-            "REJECTED" => ReviewStatus::Rejected,
-            _ => ReviewStatus::Pending,
-        }
+        self.0.status.into()
     }
 
     /// The author as shown: first name and last initial.

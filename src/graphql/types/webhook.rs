@@ -5,7 +5,7 @@ use async_graphql::{Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::db::models::webhook::{Attempt, Delivery, Subscription};
-use crate::domain::webhooks::{ATTEMPTS_LISTED_PER_DELIVERY, DeliveryStatus, SubscriptionStatus};
+use crate::domain::webhooks::{ATTEMPTS_LISTED_PER_DELIVERY, DeliveryStatus};
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::types::event::EventType;
 use crate::services::webhooks::{DeliveryWithAttempts, kinds_of};
@@ -62,7 +62,7 @@ impl WebhookSubscriptionNode {
 
     /// Whether deliveries go out.
     async fn status(&self) -> WebhookSubscriptionStatus {
-        SubscriptionStatus::parse(&self.0.status).into()
+        self.0.status.into()
     }
 
     /// The position in the event log up to which its deliveries were made.
@@ -137,7 +137,7 @@ impl WebhookDeliveryNode {
 
     /// Where it is.
     async fn status(&self) -> WebhookDeliveryStatus {
-        DeliveryStatus::parse(&self.0.status).into()
+        self.0.status.into()
     }
 
     /// Tries made since it was made or last retried by hand.
@@ -147,8 +147,7 @@ impl WebhookDeliveryNode {
 
     /// When it is tried next; null unless pending.
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (DeliveryStatus::parse(&self.0.status) == DeliveryStatus::Pending)
-            .then(|| self.0.next_attempt_at.and_utc())
+        (self.0.status == DeliveryStatus::Pending).then(|| self.0.next_attempt_at.and_utc())
     }
 
     /// Every try, oldest first. At most 16: 8 tries, and 8 more after a retry by hand (older

@@ -32,7 +32,7 @@ use crate::domain::bounds::{
 };
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::money::Currency;
-use crate::domain::orders::OrderAction;
+use crate::domain::orders::{OrderAction, OrderEventType};
 use crate::domain::partners::Scope;
 use crate::domain::payments::{
     FIRST_CHECK_AFTER, PaymentKind, PaymentStatus, REPLAY_WINDOW, next_check_delay,
@@ -41,7 +41,7 @@ use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult, is_unique_violation};
 use crate::services::audit::{self, Subject};
 use crate::services::events::{Changes, recorded_transaction};
-use crate::services::orders::{OrderCaller, apply_action, load_visible, status_of};
+use crate::services::orders::{OrderCaller, apply_action, load_visible};
 use crate::services::tokens::hash_parts;
 
 /// Pending attempts the reconcile job takes per round: each is asked about in turn, so the
@@ -154,7 +154,8 @@ pub async fn pay(
                 if let Some(earlier) = payment::by_key(conn, &key)? {
                     return Ok(Claim::Earlier(same_request(earlier, &hash)?));
                 }
-                status_of(&current)?
+                current
+                    .status
                     .apply(OrderAction::Pay)
                     .map_err(AppError::rejected)?;
                 let now = now();
@@ -195,12 +196,12 @@ pub async fn pay(
                     conn,
                     &NewPayment {
                         order_id,
-                        kind: PaymentKind::Charge.as_str(),
+                        kind: PaymentKind::Charge,
                         amount: current.total,
                         status: if free {
-                            PaymentStatus::Succeeded.as_str()
+                            PaymentStatus::Succeeded
                         } else {
-                            PaymentStatus::Pending.as_str()
+                            PaymentStatus::Pending
                         },
                         idempotency_key: &key,
                         provider,
@@ -248,7 +249,7 @@ pub async fn pay(
         }
         Err(error) => return Err(error),
     };
-    let attempt = if attempt.status() == PaymentStatus::Pending {
+    let attempt = if attempt.status == PaymentStatus::Pending {
         drive(db, gateway, attempt).await?
     } else {
         attempt
@@ -275,7 +276,7 @@ fn already_paid() -> AppError {
 /// A declined or failed attempt is a user error; the attempt stays recorded. A pending one is
 /// an answer: the payment's status says what happens next.
 fn payment_outcome(result: PaymentResult) -> AppResult<PaymentResult> {
-    match result.payment.status() {
+    match result.payment.status {
         PaymentStatus::Declined => Err(rejected(
             &["paymentToken"],
             RejectionCode::PaymentDeclined,
@@ -309,7 +310,7 @@ async fn drive(db: &Db, gateway: &Arc<dyn PaymentGateway>, attempt: Payment) -> 
             .await?;
         return Ok(attempt);
     }
-    match attempt.kind() {
+    match attempt.kind {
         PaymentKind::Charge if replay_too_late(&attempt) => {
             // The provider forgets idempotency keys after a day: asking again now could charge
             // a second time. A person must look the charge up (metadata.payment_id).
@@ -546,9 +547,9 @@ fn charge_succeeded(
         conn,
         &NewPayment {
             order_id: attempt.order_id,
-            kind: PaymentKind::Refund.as_str(),
+            kind: PaymentKind::Refund,
             amount: attempt.amount,
-            status: PaymentStatus::Pending.as_str(),
+            status: PaymentStatus::Pending,
             idempotency_key: &automatic_refund_key(attempt.id),
             provider: &attempt.provider,
             payment_method: "",
@@ -562,9 +563,9 @@ fn charge_succeeded(
     order::insert_event(
         conn,
         attempt.order_id,
-        "PAYMENT_REVERSED",
-        Some(current.status.as_str()),
-        current.status.as_str(),
+        OrderEventType::PaymentReversed,
+        Some(current.status),
+        current.status,
         None,
         "a charge succeeded after the order stopped waiting for payment; it is refunded",
         now,
@@ -582,7 +583,7 @@ fn automatic_refund_key(charge_id: i64) -> String {
 pub fn refunded_total(payments: &[Payment]) -> i64 {
     payments
         .iter()
-        .filter(|p| p.kind() == PaymentKind::Refund && p.status() == PaymentStatus::Succeeded)
+        .filter(|p| p.kind == PaymentKind::Refund && p.status == PaymentStatus::Succeeded)
         .filter(|p| !is_automatic_refund(p))
         .map(|p| p.amount)
         .sum()
@@ -679,7 +680,7 @@ fn refund_settled(
     if !whole {
         order::mark_changed(conn, current.id, now())?;
         changes.touch(Tracked::Orders, current.id);
-    } else if status_of(&current)?.apply(OrderAction::Refund).is_ok() {
+    } else if current.status.apply(OrderAction::Refund).is_ok() {
         apply_action(conn, changes, None, &current, OrderAction::Refund, "")?;
     }
     Ok(())
@@ -709,7 +710,8 @@ pub async fn refund(
                 if let Some(earlier) = payment::by_key(conn, &key)? {
                     return Ok(Claim::Earlier(same_request(earlier, &hash)?));
                 }
-                status_of(&current)?
+                current
+                    .status
                     .apply(OrderAction::Refund)
                     .map_err(AppError::rejected)?;
                 room_for_attempt(
@@ -733,9 +735,9 @@ pub async fn refund(
                     conn,
                     &NewPayment {
                         order_id,
-                        kind: PaymentKind::Refund.as_str(),
+                        kind: PaymentKind::Refund,
                         amount,
-                        status: PaymentStatus::Pending.as_str(),
+                        status: PaymentStatus::Pending,
                         idempotency_key: &key,
                         provider: &charge.provider,
                         payment_method: "",
@@ -804,7 +806,7 @@ fn refundable_charge(conn: &mut DbConnection, order_id: i64) -> AppResult<Option
 fn paid_back(conn: &mut DbConnection, charge: &Payment, in_flight: bool) -> AppResult<i64> {
     Ok(payment::refunds_of(conn, charge.id)?
         .iter()
-        .filter(|refund| match refund.status() {
+        .filter(|refund| match refund.status {
             PaymentStatus::Succeeded => true,
             PaymentStatus::Pending => in_flight,
             _ => false,
@@ -892,7 +894,7 @@ fn charge_of_event(
 ) -> AppResult<Option<Payment>> {
     if let Some(id) = payment_id
         && let Some(found) = payment::by_id(conn, id)?
-        && found.kind() == PaymentKind::Charge
+        && found.kind == PaymentKind::Charge
         && (found.gateway_reference.is_empty() || found.gateway_reference == reference)
     {
         return Ok(Some(found));
@@ -945,7 +947,7 @@ fn apply_event_in(
             // The refunds Bazaar asked for, oldest first, as far as the total refunded covers.
             let mut covered = 0;
             for refund in payment::refunds_of(conn, charge.id)? {
-                match refund.status() {
+                match refund.status {
                     PaymentStatus::Succeeded => covered += refund.amount,
                     PaymentStatus::Pending if covered + refund.amount <= *amount_refunded => {
                         covered += refund.amount;
