@@ -23,6 +23,19 @@ pub struct AddressParts {
     pub phone: String,
 }
 
+impl AddressParts {
+    /// The parts that are no one's personal data, what a fulfilment or tax system needs: city,
+    /// postal code and country; the others empty.
+    pub fn impersonal(&self) -> Self {
+        Self {
+            city: self.city.clone(),
+            postal_code: self.postal_code.clone(),
+            country_code: self.country_code.clone(),
+            ..Self::default()
+        }
+    }
+}
+
 /// A checked address: trimmed, required parts present, country an upper-case ISO 3166-1 alpha-2
 /// code.
 #[derive(Debug, Clone, PartialEq, Eq)]

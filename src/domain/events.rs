@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::domain::orders::IMPERSONAL_ADDRESS_PARTS;
+use crate::domain::address::AddressParts;
 use crate::domain::partners::Scope;
 
 /// Days events are kept by default before `bazaar prune-events` removes them.
@@ -178,8 +178,8 @@ impl StockChangeReason {
 }
 
 /// Cuts an order payload down for a reader who may not see personal data: `email` and
-/// `customer` become null, `shippingAddress` keeps only its [`IMPERSONAL_ADDRESS_PARTS`], as
-/// the GraphQL `Order` type shows it.
+/// `customer` become null, `shippingAddress` keeps only its impersonal parts
+/// ([`AddressParts::impersonal`]), as the GraphQL `Order` type shows it.
 pub fn redact_order(payload: &mut Value) {
     let Some(order) = payload.as_object_mut() else {
         return;
@@ -189,8 +189,11 @@ pub fn redact_order(payload: &mut Value) {
             *value = Value::Null;
         }
     }
-    if let Some(Value::Object(address)) = order.get_mut("shippingAddress") {
-        address.retain(|part, _| IMPERSONAL_ADDRESS_PARTS.contains(&part.as_str()));
+    if let Some(address) = order.get_mut("shippingAddress") {
+        *address = serde_json::from_value::<AddressParts>(address.take())
+            .ok()
+            .and_then(|parts| serde_json::to_value(parts.impersonal()).ok())
+            .unwrap_or(Value::Null);
     }
 }
 
@@ -224,7 +227,9 @@ mod tests {
                 "id": "gid://bazaar/Order/1",
                 "email": null,
                 "customer": null,
-                "shippingAddress": { "city": "Paris", "postalCode": "75001", "countryCode": "FR" },
+                "shippingAddress": { "firstName": "", "lastName": "", "company": "", "line1": "",
+                                     "line2": "", "city": "Paris", "region": "",
+                                     "postalCode": "75001", "countryCode": "FR", "phone": "" },
                 "status": "PAID"
             })
         );

@@ -189,20 +189,6 @@ pub fn order_id_from_number(number: &str) -> Result<i64, &'static str> {
     Ok(value - ORDER_NUMBER_OFFSET)
 }
 
-/// The parts of an order's shipping address that are no one's personal data: what a fulfilment
-/// or tax system needs.
-pub const IMPERSONAL_ADDRESS_PARTS: [&str; 3] = ["countryCode", "postalCode", "city"];
-
-/// An order's stored shipping address (a JSON object of parts) as a caller sees it: whole when
-/// `personal_data`, else only its [`IMPERSONAL_ADDRESS_PARTS`].
-pub fn shipping_address(stored: &str, personal_data: bool) -> serde_json::Value {
-    let mut address: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
-    if !personal_data && let Some(parts) = address.as_object_mut() {
-        parts.retain(|name, _| IMPERSONAL_ADDRESS_PARTS.contains(&name.as_str()));
-    }
-    address
-}
-
 /// A note's text, trimmed: 1 to [`MAX_NOTE_CHARS`] characters.
 pub fn checked_note(body: &str) -> Result<String, Rejection> {
     let body = body.trim();

@@ -22,10 +22,11 @@ use crate::domain::catalog::CatalogVisibility;
 use crate::domain::events::{EventType, StockChangeReason, Subject, redact_order};
 use crate::domain::ids::global_id;
 use crate::domain::money::Currency;
-use crate::domain::orders::{OrderStatus, order_number, shipping_address};
+use crate::domain::orders::{OrderStatus, order_number};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::reviews::author_name;
 use crate::error::{AppError, AppResult};
+use crate::services::cart::stored_address;
 
 /// The GraphQL selection each payload answers, per subject kind: an event's payload is exactly
 /// what `node(id:)` with this fragment returned for staff at the moment of the change (a test
@@ -33,6 +34,9 @@ use crate::error::{AppError, AppResult};
 /// order { id } }` (see the schema's `EventType`).
 pub const PAYLOAD_FRAGMENTS: &str = r#"
 fragment MoneyParts on Money { amount currencyCode minorUnits }
+fragment AddressParts on PostalAddress {
+  firstName lastName company line1 line2 city region postalCode countryCode phone
+}
 fragment VariantPayload on Variant {
   id sku title archivedAt selectedOptions { name value }
   price { ...MoneyParts } compareAtPrice { ...MoneyParts } stock product { id } updatedAt
@@ -43,7 +47,8 @@ fragment ProductPayload on Product {
   createdAt updatedAt
 }
 fragment OrderPayload on Order {
-  id number status email customer { id } discountCode shippingAddress createdAt updatedAt
+  id number status email customer { id } discountCode shippingAddress { ...AddressParts }
+  createdAt updatedAt
   totals { subtotal { ...MoneyParts } discount { ...MoneyParts } shipping { ...MoneyParts }
            tax { ...MoneyParts } total { ...MoneyParts } }
   lines { quantity fulfilledQuantity productName variantTitle sku unitPrice { ...MoneyParts }
@@ -312,7 +317,7 @@ fn node(kind: &str, id: Option<i64>) -> Value {
 /// An order as [`PAYLOAD_FRAGMENTS`]' `OrderPayload` gives it to staff.
 pub fn order_payload(order: &Order, lines: &[LineSnapshot<'_>], fallback: Currency) -> Value {
     let currency = Currency::parse(&order.currency).unwrap_or(fallback);
-    let address = shipping_address(&order.shipping_address, true);
+    let address = stored_address(&order.shipping_address);
     json!({
         "id": global_id("Order", order.id),
         "number": order_number(order.id),

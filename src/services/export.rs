@@ -21,12 +21,14 @@ use crate::db::models::user::User;
 use crate::db::models::variant::Variant;
 use crate::db::{Db, DbConnection};
 use crate::domain::accounts::Role;
+use crate::domain::address::AddressParts;
 use crate::domain::catalog::ProductStatus;
 use crate::domain::money::Currency;
-use crate::domain::orders::{OrderStatus, order_number, shipping_address};
+use crate::domain::orders::{OrderStatus, order_number};
 use crate::domain::partners::Scope;
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::services::cart::stored_address;
 
 /// Rows per batch unless configured otherwise.
 pub const DEFAULT_BATCH_SIZE: u32 = 1_000;
@@ -376,7 +378,7 @@ struct OrderJson<'a> {
     lines: Vec<OrderLineJson<'a>>,
     totals: TotalsJson,
     discount_code: Option<&'a str>,
-    shipping_address: serde_json::Value,
+    shipping_address: Option<AddressParts>,
     created_at: String,
 }
 
@@ -438,7 +440,8 @@ impl<'a> OrderJson<'a> {
                 total: money(row.total),
             },
             discount_code: row.discount_code.as_deref(),
-            shipping_address: shipping_address(&row.shipping_address, personal),
+            shipping_address: stored_address(&row.shipping_address)
+                .map(|parts| if personal { parts } else { parts.impersonal() }),
             created_at: time(row.created_at),
         }
     }

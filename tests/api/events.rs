@@ -8,7 +8,7 @@ use bazaar::services::events::PAYLOAD_FRAGMENTS;
 use serde_json::{Value, json};
 
 use crate::commerce::{cart_with, checkout};
-use crate::helpers::{TestApp, error_codes, spawn_app, statements};
+use crate::helpers::{TestApp, error_codes, is_impersonal, spawn_app, statements};
 
 const EVENTS: &str = "query($after: String, $first: Int, $types: [EventType!]) {
     events(after: $after, first: $first, types: $types) {
@@ -466,12 +466,7 @@ async fn partners_read_the_kinds_their_scopes_allow_and_orders_without_personal_
         let order = &event["payload"];
         assert_eq!(order["email"], Value::Null, "{event}");
         assert_eq!(order["customer"], Value::Null, "{event}");
-        let address: Vec<&String> = order["shippingAddress"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect();
-        assert_eq!(address, ["city", "countryCode", "postalCode"], "{event}");
+        assert!(is_impersonal(&order["shippingAddress"]), "{event}");
         assert_eq!(order["lines"][0]["sku"], "LAMP-1");
     }
     let with_customers = partner_key(&app, &day.admin, &["READ_ORDERS", "READ_CUSTOMERS"]).await;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, captured_logs, spawn_app_with};
+use crate::helpers::{ADDRESS_PARTS, TestApp, captured_logs, is_impersonal, spawn_app_with};
 use crate::partners::{app_named, key_with};
 
 /// What an export answered.
@@ -102,7 +102,7 @@ fn selection(kind: &str) -> String {
             "... on Order {{ id number status email customer {{ id }}
                 lines {{ quantity productName variantTitle sku unitPrice {MONEY} lineTotal {MONEY} variant {{ id }} }}
                 totals {{ subtotal {MONEY} discount {MONEY} shipping {MONEY} tax {MONEY} total {MONEY} }}
-                discountCode shippingAddress createdAt }}"
+                discountCode shippingAddress {{ {ADDRESS_PARTS} }} createdAt }}"
         ),
         "products" => format!(
             "... on Product {{ id externalRef name slug description status category {{ id }}
@@ -234,19 +234,12 @@ async fn partners_export_what_their_scopes_allow_and_no_personal_data_without_re
     for row in &rows {
         assert_eq!(row["email"], Value::Null);
         assert_eq!(row["customer"], Value::Null);
-        let parts = row["shippingAddress"].as_object().unwrap();
-        assert!(
-            parts.contains_key("countryCode")
-                && parts
-                    .keys()
-                    .all(|part| ["city", "countryCode", "postalCode"].contains(&part.as_str())),
-            "{row}"
-        );
+        assert!(is_impersonal(&row["shippingAddress"]), "{row}");
     }
     same_as_graphql(&app, &orders_only, "orders", &rows[..20]).await;
     let full = export(&app, "/export/orders.jsonl", Some(&customers_too)).await;
     let rows = full.rows();
-    assert!(rows[0]["email"].is_string() && rows[0]["shippingAddress"]["line1"].is_string());
+    assert!(rows[0]["email"].is_string() && rows[0]["shippingAddress"]["line1"] != "");
 
     // Refusals: JSON, with the GraphQL endpoint's codes.
     let customer = app.register("shopper@example.com").await.token;

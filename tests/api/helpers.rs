@@ -527,3 +527,24 @@ pub fn error_codes(response: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Every part of a `PostalAddress` (as a selection and as the keys of its JSON).
+pub const ADDRESS_PARTS: &str =
+    "firstName lastName company line1 line2 city region postalCode countryCode phone";
+
+/// Whether `address` (a `PostalAddress` as JSON) shows only what is no one's personal data:
+/// a country, and perhaps a city and postal code; every other part empty.
+pub fn is_impersonal(address: &Value) -> bool {
+    let Some(parts) = address.as_object() else {
+        return false;
+    };
+    let shown: Vec<&str> = ADDRESS_PARTS
+        .split(' ')
+        .filter(|part| parts.get(*part).and_then(Value::as_str) != Some(""))
+        .collect();
+    parts.len() == 10
+        && shown.contains(&"countryCode")
+        && shown
+            .iter()
+            .all(|part| ["city", "postalCode", "countryCode"].contains(part))
+}

@@ -63,7 +63,7 @@ async fn personal_data_through_the_api(app: &TestApp) {
     let placed = app
         .data(
             "mutation($input: CheckoutInput!) { checkoutComplete(input: $input) {
-                order { shippingAddress } userErrors { code } } }",
+                order { shippingAddress { line1 phone } } userErrors { code } } }",
             json!({ "input": { "cartId": cart, "email": "ottoline@example.com",
                     "shippingAddress": guest_address(), "idempotencyKey": "sealed-1" } }),
         )

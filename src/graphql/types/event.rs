@@ -110,8 +110,8 @@ impl EventNode {
 
     /// What changed, as JSON: the subject as the API gives it (see `EventType`). Orders read by
     /// a partner key without `read_customers` come without personal data, as the `Order` type
-    /// does: `email` and `customer` null, `shippingAddress` only `countryCode`, `postalCode`
-    /// and `city`.
+    /// does: `email` and `customer` null, `shippingAddress` showing only `countryCode`,
+    /// `postalCode` and `city` (its other parts empty).
     async fn payload(&self) -> async_graphql::Json<&serde_json::Value> {
         async_graphql::Json(&self.0.payload)
     }

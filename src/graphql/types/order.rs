@@ -14,9 +14,10 @@ use crate::domain::fulfillments::MAX_FULFILLMENTS_PER_ORDER;
 use crate::domain::ids::{AccountId, OrderId, VariantId};
 use crate::domain::metadata::MetadataOwner;
 use crate::domain::money::Currency;
-use crate::domain::orders::{order_number, shipping_address};
+use crate::domain::orders::order_number;
 use crate::domain::partners::Scope;
 use crate::domain::pricing::Totals;
+use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::staff_or;
 use crate::graphql::ids::{GlobalId, NodeKind};
@@ -239,17 +240,21 @@ impl OrderNode {
         self.row.discount_code.as_deref()
     }
 
-    /// Where the goods go: the address parts as JSON (`firstName`, `line1`, `countryCode`…).
-    /// For a partner whose key lacks `READ_CUSTOMERS`, only `countryCode`, `postalCode` and
-    /// `city` (what a fulfilment or tax system needs without personal data).
-    async fn shipping_address(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<async_graphql::Json<serde_json::Value>> {
-        Ok(async_graphql::Json(shipping_address(
-            &self.row.shipping_address,
-            sees_personal_data(ctx)?,
-        )))
+    /// Where the goods go. For a partner whose key lacks `READ_CUSTOMERS`, only `countryCode`,
+    /// `postalCode` and `city` (what a fulfilment or tax system needs without personal data);
+    /// the other parts are empty.
+    async fn shipping_address(&self, ctx: &Context<'_>) -> Result<PostalAddressNode> {
+        let parts = stored_address(&self.row.shipping_address).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "order {} has no readable shipping address",
+                self.row.id
+            ))
+        })?;
+        Ok(PostalAddressNode(if sees_personal_data(ctx)? {
+            parts
+        } else {
+            parts.impersonal()
+        }))
     }
 
     /// Every change of status, oldest first. At most 14: the order's creation, three changes of
