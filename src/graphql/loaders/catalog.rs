@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
+use diesel::QueryResult;
 
-use crate::db::Db;
 use crate::db::models::category::{self, Category};
 use crate::db::models::image::{self, Image};
 use crate::db::models::product::{self, ProductWithCategory, Window};
 use crate::db::models::variant::{self, Variant, VariantWithProduct};
+use crate::db::{Db, DbConnection};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::ids::{CategoryId, ImageId, ProductId, VariantId};
 use crate::error::AppError;
@@ -210,45 +211,68 @@ impl Loader<CategoryProducts> for DbLoader {
     type Value = Vec<ProductWithCategory>;
     type Error = AppError;
 
-    /// One statement per distinct window (normally one: every category asked the same page).
     async fn load(
         &self,
         keys: &[CategoryProducts],
     ) -> LoadResult<CategoryProducts, Vec<ProductWithCategory>> {
-        let mut windows: HashMap<Window, Vec<i64>> = HashMap::new();
-        for key in keys {
-            windows
-                .entry(key.window.clone())
-                .or_default()
-                .push(key.category.0);
-        }
         let visibility = self.visibility;
-        let results = self
-            .db
-            .run(move |conn| {
-                windows
-                    .into_iter()
-                    .map(|(window, ids)| {
-                        let rows =
-                            product::first_pages_by_category(conn, &ids, visibility, &window)?;
-                        Ok((window, rows))
-                    })
-                    .collect::<Result<Vec<_>, AppError>>()
-            })
-            .await?;
-        let mut pages: HashMap<CategoryProducts, Vec<ProductWithCategory>> =
-            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
-        for (window, rows) in results {
-            for (category_id, row) in rows {
-                let key = CategoryProducts {
-                    category: CategoryId(category_id),
-                    window: window.clone(),
-                };
-                pages.entry(key).or_default().push(row);
-            }
-        }
-        Ok(pages)
+        load_windows(
+            &self.db,
+            keys,
+            |key| (key.window.clone(), key.category.0),
+            |window, category| CategoryProducts {
+                category: CategoryId(category),
+                window,
+            },
+            move |conn, categories, window| {
+                product::first_pages_by_category(conn, categories, visibility, window)
+            },
+        )
+        .await
     }
+}
+
+/// One window of rows for each owner (a category, a collection, a product) in `keys`: one
+/// `fetch` per distinct window, normally one since every owner of a response asks the same
+/// page. `split` gives a key's window and owner id, `join` makes the key back; `fetch` answers
+/// the rows of many owners as (owner id, row), in window order. Every key gets a page, empty if
+/// no row has it.
+pub(super) async fn load_windows<K, W, R, F>(
+    db: &Db,
+    keys: &[K],
+    split: impl Fn(&K) -> (W, i64),
+    join: impl Fn(W, i64) -> K,
+    fetch: F,
+) -> LoadResult<K, Vec<R>>
+where
+    K: Clone + Eq + std::hash::Hash,
+    W: Clone + Eq + std::hash::Hash + Send + 'static,
+    R: Send + 'static,
+    F: Fn(&mut DbConnection, &[i64], &W) -> QueryResult<Vec<(i64, R)>> + Send + 'static,
+{
+    let mut windows: HashMap<W, Vec<i64>> = HashMap::new();
+    for key in keys {
+        let (window, owner) = split(key);
+        windows.entry(window).or_default().push(owner);
+    }
+    let results = db
+        .run(move |conn| {
+            windows
+                .into_iter()
+                .map(|(window, owners)| Ok((fetch(conn, &owners, &window)?, window)))
+                .collect::<Result<Vec<_>, AppError>>()
+        })
+        .await?;
+    let mut pages: HashMap<K, Vec<R>> = keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+    for (rows, window) in results {
+        for (owner, row) in rows {
+            pages
+                .entry(join(window.clone(), owner))
+                .or_default()
+                .push(row);
+        }
+    }
+    Ok(pages)
 }
 
 /// Groups rows under the key `key_of` gives them, keeping their order and at most `most` rows

@@ -1,12 +1,11 @@
 //! Batched collection reads: collections by id, the collections of many products, and one
 //! window of members of many collections, in one statement each.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 
-use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
+use super::catalog::{DbLoader, LoadResult, group_by_key, load_windows, raw_ids};
 use crate::db::models::collection::{self, Collection, Member, MemberWindow};
 use crate::domain::bounds::MAX_COLLECTIONS_PER_PRODUCT;
 use crate::domain::ids::{CollectionId, ProductId};
@@ -68,41 +67,21 @@ impl Loader<CollectionMembers> for DbLoader {
     type Value = Vec<Member>;
     type Error = AppError;
 
-    /// One statement per distinct window (normally one: every collection asked the same page).
     async fn load(&self, keys: &[CollectionMembers]) -> LoadResult<CollectionMembers, Vec<Member>> {
-        let mut windows: HashMap<MemberWindow, Vec<i64>> = HashMap::new();
-        for key in keys {
-            windows
-                .entry(key.window)
-                .or_default()
-                .push(key.collection.0);
-        }
         let visibility = self.visibility;
-        let results = self
-            .db
-            .run(move |conn| {
-                windows
-                    .into_iter()
-                    .map(|(window, ids)| {
-                        Ok((
-                            window,
-                            collection::windows(conn, &ids, visibility, &window)?,
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, AppError>>()
-            })
-            .await?;
-        let mut pages: HashMap<CollectionMembers, Vec<Member>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for (window, members) in results {
-            for member in members {
-                let key = CollectionMembers {
-                    collection: CollectionId(member.collection_id),
-                    window,
-                };
-                pages.entry(key).or_default().push(member);
-            }
-        }
-        Ok(pages)
+        load_windows(
+            &self.db,
+            keys,
+            |key| (key.window, key.collection.0),
+            |window, collection| CollectionMembers {
+                collection: CollectionId(collection),
+                window,
+            },
+            move |conn, collections, window| {
+                let members = collection::windows(conn, collections, visibility, window)?;
+                Ok(members.into_iter().map(|m| (m.collection_id, m)).collect())
+            },
+        )
+        .await
     }
 }

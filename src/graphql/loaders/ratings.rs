@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 
-use super::catalog::{DbLoader, LoadResult};
+use super::catalog::{DbLoader, LoadResult, load_windows};
 use crate::db::models::product_review::{self, ReviewRow};
 use crate::domain::ids::{ProductId, ReviewId};
 use crate::domain::paging::IdWindow;
@@ -66,37 +66,20 @@ impl Loader<ReviewsPage> for DbLoader {
     type Value = Vec<ReviewRow>;
     type Error = AppError;
 
-    /// One statement per distinct window (normally one: every product asked the same page).
     async fn load(&self, keys: &[ReviewsPage]) -> LoadResult<ReviewsPage, Vec<ReviewRow>> {
-        let mut windows: HashMap<IdWindow, Vec<i64>> = HashMap::new();
-        for key in keys {
-            windows.entry(key.window).or_default().push(key.product.0);
-        }
-        let results = self
-            .db
-            .run(move |conn| {
-                windows
-                    .into_iter()
-                    .map(|(window, ids)| {
-                        Ok((
-                            window,
-                            product_review::approved_windows(conn, &ids, &window)?,
-                        ))
-                    })
-                    .collect::<Result<Vec<_>, AppError>>()
-            })
-            .await?;
-        let mut pages: HashMap<ReviewsPage, Vec<ReviewRow>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for (window, rows) in results {
-            for row in rows {
-                let key = ReviewsPage {
-                    product: ProductId(row.product_id),
-                    window,
-                };
-                pages.entry(key).or_default().push(row);
-            }
-        }
-        Ok(pages)
+        load_windows(
+            &self.db,
+            keys,
+            |key| (key.window, key.product.0),
+            |window, product| ReviewsPage {
+                product: ProductId(product),
+                window,
+            },
+            |conn, products, window| {
+                let reviews = product_review::approved_windows(conn, products, window)?;
+                Ok(reviews.into_iter().map(|r| (r.product_id, r)).collect())
+            },
+        )
+        .await
     }
 }
