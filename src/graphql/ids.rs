@@ -2,7 +2,10 @@
 
 use async_graphql::ID;
 
-use crate::domain::ids::{GLOBAL_ID_PREFIX as PREFIX, global_id};
+use crate::domain::ids::{
+    AccountId, AddressId, CategoryId, CollectionId, DiscountCodeId, GLOBAL_ID_PREFIX as PREFIX,
+    ImageId, OrderId, ProductId, ReviewId, VariantId, global_id,
+};
 use crate::error::AppError;
 
 /// The kinds of object a global id can name.
@@ -145,7 +148,46 @@ impl GlobalId {
         }
         Ok(parsed.id)
     }
+
+    /// Parses a global id into the id newtype of its kind; an id of another kind is refused.
+    pub fn parse_as<T: NodeIdOf>(id: &str) -> Result<T, AppError> {
+        Self::parse_kind(id, T::KIND).map(T::from_row_id)
+    }
 }
+
+/// An id newtype of one kind of node: a global id of that kind parses straight into it
+/// ([`GlobalId::parse_as`]), so an order's id can never reach a service as a product's.
+pub trait NodeIdOf: Sized {
+    /// The kind of node the id names.
+    const KIND: NodeKind;
+    /// The id of the database row `id`.
+    fn from_row_id(id: i64) -> Self;
+}
+
+macro_rules! node_ids {
+    ($($id:ident => $kind:ident),+ $(,)?) => {$(
+        impl NodeIdOf for $id {
+            const KIND: NodeKind = NodeKind::$kind;
+
+            fn from_row_id(id: i64) -> Self {
+                $id(id)
+            }
+        }
+    )+};
+}
+
+node_ids!(
+    AccountId => Account,
+    AddressId => Address,
+    CategoryId => Category,
+    CollectionId => Collection,
+    DiscountCodeId => DiscountCode,
+    ImageId => Image,
+    OrderId => Order,
+    ProductId => Product,
+    ReviewId => Review,
+    VariantId => Variant,
+);
 
 /// The global id of the `kind` node `id`.
 pub fn global_id_of(kind: NodeKind, id: i64) -> ID {

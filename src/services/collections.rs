@@ -11,6 +11,7 @@ use crate::domain::bounds::{
 };
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::collections::{with_added, with_moves, without};
+use crate::domain::ids::CollectionId;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
@@ -96,7 +97,11 @@ pub async fn create(db: &Db, input: CollectionInput) -> AppResult<Collection> {
 }
 
 /// Changes a collection's title, slug, description or publication.
-pub async fn update(db: &Db, id: i64, input: CollectionInput) -> AppResult<Collection> {
+pub async fn update(
+    db: &Db,
+    CollectionId(id): CollectionId,
+    input: CollectionInput,
+) -> AppResult<Collection> {
     let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {
@@ -119,7 +124,7 @@ pub async fn update(db: &Db, id: i64, input: CollectionInput) -> AppResult<Colle
 }
 
 /// Deletes a collection (its products stay); its id.
-pub async fn delete(db: &Db, id: i64) -> AppResult<i64> {
+pub async fn delete(db: &Db, CollectionId(id): CollectionId) -> AppResult<i64> {
     let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {
@@ -181,7 +186,11 @@ fn members_changed(
 /// their place. A collection holds at most [`MAX_PRODUCTS_PER_COLLECTION`] products, a product
 /// is in at most [`MAX_COLLECTIONS_PER_PRODUCT`] collections (both checked under locks: the
 /// collection's row, then the products' in id order).
-pub async fn add_products(db: &Db, id: i64, product_ids: Vec<i64>) -> AppResult<Collection> {
+pub async fn add_products(
+    db: &Db,
+    CollectionId(id): CollectionId,
+    product_ids: Vec<i64>,
+) -> AppResult<Collection> {
     check_changes("productIds", &product_ids)?;
     let actor = db.actor();
     db.run(move |conn| {
@@ -250,7 +259,11 @@ fn renumber(conn: &mut DbConnection, id: i64, order: &[i64]) -> AppResult<()> {
 }
 
 /// Takes products out of a collection (products not in it are ignored).
-pub async fn remove_products(db: &Db, id: i64, product_ids: Vec<i64>) -> AppResult<Collection> {
+pub async fn remove_products(
+    db: &Db,
+    CollectionId(id): CollectionId,
+    product_ids: Vec<i64>,
+) -> AppResult<Collection> {
     check_changes("productIds", &product_ids)?;
     let actor = db.actor();
     db.run(move |conn| {
@@ -273,7 +286,11 @@ pub async fn remove_products(db: &Db, id: i64, product_ids: Vec<i64>) -> AppResu
 /// Moves products of a collection to new places: each move `(product, index)`, in turn, puts
 /// the product at that 0-based index (past the end: last), the others shifting. A product not
 /// in the collection is `NOT_FOUND` at its move.
-pub async fn reorder_products(db: &Db, id: i64, moves: Vec<(i64, usize)>) -> AppResult<Collection> {
+pub async fn reorder_products(
+    db: &Db,
+    CollectionId(id): CollectionId,
+    moves: Vec<(i64, usize)>,
+) -> AppResult<Collection> {
     check_changes("moves", &moves)?;
     let actor = db.actor();
     db.run(move |conn| {

@@ -9,6 +9,7 @@ use crate::db::models::discount::{
     self, CodeFilter, DiscountCode, DiscountCodeRules, NewDiscountCode,
 };
 use crate::db::{Db, DbConnection, write_transaction};
+use crate::domain::ids::DiscountCodeId;
 use crate::domain::instant;
 use crate::domain::money::Currency;
 use crate::domain::paging::{Page, PageRequest};
@@ -182,7 +183,7 @@ fn no_such_code() -> AppError {
 /// Changes a code's rules, checked as a new code's are; every problem at once.
 pub async fn update(
     db: &Db,
-    id: i64,
+    DiscountCodeId(id): DiscountCodeId,
     changes: CodeChanges,
     currency: Currency,
 ) -> AppResult<DiscountCode> {
@@ -255,7 +256,11 @@ pub async fn update(
 
 /// Disables a code (`disabled`: it no longer applies to carts or checkouts; disabling again
 /// keeps the first time) or enables it again.
-pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> AppResult<DiscountCode> {
+pub async fn set_disabled(
+    db: &Db,
+    DiscountCodeId(id): DiscountCodeId,
+    disabled: bool,
+) -> AppResult<DiscountCode> {
     let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {

@@ -50,7 +50,7 @@ fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> 
 pub async fn create(
     db: &Db,
     caller: OrderCaller,
-    order_id: i64,
+    OrderId(order_id): OrderId,
     request: FulfillmentRequest,
 ) -> AppResult<(Order, FulfillmentWithLines)> {
     if !caller.principal.is_staff_or(Scope::WriteOrders) {
@@ -146,7 +146,7 @@ pub async fn create(
 pub async fn add_note(
     db: &Db,
     caller: OrderCaller,
-    order_id: i64,
+    OrderId(order_id): OrderId,
     body: String,
 ) -> AppResult<(Order, OrderNote)> {
     if !caller.principal.is_staff_or(Scope::WriteOrders) {

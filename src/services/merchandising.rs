@@ -19,6 +19,7 @@ use crate::domain::bounds::{
 };
 use crate::domain::catalog::{ProductStatus, is_valid_sku, normalize_sku, search_text, slugify};
 use crate::domain::events::{EventType, StockChangeReason};
+use crate::domain::ids::{CategoryId, ImageId, ProductId, VariantId};
 use crate::domain::options::{self, OptionValue};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
@@ -157,7 +158,11 @@ pub async fn create_category(db: &Db, input: CategoryInput) -> AppResult<Categor
 }
 
 /// Changes a category's name, slug or position.
-pub async fn update_category(db: &Db, id: i64, input: CategoryInput) -> AppResult<Category> {
+pub async fn update_category(
+    db: &Db,
+    CategoryId(id): CategoryId,
+    input: CategoryInput,
+) -> AppResult<Category> {
     let currency = db.currency();
     create_only(&[(
         input.parent_id.is_some(),
@@ -185,7 +190,11 @@ pub async fn update_category(db: &Db, id: i64, input: CategoryInput) -> AppResul
 }
 
 /// Archives (hides from customers) or restores a category.
-pub async fn archive_category(db: &Db, id: i64, archived: bool) -> AppResult<Category> {
+pub async fn archive_category(
+    db: &Db,
+    CategoryId(id): CategoryId,
+    archived: bool,
+) -> AppResult<Category> {
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
@@ -378,7 +387,11 @@ pub(super) fn edited_product(
 }
 
 /// Changes a product; omitted fields stay.
-pub async fn update_product(db: &Db, id: i64, input: ProductInput) -> AppResult<Product> {
+pub async fn update_product(
+    db: &Db,
+    ProductId(id): ProductId,
+    input: ProductInput,
+) -> AppResult<Product> {
     let currency = db.currency();
     let actor = db.actor();
     db.run(move |conn| {
@@ -549,7 +562,11 @@ pub(super) fn insert_variant(
 
 /// Adds a variant to a product: at most [`MAX_VARIANTS_PER_PRODUCT`] per product (archived ones
 /// count), each with at most [`MAX_OPTIONS_PER_VARIANT`] option values.
-pub async fn create_variant(db: &Db, product_id: i64, input: VariantInput) -> AppResult<Variant> {
+pub async fn create_variant(
+    db: &Db,
+    ProductId(product_id): ProductId,
+    input: VariantInput,
+) -> AppResult<Variant> {
     let currency = db.currency();
     let fields = new_variant_fields(&input)?;
     let actor = db.actor();
@@ -668,7 +685,11 @@ pub(super) fn write_variant(
 
 /// Changes a variant's SKU, title, options, prices or position (stock changes go through
 /// [`adjust_inventory`]). New options must fit beside the other variants' ([`options_misfit`]).
-pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<Variant> {
+pub async fn update_variant(
+    db: &Db,
+    VariantId(id): VariantId,
+    input: VariantInput,
+) -> AppResult<Variant> {
     let currency = db.currency();
     create_only(&[(
         input.stock.is_some(),
@@ -698,7 +719,11 @@ pub async fn update_variant(db: &Db, id: i64, input: VariantInput) -> AppResult<
 }
 
 /// Archives (no longer sold; kept for order history) or restores a variant.
-pub async fn archive_variant(db: &Db, id: i64, archived: bool) -> AppResult<Variant> {
+pub async fn archive_variant(
+    db: &Db,
+    VariantId(id): VariantId,
+    archived: bool,
+) -> AppResult<Variant> {
     let currency = db.currency();
     let actor = db.actor();
     db.run(move |conn| {
@@ -768,7 +793,7 @@ fn check_options_fit(conn: &mut DbConnection, product_id: i64, id: i64) -> AppRe
 /// `STALE` user error naming the current quantity, never a silent overwrite.
 pub async fn adjust_inventory(
     db: &Db,
-    id: i64,
+    VariantId(id): VariantId,
     expected: i32,
     quantity: i32,
 ) -> AppResult<Variant> {
@@ -836,7 +861,7 @@ fn adjust_in(
 /// [`MAX_IMAGES_PER_PRODUCT`].
 pub async fn add_image(
     db: &Db,
-    product_id: i64,
+    ProductId(product_id): ProductId,
     url: String,
     alt_text: String,
     position: i32,
@@ -892,14 +917,14 @@ pub async fn add_image(
 }
 
 /// Removes an image; the product it belonged to.
-pub async fn remove_image(db: &Db, id: i64) -> AppResult<i64> {
+pub async fn remove_image(db: &Db, ImageId(id): ImageId) -> AppResult<ProductId> {
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let product_id = image::delete(conn, id)?.ok_or_else(|| not_found("id", "image"))?;
             product::mark_updated(conn, product_id, now())?;
             changes.product(conn, EventType::ProductUpdated, product_id)?;
-            Ok(product_id)
+            Ok(ProductId(product_id))
         })
     })
     .await

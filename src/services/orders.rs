@@ -13,7 +13,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::accounts::Principal;
 use crate::domain::events::StockChangeReason;
 use crate::domain::feeds::{RowKey, RowSort, RowWindow};
-use crate::domain::ids::AccountId;
+use crate::domain::ids::{AccountId, OrderId};
 use crate::domain::orders::{OrderAction, OrderStatus};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::partners::Scope;
@@ -194,7 +194,7 @@ pub async fn list(
 /// Cancels an unpaid order, with its event and its stock and discount use given back: its
 /// customer's, a guest's with the order's access token, or anyone's for staff and keys with
 /// `WRITE_ORDERS` (recorded in the audit log).
-pub async fn cancel(db: &Db, caller: OrderCaller, id: i64) -> AppResult<Order> {
+pub async fn cancel(db: &Db, caller: OrderCaller, OrderId(id): OrderId) -> AppResult<Order> {
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {

@@ -9,6 +9,7 @@ use crate::db::models::product;
 use crate::db::models::product_review::{self, ReviewRow};
 use crate::domain::accounts::AccountPrincipal;
 use crate::domain::catalog::CatalogVisibility;
+use crate::domain::ids::{ProductId, ReviewId};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::domain::reviews::{ReviewContent, ReviewStatus};
 use crate::error::{AppError, AppResult};
@@ -39,7 +40,7 @@ fn reload(conn: &mut crate::db::DbConnection, id: i64) -> AppResult<ReviewRow> {
 pub async fn submit(
     db: &Db,
     author: AccountPrincipal,
-    product_id: i64,
+    ProductId(product_id): ProductId,
     rating: i32,
     title: String,
     body: String,
@@ -81,7 +82,7 @@ pub async fn submit(
 pub async fn update(
     db: &Db,
     author: AccountPrincipal,
-    id: i64,
+    ReviewId(id): ReviewId,
     rating: i32,
     title: String,
     body: String,
@@ -107,7 +108,11 @@ pub async fn update(
 }
 
 /// Approves or rejects a review (staff).
-pub async fn moderate(db: &Db, id: i64, status: ReviewStatus) -> AppResult<ReviewRow> {
+pub async fn moderate(
+    db: &Db,
+    ReviewId(id): ReviewId,
+    status: ReviewStatus,
+) -> AppResult<ReviewRow> {
     let actor = db.actor();
     let currency = db.currency();
     db.run(move |conn| {

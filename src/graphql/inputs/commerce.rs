@@ -5,11 +5,10 @@ use chrono::{DateTime, Utc};
 
 use crate::db::models::order::OrderSearch;
 use crate::domain::feeds::RowSort;
-use crate::domain::ids::VariantId;
 use crate::domain::money::Currency;
 use crate::domain::orders::order_id_from_number;
 use crate::error::AppError;
-use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::ids::GlobalId;
 use crate::graphql::inputs::accounts::AddressInput;
 use crate::graphql::inputs::feeds::{OrderSortBy, since};
 use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
@@ -30,7 +29,7 @@ impl CartLineInput {
     /// The checked change.
     pub fn change(&self) -> Result<LineChange, AppError> {
         Ok(LineChange {
-            variant: VariantId(GlobalId::parse_kind(&self.variant_id, NodeKind::Variant)?),
+            variant: GlobalId::parse_as(&self.variant_id)?,
             quantity: self.quantity,
         })
     }

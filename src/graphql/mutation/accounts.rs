@@ -9,7 +9,7 @@ use crate::domain::address::AddressParts;
 use crate::domain::ids::{AccountId, AddressId};
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::{RoleGuard, signed_in};
-use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::ids::GlobalId;
 use crate::graphql::inputs::accounts::{AccountRegisterInput, AccountUpdateInput, AddressInput};
 use crate::graphql::types::account::{self, Session};
 use crate::graphql::types::cart::{CartNode, cart_token};
@@ -135,7 +135,7 @@ payload!(
 );
 
 fn address_id(id: &ID) -> Result<AddressId> {
-    Ok(AddressId(GlobalId::parse_kind(id, NodeKind::Address)?))
+    Ok(GlobalId::parse_as(id)?)
 }
 
 /// Account writes.
@@ -394,7 +394,7 @@ impl AccountMutation {
         #[graphql(desc = "The account.")] account_id: ID,
         #[graphql(desc = "Its new role.")] role: account::Role,
     ) -> Result<AccountRoleSetPayload> {
-        let id = AccountId(GlobalId::parse_kind(&account_id, NodeKind::Account)?);
+        let id: AccountId = GlobalId::parse_as(&account_id)?;
         let result = ctx
             .accounts()?
             .set_role(&ctx.request()?.db, id, role.into())

@@ -4,6 +4,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::shipping::DeletePayload;
+use crate::domain::ids::CollectionId;
 use crate::domain::partners::Scope;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
@@ -56,8 +57,8 @@ pub struct CollectionMoveInput {
     pub position: i32,
 }
 
-fn collection_id(id: &ID) -> Result<i64> {
-    Ok(GlobalId::parse_kind(id, NodeKind::Collection)?)
+fn collection_id(id: &ID) -> Result<CollectionId> {
+    Ok(GlobalId::parse_as(id)?)
 }
 
 /// The database ids of `ids`, global product ids given as `argument`.

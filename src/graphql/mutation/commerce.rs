@@ -5,12 +5,13 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::address::AddressParts;
+use crate::domain::ids::OrderId;
 use crate::domain::partners::Scope;
 use crate::domain::payments::PaymentStatus;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::StaffOr;
-use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::ids::GlobalId;
 use crate::graphql::inputs::commerce::{CartBuyerIdentityInput, CartLineInput, CheckoutInput};
 use crate::graphql::types::cart::{CartNode, cart_token};
 use crate::graphql::types::order::PaymentNode;
@@ -66,10 +67,6 @@ pub struct PaymentNextAction {
     /// `handleNextAction({ clientSecret })`). Once done, the payment settles by itself (the
     /// provider's webhook); `orderPay` with the same idempotency key tells where it stands.
     pub client_secret: String,
-}
-
-fn order_id(id: &ID) -> Result<i64> {
-    Ok(GlobalId::parse_kind(id, NodeKind::Order)?)
 }
 
 fn lines(input: &[CartLineInput]) -> Result<Vec<LineChange>> {
@@ -268,7 +265,7 @@ impl CommerceMutation {
             &request.db,
             ctx.gateway()?,
             caller,
-            order_id(&id)?,
+            GlobalId::parse_as::<OrderId>(&id)?,
             payment_token,
             idempotency_key,
         )
@@ -300,7 +297,7 @@ impl CommerceMutation {
         let result = fulfillments::create(
             &request.db,
             request.principal.into(),
-            order_id(&id)?,
+            GlobalId::parse_as::<OrderId>(&id)?,
             FulfillmentRequest::default(),
         )
         .await;
@@ -325,7 +322,7 @@ impl CommerceMutation {
             principal: request.principal,
             access_token,
         };
-        let result = orders::cancel(&request.db, caller, order_id(&id)?).await;
+        let result = orders::cancel(&request.db, caller, GlobalId::parse_as::<OrderId>(&id)?).await;
         respond(result, |order| OrderPayload {
             order: Some(order.into()),
             ..Default::default()
@@ -354,7 +351,7 @@ impl CommerceMutation {
             &request.db,
             ctx.gateway()?,
             request.principal.into(),
-            order_id(&id)?,
+            GlobalId::parse_as::<OrderId>(&id)?,
             idempotency_key,
             amount.map(|Decimal(text)| text),
         )

@@ -3,11 +3,12 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::accounts::Role;
+use crate::domain::ids::DiscountCodeId;
 use crate::domain::pricing::DiscountType;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::RoleGuard;
-use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::ids::GlobalId;
 use crate::graphql::inputs::discounts::{DiscountCodeInput, DiscountCodeUpdateInput};
 use crate::graphql::types::DiscountCodeNode;
 use crate::graphql::user_errors::respond;
@@ -25,8 +26,8 @@ payload!(
     }
 );
 
-fn code_id(id: &ID) -> Result<i64> {
-    Ok(GlobalId::parse_kind(id, NodeKind::DiscountCode)?)
+fn code_id(id: &ID) -> Result<DiscountCodeId> {
+    Ok(GlobalId::parse_as(id)?)
 }
 
 fn payload(code: crate::db::models::discount::DiscountCode) -> DiscountCodePayload {

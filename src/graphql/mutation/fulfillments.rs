@@ -4,6 +4,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::domain::bounds::MAX_CART_LINES;
+use crate::domain::ids::OrderId;
 use crate::domain::partners::Scope;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
@@ -89,10 +90,6 @@ payload!(
     }
 );
 
-fn order_id(id: &ID) -> Result<i64> {
-    Ok(GlobalId::parse_kind(id, NodeKind::Order)?)
-}
-
 /// Fulfilment and note writes.
 #[derive(Default)]
 pub struct FulfillmentMutation;
@@ -113,7 +110,7 @@ impl FulfillmentMutation {
         let result = fulfillments::create(
             &request.db,
             request.principal.into(),
-            order_id(&id)?,
+            GlobalId::parse_as::<OrderId>(&id)?,
             input.request()?,
         )
         .await;
@@ -135,9 +132,13 @@ impl FulfillmentMutation {
         #[graphql(desc = "The note: 1 to 5,000 characters.")] body: String,
     ) -> Result<OrderNoteAddPayload> {
         let request = ctx.request()?;
-        let result =
-            fulfillments::add_note(&request.db, request.principal.into(), order_id(&id)?, body)
-                .await;
+        let result = fulfillments::add_note(
+            &request.db,
+            request.principal.into(),
+            GlobalId::parse_as::<OrderId>(&id)?,
+            body,
+        )
+        .await;
         respond(result, |(order, note)| OrderNoteAddPayload {
             order: Some(order.into()),
             note: Some(note.into()),

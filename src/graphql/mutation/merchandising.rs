@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::db::models::variant::{StockLine, StockSet};
-use crate::domain::ids::ProductId;
+use crate::domain::ids::{CategoryId, ImageId, ProductId, VariantId};
 use crate::domain::partners::Scope;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
@@ -93,14 +93,10 @@ payload!(
     }
 );
 
-fn id(id: &ID, kind: NodeKind) -> Result<i64> {
-    Ok(GlobalId::parse_kind(id, kind)?)
-}
-
 /// The product as staff see it, through the request's loader.
-async fn product_node(ctx: &Context<'_>, id: i64) -> Result<Option<ProductNode>> {
+async fn product_node(ctx: &Context<'_>, id: ProductId) -> Result<Option<ProductNode>> {
     let loader = ctx.data::<Loader>()?;
-    Ok(loader.load_one(ProductId(id)).await?.map(ProductNode::from))
+    Ok(loader.load_one(id).await?.map(ProductNode::from))
 }
 
 /// Staff catalog writes.
@@ -131,7 +127,7 @@ impl MerchandisingMutation {
         #[graphql(desc = "The category.")] id: ID,
         #[graphql(desc = "The changes.")] input: CategoryFields,
     ) -> Result<CategoryPayload> {
-        let id = self::id(&id, NodeKind::Category)?;
+        let id = GlobalId::parse_as::<CategoryId>(&id)?;
         let result =
             merchandising::update_category(&ctx.request()?.db, id, input.into_input()?).await;
         respond(result, |c| CategoryPayload {
@@ -148,7 +144,7 @@ impl MerchandisingMutation {
         #[graphql(desc = "The category.")] id: ID,
         #[graphql(desc = "False restores it.", default = true)] archived: bool,
     ) -> Result<CategoryPayload> {
-        let id = self::id(&id, NodeKind::Category)?;
+        let id = GlobalId::parse_as::<CategoryId>(&id)?;
         let result = merchandising::archive_category(&ctx.request()?.db, id, archived).await;
         respond(result, |c| CategoryPayload {
             category: Some(c.into()),
@@ -165,7 +161,7 @@ impl MerchandisingMutation {
     ) -> Result<ProductPayload> {
         let result = merchandising::create_product(&ctx.request()?.db, input.into_input()?).await;
         let product = match &result {
-            Ok(product) => product_node(ctx, product.id).await?,
+            Ok(product) => product_node(ctx, ProductId(product.id)).await?,
             Err(_) => None,
         };
         respond(result, |_| ProductPayload {
@@ -182,7 +178,7 @@ impl MerchandisingMutation {
         #[graphql(desc = "The product.")] id: ID,
         #[graphql(desc = "The changes.")] input: ProductFields,
     ) -> Result<ProductPayload> {
-        let id = self::id(&id, NodeKind::Product)?;
+        let id = GlobalId::parse_as::<ProductId>(&id)?;
         let result =
             merchandising::update_product(&ctx.request()?.db, id, input.into_input()?).await;
         let product = match &result {
@@ -231,7 +227,7 @@ impl MerchandisingMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The product.")] id: ID,
     ) -> Result<ProductPayload> {
-        let id = self::id(&id, NodeKind::Product)?;
+        let id = GlobalId::parse_as::<ProductId>(&id)?;
         let input = ProductInput {
             status: Some(crate::domain::catalog::ProductStatus::Archived),
             ..ProductInput::default()
@@ -255,7 +251,7 @@ impl MerchandisingMutation {
         #[graphql(desc = "The product.")] product_id: ID,
         #[graphql(desc = "The new variant (sku, title and price required).")] input: VariantFields,
     ) -> Result<VariantPayload> {
-        let product_id = self::id(&product_id, NodeKind::Product)?;
+        let product_id = GlobalId::parse_as::<ProductId>(&product_id)?;
         let input = input.into_input(ctx.shop()?.currency)?;
         let result = merchandising::create_variant(&ctx.request()?.db, product_id, input).await;
         respond(result, |v| VariantPayload {
@@ -272,7 +268,7 @@ impl MerchandisingMutation {
         #[graphql(desc = "The variant.")] id: ID,
         #[graphql(desc = "The changes.")] input: VariantFields,
     ) -> Result<VariantPayload> {
-        let id = self::id(&id, NodeKind::Variant)?;
+        let id = GlobalId::parse_as::<VariantId>(&id)?;
         let input = input.into_input(ctx.shop()?.currency)?;
         let result = merchandising::update_variant(&ctx.request()?.db, id, input).await;
         respond(result, |v| VariantPayload {
@@ -289,7 +285,7 @@ impl MerchandisingMutation {
         #[graphql(desc = "The variant.")] id: ID,
         #[graphql(desc = "False restores it.", default = true)] archived: bool,
     ) -> Result<VariantPayload> {
-        let id = self::id(&id, NodeKind::Variant)?;
+        let id = GlobalId::parse_as::<VariantId>(&id)?;
         let result = merchandising::archive_variant(&ctx.request()?.db, id, archived).await;
         respond(result, |v| VariantPayload {
             variant: Some(v.into()),
@@ -307,7 +303,7 @@ impl MerchandisingMutation {
         #[graphql(desc = "The stock you last saw.")] expected_quantity: i32,
         #[graphql(desc = "The new stock (0 or more).")] quantity: i32,
     ) -> Result<VariantPayload> {
-        let id = self::id(&variant_id, NodeKind::Variant)?;
+        let id = GlobalId::parse_as::<VariantId>(&variant_id)?;
         let result =
             merchandising::adjust_inventory(&ctx.request()?.db, id, expected_quantity, quantity)
                 .await;
@@ -363,7 +359,7 @@ impl MerchandisingMutation {
         #[graphql(desc = "Alternative text.", default)] alt_text: String,
         #[graphql(desc = "Display order.", default)] position: i32,
     ) -> Result<ProductPayload> {
-        let product_id = self::id(&product_id, NodeKind::Product)?;
+        let product_id = GlobalId::parse_as::<ProductId>(&product_id)?;
         let result =
             merchandising::add_image(&ctx.request()?.db, product_id, url, alt_text, position).await;
         let product = match &result {
@@ -383,7 +379,7 @@ impl MerchandisingMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The image id, as `Product.images` gives it.")] id: ID,
     ) -> Result<ProductPayload> {
-        let id = self::id(&id, NodeKind::Image)?;
+        let id = GlobalId::parse_as::<ImageId>(&id)?;
         let result = merchandising::remove_image(&ctx.request()?.db, id).await;
         let product = match &result {
             Ok(product_id) => product_node(ctx, *product_id).await?,

@@ -3,9 +3,10 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::domain::accounts::Role;
+use crate::domain::ids::{ProductId, ReviewId};
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::{RoleGuard, signed_in};
-use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::ids::GlobalId;
 use crate::graphql::types::review::{ReviewNode, ReviewStatus};
 use crate::graphql::user_errors::respond;
 use crate::payload;
@@ -47,7 +48,7 @@ impl ReviewMutation {
         #[graphql(desc = "The review.")] input: ReviewInput,
     ) -> Result<ReviewPayload> {
         let author = signed_in(ctx)?;
-        let product = GlobalId::parse_kind(&product_id, NodeKind::Product)?;
+        let product = GlobalId::parse_as::<ProductId>(&product_id)?;
         let result = product_reviews::submit(
             &ctx.request()?.db,
             author,
@@ -72,7 +73,7 @@ impl ReviewMutation {
         #[graphql(desc = "Its new content.")] input: ReviewInput,
     ) -> Result<ReviewPayload> {
         let author = signed_in(ctx)?;
-        let id = GlobalId::parse_kind(&id, NodeKind::Review)?;
+        let id = GlobalId::parse_as::<ReviewId>(&id)?;
         let result = product_reviews::update(
             &ctx.request()?.db,
             author,
@@ -96,7 +97,7 @@ impl ReviewMutation {
         #[graphql(desc = "The review.")] id: ID,
         #[graphql(desc = "APPROVED shows it; REJECTED hides it.")] status: ReviewStatus,
     ) -> Result<ReviewPayload> {
-        let id = GlobalId::parse_kind(&id, NodeKind::Review)?;
+        let id = GlobalId::parse_as::<ReviewId>(&id)?;
         let result = product_reviews::moderate(&ctx.request()?.db, id, status.into()).await;
         respond(result, |r| ReviewPayload {
             review: Some(r.into()),

@@ -31,6 +31,7 @@ use crate::domain::bounds::{
     MAX_CHARGE_ATTEMPTS_PER_ORDER, MAX_REFUND_ATTEMPTS_PER_ORDER, room_for,
 };
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::ids::OrderId;
 use crate::domain::money::Currency;
 use crate::domain::orders::{OrderAction, OrderEventType};
 use crate::domain::partners::Scope;
@@ -130,7 +131,7 @@ pub async fn pay(
     db: &Db,
     gateway: &Arc<dyn PaymentGateway>,
     caller: OrderCaller,
-    order_id: i64,
+    OrderId(order_id): OrderId,
     payment_method: String,
     client_key: String,
 ) -> AppResult<PaymentResult> {
@@ -693,7 +694,7 @@ pub async fn refund(
     db: &Db,
     gateway: &Arc<dyn PaymentGateway>,
     caller: OrderCaller,
-    order_id: i64,
+    OrderId(order_id): OrderId,
     client_key: String,
     amount: Option<String>,
 ) -> AppResult<PaymentResult> {
