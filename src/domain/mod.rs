@@ -1,9 +1,8 @@
 //! Pure business rules: no database, no GraphQL, no async. Values here are valid by construction.
 
 /// Gives a field-less enum its stored text: `as_str`, `ALL`, `Display`, `Serialize` (as that
-/// text), and a `FromStr` that
-/// refuses any other text (a stored value outside the enum is an error, never a default).
-/// `db::stored` maps these enums to text columns on both backends.
+/// text), and a `FromStr` that refuses any other text (a stored value outside the enum is an
+/// error, never a default). `db::stored` maps these enums to text columns on both backends.
 macro_rules! text_enum {
     ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $type {
