@@ -12,7 +12,8 @@ import { PAY, TEST_CARDS } from "./checkout.jsx";
 // An order has up to 50 lines, 25 payments and 14 events, and each list is priced at its
 // most: the fields are few to keep the page well inside the cost budget.
 const ORDER_FIELDS = `
-  id number status email createdAt discountCode shippingAddress
+  id number status email createdAt discountCode
+  shippingAddress { firstName lastName company line1 line2 city region postalCode countryCode }
   lines { quantity productName variantTitle sku lineTotal { amount currencyCode } }
   ${TOTALS}
   payments { kind status message }
