@@ -574,10 +574,10 @@ pub struct AuthConfig {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub session_idle_minutes: u32,
 
-    /// Seconds a customer's session found live is remembered, so that the caller's next requests
-    /// skip the session lookup (0: look it up on every request; staff and admin sessions always
-    /// are). Signing out, password and role changes made anywhere take effect at once, through
-    /// the bus; this bounds what a bus that lost its connection could miss.
+    /// Seconds a session found live is remembered, so that the caller's next requests skip the
+    /// session lookup (0: look it up on every request). Signing out, password and role changes
+    /// made anywhere take effect at once, through the bus, and nothing is answered from memory
+    /// while the bus is disconnected; this bounds what a change the bus cannot see could leave.
     #[arg(long, env = "BAZAAR_SESSION_CACHE_SECONDS", default_value_t = 5, global = true,
           value_parser = clap::value_parser!(u32).range(0..=60))]
     pub session_cache_seconds: u32,

@@ -34,6 +34,12 @@ impl AddressParts {
             ..Self::default()
         }
     }
+
+    /// The whole address for a reader allowed personal data, its [`impersonal`](Self::impersonal)
+    /// parts for any other.
+    pub fn as_seen(self, personal: bool) -> Self {
+        if personal { self } else { self.impersonal() }
+    }
 }
 
 /// A checked address: trimmed, required parts present, country an upper-case ISO 3166-1 alpha-2

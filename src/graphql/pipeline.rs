@@ -109,9 +109,10 @@ impl Pipeline {
     /// The caller an `Authorization` value (`Bearer <session token or API key>`) proves;
     /// anonymous without one. A malformed value or one that names no live session or key is
     /// `UNAUTHENTICATED`. Catches up with the bus first, so that no cache answers for a
-    /// session ended anywhere before this call.
+    /// session ended or a role changed anywhere before this call, and none answers at all
+    /// while the bus may be missing changes.
     pub async fn authenticate(&self, db: &Db, authorization: Option<&str>) -> AppResult<Principal> {
-        self.bus.catch_up();
+        let heard_every_change = self.bus.catch_up();
         let Some(value) = authorization else {
             return Ok(Principal::Anonymous);
         };
@@ -127,7 +128,9 @@ impl Pipeline {
         if partners::is_api_key(token) {
             return Ok(Principal::Partner(partners::authenticate(db, token).await?));
         }
-        self.accounts.authenticate(db, token).await
+        self.accounts
+            .authenticate(db, token, heard_every_change)
+            .await
     }
 
     /// Runs one query or mutation for the caller `authorization` proves (see

@@ -10,17 +10,24 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The process can reach its database.
+/// The process can reach its database and hears the other instances sharing it (the bus's
+/// listening connection is up): an instance that could miss another's logout or category
+/// change takes no traffic until it hears them again.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    match state
+    let unavailable = |reason: &str| {
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({ "status": "unavailable", "reason": reason }))
+    };
+    if let Err(error) = state
         .db
         .run(|conn| Ok(conn.batch_execute("SELECT 1")?))
         .await
     {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
-        Err(error) => {
-            tracing::warn!(error = %error.detail(), "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
-        }
+        tracing::warn!(error = %error.detail(), "readiness check failed");
+        return unavailable("the database cannot be reached");
     }
+    if !state.pipeline.bus.hears_everyone() {
+        return unavailable("the bus is not listening to the other instances");
+    }
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ready" }))
 }

@@ -368,13 +368,20 @@ impl Accounts {
     }
 
     /// The caller a bearer token proves, or `UNAUTHENTICATED` when the session is unknown,
-    /// revoked, expired or idle too long. Records activity at most once a minute. A customer's
-    /// session found live is remembered for a few seconds (`session_cache_seconds`), so that
-    /// the caller's next requests skip the lookup; a staff member's or an admin's is looked up
-    /// every time, so their authority never rests on a role read before a demotion.
-    pub async fn authenticate(&self, db: &Db, token: &str) -> AppResult<Principal> {
+    /// revoked, expired or idle too long. Records activity at most once a minute. A session
+    /// found live is remembered for a few seconds (`session_cache_seconds`), so that the
+    /// caller's next requests skip the lookup; only when `may_use_cache` (the bus has heard
+    /// every change made anywhere: a logout, a password or role change drops the entry on every
+    /// instance before the change is reported done) is the lookup skipped.
+    pub async fn authenticate(
+        &self,
+        db: &Db,
+        token: &str,
+        may_use_cache: bool,
+    ) -> AppResult<Principal> {
         let token_hash = hash_token(token);
-        if let Some(caller) = self.recent_sessions.get(&token_hash, Instant::now()) {
+        if may_use_cache && let Some(caller) = self.recent_sessions.get(&token_hash, Instant::now())
+        {
             return Ok(Principal::Account(caller));
         }
         let before = self.recent_sessions.generation();
@@ -396,18 +403,15 @@ impl Accounts {
         let live = live.ok_or_else(|| {
             AppError::Unauthenticated("the session token is invalid, expired or revoked".into())
         })?;
-        let role = live.role;
         let caller = AccountPrincipal {
             account_id: AccountId(live.user_id),
-            role,
+            role: live.role,
             session_id: live.session_id,
         };
-        if role == Role::Customer {
-            let ends_at = live.expires_at.min(live.last_used_at + idle);
-            let live_for = (ends_at - now).to_std().unwrap_or_default();
-            self.recent_sessions
-                .remember(before, token_hash, caller, live_for, Instant::now());
-        }
+        let ends_at = live.expires_at.min(live.last_used_at + idle);
+        let live_for = (ends_at - now).to_std().unwrap_or_default();
+        self.recent_sessions
+            .remember(before, token_hash, caller, live_for, Instant::now());
         Ok(Principal::Account(caller))
     }
 

@@ -90,6 +90,10 @@ pub struct Bus {
     /// and [`Bus::catch_up`] reads what has already arrived.
     #[cfg(feature = "postgres")]
     listener: Mutex<Option<Listener>>,
+    /// Whether other instances may share the database (a listener was started), so that this
+    /// instance hears their changes only through the listening connection.
+    #[cfg(feature = "postgres")]
+    shared: std::sync::atomic::AtomicBool,
     /// Acknowledgements counted per [`Bus::settle_everywhere`] under way.
     #[cfg(feature = "postgres")]
     acks: Mutex<HashMap<u64, usize>>,
@@ -110,6 +114,8 @@ impl Bus {
             authority_changes: AtomicU64::new(0),
             #[cfg(feature = "postgres")]
             listener: Mutex::default(),
+            #[cfg(feature = "postgres")]
+            shared: std::sync::atomic::AtomicBool::new(false),
             #[cfg(feature = "postgres")]
             acks: Mutex::default(),
             #[cfg(feature = "postgres")]
@@ -160,6 +166,16 @@ impl Bus {
         }
     }
 
+    /// Whether this instance hears every other instance's changes now: always with one
+    /// instance; with several, while its listening connection is up.
+    pub fn hears_everyone(&self) -> bool {
+        #[cfg(feature = "postgres")]
+        if self.shared.load(Ordering::Relaxed) {
+            return self.lock_listener().is_some();
+        }
+        true
+    }
+
     /// How many changes of authority this instance has made so far (see
     /// [`settle_everywhere`](Self::settle_everywhere)).
     pub fn authority_changes(&self) -> u64 {
@@ -169,16 +185,19 @@ impl Bus {
     /// Delivers every notification that has reached this instance but not yet been read, so
     /// that a cache about to answer from memory has heard every change whose notification
     /// arrived before the request. A non-blocking read of the listening socket; nothing to do
-    /// on SQLite.
-    pub fn catch_up(&self) {
+    /// on SQLite. Whether this instance has heard every other instance's changes: always with
+    /// one instance; with several, only while the listening connection is up and reads cleanly
+    /// (a cache must not answer from memory while changes could be missed).
+    pub fn catch_up(&self) -> bool {
         #[cfg(feature = "postgres")]
-        {
+        if self.shared.load(Ordering::Relaxed) {
             let mut listener = self.lock_listener();
-            if let Some(connection) = listener.as_mut() {
-                // A failure is the listener thread's to notice and repair.
-                let _ = self.pump(connection);
-            }
+            // A failure is the listener thread's to notice and repair.
+            return listener
+                .as_mut()
+                .is_some_and(|connection| self.pump(connection).is_ok());
         }
+        true
     }
 
     /// Waits until every instance listening on this database has heard every change committed
@@ -306,14 +325,15 @@ const WAIT_SLICE: Duration = Duration::from_millis(500);
 /// How often an idle listener checks its connection with a round trip.
 #[cfg(feature = "postgres")]
 const CHECK_EVERY: Duration = Duration::from_secs(30);
-/// The longest pause between two attempts to reconnect.
+/// The longest pause between two attempts to reconnect (the instance is not ready meanwhile).
 #[cfg(feature = "postgres")]
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Listens on PostgreSQL at `url` on a thread of its own for as long as `bus` lives,
 /// reconnecting by itself. Each (re)connection delivers [`Signal::Resync`].
 #[cfg(feature = "postgres")]
 pub fn spawn_listener(bus: &Arc<Bus>, url: String) -> std::io::Result<()> {
+    bus.shared.store(true, Ordering::Relaxed);
     let bus = Arc::downgrade(bus);
     std::thread::Builder::new()
         .name("bazaar-bus".into())
@@ -432,5 +452,23 @@ mod tests {
         );
         assert_eq!(subscriber.try_recv().unwrap(), Signal::SessionEnded(1));
         assert_eq!(subscriber.try_recv().unwrap(), Signal::CategoriesChanged);
+    }
+
+    #[test]
+    fn one_instance_always_hears_everything() {
+        let bus = Bus::new();
+        assert!(bus.hears_everyone());
+        assert!(bus.catch_up());
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_shared_bus_without_its_listening_connection_hears_nothing() {
+        let bus = Bus::new();
+        // What `spawn_listener` marks before its thread first connects (or after it lost the
+        // connection): other instances' changes may be missed, so no cache may answer.
+        bus.shared.store(true, Ordering::Relaxed);
+        assert!(!bus.hears_everyone());
+        assert!(!bus.catch_up());
     }
 }

@@ -441,7 +441,7 @@ impl<'a> OrderJson<'a> {
             },
             discount_code: row.discount_code.as_deref(),
             shipping_address: stored_address(&row.shipping_address)
-                .map(|parts| if personal { parts } else { parts.impersonal() }),
+                .map(|parts| parts.as_seen(personal)),
             created_at: time(row.created_at),
         }
     }

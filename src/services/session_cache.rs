@@ -1,7 +1,8 @@
-//! Customers' sessions recently found live, kept for a few seconds so that a signed-in caller's
-//! next requests skip the session lookup. Ending a session or changing an account's role or
-//! password drops the entries on every instance at once (through the bus); the lifetime only
-//! bounds what a bus that lost its connection could have missed.
+//! Sessions recently found live, kept for a few seconds so that a signed-in caller's next
+//! requests skip the session lookup. Ending a session or changing an account's role or password
+//! drops the entries on every instance at once (through the bus), and no entry answers while the
+//! bus may be missing changes; the lifetime bounds what a change behind the bus's back (a
+//! database restored under a running server) could leave.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;

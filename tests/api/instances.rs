@@ -1,12 +1,13 @@
 //! Several instances on one PostgreSQL agree at once (the bus): a logout, a demotion or a
-//! category change made through one instance holds on the other on its very next request.
+//! category change made through one instance holds on the other on its very next request,
+//! though the other remembers sessions (staff ones too) and the category tree.
 //! On SQLite there is one instance, whose caches the same changes drop in-process.
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_codes, spawn_app};
+use crate::helpers::{TestApp, error_codes, spawn_app, statements};
 
 fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
@@ -92,12 +93,17 @@ async fn a_demotion_on_one_instance_refuses_staff_work_on_the_other_at_once() {
         let clerk = a
             .account_with_role(&format!("clerk{round}@example.com"), "STAFF")
             .await;
+        // B looks the session up once, then answers from memory: the second request runs one
+        // statement fewer.
+        let mut counts = Vec::new();
         for _ in 0..2 {
             let allowed = b
                 .graphql_as(Some(&clerk.token), STAFF_ONLY, json!({}))
                 .await;
             assert_eq!(error_codes(&allowed), Vec::<String>::new(), "{allowed}");
+            counts.push(statements(&allowed));
         }
+        assert_eq!(counts[0], counts[1] + 1, "round {round}");
         let demoted = a
             .data_as(
                 &boss.token,

@@ -481,7 +481,7 @@ mod window_sql {
 
     use super::{ProductKey, ProductSortField, Window, visible_statuses};
     use crate::db::DbConnection;
-    use crate::domain::catalog::CatalogVisibility;
+    use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 
     pub(super) fn build(
         conn: &DbConnection,
@@ -557,12 +557,12 @@ mod window_sql {
         DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Timestamp>,
         i64: ToSql<BigInt, DB>,
         String: ToSql<Text, DB>,
-        &'static str: ToSql<Text, DB>,
+        ProductStatus: ToSql<Text, DB>,
         chrono::NaiveDateTime: ToSql<Timestamp, DB>,
     {
         if visibility == CatalogVisibility::Storefront {
             for status in visible_statuses(visibility) {
-                query = query.bind::<Text, _>(status.as_str());
+                query = query.bind::<Text, _>(*status);
             }
         }
         for key in [&window.after, &window.before].into_iter().flatten() {

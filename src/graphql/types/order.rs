@@ -250,11 +250,7 @@ impl OrderNode {
                 self.row.id
             ))
         })?;
-        Ok(PostalAddressNode(if sees_personal_data(ctx)? {
-            parts
-        } else {
-            parts.impersonal()
-        }))
+        Ok(PostalAddressNode(parts.as_seen(sees_personal_data(ctx)?)))
     }
 
     /// Every change of status, oldest first. At most 14: the order's creation, three changes of
