@@ -51,6 +51,7 @@ diesel::table! {
         updated_at -> Timestamp,
         archived_at -> Nullable<Timestamp>,
         change_position -> BigInt,
+        weight_grams -> BigInt,
     }
 }
 
@@ -221,6 +222,8 @@ diesel::table! {
         max_subtotal -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        min_weight_grams -> BigInt,
+        max_weight_grams -> Nullable<BigInt>,
     }
 }
 

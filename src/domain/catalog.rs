@@ -63,6 +63,9 @@ pub fn normalize_sku(raw: &str) -> String {
 /// Longest SKU, in bytes.
 pub const MAX_SKU_LEN: usize = 64;
 
+/// The most one unit of a variant may weigh, in grams (10 tonnes).
+pub const MAX_WEIGHT_GRAMS: i64 = 10_000_000;
+
 /// Whether a normalised SKU is well formed: 1 to [`MAX_SKU_LEN`] ASCII letters, digits, `-` or
 /// `_`. No stored variant has any other.
 pub fn is_valid_sku(sku: &str) -> bool {

@@ -83,12 +83,19 @@ pub struct MethodRule {
     pub min_subtotal: i64,
     /// The discounted subtotal from which it no longer serves (exclusive), if any.
     pub max_subtotal: Option<i64>,
+    /// The smallest total weight it serves, grams.
+    pub min_weight: i64,
+    /// The total weight from which it no longer serves (exclusive, grams), if any.
+    pub max_weight: Option<i64>,
 }
 
 impl MethodRule {
-    /// Whether it serves a cart of this discounted subtotal.
-    pub fn serves(&self, discounted: i64) -> bool {
-        discounted >= self.min_subtotal && self.max_subtotal.is_none_or(|max| discounted < max)
+    /// Whether it serves a cart of this discounted subtotal and total weight (grams).
+    pub fn serves(&self, discounted: i64, weight: i64) -> bool {
+        discounted >= self.min_subtotal
+            && self.max_subtotal.is_none_or(|max| discounted < max)
+            && weight >= self.min_weight
+            && self.max_weight.is_none_or(|max| weight < max)
     }
 
     /// What it charges a cart of this discounted subtotal.
@@ -112,6 +119,14 @@ pub struct DeliveryOption {
     pub title: String,
     /// Its charge for this cart, minor units.
     pub price: i64,
+}
+
+/// The total weight of a cart's lines in grams: each line's weight per unit times its quantity,
+/// saturating (no band reaches that far).
+pub fn cart_weight(lines: impl IntoIterator<Item = (i64, u32)>) -> i64 {
+    lines.into_iter().fold(0i64, |total, (grams, quantity)| {
+        total.saturating_add(grams.saturating_mul(i64::from(quantity)))
+    })
 }
 
 /// The handle of a shipping method's option.
@@ -179,12 +194,14 @@ impl Delivery {
 
 /// Where a shop's zones put a cart: `zone_methods` are the serving zone's methods (`None` when
 /// no zone serves the destination, or no destination is known), `shop_has_zones` whether the
-/// shop has any zone. Without zones the shop's own option serves everywhere; with zones, a
-/// cart without an address is quoted its destination's cheapest option only once it has one.
+/// shop has any zone, `weight` the cart's total weight in grams ([`cart_weight`]). Without zones
+/// the shop's own option serves everywhere; with zones, a cart without an address is quoted its
+/// destination's cheapest option only once it has one.
 pub fn delivery(
     shop_has_zones: bool,
     zone_methods: Option<&[MethodRule]>,
     discounted: i64,
+    weight: i64,
     chosen_method: Option<i64>,
     policy: &PricingPolicy,
 ) -> Delivery {
@@ -192,7 +209,7 @@ pub fn delivery(
         let mut offered: Vec<DeliveryOption> = zone_methods
             .unwrap_or_default()
             .iter()
-            .filter(|method| method.serves(discounted))
+            .filter(|method| method.serves(discounted, weight))
             .map(|method| DeliveryOption {
                 handle: method_handle(method.id),
                 method_id: Some(method.id),
@@ -320,6 +337,16 @@ mod tests {
             free_from,
             min_subtotal: band.0,
             max_subtotal: band.1,
+            min_weight: 0,
+            max_weight: None,
+        }
+    }
+
+    fn by_weight(id: i64, price: i64, grams: (i64, Option<i64>)) -> MethodRule {
+        MethodRule {
+            min_weight: grams.0,
+            max_weight: grams.1,
+            ..method(id, price, None, (0, None))
         }
     }
 
@@ -355,27 +382,55 @@ mod tests {
             method(2, 500, Some(10_000), (0, None)),
             method(3, 300, None, (0, Some(2_000))),
         ];
-        let small = delivery(true, Some(&methods), 1_000, None, &POLICY);
+        let small = delivery(true, Some(&methods), 1_000, 0, None, &POLICY);
         let handles: Vec<&str> = small.offered().iter().map(|o| o.handle.as_str()).collect();
         assert_eq!(handles, ["method-3", "method-2", "method-1"]);
         assert_eq!(small.charge(), 300);
         // Past its band, method 3 is gone; past the threshold, method 2 is free.
-        let large = delivery(true, Some(&methods), 10_000, Some(1), &POLICY);
+        let large = delivery(true, Some(&methods), 10_000, 0, Some(1), &POLICY);
         let prices: Vec<i64> = large.offered().iter().map(|o| o.price).collect();
         assert_eq!(prices, [0, 1_500]);
         assert_eq!(large.chosen().map(|o| o.title.as_str()), Some("Method 1"));
         // A choice no longer offered falls back to the cheapest.
-        let fallback = delivery(true, Some(&methods), 10_000, Some(3), &POLICY);
+        let fallback = delivery(true, Some(&methods), 10_000, 0, Some(3), &POLICY);
         assert_eq!(fallback.charge(), 0);
     }
 
     #[test]
+    fn weight_bands_pick_the_methods_for_the_carts_weight() {
+        // A carrier's parcel rates: under 2 kg, 2 to 10 kg, and freight from 10 kg.
+        let methods = [
+            by_weight(1, 500, (0, Some(2_000))),
+            by_weight(2, 1_200, (2_000, Some(10_000))),
+            by_weight(3, 4_000, (10_000, None)),
+        ];
+        let charge = |grams| delivery(true, Some(&methods), 1_000, grams, None, &POLICY).charge();
+        assert_eq!(charge(0), 500);
+        assert_eq!(charge(1_999), 500);
+        assert_eq!(charge(2_000), 1_200);
+        assert_eq!(charge(9_999), 1_200);
+        assert_eq!(charge(10_000), 4_000);
+        assert_eq!(charge(i64::MAX), 4_000);
+        // One band only: a heavier cart cannot be delivered.
+        let parcels = &methods[..2];
+        let heavy = delivery(true, Some(parcels), 1_000, 10_000, None, &POLICY);
+        assert_eq!(heavy, Delivery::Unavailable);
+    }
+
+    #[test]
+    fn a_carts_weight_is_each_lines_weight_times_its_quantity() {
+        assert_eq!(cart_weight([]), 0);
+        assert_eq!(cart_weight([(250, 2), (1_000, 3), (0, 7)]), 3_500);
+        assert_eq!(cart_weight([(i64::MAX, 2), (1, 1)]), i64::MAX);
+    }
+
+    #[test]
     fn without_zones_the_shop_option_serves_and_with_zones_an_unserved_place_gets_none() {
-        let standard = delivery(false, None, 1_000, None, &POLICY);
+        let standard = delivery(false, None, 1_000, 0, None, &POLICY);
         assert_eq!(standard.charge(), 500);
         assert_eq!(standard.offered()[0].handle, STANDARD_HANDLE);
-        assert_eq!(delivery(false, None, 5_000, None, &POLICY).charge(), 0);
-        let nowhere = delivery(true, None, 1_000, None, &POLICY);
+        assert_eq!(delivery(false, None, 5_000, 0, None, &POLICY).charge(), 0);
+        let nowhere = delivery(true, None, 1_000, 0, None, &POLICY);
         assert_eq!(nowhere, Delivery::Unavailable);
         let destination = Destination::new("NZ", "");
         let refusal = nowhere.refusal(Some(&destination)).expect("refused");
@@ -446,15 +501,20 @@ mod tests {
                 prop::option::of(0_i64..50_000),
                 0_i64..20_000,
                 prop::option::of(1_i64..50_000),
+                (0_i64..5_000, prop::option::of(1_i64..10_000)),
             ),
             0..6,
         )
         .prop_map(|rows| {
             rows.into_iter()
                 .enumerate()
-                .map(|(i, (price, free_from, min, span))| {
-                    method(i as i64 + 1, price, free_from, (min, span.map(|s| min + s)))
-                })
+                .map(
+                    |(i, (price, free_from, min, span, (grams, grams_span)))| MethodRule {
+                        min_weight: grams,
+                        max_weight: grams_span.map(|s| grams + s),
+                        ..method(i as i64 + 1, price, free_from, (min, span.map(|s| min + s)))
+                    },
+                )
                 .collect()
         })
     }
@@ -465,7 +525,7 @@ mod tests {
         /// and (unless included) the tax lines, in minor units.
         #[test]
         fn order_totals_are_the_sum_of_lines_taxes_and_shipping(
-            lines in prop::collection::vec((0_i64..100_000, 1_u32..=99), 1..10),
+            lines in prop::collection::vec((0_i64..100_000, 1_u32..=99, 0_i64..2_000), 1..10),
             percent in prop::option::of(1_u8..=100),
             methods in methods(),
             chosen in prop::option::of(1_i64..7),
@@ -475,13 +535,14 @@ mod tests {
             tax_shipping in any::<bool>(),
         ) {
             let policy = PricingPolicy { prices_include_tax: include, tax_shipping, ..POLICY };
+            let weight = cart_weight(lines.iter().map(|&(_, quantity, grams)| (grams, quantity)));
             let lines: Vec<LineAmount> = lines
                 .into_iter()
-                .map(|(unit_price, quantity)| LineAmount { unit_price, quantity })
+                .map(|(unit_price, quantity, _)| LineAmount { unit_price, quantity })
                 .collect();
             let discount = percent.map(DiscountKind::Percentage);
             let (subtotal, taken) = goods(&lines, discount);
-            let offer = delivery(true, Some(&methods), subtotal - taken, chosen, &policy);
+            let offer = delivery(true, Some(&methods), subtotal - taken, weight, chosen, &policy);
             let destination = Destination::new("CA", if region_matches { "BC" } else { "ON" });
             let rates: Vec<TaxRateRule> = rates
                 .into_iter()
@@ -502,10 +563,10 @@ mod tests {
             prop_assert_eq!(t.total, line_sum - t.discount + t.shipping + added);
             if let Some(option) = offer.chosen() {
                 let rule = methods.iter().find(|m| Some(m.id) == option.method_id).unwrap();
-                prop_assert!(rule.serves(subtotal - taken));
+                prop_assert!(rule.serves(subtotal - taken, weight));
                 prop_assert!(offer.offered().iter().all(|o| o.price >= offer.offered()[0].price));
             } else {
-                prop_assert!(methods.iter().all(|m| !m.serves(subtotal - taken)));
+                prop_assert!(methods.iter().all(|m| !m.serves(subtotal - taken, weight)));
             }
         }
     }

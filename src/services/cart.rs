@@ -176,10 +176,16 @@ pub fn price(
     let (_, taken) = goods(&amounts, kind);
     let destination = destination(cart);
     let (shop_has_zones, zone_methods) = shipping::delivery_for(conn, destination.as_ref())?;
+    let weight = delivery::cart_weight(
+        lines
+            .iter()
+            .map(|line| (line.weight_grams, u32::try_from(line.quantity).unwrap_or(0))),
+    );
     let delivery = delivery::delivery(
         shop_has_zones,
         zone_methods.as_deref(),
         subtotal - taken,
+        weight,
         cart.shipping_method_id,
         policy,
     );

@@ -39,7 +39,8 @@ fragment AddressParts on PostalAddress {
 }
 fragment VariantPayload on Variant {
   id sku title archivedAt selectedOptions { name value }
-  price { ...MoneyParts } compareAtPrice { ...MoneyParts } stock product { id } updatedAt
+  price { ...MoneyParts } compareAtPrice { ...MoneyParts } weightGrams stock product { id }
+  updatedAt
 }
 fragment ProductPayload on Product {
   id name slug description status category { id }
@@ -400,6 +401,7 @@ pub fn variant_payload(variant: &Variant, currency: Currency) -> Value {
         "selectedOptions": options,
         "price": money(variant.price, currency),
         "compareAtPrice": variant.compare_at_price.map(|price| money(price, currency)),
+        "weightGrams": variant.weight_grams,
         "stock": variant.stock,
         "product": node("Product", Some(variant.product_id)),
         "updatedAt": time(variant.updated_at),

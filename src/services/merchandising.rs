@@ -17,7 +17,9 @@ use crate::domain::bounds::{
     MAX_CATEGORY_CHILDREN, MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_STOCK_LINES,
     MAX_VARIANTS_PER_PRODUCT, room_for,
 };
-use crate::domain::catalog::{ProductStatus, is_valid_sku, normalize_sku, search_text, slugify};
+use crate::domain::catalog::{
+    MAX_WEIGHT_GRAMS, ProductStatus, is_valid_sku, normalize_sku, search_text, slugify,
+};
 use crate::domain::events::{EventType, StockChangeReason};
 use crate::domain::ids::{CategoryId, ImageId, ProductId, VariantId};
 use crate::domain::options::{self, OptionValue};
@@ -428,9 +430,17 @@ pub struct VariantInput {
     pub compare_at_price: Option<Option<i64>>,
     pub stock: Option<i32>,
     pub position: Option<i32>,
+    /// Grams per unit.
+    pub weight_grams: Option<i64>,
 }
 
-fn check_variant(sku: &str, title: &str, price: i64, compare_at: Option<i64>) -> AppResult<()> {
+fn check_variant(
+    sku: &str,
+    title: &str,
+    price: i64,
+    compare_at: Option<i64>,
+    weight_grams: i64,
+) -> AppResult<()> {
     let mut problems = Vec::new();
     if !is_valid_sku(sku) {
         problems.push(Rejection::new(
@@ -460,6 +470,13 @@ fn check_variant(sku: &str, title: &str, price: i64, compare_at: Option<i64>) ->
             "a price cannot be negative",
         ));
     }
+    if !(0..=MAX_WEIGHT_GRAMS).contains(&weight_grams) {
+        problems.push(Rejection::new(
+            &["input", "weightGrams"],
+            RejectionCode::Invalid,
+            format!("a weight is 0 to {MAX_WEIGHT_GRAMS} grams"),
+        ));
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -476,6 +493,7 @@ pub(super) struct NewVariantFields {
     compare_at_price: Option<i64>,
     stock: i32,
     position: i32,
+    weight_grams: i64,
 }
 
 /// Checks what a variant create sends: a SKU, a title and a price, at most
@@ -485,7 +503,8 @@ pub(super) fn new_variant_fields(input: &VariantInput) -> AppResult<NewVariantFi
     let title = input.title.clone().unwrap_or_default().trim().to_owned();
     let price = input.price.unwrap_or(-1);
     let compare_at_price = input.compare_at_price.flatten();
-    check_variant(&sku, &title, price, compare_at_price)?;
+    let weight_grams = input.weight_grams.unwrap_or(0);
+    check_variant(&sku, &title, price, compare_at_price, weight_grams)?;
     let option_count = input.options.as_ref().map_or(0, Vec::len);
     room_for(
         0,
@@ -513,6 +532,7 @@ pub(super) fn new_variant_fields(input: &VariantInput) -> AppResult<NewVariantFi
         compare_at_price,
         stock,
         position: input.position.unwrap_or(0),
+        weight_grams,
     })
 }
 
@@ -539,13 +559,14 @@ pub(super) fn insert_variant(
             compare_at_price: fields.compare_at_price,
             stock: fields.stock,
             position: fields.position,
+            weight_grams: fields.weight_grams,
             created_at: at,
             updated_at: at,
         },
     )
     .map_err(taken("sku"))?;
     let details = json!({ "sku": fields.sku, "price": fields.price, "stock": fields.stock,
-                          "options": fields.options });
+                          "options": fields.options, "weightGrams": fields.weight_grams });
     audit::record(conn, actor, "variant.create", Subject::Variant(id), details)?;
     let created = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
     changes.variant_updated(&created);
@@ -600,6 +621,7 @@ pub(super) struct VariantEdits {
     price: i64,
     compare_at_price: Option<i64>,
     position: i32,
+    weight_grams: i64,
 }
 
 /// `current` with `input`'s SKU, title, options, prices and position applied (omitted ones
@@ -621,12 +643,14 @@ pub(super) fn edited_variant(current: &Variant, input: &VariantInput) -> AppResu
         price: input.price.unwrap_or(current.price),
         compare_at_price: input.compare_at_price.unwrap_or(current.compare_at_price),
         position: input.position.unwrap_or(current.position),
+        weight_grams: input.weight_grams.unwrap_or(current.weight_grams),
     };
     check_variant(
         &edits.sku,
         &edits.title,
         edits.price,
         edits.compare_at_price,
+        edits.weight_grams,
     )?;
     Ok(edits)
 }
@@ -644,6 +668,7 @@ fn edits_of_variant(current: &Variant) -> VariantEdits {
         price: current.price,
         compare_at_price: current.compare_at_price,
         position: current.position,
+        weight_grams: current.weight_grams,
     }
 }
 
@@ -664,13 +689,15 @@ pub(super) fn write_variant(
         price: edits.price,
         compare_at_price: edits.compare_at_price,
         position: edits.position,
+        weight_grams: edits.weight_grams,
         updated_at: now(),
     };
     variant::update(conn, current.id, &changes_of_row).map_err(taken("sku"))?;
     let details = json!({ "sku": [&current.sku, &edits.sku],
                           "options": [options::from_json(&current.options), &edits.options],
                           "price": [current.price, edits.price],
-                          "compareAtPrice": [current.compare_at_price, edits.compare_at_price] });
+                          "compareAtPrice": [current.compare_at_price, edits.compare_at_price],
+                          "weightGrams": [current.weight_grams, edits.weight_grams] });
     audit::record(
         conn,
         actor,

@@ -553,6 +553,9 @@ fn generate_products(leaf_ids: &[i64], scale: u32, base_time: NaiveDateTime) -> 
                         compare_at_price: rng.random_bool(0.2).then_some(price + 1000),
                         stock,
                         position,
+                        // Larger sizes weigh more; no draw from `rng`, so the rest of the
+                        // catalog stays as it was.
+                        weight_grams: 300 + i64::from(position) * 50,
                         created_at,
                         updated_at: created_at,
                     },

@@ -52,6 +52,10 @@ pub struct MethodRequest {
     pub min_subtotal: i64,
     /// Serves carts below this discounted subtotal.
     pub max_subtotal: Option<i64>,
+    /// Serves carts from this total weight (grams).
+    pub min_weight_grams: i64,
+    /// Serves carts below this total weight (grams).
+    pub max_weight_grams: Option<i64>,
 }
 
 /// A tax rate as staff send it.
@@ -313,26 +317,26 @@ fn checked_method(request: &MethodRequest) -> AppResult<MethodSettings> {
         problems.push(problem);
         String::new()
     });
-    let amounts = [
+    for (field, amount) in [
         ("price", Some(request.price)),
         ("freeFrom", request.free_from),
-        ("minSubtotal", Some(request.min_subtotal)),
-        ("maxSubtotal", request.max_subtotal),
-    ];
-    for (field, amount) in amounts {
+    ] {
         if amount.is_some_and(|amount| amount < 0) {
             problems.push(invalid(&["input", field], "an amount cannot be negative"));
         }
     }
-    if request
-        .max_subtotal
-        .is_some_and(|max| max <= request.min_subtotal)
-    {
-        problems.push(invalid(
-            &["input", "maxSubtotal"],
-            "the largest subtotal served is above the smallest",
-        ));
-    }
+    band_problems(
+        &mut problems,
+        ("minSubtotal", request.min_subtotal),
+        ("maxSubtotal", request.max_subtotal),
+        ("an amount", "subtotal"),
+    );
+    band_problems(
+        &mut problems,
+        ("minWeightGrams", request.min_weight_grams),
+        ("maxWeightGrams", request.max_weight_grams),
+        ("a weight", "weight"),
+    );
     if problems.is_empty() {
         Ok(MethodSettings {
             name,
@@ -340,9 +344,35 @@ fn checked_method(request: &MethodRequest) -> AppResult<MethodSettings> {
             free_from: request.free_from,
             min_subtotal: request.min_subtotal,
             max_subtotal: request.max_subtotal,
+            min_weight_grams: request.min_weight_grams,
+            max_weight_grams: request.max_weight_grams,
         })
     } else {
         Err(AppError::Rejected(problems))
+    }
+}
+
+/// Adds the problems of a band `min ≤ x < max` (`what`: the kind of value and what it measures):
+/// a negative end, or a top not above its bottom.
+fn band_problems(
+    problems: &mut Vec<Rejection>,
+    (min_field, min): (&str, i64),
+    (max_field, max): (&str, Option<i64>),
+    (kind, measure): (&str, &str),
+) {
+    for (field, end) in [(min_field, Some(min)), (max_field, max)] {
+        if end.is_some_and(|end| end < 0) {
+            problems.push(invalid(
+                &["input", field],
+                format!("{kind} cannot be negative"),
+            ));
+        }
+    }
+    if max.is_some_and(|max| max <= min) {
+        problems.push(invalid(
+            &["input", max_field],
+            format!("the largest {measure} served is above the smallest"),
+        ));
     }
 }
 
@@ -353,6 +383,8 @@ fn method_details(settings: &MethodSettings) -> serde_json::Value {
         "freeFrom": settings.free_from,
         "minSubtotal": settings.min_subtotal,
         "maxSubtotal": settings.max_subtotal,
+        "minWeightGrams": settings.min_weight_grams,
+        "maxWeightGrams": settings.max_weight_grams,
     })
 }
 
@@ -363,6 +395,8 @@ fn settings_of(method: &ShippingMethod) -> MethodSettings {
         free_from: method.free_from,
         min_subtotal: method.min_subtotal,
         max_subtotal: method.max_subtotal,
+        min_weight_grams: method.min_weight_grams,
+        max_weight_grams: method.max_weight_grams,
     }
 }
 

@@ -1,5 +1,5 @@
 //! The cart knows where it goes: buyer identity on the cart, delivery options from staff-managed
-//! shipping zones (region before country, subtotal bands, free-over thresholds), tax rates by
+//! shipping zones (region before country, subtotal and weight bands, free-over thresholds), tax rates by
 //! country and region (adding up as separate lines), tax-inclusive shops, checkout from the
 //! cart's choices, the `shop` query, bad input as user errors, and bounded statements.
 
@@ -394,6 +394,122 @@ async fn zones_decide_the_options_regions_before_countries_and_taxes_add_up_by_p
     ] {
         assert!(actions.contains(&action), "{actions:?}");
     }
+}
+
+#[actix_web::test]
+async fn weight_bands_price_the_carts_weight_and_checkout_keeps_to_them() {
+    let app = spawn_app().await;
+    let staff = app
+        .account_with_role("staff@example.com", "STAFF")
+        .await
+        .token;
+    let (variant, _) = a_variant(&app, 0).await;
+    set_stock(&app, &variant, 100).await;
+    let weigh = "mutation($id: ID!, $grams: Int!) { variantUpdate(id: $id, input: { weightGrams: $grams }) {
+        variant { weightGrams } userErrors { field code } } }";
+    let weighed = app
+        .data_as(&staff, weigh, json!({ "id": variant, "grams": 1_500 }))
+        .await;
+    assert_eq!(
+        weighed["variantUpdate"]["userErrors"],
+        json!([]),
+        "{weighed}"
+    );
+    assert_eq!(weighed["variantUpdate"]["variant"]["weightGrams"], 1_500);
+
+    // A carrier's parcels: below 2 kg, and 2 to 20 kg.
+    let germany = zone(&app, &staff, "Germany", &[("DE", "")]).await;
+    method(
+        &app,
+        &staff,
+        &germany,
+        json!({ "name": "Parcel S", "price": "4.00", "maxWeightGrams": 2_000 }),
+    )
+    .await;
+    method(
+        &app,
+        &staff,
+        &germany,
+        json!({ "name": "Parcel L", "price": "9.00", "minWeightGrams": 2_000,
+                "maxWeightGrams": 20_000 }),
+    )
+    .await;
+    let bands = app
+        .data_as(
+            &staff,
+            "{ shop { shippingZones { methods { name minWeightGrams maxWeightGrams } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        bands["shop"]["shippingZones"][0]["methods"],
+        json!([
+            { "name": "Parcel S", "minWeightGrams": 0, "maxWeightGrams": 2_000 },
+            { "name": "Parcel L", "minWeightGrams": 2_000, "maxWeightGrams": 20_000 },
+        ])
+    );
+
+    // 1.5 kg, 3 kg and 21 kg of the same variant.
+    let light = cart_with(&app, None, &variant, 1).await;
+    assert_eq!(titles(&ship_to(&app, &light, "DE", "").await), ["Parcel S"]);
+    let heavier = cart_with(&app, None, &variant, 2).await;
+    assert_eq!(
+        titles(&ship_to(&app, &heavier, "DE", "").await),
+        ["Parcel L"]
+    );
+    let placed = app
+        .data(
+            CHECKOUT,
+            json!({ "input": { "cartId": heavier, "idempotencyKey": "three-kilos" } }),
+        )
+        .await;
+    let order = &placed["checkoutComplete"]["order"];
+    assert_eq!(order["shippingMethod"], "Parcel L", "{placed}");
+    assert_eq!(minor(&order["totals"]["shipping"]), 900);
+    let freight = cart_with(&app, None, &variant, 14).await;
+    assert_eq!(
+        ship_to(&app, &freight, "DE", "").await["deliveryOptions"],
+        json!([])
+    );
+    let refused = app
+        .data(
+            CHECKOUT,
+            json!({ "input": { "cartId": freight, "idempotencyKey": "too-heavy" } }),
+        )
+        .await;
+    assert_eq!(
+        refused["checkoutComplete"]["userErrors"][0]["code"], "UNAVAILABLE",
+        "{refused}"
+    );
+
+    // Weights out of range are user errors at their fields.
+    let negative = app
+        .data_as(&staff, weigh, json!({ "id": variant, "grams": -1 }))
+        .await;
+    assert_eq!(
+        negative["variantUpdate"]["userErrors"],
+        json!([{ "field": ["input", "weightGrams"], "code": "INVALID" }])
+    );
+    let too_heavy = app
+        .data_as(&staff, weigh, json!({ "id": variant, "grams": 10_000_001 }))
+        .await;
+    assert_eq!(
+        too_heavy["variantUpdate"]["userErrors"][0]["field"],
+        json!(["input", "weightGrams"])
+    );
+    let upside_down = app
+        .data_as(
+            &staff,
+            METHOD_CREATE,
+            json!({ "zone": germany, "input": { "name": "Odd", "price": "1.00",
+                    "minWeightGrams": 5_000, "maxWeightGrams": 5_000 } }),
+        )
+        .await;
+    assert_eq!(
+        upside_down["shippingMethodCreate"]["userErrors"][0]["field"],
+        json!(["input", "maxWeightGrams"]),
+        "{upside_down}"
+    );
 }
 
 #[actix_web::test]

@@ -110,7 +110,7 @@ fn selection(kind: &str) -> String {
         ),
         "variants" => format!(
             "... on Variant {{ id sku title selectedOptions {{ name value }} price {MONEY}
-                compareAtPrice {MONEY} inStock stock archivedAt product {{ id }} }}"
+                compareAtPrice {MONEY} weightGrams inStock stock archivedAt product {{ id }} }}"
         ),
         _ => "... on Account { id email emailVerified firstName lastName role createdAt }".to_owned(),
     }

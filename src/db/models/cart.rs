@@ -54,6 +54,8 @@ pub struct CartLineView {
     pub unit_price: i64,
     pub stock: i32,
     pub variant_archived_at: Option<NaiveDateTime>,
+    /// Grams per unit.
+    pub weight_grams: i64,
     pub product_id: i64,
     pub product_name: String,
     pub product_status: ProductStatus,
@@ -113,6 +115,7 @@ pub fn lines(conn: &mut DbConnection, cart_id: i64) -> QueryResult<Vec<CartLineV
             variants::price,
             variants::stock,
             variants::archived_at,
+            variants::weight_grams,
             products::id,
             products::name,
             products::status,

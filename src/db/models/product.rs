@@ -12,7 +12,7 @@ use crate::db::models::category::Category;
 use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 use crate::domain::metadata::MetadataCondition;
-use crate::{filter_ids, filter_like};
+use crate::{filter_ids, filter_like, on_backend};
 
 /// A product row, without its search text: that is only ever matched in SQL, and reading it
 /// would double what every product read carries.
@@ -150,20 +150,21 @@ fn visible_statuses(visibility: CatalogVisibility) -> &'static [ProductStatus] {
     }
 }
 
-/// The visible products with these ids, with their categories.
+/// The visible products with these ids, with their categories. One statement of one static
+/// shape, run on the concrete connection: PostgreSQL keeps it prepared under its type, so no SQL
+/// text is built per call (`id = ANY($1)` and `status = ANY($2)`; SQLite lists the ids).
 pub fn by_ids(
     conn: &mut DbConnection,
     ids: &[i64],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<ProductWithCategory>> {
-    let mut query = products::table
+    let statuses = visible_statuses(visibility);
+    on_backend!(conn, |concrete| products::table
         .left_join(categories::table)
+        .filter(products::id.eq_any(ids))
+        .filter(products::status.eq_any(statuses))
         .select((Product::as_select(), Option::<Category>::as_select()))
-        .into_boxed();
-    if visibility == CatalogVisibility::Storefront {
-        query = query.filter(products::status.eq(ProductStatus::Active));
-    }
-    filter_ids!(query, products::id, ids).load(conn)
+        .load(concrete))
 }
 
 /// The visible product with this slug, with its category.

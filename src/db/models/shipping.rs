@@ -41,6 +41,8 @@ pub struct ShippingMethod {
     pub max_subtotal: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub min_weight_grams: i64,
+    pub max_weight_grams: Option<i64>,
 }
 
 impl ShippingMethod {
@@ -53,6 +55,8 @@ impl ShippingMethod {
             free_from: self.free_from,
             min_subtotal: self.min_subtotal,
             max_subtotal: self.max_subtotal,
+            min_weight: self.min_weight_grams,
+            max_weight: self.max_weight_grams,
         }
     }
 }
@@ -66,6 +70,8 @@ pub struct MethodSettings {
     pub free_from: Option<i64>,
     pub min_subtotal: i64,
     pub max_subtotal: Option<i64>,
+    pub min_weight_grams: i64,
+    pub max_weight_grams: Option<i64>,
 }
 
 /// A tax rate row.
@@ -317,6 +323,8 @@ pub fn insert_method(
             shipping_methods::free_from.eq(settings.free_from),
             shipping_methods::min_subtotal.eq(settings.min_subtotal),
             shipping_methods::max_subtotal.eq(settings.max_subtotal),
+            shipping_methods::min_weight_grams.eq(settings.min_weight_grams),
+            shipping_methods::max_weight_grams.eq(settings.max_weight_grams),
             shipping_methods::created_at.eq(now),
             shipping_methods::updated_at.eq(now),
         ))

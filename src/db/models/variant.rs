@@ -33,6 +33,8 @@ pub struct Variant {
     /// The event-log position of the row's latest change: change feeds walk variants in this
     /// order.
     pub change_position: i64,
+    /// What one unit weighs, in grams (0: not set).
+    pub weight_grams: i64,
 }
 
 /// A variant to insert.
@@ -47,6 +49,7 @@ pub struct NewVariant {
     pub compare_at_price: Option<i64>,
     pub stock: i32,
     pub position: i32,
+    pub weight_grams: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -186,6 +189,7 @@ pub struct VariantChanges {
     pub price: i64,
     pub compare_at_price: Option<i64>,
     pub position: i32,
+    pub weight_grams: i64,
     pub updated_at: NaiveDateTime,
 }
 

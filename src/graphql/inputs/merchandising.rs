@@ -104,6 +104,9 @@ pub struct VariantFields {
     pub stock: Option<i32>,
     /// Display order among the product's variants.
     pub position: Option<i32>,
+    /// What one unit weighs, in grams, 0 to 10,000,000 (0, the default: not set): shipping
+    /// methods with weight bands price the cart's total weight.
+    pub weight_grams: Option<i32>,
 }
 
 impl VariantFields {
@@ -132,6 +135,7 @@ impl VariantFields {
             },
             stock: self.stock,
             position: self.position,
+            weight_grams: self.weight_grams.map(i64::from),
         })
     }
 }

@@ -260,7 +260,7 @@ impl MerchandisingMutation {
         })
     }
 
-    /// Changes a variant's SKU, title, prices or position.
+    /// Changes a variant's SKU, title, options, prices, position or weight.
     #[graphql(guard = "StaffOr(Scope::WriteProducts)")]
     async fn variant_update(
         &self,

@@ -92,6 +92,11 @@ pub struct ShippingMethodInput {
     pub min_subtotal: Option<Decimal>,
     /// The discounted subtotal from which it no longer serves; left out: no limit.
     pub max_subtotal: Option<Decimal>,
+    /// The smallest total weight, in grams, of a cart it serves (the sum of its lines'
+    /// `weightGrams` × quantity); left out: 0.
+    pub min_weight_grams: Option<i32>,
+    /// The total weight, in grams, from which it no longer serves; left out: no limit.
+    pub max_weight_grams: Option<i32>,
 }
 
 impl ShippingMethodInput {
@@ -110,6 +115,8 @@ impl ShippingMethodInput {
             free_from: optional("freeFrom", &self.free_from)?,
             min_subtotal: optional("minSubtotal", &self.min_subtotal)?.unwrap_or(0),
             max_subtotal: optional("maxSubtotal", &self.max_subtotal)?,
+            min_weight_grams: self.min_weight_grams.map_or(0, i64::from),
+            max_weight_grams: self.max_weight_grams.map(i64::from),
         })
     }
 }
