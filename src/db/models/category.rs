@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::categories;
 use crate::db::{DbConnection, notices};
 use crate::domain::feeds::RowWindow;
-use crate::{filter_ids, row_window};
+use crate::{on_backend, row_window};
 
 /// A category row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -55,10 +55,13 @@ pub fn children_of(conn: &mut DbConnection, parent_ids: &[i64]) -> QueryResult<V
         .load(conn)
 }
 
-/// The categories with these ids (in no particular order).
+/// The categories with these ids (in no particular order). A static statement on the concrete
+/// connection (see `product::by_ids`).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Category>> {
-    let query = categories::table.select(Category::as_select()).into_boxed();
-    filter_ids!(query, categories::id, ids).load(conn)
+    on_backend!(conn, |concrete| categories::table
+        .filter(categories::id.eq_any(ids))
+        .select(Category::as_select())
+        .load(concrete))
 }
 
 /// The category with this slug.

@@ -17,7 +17,7 @@ use crate::domain::feeds::RowWindow;
 use crate::domain::metadata::MetadataCondition;
 use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::domain::payments::{PaymentKind, PaymentStatus};
-use crate::{filter_ids, on_backend, row_window};
+use crate::{on_backend, row_window};
 
 /// An order row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -186,10 +186,13 @@ pub fn by_idempotency_key(conn: &mut DbConnection, key: &str) -> QueryResult<Opt
         .optional()
 }
 
-/// The orders with these ids (in no particular order).
+/// The orders with these ids (in no particular order). A static statement on the concrete
+/// connection (see `product::by_ids`).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Order>> {
-    let query = orders::table.select(Order::as_select()).into_boxed();
-    filter_ids!(query, orders::id, ids).load(conn)
+    on_backend!(conn, |concrete| orders::table
+        .filter(orders::id.eq_any(ids))
+        .select(Order::as_select())
+        .load(concrete))
 }
 
 /// What an order list is filtered by.
@@ -331,16 +334,17 @@ pub fn lines_with_variants_of(
     order_ids: &[i64],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<LineWithVariant>> {
-    let query = order_lines::table
-        .left_join(variants::table.inner_join(products::table))
-        .order_by((order_lines::order_id, order_lines::id))
-        .select((
-            OrderLine::as_select(),
-            Option::<(Variant, Product)>::as_select(),
-        ))
-        .into_boxed();
+    // A static statement on the concrete connection (see `product::by_ids`).
     let rows: Vec<(OrderLine, Option<(Variant, Product)>)> =
-        filter_ids!(query, order_lines::order_id, order_ids).load(conn)?;
+        on_backend!(conn, |concrete| order_lines::table
+            .left_join(variants::table.inner_join(products::table))
+            .filter(order_lines::order_id.eq_any(order_ids))
+            .order_by((order_lines::order_id, order_lines::id))
+            .select((
+                OrderLine::as_select(),
+                Option::<(Variant, Product)>::as_select(),
+            ))
+            .load(concrete))?;
     Ok(rows
         .into_iter()
         .map(|(line, variant)| {

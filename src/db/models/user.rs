@@ -9,7 +9,7 @@ use crate::db::{DbConnection, notices};
 use crate::domain::accounts::Role;
 use crate::domain::feeds::RowWindow;
 use crate::domain::metadata::MetadataCondition;
-use crate::{filter_ids, filter_like, row_window};
+use crate::{filter_like, on_backend, row_window};
 
 /// An account as the API may show it: everything but the password hash.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -94,10 +94,13 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<User> {
         .get_result(conn)
 }
 
-/// The accounts with these ids (in no particular order).
+/// The accounts with these ids (in no particular order). A static statement on the concrete
+/// connection (see `product::by_ids`).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<User>> {
-    let query = users::table.select(User::as_select()).into_boxed();
-    filter_ids!(query, users::id, ids).load(conn)
+    on_backend!(conn, |concrete| users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(concrete))
 }
 
 /// The account with this (normalised) email.
