@@ -3,6 +3,7 @@
 
 pub mod archive;
 mod connection;
+pub mod id_list;
 #[cfg(feature = "postgres")]
 pub mod listener;
 pub mod migrations;

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::id_list::id_in;
 use crate::db::schema::categories;
 use crate::db::{DbConnection, notices};
 use crate::domain::feeds::RowWindow;
@@ -59,7 +60,7 @@ pub fn children_of(conn: &mut DbConnection, parent_ids: &[i64]) -> QueryResult<V
 /// connection (see `product::by_ids`).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Category>> {
     on_backend!(conn, |concrete| categories::table
-        .filter(categories::id.eq_any(ids))
+        .filter(id_in(categories::id, ids))
         .select(Category::as_select())
         .load(concrete))
 }

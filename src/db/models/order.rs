@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::db::id_list::id_in;
 use crate::db::models::product::Product;
 use crate::db::models::user::User;
 use crate::db::models::variant::{Variant, VariantWithProduct};
@@ -190,7 +191,7 @@ pub fn by_idempotency_key(conn: &mut DbConnection, key: &str) -> QueryResult<Opt
 /// connection (see `product::by_ids`).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Order>> {
     on_backend!(conn, |concrete| orders::table
-        .filter(orders::id.eq_any(ids))
+        .filter(id_in(orders::id, ids))
         .select(Order::as_select())
         .load(concrete))
 }
@@ -338,7 +339,7 @@ pub fn lines_with_variants_of(
     let rows: Vec<(OrderLine, Option<(Variant, Product)>)> =
         on_backend!(conn, |concrete| order_lines::table
             .left_join(variants::table.inner_join(products::table))
-            .filter(order_lines::order_id.eq_any(order_ids))
+            .filter(id_in(order_lines::order_id, order_ids))
             .order_by((order_lines::order_id, order_lines::id))
             .select((
                 OrderLine::as_select(),

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
 use crate::db::DbConnection;
+use crate::db::id_list::id_in;
 use crate::db::models::category::Category;
 use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
@@ -151,8 +152,9 @@ fn visible_statuses(visibility: CatalogVisibility) -> &'static [ProductStatus] {
 }
 
 /// The visible products with these ids, with their categories. One statement of one static
-/// shape, run on the concrete connection: PostgreSQL keeps it prepared under its type, so no SQL
-/// text is built per call (`id = ANY($1)` and `status = ANY($2)`; SQLite lists the ids).
+/// shape whatever the number of ids ([`id_in`]), run on the concrete connection, which keeps it
+/// prepared under its type: no SQL text is built per call. (Through `DbConnection` diesel renders
+/// a statement's text three times per call: the cache key, the cacheability check, the binds.)
 pub fn by_ids(
     conn: &mut DbConnection,
     ids: &[i64],
@@ -161,7 +163,7 @@ pub fn by_ids(
     let statuses = visible_statuses(visibility);
     on_backend!(conn, |concrete| products::table
         .left_join(categories::table)
-        .filter(products::id.eq_any(ids))
+        .filter(id_in(products::id, ids))
         .filter(products::status.eq_any(statuses))
         .select((Product::as_select(), Option::<Category>::as_select()))
         .load(concrete))

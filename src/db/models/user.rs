@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::id_list::id_in;
 use crate::db::schema::users;
 use crate::db::{DbConnection, notices};
 use crate::domain::accounts::Role;
@@ -98,7 +99,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<User> {
 /// connection (see `product::by_ids`).
 pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<User>> {
     on_backend!(conn, |concrete| users::table
-        .filter(users::id.eq_any(ids))
+        .filter(id_in(users::id, ids))
         .select(User::as_select())
         .load(concrete))
 }
