@@ -1,10 +1,9 @@
-//! `column IN (ids)` with the ids as one parameter, so that the statement has one text whatever
-//! the number of ids and each backend keeps it prepared under its type: PostgreSQL binds an
-//! array (`column = ANY($1)`), SQLite a JSON array (`column IN (SELECT value FROM json_each(?))`).
-//! diesel's `eq_any` binds each id on its own, so its statements are keyed (PostgreSQL) or
-//! prepared again (SQLite) by their text on every call.
-
-use std::cell::OnceCell;
+//! `column IN (ids)` as one statement text whatever the number of ids, on PostgreSQL: the ids
+//! go as one array parameter (`column = ANY($1)`), so PostgreSQL's connection keeps the statement
+//! prepared under its type and diesel builds no SQL text per call. diesel's `eq_any` binds each id
+//! on its own, so its statements are keyed by their text, rendered on every call. SQLite lists
+//! the ids as `eq_any` does (`IN (?, ?, …)`, prepared per call): its planner, not knowing how many
+//! rows a bound list (`json_each`) holds, prefers another index and scans.
 
 use diesel::QueryResult;
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
@@ -13,7 +12,7 @@ use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 #[cfg(feature = "postgres")]
 use diesel::sql_types::Array;
-use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sql_types::{BigInt, Bool};
 use diesel::sqlite::Sqlite;
 
 /// `column` is one of `ids` (see the module's note). Use it on a concrete connection
@@ -22,11 +21,7 @@ pub fn id_in<C>(column: C, ids: &[i64]) -> IdIn<'_, C>
 where
     C: Expression<SqlType = BigInt>,
 {
-    IdIn {
-        column,
-        ids,
-        json: OnceCell::new(),
-    }
+    IdIn { column, ids }
 }
 
 /// The expression [`id_in`] makes.
@@ -34,8 +29,6 @@ where
 pub struct IdIn<'a, C> {
     column: C,
     ids: &'a [i64],
-    /// The ids as a JSON array, made when SQLite binds them.
-    json: OnceCell<String>,
 }
 
 impl<C> Expression for IdIn<'_, C>
@@ -93,37 +86,21 @@ where
     C: QueryFragment<Sqlite>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        self.column.walk_ast(out.reborrow())?;
-        out.push_sql(" IN (SELECT value FROM json_each(");
-        let json = self.json.get_or_init(|| json_array(self.ids));
-        out.push_bind_param::<Text, String>(json)?;
-        out.push_sql("))");
-        Ok(())
-    }
-}
-
-/// `[1,2,3]`.
-fn json_array(ids: &[i64]) -> String {
-    let mut json = String::with_capacity(2 + ids.len() * 8);
-    json.push('[');
-    for (index, id) in ids.iter().enumerate() {
-        if index > 0 {
-            json.push(',');
+        // A text that depends on the number of ids: prepared per call.
+        out.unsafe_to_cache_prepared();
+        if self.ids.is_empty() {
+            out.push_sql("1=0");
+            return Ok(());
         }
-        json.push_str(&id.to_string());
-    }
-    json.push(']');
-    json
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_array;
-
-    #[test]
-    fn ids_become_a_json_array() {
-        assert_eq!(json_array(&[]), "[]");
-        assert_eq!(json_array(&[7]), "[7]");
-        assert_eq!(json_array(&[1, -2, i64::MAX]), "[1,-2,9223372036854775807]");
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (");
+        for (index, id) in self.ids.iter().enumerate() {
+            if index > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<BigInt, i64>(id)?;
+        }
+        out.push_sql(")");
+        Ok(())
     }
 }

@@ -151,22 +151,28 @@ fn visible_statuses(visibility: CatalogVisibility) -> &'static [ProductStatus] {
     }
 }
 
-/// The visible products with these ids, with their categories. One statement of one static
-/// shape whatever the number of ids ([`id_in`]), run on the concrete connection, which keeps it
-/// prepared under its type: no SQL text is built per call. (Through `DbConnection` diesel renders
-/// a statement's text three times per call: the cache key, the cacheability check, the binds.)
+/// The visible products with these ids, with their categories. A statement of one static shape
+/// whatever the number of ids ([`id_in`]), run on the concrete connection: PostgreSQL's keeps it
+/// prepared under its type, and no SQL text is built per call. (Through `DbConnection` diesel
+/// renders a statement's text three times per call: the cache key, the cacheability check, the
+/// binds.)
 pub fn by_ids(
     conn: &mut DbConnection,
     ids: &[i64],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<ProductWithCategory>> {
-    let statuses = visible_statuses(visibility);
-    on_backend!(conn, |concrete| products::table
-        .left_join(categories::table)
-        .filter(id_in(products::id, ids))
-        .filter(products::status.eq_any(statuses))
-        .select((Product::as_select(), Option::<Category>::as_select()))
-        .load(concrete))
+    on_backend!(conn, |concrete| {
+        let query = products::table
+            .left_join(categories::table)
+            .filter(id_in(products::id, ids))
+            .select((Product::as_select(), Option::<Category>::as_select()));
+        match visibility {
+            CatalogVisibility::Storefront => query
+                .filter(products::status.eq(ProductStatus::Active))
+                .load(concrete),
+            CatalogVisibility::Everything => query.load(concrete),
+        }
+    })
 }
 
 /// The visible product with this slug, with its category.
