@@ -107,6 +107,7 @@ pub struct Application {
     sockets: Arc<Sockets>,
     stopping: Arc<AtomicBool>,
     background: BackgroundWork,
+    bus: Arc<Bus>,
 }
 
 /// The server's background work, and what a stop that cuts it short gives back.
@@ -394,6 +395,7 @@ impl Application {
             metrics_addr,
             sockets,
             stopping,
+            bus,
             background: BackgroundWork {
                 background,
                 shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
@@ -421,6 +423,12 @@ impl Application {
     /// The address the server listens on (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bus this server hears changes on: [`Bus::settle_everywhere`] waits until every
+    /// instance has heard a change made behind the API (the CLI, SQL).
+    pub fn bus(&self) -> Arc<Bus> {
+        self.bus.clone()
     }
 
     /// Serves until SIGINT or SIGTERM (or a [`ServerHandle`] stops it), then closes the

@@ -363,8 +363,11 @@ fn listen(bus: &Weak<Bus>, url: &str) {
             tracing::info!("the bus listens on PostgreSQL again");
         }
         backoff = Duration::from_millis(100);
-        *live.lock_listener() = Some(connection);
+        // Everything is dropped before the connection counts as listening (readiness, caches
+        // answering from memory): what was remembered before it listened cannot be trusted, and
+        // what is remembered from now on is dropped by the notifications it now receives.
         live.deliver(Signal::Resync);
+        *live.lock_listener() = Some(connection);
         drop(live);
         let Some(lost) = serve(bus) else { return };
         tracing::error!(error = %lost, "the bus lost its PostgreSQL connection; reconnecting");

@@ -35,6 +35,8 @@ pub struct TestApp {
     pub gateway: TestGateway,
     server: ServerHandle,
     server_thread: Option<std::thread::JoinHandle<()>>,
+    /// The server's bus, to wait until it has heard a change a test made behind the API.
+    bus: Arc<bazaar::services::bus::Bus>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -253,12 +255,12 @@ async fn start(
             let app = Application::build_with(&config, server_db, 4, integrations)
                 .expect("build the app");
             started
-                .send((app.local_addr(), app.handle()))
+                .send((app.local_addr(), app.handle(), app.bus()))
                 .expect("report the address");
             let _ = app.run_until_stopped().await;
         });
     });
-    let (address, server) = running.recv().expect("the server started");
+    let (address, server, bus) = running.recv().expect("the server started");
     let address = format!("http://{address}");
     let app = TestApp {
         server,
@@ -268,6 +270,7 @@ async fn start(
         database_url,
         mailer,
         gateway: TestGateway::default(),
+        bus,
         _dir: dir,
     };
     // On PostgreSQL the bus connects on a thread of its own; until it listens the instance
@@ -463,6 +466,13 @@ impl TestApp {
             })
             .await
             .expect("set the role");
+        // The change was made behind the API, as the CLI would: its notification reaches the
+        // server's bus on its own time, and would then drop the session the test's next request
+        // remembers. Wait until every instance has heard it, so statement counts stay exact.
+        let bus = self.bus.clone();
+        actix_web::rt::task::spawn_blocking(move || bus.settle_everywhere())
+            .await
+            .expect("the bus settled");
         account
     }
 }
