@@ -13,7 +13,7 @@ use crate::graphql::ids::GlobalId;
 use crate::graphql::inputs::accounts::{AccountRegisterInput, AccountUpdateInput, AddressInput};
 use crate::graphql::types::account::{self, Session};
 use crate::graphql::types::cart::{CartNode, cart_token};
-use crate::graphql::types::{AccountNode, AddressNode};
+use crate::graphql::types::{AccountNode, AddressNode, saturating_int};
 use crate::graphql::user_errors::respond;
 use crate::payload;
 use crate::services::accounts::Registration;
@@ -255,7 +255,7 @@ impl AccountMutation {
         let caller = signed_in(ctx)?;
         let result = ctx.accounts()?.logout_all(&ctx.request()?.db, caller).await;
         respond(result, |ended| LogoutPayload {
-            ended_sessions: i32::try_from(ended).unwrap_or(i32::MAX),
+            ended_sessions: saturating_int(ended),
             ..Default::default()
         })
     }
@@ -339,7 +339,7 @@ impl AccountMutation {
             .await;
         respond(result, |(user, adopted)| AccountEmailVerifyPayload {
             account: Some(user.into()),
-            adopted_orders: i32::try_from(adopted).unwrap_or(i32::MAX),
+            adopted_orders: saturating_int(adopted),
             ..Default::default()
         })
     }

@@ -120,7 +120,7 @@ impl AccountNode {
     /// How many orders the account has placed, in any status.
     async fn order_count(&self, ctx: &Context<'_>) -> Result<i32> {
         let placed = self.order_stats(ctx).await?.placed;
-        Ok(i32::try_from(placed).unwrap_or(i32::MAX))
+        Ok(super::saturating_int(placed))
     }
 
     /// What the account has spent: the totals of its paid and fulfilled orders (cancelled,

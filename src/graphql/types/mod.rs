@@ -29,3 +29,8 @@ pub use node::Node;
 pub use order::OrderNode;
 pub use product::ProductNode;
 pub use variant::VariantNode;
+
+/// A count or a measure as a GraphQL `Int` (32 bits), the largest `Int` for anything larger.
+pub fn saturating_int(value: impl TryInto<i32>) -> i32 {
+    value.try_into().unwrap_or(i32::MAX)
+}

@@ -102,7 +102,7 @@ impl ProductRating {
     pub fn new(count: i64, sum: i64) -> Self {
         Self {
             average: (count > 0).then(|| (sum as f64 / count as f64 * 100.0).round() / 100.0),
-            count: i32::try_from(count).unwrap_or(i32::MAX),
+            count: super::saturating_int(count),
         }
     }
 }

@@ -178,15 +178,12 @@ impl ShippingMethodNode {
     /// The smallest total weight, in grams, of a cart it serves (its lines' `weightGrams` ×
     /// quantity).
     async fn min_weight_grams(&self) -> i32 {
-        // Set from an `Int`, so within its range.
-        i32::try_from(self.0.min_weight_grams).unwrap_or(i32::MAX)
+        super::saturating_int(self.0.min_weight_grams)
     }
 
     /// The total weight, in grams, from which it no longer serves; null: no limit.
     async fn max_weight_grams(&self) -> Option<i32> {
-        self.0
-            .max_weight_grams
-            .map(|grams| i32::try_from(grams).unwrap_or(i32::MAX))
+        self.0.max_weight_grams.map(super::saturating_int)
     }
 }
 

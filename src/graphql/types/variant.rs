@@ -159,8 +159,7 @@ impl VariantNode {
     /// What one unit weighs, in grams (0: not set). Shipping methods with weight bands price
     /// a cart by the total weight of its lines.
     async fn weight_grams(&self) -> i32 {
-        // At most `MAX_WEIGHT_GRAMS`, which the database checks too.
-        i32::try_from(self.row().weight_grams).unwrap_or(i32::MAX)
+        super::saturating_int(self.row().weight_grams)
     }
 
     /// Whether at least one unit is in stock.
