@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::domain::options;
+use crate::domain::options::{self, OptionCondition, OptionValue};
 
 /// Most categories a facet list names (those holding the most products).
 pub const MAX_CATEGORY_FACETS: usize = 100;
@@ -81,20 +81,37 @@ pub fn category_counts(
     counts
 }
 
-/// Options and how many products have each value, from `(product, stored options)` rows (a
-/// product counts once per value however many of its variants have it): the options most
-/// products have first, at most [`MAX_OPTION_FACETS`], each with at most
-/// [`MAX_OPTION_VALUE_FACETS`] values, the most common first.
-pub fn option_counts(sets: &[(i64, String)]) -> Vec<OptionFacet> {
-    let mut holders: BTreeMap<String, BTreeMap<String, BTreeSet<i64>>> = BTreeMap::new();
+/// Options and how many products have each value, from `(product, stored options)` rows of
+/// the products that match the filter but for its option `conditions` (a product counts once
+/// per value however many of its variants have it). Disjunctive, as a filter sidebar needs:
+/// an option's values count the products that meet every condition on *other* options, so
+/// that picking `Colour: Red` still shows how many are blue. The options most products have
+/// first, at most [`MAX_OPTION_FACETS`], each with at most [`MAX_OPTION_VALUE_FACETS`] values,
+/// the most common first.
+pub fn option_counts(sets: &[(i64, String)], conditions: &[OptionCondition]) -> Vec<OptionFacet> {
+    let mut values_of: BTreeMap<i64, Vec<OptionValue>> = BTreeMap::new();
     for (product, json) in sets {
-        for option in options::from_json(json) {
-            holders
-                .entry(option.name)
-                .or_default()
-                .entry(option.value)
-                .or_default()
-                .insert(*product);
+        values_of
+            .entry(*product)
+            .or_default()
+            .extend(options::from_json(json));
+    }
+    let mut holders: BTreeMap<String, BTreeMap<String, BTreeSet<i64>>> = BTreeMap::new();
+    for (product, values) in &values_of {
+        let unmet: Vec<&str> = conditions
+            .iter()
+            .filter(|condition| !values.iter().any(|value| condition.holds_for(value)))
+            .map(|condition| condition.name.as_str())
+            .collect();
+        for value in values {
+            if unmet.iter().all(|name| *name == value.name) {
+                holders
+                    .entry(value.name.clone())
+                    .or_default()
+                    .entry(value.value.clone())
+                    .or_default()
+                    .insert(*product);
+            }
         }
     }
     let mut facets: Vec<(usize, OptionFacet)> = holders
@@ -180,7 +197,7 @@ mod tests {
             (3, r#"[{"name":"Material","value":"Oak"}]"#.to_owned()),
         ];
         assert_eq!(
-            option_counts(&rows),
+            option_counts(&rows, &[]),
             [
                 OptionFacet {
                     name: "Color".into(),
@@ -193,6 +210,55 @@ mod tests {
                 OptionFacet {
                     name: "Material".into(),
                     values: vec![("Oak".into(), 1)]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn an_options_values_count_what_the_other_options_conditions_leave() {
+        let variant = |size: &str, color: &str| {
+            format!(r#"[{{"name":"Size","value":"{size}"}},{{"name":"Color","value":"{color}"}}]"#)
+        };
+        let rows = [
+            (1, variant("S", "Navy")),
+            (1, variant("M", "Red")),
+            (2, variant("M", "Navy")),
+            (3, variant("L", "Green")),
+        ];
+        let red_or_green = OptionCondition {
+            name: "Color".into(),
+            values: vec!["Red".into(), "Green".into()],
+        };
+        let medium = OptionCondition {
+            name: "Size".into(),
+            values: vec!["M".into()],
+        };
+        // Colour picked: sizes count red or green products only, colours count every product.
+        assert_eq!(
+            option_counts(&rows, std::slice::from_ref(&red_or_green)),
+            [
+                OptionFacet {
+                    name: "Color".into(),
+                    values: vec![("Navy".into(), 2), ("Green".into(), 1), ("Red".into(), 1)]
+                },
+                OptionFacet {
+                    name: "Size".into(),
+                    values: vec![("L".into(), 1), ("M".into(), 1), ("S".into(), 1)]
+                },
+            ]
+        );
+        // Both picked: colours count medium products, sizes count red or green ones.
+        assert_eq!(
+            option_counts(&rows, &[red_or_green, medium]),
+            [
+                OptionFacet {
+                    name: "Color".into(),
+                    values: vec![("Navy".into(), 2), ("Red".into(), 1)]
+                },
+                OptionFacet {
+                    name: "Size".into(),
+                    values: vec![("L".into(), 1), ("M".into(), 1), ("S".into(), 1)]
                 },
             ]
         );

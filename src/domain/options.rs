@@ -80,6 +80,75 @@ pub fn to_json(options: &[OptionValue]) -> String {
     serde_json::to_string(options).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// Most option values one product filter names (over all its options).
+pub const MAX_FILTER_OPTION_VALUES: usize = 10;
+
+/// A product filter's condition on one option: a variant with any of `values` of the option
+/// `name`, both spelled exactly as stored (as `productFacets` lists them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionCondition {
+    /// The option, e.g. `Colour`.
+    pub name: String,
+    /// The values any one of which will do, e.g. `["Red", "Blue"]`.
+    pub values: Vec<String>,
+}
+
+impl OptionCondition {
+    /// Whether a variant's option `option` meets the condition.
+    pub fn holds_for(&self, option: &OptionValue) -> bool {
+        option.name == self.name && self.values.contains(&option.value)
+    }
+
+    /// The text each value leaves in a variant's stored options ([`to_json`]): a stored array
+    /// holds one of these exactly when its variant has that value (JSON escapes every quote
+    /// inside a string, so an element's text cannot appear anywhere but at an element).
+    pub fn stored_forms(&self) -> Vec<String> {
+        self.values
+            .iter()
+            .map(|value| {
+                serde_json::to_string(&OptionValue {
+                    name: self.name.clone(),
+                    value: value.clone(),
+                })
+                .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+/// A product filter's option conditions from `(name, value)` pairs: trimmed, one condition per
+/// name (its values any one of which will do), at most [`MAX_FILTER_OPTION_VALUES`] pairs, each
+/// name and value 1 to [`MAX_OPTION_CHARS`] characters.
+pub fn conditions(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<OptionCondition>, String> {
+    let mut conditions: Vec<OptionCondition> = Vec::new();
+    for (count, (name, value)) in pairs.into_iter().enumerate() {
+        if count == MAX_FILTER_OPTION_VALUES {
+            return Err(format!(
+                "a filter names at most {MAX_FILTER_OPTION_VALUES} option values"
+            ));
+        }
+        let (name, value) = (name.trim(), value.trim());
+        for text in [name, value] {
+            if text.is_empty() || text.chars().count() > MAX_OPTION_CHARS {
+                return Err(format!(
+                    "an option's name and value have 1 to {MAX_OPTION_CHARS} characters"
+                ));
+            }
+        }
+        match conditions.iter_mut().find(|known| known.name == name) {
+            Some(known) if known.values.iter().any(|v| v == value) => {}
+            Some(known) => known.values.push(value.to_owned()),
+            None => conditions.push(OptionCondition {
+                name: name.to_owned(),
+                values: vec![value.to_owned()],
+            }),
+        }
+    }
+    Ok(conditions)
+}
+
 /// One option of a product and its values, each in the order the variants first use it
 /// (variants in display order).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,5 +365,49 @@ mod tests {
             .map_err(|r| r.code),
             Err(RejectionCode::LimitReached)
         );
+    }
+
+    #[test]
+    fn filter_conditions_group_values_by_name_and_find_them_in_stored_options() {
+        let pair = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+        let grouped = conditions([
+            pair("Colour", " Red "),
+            pair("Size", "M"),
+            pair("Colour", "Blue"),
+            pair("Colour", "Red"),
+        ])
+        .unwrap();
+        assert_eq!(
+            grouped,
+            [
+                OptionCondition {
+                    name: "Colour".into(),
+                    values: vec!["Red".into(), "Blue".into()]
+                },
+                OptionCondition {
+                    name: "Size".into(),
+                    values: vec!["M".into()]
+                }
+            ]
+        );
+        let stored = to_json(&options(&[("Size", "M"), ("Colour", "Blue")]));
+        assert!(
+            grouped[0]
+                .stored_forms()
+                .iter()
+                .any(|f| stored.contains(f.as_str()))
+        );
+        assert!(
+            grouped[1]
+                .stored_forms()
+                .iter()
+                .all(|f| stored.contains(f.as_str()))
+        );
+        // A quote in a value cannot forge another element.
+        let forged = to_json(&options(&[("Note", r#"x"},{"name":"Size","value":"M"#)]));
+        assert!(!forged.contains(grouped[1].stored_forms()[0].as_str()));
+        assert!(conditions([pair("Size", " ")]).is_err());
+        assert!(conditions((0..11).map(|n| pair("Size", &n.to_string()))).is_err());
+        assert!(conditions((0..10).map(|n| pair("Size", &n.to_string()))).is_ok());
     }
 }

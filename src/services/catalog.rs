@@ -2,6 +2,7 @@
 //! lists of variants and categories that staff and partners sync from, and the category tree
 //! each server keeps for a few seconds.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use crate::domain::catalog::{CatalogVisibility, CategoryTree, search_pattern};
 use crate::domain::facets::{self, OptionFacet, PriceBand};
 use crate::domain::feeds::{self, RowKey, RowSort, RowWindow};
 use crate::domain::metadata::MetadataCondition;
+use crate::domain::options::{self, OptionCondition};
 use crate::domain::paging::{Page, PageRequest};
 use crate::error::{AppError, AppResult};
 
@@ -112,6 +114,9 @@ pub struct ProductQuery {
     pub updated_since: Option<NaiveDateTime>,
     /// Only products with these metadata entries.
     pub metadata: Vec<MetadataCondition>,
+    /// Only products with a variant having each of these options, `(name, value)`: several
+    /// values of one option mean any one of them.
+    pub options: Vec<(String, String)>,
 }
 
 /// The sort order of a product list.
@@ -153,11 +158,12 @@ pub fn searched(phrase: Option<&str>) -> AppResult<Option<String>> {
 }
 
 /// A product list's conditions, checked before any SQL: prices in order, the search text
-/// bounded, `updatedSince` in range.
+/// bounded, `updatedSince` in range, options grouped by name.
 struct CheckedQuery {
     query: ProductQuery,
     search: Option<String>,
     updated_since: Option<NaiveDateTime>,
+    options: Vec<OptionCondition>,
 }
 
 fn checked(query: ProductQuery) -> AppResult<CheckedQuery> {
@@ -171,10 +177,13 @@ fn checked(query: ProductQuery) -> AppResult<CheckedQuery> {
     let search = searched(query.search.as_deref())?;
     let updated_since =
         feeds::updated_since(query.updated_since).map_err(AppError::BadUserInput)?;
+    let options = options::conditions(query.options.iter().cloned())
+        .map_err(|message| AppError::bad_input(format!("where.options: {message}")))?;
     Ok(CheckedQuery {
         query,
         search,
         updated_since,
+        options,
     })
 }
 
@@ -212,6 +221,7 @@ impl CheckedQuery {
             in_stock: self.query.in_stock,
             updated_since: self.updated_since,
             metadata: self.query.metadata,
+            options: self.options,
         })
     }
 }
@@ -269,27 +279,43 @@ pub async fn product_facets(
     facets::check_boundaries(&boundaries)
         .map_err(|message| AppError::bad_input(format!("priceBands: {message}")))?;
     let query = checked(query)?;
+    let conditions = query.options.clone();
     let started = Instant::now();
     let (known_tree, generation) = categories.fresh(started);
-    let (rows, tree, read_tree) = db
+    let (rows, categories_matched, tree, read_tree) = db
         .run(move |conn| {
             let mut read_tree = None;
             let tree = tree_for(conn, known_tree, &mut read_tree)?;
-            let rows = match query.into_filter(Some(&tree)) {
-                Some(filter) => product::facet_rows(conn, &filter, visibility)?,
-                None => FacetRows::default(),
+            let (rows, categories_matched) = match query.into_filter(Some(&tree)) {
+                Some(filter) => (
+                    product::facet_rows(conn, &filter, visibility)?,
+                    filter.category_ids,
+                ),
+                None => (FacetRows::default(), None),
             };
-            Ok((rows, tree, read_tree))
+            Ok((rows, categories_matched, tree, read_tree))
         })
         .await?;
     if let Some(tree) = read_tree {
         categories.remember(generation, tree, started);
     }
     let paths = tree.paths().collect();
+    // The category rows leave out only the filter's categories: the products in them match it.
+    let categories_matched: Option<HashSet<i64>> =
+        categories_matched.map(|ids| ids.into_iter().collect());
+    let total = rows
+        .by_category
+        .iter()
+        .filter(|(category, _)| match &categories_matched {
+            Some(ids) => category.is_some_and(|id| ids.contains(&id)),
+            None => true,
+        })
+        .map(|(_, count)| count)
+        .sum();
     Ok(ProductFacets {
-        total: rows.by_category.iter().map(|(_, count)| count).sum(),
+        total,
         categories: facets::category_counts(&rows.by_category, &paths),
-        options: facets::option_counts(&rows.option_sets),
+        options: facets::option_counts(&rows.option_sets, &conditions),
         price_bands: facets::price_bands(&boundaries, &rows.by_price),
     })
 }

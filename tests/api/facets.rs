@@ -1,6 +1,7 @@
 //! Facets of a product search: counts per category (with descendants), option value and price
-//! band that agree with the products the same filter lists, for the caller's visibility, in the
-//! same statements whatever the filter matches; bad boundaries are refused.
+//! band that agree with the products the same filter lists without the facet's own condition
+//! (disjunctive), for the caller's visibility, in the same statements whatever the filter
+//! matches; filters by option values; bad boundaries and option filters are refused.
 
 use std::collections::BTreeMap;
 
@@ -20,15 +21,25 @@ const LIST: &str = "query($where: ProductWhere) { products(first: 100, where: $w
                    priceRange { minVariantPrice { minorUnits } } } }
     pageInfo { hasNextPage } } }";
 
-/// The facets counted by hand from the products the same filter lists.
-async fn expected(app: &TestApp, token: Option<&str>, filter: &Value, bands: &[i64]) -> Value {
+/// The products the filter lists, counted by hand: `(total, categories, options, bands)`.
+async fn tally(
+    app: &TestApp,
+    token: Option<&str>,
+    filter: &Value,
+    bands: &[i64],
+) -> (
+    usize,
+    Vec<(String, i64)>,
+    BTreeMap<String, BTreeMap<String, i64>>,
+    Vec<i64>,
+) {
     let listed = app
         .graphql_as(token, LIST, json!({ "where": filter }))
         .await;
     let products = &listed["data"]["products"];
     assert_eq!(
         products["pageInfo"]["hasNextPage"], false,
-        "one page holds them"
+        "one page holds them: {listed}"
     );
     let edges = products["edges"].as_array().unwrap();
     let mut categories: BTreeMap<String, i64> = BTreeMap::new();
@@ -60,6 +71,46 @@ async fn expected(app: &TestApp, token: Option<&str>, filter: &Value, bands: &[i
     }
     let mut categories: Vec<(String, i64)> = categories.into_iter().collect();
     categories.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    (edges.len(), categories, options, counts)
+}
+
+/// `filter` without the conditions `keys` name.
+fn without(filter: &Value, keys: &[&str]) -> Value {
+    let mut filter = filter.clone();
+    for key in keys {
+        filter.as_object_mut().unwrap().remove(*key);
+    }
+    filter
+}
+
+/// The facets counted by hand from the products the same filter lists, each facet from the
+/// list without its own condition (disjunctive): categories without the category, price bands
+/// without the price range, each option's values without the conditions on that option.
+async fn expected(app: &TestApp, token: Option<&str>, filter: &Value, bands: &[i64]) -> Value {
+    let (total, ..) = tally(app, token, filter, bands).await;
+    let (_, categories, ..) = tally(
+        app,
+        token,
+        &without(filter, &["categorySlug", "categoryId"]),
+        bands,
+    )
+    .await;
+    let (.., counts) = tally(app, token, &without(filter, &["price"]), bands).await;
+    let (_, _, unpicked, _) = tally(app, token, &without(filter, &["options"]), bands).await;
+    let mut options = BTreeMap::new();
+    for name in unpicked.keys() {
+        let mut others = filter.clone();
+        if let Some(picked) = others.get_mut("options") {
+            picked
+                .as_array_mut()
+                .unwrap()
+                .retain(|condition| condition["name"] != name.as_str());
+        }
+        let (_, _, mut counted, _) = tally(app, token, &others, bands).await;
+        if let Some(values) = counted.remove(name) {
+            options.insert(name.clone(), values);
+        }
+    }
     let bounds: Vec<Value> = std::iter::once(json!({ "minorUnits": 0 }))
         .chain(bands.iter().map(|b| json!({ "minorUnits": b })))
         .collect();
@@ -69,7 +120,7 @@ async fn expected(app: &TestApp, token: Option<&str>, filter: &Value, bands: &[i
         .chain([Value::Null])
         .collect();
     json!({
-        "total": edges.len(),
+        "total": total,
         "categories": categories,
         "options": options,
         "priceBands": bounds.into_iter().zip(ends).zip(counts)
@@ -142,12 +193,42 @@ async fn facets_count_what_the_same_filter_lists() {
         .token;
     let roots = app.data("{ categories { slug } }", json!({})).await;
     let root = roots["categories"][0]["slug"].clone();
+    // Two products with two options each, beside the demo's one-option products.
+    for (name, sku, size, color) in [
+        ("Two-Way Tee", "tw-1", "M", "Navy"),
+        ("Two-Way Top", "tw-2", "L", "Navy"),
+    ] {
+        let upserted = app
+            .data_as(
+                &staff,
+                "mutation($name: String!, $sku: String!, $size: String!, $color: String!) {
+                   productUpsert(externalRef: $sku, input: { name: $name, status: ACTIVE,
+                     variants: [{ sku: $sku, title: $size, price: \"30.00\", stock: 5,
+                                  options: [{ name: \"Size\", value: $size },
+                                            { name: \"Color\", value: $color }] }] }) {
+                     userErrors { code message } } }",
+                json!({ "name": name, "sku": sku, "size": size, "color": color }),
+            )
+            .await;
+        assert_eq!(
+            upserted["productUpsert"]["userErrors"],
+            json!([]),
+            "{upserted}"
+        );
+    }
     let bands = [2500, 5000, 10000];
+    let medium = json!({ "name": "Size", "value": "M" });
+    let navy = json!({ "name": "Color", "value": "Navy" });
+    let black = json!({ "name": "Color", "value": "Black" });
     let filters = [
         json!({}),
         json!({ "categorySlug": root }),
         json!({ "inStock": true, "price": { "min": "20" } }),
         json!({ "search": "a" }),
+        json!({ "options": [navy] }),
+        json!({ "options": [navy, black] }),
+        json!({ "options": [medium, navy], "price": { "max": "40" } }),
+        json!({ "categorySlug": root, "options": [medium], "price": { "min": "20", "max": "60" } }),
     ];
     for filter in &filters {
         for token in [None, Some(staff.as_str())] {
@@ -167,7 +248,47 @@ async fn facets_count_what_the_same_filter_lists() {
     assert!(in_root["total"].as_i64() < everything["total"].as_i64());
     let (for_staff, _) = answered(&app, Some(&staff), &json!({}), &bands).await;
     assert!(for_staff["total"].as_i64() > everything["total"].as_i64());
+    // Picking navy narrows the total, and the colour facet still shows black beside it.
+    let (navy_only, _) = answered(&app, None, &filters[4], &bands).await;
+    assert_eq!(
+        navy_only["total"], navy_only["options"]["Color"]["Navy"],
+        "{navy_only}"
+    );
+    assert!(
+        navy_only["options"]["Color"]["Black"].as_i64() > Some(0),
+        "{navy_only}"
+    );
+    // Options of different names must all hold; values of one name are alternatives.
+    let names = |filter: Value| {
+        let app = &app;
+        async move {
+            let listed = app.data(LIST_NAMES, json!({ "where": filter })).await;
+            listed["products"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|edge| edge["node"]["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        names(json!({ "options": [medium, navy] })).await,
+        ["Two-Way Tee"]
+    );
+    let large = json!({ "name": "Size", "value": "L" });
+    assert_eq!(
+        names(json!({ "options": [navy, medium, large] })).await,
+        ["Two-Way Tee", "Two-Way Top"]
+    );
+    assert_eq!(
+        names(json!({ "options": [{ "name": "Size", "value": "m" }, navy] })).await,
+        Vec::<String>::new(),
+        "spelled exactly"
+    );
 }
+
+const LIST_NAMES: &str = "query($where: ProductWhere) {
+    products(first: 100, where: $where) { edges { node { name } } } }";
 
 #[actix_web::test]
 async fn facets_take_the_same_statements_for_one_product_as_for_all() {
@@ -210,6 +331,15 @@ async fn bad_price_bands_are_refused() {
             ["BAD_USER_INPUT"],
             "{bands}: {response}"
         );
+    }
+    let eleven_values: Vec<Value> = (0..11)
+        .map(|n| json!({ "name": "Size", "value": n.to_string() }))
+        .collect();
+    for options in [json!(eleven_values), json!([{ "name": " ", "value": "M" }])] {
+        let response = app
+            .graphql(FACETS, json!({ "where": { "options": options } }))
+            .await;
+        assert_eq!(error_codes(&response), ["BAD_USER_INPUT"], "{response}");
     }
     let upside_down = app
         .graphql(

@@ -3,9 +3,10 @@
 //! round trip for `Product.category`).
 
 use chrono::NaiveDateTime;
-use diesel::dsl::exists;
+use diesel::dsl::{AsExprOf, exists};
+use diesel::expression::{SqlLiteral, UncheckedBind};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
 use crate::db::DbConnection;
 use crate::db::id_list::id_in;
@@ -13,6 +14,7 @@ use crate::db::models::category::Category;
 use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 use crate::domain::metadata::MetadataCondition;
+use crate::domain::options::OptionCondition;
 use crate::{filter_ids, filter_like, on_backend};
 
 /// A product row, without its search text: that is only ever matched in SQL, and reading it
@@ -142,6 +144,44 @@ pub struct ProductFilter {
     pub updated_since: Option<NaiveDateTime>,
     /// Only products with these metadata entries.
     pub metadata: Vec<MetadataCondition>,
+    /// Only products with a variant meeting each of these (on sale, for the storefront).
+    pub options: Vec<OptionCondition>,
+}
+
+/// The SQL condition [`has_option_value`] builds: literal text around one bound JSON array.
+type OptionHeld = SqlLiteral<Bool, UncheckedBind<SqlLiteral<Bool>, AsExprOf<String, Text>>>;
+
+/// Products with a variant (on sale, when `visibility` is the storefront's) having one of the
+/// values `condition` names: its stored options hold one of their texts, compared exactly
+/// (`instr` on SQLite, `strpos` on PostgreSQL; neither reads a pattern). The texts are bound as
+/// one JSON array, so the statement keeps one shape however many values are named.
+fn has_option_value(
+    conn: &DbConnection,
+    condition: &OptionCondition,
+    visibility: CatalogVisibility,
+) -> OptionHeld {
+    let on_sale = match visibility {
+        CatalogVisibility::Storefront => " AND option_holder.archived_at IS NULL",
+        CatalogVisibility::Everything => "",
+    };
+    let (values, contains) = match conn {
+        DbConnection::Sqlite(_) => (
+            "json_each(",
+            ") AS form WHERE instr(option_holder.options, form.value) > 0",
+        ),
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(_) => (
+            "jsonb_array_elements_text(CAST(",
+            " AS jsonb)) AS form(value) WHERE strpos(option_holder.options, form.value) > 0",
+        ),
+    };
+    let forms = serde_json::to_string(&condition.stored_forms()).unwrap_or_default();
+    diesel::dsl::sql::<Bool>(&format!(
+        "EXISTS (SELECT 1 FROM variants AS option_holder \
+         WHERE option_holder.product_id = products.id{on_sale} AND EXISTS (SELECT 1 FROM {values}"
+    ))
+    .bind::<Text, _>(forms)
+    .sql(&format!("{contains}))"))
 }
 
 fn visible_statuses(visibility: CatalogVisibility) -> &'static [ProductStatus] {
@@ -271,6 +311,9 @@ macro_rules! filter_products {
             query = query.filter(products::updated_at.ge(since));
         }
         query = crate::filter_metadata!(query, product_id, products::id, &filter.metadata);
+        for condition in &filter.options {
+            query = query.filter(has_option_value($conn, condition, $visibility));
+        }
         if let Some(in_stock) = filter.in_stock {
             let stocked = exists(
                 variants::table
@@ -336,15 +379,18 @@ pub fn page(
 }
 
 /// What the facets of a product list are counted from, each in one statement however many
-/// products match.
+/// products match. Each facet leaves out the filter's own condition on what it counts
+/// (disjunctive facets), so that a sidebar shows the other choices beside the one picked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FacetRows {
-    /// Matching products per category they are filed under (`None`: none).
+    /// Products per category they are filed under (`None`: none), matching the filter but for
+    /// its categories.
     pub by_category: Vec<(Option<i64>, i64)>,
-    /// Matching products per lowest live price (minor units).
+    /// Products per lowest live price (minor units), matching the filter but for its price
+    /// range.
     pub by_price: Vec<(i64, i64)>,
-    /// Each distinct option set (JSON, as stored) of the shown variants of each matching
-    /// product: `(product id, options)`.
+    /// Each distinct option set (JSON, as stored) of the shown variants of each product
+    /// matching the filter but for its options: `(product id, options)`.
     pub option_sets: Vec<(i64, String)>,
 }
 
@@ -354,13 +400,26 @@ pub fn facet_rows(
     filter: &ProductFilter,
     visibility: CatalogVisibility,
 ) -> QueryResult<FacetRows> {
+    let any_category = ProductFilter {
+        category_ids: None,
+        ..filter.clone()
+    };
+    let any_price = ProductFilter {
+        min_price: None,
+        max_price: None,
+        ..filter.clone()
+    };
+    let any_options = ProductFilter {
+        options: Vec::new(),
+        ..filter.clone()
+    };
     let by_category = filter_products!(
         products::table
             .group_by(products::category_id)
             .select((products::category_id, diesel::dsl::count_star()))
             .into_boxed(),
         conn,
-        filter,
+        &any_category,
         visibility
     )
     .load(conn)?;
@@ -370,7 +429,7 @@ pub fn facet_rows(
             .select((products::price_min, diesel::dsl::count_star()))
             .into_boxed(),
         conn,
-        filter,
+        &any_price,
         visibility
     )
     .load(conn)?;
@@ -388,7 +447,7 @@ pub fn facet_rows(
             .distinct()
             .into_boxed(),
         conn,
-        filter,
+        &any_options,
         visibility
     );
     if visibility == CatalogVisibility::Storefront {

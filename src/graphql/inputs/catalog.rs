@@ -8,6 +8,7 @@ use crate::domain::money::Currency;
 use crate::error::AppError;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::feeds::since;
+use crate::graphql::inputs::merchandising::VariantOptionInput;
 use crate::graphql::inputs::metadata::{MetadataFilter, conditions};
 use crate::graphql::types::Decimal;
 use crate::services::catalog::{CategoryRef, ProductQuery, ProductSort};
@@ -32,6 +33,11 @@ pub struct ProductWhere {
     /// Only products with these metadata entries (at most 5 conditions, all to hold); private
     /// entries for staff and partner keys with `READ_PRODUCTS`.
     pub metadata: Option<Vec<MetadataFilter>>,
+    /// Only products with a variant on sale having each named option (at most 10 values in
+    /// all; names and values spelled exactly as `productFacets` lists them). Several values of
+    /// one option mean any one of them: `[{name: "Colour", value: "Red"}, {name: "Colour",
+    /// value: "Blue"}, {name: "Size", value: "M"}]` is (red or blue) and medium.
+    pub options: Option<Vec<VariantOptionInput>>,
 }
 
 /// An inclusive price range in the store currency; either end may be left open.
@@ -81,6 +87,12 @@ impl ProductWhere {
             in_stock: self.in_stock,
             updated_since: since(self.updated_since),
             metadata: conditions(self.metadata, sees_private)?,
+            options: self
+                .options
+                .unwrap_or_default()
+                .into_iter()
+                .map(|option| (option.name, option.value))
+                .collect(),
         })
     }
 }

@@ -76,7 +76,7 @@ impl ProductFields {
 }
 
 /// One option of a variant, e.g. `{ name: "Size", value: "M" }`.
-#[derive(InputObject)]
+#[derive(Debug, InputObject)]
 pub struct VariantOptionInput {
     /// The option, e.g. `Size` (1–100 characters).
     pub name: String,

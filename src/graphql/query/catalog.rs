@@ -84,7 +84,10 @@ impl CatalogQuery {
 
     /// The facets of a product search: how the products you may see that match `where` spread
     /// over categories, option values and price bands, for the filters a front end shows beside
-    /// `products(where:)`. Three statements however many products match.
+    /// `products(where:)`. Each facet counts as if its own condition were not given (its
+    /// categories, price range, or values of that option), so that picking a value still shows
+    /// how many each other value would give; `total` counts the products matching all of
+    /// `where`. Three statements however many products match.
     async fn product_facets(
         &self,
         ctx: &Context<'_>,

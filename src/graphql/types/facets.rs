@@ -8,16 +8,16 @@ use super::{CategoryNode, Money};
 /// How the products matching a search spread over categories, option values and prices.
 #[derive(SimpleObject)]
 pub struct ProductFacets {
-    /// How many products match.
+    /// How many products match the whole filter.
     pub total: i64,
-    /// Categories holding matching products (a category counts its descendants' products), the
-    /// fullest first. At most 100.
+    /// Categories holding products that match the filter but for its category (a category
+    /// counts its descendants' products), the fullest first. At most 100.
     pub categories: Vec<CategoryFacet>,
-    /// Options of the matching products' variants on sale, those the most products have
-    /// first. At most 10.
+    /// Options of the variants on sale of products that match the filter but for its
+    /// conditions on that option, those the most products have first. At most 10.
     pub options: Vec<OptionFacet>,
-    /// Matching products by their lowest price, one entry per band (empty bands included), in
-    /// price order. At most 11.
+    /// Products that match the filter but for its price range, by their lowest price, one
+    /// entry per band (empty bands included), in price order. At most 11.
     pub price_bands: Vec<PriceBandFacet>,
 }
 
