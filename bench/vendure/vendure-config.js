@@ -80,7 +80,7 @@ const config = {
         DefaultJobQueuePlugin.init({ useDatabaseForBuffer: true }),
         DefaultSearchPlugin.init({ bufferUpdates: false, indexStockStatus: true }),
         HardenPlugin.init({
-            maxQueryComplexity: Number(env.VENDURE_MAX_QUERY_COMPLEXITY || 5000),
+            maxQueryComplexity: Number(env.VENDURE_MAX_QUERY_COMPLEXITY || 1000),
             apiMode: 'prod',
         }),
     ],

@@ -247,6 +247,7 @@ diesel::table! {
         published -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        change_position -> BigInt,
     }
 }
 

@@ -40,6 +40,12 @@ pub enum EventType {
     CustomerCreated,
     /// A review was approved and is now public.
     ReviewApproved,
+    /// A collection was created.
+    CollectionCreated,
+    /// A collection changed: its fields, its products or their order.
+    CollectionUpdated,
+    /// A collection was deleted (its products stay).
+    CollectionDeleted,
 }
 
 /// What an event is about: a node kind and its id.
@@ -55,6 +61,8 @@ pub enum Subject {
     Account(i64),
     /// A review.
     Review(i64),
+    /// A collection.
+    Collection(i64),
 }
 
 impl Subject {
@@ -66,13 +74,14 @@ impl Subject {
             Self::Variant(id) => ("Variant", id),
             Self::Account(id) => ("Account", id),
             Self::Review(id) => ("Review", id),
+            Self::Collection(id) => ("Collection", id),
         }
     }
 }
 
 impl EventType {
     /// Every kind, in the order they are documented.
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 16] = [
         EventType::OrderCreated,
         EventType::OrderPaid,
         EventType::FulfillmentCreated,
@@ -86,6 +95,9 @@ impl EventType {
         EventType::InventoryChanged,
         EventType::CustomerCreated,
         EventType::ReviewApproved,
+        EventType::CollectionCreated,
+        EventType::CollectionUpdated,
+        EventType::CollectionDeleted,
     ];
 
     /// The event's name as stored, sent in webhooks and documented: `order.created`…
@@ -104,6 +116,9 @@ impl EventType {
             Self::InventoryChanged => "inventory.changed",
             Self::CustomerCreated => "customer.created",
             Self::ReviewApproved => "review.approved",
+            Self::CollectionCreated => "collection.created",
+            Self::CollectionUpdated => "collection.updated",
+            Self::CollectionDeleted => "collection.deleted",
         }
     }
 
@@ -121,7 +136,10 @@ impl EventType {
             | Self::ProductArchived
             | Self::VariantUpdated
             | Self::InventoryChanged
-            | Self::ReviewApproved => Scope::ReadProducts,
+            | Self::ReviewApproved
+            | Self::CollectionCreated
+            | Self::CollectionUpdated
+            | Self::CollectionDeleted => Scope::ReadProducts,
             Self::CustomerCreated => Scope::ReadCustomers,
         }
     }

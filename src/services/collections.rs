@@ -1,21 +1,25 @@
 //! Manual collections: staff (or keys with `WRITE_PRODUCTS`) create them, fill them with
-//! products and set their order; each write is audited. Reads go through the loaders.
+//! products and set their order; each write is audited and raises a `collection.*` event.
+//! Reads go through the loaders.
 
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use serde_json::json;
 
 use crate::db::models::collection::{self, Collection, CollectionFields};
-use crate::db::{Db, DbConnection, write_transaction};
+use crate::db::{Db, DbConnection};
 use crate::domain::bounds::{
     MAX_COLLECTION_CHANGES, MAX_COLLECTIONS_PER_PRODUCT, MAX_PRODUCTS_PER_COLLECTION, room_for,
 };
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::collections::{with_added, with_moves, without};
+use crate::domain::events::EventType;
+use crate::domain::feeds::{RowKey, RowSort, RowWindow};
 use crate::domain::ids::CollectionId;
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
+use crate::services::events::{Changes, recorded_transaction};
 use crate::services::merchandising::{check_description, taken, titled_and_slugged};
 
 /// What staff send for a collection; omitted fields stay (on update) or take their defaults.
@@ -78,8 +82,9 @@ fn stored(conn: &mut DbConnection, id: i64) -> AppResult<Collection> {
 pub async fn create(db: &Db, input: CollectionInput) -> AppResult<Collection> {
     let fields = fields_of(None, &input)?;
     let actor = db.actor();
+    let currency = db.currency();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let id =
                 collection::insert(conn, &fields, Utc::now().naive_utc()).map_err(taken("slug"))?;
             let details = json!({ "after": details(&fields) });
@@ -90,7 +95,7 @@ pub async fn create(db: &Db, input: CollectionInput) -> AppResult<Collection> {
                 Subject::Collection(id),
                 details,
             )?;
-            stored(conn, id)
+            announced(conn, changes, EventType::CollectionCreated, id)
         })
     })
     .await
@@ -103,8 +108,9 @@ pub async fn update(
     input: CollectionInput,
 ) -> AppResult<Collection> {
     let actor = db.actor();
+    let currency = db.currency();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let current = collection::lock(conn, id)?.ok_or_else(not_found)?;
             let before = fields_of(Some(&current), &CollectionInput::default())?;
             let fields = fields_of(Some(&current), &input)?;
@@ -117,7 +123,7 @@ pub async fn update(
                 Subject::Collection(id),
                 details,
             )?;
-            stored(conn, id)
+            announced(conn, changes, EventType::CollectionUpdated, id)
         })
     })
     .await
@@ -126,9 +132,11 @@ pub async fn update(
 /// Deletes a collection (its products stay); its id.
 pub async fn delete(db: &Db, CollectionId(id): CollectionId) -> AppResult<i64> {
     let actor = db.actor();
+    let currency = db.currency();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let current = collection::lock(conn, id)?.ok_or_else(not_found)?;
+            changes.collection(conn, EventType::CollectionDeleted, &current)?;
             collection::delete(conn, id)?;
             let details = json!({ "before": { "title": current.title, "slug": current.slug } });
             audit::record(
@@ -169,9 +177,23 @@ fn locked_members(conn: &mut DbConnection, id: i64) -> AppResult<Vec<(i64, i32)>
     Ok(collection::members(conn, id)?)
 }
 
-/// Records a change of members: the collection's `updated_at` moves and the audit log says what.
+/// The collection as it is now, with `kind` raised about it.
+fn announced(
+    conn: &mut DbConnection,
+    changes: &mut Changes,
+    kind: EventType,
+    id: i64,
+) -> AppResult<Collection> {
+    let collection = stored(conn, id)?;
+    changes.collection(conn, kind, &collection)?;
+    Ok(collection)
+}
+
+/// Records a change of members: the collection's `updated_at` moves, the audit log says what,
+/// and `collection.updated` tells partners.
 fn members_changed(
     conn: &mut DbConnection,
+    changes: &mut Changes,
     actor: Option<i64>,
     id: i64,
     action: &str,
@@ -179,7 +201,7 @@ fn members_changed(
 ) -> AppResult<Collection> {
     collection::touch(conn, id, Utc::now().naive_utc())?;
     audit::record(conn, actor, action, Subject::Collection(id), details)?;
-    stored(conn, id)
+    announced(conn, changes, EventType::CollectionUpdated, id)
 }
 
 /// Adds products at the end of a collection, in the order given; products already in it keep
@@ -193,8 +215,9 @@ pub async fn add_products(
 ) -> AppResult<Collection> {
     check_changes("productIds", &product_ids)?;
     let actor = db.actor();
+    let currency = db.currency();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let members = locked_members(conn, id)?;
             let existing = collection::lock_products(conn, &product_ids)?;
             if let Some(index) = product_ids.iter().position(|p| !existing.contains(p)) {
@@ -245,7 +268,7 @@ pub async fn add_products(
                 None => renumber(conn, id, &after)?,
             }
             let details = json!({ "added": newcomers });
-            members_changed(conn, actor, id, "collection.add_products", details)
+            members_changed(conn, changes, actor, id, "collection.add_products", details)
         })
     })
     .await
@@ -266,8 +289,9 @@ pub async fn remove_products(
 ) -> AppResult<Collection> {
     check_changes("productIds", &product_ids)?;
     let actor = db.actor();
+    let currency = db.currency();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let members = locked_members(conn, id)?;
             let current: Vec<i64> = members.iter().map(|(product, _)| *product).collect();
             let left = without(&current, &product_ids);
@@ -277,7 +301,14 @@ pub async fn remove_products(
             let removed = without(&current, &left);
             collection::delete_members(conn, id, Some(&removed))?;
             let details = json!({ "removed": removed });
-            members_changed(conn, actor, id, "collection.remove_products", details)
+            members_changed(
+                conn,
+                changes,
+                actor,
+                id,
+                "collection.remove_products",
+                details,
+            )
         })
     })
     .await
@@ -293,8 +324,9 @@ pub async fn reorder_products(
 ) -> AppResult<Collection> {
     check_changes("moves", &moves)?;
     let actor = db.actor();
+    let currency = db.currency();
     db.run(move |conn| {
-        write_transaction(conn, |conn| {
+        recorded_transaction(conn, currency, |conn, changes| {
             let members = locked_members(conn, id)?;
             let current: Vec<i64> = members.iter().map(|(product, _)| *product).collect();
             let order = with_moves(&current, &moves).map_err(|index| {
@@ -311,6 +343,7 @@ pub async fn reorder_products(
             let moved: Vec<_> = moves.iter().map(|(p, i)| json!([p, i])).collect();
             members_changed(
                 conn,
+                changes,
                 actor,
                 id,
                 "collection.reorder_products",
@@ -321,15 +354,19 @@ pub async fn reorder_products(
     .await
 }
 
-/// One page of the collections `visibility` shows, newest first.
+/// One page of the collections `visibility` shows in `sort` order, changed at or after
+/// `updated_since` when given (by change order, the change feed of collections).
 pub async fn list(
     db: &Db,
     visibility: CatalogVisibility,
-    page: PageRequest<i64>,
+    updated_since: Option<NaiveDateTime>,
+    sort: RowSort,
+    page: PageRequest<RowKey>,
 ) -> AppResult<Page<Collection>> {
-    let window = page.id_window();
+    let (window, since) =
+        RowWindow::checked(sort, &page, updated_since).map_err(AppError::BadUserInput)?;
     let rows = db
-        .run(move |conn| Ok(collection::page(conn, visibility, &window)?))
+        .run(move |conn| Ok(collection::page(conn, visibility, since, &window)?))
         .await?;
     Ok(page.into_page(rows))
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::db::models::collection::{self, Collection};
 use crate::db::models::event::{self, EventRow, NewEventRow, Tracked};
 use crate::db::models::order::{NewOrderLine, Order, OrderLine};
 use crate::db::models::product::{self, Product};
@@ -61,6 +62,11 @@ fragment AccountPayload on Account {
 }
 fragment ReviewPayload on Review {
   id rating title body verifiedPurchase status authorName createdAt product { id }
+}
+fragment CollectionPayload on Collection {
+  id title slug description published
+  products(first: 100) { edges { node { id } } pageInfo { hasNextPage } }
+  createdAt updatedAt
 }
 "#;
 
@@ -169,6 +175,22 @@ impl Changes {
             Subject::Variant(change.variant_id),
             &payload,
         );
+    }
+
+    /// Raises `kind` about `collection` (as it is now in this transaction; for
+    /// `collection.deleted`, just before) and marks its row changed (unless deleted).
+    pub fn collection(
+        &mut self,
+        conn: &mut DbConnection,
+        kind: EventType,
+        collection: &Collection,
+    ) -> AppResult<()> {
+        let payload = collection_payload(conn, collection)?;
+        self.raise(kind, Subject::Collection(collection.id), &payload);
+        if kind != EventType::CollectionDeleted {
+            self.touch(Tracked::Collections, collection.id);
+        }
+        Ok(())
     }
 
     /// Raises `customer.created` about `account`.
@@ -434,6 +456,32 @@ pub fn product_payload(
         "variants": variants.iter().map(|v| variant_payload(v, currency)).collect::<Vec<_>>(),
         "createdAt": time(product.created_at),
         "updatedAt": time(product.updated_at),
+    }))
+}
+
+/// Products a collection's payload lists (as `products(first: 100)`).
+const COLLECTION_PAYLOAD_PRODUCTS: usize = 100;
+
+/// A collection as `CollectionPayload` gives it to staff: its first products in its order.
+pub fn collection_payload(conn: &mut DbConnection, collection: &Collection) -> AppResult<Value> {
+    let members = collection::members(conn, collection.id)?;
+    let listed: Vec<Value> = members
+        .iter()
+        .take(COLLECTION_PAYLOAD_PRODUCTS)
+        .map(|(product, _)| json!({ "node": node("Product", Some(*product)) }))
+        .collect();
+    Ok(json!({
+        "id": global_id("Collection", collection.id),
+        "title": collection.title,
+        "slug": collection.slug,
+        "description": collection.description,
+        "published": collection.published,
+        "products": {
+            "edges": listed,
+            "pageInfo": { "hasNextPage": members.len() > COLLECTION_PAYLOAD_PRODUCTS },
+        },
+        "createdAt": time(collection.created_at),
+        "updatedAt": time(collection.updated_at),
     }))
 }
 

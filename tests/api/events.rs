@@ -479,3 +479,138 @@ async fn partners_read_the_kinds_their_scopes_allow_and_orders_without_personal_
     let anonymous = app.graphql(EVENTS, json!({})).await;
     assert_eq!(error_codes(&anonymous), ["FORBIDDEN"], "{anonymous}");
 }
+
+const COLLECTION_FEED: &str = "query($after: String) {
+    collections(first: 10, after: $after, sortBy: { field: UPDATED_AT }) {
+        edges { cursor node { slug } } } }";
+
+/// The slugs and last cursor of the collection change feed after `after`.
+async fn collection_feed(app: &TestApp, token: &str, after: &Value) -> (Vec<String>, Value) {
+    let data = app
+        .data_as(token, COLLECTION_FEED, json!({ "after": after }))
+        .await;
+    let edges = data["collections"]["edges"].as_array().unwrap();
+    let slugs = edges
+        .iter()
+        .map(|e| e["node"]["slug"].as_str().unwrap().to_owned())
+        .collect();
+    let cursor = edges.last().map_or(after.clone(), |e| e["cursor"].clone());
+    (slugs, cursor)
+}
+
+#[actix_web::test]
+async fn collections_are_logged_and_fed_as_the_api_gives_them() {
+    let app = spawn_app().await;
+    let admin = app
+        .account_with_role("admin@example.com", "ADMIN")
+        .await
+        .token;
+    let products: Vec<String> = app
+        .data(
+            "{ products(first: 3) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await["products"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let create = "mutation($input: CollectionFields!) { collectionCreate(input: $input) {
+        collection { id } userErrors { field code } } }";
+    let picks = mutate(
+        &app,
+        &admin,
+        create,
+        json!({ "input": { "title": "Staff Picks" } }),
+    )
+    .await["collection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (fed, cursor) = collection_feed(&app, &admin, &Value::Null).await;
+    assert_eq!(fed, ["staff-picks"]);
+    mutate(
+        &app,
+        &admin,
+        "mutation($id: ID!, $products: [ID!]!) { collectionAddProducts(id: $id, productIds: $products) {
+            userErrors { field code } } }",
+        json!({ "id": picks, "products": products }),
+    )
+    .await;
+    mutate(
+        &app,
+        &admin,
+        "mutation($id: ID!, $moves: [CollectionMoveInput!]!) {
+            collectionReorderProducts(id: $id, moves: $moves) { userErrors { field code } } }",
+        json!({ "id": picks, "moves": [{ "productId": products[2], "position": 0 }] }),
+    )
+    .await;
+    let sale = mutate(
+        &app,
+        &admin,
+        create,
+        json!({ "input": { "title": "Sale", "published": false } }),
+    )
+    .await["collection"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sale_before = as_the_api_gives_it(&app, &admin, &sale, "CollectionPayload").await;
+    mutate(
+        &app,
+        &admin,
+        "mutation($id: ID!) { collectionDelete(id: $id) { userErrors { field code } } }",
+        json!({ "id": sale }),
+    )
+    .await;
+
+    let types = json!([
+        "COLLECTION_CREATED",
+        "COLLECTION_UPDATED",
+        "COLLECTION_DELETED"
+    ]);
+    let events = all_events(&app, &admin, 100, Some(types)).await;
+    assert_eq!(
+        names(&events),
+        [
+            "collection.created",
+            "collection.updated", // three products added
+            "collection.updated", // the third moved first
+            "collection.created",
+            "collection.deleted",
+        ]
+    );
+    let now = as_the_api_gives_it(&app, &admin, &picks, "CollectionPayload").await;
+    assert_eq!(last(&events, "collection.updated", &picks)["payload"], now);
+    let order: Vec<&Value> = now["products"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"]["id"])
+        .collect();
+    assert_eq!(order, [&products[2], &products[0], &products[1]]);
+    assert_eq!(
+        last(&events, "collection.deleted", &sale)["payload"],
+        sale_before
+    );
+
+    // The feed brings the changed collection again (the deleted one is gone), then nothing.
+    let (fed, cursor) = collection_feed(&app, &admin, &cursor).await;
+    assert_eq!(fed, ["staff-picks"]);
+    let (fed, _) = collection_feed(&app, &admin, &cursor).await;
+    assert!(fed.is_empty(), "{fed:?}");
+    // Partners read these with READ_PRODUCTS only.
+    let orders_only = partner_key(&app, &admin, &["READ_ORDERS"]).await;
+    let refused = app
+        .graphql_as(
+            Some(&orders_only),
+            EVENTS,
+            json!({ "types": ["COLLECTION_UPDATED"] }),
+        )
+        .await;
+    assert_eq!(error_codes(&refused), ["FORBIDDEN"], "{refused}");
+    let catalog = partner_key(&app, &admin, &["READ_PRODUCTS"]).await;
+    let read = all_events(&app, &catalog, 100, Some(json!(["COLLECTION_DELETED"]))).await;
+    assert_eq!(names(&read), ["collection.deleted"]);
+}

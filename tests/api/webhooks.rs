@@ -157,7 +157,7 @@ const SUBSCRIBE: &str = "mutation($app: ID, $url: String!, $events: [EventType!]
         subscription { id url events status lastPosition } secret
         userErrors { field message code } } }";
 
-const ALL_KINDS: [&str; 13] = [
+const ALL_KINDS: [&str; 16] = [
     "ORDER_CREATED",
     "ORDER_PAID",
     "FULFILLMENT_CREATED",
@@ -171,6 +171,9 @@ const ALL_KINDS: [&str; 13] = [
     "INVENTORY_CHANGED",
     "CUSTOMER_CREATED",
     "REVIEW_APPROVED",
+    "COLLECTION_CREATED",
+    "COLLECTION_UPDATED",
+    "COLLECTION_DELETED",
 ];
 
 /// A partner key holding every scope, for a new app: (key, app id).

@@ -7,8 +7,8 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use crate::db::schema::{collection_products, collections, products};
 use crate::db::{DbConnection, MultiBackend, id_list_match};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
-use crate::domain::paging::IdWindow;
-use crate::{filter_ids, load_by_id_list, newest_first_window};
+use crate::domain::feeds::RowWindow;
+use crate::{filter_ids, load_by_id_list, row_window};
 
 /// A collection row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -22,6 +22,9 @@ pub struct Collection {
     pub published: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The event-log position of the row's latest change: the change feed walks collections in
+    /// this order.
+    pub change_position: i64,
 }
 
 /// A collection's own fields, as written.
@@ -100,14 +103,19 @@ pub fn by_slug(
         .optional()
 }
 
-/// One window of the collections `visibility` shows, newest first.
+/// One window of the collections `visibility` shows, changed at or after `updated_since` when
+/// given.
 pub fn page(
     conn: &mut DbConnection,
     visibility: CatalogVisibility,
-    window: &IdWindow,
+    updated_since: Option<NaiveDateTime>,
+    window: &RowWindow,
 ) -> QueryResult<Vec<Collection>> {
-    let query = shown(visibility).select(Collection::as_select());
-    newest_first_window!(query, collections::id, window).load(conn)
+    let mut query = shown(visibility).select(Collection::as_select());
+    if let Some(since) = updated_since {
+        query = query.filter(collections::updated_at.ge(since));
+    }
+    row_window!(query, collections, window).load(conn)
 }
 
 /// The collections `visibility` shows that hold each of `product_ids`, by title: `(product id,

@@ -5,7 +5,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{categories, event_positions, events, orders, products, users, variants};
+use crate::db::schema::{
+    categories, collections, event_positions, events, orders, products, users, variants,
+};
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::db::{DbConnection, notices};
 use crate::domain::events::EventType;
@@ -77,6 +79,7 @@ pub fn insert(conn: &mut DbConnection, rows: &[NewEventRow<'_>]) -> QueryResult<
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tracked {
     Categories,
+    Collections,
     Products,
     Variants,
     Orders,
@@ -99,6 +102,7 @@ pub fn stamp(
     }
     match table {
         Tracked::Categories => stamp_in!(categories),
+        Tracked::Collections => stamp_in!(collections),
         Tracked::Products => stamp_in!(products),
         Tracked::Variants => stamp_in!(variants),
         Tracked::Orders => stamp_in!(orders),

@@ -1,4 +1,5 @@
-//! Inputs of the lists partners sync from (`orders`, `customers`, `variants`, `allCategories`):
+//! Inputs of the lists partners sync from (`orders`, `customers`, `variants`, `allCategories`,
+//! `collections`):
 //! their `sortBy` (by creation or by change) and the `where` of the lists that have no other
 //! filter. `products` has its own (`ProductWhere`, `ProductSortBy`).
 
@@ -86,6 +87,22 @@ row_sort_input!(
     "What to sort categories by.",
     "When the category was created; `ASC` lists the oldest first."
 );
+
+row_sort_input!(
+    CollectionSortBy,
+    CollectionSortKey,
+    "The order of a collection list. Ties are broken by id, so the order is total and stable.",
+    "What to sort collections by.",
+    "When the collection was created; `DESC` lists the newest first."
+);
+
+/// Filters of the collection list.
+#[derive(Debug, Default, InputObject)]
+pub struct CollectionsWhere {
+    /// Only collections changed at or after this time (`updatedAt >= updatedSince`; a year
+    /// from 1 to 9999). For a first sync; afterwards continue from the last cursor.
+    pub updated_since: Option<DateTime<Utc>>,
+}
 
 /// Filters of the variant list.
 #[derive(Debug, Default, InputObject)]

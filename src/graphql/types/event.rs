@@ -52,6 +52,15 @@ pub enum EventType {
     /// `review.approved`: a review was approved and is now public. Payload: `ReviewPayload`.
     /// Scope `read_products`.
     ReviewApproved,
+    /// `collection.created`: a collection was created. Payload: `CollectionPayload`. Scope
+    /// `read_products`.
+    CollectionCreated,
+    /// `collection.updated`: a collection's fields, products or their order changed. Payload:
+    /// `CollectionPayload`. Scope `read_products`.
+    CollectionUpdated,
+    /// `collection.deleted`: a collection was deleted (its products stay). Payload:
+    /// `CollectionPayload` as it was just before. Scope `read_products`.
+    CollectionDeleted,
 }
 
 crate::connection_types!(
@@ -102,7 +111,8 @@ impl EventNode {
         self.0.occurred_at.and_utc()
     }
 
-    /// The global id of what changed (an order, product, variant, account or review).
+    /// The global id of what changed (an order, product, variant, account, review or
+    /// collection).
     async fn subject_id(&self) -> Option<ID> {
         NodeKind::from_name(&self.0.subject_type)
             .map(|kind| GlobalId::new(kind, self.0.subject_id).into())
