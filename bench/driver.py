@@ -517,12 +517,14 @@ def write_bodies(path, query, variables, tokens):
     return path
 
 
-def wrk(url, bodies_path, connections, seconds, expect=None, once=False):
+def wrk(url, bodies_path, connections, seconds, expect=None, once=False, timeout="2s"):
+    """One wrk run of the bodies in `bodies_path`; a request unanswered after `timeout` counts
+    as an error (wrk's default, 2 s; the commerce bench gives Vendure's slow search longer)."""
     env = dict(os.environ, BODIES=bodies_path, THREADS=str(WRK_THREADS), EXPECT=expect or "",
                ONCE="1" if once else "", TOKEN="")
     done = subprocess.run(
-        ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "-s",
-         os.path.join(HERE, "wrk.lua"), url],
+        ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--timeout", timeout,
+         "-s", os.path.join(HERE, "wrk.lua"), url],
         env=env, capture_output=True, text=True,
     )
     if done.returncode != 0:
