@@ -344,8 +344,12 @@ pub async fn change_lines(
                         "this variant is not for sale",
                     )));
                 }
-                cart::set_quantity(conn, cart.id, change.variant.0, quantity, at)?;
-                in_cart.insert(change.variant.0);
+                // The cart's row is locked: its lines are those read above and written here.
+                if in_cart.insert(change.variant.0) {
+                    cart::insert_line(conn, cart.id, change.variant.0, quantity, at)?;
+                } else {
+                    cart::update_line(conn, cart.id, change.variant.0, quantity)?;
+                }
             }
             view(conn, cart, &policy)
         })

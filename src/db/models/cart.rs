@@ -123,32 +123,38 @@ pub fn lines(conn: &mut DbConnection, cart_id: i64) -> QueryResult<Vec<CartLineV
         .load(conn)
 }
 
-/// Sets the quantity of a variant in a cart (inserting the line if needed).
-pub fn set_quantity(
+/// Sets the quantity of a variant's line in a cart (the line is there: see [`insert_line`]).
+pub fn update_line(
     conn: &mut DbConnection,
     cart_id: i64,
     variant_id: i64,
     quantity: i32,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    let updated = diesel::update(
+) -> QueryResult<usize> {
+    diesel::update(
         cart_lines::table
             .filter(cart_lines::cart_id.eq(cart_id))
             .filter(cart_lines::variant_id.eq(variant_id)),
     )
     .set(cart_lines::quantity.eq(quantity))
-    .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(cart_lines::table)
-            .values((
-                cart_lines::cart_id.eq(cart_id),
-                cart_lines::variant_id.eq(variant_id),
-                cart_lines::quantity.eq(quantity),
-                cart_lines::created_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    .execute(conn)
+}
+
+/// Adds a line for a variant the cart does not hold yet (its `(cart, variant)` key is unique).
+pub fn insert_line(
+    conn: &mut DbConnection,
+    cart_id: i64,
+    variant_id: i64,
+    quantity: i32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::insert_into(cart_lines::table)
+        .values((
+            cart_lines::cart_id.eq(cart_id),
+            cart_lines::variant_id.eq(variant_id),
+            cart_lines::quantity.eq(quantity),
+            cart_lines::created_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// Removes a variant's line from a cart.
@@ -247,7 +253,10 @@ pub fn merge(
             lines += 1;
         }
         let total = (existing.unwrap_or(0) + quantity).min(max);
-        set_quantity(conn, into, variant_id, total, now)?;
+        match existing {
+            Some(_) => update_line(conn, into, variant_id, total)?,
+            None => insert_line(conn, into, variant_id, total, now)?,
+        };
     }
     diesel::delete(carts::table.find(from)).execute(conn)?;
     Ok(())
