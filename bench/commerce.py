@@ -3,7 +3,7 @@ its own catalog of similar size (Bazaar's seed at scale 200, Vendure's sample sh
 generated products, bench/vendure/populate.js). Run by bench/commerce; see bench/README.md.
 
 Shapes: a product page by slug, a category page of 20 products, a text search, and a cart flow
-(a new cart, two lines added one at a time, the totals read) counted in complete flows. Each
+(a new cart with one line, a second line added, the totals read) counted in complete flows. Each
 server is asked what its own storefront would send (Vendure's: its Remix starter's queries, the
 category page and search through its search index). Before timing, a gate sends each server
 five of the shape's requests and checks that each answers data of the shape (the catalogs

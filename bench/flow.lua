@@ -1,13 +1,13 @@
 -- wrk script for the cart flow of bench/commerce: each thread drives one connection (run wrk
 -- with as many threads as connections) through complete flows, one request after another:
--- a new cart, one line added, a second line added, the totals read. A flow whose request goes
+-- a new cart holding one line, a second line added, the totals read. A flow whose request goes
 -- wrong (not 200, "errors" in the body, a mutation's user errors, no cart or session) is
 -- abandoned and counted bad; the next starts afresh.
 --
 -- $FLOW is `bazaar` or `vendure`; $VARIANTS a file of variant ids (one a line, in stock) from
 -- which each flow takes two different ones at random.
---   bazaar:  cartCreate, cartLinesAdd, cartLinesAdd, cart(id:) { totals } (the cart's id
---            carries the flow)
+--   bazaar:  cartCreate with its first line (as Shopify's cartCreate(input: { lines })),
+--            cartLinesAdd, cart(id:) { totals } (the cart's id carries the flow)
 --   vendure: addItemToOrder (opens the session and its order), addItemToOrder, activeOrder
 --            (the `vendure-auth-token` header of the first answer carries the flow)
 local threads = {}
@@ -17,8 +17,7 @@ function setup(thread)
 end
 
 local BAZAAR = {
-  'mutation { cartCreate { cart { id } userErrors { message } } }',
-  'mutation($cart: ID!, $variant: ID!) { cartLinesAdd(cartId: $cart, lines: [{ variantId: $variant, quantity: 1 }]) { cart { id } userErrors { message } } }',
+  'mutation($variant: ID!) { cartCreate(input: { lines: [{ variantId: $variant, quantity: 1 }] }) { cart { id } userErrors { message } } }',
   'mutation($cart: ID!, $variant: ID!) { cartLinesAdd(cartId: $cart, lines: [{ variantId: $variant, quantity: 1 }]) { cart { id } userErrors { message } } }',
   'query($cart: ID!) { cart(id: $cart) { totals { subtotal { amount } discount { amount } tax { amount } total { amount currencyCode } } lines { quantity variant { sku } lineTotal { amount } } } }',
 }
@@ -59,9 +58,9 @@ function request()
     variables = step <= 2 and ('{"variant":' .. json_string(picked[step]) .. '}') or '{}'
   else
     if step == 1 then
-      variables = '{}'
-    elseif step <= 3 then
-      variables = '{"cart":' .. json_string(cart) .. ',"variant":' .. json_string(picked[step - 1]) .. '}'
+      variables = '{"variant":' .. json_string(picked[1]) .. '}'
+    elseif step == 2 then
+      variables = '{"cart":' .. json_string(cart) .. ',"variant":' .. json_string(picked[2]) .. '}'
     else
       variables = '{"cart":' .. json_string(cart) .. '}'
     end

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{NaiveDateTime, Utc};
 use rand::RngCore as _;
 
-use crate::db::models::cart::{self, BuyerIdentity, Cart, CartLineView};
+use crate::db::models::cart::{self, BuyerIdentity, Cart, CartLineView, LineWrite};
 use crate::db::models::discount::{self, DiscountCode};
 use crate::db::models::shipping;
 use crate::db::{Db, DbConnection, write_transaction};
@@ -154,11 +154,13 @@ pub struct Priced {
 }
 
 /// Prices a cart's `lines` with `discount` (if it applies at `at`), for its destination: the
-/// delivery options of the zone serving it and the tax rates there. One statement without a
-/// shipping address, three with one.
+/// delivery options of the zone serving it (or the shop's default shipping when it has no zone:
+/// `shop_has_zones`) and the tax rates there. No statement without a shipping address, three
+/// with one.
 pub fn price(
     conn: &mut DbConnection,
     cart: &Cart,
+    shop_has_zones: bool,
     lines: &[CartLineView],
     discount: Option<&DiscountCode>,
     policy: &PricingPolicy,
@@ -175,14 +177,14 @@ pub fn price(
     };
     let (_, taken) = goods(&amounts, kind);
     let destination = destination(cart);
-    let (shop_has_zones, zone_methods) = shipping::delivery_for(conn, destination.as_ref())?;
+    let zone_methods = shipping::delivery_for(conn, destination.as_ref())?;
     let weight = delivery::cart_weight(
         lines
             .iter()
             .map(|line| (line.weight_grams, u32::try_from(line.quantity).unwrap_or(0))),
     );
     let delivery = delivery::delivery(
-        shop_has_zones,
+        shop_has_zones || zone_methods.is_some(),
         zone_methods.as_deref(),
         subtotal - taken,
         weight,
@@ -201,8 +203,19 @@ pub fn price(
     })
 }
 
-/// Loads a cart the caller may use, or `NOT_FOUND` (also for someone else's cart).
-pub fn load_for(conn: &mut DbConnection, caller: &Principal, token: &str) -> AppResult<Cart> {
+/// A cart as loaded for a caller, with what its pricing needs to know of the shop.
+#[derive(Debug, Clone)]
+pub struct LoadedCart {
+    /// The cart.
+    pub cart: Cart,
+    /// Whether the shop has any shipping zone (without one, every cart ships at the default
+    /// rate).
+    pub shop_has_zones: bool,
+}
+
+/// Loads a cart the caller may use, or `NOT_FOUND` (also for someone else's cart): one
+/// statement.
+pub fn load_for(conn: &mut DbConnection, caller: &Principal, token: &str) -> AppResult<LoadedCart> {
     let not_found = || {
         AppError::rejected(Rejection::new(
             &["cartId"],
@@ -210,22 +223,51 @@ pub fn load_for(conn: &mut DbConnection, caller: &Principal, token: &str) -> App
             "no such cart",
         ))
     };
-    let cart = cart::by_token(conn, token)?.ok_or_else(not_found)?;
+    let (cart, shop_has_zones) = cart::by_token_with_zones(conn, token)?.ok_or_else(not_found)?;
     match cart.user_id {
         Some(owner) if !caller.may_access_account(crate::domain::ids::AccountId(owner)) => {
             Err(not_found())
         }
-        _ => Ok(cart),
+        _ => Ok(LoadedCart {
+            cart,
+            shop_has_zones,
+        }),
     }
 }
 
-fn view(conn: &mut DbConnection, cart: Cart, policy: &PricingPolicy) -> AppResult<CartView> {
-    let lines = cart::lines(conn, cart.id)?;
+/// The cart priced, its lines read.
+fn view(
+    conn: &mut DbConnection,
+    loaded: LoadedCart,
+    policy: &PricingPolicy,
+) -> AppResult<CartView> {
+    let lines = cart::lines(conn, loaded.cart.id)?;
+    view_of(conn, loaded, lines, policy)
+}
+
+/// The cart with these `lines` (as they are now), priced.
+fn view_of(
+    conn: &mut DbConnection,
+    LoadedCart {
+        cart,
+        shop_has_zones,
+    }: LoadedCart,
+    lines: Vec<CartLineView>,
+    policy: &PricingPolicy,
+) -> AppResult<CartView> {
     let discount = match cart.discount_code_id {
         Some(id) => discount::by_id(conn, id)?,
         None => None,
     };
-    let priced = price(conn, &cart, &lines, discount.as_ref(), policy, now())?;
+    let priced = price(
+        conn,
+        &cart,
+        shop_has_zones,
+        &lines,
+        discount.as_ref(),
+        policy,
+        now(),
+    )?;
     Ok(CartView {
         cart,
         lines,
@@ -247,14 +289,41 @@ fn mutable(cart: &Cart) -> AppResult<()> {
     Ok(())
 }
 
-/// Opens a cart, owned by the caller when signed in.
-pub async fn create(db: &Db, caller: Principal, policy: PricingPolicy) -> AppResult<CartView> {
+/// Opens a cart, owned by the caller when signed in, holding `lines` (units added as
+/// `cartLinesAdd` adds them; problems are the lines').
+pub async fn create(
+    db: &Db,
+    caller: Principal,
+    lines: Vec<LineChange>,
+    policy: PricingPolicy,
+) -> AppResult<CartView> {
     let mut bytes = [0_u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
+    let owner = caller.account_id().map(|account| account.0);
     db.run(move |conn| {
-        let cart = cart::insert(conn, &token, caller.account_id().map(|a| a.0), now())?;
-        view(conn, cart, &policy)
+        if lines.is_empty() {
+            let cart = cart::insert(conn, &token, owner, now())?;
+            let shop_has_zones = shipping::any_zone(conn)?;
+            let loaded = LoadedCart {
+                cart,
+                shop_has_zones,
+            };
+            return view_of(conn, loaded, Vec::new(), &policy);
+        }
+        write_transaction(conn, |conn| {
+            let at = now();
+            let cart = cart::insert(conn, &token, owner, at)?;
+            put_lines(conn, cart.id, &lines, LineWrite::Add, at)?;
+            let written = cart::lines(conn, cart.id)?;
+            within_line_limit(&written, &lines)?;
+            let shop_has_zones = shipping::any_zone(conn)?;
+            let loaded = LoadedCart {
+                cart,
+                shop_has_zones,
+            };
+            view_of(conn, loaded, written, &policy)
+        })
     })
     .await
 }
@@ -267,94 +336,127 @@ pub async fn get(
     policy: PricingPolicy,
 ) -> AppResult<Option<CartView>> {
     db.run(move |conn| match load_for(conn, &caller, &token) {
-        Ok(cart) => view(conn, cart, &policy).map(Some),
+        Ok(loaded) => view(conn, loaded, &policy).map(Some),
         Err(AppError::Rejected(_)) => Ok(None),
         Err(other) => Err(other),
     })
     .await
 }
 
-/// Adds units (`replace = false`) or sets quantities (`replace = true`, 0 removes) of variants.
-/// A cart holds at most [`MAX_CART_LINES`] lines (distinct variants).
+/// Adds units to lines or sets their quantities (0 removes a line), as `write` says. A cart
+/// holds at most [`MAX_CART_LINES`] lines (distinct variants); a refused change leaves the cart
+/// as it was.
 pub async fn change_lines(
     db: &Db,
     caller: Principal,
     token: String,
     changes: Vec<LineChange>,
-    replace: bool,
+    write: LineWrite,
     policy: PricingPolicy,
 ) -> AppResult<CartView> {
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            let cart = load_for(conn, &caller, &token)?;
-            mutable(&cart)?;
+            let loaded = load_for(conn, &caller, &token)?;
+            let cart = &loaded.cart;
+            mutable(cart)?;
             let at = now();
-            // First, so that the cart's row is locked (PostgreSQL) before its lines are counted:
-            // concurrent changes of one cart take turns.
+            // First, so that the cart's row is locked (PostgreSQL): concurrent changes of one
+            // cart take turns, and the lines read below are those of this change alone.
             cart::update(conn, cart.id, cart.user_id, cart.discount_code_id, at)?;
-            let current = cart::lines(conn, cart.id)?;
-            let mut in_cart: std::collections::HashSet<i64> =
-                current.iter().map(|line| line.variant_id).collect();
-            for (index, change) in changes.iter().enumerate() {
-                let index = index.to_string();
-                let existing = current
-                    .iter()
-                    .find(|l| l.variant_id == change.variant.0)
-                    .map_or(0, |l| l.quantity);
-                let quantity = if replace {
-                    change.quantity
-                } else {
-                    existing.saturating_add(change.quantity)
-                };
-                let bounds = if replace { 0 } else { 1 };
-                if change.quantity < bounds || quantity > MAX_LINE_QUANTITY as i32 {
-                    return Err(AppError::rejected(Rejection::new(
-                        &["lines", &index, "quantity"],
-                        RejectionCode::Invalid,
-                        format!("a line holds 1 to {MAX_LINE_QUANTITY} units"),
-                    )));
-                }
-                if quantity == 0 {
-                    cart::remove_line(conn, cart.id, change.variant.0)?;
-                    in_cart.remove(&change.variant.0);
-                    continue;
-                }
-                if !in_cart.contains(&change.variant.0) {
-                    let count = i64::try_from(in_cart.len()).unwrap_or(i64::MAX);
-                    room_for(
-                        count,
-                        1,
-                        MAX_CART_LINES,
-                        &["lines", &index, "variantId"],
-                        "lines per cart",
-                    )
-                    .map_err(AppError::rejected)?;
-                }
-                let sellable = crate::db::models::variant::by_ids(
-                    conn,
-                    &[change.variant.0],
-                    crate::domain::catalog::CatalogVisibility::Storefront,
-                )?
-                .into_iter()
-                .any(|variant| variant.archived_at.is_none());
-                if !sellable {
-                    return Err(AppError::rejected(Rejection::new(
-                        &["lines", &index, "variantId"],
-                        RejectionCode::Unavailable,
-                        "this variant is not for sale",
-                    )));
-                }
-                // The cart's row is locked: its lines are those read above and written here.
-                if in_cart.insert(change.variant.0) {
-                    cart::insert_line(conn, cart.id, change.variant.0, quantity, at)?;
-                } else {
-                    cart::update_line(conn, cart.id, change.variant.0, quantity)?;
-                }
-            }
-            view(conn, cart, &policy)
+            put_lines(conn, cart.id, &changes, write, at)?;
+            let lines = cart::lines(conn, cart.id)?;
+            within_line_limit(&lines, &changes)?;
+            view_of(conn, loaded, lines, &policy)
         })
     })
     .await
+}
+
+/// Writes each change to the cart's lines, or refuses the first that cannot be made: a
+/// quantity out of bounds, a variant not for sale. One statement a change.
+fn put_lines(
+    conn: &mut DbConnection,
+    cart_id: i64,
+    changes: &[LineChange],
+    write: LineWrite,
+    at: NaiveDateTime,
+) -> AppResult<()> {
+    let most = MAX_LINE_QUANTITY as i32;
+    let least = match write {
+        LineWrite::Add => 1,
+        LineWrite::Set => 0,
+    };
+    for (index, change) in changes.iter().enumerate() {
+        let index = index.to_string();
+        let out_of_bounds = || {
+            AppError::rejected(Rejection::new(
+                &["lines", &index, "quantity"],
+                RejectionCode::Invalid,
+                format!("a line holds 1 to {MAX_LINE_QUANTITY} units"),
+            ))
+        };
+        if change.quantity < least || change.quantity > most {
+            return Err(out_of_bounds());
+        }
+        if change.quantity == 0 {
+            cart::remove_line(conn, cart_id, change.variant.0)?;
+            continue;
+        }
+        if cart::put_line(
+            conn,
+            cart_id,
+            change.variant.0,
+            change.quantity,
+            write,
+            most,
+            at,
+        )? {
+            continue;
+        }
+        // Not written: the variant is not for sale, or the line would pass its maximum.
+        let for_sale = !crate::db::models::variant::by_ids(
+            conn,
+            &[change.variant.0],
+            crate::domain::catalog::CatalogVisibility::Storefront,
+        )?
+        .is_empty();
+        return Err(if for_sale {
+            out_of_bounds()
+        } else {
+            AppError::rejected(Rejection::new(
+                &["lines", &index, "variantId"],
+                RejectionCode::Unavailable,
+                "this variant is not for sale",
+            ))
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a cart of more than [`MAX_CART_LINES`] lines (`lines` oldest first), naming the first
+/// change that made a line past the limit.
+fn within_line_limit(lines: &[CartLineView], changes: &[LineChange]) -> AppResult<()> {
+    let Some(past_limit) = lines.get(MAX_CART_LINES..).filter(|past| !past.is_empty()) else {
+        return Ok(());
+    };
+    let index = changes
+        .iter()
+        .position(|change| {
+            past_limit
+                .iter()
+                .any(|line| line.variant_id == change.variant.0)
+        })
+        .unwrap_or(0)
+        .to_string();
+    let count = i64::try_from(lines.len()).unwrap_or(i64::MAX);
+    room_for(
+        count,
+        0,
+        MAX_CART_LINES,
+        &["lines", &index, "variantId"],
+        "lines per cart",
+    )
+    .map_err(AppError::rejected)
 }
 
 /// Applies a discount code (one per cart; a new one replaces the old), or removes it (`None`).
@@ -367,8 +469,12 @@ pub async fn set_discount(
 ) -> AppResult<CartView> {
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            let cart = load_for(conn, &caller, &token)?;
+            let LoadedCart {
+                cart,
+                shop_has_zones,
+            } = load_for(conn, &caller, &token)?;
             mutable(&cart)?;
+            let lines = cart::lines(conn, cart.id)?;
             let code_id = match code {
                 None => None,
                 Some(code) => {
@@ -380,7 +486,6 @@ pub async fn set_discount(
                             "no such discount code",
                         ))
                     })?;
-                    let lines = cart::lines(conn, cart.id)?;
                     let (subtotal, _) = goods(&amounts(&lines), None);
                     if let Some(refusal) = discount_rules(&found).refusal(subtotal, now()) {
                         return Err(AppError::rejected(refusal));
@@ -393,7 +498,11 @@ pub async fn set_discount(
                 discount_code_id: code_id,
                 ..cart
             };
-            view(conn, cart, &policy)
+            let loaded = LoadedCart {
+                cart,
+                shop_has_zones,
+            };
+            view_of(conn, loaded, lines, &policy)
         })
     })
     .await
@@ -450,7 +559,10 @@ pub async fn set_buyer_identity(
         .map_err(|e| e.under("buyerIdentity"))?;
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            let cart = load_for(conn, &caller, &token)?;
+            let LoadedCart {
+                cart,
+                shop_has_zones,
+            } = load_for(conn, &caller, &token)?;
             mutable(&cart)?;
             let identity = BuyerIdentity {
                 buyer_email: email.unwrap_or_else(|| cart.buyer_email.clone()),
@@ -464,7 +576,11 @@ pub async fn set_buyer_identity(
                 billing_address: identity.billing_address,
                 ..cart
             };
-            view(conn, cart, &policy)
+            let loaded = LoadedCart {
+                cart,
+                shop_has_zones,
+            };
+            view(conn, loaded, &policy)
         })
     })
     .await
@@ -480,9 +596,10 @@ pub async fn select_delivery_option(
 ) -> AppResult<CartView> {
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            let cart = load_for(conn, &caller, &token)?;
-            mutable(&cart)?;
-            let current = view(conn, cart, &policy)?;
+            let loaded = load_for(conn, &caller, &token)?;
+            mutable(&loaded.cart)?;
+            let shop_has_zones = loaded.shop_has_zones;
+            let current = view(conn, loaded, &policy)?;
             let Some(option) = current
                 .delivery
                 .offered()
@@ -502,7 +619,11 @@ pub async fn select_delivery_option(
                 shipping_method_id: method_id,
                 ..current.cart
             };
-            view(conn, cart, &policy)
+            let loaded = LoadedCart {
+                cart,
+                shop_has_zones,
+            };
+            view_of(conn, loaded, current.lines, &policy)
         })
     })
     .await

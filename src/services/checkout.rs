@@ -24,7 +24,9 @@ use crate::domain::pricing::PricingPolicy;
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::domain::stock::StockDisclosure;
 use crate::error::{AppError, AppResult, is_unique_violation};
-use crate::services::cart::{LineAvailability, checked_address, destination, load_for, price};
+use crate::services::cart::{
+    LineAvailability, LoadedCart, checked_address, destination, load_for, price,
+};
 use crate::services::events::{
     Changes, LineSnapshot, StockChange, order_payload, recorded_transaction,
 };
@@ -264,7 +266,7 @@ fn place(
     conn: &mut DbConnection,
     changes: &mut Changes,
     caller: &Principal,
-    cart: &Cart,
+    loaded: &LoadedCart,
     request: &PlaceOrder<'_>,
     policy: &PricingPolicy,
     stock: StockDisclosure,
@@ -276,6 +278,7 @@ fn place(
         access_token_hash,
         ..
     } = *request;
+    let cart = &loaded.cart;
     if let Some(existing) = order::by_idempotency_key(conn, key)? {
         return replay(existing, request_hash).map(Placement::Replayed);
     }
@@ -321,7 +324,15 @@ fn place(
         ..cart.clone()
     };
     let now = Utc::now().naive_utc();
-    let priced = price(conn, &destined, &lines, code.as_ref(), policy, now)?;
+    let priced = price(
+        conn,
+        &destined,
+        loaded.shop_has_zones,
+        &lines,
+        code.as_ref(),
+        policy,
+        now,
+    )?;
     if let Some(problem) = priced.discount_problem {
         return Err(rejected(
             &["input", "cartId"],

@@ -743,3 +743,109 @@ async fn order_lines_keep_their_snapshot_when_the_variant_is_archived() {
     assert_eq!(staff_lines[0]["variant"]["sku"], sku, "{staff_view}");
     assert!(staff_lines[0]["variant"]["product"]["name"].is_string());
 }
+
+#[actix_web::test]
+async fn a_cart_opens_with_its_lines_and_each_step_takes_few_statements() {
+    let app = spawn_app().await;
+    let (first, first_price) = a_variant(&app, 2).await;
+    let (second, second_price) = a_variant(&app, 3).await;
+    let create = "mutation($lines: [CartLineInput!]!) { cartCreate(input: { lines: $lines }) {
+        cart { id lines { sku quantity } totals { subtotal { minorUnits } } }
+        userErrors { field code } } }";
+
+    // Two entries for one variant add up, as two cartLinesAdd calls would.
+    let lines =
+        json!([{ "variantId": first, "quantity": 2 }, { "variantId": first, "quantity": 1 }]);
+    let created = app.graphql(create, json!({ "lines": lines })).await;
+    let payload = &created["data"]["cartCreate"];
+    assert_eq!(payload["userErrors"], json!([]), "{created}");
+    assert_eq!(payload["cart"]["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(payload["cart"]["lines"][0]["quantity"], 3);
+    assert_eq!(
+        payload["cart"]["totals"]["subtotal"]["minorUnits"],
+        3 * first_price
+    );
+    // BEGIN, the cart, a line for each entry, the lines read back, the shop's zones, COMMIT.
+    assert_eq!(statements(&created), 7, "{created}");
+    let cart = payload["cart"]["id"].as_str().unwrap().to_owned();
+
+    let add = "mutation($cart: ID!, $lines: [CartLineInput!]!) { cartLinesAdd(cartId: $cart, lines: $lines) {
+        cart { lines { quantity } totals { subtotal { minorUnits } } } userErrors { field code } } }";
+    let added = app
+        .graphql(
+            add,
+            json!({ "cart": cart, "lines": [{ "variantId": second, "quantity": 1 }] }),
+        )
+        .await;
+    let payload = &added["data"]["cartLinesAdd"];
+    assert_eq!(payload["userErrors"], json!([]), "{added}");
+    assert_eq!(
+        payload["cart"]["totals"]["subtotal"]["minorUnits"],
+        3 * first_price + second_price
+    );
+    // BEGIN, the cart with the shop's zones, its row locked, the line, the lines, COMMIT.
+    assert_eq!(statements(&added), 6, "{added}");
+    let read = app
+        .graphql(
+            "query($cart: ID!) { cart(id: $cart) { totals { total { minorUnits } } lines { quantity } } }",
+            json!({ "cart": cart }),
+        )
+        .await;
+    assert_eq!(statements(&read), 2, "{read}");
+    let opened = app
+        .graphql(
+            "mutation { cartCreate { cart { id itemCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(opened["data"]["cartCreate"]["cart"]["itemCount"], 0);
+    assert_eq!(statements(&opened), 2, "{opened}");
+
+    // A line past 99 units, in one call or across two entries, is refused at the entry that
+    // passes it; the cart stays as it was.
+    let over = app
+        .graphql(
+            add,
+            json!({ "cart": cart, "lines": [
+                { "variantId": second, "quantity": 50 }, { "variantId": second, "quantity": 49 }] }),
+        )
+        .await;
+    assert_eq!(
+        over["data"]["cartLinesAdd"]["userErrors"],
+        json!([{ "field": ["lines", "1", "quantity"], "code": "INVALID" }]),
+        "{over}"
+    );
+    let after = app.data(
+        "query($cart: ID!) { cart(id: $cart) { lines { quantity } } }",
+        json!({ "cart": cart }),
+    );
+    assert_eq!(
+        after.await["cart"]["lines"],
+        json!([{ "quantity": 3 }, { "quantity": 1 }])
+    );
+
+    // A variant that is not for sale is refused where it is named, and no cart is opened.
+    let missing = format!("{}999999", first.trim_end_matches(char::is_numeric));
+    let refused = app
+        .graphql(
+            create,
+            json!({ "lines": [{ "variantId": second, "quantity": 1 }, { "variantId": missing, "quantity": 1 }] }),
+        )
+        .await;
+    assert_eq!(
+        refused["data"]["cartCreate"],
+        json!({ "cart": null, "userErrors": [
+            { "field": ["input", "lines", "1", "variantId"], "code": "UNAVAILABLE" }] }),
+        "{refused}"
+    );
+    let carts = app
+        .db
+        .run(|conn| {
+            use bazaar::db::schema::carts;
+            use diesel::prelude::*;
+            Ok(carts::table.count().get_result::<i64>(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(carts, 2, "the refused cart was not kept");
+}

@@ -4,9 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::schema::{cart_lines, carts, products, variants};
+use crate::db::schema::{cart_lines, carts, products, shipping_zones, variants};
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::ProductStatus;
+use crate::on_backend;
 
 /// A cart row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -68,16 +69,16 @@ pub fn insert(
     user_id: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<Cart> {
-    let id: i64 = diesel::insert_into(carts::table)
-        .values((
-            carts::token.eq(token),
-            carts::user_id.eq(user_id),
-            carts::created_at.eq(now),
-            carts::updated_at.eq(now),
-        ))
-        .returning(carts::id)
-        .get_result(conn)?;
-    carts::table.find(id).select(Cart::as_select()).first(conn)
+    let row = (
+        carts::token.eq(token),
+        carts::user_id.eq(user_id),
+        carts::created_at.eq(now),
+        carts::updated_at.eq(now),
+    );
+    on_backend!(conn, |c| diesel::insert_into(carts::table)
+        .values(row)
+        .returning(Cart::as_select())
+        .get_result(c))
 }
 
 /// The cart with this token.
@@ -85,6 +86,22 @@ pub fn by_token(conn: &mut DbConnection, token: &str) -> QueryResult<Option<Cart
     carts::table
         .filter(carts::token.eq(token))
         .select(Cart::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The cart with this token, and whether the shop has any shipping zone (what pricing the cart
+/// needs to know of the shop): one statement.
+pub fn by_token_with_zones(
+    conn: &mut DbConnection,
+    token: &str,
+) -> QueryResult<Option<(Cart, bool)>> {
+    carts::table
+        .filter(carts::token.eq(token))
+        .select((
+            Cart::as_select(),
+            diesel::dsl::exists(shipping_zones::table.select(shipping_zones::id)),
+        ))
         .first(conn)
         .optional()
 }
@@ -137,6 +154,70 @@ pub fn update_line(
     )
     .set(cart_lines::quantity.eq(quantity))
     .execute(conn)
+}
+
+/// How [`put_line`] counts a line's units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineWrite {
+    /// Adds the units to those the line holds.
+    Add,
+    /// Sets the line to the units.
+    Set,
+}
+
+/// Writes a variant's line in a cart: adds `quantity` units to it or sets it to `quantity`
+/// (`write`), making the line when the cart does not hold the variant. Only a variant for sale
+/// (not archived, its product active) is written, and only while the line stays within `most`
+/// units: whether the line was written. One statement.
+pub fn put_line(
+    conn: &mut DbConnection,
+    cart_id: i64,
+    variant_id: i64,
+    quantity: i32,
+    write: LineWrite,
+    most: i32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    use diesel::sql_types::{BigInt, Integer, Timestamp};
+    use diesel::upsert::excluded;
+
+    let for_sale = variants::table
+        .inner_join(products::table)
+        .filter(variants::id.eq(variant_id))
+        .filter(variants::archived_at.is_null())
+        .filter(products::status.eq(ProductStatus::Active))
+        .select((
+            cart_id.into_sql::<BigInt>(),
+            variants::id,
+            quantity.into_sql::<Integer>(),
+            now.into_sql::<Timestamp>(),
+        ));
+    let upsert = diesel::insert_into(cart_lines::table)
+        .values(for_sale)
+        .into_columns((
+            cart_lines::cart_id,
+            cart_lines::variant_id,
+            cart_lines::quantity,
+            cart_lines::created_at,
+        ))
+        .on_conflict((cart_lines::cart_id, cart_lines::variant_id))
+        .do_update();
+    let written = match write {
+        LineWrite::Add => {
+            let sum = cart_lines::quantity + excluded(cart_lines::quantity);
+            // `ON CONFLICT … DO UPDATE … WHERE`: the held line only while the sum fits.
+            let statement = diesel::query_dsl::methods::FilterDsl::filter(
+                upsert.set(cart_lines::quantity.eq(sum)),
+                sum.le(most),
+            );
+            on_backend!(conn, |c| statement.execute(c))?
+        }
+        LineWrite::Set => {
+            let statement = upsert.set(cart_lines::quantity.eq(excluded(cart_lines::quantity)));
+            on_backend!(conn, |c| statement.execute(c))?
+        }
+    };
+    Ok(written == 1)
 }
 
 /// Adds a line for a variant the cart does not hold yet (its `(cart, variant)` key is unique).

@@ -86,15 +86,14 @@ pub struct TaxRate {
     pub created_at: NaiveDateTime,
 }
 
-/// What pricing needs of the shop's zones for one destination: whether the shop has any zone,
-/// and the serving zone's methods (`None` when no zone serves it, or no destination is known).
-/// One statement without a destination, two with one.
+/// The methods of the zone serving a destination (`None` when no zone serves it, or no
+/// destination is known). No statement without a destination, two with one.
 pub fn delivery_for(
     conn: &mut DbConnection,
     destination: Option<&Destination>,
-) -> QueryResult<(bool, Option<Vec<MethodRule>>)> {
+) -> QueryResult<Option<Vec<MethodRule>>> {
     let Some(destination) = destination else {
-        return Ok((any_zone(conn)?, None));
+        return Ok(None);
     };
     let entries: Vec<ZoneEntry> = shipping_zone_regions::table
         .filter(shipping_zone_regions::country_code.eq(&destination.country_code))
@@ -110,13 +109,10 @@ pub fn delivery_for(
         })
         .collect();
     let Some(zone) = crate::domain::delivery::serving_zone(&entries, destination) else {
-        return Ok((any_zone(conn)?, None));
+        return Ok(None);
     };
     let methods = methods_of(conn, &[zone])?;
-    Ok((
-        true,
-        Some(methods.iter().map(ShippingMethod::rule).collect()),
-    ))
+    Ok(Some(methods.iter().map(ShippingMethod::rule).collect()))
 }
 
 /// Whether the shop has any shipping zone.

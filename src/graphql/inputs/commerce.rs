@@ -16,6 +16,14 @@ use crate::graphql::types::order::OrderStatus;
 use crate::services::cart::{BuyerIdentityChange, LineChange};
 use crate::services::orders::OrderQuery;
 
+/// What a new cart starts with.
+#[derive(InputObject, Default)]
+pub struct CartInput {
+    /// Its first lines (at most 100), as `cartLinesAdd` adds them.
+    #[graphql(default)]
+    pub lines: Vec<CartLineInput>,
+}
+
 /// A variant and a quantity.
 #[derive(InputObject)]
 pub struct CartLineInput {

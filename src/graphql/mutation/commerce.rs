@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 
+use crate::db::models::cart::LineWrite;
 use crate::domain::address::AddressParts;
 use crate::domain::ids::OrderId;
 use crate::domain::partners::Scope;
@@ -12,7 +13,9 @@ use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::guards::StaffOr;
 use crate::graphql::ids::GlobalId;
-use crate::graphql::inputs::commerce::{CartBuyerIdentityInput, CartLineInput, CheckoutInput};
+use crate::graphql::inputs::commerce::{
+    CartBuyerIdentityInput, CartInput, CartLineInput, CheckoutInput,
+};
 use crate::graphql::types::cart::{CartNode, cart_token};
 use crate::graphql::types::order::PaymentNode;
 use crate::graphql::types::{Decimal, OrderNode};
@@ -85,11 +88,18 @@ pub struct CommerceMutation;
 
 #[Object]
 impl CommerceMutation {
-    /// Opens a cart (yours when signed in). Keep its id: it is the only way back to an anonymous
-    /// cart until you sign in with it.
-    async fn cart_create(&self, ctx: &Context<'_>) -> Result<CartPayload> {
+    /// Opens a cart (yours when signed in), with its first lines if given. Keep its id: it is
+    /// the only way back to an anonymous cart until you sign in with it.
+    async fn cart_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What the cart starts with.", default)] input: CartInput,
+    ) -> Result<CartPayload> {
         let request = ctx.request()?;
-        let result = cart::create(&request.db, request.principal, ctx.shop()?.pricing).await;
+        let changes = lines(&input.lines)?;
+        let result = cart::create(&request.db, request.principal, changes, ctx.shop()?.pricing)
+            .await
+            .map_err(|e| e.under("input"));
         respond(result, |view| CartPayload {
             cart: Some(view.into()),
             ..Default::default()
@@ -103,7 +113,7 @@ impl CommerceMutation {
         #[graphql(desc = "The cart.")] cart_id: ID,
         #[graphql(desc = "Variants and the units to add.")] lines: Vec<CartLineInput>,
     ) -> Result<CartPayload> {
-        self.change(ctx, cart_id, lines, false).await
+        self.change(ctx, cart_id, lines, LineWrite::Add).await
     }
 
     /// Sets the quantities of variants in a cart; 0 removes a line.
@@ -113,7 +123,7 @@ impl CommerceMutation {
         #[graphql(desc = "The cart.")] cart_id: ID,
         #[graphql(desc = "Variants and their new quantities.")] lines: Vec<CartLineInput>,
     ) -> Result<CartPayload> {
-        self.change(ctx, cart_id, lines, true).await
+        self.change(ctx, cart_id, lines, LineWrite::Set).await
     }
 
     /// Removes variants from a cart.
@@ -130,7 +140,7 @@ impl CommerceMutation {
                 quantity: 0,
             })
             .collect();
-        self.change(ctx, cart_id, lines, true).await
+        self.change(ctx, cart_id, lines, LineWrite::Set).await
     }
 
     /// Applies a discount code to a cart (one per cart; it replaces any other).
@@ -375,7 +385,7 @@ impl CommerceMutation {
         ctx: &Context<'_>,
         cart_id: ID,
         input: Vec<CartLineInput>,
-        replace: bool,
+        write: LineWrite,
     ) -> Result<CartPayload> {
         let request = ctx.request()?;
         let token = cart_token(&cart_id)?;
@@ -385,7 +395,7 @@ impl CommerceMutation {
             request.principal,
             token,
             changes,
-            replace,
+            write,
             ctx.shop()?.pricing,
         )
         .await;
