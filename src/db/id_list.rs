@@ -10,6 +10,7 @@ use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, Valid
 #[cfg(feature = "postgres")]
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
 #[cfg(feature = "postgres")]
 use diesel::sql_types::Array;
 use diesel::sql_types::{BigInt, Bool};
@@ -17,7 +18,7 @@ use diesel::sqlite::Sqlite;
 
 /// `column` is one of `ids` (see the module's note). Use it on a concrete connection
 /// (`on_backend!`), not through `DbConnection`.
-pub fn id_in<C>(column: C, ids: &[i64]) -> IdIn<'_, C>
+pub fn id_in<C, T>(column: C, ids: &[T]) -> IdIn<'_, C, T>
 where
     C: Expression<SqlType = BigInt>,
 {
@@ -26,40 +27,40 @@ where
 
 /// The expression [`id_in`] makes.
 #[derive(Debug, Clone)]
-pub struct IdIn<'a, C> {
+pub struct IdIn<'a, C, T = i64> {
     column: C,
-    ids: &'a [i64],
+    ids: &'a [T],
 }
 
-impl<C> Expression for IdIn<'_, C>
+impl<C, T> Expression for IdIn<'_, C, T>
 where
     C: Expression<SqlType = BigInt>,
 {
     type SqlType = Bool;
 }
 
-impl<C, QS> AppearsOnTable<QS> for IdIn<'_, C>
+impl<C, T, QS> AppearsOnTable<QS> for IdIn<'_, C, T>
 where
     C: AppearsOnTable<QS>,
     Self: Expression,
 {
 }
 
-impl<C, QS> SelectableExpression<QS> for IdIn<'_, C>
+impl<C, T, QS> SelectableExpression<QS> for IdIn<'_, C, T>
 where
     C: SelectableExpression<QS>,
     Self: AppearsOnTable<QS>,
 {
 }
 
-impl<C, GB> ValidGrouping<GB> for IdIn<'_, C>
+impl<C, T, GB> ValidGrouping<GB> for IdIn<'_, C, T>
 where
     C: ValidGrouping<GB>,
 {
     type IsAggregate = C::IsAggregate;
 }
 
-impl<C> QueryId for IdIn<'_, C>
+impl<C, T> QueryId for IdIn<'_, C, T>
 where
     C: QueryId,
 {
@@ -68,22 +69,24 @@ where
 }
 
 #[cfg(feature = "postgres")]
-impl<C> QueryFragment<Pg> for IdIn<'_, C>
+impl<C, T> QueryFragment<Pg> for IdIn<'_, C, T>
 where
     C: QueryFragment<Pg>,
+    T: ToSql<BigInt, Pg> + std::fmt::Debug,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" = ANY(");
-        out.push_bind_param::<Array<BigInt>, [i64]>(self.ids)?;
+        out.push_bind_param::<Array<BigInt>, [T]>(self.ids)?;
         out.push_sql(")");
         Ok(())
     }
 }
 
-impl<C> QueryFragment<Sqlite> for IdIn<'_, C>
+impl<C, T> QueryFragment<Sqlite> for IdIn<'_, C, T>
 where
     C: QueryFragment<Sqlite>,
+    T: ToSql<BigInt, Sqlite> + std::fmt::Debug,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         // A text that depends on the number of ids: prepared per call.
@@ -98,7 +101,7 @@ where
             if index > 0 {
                 out.push_sql(", ");
             }
-            out.push_bind_param::<BigInt, i64>(id)?;
+            out.push_bind_param::<BigInt, T>(id)?;
         }
         out.push_sql(")");
         Ok(())

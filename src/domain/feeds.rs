@@ -65,7 +65,8 @@ pub enum RowKey {
 
 impl RowKey {
     /// The key of the row `id`, last changed at `change_position`, in a list walked by `order`.
-    pub fn of(order: RowOrder, id: i64, change_position: i64) -> Self {
+    pub fn of(order: RowOrder, id: impl Into<i64>, change_position: i64) -> Self {
+        let id = id.into();
         match order {
             RowOrder::Created => Self::Id(id),
             RowOrder::Changed => Self::Change(change_position, id),

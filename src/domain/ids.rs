@@ -11,6 +11,12 @@ macro_rules! id_newtype {
                 id.0
             }
         }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
     )*};
 }
 
@@ -42,6 +48,7 @@ pub const GLOBAL_ID_PREFIX: &str = "gid://bazaar/";
 
 /// The global id clients see for the node of kind `kind` (`Product`…) with id `id`:
 /// `gid://bazaar/Product/42`.
-pub fn global_id(kind: &str, id: i64) -> String {
+pub fn global_id(kind: &str, id: impl Into<i64>) -> String {
+    let id = id.into();
     format!("{GLOBAL_ID_PREFIX}{kind}/{id}")
 }

@@ -123,8 +123,11 @@ pub struct GlobalId {
 
 impl GlobalId {
     /// The global id of a `kind` with database id `id`.
-    pub fn new(kind: NodeKind, id: i64) -> Self {
-        Self { kind, id }
+    pub fn new(kind: NodeKind, id: impl Into<i64>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+        }
     }
 
     /// Parses any global id.
@@ -190,7 +193,7 @@ node_ids!(
 );
 
 /// The global id of the `kind` node `id`.
-pub fn global_id_of(kind: NodeKind, id: i64) -> ID {
+pub fn global_id_of(kind: NodeKind, id: impl Into<i64>) -> ID {
     GlobalId::new(kind, id).into()
 }
 

@@ -444,7 +444,7 @@ fn within_line_limit(lines: &[CartLineView], changes: &[LineChange]) -> AppResul
         .position(|change| {
             past_limit
                 .iter()
-                .any(|line| line.variant_id == change.variant.0)
+                .any(|line| line.variant_id == change.variant)
         })
         .unwrap_or(0)
         .to_string();

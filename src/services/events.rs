@@ -21,7 +21,7 @@ use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Principal, Role};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::events::{EventType, StockChangeReason, Subject, redact_order};
-use crate::domain::ids::global_id;
+use crate::domain::ids::{ProductId, VariantId, global_id};
 use crate::domain::money::Currency;
 use crate::domain::orders::{OrderStatus, order_number};
 use crate::domain::paging::{Page, PageRequest};
@@ -113,7 +113,8 @@ impl Changes {
 
     /// Marks a row as changed (so change feeds list it again) without raising an event about
     /// it.
-    pub fn touch(&mut self, table: Tracked, id: i64) {
+    pub fn touch(&mut self, table: Tracked, id: impl Into<i64>) {
+        let id = id.into();
         let ids = self.touched.entry(table).or_default();
         if !ids.contains(&id) {
             ids.push(id);
@@ -143,10 +144,10 @@ impl Changes {
         &mut self,
         conn: &mut DbConnection,
         kind: EventType,
-        product_id: i64,
+        product_id: ProductId,
     ) -> AppResult<()> {
         let payload = product_payload(conn, product_id, self.currency)?;
-        self.raise(kind, Subject::Product(product_id), &payload);
+        self.raise(kind, Subject::Product(product_id.0), &payload);
         Ok(())
     }
 
@@ -155,7 +156,7 @@ impl Changes {
         let payload = variant_payload(variant, self.currency);
         self.raise(
             EventType::VariantUpdated,
-            Subject::Variant(variant.id),
+            Subject::Variant(variant.id.0),
             &payload,
         );
     }
@@ -172,7 +173,7 @@ impl Changes {
         });
         self.raise(
             EventType::InventoryChanged,
-            Subject::Variant(change.variant_id),
+            Subject::Variant(change.variant_id.0),
             &payload,
         );
     }
@@ -251,7 +252,7 @@ impl Changes {
 /// A change of a variant's stock, for [`Changes::stock_changed`].
 #[derive(Debug, Clone, Copy)]
 pub struct StockChange<'a> {
-    pub variant_id: i64,
+    pub variant_id: VariantId,
     pub sku: &'a str,
     pub before: i32,
     pub after: i32,
@@ -288,7 +289,7 @@ pub struct LineSnapshot<'a> {
     sku: &'a str,
     unit_price: i64,
     line_total: i64,
-    variant_id: Option<i64>,
+    variant_id: Option<VariantId>,
 }
 
 impl<'a> From<&'a OrderLine> for LineSnapshot<'a> {
@@ -333,7 +334,7 @@ fn time(at: NaiveDateTime) -> String {
     at.and_utc().to_rfc3339()
 }
 
-fn node(kind: &str, id: Option<i64>) -> Value {
+fn node(kind: &str, id: Option<impl Into<i64>>) -> Value {
     id.map_or(Value::Null, |id| json!({ "id": global_id(kind, id) }))
 }
 
@@ -433,7 +434,7 @@ pub fn variant_payload(variant: &Variant, currency: Currency) -> Value {
 /// The product `product_id` as `ProductPayload` gives it to staff.
 pub fn product_payload(
     conn: &mut DbConnection,
-    product_id: i64,
+    product_id: ProductId,
     currency: Currency,
 ) -> AppResult<Value> {
     let product: Product = product::by_id(conn, product_id)?

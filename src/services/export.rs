@@ -193,11 +193,11 @@ fn read_batch(conn: &mut DbConnection, options: &ExportOptions, after: i64) -> A
     match options.kind {
         ExportKind::Products => {
             let rows = export::products(conn, window)?;
-            lines(&rows, |p| p.id, |p| ProductJson::new(p, options.currency))
+            lines(&rows, |p| p.id.0, |p| ProductJson::new(p, options.currency))
         }
         ExportKind::Variants => {
             let rows = export::variants(conn, window)?;
-            lines(&rows, |v| v.id, |v| VariantJson::new(v, options.currency))
+            lines(&rows, |v| v.id.0, |v| VariantJson::new(v, options.currency))
         }
         ExportKind::Orders => {
             let rows = export::orders(conn, window)?;
@@ -242,7 +242,7 @@ fn lines<'r, R, J: Serialize>(
     })
 }
 
-fn gid(kind: NodeKind, id: i64) -> String {
+fn gid(kind: NodeKind, id: impl Into<i64>) -> String {
     GlobalId::new(kind, id).to_string()
 }
 
@@ -259,7 +259,7 @@ struct Ref {
 }
 
 impl Ref {
-    fn to(kind: NodeKind, id: i64) -> Self {
+    fn to(kind: NodeKind, id: impl Into<i64>) -> Self {
         Self { id: gid(kind, id) }
     }
 }

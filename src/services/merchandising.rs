@@ -111,7 +111,7 @@ pub(super) fn titled_and_slugged(
 pub struct CategoryInput {
     pub name: Option<String>,
     pub slug: Option<String>,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<CategoryId>,
     pub position: Option<i32>,
 }
 
@@ -160,11 +160,7 @@ pub async fn create_category(db: &Db, input: CategoryInput) -> AppResult<Categor
 }
 
 /// Changes a category's name, slug or position.
-pub async fn update_category(
-    db: &Db,
-    CategoryId(id): CategoryId,
-    input: CategoryInput,
-) -> AppResult<Category> {
+pub async fn update_category(db: &Db, id: CategoryId, input: CategoryInput) -> AppResult<Category> {
     let currency = db.currency();
     create_only(&[(
         input.parent_id.is_some(),
@@ -192,11 +188,7 @@ pub async fn update_category(
 }
 
 /// Archives (hides from customers) or restores a category.
-pub async fn archive_category(
-    db: &Db,
-    CategoryId(id): CategoryId,
-    archived: bool,
-) -> AppResult<Category> {
+pub async fn archive_category(db: &Db, id: CategoryId, archived: bool) -> AppResult<Category> {
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
@@ -221,14 +213,14 @@ pub struct ProductInput {
     pub description: Option<String>,
     pub status: Option<ProductStatus>,
     /// `Some(None)` files it under no category.
-    pub category_id: Option<Option<i64>>,
+    pub category_id: Option<Option<CategoryId>>,
 }
 
 /// What an editor sets on a product; the rest of a product's columns are derived from it and
 /// from its variants by [`refresh`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ProductEdits {
-    pub(super) category_id: Option<i64>,
+    pub(super) category_id: Option<CategoryId>,
     pub(super) name: String,
     pub(super) slug: String,
     pub(super) description: String,
@@ -275,7 +267,7 @@ pub(super) fn edits_of(current: &Product) -> ProductEdits {
     }
 }
 
-fn check_category(conn: &mut DbConnection, category_id: Option<i64>) -> AppResult<()> {
+fn check_category(conn: &mut DbConnection, category_id: Option<CategoryId>) -> AppResult<()> {
     if let Some(id) = category_id
         && category::by_ids(conn, &[id])?.is_empty()
     {
@@ -301,7 +293,7 @@ pub(super) struct NewProductFields {
     slug: String,
     description: String,
     status: ProductStatus,
-    category_id: Option<i64>,
+    category_id: Option<CategoryId>,
 }
 
 /// Checks what a create sends: a name, a valid slug (made from the name when absent), a
@@ -389,11 +381,7 @@ pub(super) fn edited_product(
 }
 
 /// Changes a product; omitted fields stay.
-pub async fn update_product(
-    db: &Db,
-    ProductId(id): ProductId,
-    input: ProductInput,
-) -> AppResult<Product> {
+pub async fn update_product(db: &Db, id: ProductId, input: ProductInput) -> AppResult<Product> {
     let currency = db.currency();
     let actor = db.actor();
     db.run(move |conn| {
@@ -405,7 +393,13 @@ pub async fn update_product(
             let archived_now = edits.status == ProductStatus::Archived
                 && current.status != ProductStatus::Archived;
             refresh(conn, changes, &current, edits)?;
-            audit::record(conn, actor, "product.update", Subject::Product(id), details)?;
+            audit::record(
+                conn,
+                actor,
+                "product.update",
+                Subject::Product(id.0),
+                details,
+            )?;
             let kind = if archived_now {
                 EventType::ProductArchived
             } else {
@@ -544,9 +538,9 @@ pub(super) fn insert_variant(
     conn: &mut DbConnection,
     changes: &mut Changes,
     actor: Option<i64>,
-    product_id: i64,
+    product_id: ProductId,
     fields: &NewVariantFields,
-) -> AppResult<i64> {
+) -> AppResult<VariantId> {
     let at = now();
     let id = variant::insert(
         conn,
@@ -567,7 +561,13 @@ pub(super) fn insert_variant(
     .map_err(taken("sku"))?;
     let details = json!({ "sku": fields.sku, "price": fields.price, "stock": fields.stock,
                           "options": fields.options, "weightGrams": fields.weight_grams });
-    audit::record(conn, actor, "variant.create", Subject::Variant(id), details)?;
+    audit::record(
+        conn,
+        actor,
+        "variant.create",
+        Subject::Variant(id.0),
+        details,
+    )?;
     let created = variant::by_id(conn, id)?.ok_or_else(|| not_found("id", "variant"))?;
     changes.variant_updated(&created);
     changes.stock_changed(StockChange {
@@ -585,7 +585,7 @@ pub(super) fn insert_variant(
 /// count), each with at most [`MAX_OPTIONS_PER_VARIANT`] option values.
 pub async fn create_variant(
     db: &Db,
-    ProductId(product_id): ProductId,
+    product_id: ProductId,
     input: VariantInput,
 ) -> AppResult<Variant> {
     let currency = db.currency();
@@ -702,7 +702,7 @@ pub(super) fn write_variant(
         conn,
         actor,
         "variant.update",
-        Subject::Variant(current.id),
+        Subject::Variant(current.id.0),
         details,
     )?;
     let changed = variant::by_id(conn, current.id)?.ok_or_else(|| not_found("id", "variant"))?;
@@ -712,11 +712,7 @@ pub(super) fn write_variant(
 
 /// Changes a variant's SKU, title, options, prices or position (stock changes go through
 /// [`adjust_inventory`]). New options must fit beside the other variants' ([`options_misfit`]).
-pub async fn update_variant(
-    db: &Db,
-    VariantId(id): VariantId,
-    input: VariantInput,
-) -> AppResult<Variant> {
+pub async fn update_variant(db: &Db, id: VariantId, input: VariantInput) -> AppResult<Variant> {
     let currency = db.currency();
     create_only(&[(
         input.stock.is_some(),
@@ -746,11 +742,7 @@ pub async fn update_variant(
 }
 
 /// Archives (no longer sold; kept for order history) or restores a variant.
-pub async fn archive_variant(
-    db: &Db,
-    VariantId(id): VariantId,
-    archived: bool,
-) -> AppResult<Variant> {
+pub async fn archive_variant(db: &Db, id: VariantId, archived: bool) -> AppResult<Variant> {
     let currency = db.currency();
     let actor = db.actor();
     db.run(move |conn| {
@@ -771,7 +763,7 @@ pub async fn archive_variant(
                 conn,
                 actor,
                 "variant.archive",
-                Subject::Variant(id),
+                Subject::Variant(id.0),
                 details,
             )?;
             refresh(conn, changes, &owner, edits_of(&owner))?;
@@ -788,10 +780,10 @@ pub async fn archive_variant(
 /// ([`options::check_beside`]), with why: `(variant id, rejection at ["input", "options"])`.
 pub(super) fn options_misfit(
     conn: &mut DbConnection,
-    product_id: i64,
-    touched: &[i64],
-) -> AppResult<Option<(i64, Rejection)>> {
-    let live: Vec<(i64, Vec<OptionValue>)> = variant::live_options_of(conn, product_id)?
+    product_id: ProductId,
+    touched: &[VariantId],
+) -> AppResult<Option<(VariantId, Rejection)>> {
+    let live: Vec<(VariantId, Vec<OptionValue>)> = variant::live_options_of(conn, product_id)?
         .into_iter()
         .map(|(id, json)| (id, options::from_json(&json)))
         .collect();
@@ -809,7 +801,11 @@ pub(super) fn options_misfit(
 
 /// Refuses the transaction if variant `id` of `product_id` does not fit beside the product's
 /// other variants on sale ([`options_misfit`]).
-fn check_options_fit(conn: &mut DbConnection, product_id: i64, id: i64) -> AppResult<()> {
+fn check_options_fit(
+    conn: &mut DbConnection,
+    product_id: ProductId,
+    id: VariantId,
+) -> AppResult<()> {
     match options_misfit(conn, product_id, &[id])? {
         Some((_, rejection)) => Err(AppError::rejected(rejection)),
         None => Ok(()),
@@ -820,7 +816,7 @@ fn check_options_fit(conn: &mut DbConnection, product_id: i64, id: i64) -> AppRe
 /// `STALE` user error naming the current quantity, never a silent overwrite.
 pub async fn adjust_inventory(
     db: &Db,
-    VariantId(id): VariantId,
+    id: VariantId,
     expected: i32,
     quantity: i32,
 ) -> AppResult<Variant> {
@@ -845,7 +841,7 @@ fn adjust_in(
     conn: &mut DbConnection,
     changes: &mut Changes,
     actor: Option<i64>,
-    id: i64,
+    id: VariantId,
     expected: i32,
     quantity: i32,
 ) -> AppResult<Variant> {
@@ -867,7 +863,7 @@ fn adjust_in(
             conn,
             actor,
             "inventory.adjust",
-            Subject::Variant(id),
+            Subject::Variant(id.0),
             details,
         )?;
         let adjusted =
@@ -888,11 +884,11 @@ fn adjust_in(
 /// [`MAX_IMAGES_PER_PRODUCT`].
 pub async fn add_image(
     db: &Db,
-    ProductId(product_id): ProductId,
+    product_id: ProductId,
     url: String,
     alt_text: String,
     position: i32,
-) -> AppResult<i64> {
+) -> AppResult<ImageId> {
     let currency = db.currency();
     let url = url.trim().to_owned();
     let valid = (url.starts_with("https://") || url.starts_with("http://"))
@@ -944,14 +940,14 @@ pub async fn add_image(
 }
 
 /// Removes an image; the product it belonged to.
-pub async fn remove_image(db: &Db, ImageId(id): ImageId) -> AppResult<ProductId> {
+pub async fn remove_image(db: &Db, id: ImageId) -> AppResult<ProductId> {
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let product_id = image::delete(conn, id)?.ok_or_else(|| not_found("id", "image"))?;
             product::mark_updated(conn, product_id, now())?;
             changes.product(conn, EventType::ProductUpdated, product_id)?;
-            Ok(ProductId(product_id))
+            Ok(product_id)
         })
     })
     .await

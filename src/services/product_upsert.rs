@@ -24,6 +24,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::bounds::{MAX_VARIANTS_PER_PRODUCT, room_for};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus, normalize_sku};
 use crate::domain::events::EventType;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
 use crate::services::audit::{self, Subject};
@@ -61,10 +62,10 @@ fn external_ref(raw: &str) -> AppResult<String> {
 /// product's other variants on sale, naming it by its place in the push.
 fn check_options_fit(
     conn: &mut DbConnection,
-    product_id: i64,
-    written: &[(i64, usize)],
+    product_id: ProductId,
+    written: &[(VariantId, usize)],
 ) -> AppResult<()> {
-    let ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<VariantId> = written.iter().map(|(id, _)| *id).collect();
     match options_misfit(conn, product_id, &ids)? {
         Some((id, rejection)) => {
             let index = written
@@ -299,7 +300,7 @@ impl Push<'_> {
     fn finish(
         &self,
         conn: &mut DbConnection,
-        id: i64,
+        id: ProductId,
         created: bool,
         details: serde_json::Value,
     ) -> AppResult<Upserted> {
@@ -307,7 +308,7 @@ impl Push<'_> {
             conn,
             self.actor,
             "product.upsert",
-            Subject::Product(id),
+            Subject::Product(id.0),
             details,
         )?;
         let product = product::by_id(conn, id)?.ok_or_else(|| {

@@ -14,6 +14,7 @@ use crate::db::models::variant::NewVariant;
 use crate::db::{Db, DbConnection};
 use crate::domain::accounts::Role;
 use crate::domain::catalog::{ProductStatus, search_text, slugify};
+use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::error::{AppError, AppResult};
 
@@ -447,7 +448,7 @@ fn roots() -> Vec<&'static str> {
 }
 
 /// Creates the two-level category tree; returns the leaf ids in [`DEPARTMENTS`] order.
-fn seed_categories(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<Vec<i64>> {
+fn seed_categories(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<Vec<CategoryId>> {
     let mut leaf_ids = Vec::with_capacity(DEPARTMENTS.len());
     for (root_position, root) in (0..).zip(roots()) {
         let root_slug = slugify(root);
@@ -486,7 +487,11 @@ struct GeneratedCatalog {
 }
 
 /// Generates the products, variants and images, deterministically from `scale`.
-fn generate_products(leaf_ids: &[i64], scale: u32, base_time: NaiveDateTime) -> GeneratedCatalog {
+fn generate_products(
+    leaf_ids: &[CategoryId],
+    scale: u32,
+    base_time: NaiveDateTime,
+) -> GeneratedCatalog {
     let mut rng = StdRng::seed_from_u64(0xBA2AA2);
     let per_department = PRODUCTS_PER_DEPARTMENT * scale as usize;
     let total = per_department * DEPARTMENTS.len();
@@ -544,7 +549,7 @@ fn generate_products(leaf_ids: &[i64], scale: u32, base_time: NaiveDateTime) -> 
                 catalog.variants.push((
                     variant_id,
                     NewVariant {
-                        product_id,
+                        product_id: ProductId(product_id),
                         sku: sku.clone(),
                         title: (*value).to_owned(),
                         options: serde_json::json!([{ "name": option_name, "value": value }])
@@ -567,7 +572,7 @@ fn generate_products(leaf_ids: &[i64], scale: u32, base_time: NaiveDateTime) -> 
                 catalog.images.push((
                     catalog.images.len() as i64 + 1,
                     NewImage {
-                        product_id,
+                        product_id: ProductId(product_id),
                         url: format!(
                             "https://images.bazaar.example/products/{slug}/{}.jpg",
                             position + 1
@@ -612,7 +617,7 @@ mod tests {
 
     #[test]
     fn generation_is_deterministic_and_consistent() {
-        let leaves: Vec<i64> = (1..=DEPARTMENTS.len() as i64).collect();
+        let leaves: Vec<CategoryId> = (1..=DEPARTMENTS.len() as i64).map(CategoryId).collect();
         let time = NaiveDate::from_ymd_opt(2026, 1, 1)
             .unwrap()
             .and_hms_opt(0, 0, 0)
@@ -632,7 +637,7 @@ mod tests {
             let prices: Vec<i64> = a
                 .variants
                 .iter()
-                .filter(|(_, v)| v.product_id == *id)
+                .filter(|(_, v)| v.product_id == ProductId(*id))
                 .map(|(_, v)| v.price)
                 .collect();
             assert_eq!(product.price_min, *prices.iter().min().unwrap());
@@ -642,7 +647,7 @@ mod tests {
 
     #[test]
     fn demo_shop_has_the_promised_size() {
-        let leaves: Vec<i64> = (1..=DEPARTMENTS.len() as i64).collect();
+        let leaves: Vec<CategoryId> = (1..=DEPARTMENTS.len() as i64).map(CategoryId).collect();
         let time = NaiveDate::from_ymd_opt(2026, 1, 1)
             .unwrap()
             .and_hms_opt(0, 0, 0)

@@ -13,6 +13,7 @@ use crate::db::schema::{
 };
 use crate::db::sealed::Sealed;
 use crate::domain::accounts::Role;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::on_backend;
 
@@ -174,8 +175,8 @@ pub fn count_orders(conn: &mut DbConnection) -> QueryResult<i64> {
 /// A variant on sale, with what an order line snapshots of it.
 #[derive(Debug, Clone, Queryable)]
 pub struct SellableVariant {
-    pub variant_id: i64,
-    pub product_id: i64,
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
     pub sku: String,
     pub title: String,
     pub price: i64,

@@ -7,6 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{cart_lines, carts, products, shipping_zones, variants};
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::ProductStatus;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::on_backend;
 
 /// A cart row.
@@ -48,7 +49,7 @@ pub struct BuyerIdentity {
 #[derive(Debug, Clone, Queryable)]
 pub struct CartLineView {
     pub line_id: i64,
-    pub variant_id: i64,
+    pub variant_id: VariantId,
     pub quantity: i32,
     pub sku: String,
     pub variant_title: String,
@@ -57,7 +58,7 @@ pub struct CartLineView {
     pub variant_archived_at: Option<NaiveDateTime>,
     /// Grams per unit.
     pub weight_grams: i64,
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub product_name: String,
     pub product_status: ProductStatus,
 }

@@ -7,14 +7,15 @@ use crate::db::id_list::id_in;
 use crate::db::schema::categories;
 use crate::db::{DbConnection, notices};
 use crate::domain::feeds::RowWindow;
+use crate::domain::ids::CategoryId;
 use crate::{on_backend, row_window};
 
 /// A category row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = categories)]
 pub struct Category {
-    pub id: i64,
-    pub parent_id: Option<i64>,
+    pub id: CategoryId,
+    pub parent_id: Option<CategoryId>,
     pub name: String,
     pub slug: String,
     pub path: String,
@@ -31,7 +32,7 @@ pub struct Category {
 /// A category to insert; its `path` is set from the new id.
 #[derive(Debug, Clone)]
 pub struct NewCategory<'a> {
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<CategoryId>,
     pub name: &'a str,
     pub slug: &'a str,
     pub position: i32,
@@ -48,7 +49,10 @@ pub fn roots(conn: &mut DbConnection) -> QueryResult<Vec<Category>> {
 }
 
 /// The children of every category in `parent_ids`, in display order.
-pub fn children_of(conn: &mut DbConnection, parent_ids: &[i64]) -> QueryResult<Vec<Category>> {
+pub fn children_of(
+    conn: &mut DbConnection,
+    parent_ids: &[CategoryId],
+) -> QueryResult<Vec<Category>> {
     categories::table
         .filter(categories::parent_id.eq_any(parent_ids))
         .order_by((categories::position, categories::id))
@@ -58,7 +62,7 @@ pub fn children_of(conn: &mut DbConnection, parent_ids: &[i64]) -> QueryResult<V
 
 /// The categories with these ids (in no particular order). A static statement on the concrete
 /// connection (see `product::by_ids`).
-pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Category>> {
+pub fn by_ids(conn: &mut DbConnection, ids: &[CategoryId]) -> QueryResult<Vec<Category>> {
     on_backend!(conn, |concrete| categories::table
         .filter(id_in(categories::id, ids))
         .select(Category::as_select())
@@ -94,7 +98,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewCategory<'_>) -> QueryResult<Cat
             .first::<String>(conn)?,
         None => "/".to_owned(),
     };
-    let id: i64 = diesel::insert_into(categories::table)
+    let id: CategoryId = diesel::insert_into(categories::table)
         .values((
             categories::parent_id.eq(new.parent_id),
             categories::name.eq(new.name),
@@ -127,7 +131,10 @@ pub fn insert(conn: &mut DbConnection, new: &NewCategory<'_>) -> QueryResult<Cat
 /// roots' rows) locked until the transaction ends, so that two concurrent inserts under one
 /// parent are counted one after the other (PostgreSQL: `FOR UPDATE`; SQLite: the write
 /// transaction already holds the database). Call inside a write transaction.
-pub fn lock_and_count_children(conn: &mut DbConnection, parent: Option<i64>) -> QueryResult<i64> {
+pub fn lock_and_count_children(
+    conn: &mut DbConnection,
+    parent: Option<CategoryId>,
+) -> QueryResult<i64> {
     #[cfg(feature = "postgres")]
     if let DbConnection::Pg(c) = conn {
         match parent {
@@ -167,7 +174,7 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 /// Changes a category's name, slug and position.
 pub fn update(
     conn: &mut DbConnection,
-    id: i64,
+    id: CategoryId,
     name: &str,
     slug: &str,
     position: i32,
@@ -187,7 +194,7 @@ pub fn update(
 /// Archives (`Some(time)`) or restores (`None`) a category, changed at `now`.
 pub fn set_archived(
     conn: &mut DbConnection,
-    id: i64,
+    id: CategoryId,
     archived_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {

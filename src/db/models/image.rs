@@ -4,13 +4,14 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::product_images;
+use crate::domain::ids::{ImageId, ProductId};
 
 /// A product image row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = product_images)]
 pub struct Image {
-    pub id: i64,
-    pub product_id: i64,
+    pub id: ImageId,
+    pub product_id: ProductId,
     pub url: String,
     pub alt_text: String,
     pub position: i32,
@@ -20,14 +21,14 @@ pub struct Image {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = product_images, treat_none_as_default_value = false)]
 pub struct NewImage {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub url: String,
     pub alt_text: String,
     pub position: i32,
 }
 
 /// The images of every product in `product_ids`, in display order.
-pub fn for_products(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult<Vec<Image>> {
+pub fn for_products(conn: &mut DbConnection, product_ids: &[ProductId]) -> QueryResult<Vec<Image>> {
     product_images::table
         .filter(product_images::product_id.eq_any(product_ids))
         .order_by((product_images::position, product_images::id))
@@ -36,7 +37,7 @@ pub fn for_products(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult
 }
 
 /// The images with these ids.
-pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Image>> {
+pub fn by_ids(conn: &mut DbConnection, ids: &[ImageId]) -> QueryResult<Vec<Image>> {
     product_images::table
         .filter(product_images::id.eq_any(ids))
         .select(Image::as_select())
@@ -44,7 +45,7 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Image>> {
 }
 
 /// How many images a product has.
-pub fn count_for_product(conn: &mut DbConnection, product_id: i64) -> QueryResult<i64> {
+pub fn count_for_product(conn: &mut DbConnection, product_id: ProductId) -> QueryResult<i64> {
     product_images::table
         .filter(product_images::product_id.eq(product_id))
         .count()
@@ -52,7 +53,7 @@ pub fn count_for_product(conn: &mut DbConnection, product_id: i64) -> QueryResul
 }
 
 /// Adds an image to a product; its id.
-pub fn insert(conn: &mut DbConnection, new: &NewImage) -> QueryResult<i64> {
+pub fn insert(conn: &mut DbConnection, new: &NewImage) -> QueryResult<ImageId> {
     diesel::insert_into(product_images::table)
         .values(new)
         .returning(product_images::id)
@@ -60,7 +61,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewImage) -> QueryResult<i64> {
 }
 
 /// Removes an image; the product it belonged to, if it existed.
-pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<Option<i64>> {
+pub fn delete(conn: &mut DbConnection, id: ImageId) -> QueryResult<Option<ProductId>> {
     diesel::delete(product_images::table.find(id))
         .returning(product_images::product_id)
         .get_result(conn)

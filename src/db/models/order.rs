@@ -15,6 +15,7 @@ use crate::db::schema::{order_events, order_lines, orders, payments, products, u
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::feeds::RowWindow;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::metadata::MetadataCondition;
 use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::domain::payments::{PaymentKind, PaymentStatus};
@@ -90,8 +91,8 @@ pub struct NewOrder<'a> {
 pub struct OrderLine {
     pub id: i64,
     pub order_id: i64,
-    pub variant_id: Option<i64>,
-    pub product_id: Option<i64>,
+    pub variant_id: Option<VariantId>,
+    pub product_id: Option<ProductId>,
     pub product_name: String,
     pub variant_title: String,
     pub sku: String,
@@ -107,8 +108,8 @@ pub struct OrderLine {
 #[diesel(table_name = order_lines, treat_none_as_default_value = false)]
 pub struct NewOrderLine {
     pub order_id: i64,
-    pub variant_id: Option<i64>,
-    pub product_id: Option<i64>,
+    pub variant_id: Option<VariantId>,
+    pub product_id: Option<ProductId>,
     pub product_name: String,
     pub variant_title: String,
     pub sku: String,
@@ -387,7 +388,7 @@ pub fn transition(
 /// concurrent checkouts can never take stock below zero. The stock left, if they were taken.
 pub fn take_stock(
     conn: &mut DbConnection,
-    variant_id: i64,
+    variant_id: VariantId,
     quantity: i32,
     now: NaiveDateTime,
 ) -> QueryResult<Option<i32>> {
@@ -405,7 +406,7 @@ pub fn take_stock(
 /// Puts `quantity` units of a variant back in stock; the stock now (`None`: no such variant).
 pub fn return_stock(
     conn: &mut DbConnection,
-    variant_id: i64,
+    variant_id: VariantId,
     quantity: i32,
     now: NaiveDateTime,
 ) -> QueryResult<Option<i32>> {

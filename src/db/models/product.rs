@@ -13,6 +13,7 @@ use crate::db::id_list::id_in;
 use crate::db::models::category::Category;
 use crate::db::schema::{categories, products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
+use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::metadata::MetadataCondition;
 use crate::domain::options::OptionCondition;
 use crate::{filter_ids, filter_like, on_backend};
@@ -22,8 +23,8 @@ use crate::{filter_ids, filter_like, on_backend};
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, QueryableByName)]
 #[diesel(table_name = products)]
 pub struct Product {
-    pub id: i64,
-    pub category_id: Option<i64>,
+    pub id: ProductId,
+    pub category_id: Option<CategoryId>,
     pub name: String,
     pub slug: String,
     pub description: String,
@@ -43,7 +44,7 @@ pub struct Product {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = products, treat_none_as_default_value = false)]
 pub struct NewProduct {
-    pub category_id: Option<i64>,
+    pub category_id: Option<CategoryId>,
     pub name: String,
     pub slug: String,
     pub description: String,
@@ -91,10 +92,10 @@ impl ProductKey {
     /// The key of `product` in a list sorted by `field`.
     pub fn of(product: &Product, field: ProductSortField) -> Self {
         match field {
-            ProductSortField::Name => Self::Name(product.name.clone(), product.id),
-            ProductSortField::Price => Self::Price(product.price_min, product.id),
-            ProductSortField::CreatedAt => Self::CreatedAt(product.created_at, product.id),
-            ProductSortField::UpdatedAt => Self::UpdatedAt(product.change_position, product.id),
+            ProductSortField::Name => Self::Name(product.name.clone(), product.id.0),
+            ProductSortField::Price => Self::Price(product.price_min, product.id.0),
+            ProductSortField::CreatedAt => Self::CreatedAt(product.created_at, product.id.0),
+            ProductSortField::UpdatedAt => Self::UpdatedAt(product.change_position, product.id.0),
         }
     }
 
@@ -469,9 +470,9 @@ struct CategoryProductRow {
     #[diesel(embed)]
     product: Product,
     #[diesel(sql_type = BigInt)]
-    c_id: i64,
+    c_id: CategoryId,
     #[diesel(sql_type = Nullable<BigInt>)]
-    c_parent_id: Option<i64>,
+    c_parent_id: Option<CategoryId>,
     #[diesel(sql_type = Text)]
     c_name: String,
     #[diesel(sql_type = Text)]
@@ -654,7 +655,7 @@ mod window_sql {
 }
 
 /// Inserts a product and returns its id.
-pub fn insert(conn: &mut DbConnection, new: &NewProduct) -> QueryResult<i64> {
+pub fn insert(conn: &mut DbConnection, new: &NewProduct) -> QueryResult<ProductId> {
     diesel::insert_into(products::table)
         .values(new)
         .returning(products::id)
@@ -667,7 +668,7 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 }
 
 /// The product row with this id, whatever its status.
-pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Product>> {
+pub fn by_id(conn: &mut DbConnection, id: ProductId) -> QueryResult<Option<Product>> {
     products::table
         .find(id)
         .select(Product::as_select())
@@ -693,7 +694,7 @@ macro_rules! first_locked {
 
 /// The product with this id, its row locked until the transaction ends, so that writes counting
 /// its variants or images take turns. Call inside a write transaction.
-pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Product>> {
+pub fn lock(conn: &mut DbConnection, id: ProductId) -> QueryResult<Option<Product>> {
     first_locked!(conn, products::table.find(id))
 }
 
@@ -713,7 +714,7 @@ pub fn lock_by_external_ref(
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = products, treat_none_as_null = true)]
 pub struct ProductChanges {
-    pub category_id: Option<i64>,
+    pub category_id: Option<CategoryId>,
     pub name: String,
     pub slug: String,
     pub description: String,
@@ -725,14 +726,22 @@ pub struct ProductChanges {
 }
 
 /// Replaces a product's editable fields and the values derived from its variants.
-pub fn update(conn: &mut DbConnection, id: i64, changes: &ProductChanges) -> QueryResult<usize> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: ProductId,
+    changes: &ProductChanges,
+) -> QueryResult<usize> {
     diesel::update(products::table.find(id))
         .set(changes)
         .execute(conn)
 }
 
 /// Records that a product changed at `now` through something it holds (an image).
-pub fn mark_updated(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn mark_updated(
+    conn: &mut DbConnection,
+    id: ProductId,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(products::table.find(id))
         .set(products::updated_at.eq(now))
         .execute(conn)

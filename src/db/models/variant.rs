@@ -10,14 +10,15 @@ use crate::db::models::product::Product;
 use crate::db::schema::{products, variants};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 use crate::domain::feeds::RowWindow;
+use crate::domain::ids::{ProductId, VariantId};
 use crate::{filter_ids, row_window};
 
 /// A variant as it is read: the columns the API shows or edits (`created_at` is only written).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = variants)]
 pub struct Variant {
-    pub id: i64,
-    pub product_id: i64,
+    pub id: VariantId,
+    pub product_id: ProductId,
     pub sku: String,
     pub title: String,
     /// JSON array of `{"name": …, "value": …}`.
@@ -41,7 +42,7 @@ pub struct Variant {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = variants, treat_none_as_default_value = false)]
 pub struct NewVariant {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub sku: String,
     pub title: String,
     pub options: String,
@@ -58,7 +59,7 @@ pub struct NewVariant {
 /// archived), in display order.
 pub fn for_products(
     conn: &mut DbConnection,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<Variant>> {
     let mut query = variants::table
@@ -73,7 +74,7 @@ pub fn for_products(
 }
 
 /// How many variants a product has, archived ones included.
-pub fn count_for_product(conn: &mut DbConnection, product_id: i64) -> QueryResult<i64> {
+pub fn count_for_product(conn: &mut DbConnection, product_id: ProductId) -> QueryResult<i64> {
     variants::table
         .filter(variants::product_id.eq(product_id))
         .count()
@@ -155,7 +156,7 @@ fn with_products(
 }
 
 /// Inserts a variant; its id.
-pub fn insert(conn: &mut DbConnection, new: &NewVariant) -> QueryResult<i64> {
+pub fn insert(conn: &mut DbConnection, new: &NewVariant) -> QueryResult<VariantId> {
     diesel::insert_into(variants::table)
         .values(new)
         .returning(variants::id)
@@ -163,7 +164,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewVariant) -> QueryResult<i64> {
 }
 
 /// The variant with this id, whatever its visibility.
-pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Variant>> {
+pub fn by_id(conn: &mut DbConnection, id: VariantId) -> QueryResult<Option<Variant>> {
     variants::table
         .find(id)
         .select(Variant::as_select())
@@ -172,7 +173,11 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Variant>> {
 }
 
 /// Writes staff's edits of a variant.
-pub fn update(conn: &mut DbConnection, id: i64, changes: &VariantChanges) -> QueryResult<usize> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: VariantId,
+    changes: &VariantChanges,
+) -> QueryResult<usize> {
     diesel::update(variants::table.find(id))
         .set(changes)
         .execute(conn)
@@ -196,8 +201,8 @@ pub struct VariantChanges {
 /// `(id, options)` of the variants of `product_id` on sale (not archived), in display order.
 pub fn live_options_of(
     conn: &mut DbConnection,
-    product_id: i64,
-) -> QueryResult<Vec<(i64, String)>> {
+    product_id: ProductId,
+) -> QueryResult<Vec<(VariantId, String)>> {
     variants::table
         .filter(variants::product_id.eq(product_id))
         .filter(variants::archived_at.is_null())
@@ -209,7 +214,7 @@ pub fn live_options_of(
 /// Archives (`Some(time)`) or restores (`None`) a variant, changed at `now`.
 pub fn set_archived(
     conn: &mut DbConnection,
-    id: i64,
+    id: VariantId,
     archived_at: Option<NaiveDateTime>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -225,7 +230,7 @@ pub fn set_archived(
 /// expectation changes nothing. Whether it was set.
 pub fn compare_and_set_stock(
     conn: &mut DbConnection,
-    id: i64,
+    id: VariantId,
     expected: i32,
     quantity: i32,
     now: NaiveDateTime,
@@ -250,7 +255,7 @@ pub struct StockLine {
 #[derive(Debug, Clone, QueryableByName)]
 pub struct StockSet {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub id: i64,
+    pub id: VariantId,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub sku: String,
     #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -303,7 +308,7 @@ pub fn stock_of_skus(conn: &mut DbConnection, skus: &[String]) -> QueryResult<Ve
 /// The SKUs and prices of a product's variants on sale (not archived).
 pub fn live_skus_and_prices(
     conn: &mut DbConnection,
-    product_id: i64,
+    product_id: ProductId,
 ) -> QueryResult<Vec<(String, i64)>> {
     variants::table
         .filter(variants::product_id.eq(product_id))

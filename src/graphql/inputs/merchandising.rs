@@ -5,13 +5,13 @@ use async_graphql::{ID, InputObject, MaybeUndefined};
 use crate::domain::catalog::ProductStatus;
 use crate::domain::money::Currency;
 use crate::error::AppError;
-use crate::graphql::ids::{GlobalId, NodeKind};
+use crate::graphql::ids::{GlobalId, NodeIdOf};
 use crate::graphql::types::Decimal;
 use crate::graphql::types::product::ProductStatusValue;
 use crate::services::merchandising::{CategoryInput, ProductInput, VariantInput};
 
-fn id_of(id: &ID, kind: NodeKind) -> Result<i64, AppError> {
-    GlobalId::parse_kind(id, kind).map_err(|e| e.under("input"))
+fn id_of<T: NodeIdOf>(id: &ID) -> Result<T, AppError> {
+    GlobalId::parse_as(id).map_err(|e| e.under("input"))
 }
 
 /// A category's fields; omitted ones stay as they are (on update) or take their defaults.
@@ -33,10 +33,7 @@ impl CategoryFields {
         Ok(CategoryInput {
             name: self.name,
             slug: self.slug,
-            parent_id: self
-                .parent_id
-                .map(|id| id_of(&id, NodeKind::Category))
-                .transpose()?,
+            parent_id: self.parent_id.map(|id| id_of(&id)).transpose()?,
             position: self.position,
         })
     }
@@ -63,7 +60,7 @@ impl ProductFields {
         let category_id = match self.category_id {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(id) => Some(Some(id_of(&id, NodeKind::Category)?)),
+            MaybeUndefined::Value(id) => Some(Some(id_of(&id)?)),
         };
         Ok(ProductInput {
             name: self.name,

@@ -66,7 +66,7 @@ impl Loader<CategoryId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[CategoryId]) -> LoadResult<CategoryId, Category> {
-        let ids = raw_ids(keys);
+        let ids = keys.to_vec();
         let rows = self
             .db
             .run(move |conn| Ok(category::by_ids(conn, &ids)?))
@@ -75,7 +75,7 @@ impl Loader<CategoryId> for DbLoader {
         Ok(rows
             .into_iter()
             .filter(|c| visibility.shows_category(c.archived_at.is_some()))
-            .map(|c| (CategoryId(c.id), c))
+            .map(|c| (c.id, c))
             .collect())
     }
 }
@@ -85,7 +85,7 @@ impl Loader<ChildrenOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[ChildrenOf]) -> LoadResult<ChildrenOf, Arc<[Category]>> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let ids: Vec<CategoryId> = keys.iter().map(|k| k.0).collect();
         let rows = self
             .db
             .run(move |conn| Ok(category::children_of(conn, &ids)?))
@@ -95,7 +95,7 @@ impl Loader<ChildrenOf> for DbLoader {
             .into_iter()
             .filter(|c| visibility.shows_category(c.archived_at.is_some()))
             .collect();
-        let parent = |c: &Category| c.parent_id.map(|p| ChildrenOf(CategoryId(p)));
+        let parent = |c: &Category| c.parent_id.map(ChildrenOf);
         Ok(group_by_key(keys, rows, parent, usize::MAX))
     }
 }
@@ -105,12 +105,12 @@ impl Loader<ImageId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[ImageId]) -> LoadResult<ImageId, Image> {
-        let ids = raw_ids(keys);
+        let ids = keys.to_vec();
         let rows = self
             .db
             .run(move |conn| Ok(image::by_ids(conn, &ids)?))
             .await?;
-        Ok(rows.into_iter().map(|row| (ImageId(row.id), row)).collect())
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
 }
 
@@ -125,10 +125,7 @@ impl Loader<ProductId> for DbLoader {
             .db
             .run(move |conn| Ok(product::by_ids(conn, &ids, visibility)?))
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (ProductId(row.0.id), row))
-            .collect())
+        Ok(rows.into_iter().map(|row| (row.0.id, row)).collect())
     }
 }
 
@@ -148,7 +145,7 @@ impl Loader<VariantId> for DbLoader {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|row| (VariantId(row.0.id), Arc::new(row)))
+            .map(|row| (row.0.id, Arc::new(row)))
             .collect())
     }
 }
@@ -181,13 +178,13 @@ impl Loader<VariantsOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[VariantsOf]) -> LoadResult<VariantsOf, Arc<[Variant]>> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let ids: Vec<ProductId> = keys.iter().map(|k| k.0).collect();
         let visibility = self.visibility;
         let rows = self
             .db
             .run(move |conn| Ok(variant::for_products(conn, &ids, visibility)?))
             .await?;
-        let product = |v: &Variant| Some(VariantsOf(ProductId(v.product_id)));
+        let product = |v: &Variant| Some(VariantsOf(v.product_id));
         Ok(group_by_key(keys, rows, product, usize::MAX))
     }
 }
@@ -197,12 +194,12 @@ impl Loader<ImagesOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[ImagesOf]) -> LoadResult<ImagesOf, Arc<[Image]>> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let ids: Vec<ProductId> = keys.iter().map(|k| k.0).collect();
         let rows = self
             .db
             .run(move |conn| Ok(image::for_products(conn, &ids)?))
             .await?;
-        let product = |i: &Image| Some(ImagesOf(ProductId(i.product_id)));
+        let product = |i: &Image| Some(ImagesOf(i.product_id));
         Ok(group_by_key(keys, rows, product, usize::MAX))
     }
 }

@@ -161,7 +161,7 @@ impl MerchandisingMutation {
     ) -> Result<ProductPayload> {
         let result = merchandising::create_product(&ctx.request()?.db, input.into_input()?).await;
         let product = match &result {
-            Ok(product) => product_node(ctx, ProductId(product.id)).await?,
+            Ok(product) => product_node(ctx, product.id).await?,
             Err(_) => None,
         };
         respond(result, |_| ProductPayload {

@@ -79,7 +79,7 @@ pub(crate) async fn load_node(
             let Some(image) = loader.load_one(ImageId(id.id)).await? else {
                 return Ok(None);
             };
-            let product = loader.load_one(ProductId(image.product_id)).await?;
+            let product = loader.load_one(image.product_id).await?;
             product.map(|_| Node::Image(ImageNode::from(image)))
         }
         NodeKind::Review => {

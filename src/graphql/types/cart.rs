@@ -6,7 +6,6 @@ use crate::db::models::cart::CartLineView;
 use crate::domain::accounts::Role;
 use crate::domain::bounds::MAX_CART_LINES;
 use crate::domain::delivery::DeliveryOption;
-use crate::domain::ids::VariantId;
 use crate::domain::money::Currency;
 use crate::domain::pricing::Totals;
 use crate::error::AppError;
@@ -297,7 +296,7 @@ impl CartLine {
     async fn variant(&self, ctx: &Context<'_>) -> Result<Option<VariantNode>> {
         let loader = ctx.data::<Loader>()?;
         Ok(loader
-            .load_one(VariantId(self.0.variant_id))
+            .load_one(self.0.variant_id)
             .await?
             .map(VariantNode::from))
     }

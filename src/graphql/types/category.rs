@@ -7,7 +7,6 @@ use super::product::{ProductConnection, product_connection};
 use crate::db::models::category::Category;
 use crate::db::models::product::ProductKey;
 use crate::domain::bounds::MAX_CATEGORY_CHILDREN;
-use crate::domain::ids::CategoryId;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::inputs::catalog::ProductSortBy;
 use crate::graphql::loaders::{CategoryProducts, ChildrenOf, Loader, each_row};
@@ -63,10 +62,7 @@ impl CategoryNode {
             return Ok(None);
         };
         let loader = ctx.data::<Loader>()?;
-        Ok(loader
-            .load_one(CategoryId(parent))
-            .await?
-            .map(CategoryNode::from))
+        Ok(loader.load_one(parent).await?.map(CategoryNode::from))
     }
 
     /// The direct subcategories, in display order. At most 50: a category has no more.
@@ -81,7 +77,7 @@ impl CategoryNode {
     ) -> Result<Vec<CategoryNode>> {
         let size = list_size(first, MAX_CATEGORY_CHILDREN)?;
         let loader = ctx.data::<Loader>()?;
-        let children = loader.load_one(ChildrenOf(CategoryId(self.row.id))).await?;
+        let children = loader.load_one(ChildrenOf(self.row.id)).await?;
         Ok(each_row(children)
             .take(size)
             .map(CategoryNode::from)
@@ -102,7 +98,7 @@ impl CategoryNode {
         let sort = ProductSort::from(sort_by.unwrap_or_default());
         let page = page_request::<ProductKey>(first, after, last, before)?;
         let key = CategoryProducts {
-            category: CategoryId(self.row.id),
+            category: self.row.id,
             window: window(sort, &page)?,
         };
         let rows = ctx

@@ -106,7 +106,7 @@ impl CollectionNode {
         };
         Ok(ProductConnection::from_page(page, |(product, _)| {
             cursors
-                .get(&product.id)
+                .get(&product.id.0)
                 .map(encode_cursor)
                 .unwrap_or_default()
         }))

@@ -11,7 +11,7 @@ use crate::db::models::payment::Payment;
 use crate::db::models::user::User;
 use crate::domain::bounds::MAX_CART_LINES;
 use crate::domain::fulfillments::MAX_FULFILLMENTS_PER_ORDER;
-use crate::domain::ids::{AccountId, OrderId, VariantId};
+use crate::domain::ids::{AccountId, OrderId};
 use crate::domain::metadata::MetadataOwner;
 use crate::domain::money::Currency;
 use crate::domain::orders::order_number;
@@ -420,7 +420,7 @@ impl OrderLineNode {
             return Ok(None);
         };
         let loader = ctx.data::<Loader>()?;
-        Ok(loader.load_one(VariantId(id)).await?.map(VariantNode::from))
+        Ok(loader.load_one(id).await?.map(VariantNode::from))
     }
 }
 

@@ -14,7 +14,7 @@ use crate::domain::bounds::{
     MAX_IMAGES_PER_PRODUCT, MAX_OPTIONS_PER_VARIANT, MAX_VARIANTS_PER_PRODUCT,
 };
 use crate::domain::catalog;
-use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::ids::ProductId;
 use crate::domain::metadata::MetadataOwner;
 use crate::domain::options::{self, OptionValue};
 use crate::domain::paging::Page;
@@ -115,7 +115,7 @@ impl ProductNode {
 
     /// The database id.
     pub fn product_id(&self) -> ProductId {
-        ProductId(self.row.id)
+        self.row.id
     }
 }
 
@@ -162,7 +162,7 @@ impl ImageNode {
 
     /// The product it shows; null when the caller may not see it.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
-        visible_product(ctx, ProductId(self.0.product_id)).await
+        visible_product(ctx, self.0.product_id).await
     }
 }
 
@@ -194,7 +194,7 @@ impl ProductNode {
         )]
         private: bool,
     ) -> Result<Vec<MetadataItem>> {
-        metadata_of(ctx, MetadataOwner::Product(ProductId(self.row.id)), private).await
+        metadata_of(ctx, MetadataOwner::Product(self.row.id), private).await
     }
 
     /// The metadata value under `key`; null when there is none (see `metadata`).
@@ -208,13 +208,7 @@ impl ProductNode {
         )]
         private: bool,
     ) -> Result<Option<String>> {
-        metafield_of(
-            ctx,
-            MetadataOwner::Product(ProductId(self.row.id)),
-            private,
-            &key,
-        )
-        .await
+        metafield_of(ctx, MetadataOwner::Product(self.row.id), private, &key).await
     }
 
     /// Display name.
@@ -257,7 +251,7 @@ impl ProductNode {
                     .filter(|c| visibility.shows_category(c.archived_at.is_some()))
             }
             // The loader leaves out what the caller may not see.
-            None => ctx.data::<Loader>()?.load_one(CategoryId(id)).await?,
+            None => ctx.data::<Loader>()?.load_one(id).await?,
         };
         Ok(category.map(CategoryNode::from))
     }

@@ -6,7 +6,6 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
 use super::{Money, ProductNode};
 use crate::db::models::variant::{Variant, VariantWithProduct};
-use crate::domain::ids::{ProductId, VariantId};
 use crate::domain::metadata::MetadataOwner;
 use crate::domain::options;
 use crate::domain::partners::Scope;
@@ -81,12 +80,7 @@ impl VariantNode {
         )]
         private: bool,
     ) -> Result<Vec<MetadataItem>> {
-        metadata_of(
-            ctx,
-            MetadataOwner::Variant(VariantId(self.row().id)),
-            private,
-        )
-        .await
+        metadata_of(ctx, MetadataOwner::Variant(self.row().id), private).await
     }
 
     /// The metadata value under `key`; null when there is none (see `metadata`).
@@ -100,13 +94,7 @@ impl VariantNode {
         )]
         private: bool,
     ) -> Result<Option<String>> {
-        metafield_of(
-            ctx,
-            MetadataOwner::Variant(VariantId(self.row().id)),
-            private,
-            &key,
-        )
-        .await
+        metafield_of(ctx, MetadataOwner::Variant(self.row().id), private, &key).await
     }
 
     /// Stock-keeping unit, unique across the shop.
@@ -187,7 +175,7 @@ impl VariantNode {
         }
         let loader = ctx.data::<Loader>()?;
         Ok(loader
-            .load_one(ProductId(self.row().product_id))
+            .load_one(self.row().product_id)
             .await?
             .map(ProductNode::from))
     }
