@@ -300,12 +300,13 @@ pub fn id_list_match(conn: &DbConnection, column: &str) -> String {
 }
 
 /// Loads the rows of raw `$sql` (with `?` placeholders, the first a list of ids matched with
-/// [`id_list_match`]) on either backend: `$ids` (`&[i64]`) is bound first, then `$bind_rest`
+/// [`id_list_match`]) on either backend: `$ids` (a slice of `i64` or of an id newtype) is bound
+/// first, then `$bind_rest`
 /// adds the other parameters to `$query` in their order.
 #[macro_export]
 macro_rules! load_by_id_list {
     ($conn:expr, $sql:expr, $ids:expr, |$query:ident| $bind_rest:expr) => {{
-        let ids: &[i64] = $ids;
+        let ids = $ids;
         let sql: String = $sql;
         match $conn {
             $crate::db::DbConnection::Sqlite(sqlite) => {

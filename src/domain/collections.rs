@@ -3,7 +3,7 @@
 
 /// `current` with `adding` appended in their order, each product once (members already in keep
 /// their place).
-pub fn with_added(current: &[i64], adding: &[i64]) -> Vec<i64> {
+pub fn with_added<T: Copy + PartialEq>(current: &[T], adding: &[T]) -> Vec<T> {
     let mut members = current.to_vec();
     for product in adding {
         if !members.contains(product) {
@@ -14,7 +14,7 @@ pub fn with_added(current: &[i64], adding: &[i64]) -> Vec<i64> {
 }
 
 /// `current` without `removing` (products not in it are ignored).
-pub fn without(current: &[i64], removing: &[i64]) -> Vec<i64> {
+pub fn without<T: Copy + PartialEq>(current: &[T], removing: &[T]) -> Vec<T> {
     current
         .iter()
         .copied()
@@ -25,7 +25,10 @@ pub fn without(current: &[i64], removing: &[i64]) -> Vec<i64> {
 /// `current` with each move `(product, index)` applied in turn: the product leaves its place
 /// and is put at `index` (past the end: last), the others shifting to make room. The index of
 /// the first move whose product is not a member, if any.
-pub fn with_moves(current: &[i64], moves: &[(i64, usize)]) -> Result<Vec<i64>, usize> {
+pub fn with_moves<T: Copy + PartialEq>(
+    current: &[T],
+    moves: &[(T, usize)],
+) -> Result<Vec<T>, usize> {
     let mut members = current.to_vec();
     for (at, (product, index)) in moves.iter().enumerate() {
         let from = members.iter().position(|p| p == product).ok_or(at)?;
@@ -42,7 +45,7 @@ mod tests {
     #[test]
     fn adding_appends_new_members_once() {
         assert_eq!(with_added(&[1, 2], &[3, 2, 4, 3]), vec![1, 2, 3, 4]);
-        assert_eq!(with_added(&[], &[]), Vec::<i64>::new());
+        assert_eq!(with_added::<i64>(&[], &[]), Vec::<i64>::new());
     }
 
     #[test]

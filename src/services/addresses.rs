@@ -34,10 +34,10 @@ pub async fn add(
     make_default: bool,
 ) -> AppResult<Address> {
     let address = parse(parts)?;
-    let user_id = owner.account_id.0;
+    let user_id = owner.account_id;
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            if !user::lock(conn, user_id)? {
+            if !user::lock(conn, user_id.0)? {
                 return Err(not_found());
             }
             let count = address::count_for_user(conn, user_id)?;
@@ -67,29 +67,28 @@ pub async fn update(
     parts: &AddressParts,
 ) -> AppResult<Address> {
     let address = parse(parts)?;
-    let user_id = owner.account_id.0;
+    let user_id = owner.account_id;
     db.run(move |conn| {
-        address::update(conn, user_id, id.0, &address, Utc::now().naive_utc())?
-            .ok_or_else(not_found)
+        address::update(conn, user_id, id, &address, Utc::now().naive_utc())?.ok_or_else(not_found)
     })
     .await
 }
 
 /// Removes one of the caller's addresses. Removing the default leaves none.
 pub async fn remove(db: &Db, owner: AccountPrincipal, id: AddressId) -> AppResult<()> {
-    let user_id = owner.account_id.0;
+    let user_id = owner.account_id;
     let removed = db
-        .run(move |conn| Ok(address::delete(conn, user_id, id.0)?))
+        .run(move |conn| Ok(address::delete(conn, user_id, id)?))
         .await?;
     if removed { Ok(()) } else { Err(not_found()) }
 }
 
 /// Makes one of the caller's addresses the default.
 pub async fn set_default(db: &Db, owner: AccountPrincipal, id: AddressId) -> AppResult<Address> {
-    let user_id = owner.account_id.0;
+    let user_id = owner.account_id;
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            address::set_default(conn, user_id, id.0, Utc::now().naive_utc())?.ok_or_else(not_found)
+            address::set_default(conn, user_id, id, Utc::now().naive_utc())?.ok_or_else(not_found)
         })
     })
     .await

@@ -14,7 +14,7 @@ use crate::domain::catalog::CatalogVisibility;
 use crate::domain::collections::{with_added, with_moves, without};
 use crate::domain::events::EventType;
 use crate::domain::feeds::{RowKey, RowSort, RowWindow};
-use crate::domain::ids::CollectionId;
+use crate::domain::ids::{CollectionId, ProductId};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::rejection::{Rejection, RejectionCode};
 use crate::error::{AppError, AppResult};
@@ -72,7 +72,7 @@ fn details(fields: &CollectionFields) -> serde_json::Value {
     json!({ "title": fields.title, "slug": fields.slug, "published": fields.published })
 }
 
-fn stored(conn: &mut DbConnection, id: i64) -> AppResult<Collection> {
+fn stored(conn: &mut DbConnection, id: CollectionId) -> AppResult<Collection> {
     collection::by_ids(conn, &[id], CatalogVisibility::Everything)?
         .pop()
         .ok_or_else(not_found)
@@ -92,7 +92,7 @@ pub async fn create(db: &Db, input: CollectionInput) -> AppResult<Collection> {
                 conn,
                 actor,
                 "collection.create",
-                Subject::Collection(id),
+                Subject::Collection(id.0),
                 details,
             )?;
             announced(conn, changes, EventType::CollectionCreated, id)
@@ -102,11 +102,7 @@ pub async fn create(db: &Db, input: CollectionInput) -> AppResult<Collection> {
 }
 
 /// Changes a collection's title, slug, description or publication.
-pub async fn update(
-    db: &Db,
-    CollectionId(id): CollectionId,
-    input: CollectionInput,
-) -> AppResult<Collection> {
+pub async fn update(db: &Db, id: CollectionId, input: CollectionInput) -> AppResult<Collection> {
     let actor = db.actor();
     let currency = db.currency();
     db.run(move |conn| {
@@ -120,7 +116,7 @@ pub async fn update(
                 conn,
                 actor,
                 "collection.update",
-                Subject::Collection(id),
+                Subject::Collection(id.0),
                 details,
             )?;
             announced(conn, changes, EventType::CollectionUpdated, id)
@@ -130,7 +126,7 @@ pub async fn update(
 }
 
 /// Deletes a collection (its products stay); its id.
-pub async fn delete(db: &Db, CollectionId(id): CollectionId) -> AppResult<i64> {
+pub async fn delete(db: &Db, id: CollectionId) -> AppResult<CollectionId> {
     let actor = db.actor();
     let currency = db.currency();
     db.run(move |conn| {
@@ -143,7 +139,7 @@ pub async fn delete(db: &Db, CollectionId(id): CollectionId) -> AppResult<i64> {
                 conn,
                 actor,
                 "collection.delete",
-                Subject::Collection(id),
+                Subject::Collection(id.0),
                 details,
             )?;
             Ok(id)
@@ -172,7 +168,7 @@ fn check_changes<T>(field: &str, changes: &[T]) -> AppResult<()> {
 }
 
 /// The collection, locked, and its members in order.
-fn locked_members(conn: &mut DbConnection, id: i64) -> AppResult<Vec<(i64, i32)>> {
+fn locked_members(conn: &mut DbConnection, id: CollectionId) -> AppResult<Vec<(ProductId, i32)>> {
     collection::lock(conn, id)?.ok_or_else(not_found)?;
     Ok(collection::members(conn, id)?)
 }
@@ -182,7 +178,7 @@ fn announced(
     conn: &mut DbConnection,
     changes: &mut Changes,
     kind: EventType,
-    id: i64,
+    id: CollectionId,
 ) -> AppResult<Collection> {
     let collection = stored(conn, id)?;
     changes.collection(conn, kind, &collection)?;
@@ -195,12 +191,12 @@ fn members_changed(
     conn: &mut DbConnection,
     changes: &mut Changes,
     actor: Option<i64>,
-    id: i64,
+    id: CollectionId,
     action: &str,
     details: serde_json::Value,
 ) -> AppResult<Collection> {
     collection::touch(conn, id, Utc::now().naive_utc())?;
-    audit::record(conn, actor, action, Subject::Collection(id), details)?;
+    audit::record(conn, actor, action, Subject::Collection(id.0), details)?;
     announced(conn, changes, EventType::CollectionUpdated, id)
 }
 
@@ -210,8 +206,8 @@ fn members_changed(
 /// collection's row, then the products' in id order).
 pub async fn add_products(
     db: &Db,
-    CollectionId(id): CollectionId,
-    product_ids: Vec<i64>,
+    id: CollectionId,
+    product_ids: Vec<ProductId>,
 ) -> AppResult<Collection> {
     check_changes("productIds", &product_ids)?;
     let actor = db.actor();
@@ -227,7 +223,7 @@ pub async fn add_products(
                     "no such product",
                 )));
             }
-            let current: Vec<i64> = members.iter().map(|(product, _)| *product).collect();
+            let current: Vec<ProductId> = members.iter().map(|(product, _)| *product).collect();
             let after = with_added(&current, &product_ids);
             let newcomers = &after[current.len()..];
             if newcomers.is_empty() {
@@ -275,7 +271,7 @@ pub async fn add_products(
 }
 
 /// Makes `order` the collection's members, at positions 0, 1, …
-fn renumber(conn: &mut DbConnection, id: i64, order: &[i64]) -> AppResult<()> {
+fn renumber(conn: &mut DbConnection, id: CollectionId, order: &[ProductId]) -> AppResult<()> {
     collection::delete_members(conn, id, None)?;
     collection::insert_members(conn, id, 0, order)?;
     Ok(())
@@ -284,8 +280,8 @@ fn renumber(conn: &mut DbConnection, id: i64, order: &[i64]) -> AppResult<()> {
 /// Takes products out of a collection (products not in it are ignored).
 pub async fn remove_products(
     db: &Db,
-    CollectionId(id): CollectionId,
-    product_ids: Vec<i64>,
+    id: CollectionId,
+    product_ids: Vec<ProductId>,
 ) -> AppResult<Collection> {
     check_changes("productIds", &product_ids)?;
     let actor = db.actor();
@@ -293,7 +289,7 @@ pub async fn remove_products(
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let members = locked_members(conn, id)?;
-            let current: Vec<i64> = members.iter().map(|(product, _)| *product).collect();
+            let current: Vec<ProductId> = members.iter().map(|(product, _)| *product).collect();
             let left = without(&current, &product_ids);
             if left.len() == current.len() {
                 return stored(conn, id);
@@ -319,8 +315,8 @@ pub async fn remove_products(
 /// in the collection is `NOT_FOUND` at its move.
 pub async fn reorder_products(
     db: &Db,
-    CollectionId(id): CollectionId,
-    moves: Vec<(i64, usize)>,
+    id: CollectionId,
+    moves: Vec<(ProductId, usize)>,
 ) -> AppResult<Collection> {
     check_changes("moves", &moves)?;
     let actor = db.actor();
@@ -328,7 +324,7 @@ pub async fn reorder_products(
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
             let members = locked_members(conn, id)?;
-            let current: Vec<i64> = members.iter().map(|(product, _)| *product).collect();
+            let current: Vec<ProductId> = members.iter().map(|(product, _)| *product).collect();
             let order = with_moves(&current, &moves).map_err(|index| {
                 AppError::rejected(Rejection::new(
                     &["moves", &index.to_string(), "productId"],

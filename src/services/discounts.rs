@@ -148,7 +148,7 @@ fn create_in(
             conn,
             actor,
             "discount.create",
-            Subject::DiscountCode(id),
+            Subject::DiscountCode(id.0),
             details,
         )?;
         discount::by_id(conn, id)?
@@ -183,7 +183,7 @@ fn no_such_code() -> AppError {
 /// Changes a code's rules, checked as a new code's are; every problem at once.
 pub async fn update(
     db: &Db,
-    DiscountCodeId(id): DiscountCodeId,
+    id: DiscountCodeId,
     changes: CodeChanges,
     currency: Currency,
 ) -> AppResult<DiscountCode> {
@@ -245,7 +245,7 @@ pub async fn update(
                 conn,
                 actor,
                 "discount.update",
-                Subject::DiscountCode(id),
+                Subject::DiscountCode(id.0),
                 details,
             )?;
             discount::by_id(conn, id)?.ok_or_else(no_such_code)
@@ -256,11 +256,7 @@ pub async fn update(
 
 /// Disables a code (`disabled`: it no longer applies to carts or checkouts; disabling again
 /// keeps the first time) or enables it again.
-pub async fn set_disabled(
-    db: &Db,
-    DiscountCodeId(id): DiscountCodeId,
-    disabled: bool,
-) -> AppResult<DiscountCode> {
+pub async fn set_disabled(db: &Db, id: DiscountCodeId, disabled: bool) -> AppResult<DiscountCode> {
     let actor = db.actor();
     db.run(move |conn| {
         write_transaction(conn, |conn| {
@@ -279,7 +275,7 @@ pub async fn set_disabled(
                 conn,
                 actor,
                 "discount.disable",
-                Subject::DiscountCode(id),
+                Subject::DiscountCode(id.0),
                 details,
             )?;
             // Read back: the database keeps the time at its own precision (microseconds on

@@ -187,7 +187,7 @@ impl Changes {
         collection: &Collection,
     ) -> AppResult<()> {
         let payload = collection_payload(conn, collection)?;
-        self.raise(kind, Subject::Collection(collection.id), &payload);
+        self.raise(kind, Subject::Collection(collection.id.0), &payload);
         if kind != EventType::CollectionDeleted {
             self.touch(Tracked::Collections, collection.id);
         }
@@ -209,7 +209,7 @@ impl Changes {
         let payload = review_payload(review);
         self.raise(
             EventType::ReviewApproved,
-            Subject::Review(review.id),
+            Subject::Review(review.id.0),
             &payload,
         );
     }

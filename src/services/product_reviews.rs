@@ -30,7 +30,7 @@ fn not_found(field: &str, what: &str) -> AppError {
     ))
 }
 
-fn reload(conn: &mut crate::db::DbConnection, id: i64) -> AppResult<ReviewRow> {
+fn reload(conn: &mut crate::db::DbConnection, id: ReviewId) -> AppResult<ReviewRow> {
     product_review::by_ids(conn, &[id])?
         .pop()
         .ok_or_else(|| not_found("id", "review"))
@@ -40,7 +40,7 @@ fn reload(conn: &mut crate::db::DbConnection, id: i64) -> AppResult<ReviewRow> {
 pub async fn submit(
     db: &Db,
     author: AccountPrincipal,
-    ProductId(product_id): ProductId,
+    product_id: ProductId,
     rating: i32,
     title: String,
     body: String,
@@ -51,7 +51,7 @@ pub async fn submit(
         if visible.is_empty() {
             return Err(not_found("productId", "product"));
         }
-        let user = author.account_id.0;
+        let user = author.account_id;
         let verified = product_review::has_purchased(conn, user, product_id)?;
         let id = product_review::insert(
             conn,
@@ -82,7 +82,7 @@ pub async fn submit(
 pub async fn update(
     db: &Db,
     author: AccountPrincipal,
-    ReviewId(id): ReviewId,
+    id: ReviewId,
     rating: i32,
     title: String,
     body: String,
@@ -90,7 +90,7 @@ pub async fn update(
     let review = content(rating, &title, &body)?;
     db.run(move |conn| {
         let now = Utc::now().naive_utc();
-        let user = author.account_id.0;
+        let user = author.account_id;
         if !product_review::update_own(
             conn,
             id,
@@ -108,11 +108,7 @@ pub async fn update(
 }
 
 /// Approves or rejects a review (staff).
-pub async fn moderate(
-    db: &Db,
-    ReviewId(id): ReviewId,
-    status: ReviewStatus,
-) -> AppResult<ReviewRow> {
+pub async fn moderate(db: &Db, id: ReviewId, status: ReviewStatus) -> AppResult<ReviewRow> {
     let actor = db.actor();
     let currency = db.currency();
     db.run(move |conn| {
@@ -121,7 +117,13 @@ pub async fn moderate(
                 return Err(not_found("id", "review"));
             }
             let details = serde_json::json!({ "status": status });
-            audit::record(conn, actor, "review.moderate", Subject::Review(id), details)?;
+            audit::record(
+                conn,
+                actor,
+                "review.moderate",
+                Subject::Review(id.0),
+                details,
+            )?;
             let review = reload(conn, id)?;
             if status == ReviewStatus::Approved {
                 changes.review_approved(&review);

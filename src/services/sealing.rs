@@ -5,6 +5,7 @@
 use crate::db::models::{address, order};
 use crate::db::sealed::{self, SealedColumn};
 use crate::db::{Db, write_transaction};
+use crate::domain::ids::AddressId;
 use crate::error::AppError;
 
 /// Rows re-sealed per transaction.
@@ -34,7 +35,7 @@ pub fn rotate(db: &Db) -> anyhow::Result<Resealed> {
     })?;
     let pattern = keyring.current_like_pattern();
     let mut resealed = Resealed::default();
-    let mut after = 0;
+    let mut after = AddressId(0);
     loop {
         let done = db.run_blocking(|conn| {
             write_transaction(conn, |conn| {

@@ -7,13 +7,14 @@ use crate::db::DbConnection;
 use crate::db::schema::addresses;
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::address::PostalAddress;
+use crate::domain::ids::{AccountId, AddressId};
 
 /// An address row, opened: every column but the country is sealed at rest (`db::sealed`).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = addresses)]
 pub struct Address {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: AddressId,
+    pub user_id: AccountId,
     #[diesel(deserialize_as = Unsealed)]
     pub first_name: String,
     #[diesel(deserialize_as = Unsealed)]
@@ -84,7 +85,7 @@ impl<'a> From<&'a PostalAddress> for AddressColumns<'a> {
 /// Adds an address to an account.
 pub fn insert(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: AccountId,
     address: &PostalAddress,
     is_default: bool,
     now: NaiveDateTime,
@@ -104,8 +105,8 @@ pub fn insert(
 /// Replaces the parts of an address the account owns; `None` when it owns no such address.
 pub fn update(
     conn: &mut DbConnection,
-    user_id: i64,
-    id: i64,
+    user_id: AccountId,
+    id: AddressId,
     address: &PostalAddress,
     now: NaiveDateTime,
 ) -> QueryResult<Option<Address>> {
@@ -118,7 +119,7 @@ pub fn update(
 }
 
 /// Deletes an address the account owns; whether there was one.
-pub fn delete(conn: &mut DbConnection, user_id: i64, id: i64) -> QueryResult<bool> {
+pub fn delete(conn: &mut DbConnection, user_id: AccountId, id: AddressId) -> QueryResult<bool> {
     let deleted = diesel::delete(addresses::table.find(id))
         .filter(addresses::user_id.eq(user_id))
         .execute(conn)?;
@@ -129,8 +130,8 @@ pub fn delete(conn: &mut DbConnection, user_id: i64, id: i64) -> QueryResult<boo
 /// no such address.
 pub fn set_default(
     conn: &mut DbConnection,
-    user_id: i64,
-    id: i64,
+    user_id: AccountId,
+    id: AddressId,
     now: NaiveDateTime,
 ) -> QueryResult<Option<Address>> {
     diesel::update(addresses::table)
@@ -151,7 +152,7 @@ pub fn set_default(
 }
 
 /// How many addresses an account keeps.
-pub fn count_for_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<i64> {
+pub fn count_for_user(conn: &mut DbConnection, user_id: AccountId) -> QueryResult<i64> {
     addresses::table
         .filter(addresses::user_id.eq(user_id))
         .count()
@@ -168,7 +169,7 @@ pub fn for_users(conn: &mut DbConnection, user_ids: &[i64]) -> QueryResult<Vec<A
 }
 
 /// The addresses with these ids (in no particular order).
-pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Address>> {
+pub fn by_ids(conn: &mut DbConnection, ids: &[AddressId]) -> QueryResult<Vec<Address>> {
     addresses::table
         .filter(addresses::id.eq_any(ids))
         .select(Address::as_select())
@@ -181,9 +182,9 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Address>>
 pub fn not_sealed_by(
     conn: &mut DbConnection,
     sealed_pattern: &str,
-    after_id: i64,
+    after_id: AddressId,
     limit: i64,
-) -> QueryResult<Vec<i64>> {
+) -> QueryResult<Vec<AddressId>> {
     let pattern = sealed_pattern;
     addresses::table
         .filter(addresses::id.gt(after_id))

@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{cart_lines, carts, products, shipping_zones, variants};
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::ProductStatus;
-use crate::domain::ids::{ProductId, VariantId};
+use crate::domain::ids::{DiscountCodeId, ProductId, VariantId};
 use crate::on_backend;
 
 /// A cart row.
@@ -17,7 +17,7 @@ pub struct Cart {
     pub id: i64,
     pub token: String,
     pub user_id: Option<i64>,
-    pub discount_code_id: Option<i64>,
+    pub discount_code_id: Option<DiscountCodeId>,
     pub order_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -254,7 +254,7 @@ pub fn update(
     conn: &mut DbConnection,
     cart_id: i64,
     user_id: Option<i64>,
-    discount_code_id: Option<i64>,
+    discount_code_id: Option<DiscountCodeId>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(carts::table.find(cart_id))

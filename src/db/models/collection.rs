@@ -8,13 +8,14 @@ use crate::db::schema::{collection_products, collections, products};
 use crate::db::{DbConnection, MultiBackend, id_list_match};
 use crate::domain::catalog::{CatalogVisibility, ProductStatus};
 use crate::domain::feeds::RowWindow;
+use crate::domain::ids::{CollectionId, ProductId};
 use crate::{filter_ids, load_by_id_list, row_window};
 
 /// A collection row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = collections)]
 pub struct Collection {
-    pub id: i64,
+    pub id: CollectionId,
     pub title: String,
     pub slug: String,
     pub description: String,
@@ -38,7 +39,7 @@ pub struct CollectionFields {
 
 /// A position in a collection's product list: the member's position and its product id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct MemberKey(pub i32, pub i64);
+pub struct MemberKey(pub i32, pub ProductId);
 
 /// One window of a collection's products, in collection order (position, then product id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,9 +58,9 @@ pub struct MemberWindow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct Member {
     #[diesel(sql_type = BigInt)]
-    pub collection_id: i64,
+    pub collection_id: CollectionId,
     #[diesel(sql_type = BigInt)]
-    pub product_id: i64,
+    pub product_id: ProductId,
     #[diesel(sql_type = Integer)]
     pub position: i32,
 }
@@ -83,7 +84,7 @@ fn shown(visibility: CatalogVisibility) -> collections::BoxedQuery<'static, Mult
 /// The collections with these ids that `visibility` shows (in no particular order).
 pub fn by_ids(
     conn: &mut DbConnection,
-    ids: &[i64],
+    ids: &[CollectionId],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<Collection>> {
     let query = shown(visibility).select(Collection::as_select());
@@ -122,9 +123,9 @@ pub fn page(
 /// collection)` pairs.
 pub fn of_products(
     conn: &mut DbConnection,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     visibility: CatalogVisibility,
-) -> QueryResult<Vec<(i64, Collection)>> {
+) -> QueryResult<Vec<(ProductId, Collection)>> {
     let mut query = collection_products::table
         .inner_join(collections::table)
         .select((collection_products::product_id, Collection::as_select()))
@@ -141,7 +142,7 @@ pub fn insert(
     conn: &mut DbConnection,
     fields: &CollectionFields,
     now: NaiveDateTime,
-) -> QueryResult<i64> {
+) -> QueryResult<CollectionId> {
     diesel::insert_into(collections::table)
         .values((
             collections::title.eq(&fields.title),
@@ -158,7 +159,7 @@ pub fn insert(
 /// Writes a collection's fields; how many rows changed (0: no such collection).
 pub fn update(
     conn: &mut DbConnection,
-    id: i64,
+    id: CollectionId,
     fields: &CollectionFields,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -174,14 +175,14 @@ pub fn update(
 }
 
 /// Marks a collection changed (its members were).
-pub fn touch(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn touch(conn: &mut DbConnection, id: CollectionId, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(collections::table.find(id))
         .set(collections::updated_at.eq(now))
         .execute(conn)
 }
 
 /// Deletes a collection and its memberships; how many collections went (0 or 1).
-pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+pub fn delete(conn: &mut DbConnection, id: CollectionId) -> QueryResult<usize> {
     delete_members(conn, id, None)?;
     diesel::delete(collections::table.find(id)).execute(conn)
 }
@@ -189,7 +190,7 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
 /// Locks a collection's row until the transaction ends (PostgreSQL; an immediate SQLite
 /// transaction already holds the write lock), so that writers of its members take turns; the
 /// collection, if it exists.
-pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Collection>> {
+pub fn lock(conn: &mut DbConnection, id: CollectionId) -> QueryResult<Option<Collection>> {
     macro_rules! row {
         () => {
             collections::table.find(id).select(Collection::as_select())
@@ -205,7 +206,10 @@ pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Collection>>
 /// Of `product_ids`, the ones that exist, with their rows locked in id order until the
 /// transaction ends (PostgreSQL), so that two collections taking one product count its
 /// memberships one after the other.
-pub fn lock_products(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResult<Vec<i64>> {
+pub fn lock_products(
+    conn: &mut DbConnection,
+    product_ids: &[ProductId],
+) -> QueryResult<Vec<ProductId>> {
     let query = || {
         products::table
             .filter(products::id.eq_any(product_ids))
@@ -220,7 +224,10 @@ pub fn lock_products(conn: &mut DbConnection, product_ids: &[i64]) -> QueryResul
 }
 
 /// Every member's product id and position, in collection order.
-pub fn members(conn: &mut DbConnection, collection_id: i64) -> QueryResult<Vec<(i64, i32)>> {
+pub fn members(
+    conn: &mut DbConnection,
+    collection_id: CollectionId,
+) -> QueryResult<Vec<(ProductId, i32)>> {
     collection_products::table
         .filter(collection_products::collection_id.eq(collection_id))
         .select((
@@ -238,8 +245,8 @@ pub fn members(conn: &mut DbConnection, collection_id: i64) -> QueryResult<Vec<(
 /// left out.
 pub fn membership_counts(
     conn: &mut DbConnection,
-    product_ids: &[i64],
-) -> QueryResult<Vec<(i64, i64)>> {
+    product_ids: &[ProductId],
+) -> QueryResult<Vec<(ProductId, i64)>> {
     collection_products::table
         .filter(collection_products::product_id.eq_any(product_ids))
         .group_by(collection_products::product_id)
@@ -250,9 +257,9 @@ pub fn membership_counts(
 /// Adds `product_ids` to the collection at positions `first_position`, `first_position + 1`, …
 pub fn insert_members(
     conn: &mut DbConnection,
-    collection_id: i64,
+    collection_id: CollectionId,
     first_position: i32,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
 ) -> QueryResult<usize> {
     if product_ids.is_empty() {
         return Ok(0);
@@ -278,8 +285,8 @@ pub fn insert_members(
 /// Takes `product_ids` out of the collection (every member when `None`).
 pub fn delete_members(
     conn: &mut DbConnection,
-    collection_id: i64,
-    product_ids: Option<&[i64]>,
+    collection_id: CollectionId,
+    product_ids: Option<&[ProductId]>,
 ) -> QueryResult<usize> {
     let members =
         collection_products::table.filter(collection_products::collection_id.eq(collection_id));
@@ -295,7 +302,7 @@ pub fn delete_members(
 /// collection's members in window order (nearest-first when `from_end`).
 pub fn windows(
     conn: &mut DbConnection,
-    collection_ids: &[i64],
+    collection_ids: &[CollectionId],
     visibility: CatalogVisibility,
     window: &MemberWindow,
 ) -> QueryResult<Vec<Member>> {

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::discount_codes;
+use crate::domain::ids::DiscountCodeId;
 use crate::domain::paging::IdWindow;
 use crate::domain::pricing::DiscountType;
 use crate::{filter_ids, filter_like, newest_first_window};
@@ -14,7 +15,7 @@ use crate::{filter_ids, filter_like, newest_first_window};
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = discount_codes)]
 pub struct DiscountCode {
-    pub id: i64,
+    pub id: DiscountCodeId,
     pub code: String,
     pub kind: DiscountType,
     pub value: i64,
@@ -44,7 +45,7 @@ pub struct NewDiscountCode<'a> {
 }
 
 /// Inserts a code.
-pub fn insert(conn: &mut DbConnection, new: &NewDiscountCode<'_>) -> QueryResult<i64> {
+pub fn insert(conn: &mut DbConnection, new: &NewDiscountCode<'_>) -> QueryResult<DiscountCodeId> {
     diesel::insert_into(discount_codes::table)
         .values(new)
         .returning(discount_codes::id)
@@ -61,7 +62,7 @@ pub fn by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Discou
 }
 
 /// The code with this id.
-pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<DiscountCode>> {
+pub fn by_id(conn: &mut DbConnection, id: DiscountCodeId) -> QueryResult<Option<DiscountCode>> {
     discount_codes::table
         .find(id)
         .select(DiscountCode::as_select())
@@ -70,7 +71,7 @@ pub fn by_id(conn: &mut DbConnection, id: i64) -> QueryResult<Option<DiscountCod
 }
 
 /// The codes with these ids (in no particular order).
-pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<DiscountCode>> {
+pub fn by_ids(conn: &mut DbConnection, ids: &[DiscountCodeId]) -> QueryResult<Vec<DiscountCode>> {
     let query = discount_codes::table
         .select(DiscountCode::as_select())
         .into_boxed();
@@ -92,7 +93,7 @@ pub struct DiscountCodeRules {
 /// Writes a code's rules; whether the code exists.
 pub fn update_rules(
     conn: &mut DbConnection,
-    id: i64,
+    id: DiscountCodeId,
     rules: &DiscountCodeRules,
 ) -> QueryResult<bool> {
     let updated = diesel::update(discount_codes::table.find(id))
@@ -104,7 +105,7 @@ pub fn update_rules(
 /// Sets when a code was disabled (`None`: enabled); whether the code exists.
 pub fn set_disabled_at(
     conn: &mut DbConnection,
-    id: i64,
+    id: DiscountCodeId,
     at: Option<NaiveDateTime>,
 ) -> QueryResult<bool> {
     let updated = diesel::update(discount_codes::table.find(id))
@@ -177,7 +178,7 @@ pub fn page(
 /// Counts one use if the limit allows it and the code is enabled, in one conditional statement:
 /// concurrent checkouts can never use a code more often than its limit, nor after it was
 /// disabled. Whether it was counted.
-pub fn use_once(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+pub fn use_once(conn: &mut DbConnection, id: DiscountCodeId) -> QueryResult<bool> {
     let updated = diesel::update(discount_codes::table.find(id))
         .filter(discount_codes::disabled_at.is_null())
         .filter(

@@ -199,7 +199,7 @@ fn visible_statuses(visibility: CatalogVisibility) -> &'static [ProductStatus] {
 /// binds.)
 pub fn by_ids(
     conn: &mut DbConnection,
-    ids: &[i64],
+    ids: &[ProductId],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<ProductWithCategory>> {
     on_backend!(conn, |concrete| {

@@ -8,6 +8,7 @@ use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
 
 use crate::db::schema::{order_lines, orders, reviews, users};
 use crate::db::{DbConnection, id_list_match};
+use crate::domain::ids::{AccountId, ProductId, ReviewId};
 use crate::domain::paging::IdWindow;
 use crate::domain::reviews::ReviewStatus;
 use crate::load_by_id_list;
@@ -15,9 +16,9 @@ use crate::load_by_id_list;
 /// A review row with its author's names.
 #[derive(Debug, Clone, Queryable)]
 pub struct ReviewRow {
-    pub id: i64,
-    pub product_id: i64,
-    pub user_id: i64,
+    pub id: ReviewId,
+    pub product_id: ProductId,
+    pub user_id: AccountId,
     pub rating: i32,
     pub title: String,
     pub body: String,
@@ -59,14 +60,14 @@ const REVIEW_COLUMNS: ReviewColumns = (
 /// Inserts a review; its id.
 pub fn insert(
     conn: &mut DbConnection,
-    product_id: i64,
-    user_id: i64,
+    product_id: ProductId,
+    user_id: AccountId,
     rating: i32,
     title: &str,
     body: &str,
     verified_purchase: bool,
     now: NaiveDateTime,
-) -> QueryResult<i64> {
+) -> QueryResult<ReviewId> {
     diesel::insert_into(reviews::table)
         .values((
             reviews::product_id.eq(product_id),
@@ -87,8 +88,8 @@ pub fn insert(
 /// user has that review.
 pub fn update_own(
     conn: &mut DbConnection,
-    id: i64,
-    user_id: i64,
+    id: ReviewId,
+    user_id: AccountId,
     rating: i32,
     title: &str,
     body: &str,
@@ -110,7 +111,7 @@ pub fn update_own(
 /// Sets a review's moderation status. Whether it exists.
 pub fn set_status(
     conn: &mut DbConnection,
-    id: i64,
+    id: ReviewId,
     status: ReviewStatus,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
@@ -121,7 +122,7 @@ pub fn set_status(
 }
 
 /// The reviews with these ids.
-pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<ReviewRow>> {
+pub fn by_ids(conn: &mut DbConnection, ids: &[ReviewId]) -> QueryResult<Vec<ReviewRow>> {
     reviews::table
         .inner_join(users::table)
         .filter(reviews::id.eq_any(ids))
@@ -133,11 +134,11 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<ReviewRow
 #[derive(QueryableByName)]
 struct WindowRow {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    id: ReviewId,
     #[diesel(sql_type = BigInt)]
-    product_id: i64,
+    product_id: ProductId,
     #[diesel(sql_type = BigInt)]
-    user_id: i64,
+    user_id: AccountId,
     #[diesel(sql_type = Integer)]
     rating: i32,
     #[diesel(sql_type = Text)]
@@ -179,7 +180,7 @@ impl From<WindowRow> for ReviewRow {
 /// window order (nearest `before` first when `from_end`).
 pub fn approved_windows(
     conn: &mut DbConnection,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     window: &IdWindow,
 ) -> QueryResult<Vec<ReviewRow>> {
     let direction = if window.from_end { "ASC" } else { "DESC" };
@@ -234,8 +235,8 @@ pub fn with_status(
 /// has approved reviews, in one statement.
 pub fn ratings_of(
     conn: &mut DbConnection,
-    product_ids: &[i64],
-) -> QueryResult<Vec<(i64, i64, Option<i64>)>> {
+    product_ids: &[ProductId],
+) -> QueryResult<Vec<(ProductId, i64, Option<i64>)>> {
     reviews::table
         .filter(reviews::product_id.eq_any(product_ids))
         .filter(reviews::status.eq("APPROVED"))
@@ -249,7 +250,11 @@ pub fn ratings_of(
 }
 
 /// Whether the user has a paid or fulfilled order containing the product.
-pub fn has_purchased(conn: &mut DbConnection, user_id: i64, product_id: i64) -> QueryResult<bool> {
+pub fn has_purchased(
+    conn: &mut DbConnection,
+    user_id: AccountId,
+    product_id: ProductId,
+) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         order_lines::table
             .inner_join(orders::table)

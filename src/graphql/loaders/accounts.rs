@@ -69,12 +69,12 @@ impl Loader<AddressId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[AddressId]) -> LoadResult<AddressId, Address> {
-        let ids = raw_ids(keys);
+        let ids = keys.to_vec();
         let rows = self
             .db
             .run(move |conn| Ok(address::by_ids(conn, &ids)?))
             .await?;
-        Ok(rows.into_iter().map(|a| (AddressId(a.id), a)).collect())
+        Ok(rows.into_iter().map(|a| (a.id, a)).collect())
     }
 }
 
@@ -88,7 +88,7 @@ impl Loader<AddressesOf> for DbLoader {
             .db
             .run(move |conn| Ok(address::for_users(conn, &ids)?))
             .await?;
-        let owner = |a: &Address| Some(AddressesOf(AccountId(a.user_id)));
+        let owner = |a: &Address| Some(AddressesOf(a.user_id));
         Ok(group_by_key(keys, rows, owner, MAX_ADDRESSES_PER_ACCOUNT))
     }
 }

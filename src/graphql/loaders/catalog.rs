@@ -119,7 +119,7 @@ impl Loader<ProductId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[ProductId]) -> LoadResult<ProductId, ProductWithCategory> {
-        let ids = raw_ids(keys);
+        let ids = keys.to_vec();
         let visibility = self.visibility;
         let rows = self
             .db
@@ -234,20 +234,21 @@ impl Loader<CategoryProducts> for DbLoader {
 /// page. `split` gives a key's window and owner id, `join` makes the key back; `fetch` answers
 /// the rows of many owners as (owner id, row), in window order. Every key gets a page, empty if
 /// no row has it.
-pub(super) async fn load_windows<K, W, R, F>(
+pub(super) async fn load_windows<K, W, O, R, F>(
     db: &Db,
     keys: &[K],
-    split: impl Fn(&K) -> (W, i64),
-    join: impl Fn(W, i64) -> K,
+    split: impl Fn(&K) -> (W, O),
+    join: impl Fn(W, O) -> K,
     fetch: F,
 ) -> LoadResult<K, Vec<R>>
 where
     K: Clone + Eq + std::hash::Hash,
     W: Clone + Eq + std::hash::Hash + Send + 'static,
+    O: Send + 'static,
     R: Send + 'static,
-    F: Fn(&mut DbConnection, &[i64], &W) -> QueryResult<Vec<(i64, R)>> + Send + 'static,
+    F: Fn(&mut DbConnection, &[O], &W) -> QueryResult<Vec<(O, R)>> + Send + 'static,
 {
-    let mut windows: HashMap<W, Vec<i64>> = HashMap::new();
+    let mut windows: HashMap<W, Vec<O>> = HashMap::new();
     for key in keys {
         let (window, owner) = split(key);
         windows.entry(window).or_default().push(owner);

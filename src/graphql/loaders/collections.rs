@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 
-use super::catalog::{DbLoader, LoadResult, group_by_key, load_windows, raw_ids};
+use super::catalog::{DbLoader, LoadResult, group_by_key, load_windows};
 use crate::db::models::collection::{self, Collection, Member, MemberWindow};
 use crate::domain::bounds::MAX_COLLECTIONS_PER_PRODUCT;
 use crate::domain::ids::{CollectionId, ProductId};
@@ -29,13 +29,13 @@ impl Loader<CollectionId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[CollectionId]) -> LoadResult<CollectionId, Collection> {
-        let ids = raw_ids(keys);
+        let ids = keys.to_vec();
         let visibility = self.visibility;
         let rows = self
             .db
             .run(move |conn| Ok(collection::by_ids(conn, &ids, visibility)?))
             .await?;
-        Ok(rows.into_iter().map(|c| (CollectionId(c.id), c)).collect())
+        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
     }
 }
 
@@ -44,7 +44,7 @@ impl Loader<CollectionsOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[CollectionsOf]) -> LoadResult<CollectionsOf, Arc<[Collection]>> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let ids: Vec<ProductId> = keys.iter().map(|k| k.0).collect();
         let visibility = self.visibility;
         let rows = self
             .db
@@ -53,7 +53,7 @@ impl Loader<CollectionsOf> for DbLoader {
         let grouped = group_by_key(
             keys,
             rows,
-            |(product, _)| Some(CollectionsOf(ProductId(*product))),
+            |(product, _)| Some(CollectionsOf(*product)),
             MAX_COLLECTIONS_PER_PRODUCT,
         );
         Ok(grouped
@@ -72,11 +72,8 @@ impl Loader<CollectionMembers> for DbLoader {
         load_windows(
             &self.db,
             keys,
-            |key| (key.window, key.collection.0),
-            |window, collection| CollectionMembers {
-                collection: CollectionId(collection),
-                window,
-            },
+            |key| (key.window, key.collection),
+            |window, collection| CollectionMembers { collection, window },
             move |conn, collections, window| {
                 let members = collection::windows(conn, collections, visibility, window)?;
                 Ok(members.into_iter().map(|m| (m.collection_id, m)).collect())

@@ -3,7 +3,7 @@
 
 use async_graphql::dataloader::Loader;
 
-use super::catalog::{DbLoader, LoadResult, raw_ids};
+use super::catalog::{DbLoader, LoadResult};
 use crate::db::models::discount::{self, DiscountCode};
 use crate::domain::ids::DiscountCodeId;
 use crate::error::AppError;
@@ -13,14 +13,11 @@ impl Loader<DiscountCodeId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[DiscountCodeId]) -> LoadResult<DiscountCodeId, DiscountCode> {
-        let ids = raw_ids(keys);
+        let ids = keys.to_vec();
         let rows = self
             .db
             .run(move |conn| Ok(discount::by_ids(conn, &ids)?))
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|code| (DiscountCodeId(code.id), code))
-            .collect())
+        Ok(rows.into_iter().map(|code| (code.id, code)).collect())
     }
 }

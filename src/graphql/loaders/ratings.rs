@@ -29,15 +29,12 @@ impl Loader<ReviewId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[ReviewId]) -> LoadResult<ReviewId, ReviewRow> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let ids = keys.to_vec();
         let rows = self
             .db
             .run(move |conn| Ok(product_review::by_ids(conn, &ids)?))
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (ReviewId(row.id), row))
-            .collect())
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
 }
 
@@ -46,14 +43,14 @@ impl Loader<RatingOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[RatingOf]) -> LoadResult<RatingOf, (i64, i64)> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let ids: Vec<ProductId> = keys.iter().map(|k| k.0).collect();
         let rows = self
             .db
             .run(move |conn| Ok(product_review::ratings_of(conn, &ids)?))
             .await?;
         let mut ratings: HashMap<RatingOf, (i64, i64)> = rows
             .into_iter()
-            .map(|(product, count, sum)| (RatingOf(ProductId(product)), (count, sum.unwrap_or(0))))
+            .map(|(product, count, sum)| (RatingOf(product), (count, sum.unwrap_or(0))))
             .collect();
         for key in keys {
             ratings.entry(*key).or_insert((0, 0));
@@ -70,11 +67,8 @@ impl Loader<ReviewsPage> for DbLoader {
         load_windows(
             &self.db,
             keys,
-            |key| (key.window, key.product.0),
-            |window, product| ReviewsPage {
-                product: ProductId(product),
-                window,
-            },
+            |key| (key.window, key.product),
+            |window, product| ReviewsPage { product, window },
             |conn, products, window| {
                 let reviews = product_review::approved_windows(conn, products, window)?;
                 Ok(reviews.into_iter().map(|r| (r.product_id, r)).collect())

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::shipping::DeletePayload;
-use crate::domain::ids::CollectionId;
+use crate::domain::ids::{CollectionId, ProductId};
 use crate::domain::partners::Scope;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
@@ -62,11 +62,11 @@ fn collection_id(id: &ID) -> Result<CollectionId> {
 }
 
 /// The database ids of `ids`, global product ids given as `argument`.
-fn global_product_ids(argument: &str, ids: &[ID]) -> Result<Vec<i64>, AppError> {
+fn global_product_ids(argument: &str, ids: &[ID]) -> Result<Vec<ProductId>, AppError> {
     ids.iter()
         .enumerate()
         .map(|(index, id)| {
-            GlobalId::parse_kind(id, NodeKind::Product).map_err(|e| match e {
+            GlobalId::parse_as(id).map_err(|e| match e {
                 AppError::BadUserInput(message) => {
                     AppError::BadUserInput(format!("{argument}.{index}: {message}"))
                 }

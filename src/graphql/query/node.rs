@@ -87,9 +87,9 @@ pub(crate) async fn load_node(
                 return Ok(None);
             };
             let moderates = caller.is_staff_or(Scope::ReadProducts);
-            let own = caller.account_id() == Some(AccountId(review.user_id));
+            let own = caller.account_id() == Some(review.user_id);
             let shown = review.status == ReviewStatus::Approved;
-            let product = loader.load_one(ProductId(review.product_id)).await?;
+            let product = loader.load_one(review.product_id).await?;
             (moderates || own || (shown && product.is_some()))
                 .then(|| Node::Review(ReviewNode::from(review)))
         }

@@ -171,7 +171,7 @@ impl From<Address> for AddressNode {
 impl AddressNode {
     /// The account owning this address.
     pub fn owner(&self) -> AccountId {
-        AccountId(self.row.user_id)
+        self.row.user_id
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::product::ProductConnection;
 use crate::db::models::collection::{Collection, MemberKey, MemberWindow};
-use crate::domain::ids::{CollectionId, ProductId};
+use crate::domain::ids::ProductId;
 use crate::domain::paging::Page;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::loaders::{CollectionMembers, Loader};
@@ -76,7 +76,7 @@ impl CollectionNode {
     ) -> Result<ProductConnection> {
         let page = page_request::<MemberKey>(first, after, last, before)?;
         let key = CollectionMembers {
-            collection: CollectionId(self.row.id),
+            collection: self.row.id,
             window: MemberWindow {
                 after: page.after,
                 before: page.before,
@@ -87,26 +87,26 @@ impl CollectionNode {
         let loader = ctx.data::<Loader>()?;
         let members = loader.load_one(key).await?.unwrap_or_default();
         let page = page.into_page(members);
-        let cursors: HashMap<i64, MemberKey> = page
+        let cursors: HashMap<ProductId, MemberKey> = page
             .items
             .iter()
             .map(|member| (member.product_id, member.key()))
             .collect();
         let mut products = loader
-            .load_many(page.items.iter().map(|m| ProductId(m.product_id)))
+            .load_many(page.items.iter().map(|m| m.product_id))
             .await?;
         let page = Page {
             items: page
                 .items
                 .iter()
-                .filter_map(|member| products.remove(&ProductId(member.product_id)))
+                .filter_map(|member| products.remove(&member.product_id))
                 .collect(),
             has_previous: page.has_previous,
             has_next: page.has_next,
         };
         Ok(ProductConnection::from_page(page, |(product, _)| {
             cursors
-                .get(&product.id.0)
+                .get(&product.id)
                 .map(encode_cursor)
                 .unwrap_or_default()
         }))

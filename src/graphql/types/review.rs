@@ -4,7 +4,6 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::db::models::product_review::ReviewRow;
-use crate::domain::ids::ProductId;
 use crate::domain::reviews::author_name;
 use crate::graphql::ids::{GlobalId, NodeKind};
 use crate::graphql::types::ProductNode;
@@ -84,7 +83,7 @@ impl ReviewNode {
 
     /// The product reviewed; null when the caller may not see it (not active, for customers).
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<ProductNode>> {
-        visible_product(ctx, ProductId(self.0.product_id)).await
+        visible_product(ctx, self.0.product_id).await
     }
 }
 
