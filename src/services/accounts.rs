@@ -276,7 +276,7 @@ impl Accounts {
                 })
             })
             .await?;
-        tracing::info!(account = user_id, "account registered");
+        tracing::info!(account = user_id.0, "account registered");
         self.start_session(db, user_id).await
     }
 
@@ -323,11 +323,11 @@ impl Accounts {
         };
         self.throttle.record_success(&account_key, &keys).await;
         let session = self.start_session(db, user_id).await?;
-        tracing::info!(account = user_id, "signed in");
+        tracing::info!(account = user_id.0, "signed in");
         Ok(session)
     }
 
-    async fn start_session(&self, db: &Db, user_id: i64) -> AppResult<NewSession> {
+    async fn start_session(&self, db: &Db, user_id: AccountId) -> AppResult<NewSession> {
         let token = SecretToken::generate(SESSION_TOKEN_PREFIX);
         let token_hash = token.hash();
         let (ttl, now) = (self.session_ttl, now());
@@ -404,7 +404,7 @@ impl Accounts {
             AppError::Unauthenticated("the session token is invalid, expired or revoked".into())
         })?;
         let caller = AccountPrincipal {
-            account_id: AccountId(live.user_id),
+            account_id: live.user_id,
             role: live.role,
             session_id: live.session_id,
         };
@@ -427,7 +427,7 @@ impl Accounts {
     /// Ends every session of the caller's account, this one included; how many ended.
     pub async fn logout_all(&self, db: &Db, caller: AccountPrincipal) -> AppResult<usize> {
         db.run(move |conn| {
-            let ended = session::revoke_all(conn, caller.account_id.0, None, now())?;
+            let ended = session::revoke_all(conn, caller.account_id, None, now())?;
             Ok(ended)
         })
         .await
@@ -449,7 +449,7 @@ impl Accounts {
                 retry_after_secs: wait.as_secs_f64().ceil() as u64,
             });
         }
-        let id = caller.account_id.0;
+        let id = caller.account_id;
         let stored = db
             .run(move |conn| Ok(user::password_hash(conn, id)?))
             .await?;
@@ -476,7 +476,7 @@ impl Accounts {
             Ok(())
         })
         .await?;
-        tracing::info!(account = id, "password changed; other sessions ended");
+        tracing::info!(account = id.0, "password changed; other sessions ended");
         Ok(())
     }
 
@@ -525,7 +525,7 @@ impl Accounts {
                     token.expose(),
                 ),
             };
-            outbox.send_later(mail, "password reset", Some(account.id));
+            outbox.send_later(mail, "password reset", Some(account.id.0));
         });
         Ok(())
     }
@@ -564,7 +564,7 @@ impl Accounts {
                 })
             })
             .await?;
-        tracing::info!(account = user.id, adopted, "email verified");
+        tracing::info!(account = user.id.0, adopted, "email verified");
         Ok((user, adopted))
     }
 
@@ -576,7 +576,7 @@ impl Accounts {
     ) -> AppResult<User> {
         let verification = SecretToken::generate(VERIFICATION_TOKEN_PREFIX);
         let verification_hash = verification.hash();
-        let id = caller.account_id.0;
+        let id = caller.account_id;
         let (user, fresh) = db
             .run(move |conn| {
                 write_transaction(conn, |conn| {
@@ -620,7 +620,7 @@ impl Accounts {
             ),
         };
         self.outbox
-            .send_later(mail, "email verification", Some(user.id));
+            .send_later(mail, "email verification", Some(user.id.0));
     }
 
     /// Sets a new password with a reset token: the token is used up, every session of the
@@ -665,7 +665,7 @@ impl Accounts {
                 Ok(account)
             })
             .await?;
-        tracing::info!(account = account, "password reset; every session ended");
+        tracing::info!(account = account.0, "password reset; every session ended");
         Ok(())
     }
 
@@ -690,7 +690,7 @@ impl Accounts {
         if !problems.is_empty() {
             return Err(AppError::Rejected(problems));
         }
-        let id = caller.account_id.0;
+        let id = caller.account_id;
         let currency = db.currency();
         db.run(move |conn| {
             recorded_transaction(conn, currency, |conn, changes| {
@@ -728,11 +728,11 @@ impl Accounts {
                     // The administrators' rows first: two admins demoting each other at once are
                     // serialised here, and the second sees the first's change.
                     let admins = user::lock_with_role(conn, Role::Admin)?;
-                    let current = user::by_ids(conn, &[account.0])?.pop().ok_or_else(|| {
+                    let current = user::by_ids(conn, &[account])?.pop().ok_or_else(|| {
                         rejected(&["accountId"], RejectionCode::NotFound, "no such account")
                     })?;
                     let demoting_admin = current.role == Role::Admin && role != Role::Admin;
-                    if demoting_admin && admins.iter().all(|id| *id == account.0) {
+                    if demoting_admin && admins.iter().all(|id| *id == account) {
                         return Err(rejected(
                             &["role"],
                             RejectionCode::LastAdmin,
@@ -748,12 +748,12 @@ impl Accounts {
                         details,
                     )?;
                     changes.touch(Tracked::Users, account.0);
-                    Ok(user::set_role(conn, account.0, role, now())?)
+                    Ok(user::set_role(conn, account, role, now())?)
                 })?;
                 Ok(user)
             })
             .await?;
-        tracing::info!(account = user.id, role = %role, "role changed");
+        tracing::info!(account = user.id.0, role = %role, "role changed");
         Ok(user)
     }
 

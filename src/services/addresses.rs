@@ -37,7 +37,7 @@ pub async fn add(
     let user_id = owner.account_id;
     db.run(move |conn| {
         write_transaction(conn, |conn| {
-            if !user::lock(conn, user_id.0)? {
+            if !user::lock(conn, user_id)? {
                 return Err(not_found());
             }
             let count = address::count_for_user(conn, user_id)?;

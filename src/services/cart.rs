@@ -18,7 +18,7 @@ use crate::domain::address::{AddressParts, PostalAddress};
 use crate::domain::bounds::{MAX_CART_LINES, room_for};
 use crate::domain::catalog::ProductStatus;
 use crate::domain::delivery::{self, Delivery, Destination};
-use crate::domain::ids::VariantId;
+use crate::domain::ids::{AccountId, VariantId};
 use crate::domain::pricing::{
     DiscountKind, DiscountRules, DiscountType, LineAmount, MAX_LINE_QUANTITY, PricingPolicy,
     Totals, goods, totals,
@@ -225,9 +225,7 @@ pub fn load_for(conn: &mut DbConnection, caller: &Principal, token: &str) -> App
     };
     let (cart, shop_has_zones) = cart::by_token_with_zones(conn, token)?.ok_or_else(not_found)?;
     match cart.user_id {
-        Some(owner) if !caller.may_access_account(crate::domain::ids::AccountId(owner)) => {
-            Err(not_found())
-        }
+        Some(owner) if !caller.may_access_account(owner) => Err(not_found()),
         _ => Ok(LoadedCart {
             cart,
             shop_has_zones,
@@ -300,7 +298,7 @@ pub async fn create(
     let mut bytes = [0_u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
-    let owner = caller.account_id().map(|account| account.0);
+    let owner = caller.account_id();
     db.run(move |conn| {
         if lines.is_empty() {
             let cart = cart::insert(conn, &token, owner, now())?;
@@ -633,7 +631,11 @@ pub async fn select_delivery_option(
 /// lines move oldest first, and none past [`MAX_CART_LINES`]), or becomes it when there is
 /// none. The token of the customer's cart afterwards, if any; carts owned by someone else are
 /// left alone.
-pub async fn claim(db: &Db, user_id: i64, token: Option<String>) -> AppResult<Option<String>> {
+pub async fn claim(
+    db: &Db,
+    user_id: AccountId,
+    token: Option<String>,
+) -> AppResult<Option<String>> {
     db.run(move |conn| {
         write_transaction(conn, |conn| {
             let own = cart::open_of_user(conn, user_id)?;

@@ -351,7 +351,7 @@ fn place(
     let placed = order::insert(
         conn,
         &NewOrder {
-            user_id: cart.user_id.or(caller.account_id().map(|a| a.0)),
+            user_id: cart.user_id.or(caller.account_id()),
             email,
             status,
             currency,

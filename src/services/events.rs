@@ -199,7 +199,7 @@ impl Changes {
         let payload = account_payload(account);
         self.raise(
             EventType::CustomerCreated,
-            Subject::Account(account.id),
+            Subject::Account(account.id.0),
             &payload,
         );
     }

@@ -219,7 +219,7 @@ fn read_batch(conn: &mut DbConnection, options: &ExportOptions, after: i64) -> A
         }
         ExportKind::Customers => {
             let rows = export::accounts(conn, window)?;
-            lines(&rows, |a| a.id, AccountJson::new)
+            lines(&rows, |a| a.id.0, AccountJson::new)
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::accounts::Principal;
 use crate::domain::events::StockChangeReason;
 use crate::domain::feeds::{RowKey, RowSort, RowWindow};
-use crate::domain::ids::{AccountId, OrderId};
+use crate::domain::ids::OrderId;
 use crate::domain::orders::{OrderAction, OrderStatus};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::partners::Scope;
@@ -53,7 +53,7 @@ impl From<Principal> for OrderCaller {
 /// Whether `caller` may see `order`: staff, a partner with `read_orders`, its customer, or
 /// whoever holds its access token.
 pub fn may_see(order: &Order, caller: &OrderCaller) -> bool {
-    let owner = order.user_id.map(AccountId);
+    let owner = order.user_id;
     caller.principal.is_staff_or(Scope::ReadOrders)
         || caller.principal.has_scope(Scope::WriteOrders)
         || (owner.is_some() && owner == caller.principal.account_id())
@@ -154,8 +154,7 @@ pub async fn list(
         Some(
             caller
                 .account_id()
-                .ok_or_else(|| AppError::Unauthenticated("sign in to see your orders".into()))?
-                .0,
+                .ok_or_else(|| AppError::Unauthenticated("sign in to see your orders".into()))?,
         )
     };
     let (window, updated_since) = RowWindow::checked(query.sort, &page, query.updated_since)

@@ -454,7 +454,8 @@ impl TestApp {
     pub async fn account_with_role(&self, email: &str, role: &'static str) -> Account {
         let role: bazaar::domain::accounts::Role = role.parse().expect("a role");
         let account = self.register(email).await;
-        let id: i64 = account.id.rsplit('/').next().unwrap().parse().unwrap();
+        let id =
+            bazaar::domain::ids::AccountId(account.id.rsplit('/').next().unwrap().parse().unwrap());
         self.db
             .run(move |conn| {
                 Ok(bazaar::db::models::user::set_role(

@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{cart_lines, carts, products, shipping_zones, variants};
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::ProductStatus;
-use crate::domain::ids::{DiscountCodeId, ProductId, VariantId};
+use crate::domain::ids::{AccountId, DiscountCodeId, ProductId, VariantId};
 use crate::on_backend;
 
 /// A cart row.
@@ -16,7 +16,7 @@ use crate::on_backend;
 pub struct Cart {
     pub id: i64,
     pub token: String,
-    pub user_id: Option<i64>,
+    pub user_id: Option<AccountId>,
     pub discount_code_id: Option<DiscountCodeId>,
     pub order_id: Option<i64>,
     pub created_at: NaiveDateTime,
@@ -67,7 +67,7 @@ pub struct CartLineView {
 pub fn insert(
     conn: &mut DbConnection,
     token: &str,
-    user_id: Option<i64>,
+    user_id: Option<AccountId>,
     now: NaiveDateTime,
 ) -> QueryResult<Cart> {
     let row = (
@@ -108,7 +108,7 @@ pub fn by_token_with_zones(
 }
 
 /// The open (not checked out) cart of an account, the newest if several.
-pub fn open_of_user(conn: &mut DbConnection, user_id: i64) -> QueryResult<Option<Cart>> {
+pub fn open_of_user(conn: &mut DbConnection, user_id: AccountId) -> QueryResult<Option<Cart>> {
     carts::table
         .filter(carts::user_id.eq(user_id))
         .filter(carts::order_id.is_null())
@@ -253,7 +253,7 @@ pub fn remove_line(conn: &mut DbConnection, cart_id: i64, variant_id: i64) -> Qu
 pub fn update(
     conn: &mut DbConnection,
     cart_id: i64,
-    user_id: Option<i64>,
+    user_id: Option<AccountId>,
     discount_code_id: Option<DiscountCodeId>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {

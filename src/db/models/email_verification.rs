@@ -5,11 +5,12 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::email_verifications;
+use crate::domain::ids::AccountId;
 
 /// Stores a verification token for an account.
 pub fn insert(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: AccountId,
     token_hash: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
@@ -30,7 +31,7 @@ pub fn consume(
     conn: &mut DbConnection,
     token_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<i64>> {
+) -> QueryResult<Option<AccountId>> {
     diesel::update(email_verifications::table)
         .filter(email_verifications::token_hash.eq(token_hash))
         .filter(email_verifications::used_at.is_null())

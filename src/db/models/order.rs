@@ -15,7 +15,7 @@ use crate::db::schema::{order_events, order_lines, orders, payments, products, u
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::feeds::RowWindow;
-use crate::domain::ids::{ProductId, VariantId};
+use crate::domain::ids::{AccountId, ProductId, VariantId};
 use crate::domain::metadata::MetadataCondition;
 use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::domain::payments::{PaymentKind, PaymentStatus};
@@ -26,7 +26,7 @@ use crate::{on_backend, row_window};
 #[diesel(table_name = orders)]
 pub struct Order {
     pub id: i64,
-    pub user_id: Option<i64>,
+    pub user_id: Option<AccountId>,
     pub email: String,
     pub status: OrderStatus,
     pub currency: String,
@@ -61,7 +61,7 @@ pub struct Order {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = orders, treat_none_as_default_value = false)]
 pub struct NewOrder<'a> {
-    pub user_id: Option<i64>,
+    pub user_id: Option<AccountId>,
     pub email: &'a str,
     pub status: OrderStatus,
     pub currency: &'a str,
@@ -201,7 +201,7 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Order>> {
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
     /// Only this account's orders.
-    pub user_id: Option<i64>,
+    pub user_id: Option<AccountId>,
     /// Only orders in this status.
     pub status: Option<OrderStatus>,
     /// Only orders changed at or after this time.
@@ -293,13 +293,13 @@ pub fn page(
 }
 
 /// `(account, status, orders, sum of their totals)`: one account's orders in one status.
-pub type StatusTotals = (Option<i64>, String, i64, Option<i64>);
+pub type StatusTotals = (Option<AccountId>, String, i64, Option<i64>);
 
 /// The [`StatusTotals`] of each status of each account in `user_ids` that has orders in it, in
 /// one statement.
 pub fn totals_by_status_of(
     conn: &mut DbConnection,
-    user_ids: &[i64],
+    user_ids: &[AccountId],
 ) -> QueryResult<Vec<StatusTotals>> {
     use diesel::sql_types::{BigInt, Nullable};
     orders::table
@@ -491,7 +491,7 @@ pub fn claim_expired_unpaid(
 pub fn adopt_guest_orders(
     conn: &mut DbConnection,
     email: &str,
-    user_id: i64,
+    user_id: AccountId,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<i64>> {
     diesel::update(orders::table)

@@ -5,11 +5,12 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::password_resets;
+use crate::domain::ids::AccountId;
 
 /// Stores a reset token for an account.
 pub fn insert(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: AccountId,
     token_hash: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
@@ -30,7 +31,7 @@ pub fn consume(
     conn: &mut DbConnection,
     token_hash: &str,
     now: NaiveDateTime,
-) -> QueryResult<Option<i64>> {
+) -> QueryResult<Option<AccountId>> {
     diesel::update(password_resets::table)
         .filter(password_resets::token_hash.eq(token_hash))
         .filter(password_resets::used_at.is_null())
@@ -59,7 +60,7 @@ pub fn is_usable(
 /// Marks every unused token of an account used (after any password change).
 pub fn invalidate_all(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: AccountId,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(password_resets::table)

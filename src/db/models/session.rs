@@ -7,12 +7,13 @@ use diesel::prelude::*;
 use crate::db::schema::{sessions, users};
 use crate::db::{DbConnection, notices};
 use crate::domain::accounts::Role;
+use crate::domain::ids::AccountId;
 
 /// A live session and the role of its account.
 #[derive(Debug, Clone, Queryable)]
 pub struct LiveSession {
     pub session_id: i64,
-    pub user_id: i64,
+    pub user_id: AccountId,
     pub role: Role,
     pub last_used_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
@@ -21,7 +22,7 @@ pub struct LiveSession {
 /// Starts a session.
 pub fn insert(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: AccountId,
     token_hash: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
@@ -82,7 +83,7 @@ pub fn revoke(conn: &mut DbConnection, session_id: i64, now: NaiveDateTime) -> Q
 /// Ends every session of an account except `keep`.
 pub fn revoke_all(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: AccountId,
     keep: Option<i64>,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {

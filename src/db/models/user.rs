@@ -9,6 +9,7 @@ use crate::db::schema::users;
 use crate::db::{DbConnection, notices};
 use crate::domain::accounts::Role;
 use crate::domain::feeds::RowWindow;
+use crate::domain::ids::AccountId;
 use crate::domain::metadata::MetadataCondition;
 use crate::{filter_like, on_backend, row_window};
 
@@ -16,7 +17,7 @@ use crate::{filter_like, on_backend, row_window};
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: i64,
+    pub id: AccountId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -59,7 +60,7 @@ const USER_COLUMNS: UserColumns = (
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct Credentials {
-    pub id: i64,
+    pub id: AccountId,
     pub password_hash: String,
 }
 
@@ -97,7 +98,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<User> {
 
 /// The accounts with these ids (in no particular order). A static statement on the concrete
 /// connection (see `product::by_ids`).
-pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<User>> {
+pub fn by_ids(conn: &mut DbConnection, ids: &[AccountId]) -> QueryResult<Vec<User>> {
     on_backend!(conn, |concrete| users::table
         .filter(id_in(users::id, ids))
         .select(User::as_select())
@@ -126,7 +127,7 @@ pub fn credentials_by_email(
 }
 
 /// The password hash of an account.
-pub fn password_hash(conn: &mut DbConnection, id: i64) -> QueryResult<String> {
+pub fn password_hash(conn: &mut DbConnection, id: AccountId) -> QueryResult<String> {
     users::table
         .find(id)
         .select(users::password_hash)
@@ -136,7 +137,7 @@ pub fn password_hash(conn: &mut DbConnection, id: i64) -> QueryResult<String> {
 /// Replaces an account's password hash.
 pub fn set_password_hash(
     conn: &mut DbConnection,
-    id: i64,
+    id: AccountId,
     hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -149,7 +150,7 @@ pub fn set_password_hash(
 /// Changes an account's names.
 pub fn update_profile(
     conn: &mut DbConnection,
-    id: i64,
+    id: AccountId,
     changes: &ProfileChanges<'_>,
 ) -> QueryResult<User> {
     diesel::update(users::table.find(id))
@@ -161,7 +162,7 @@ pub fn update_profile(
 /// Changes an account's role.
 pub fn set_role(
     conn: &mut DbConnection,
-    id: i64,
+    id: AccountId,
     role: Role,
     now: NaiveDateTime,
 ) -> QueryResult<User> {
@@ -175,7 +176,7 @@ pub fn set_role(
 /// The ids of the accounts with `role`, their rows locked until the transaction ends
 /// (PostgreSQL: `FOR UPDATE`, which waits for a concurrent role change and then sees its result;
 /// SQLite: the write transaction already holds the database). Call inside a write transaction.
-pub fn lock_with_role(conn: &mut DbConnection, role: Role) -> QueryResult<Vec<i64>> {
+pub fn lock_with_role(conn: &mut DbConnection, role: Role) -> QueryResult<Vec<AccountId>> {
     let with_role = users::table.filter(users::role.eq(role)).select(users::id);
     match conn {
         DbConnection::Sqlite(c) => with_role.load(c),
@@ -187,9 +188,9 @@ pub fn lock_with_role(conn: &mut DbConnection, role: Role) -> QueryResult<Vec<i6
 /// Locks one account's row until the transaction ends (`FOR UPDATE` on PostgreSQL; SQLite's
 /// writing transactions are serialised already), so that checks made on what the account owns
 /// (how many addresses) hold until the transaction commits. False when there is no such account.
-pub fn lock(conn: &mut DbConnection, id: i64) -> QueryResult<bool> {
+pub fn lock(conn: &mut DbConnection, id: AccountId) -> QueryResult<bool> {
     let account = users::table.filter(users::id.eq(id)).select(users::id);
-    let found: Option<i64> = match conn {
+    let found: Option<AccountId> = match conn {
         DbConnection::Sqlite(c) => account.first(c).optional()?,
         #[cfg(feature = "postgres")]
         DbConnection::Pg(c) => account.for_update().first(c).optional()?,
@@ -233,7 +234,7 @@ pub fn page(
 /// Records that the account's owner proved they read its email.
 pub fn mark_email_verified(
     conn: &mut DbConnection,
-    id: i64,
+    id: AccountId,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::update(users::table.find(id))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 
-use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
+use super::catalog::{DbLoader, LoadResult, group_by_key};
 use crate::db::models::address::{self, Address};
 use crate::db::models::order;
 use crate::db::models::user::{self, User};
@@ -25,7 +25,7 @@ impl Loader<OrderStatsOf> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[OrderStatsOf]) -> LoadResult<OrderStatsOf, CustomerOrderStats> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+        let ids: Vec<AccountId> = keys.iter().map(|k| k.0).collect();
         let rows = self
             .db
             .run(move |conn| Ok(order::totals_by_status_of(conn, &ids)?))
@@ -38,7 +38,7 @@ impl Loader<OrderStatsOf> for DbLoader {
             let (Some(user_id), Ok(status)) = (user_id, status.parse::<OrderStatus>()) else {
                 continue;
             };
-            if let Some(entry) = stats.get_mut(&OrderStatsOf(AccountId(user_id))) {
+            if let Some(entry) = stats.get_mut(&OrderStatsOf(user_id)) {
                 entry.add(status, orders, total.unwrap_or(0));
             }
         }
@@ -55,12 +55,12 @@ impl Loader<AccountId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[AccountId]) -> LoadResult<AccountId, User> {
-        let ids = raw_ids(keys);
+        let ids = keys.to_vec();
         let rows = self
             .db
             .run(move |conn| Ok(user::by_ids(conn, &ids)?))
             .await?;
-        Ok(rows.into_iter().map(|u| (AccountId(u.id), u)).collect())
+        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
     }
 }
 

@@ -217,7 +217,7 @@ impl AccountMutation {
             Ok(session) => {
                 let pricing = ctx.shop()?.pricing;
                 let owner = Principal::Account(AccountPrincipal {
-                    account_id: AccountId(session.user.id),
+                    account_id: session.user.id,
                     role: session.user.role,
                     session_id: 0,
                 });

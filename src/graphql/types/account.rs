@@ -58,7 +58,7 @@ impl AccountNode {
         )]
         private: bool,
     ) -> Result<Vec<MetadataItem>> {
-        metadata_of(ctx, MetadataOwner::Account(AccountId(self.row.id)), private).await
+        metadata_of(ctx, MetadataOwner::Account(self.row.id), private).await
     }
 
     /// The metadata value under `key`; null when there is none (see `metadata`).
@@ -72,13 +72,7 @@ impl AccountNode {
         )]
         private: bool,
     ) -> Result<Option<String>> {
-        metafield_of(
-            ctx,
-            MetadataOwner::Account(AccountId(self.row.id)),
-            private,
-            &key,
-        )
-        .await
+        metafield_of(ctx, MetadataOwner::Account(self.row.id), private, &key).await
     }
 
     /// Sign-in email, normalised (trimmed, lower-case).
@@ -133,14 +127,14 @@ impl AccountNode {
     /// The account's address book, oldest first. At most 20.
     async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<AddressNode>> {
         let loader = ctx.data::<Loader>()?;
-        let addresses = loader.load_one(AddressesOf(AccountId(self.row.id))).await?;
+        let addresses = loader.load_one(AddressesOf(self.row.id)).await?;
         Ok(each_row(addresses).map(AddressNode::from).collect())
     }
 
     /// The default address (for shipping and billing), if one is set.
     async fn default_address(&self, ctx: &Context<'_>) -> Result<Option<AddressNode>> {
         let loader = ctx.data::<Loader>()?;
-        let addresses = loader.load_one(AddressesOf(AccountId(self.row.id))).await?;
+        let addresses = loader.load_one(AddressesOf(self.row.id)).await?;
         Ok(each_row(addresses)
             .find(|a| a.is_default)
             .map(AddressNode::from))
@@ -150,9 +144,7 @@ impl AccountNode {
 impl AccountNode {
     async fn order_stats(&self, ctx: &Context<'_>) -> Result<CustomerOrderStats> {
         let loader = ctx.data::<Loader>()?;
-        let stats = loader
-            .load_one(OrderStatsOf(AccountId(self.row.id)))
-            .await?;
+        let stats = loader.load_one(OrderStatsOf(self.row.id)).await?;
         Ok(stats.unwrap_or_default())
     }
 }

@@ -11,7 +11,7 @@ use crate::db::models::payment::Payment;
 use crate::db::models::user::User;
 use crate::domain::bounds::MAX_CART_LINES;
 use crate::domain::fulfillments::MAX_FULFILLMENTS_PER_ORDER;
-use crate::domain::ids::{AccountId, OrderId};
+use crate::domain::ids::OrderId;
 use crate::domain::metadata::MetadataOwner;
 use crate::domain::money::Currency;
 use crate::domain::orders::order_number;
@@ -162,10 +162,7 @@ impl OrderNode {
             return Ok(Some(AccountNode::from(customer.clone())));
         }
         let loader = ctx.data::<Loader>()?;
-        Ok(loader
-            .load_one(AccountId(user_id))
-            .await?
-            .map(AccountNode::from))
+        Ok(loader.load_one(user_id).await?.map(AccountNode::from))
     }
 
     /// What was bought, at the prices of the moment it was bought. At most 50: an order has as
