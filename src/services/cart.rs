@@ -155,8 +155,8 @@ pub struct Priced {
 
 /// Prices a cart's `lines` with `discount` (if it applies at `at`), for its destination: the
 /// delivery options of the zone serving it (or the shop's default shipping when it has no zone:
-/// `shop_has_zones`) and the tax rates there. No statement without a shipping address, three
-/// with one.
+/// `shop_has_zones`) and the tax rates there. No statement without a shipping address; with
+/// one, three (two when no zone serves it).
 pub fn price(
     conn: &mut DbConnection,
     cart: &Cart,
