@@ -146,8 +146,8 @@ impl OrderAction {
 }
 
 /// The number customers see: `#1001` for the first order.
-pub fn order_number(id: i64) -> String {
-    format!("#{}", ORDER_NUMBER_OFFSET + id)
+pub fn order_number(id: impl Into<i64>) -> String {
+    format!("#{}", ORDER_NUMBER_OFFSET + id.into())
 }
 
 /// A customer's orders in two figures, as staff see them beside the account.

@@ -72,7 +72,7 @@ impl CheckoutServices {
             ),
         };
         self.outbox
-            .send_later(mail, "order confirmation", Some(order.id));
+            .send_later(mail, "order confirmation", Some(order.id.0));
     }
 }
 
@@ -417,7 +417,11 @@ fn place(
     order::insert_lines(conn, &order_lines)?;
     let snapshot: Vec<LineSnapshot<'_>> = order_lines.iter().map(LineSnapshot::from).collect();
     let payload = order_payload(&placed, &snapshot, changes.currency());
-    changes.raise(EventType::OrderCreated, Subject::Order(order_id), &payload);
+    changes.raise(
+        EventType::OrderCreated,
+        Subject::Order(order_id.0),
+        &payload,
+    );
     order::insert_event(
         conn,
         order_id,

@@ -21,7 +21,7 @@ use crate::db::{Db, DbConnection, write_transaction};
 use crate::domain::accounts::{Principal, Role};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::events::{EventType, StockChangeReason, Subject, redact_order};
-use crate::domain::ids::{ProductId, VariantId, global_id};
+use crate::domain::ids::{OrderId, ProductId, VariantId, global_id};
 use crate::domain::money::Currency;
 use crate::domain::orders::{OrderStatus, order_number};
 use crate::domain::paging::{Page, PageRequest};
@@ -126,7 +126,7 @@ impl Changes {
         &mut self,
         conn: &mut DbConnection,
         kind: EventType,
-        order_id: i64,
+        order_id: OrderId,
     ) -> AppResult<()> {
         let order = crate::db::models::order::by_ids(conn, &[order_id])?
             .pop()
@@ -135,7 +135,7 @@ impl Changes {
         let snapshot: Vec<LineSnapshot<'_>> = lines.iter().map(LineSnapshot::from).collect();
         let mut payload = order_payload(&order, &snapshot, self.currency);
         payload["fulfillments"] = fulfillments_payload(conn, &order, &lines)?;
-        self.raise(kind, Subject::Order(order_id), &payload);
+        self.raise(kind, Subject::Order(order_id.0), &payload);
         Ok(())
     }
 
@@ -257,7 +257,7 @@ pub struct StockChange<'a> {
     pub before: i32,
     pub after: i32,
     pub reason: StockChangeReason,
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
 }
 
 /// Runs `work` in a writing transaction (see [`write_transaction`]) with a [`Changes`]

@@ -201,8 +201,8 @@ fn read_batch(conn: &mut DbConnection, options: &ExportOptions, after: i64) -> A
         }
         ExportKind::Orders => {
             let rows = export::orders(conn, window)?;
-            let ids: Vec<i64> = rows.iter().map(|o| o.id).collect();
-            let mut lines_of: HashMap<i64, Vec<OrderLine>> = HashMap::new();
+            let ids: Vec<crate::domain::ids::OrderId> = rows.iter().map(|o| o.id).collect();
+            let mut lines_of: HashMap<crate::domain::ids::OrderId, Vec<OrderLine>> = HashMap::new();
             if !ids.is_empty() {
                 for line in order::lines_of(conn, &ids)? {
                     lines_of.entry(line.order_id).or_default().push(line);
@@ -210,7 +210,7 @@ fn read_batch(conn: &mut DbConnection, options: &ExportOptions, after: i64) -> A
             }
             lines(
                 &rows,
-                |o| o.id,
+                |o| o.id.0,
                 |o| {
                     let order_lines = lines_of.get(&o.id).map_or(&[][..], Vec::as_slice);
                     OrderJson::new(o, order_lines, options)

@@ -50,7 +50,7 @@ fn rejected(field: &[&str], code: RejectionCode, message: impl Into<String>) -> 
 pub async fn create(
     db: &Db,
     caller: OrderCaller,
-    OrderId(order_id): OrderId,
+    order_id: OrderId,
     request: FulfillmentRequest,
 ) -> AppResult<(Order, FulfillmentWithLines)> {
     if !caller.principal.is_staff_or(Scope::WriteOrders) {
@@ -133,7 +133,7 @@ pub async fn create(
                 conn,
                 actor,
                 "order.fulfill",
-                Subject::Order(order_id),
+                Subject::Order(order_id.0),
                 details,
             )?;
             Ok((load_visible(conn, &caller, order_id)?, made))
@@ -146,7 +146,7 @@ pub async fn create(
 pub async fn add_note(
     db: &Db,
     caller: OrderCaller,
-    OrderId(order_id): OrderId,
+    order_id: OrderId,
     body: String,
 ) -> AppResult<(Order, OrderNote)> {
     if !caller.principal.is_staff_or(Scope::WriteOrders) {
@@ -160,7 +160,7 @@ pub async fn add_note(
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
-            if !lock_owner(conn, MetadataOwner::Order(OrderId(order_id)))? {
+            if !lock_owner(conn, MetadataOwner::Order(order_id))? {
                 return Err(rejected(&["id"], RejectionCode::NotFound, "no such order"));
             }
             room_for(

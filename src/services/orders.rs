@@ -64,7 +64,11 @@ pub fn may_see(order: &Order, caller: &OrderCaller) -> bool {
 
 /// The order `id` if `caller` may see it; `NOT_FOUND` (a user error) otherwise, and
 /// `UNAUTHENTICATED` for an anonymous caller without an access token.
-pub fn load_visible(conn: &mut DbConnection, caller: &OrderCaller, id: i64) -> AppResult<Order> {
+pub fn load_visible(
+    conn: &mut DbConnection,
+    caller: &OrderCaller,
+    id: OrderId,
+) -> AppResult<Order> {
     if caller.principal == Principal::Anonymous && caller.access_token.is_none() {
         return Err(AppError::Unauthenticated(
             "sign in, or send the order's access token".into(),
@@ -171,7 +175,7 @@ pub async fn list(
         .run(move |conn| {
             let rows = order::page(conn, &filter, &window, with.customers)?;
             // The page holds the first `page_size` rows; the one beyond only says there is more.
-            let ids: Vec<i64> = rows.iter().take(page_size).map(|(o, _)| o.id).collect();
+            let ids: Vec<OrderId> = rows.iter().take(page_size).map(|(o, _)| o.id).collect();
             let lines = match with.lines {
                 Some(LineDetail::Plain) if !ids.is_empty() => {
                     PageLines::Plain(order::lines_of(conn, &ids)?)
@@ -193,7 +197,7 @@ pub async fn list(
 /// Cancels an unpaid order, with its event and its stock and discount use given back: its
 /// customer's, a guest's with the order's access token, or anyone's for staff and keys with
 /// `WRITE_ORDERS` (recorded in the audit log).
-pub async fn cancel(db: &Db, caller: OrderCaller, OrderId(id): OrderId) -> AppResult<Order> {
+pub async fn cancel(db: &Db, caller: OrderCaller, id: OrderId) -> AppResult<Order> {
     let currency = db.currency();
     db.run(move |conn| {
         recorded_transaction(conn, currency, |conn, changes| {
@@ -207,7 +211,7 @@ pub async fn cancel(db: &Db, caller: OrderCaller, OrderId(id): OrderId) -> AppRe
             apply_action(conn, changes, actor, &current, action, "")?;
             if staff_work {
                 let details = serde_json::json!({ "status": [current.status, action.event()] });
-                audit::record(conn, actor, "order.status", Subject::Order(id), details)?;
+                audit::record(conn, actor, "order.status", Subject::Order(id.0), details)?;
             }
             load_visible(conn, &caller, id)
         })

@@ -313,7 +313,7 @@ pub fn seed_shoppers_blocking(conn: &mut DbConnection, scale: u32) -> AppResult<
                 lines.push((
                     lines.len() as i64 + 1,
                     NewOrderLine {
-                        order_id,
+                        order_id: crate::domain::ids::OrderId(order_id),
                         variant_id: Some(*variant_id),
                         product_id: Some(*product_id),
                         product_name: name.clone(),

@@ -29,7 +29,7 @@ fn request(payment_method: &str, key: &str) -> ChargeRequest {
         currency: "USD".into(),
         payment_method: payment_method.into(),
         idempotency_key: key.into(),
-        order_id: 7,
+        order_id: bazaar::domain::ids::OrderId(7),
         payment_id: 42,
     }
 }

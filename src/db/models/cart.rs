@@ -7,7 +7,7 @@ use crate::db::DbConnection;
 use crate::db::schema::{cart_lines, carts, products, shipping_zones, variants};
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::ProductStatus;
-use crate::domain::ids::{AccountId, DiscountCodeId, ProductId, VariantId};
+use crate::domain::ids::{AccountId, DiscountCodeId, OrderId, ProductId, VariantId};
 use crate::on_backend;
 
 /// A cart row.
@@ -18,7 +18,7 @@ pub struct Cart {
     pub token: String,
     pub user_id: Option<AccountId>,
     pub discount_code_id: Option<DiscountCodeId>,
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     /// Where the confirmation goes; empty until the buyer says.
@@ -294,7 +294,7 @@ pub fn set_shipping_method(
 }
 
 /// Marks a cart checked out as `order_id`, unless it already was. Whether it was marked.
-pub fn complete(conn: &mut DbConnection, cart_id: i64, order_id: i64) -> QueryResult<bool> {
+pub fn complete(conn: &mut DbConnection, cart_id: i64, order_id: OrderId) -> QueryResult<bool> {
     let updated = diesel::update(carts::table.find(cart_id))
         .filter(carts::order_id.is_null())
         .set(carts::order_id.eq(order_id))

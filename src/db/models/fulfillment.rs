@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::db::schema::{fulfillment_lines, fulfillments, order_lines, order_notes, orders};
 use crate::domain::fulfillments::{Shipment, Tracking};
+use crate::domain::ids::OrderId;
 use crate::domain::orders::OrderStatus;
 
 /// A part of an order shipped together.
@@ -16,7 +17,7 @@ use crate::domain::orders::OrderStatus;
 #[diesel(table_name = fulfillments)]
 pub struct Fulfillment {
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub carrier: String,
     pub tracking_number: String,
     pub tracking_url: Option<String>,
@@ -38,7 +39,7 @@ pub struct FulfillmentLine {
 #[diesel(table_name = order_notes)]
 pub struct OrderNote {
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub author_id: Option<i64>,
     pub app_id: Option<i64>,
     pub body: String,
@@ -49,7 +50,7 @@ pub struct OrderNote {
 /// it is still paid: the fulfilments of one order are made one at a time. Whether it is.
 pub fn lock_if_paid(
     conn: &mut DbConnection,
-    order_id: i64,
+    order_id: OrderId,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(orders::table.find(order_id))
@@ -60,7 +61,7 @@ pub fn lock_if_paid(
 }
 
 /// How many fulfilments the order has.
-pub fn count_of_order(conn: &mut DbConnection, order_id: i64) -> QueryResult<i64> {
+pub fn count_of_order(conn: &mut DbConnection, order_id: OrderId) -> QueryResult<i64> {
     fulfillments::table
         .filter(fulfillments::order_id.eq(order_id))
         .count()
@@ -72,7 +73,7 @@ pub fn count_of_order(conn: &mut DbConnection, order_id: i64) -> QueryResult<i64
 /// units left than the shipment takes (a change since they were read): roll back then.
 pub fn insert(
     conn: &mut DbConnection,
-    order_id: i64,
+    order_id: OrderId,
     shipment: &Shipment,
     tracking: &Tracking,
     now: NaiveDateTime,
@@ -118,7 +119,7 @@ pub fn insert(
 }
 
 /// The fulfilments of every order in `order_ids`, oldest first.
-pub fn of_orders(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<Fulfillment>> {
+pub fn of_orders(conn: &mut DbConnection, order_ids: &[OrderId]) -> QueryResult<Vec<Fulfillment>> {
     fulfillments::table
         .filter(fulfillments::order_id.eq_any(order_ids))
         .order_by((fulfillments::order_id, fulfillments::id))
@@ -139,7 +140,7 @@ pub fn lines_of(
 }
 
 /// How many notes the order has.
-pub fn count_notes(conn: &mut DbConnection, order_id: i64) -> QueryResult<i64> {
+pub fn count_notes(conn: &mut DbConnection, order_id: OrderId) -> QueryResult<i64> {
     order_notes::table
         .filter(order_notes::order_id.eq(order_id))
         .count()
@@ -149,7 +150,7 @@ pub fn count_notes(conn: &mut DbConnection, order_id: i64) -> QueryResult<i64> {
 /// Adds a note to an order, by a staff account or a partner app; the row as stored.
 pub fn insert_note(
     conn: &mut DbConnection,
-    order_id: i64,
+    order_id: OrderId,
     author_id: Option<i64>,
     app_id: Option<i64>,
     body: &str,
@@ -168,7 +169,7 @@ pub fn insert_note(
 }
 
 /// The notes of every order in `order_ids`, oldest first.
-pub fn notes_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<OrderNote>> {
+pub fn notes_of(conn: &mut DbConnection, order_ids: &[OrderId]) -> QueryResult<Vec<OrderNote>> {
     order_notes::table
         .filter(order_notes::order_id.eq_any(order_ids))
         .order_by((order_notes::order_id, order_notes::id))
@@ -183,7 +184,7 @@ pub type FulfillmentWithLines = (Fulfillment, Vec<FulfillmentLine>);
 /// statements, none when `order_ids` is empty.
 pub fn with_lines_of_orders(
     conn: &mut DbConnection,
-    order_ids: &[i64],
+    order_ids: &[OrderId],
 ) -> QueryResult<Vec<FulfillmentWithLines>> {
     if order_ids.is_empty() {
         return Ok(Vec::new());

@@ -15,7 +15,7 @@ use crate::db::schema::{order_events, order_lines, orders, payments, products, u
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::feeds::RowWindow;
-use crate::domain::ids::{AccountId, ProductId, VariantId};
+use crate::domain::ids::{AccountId, OrderId, ProductId, VariantId};
 use crate::domain::metadata::MetadataCondition;
 use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::domain::payments::{PaymentKind, PaymentStatus};
@@ -25,7 +25,7 @@ use crate::{on_backend, row_window};
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = orders)]
 pub struct Order {
-    pub id: i64,
+    pub id: OrderId,
     pub user_id: Option<AccountId>,
     pub email: String,
     pub status: OrderStatus,
@@ -90,7 +90,7 @@ pub struct NewOrder<'a> {
 #[diesel(table_name = order_lines)]
 pub struct OrderLine {
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub variant_id: Option<VariantId>,
     pub product_id: Option<ProductId>,
     pub product_name: String,
@@ -107,7 +107,7 @@ pub struct OrderLine {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = order_lines, treat_none_as_default_value = false)]
 pub struct NewOrderLine {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub variant_id: Option<VariantId>,
     pub product_id: Option<ProductId>,
     pub product_name: String,
@@ -123,7 +123,7 @@ pub struct NewOrderLine {
 #[diesel(table_name = order_events)]
 pub struct OrderEvent {
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub kind: OrderEventType,
     pub from_status: Option<OrderStatus>,
     pub to_status: OrderStatus,
@@ -157,7 +157,7 @@ pub fn insert_lines(conn: &mut DbConnection, lines: &[NewOrderLine]) -> QueryRes
 /// Records an event (`note`: why, when it is not plain; may be empty).
 pub fn insert_event(
     conn: &mut DbConnection,
-    order_id: i64,
+    order_id: OrderId,
     kind: OrderEventType,
     from: Option<OrderStatus>,
     to: OrderStatus,
@@ -190,7 +190,7 @@ pub fn by_idempotency_key(conn: &mut DbConnection, key: &str) -> QueryResult<Opt
 
 /// The orders with these ids (in no particular order). A static statement on the concrete
 /// connection (see `product::by_ids`).
-pub fn by_ids(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Order>> {
+pub fn by_ids(conn: &mut DbConnection, ids: &[OrderId]) -> QueryResult<Vec<Order>> {
     on_backend!(conn, |concrete| orders::table
         .filter(id_in(orders::id, ids))
         .select(Order::as_select())
@@ -214,7 +214,7 @@ pub struct OrderFilter {
 #[derive(Debug, Clone, Default)]
 pub struct OrderSearch {
     /// Only the order with this id (from its number).
-    pub id: Option<i64>,
+    pub id: Option<OrderId>,
     /// Only orders placed with this email address (normalised: trimmed, lower case).
     pub email: Option<String>,
     /// Only orders placed at or after this time.
@@ -316,7 +316,7 @@ pub fn totals_by_status_of(
 }
 
 /// The lines of every order in `order_ids`.
-pub fn lines_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<OrderLine>> {
+pub fn lines_of(conn: &mut DbConnection, order_ids: &[OrderId]) -> QueryResult<Vec<OrderLine>> {
     order_lines::table
         .filter(order_lines::order_id.eq_any(order_ids))
         .order_by((order_lines::order_id, order_lines::id))
@@ -333,7 +333,7 @@ pub type LineWithVariant = (OrderLine, Option<Arc<VariantWithProduct>>);
 /// statement for lines whose variants are asked for too.
 pub fn lines_with_variants_of(
     conn: &mut DbConnection,
-    order_ids: &[i64],
+    order_ids: &[OrderId],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<LineWithVariant>> {
     // A static statement on the concrete connection (see `product::by_ids`).
@@ -361,7 +361,7 @@ pub fn lines_with_variants_of(
 }
 
 /// The events of every order in `order_ids`, oldest first.
-pub fn events_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<OrderEvent>> {
+pub fn events_of(conn: &mut DbConnection, order_ids: &[OrderId]) -> QueryResult<Vec<OrderEvent>> {
     order_events::table
         .filter(order_events::order_id.eq_any(order_ids))
         .order_by((order_events::order_id, order_events::id))
@@ -372,7 +372,7 @@ pub fn events_of(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<
 /// Moves an order from `from` to `to` if it is still in `from`. Whether it moved.
 pub fn transition(
     conn: &mut DbConnection,
-    order_id: i64,
+    order_id: OrderId,
     from: OrderStatus,
     to: OrderStatus,
     now: NaiveDateTime,
@@ -430,7 +430,11 @@ pub fn by_access_token_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<
 }
 
 /// Marks an order changed at `now` (a change beside its status: a partial refund).
-pub fn mark_changed(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+pub fn mark_changed(
+    conn: &mut DbConnection,
+    order_id: OrderId,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(orders::table.find(order_id))
         .set(orders::updated_at.eq(now))
         .execute(conn)?;
@@ -441,7 +445,7 @@ pub fn mark_changed(conn: &mut DbConnection, order_id: i64, now: NaiveDateTime) 
 /// settling waits here, and a claim made after it sees the order paid). Whether it waits.
 pub fn lock_if_unpaid(
     conn: &mut DbConnection,
-    order_id: i64,
+    order_id: OrderId,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let updated = diesel::update(orders::table.find(order_id))

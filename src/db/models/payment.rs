@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::schema::{payments, provider_events};
+use crate::domain::ids::OrderId;
 use crate::domain::payments::{PaymentKind, PaymentStatus};
 use crate::on_backend;
 
@@ -14,7 +15,7 @@ use crate::on_backend;
 #[diesel(table_name = payments)]
 pub struct Payment {
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub kind: PaymentKind,
     pub amount: i64,
     pub status: PaymentStatus,
@@ -36,7 +37,7 @@ pub struct Payment {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = payments, treat_none_as_default_value = false)]
 pub struct NewPayment<'a> {
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub kind: PaymentKind,
     pub amount: i64,
     pub status: PaymentStatus,
@@ -91,7 +92,7 @@ pub fn by_reference(
 }
 
 /// The attempts of every order in `order_ids`, oldest first.
-pub fn of_orders(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<Payment>> {
+pub fn of_orders(conn: &mut DbConnection, order_ids: &[OrderId]) -> QueryResult<Vec<Payment>> {
     payments::table
         .filter(payments::order_id.eq_any(order_ids))
         .order_by((payments::order_id, payments::id))
@@ -102,7 +103,7 @@ pub fn of_orders(conn: &mut DbConnection, order_ids: &[i64]) -> QueryResult<Vec<
 /// The order's attempts of `kind` in `status`, oldest first.
 pub fn of_order(
     conn: &mut DbConnection,
-    order_id: i64,
+    order_id: OrderId,
     kind: PaymentKind,
     status: PaymentStatus,
 ) -> QueryResult<Vec<Payment>> {
@@ -119,7 +120,7 @@ pub fn of_order(
 /// purpose's scope, e.g. `order-7:refund:`; it holds no `LIKE` wildcard).
 pub fn count_of_order(
     conn: &mut DbConnection,
-    order_id: i64,
+    order_id: OrderId,
     kind: PaymentKind,
     key_prefix: &str,
 ) -> QueryResult<i64> {
@@ -255,7 +256,7 @@ pub fn record_provider_event(
 }
 
 /// The pending charge of an order, if one is in flight.
-pub fn pending_charge(conn: &mut DbConnection, order_id: i64) -> QueryResult<Option<Payment>> {
+pub fn pending_charge(conn: &mut DbConnection, order_id: OrderId) -> QueryResult<Option<Payment>> {
     Ok(of_order(conn, order_id, PaymentKind::Charge, PaymentStatus::Pending)?.pop())
 }
 

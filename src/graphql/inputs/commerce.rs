@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::models::order::OrderSearch;
 use crate::domain::feeds::RowSort;
+use crate::domain::ids::OrderId;
 use crate::domain::money::Currency;
 use crate::domain::orders::order_id_from_number;
 use crate::error::AppError;
@@ -127,7 +128,7 @@ impl OrdersWhere {
             search: OrderSearch {
                 id: self
                     .number
-                    .map(|number| order_id_from_number(&number))
+                    .map(|number| order_id_from_number(&number).map(OrderId))
                     .transpose()
                     .map_err(|message| AppError::bad_input(format!("number: {message}")))?,
                 email: self.email.map(|email| email.trim().to_lowercase()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 
 use super::Loader as RequestLoader;
-use super::catalog::{DbLoader, LoadResult, group_by_key, raw_ids};
+use super::catalog::{DbLoader, LoadResult, group_by_key};
 use crate::db::models::fulfillment::{self, FulfillmentWithLines, OrderNote};
 use crate::db::models::order::{self, LineWithVariant, Order, OrderEvent, OrderLine};
 use crate::db::models::payment::{self, Payment};
@@ -47,12 +47,12 @@ impl Loader<OrderId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[OrderId]) -> LoadResult<OrderId, Order> {
-        let ids = raw_ids(keys);
+        let ids = keys.to_vec();
         let rows = self
             .db
             .run(move |conn| Ok(order::by_ids(conn, &ids)?))
             .await?;
-        Ok(rows.into_iter().map(|o| (OrderId(o.id), o)).collect())
+        Ok(rows.into_iter().map(|o| (o.id, o)).collect())
     }
 }
 
@@ -81,18 +81,13 @@ async fn remember<K, V>(
     orders: &[OrderId],
     key: fn(OrderId) -> K,
     rows: Vec<V>,
-    order_of: fn(&V) -> i64,
+    order_of: fn(&V) -> OrderId,
 ) where
     K: Copy + Eq + std::hash::Hash + Send + Sync + 'static,
     DbLoader: Loader<K, Value = Arc<[V]>>,
 {
     let keys: Vec<K> = orders.iter().copied().map(key).collect();
-    let by_order = group_by_key(
-        &keys,
-        rows,
-        |row| Some(key(OrderId(order_of(row)))),
-        usize::MAX,
-    );
+    let by_order = group_by_key(&keys, rows, |row| Some(key(order_of(row))), usize::MAX);
     loader.feed_many(by_order).await;
 }
 
@@ -112,7 +107,7 @@ macro_rules! children_loader {
             type Error = AppError;
 
             async fn load(&self, keys: &[$key]) -> LoadResult<$key, Arc<[$value]>> {
-                let ids: Vec<i64> = keys.iter().map(|k| k.0.0).collect();
+                let ids: Vec<OrderId> = keys.iter().map(|k| k.0).collect();
                 let visibility = self.visibility;
                 let rows = self
                     .db
@@ -122,7 +117,7 @@ macro_rules! children_loader {
                         Ok($load?)
                     })
                     .await?;
-                let order = |$row: &$value| Some($key(OrderId($order_id)));
+                let order = |$row: &$value| Some($key($order_id));
                 Ok(group_by_key(keys, rows, order, $most))
             }
         }

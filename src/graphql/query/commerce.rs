@@ -114,12 +114,7 @@ impl CommerceQuery {
             },
         };
         let page = orders::list(&request.db, request.principal, query, page, with).await?;
-        let ids: Vec<OrderId> = page
-            .orders
-            .items
-            .iter()
-            .map(|(o, _)| OrderId(o.id))
-            .collect();
+        let ids: Vec<OrderId> = page.orders.items.iter().map(|(o, _)| o.id).collect();
         remember_page_lines(ctx.data::<Loader>()?, &ids, page.lines).await;
         Ok(OrderConnection::from_page(page.orders, |(row, _)| {
             encode_cursor(&RowKey::of(order, row.id, row.change_position))

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::db::models::event::EventRow;
 use crate::domain::events::EventType as DomainEventType;
+use crate::domain::ids::OrderId;
 use crate::error::AppError;
 use crate::graphql::context::ContextExt as _;
 use crate::graphql::ids::{GlobalId, NodeKind, global_id_of};
@@ -52,7 +53,7 @@ impl Subscription {
         #[graphql(desc = "The order's access token (`bzo_…`), for guests.")] token: Option<String>,
     ) -> Result<impl Stream<Item = Result<OrderNode>> + use<>> {
         let request = ctx.request()?;
-        let order_id = GlobalId::parse_kind(&id, NodeKind::Order)?;
+        let order_id: OrderId = GlobalId::parse_as(&id)?;
         let caller = OrderCaller {
             principal: request.principal,
             access_token: token,
@@ -75,7 +76,7 @@ impl Subscription {
             async move {
                 match row {
                     Err(error) => Some(Err(error.into())),
-                    Ok(row) if is_order_event(&row, |id| id == order_id) => Some(load().await),
+                    Ok(row) if is_order_event(&row, |id| id == order_id.0) => Some(load().await),
                     Ok(_) => None,
                 }
             }
@@ -106,7 +107,7 @@ impl Subscription {
                 if !is_order_event(&row, |_| true) || !order_belongs_to(&row, &me) {
                     return None;
                 }
-                let order_id = row.subject_id;
+                let order_id = OrderId(row.subject_id);
                 Some(
                     db.run(move |conn| orders::load_visible(conn, &caller, order_id))
                         .await

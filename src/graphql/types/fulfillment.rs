@@ -76,7 +76,7 @@ impl FulfillmentNode {
 /// Units of one order line in a fulfilment.
 pub struct FulfillmentLineNode {
     row: FulfillmentLine,
-    order_id: i64,
+    order_id: OrderId,
     currency: Currency,
 }
 
@@ -91,7 +91,7 @@ impl FulfillmentLineNode {
     /// The order line.
     async fn line(&self, ctx: &Context<'_>) -> Result<Option<OrderLineNode>> {
         let loader = ctx.data::<Loader>()?;
-        let Some(lines) = loader.load_one(LinesOf(OrderId(self.order_id))).await? else {
+        let Some(lines) = loader.load_one(LinesOf(self.order_id)).await? else {
             return Ok(None);
         };
         let index = lines

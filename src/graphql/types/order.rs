@@ -11,7 +11,6 @@ use crate::db::models::payment::Payment;
 use crate::db::models::user::User;
 use crate::domain::bounds::MAX_CART_LINES;
 use crate::domain::fulfillments::MAX_FULFILLMENTS_PER_ORDER;
-use crate::domain::ids::OrderId;
 use crate::domain::metadata::MetadataOwner;
 use crate::domain::money::Currency;
 use crate::domain::orders::order_number;
@@ -109,7 +108,7 @@ impl OrderNode {
         )]
         private: bool,
     ) -> Result<Vec<MetadataItem>> {
-        metadata_of(ctx, MetadataOwner::Order(OrderId(self.row.id)), private).await
+        metadata_of(ctx, MetadataOwner::Order(self.row.id), private).await
     }
 
     /// The metadata value under `key`; null when there is none (see `metadata`).
@@ -123,13 +122,7 @@ impl OrderNode {
         )]
         private: bool,
     ) -> Result<Option<String>> {
-        metafield_of(
-            ctx,
-            MetadataOwner::Order(OrderId(self.row.id)),
-            private,
-            &key,
-        )
-        .await
+        metafield_of(ctx, MetadataOwner::Order(self.row.id), private, &key).await
     }
 
     /// The number customers see, e.g. `#1042`.
@@ -179,7 +172,7 @@ impl OrderNode {
         let size = list_size(first, MAX_CART_LINES)?;
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;
-        let order = OrderId(self.row.id);
+        let order = self.row.id;
         let lines = if ctx.look_ahead().field("variant").exists() {
             loader
                 .load_one(LinesWithVariantsOf(order))
@@ -254,7 +247,7 @@ impl OrderNode {
     /// status and one reversal per payment attempt.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<OrderEventNode>> {
         let loader = ctx.data::<Loader>()?;
-        let events = loader.load_one(EventsOf(OrderId(self.row.id))).await?;
+        let events = loader.load_one(EventsOf(self.row.id)).await?;
         Ok(each_row(events).map(OrderEventNode::from).collect())
     }
 
@@ -263,7 +256,7 @@ impl OrderNode {
     async fn payments(&self, ctx: &Context<'_>) -> Result<Vec<PaymentNode>> {
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;
-        let payments = loader.load_one(PaymentsOf(OrderId(self.row.id))).await?;
+        let payments = loader.load_one(PaymentsOf(self.row.id)).await?;
         Ok(each_row(payments)
             .map(|row| PaymentNode::new(row, currency))
             .collect())
@@ -282,9 +275,7 @@ impl OrderNode {
         let size = list_size(first, MAX_FULFILLMENTS_PER_ORDER)?;
         let loader = ctx.data::<Loader>()?;
         let currency = self.currency(ctx)?;
-        let shipped = loader
-            .load_one(FulfillmentsOf(OrderId(self.row.id)))
-            .await?;
+        let shipped = loader.load_one(FulfillmentsOf(self.row.id)).await?;
         Ok(each_row(shipped)
             .take(size)
             .map(|row| FulfillmentNode::new(row, currency))
@@ -296,7 +287,7 @@ impl OrderNode {
     async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<OrderNoteNode>> {
         staff_or(ctx, Scope::ReadOrders)?;
         let loader = ctx.data::<Loader>()?;
-        let notes = loader.load_one(NotesOf(OrderId(self.row.id))).await?;
+        let notes = loader.load_one(NotesOf(self.row.id)).await?;
         Ok(each_row(notes).map(OrderNoteNode::from).collect())
     }
 
@@ -304,7 +295,7 @@ impl OrderNode {
     /// of unwanted charges are not counted: that money never paid for the order).
     async fn total_refunded(&self, ctx: &Context<'_>) -> Result<Money> {
         let loader = ctx.data::<Loader>()?;
-        let payments = loader.load_one(PaymentsOf(OrderId(self.row.id))).await?;
+        let payments = loader.load_one(PaymentsOf(self.row.id)).await?;
         let refunded = refunded_total(&payments.unwrap_or_default());
         Ok(Money::new(refunded, self.currency(ctx)?))
     }

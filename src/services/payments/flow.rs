@@ -79,13 +79,13 @@ pub struct PaymentResult {
 }
 
 /// A client's idempotency key, checked and scoped to the order and purpose.
-pub fn scoped_key(order_id: i64, purpose: &str, key: &str) -> AppResult<String> {
+pub fn scoped_key(order_id: OrderId, purpose: &str, key: &str) -> AppResult<String> {
     let key = IdempotencyKey::parse(key, &["idempotencyKey"]).map_err(AppError::rejected)?;
     Ok(format!("{}{}", key_scope(order_id, purpose), key.as_str()))
 }
 
 /// What every key [`scoped_key`] makes for this order and purpose starts with.
-fn key_scope(order_id: i64, purpose: &str) -> String {
+fn key_scope(order_id: OrderId, purpose: &str) -> String {
     format!("order-{order_id}:{purpose}:")
 }
 
@@ -93,7 +93,7 @@ fn key_scope(order_id: i64, purpose: &str) -> String {
 /// `most` of them: `LIMIT_REACHED`. Bounds the order's payments (and so its `payments` list).
 fn room_for_attempt(
     conn: &mut DbConnection,
-    order_id: i64,
+    order_id: OrderId,
     kind: PaymentKind,
     purpose: &str,
     most: usize,
@@ -131,7 +131,7 @@ pub async fn pay(
     db: &Db,
     gateway: &Arc<dyn PaymentGateway>,
     caller: OrderCaller,
-    OrderId(order_id): OrderId,
+    order_id: OrderId,
     payment_method: String,
     client_key: String,
 ) -> AppResult<PaymentResult> {
@@ -317,7 +317,7 @@ async fn drive(db: &Db, gateway: &Arc<dyn PaymentGateway>, attempt: Payment) -> 
             // a second time. A person must look the charge up (metadata.payment_id).
             tracing::error!(
                 payment = id,
-                order = attempt.order_id,
+                order = attempt.order_id.0,
                 "a charge's outcome is still unknown after a day: check it at the provider"
             );
             let gave_up = Settlement {
@@ -649,7 +649,7 @@ fn record_refund_answer(
     if status == PaymentStatus::Failed && is_automatic_refund(&attempt) {
         tracing::error!(
             payment = id,
-            order = attempt.order_id,
+            order = attempt.order_id.0,
             message,
             "an automatic refund failed: refund this charge by hand"
         );
@@ -694,7 +694,7 @@ pub async fn refund(
     db: &Db,
     gateway: &Arc<dyn PaymentGateway>,
     caller: OrderCaller,
-    OrderId(order_id): OrderId,
+    order_id: OrderId,
     client_key: String,
     amount: Option<String>,
 ) -> AppResult<PaymentResult> {
@@ -755,7 +755,7 @@ pub async fn refund(
                     conn,
                     actor,
                     "order.refund",
-                    Subject::Order(order_id),
+                    Subject::Order(order_id.0),
                     details,
                 )?;
                 Ok(Claim::Fresh(attempt))
@@ -787,7 +787,10 @@ pub async fn refund(
 /// The order's successful charge with something left to pay back, and how much (an order's one
 /// paying charge; an unwanted one is refunded automatically). Refunds that succeeded or are in
 /// flight count as paid back.
-fn refundable_charge(conn: &mut DbConnection, order_id: i64) -> AppResult<Option<(Payment, i64)>> {
+fn refundable_charge(
+    conn: &mut DbConnection,
+    order_id: OrderId,
+) -> AppResult<Option<(Payment, i64)>> {
     for charge in payment::of_order(
         conn,
         order_id,

@@ -29,7 +29,7 @@ pub struct ChargeRequest {
     /// The provider-side idempotency key: the same key never charges twice.
     pub idempotency_key: String,
     /// Bazaar's order, recorded with the charge (Stripe: `metadata.order_id`).
-    pub order_id: i64,
+    pub order_id: crate::domain::ids::OrderId,
     /// Bazaar's payment attempt, recorded with the charge (Stripe: `metadata.payment_id`): how a
     /// webhook finds an attempt whose first answer was lost.
     pub payment_id: i64,

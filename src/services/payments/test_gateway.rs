@@ -196,7 +196,7 @@ mod tests {
             currency: "USD".into(),
             payment_method: method.into(),
             idempotency_key: key.into(),
-            order_id: 1,
+            order_id: crate::domain::ids::OrderId(1),
             payment_id: 1,
         }
     }
