@@ -397,13 +397,13 @@ fn put_lines(
             return Err(out_of_bounds());
         }
         if change.quantity == 0 {
-            cart::remove_line(conn, cart_id, change.variant.0)?;
+            cart::remove_line(conn, cart_id, change.variant)?;
             continue;
         }
         if cart::put_line(
             conn,
             cart_id,
-            change.variant.0,
+            change.variant,
             change.quantity,
             write,
             most,
@@ -414,7 +414,7 @@ fn put_lines(
         // Not written: the variant is not for sale, or the line would pass its maximum.
         let for_sale = !crate::db::models::variant::by_ids(
             conn,
-            &[change.variant.0],
+            &[change.variant],
             crate::domain::catalog::CatalogVisibility::Storefront,
         )?
         .is_empty();

@@ -145,7 +145,7 @@ pub fn lines(conn: &mut DbConnection, cart_id: i64) -> QueryResult<Vec<CartLineV
 pub fn update_line(
     conn: &mut DbConnection,
     cart_id: i64,
-    variant_id: i64,
+    variant_id: VariantId,
     quantity: i32,
 ) -> QueryResult<usize> {
     diesel::update(
@@ -173,7 +173,7 @@ pub enum LineWrite {
 pub fn put_line(
     conn: &mut DbConnection,
     cart_id: i64,
-    variant_id: i64,
+    variant_id: VariantId,
     quantity: i32,
     write: LineWrite,
     most: i32,
@@ -225,7 +225,7 @@ pub fn put_line(
 pub fn insert_line(
     conn: &mut DbConnection,
     cart_id: i64,
-    variant_id: i64,
+    variant_id: VariantId,
     quantity: i32,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
@@ -240,7 +240,11 @@ pub fn insert_line(
 }
 
 /// Removes a variant's line from a cart.
-pub fn remove_line(conn: &mut DbConnection, cart_id: i64, variant_id: i64) -> QueryResult<usize> {
+pub fn remove_line(
+    conn: &mut DbConnection,
+    cart_id: i64,
+    variant_id: VariantId,
+) -> QueryResult<usize> {
     diesel::delete(
         cart_lines::table
             .filter(cart_lines::cart_id.eq(cart_id))
@@ -312,7 +316,7 @@ pub fn merge(
     most_lines: usize,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    let moving: Vec<(i64, i32)> = cart_lines::table
+    let moving: Vec<(VariantId, i32)> = cart_lines::table
         .filter(cart_lines::cart_id.eq(from))
         .order_by(cart_lines::id)
         .select((cart_lines::variant_id, cart_lines::quantity))

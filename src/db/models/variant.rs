@@ -84,7 +84,7 @@ pub fn count_for_product(conn: &mut DbConnection, product_id: ProductId) -> Quer
 /// The variants with these ids whose product the caller may see.
 pub fn by_ids(
     conn: &mut DbConnection,
-    ids: &[i64],
+    ids: &[VariantId],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<Variant>> {
     let mut query = variants::table
@@ -107,7 +107,7 @@ pub type VariantWithProduct = (Variant, Arc<Product>);
 /// statement for what a variant and its product resolve to.
 pub fn by_ids_with_products(
     conn: &mut DbConnection,
-    ids: &[i64],
+    ids: &[VariantId],
     visibility: CatalogVisibility,
 ) -> QueryResult<Vec<VariantWithProduct>> {
     with_products(conn, VariantKeys::Ids(ids), visibility)
@@ -125,7 +125,7 @@ pub fn by_skus_with_products(
 
 /// What variants are looked up by.
 enum VariantKeys<'a> {
-    Ids(&'a [i64]),
+    Ids(&'a [VariantId]),
     Skus(&'a [String]),
 }
 

@@ -57,10 +57,6 @@ impl DbLoader {
 
 pub(super) type LoadResult<K, V> = Result<HashMap<K, V>, AppError>;
 
-pub(super) fn raw_ids<K: Copy + Into<i64>>(keys: &[K]) -> Vec<i64> {
-    keys.iter().map(|&k| k.into()).collect()
-}
-
 impl Loader<CategoryId> for DbLoader {
     type Value = Category;
     type Error = AppError;
@@ -137,7 +133,7 @@ impl Loader<VariantId> for DbLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[VariantId]) -> LoadResult<VariantId, Arc<VariantWithProduct>> {
-        let ids = raw_ids(keys);
+        let ids = keys.to_vec();
         let visibility = self.visibility;
         let rows = self
             .db
