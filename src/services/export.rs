@@ -23,6 +23,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::accounts::Role;
 use crate::domain::address::AddressParts;
 use crate::domain::catalog::ProductStatus;
+use crate::domain::ids::OrderId;
 use crate::domain::money::Currency;
 use crate::domain::orders::{OrderStatus, order_number};
 use crate::domain::partners::Scope;
@@ -201,8 +202,8 @@ fn read_batch(conn: &mut DbConnection, options: &ExportOptions, after: i64) -> A
         }
         ExportKind::Orders => {
             let rows = export::orders(conn, window)?;
-            let ids: Vec<crate::domain::ids::OrderId> = rows.iter().map(|o| o.id).collect();
-            let mut lines_of: HashMap<crate::domain::ids::OrderId, Vec<OrderLine>> = HashMap::new();
+            let ids: Vec<OrderId> = rows.iter().map(|o| o.id).collect();
+            let mut lines_of: HashMap<OrderId, Vec<OrderLine>> = HashMap::new();
             if !ids.is_empty() {
                 for line in order::lines_of(conn, &ids)? {
                     lines_of.entry(line.order_id).or_default().push(line);

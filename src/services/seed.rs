@@ -14,7 +14,7 @@ use crate::db::models::variant::NewVariant;
 use crate::db::{Db, DbConnection};
 use crate::domain::accounts::Role;
 use crate::domain::catalog::{ProductStatus, search_text, slugify};
-use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::ids::{CategoryId, OrderId, ProductId};
 use crate::domain::orders::{OrderEventType, OrderStatus};
 use crate::error::{AppError, AppResult};
 
@@ -313,7 +313,7 @@ pub fn seed_shoppers_blocking(conn: &mut DbConnection, scale: u32) -> AppResult<
                 lines.push((
                     lines.len() as i64 + 1,
                     NewOrderLine {
-                        order_id: crate::domain::ids::OrderId(order_id),
+                        order_id: OrderId(order_id),
                         variant_id: Some(*variant_id),
                         product_id: Some(*product_id),
                         product_name: name.clone(),

@@ -15,6 +15,8 @@ pub mod test_gateway;
 
 use futures_util::future::BoxFuture;
 
+use crate::domain::ids::OrderId;
+
 pub use test_gateway::{TestGateway, test_tokens};
 
 /// What is asked of a provider to take a payment.
@@ -29,7 +31,7 @@ pub struct ChargeRequest {
     /// The provider-side idempotency key: the same key never charges twice.
     pub idempotency_key: String,
     /// Bazaar's order, recorded with the charge (Stripe: `metadata.order_id`).
-    pub order_id: crate::domain::ids::OrderId,
+    pub order_id: OrderId,
     /// Bazaar's payment attempt, recorded with the charge (Stripe: `metadata.payment_id`): how a
     /// webhook finds an attempt whose first answer was lost.
     pub payment_id: i64,

@@ -189,6 +189,7 @@ mod tests {
     use futures_util::FutureExt as _;
 
     use super::*;
+    use crate::domain::ids::OrderId;
 
     fn request(method: &str, key: &str) -> ChargeRequest {
         ChargeRequest {
@@ -196,7 +197,7 @@ mod tests {
             currency: "USD".into(),
             payment_method: method.into(),
             idempotency_key: key.into(),
-            order_id: crate::domain::ids::OrderId(1),
+            order_id: OrderId(1),
             payment_id: 1,
         }
     }
