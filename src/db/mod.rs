@@ -252,6 +252,15 @@ where
     }
 }
 
+/// How many transactions `conn` is in (0: none; 2: a savepoint in a transaction…).
+pub fn transaction_depth(conn: &mut DbConnection) -> diesel::QueryResult<u32> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
+    let depth = crate::on_backend!(&mut *conn, |concrete| {
+        AnsiTransactionManager::transaction_manager_status_mut(concrete).transaction_depth()
+    })?;
+    Ok(depth.map_or(0, std::num::NonZeroU32::get))
+}
+
 /// Runs `work` in a transaction begun by the statement `begin` (`BEGIN IMMEDIATE`, `BEGIN
 /// TRANSACTION ISOLATION LEVEL …`): committed when it returns `Ok`, rolled back otherwise. Not
 /// nested: `conn` is in no transaction yet.

@@ -217,12 +217,16 @@ impl Changes {
     /// Writes what was collected: positions (the counter's lock, held to commit), events (which
     /// stamp their subjects), and the change position of each row touched without an event.
     /// Nothing when nothing changed.
-    fn write(self, conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    ///
+    /// Returns whether the caller must flush the commit ([`event::flush_commits`]): at the top
+    /// level on PostgreSQL, the commit does not wait for the disk while it holds the counter.
+    fn write(self, conn: &mut DbConnection) -> Result<bool, diesel::result::Error> {
         if self.events.is_empty() && self.touched.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let count = i64::try_from(self.events.len().max(1)).unwrap_or(i64::MAX);
-        let last = event::take_positions(conn, count)?;
+        let top_level = crate::db::transaction_depth(conn)? == 1;
+        let (last, flush_after_commit) = event::take_positions(conn, count, top_level)?;
         let first = last - count + 1;
         let now = Utc::now().naive_utc();
         let rows: Vec<NewEventRow<'_>> = self
@@ -245,7 +249,7 @@ impl Changes {
         for (table, ids) in &self.touched {
             event::stamp(conn, *table, ids, last)?;
         }
-        Ok(())
+        Ok(flush_after_commit)
     }
 }
 
@@ -262,7 +266,9 @@ pub struct StockChange<'a> {
 
 /// Runs `work` in a writing transaction (see [`write_transaction`]) with a [`Changes`]
 /// collector, and writes what it collected as the transaction's last step, so an event exists
-/// exactly when its change committed.
+/// exactly when its change committed. On PostgreSQL a transaction that wrote events commits
+/// without waiting for the disk and is flushed after ([`event::take_positions`]): an error of
+/// that flush means the change committed but may not be on disk, as a lost `COMMIT` reply would.
 pub fn recorded_transaction<T, E>(
     conn: &mut DbConnection,
     currency: Currency,
@@ -271,12 +277,17 @@ pub fn recorded_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    write_transaction(conn, |conn| {
+    let mut flush_after_commit = false;
+    let value = write_transaction(conn, |conn| {
         let mut changes = Changes::new(currency);
         let value = work(conn, &mut changes)?;
-        changes.write(conn)?;
-        Ok(value)
-    })
+        flush_after_commit = changes.write(conn)?;
+        Ok::<T, E>(value)
+    })?;
+    if flush_after_commit {
+        event::flush_commits(conn)?;
+    }
+    Ok(value)
 }
 
 /// An order line as payloads show it: from a stored line or one being written.
@@ -593,7 +604,11 @@ pub async fn page(
     let limit = request.fetch_limit();
     let (after, before, from_end) = (request.after, request.before, request.from_end);
     let rows = db
-        .run(move |conn| Ok(event::window(conn, after, before, &names, limit, from_end)?))
+        .run(move |conn| {
+            let rows = event::window(conn, after, before, &names, limit, from_end)?;
+            event::wait_until_durable(conn)?;
+            Ok(rows)
+        })
         .await?;
     let rows = rows
         .into_iter()

@@ -12,8 +12,8 @@ use futures_util::Stream;
 use tokio::sync::Notify;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::db::Db;
 use crate::db::models::event::{self, EventRow};
+use crate::db::{Db, DbConnection};
 use crate::domain::events::EventType;
 use crate::error::AppResult;
 use crate::services::bus::{Bus, Signal};
@@ -91,7 +91,7 @@ impl LiveEvents {
         after: Option<i64>,
     ) -> AppResult<impl Stream<Item = AppResult<Arc<EventRow>>> + Send + use<>> {
         let events = self.fanout.subscribe();
-        let now = self.db.run(|conn| Ok(event::last_position(conn)?)).await?;
+        let now = self.db.run(durable_last_position).await?;
         self.lock_position().get_or_insert(now);
         self.wake.notify_one();
         let follower = Follower {
@@ -122,7 +122,7 @@ impl LiveEvents {
 async fn read_new(db: &Db, fanout: &broadcast::Sender<Arc<EventRow>>, last: i64) -> AppResult<i64> {
     let rows = read_after(db, last).await?;
     if rows.len() == PAGE as usize {
-        return db.run(|conn| Ok(event::last_position(conn)?)).await;
+        return db.run(durable_last_position).await;
     }
     let mut now = last;
     for row in rows {
@@ -182,9 +182,20 @@ impl Follower {
     }
 }
 
-/// Up to [`PAGE`] events after `after`, oldest first.
+/// Up to [`PAGE`] events after `after`, oldest first, once they are on disk.
 async fn read_after(db: &Db, after: i64) -> AppResult<Vec<EventRow>> {
     let kinds: Vec<&'static str> = EventType::ALL.iter().map(|kind| kind.as_str()).collect();
-    db.run(move |conn| Ok(event::window(conn, Some(after), None, &kinds, PAGE, false)?))
-        .await
+    db.run(move |conn| {
+        let rows = event::window(conn, Some(after), None, &kinds, PAGE, false)?;
+        event::wait_until_durable(conn)?;
+        Ok(rows)
+    })
+    .await
+}
+
+/// The log's position, once it is on disk.
+fn durable_last_position(conn: &mut DbConnection) -> AppResult<i64> {
+    let position = event::last_position(conn)?;
+    event::wait_until_durable(conn)?;
+    Ok(position)
 }

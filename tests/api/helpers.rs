@@ -531,6 +531,17 @@ pub fn statements(response: &Value) -> u64 {
         .expect("extensions.sql.statements")
 }
 
+/// The statement PostgreSQL spends on the event log's durability, where a request has one: a
+/// write that raised events flushes its commit in a statement of its own, and a read that hands
+/// out positions (events, a feed in change order) first makes sure they are on disk (see
+/// `db::models::event`). None on SQLite.
+pub fn durability_statement() -> u64 {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => 1,
+        _ => 0,
+    }
+}
+
 /// The database calls (round trips through the blocking pool) a response says its request made.
 pub fn calls(response: &Value) -> u64 {
     response["extensions"]["sql"]["calls"]

@@ -2,8 +2,12 @@
 //! category change made through one instance holds on the other on its very next request,
 //! though the other remembers sessions (staff ones too) and the category tree.
 //! On SQLite there is one instance, whose caches the same changes drop in-process.
+//! Writers on both instances commit side by side, and a reader of the event log skips nothing.
 
+use std::cell::Cell;
 use std::sync::Arc;
+
+use futures_util::future::{join, join_all};
 
 use serde_json::{Value, json};
 
@@ -156,4 +160,92 @@ async fn a_category_renamed_on_one_instance_is_seen_on_the_other_at_once() {
         );
         slug = renamed;
     }
+}
+
+/// Products created concurrently through both instances, while a reader walks the event log
+/// from one of them: each event reaches the reader once, in position order, and none is skipped
+/// (one committing after the reader passed its position would be).
+#[actix_web::test]
+async fn a_reader_walking_the_log_while_both_instances_write_skips_no_event() {
+    const WRITES: usize = 60;
+    const WALK: &str = "query($after: String) { events(first: 50, after: $after) {
+        edges { node { position } } pageInfo { endCursor } } }";
+    let a = spawn_app().await;
+    let other = other_instance(&a).await;
+    let b = other.as_ref().unwrap_or(&a);
+    let admin = a
+        .account_with_role("admin@example.com", "ADMIN")
+        .await
+        .token;
+    let positions_of = |answer: &Value| -> Vec<i64> {
+        answer["events"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["position"].as_i64().unwrap())
+            .collect()
+    };
+    // The accounts made so far raised events of their own: the walk starts after them.
+    let start = a.data_as(&admin, WALK, json!({ "after": null })).await;
+    let before = positions_of(&start);
+    assert!(before.len() < 50, "{start}");
+    let base = before.last().copied().unwrap_or(0);
+    let from = start["events"]["pageInfo"]["endCursor"].clone();
+
+    let writing = Cell::new(true);
+    let writers = join_all((0..WRITES).map(|n| {
+        let (instance, admin) = (if n % 2 == 0 { &a } else { b }, &admin);
+        async move {
+            let created = instance
+                .data_as(
+                    admin,
+                    "mutation($input: ProductFields!) { productCreate(input: $input) {
+                        userErrors { code } } }",
+                    json!({ "input": { "name": format!("Concurrent {n}"), "status": "ACTIVE" } }),
+                )
+                .await;
+            assert_eq!(
+                created["productCreate"]["userErrors"],
+                json!([]),
+                "{created}"
+            );
+        }
+    }));
+    let reader = async {
+        let (mut seen, mut after) = (Vec::new(), from.clone());
+        loop {
+            let still_writing = writing.get();
+            let page = b.data_as(&admin, WALK, json!({ "after": after })).await;
+            let positions = positions_of(&page);
+            if positions.is_empty() && !still_writing {
+                return seen;
+            }
+            if !positions.is_empty() {
+                after = page["events"]["pageInfo"]["endCursor"].clone();
+            }
+            seen.extend(positions);
+        }
+    };
+    let ((), seen) = join(
+        async {
+            writers.await;
+            writing.set(false);
+        },
+        reader,
+    )
+    .await;
+
+    let expected: Vec<i64> = (base + 1..=base + i64::try_from(WRITES).unwrap()).collect();
+    assert_eq!(seen, expected, "the walk saw each position once, in order");
+    let (mut all, mut after) = (Vec::new(), from);
+    loop {
+        let page = b.data_as(&admin, WALK, json!({ "after": after })).await;
+        let positions = positions_of(&page);
+        if positions.is_empty() {
+            break;
+        }
+        all.extend(positions);
+        after = page["events"]["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(all, expected, "the log holds what the walk saw");
 }

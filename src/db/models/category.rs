@@ -218,5 +218,7 @@ pub fn page(
     if let Some(since) = updated_since {
         query = query.filter(categories::updated_at.ge(since));
     }
-    row_window!(query, categories, window).load(conn)
+    let rows = row_window!(query, categories, window).load(conn)?;
+    super::event::settle_read_in(conn, window.sort.order)?;
+    Ok(rows)
 }

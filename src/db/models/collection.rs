@@ -116,7 +116,9 @@ pub fn page(
     if let Some(since) = updated_since {
         query = query.filter(collections::updated_at.ge(since));
     }
-    row_window!(query, collections, window).load(conn)
+    let rows = row_window!(query, collections, window).load(conn)?;
+    super::event::settle_read_in(conn, window.sort.order)?;
+    Ok(rows)
 }
 
 /// The collections `visibility` shows that hold each of `product_ids`, by title: `(product id,

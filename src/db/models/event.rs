@@ -1,6 +1,6 @@
 //! The event log's rows: positions handed out in commit order, events written in batches, read
 //! oldest first from a position, and pruned by age; plus the change positions stamped on the
-//! rows that changed.
+//! rows that changed, and the flushes that keep every position handed out on disk.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -11,6 +11,7 @@ use crate::db::schema::{
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::db::{DbConnection, notices};
 use crate::domain::events::EventType;
+use crate::domain::feeds::RowOrder;
 use crate::on_backend;
 
 /// An event as stored, its payload opened (it is sealed at rest: `db::sealed`).
@@ -42,16 +43,95 @@ pub struct NewEventRow<'a> {
     pub occurred_at: NaiveDateTime,
 }
 
-/// Takes `count` positions and returns the last of them. On PostgreSQL the counter's row stays
-/// locked until the transaction ends, so concurrent writers get their positions in commit
-/// order; call this as the transaction's last step to hold that lock briefly.
-pub fn take_positions(conn: &mut DbConnection, count: i64) -> QueryResult<i64> {
-    let last = diesel::update(event_positions::table.filter(event_positions::id.eq(1)))
-        .set(event_positions::last.eq(event_positions::last + count))
-        .returning(event_positions::last)
-        .get_result(conn)?;
-    notices::push(format!("events:{last}"));
-    Ok(last)
+/// Takes `count` positions and returns the last of them. The counter's row stays locked until
+/// the transaction ends, so concurrent writers get their positions in commit order; call this as
+/// the transaction's last step to hold that lock briefly.
+///
+/// With `flush_after_commit` (PostgreSQL only) the transaction's commit returns without waiting
+/// for its WAL flush, so the lock is released as soon as the commit is recorded instead of after
+/// the disk's flush, and writers no longer queue behind each other's flushes; the caller must
+/// then call [`flush_commits`] once the transaction committed, before it reports the write done.
+/// Returns whether that is so.
+pub fn take_positions(
+    conn: &mut DbConnection,
+    count: i64,
+    flush_after_commit: bool,
+) -> QueryResult<(i64, bool)> {
+    let counter = diesel::update(event_positions::table.filter(event_positions::id.eq(1)))
+        .set(event_positions::last.eq(event_positions::last + count));
+    let taken = match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) if flush_after_commit => {
+            let (last, _): (i64, String) = counter
+                .returning((
+                    event_positions::last,
+                    diesel::dsl::sql::<diesel::sql_types::Text>(
+                        "set_config('synchronous_commit', 'off', true)",
+                    ),
+                ))
+                .get_result(pg)?;
+            (last, true)
+        }
+        _ => (
+            on_backend!(&mut *conn, |c| counter
+                .returning(event_positions::last)
+                .get_result(c))?,
+            false,
+        ),
+    };
+    notices::push(format!("events:{}", taken.0));
+    Ok(taken)
+}
+
+/// Waits until every transaction this connection has committed is on disk (PostgreSQL: writes a
+/// tiny WAL record in a transaction of its own, whose synchronous commit flushes the WAL up to
+/// it, and so every commit before it). For writers that took positions with
+/// `flush_after_commit`; a no-op on SQLite, whose commits are flushed as they return.
+pub fn flush_commits(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => {
+            diesel::sql_query("SELECT pg_logical_emit_message(true, 'bazaar', 'flush')")
+                .execute(pg)?;
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Waits until every commit this connection can see is on disk, for a reader about to hand out
+/// positions (events, or rows in change order): writers' commits become visible before their
+/// flush ([`take_positions`]), and a position handed out from a commit that a crash then loses
+/// would be taken again by a later event, which a reader past it would skip. Usually free: one
+/// statement that finds the WAL flushed already; otherwise it flushes it, as
+/// [`flush_commits`] does. Outside a transaction only. A no-op on SQLite.
+pub fn wait_until_durable(conn: &mut DbConnection) -> QueryResult<()> {
+    debug_assert_eq!(
+        crate::db::transaction_depth(conn).ok(),
+        Some(0),
+        "a flush in a transaction waits for its commit"
+    );
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => {
+            diesel::sql_query(
+                "SELECT CASE WHEN pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() \
+                 THEN NULL ELSE pg_logical_emit_message(true, 'bazaar', 'flush') END",
+            )
+            .execute(pg)?;
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// [`wait_until_durable`] after reading rows in `order`: in change order their cursors carry
+/// positions.
+pub fn settle_read_in(conn: &mut DbConnection, order: RowOrder) -> QueryResult<()> {
+    match order {
+        RowOrder::Changed => wait_until_durable(conn),
+        RowOrder::Created => Ok(()),
+    }
 }
 
 /// The position of the latest committed event (0 when the log is empty).

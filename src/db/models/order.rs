@@ -277,19 +277,21 @@ pub fn page(
             row_window!(query, orders, window)
         }};
     }
-    if with_customers {
+    let rows = if with_customers {
         windowed!(
             orders::table
                 .left_join(users::table)
                 .select((Order::as_select(), Option::<User>::as_select()))
                 .into_boxed()
         )
-        .load(conn)
+        .load(conn)?
     } else {
         let orders: Vec<Order> =
             windowed!(orders::table.select(Order::as_select()).into_boxed()).load(conn)?;
-        Ok(orders.into_iter().map(|order| (order, None)).collect())
-    }
+        orders.into_iter().map(|order| (order, None)).collect()
+    };
+    super::event::settle_read_in(conn, window.sort.order)?;
+    Ok(rows)
 }
 
 /// `(account, status, orders, sum of their totals)`: one account's orders in one status.

@@ -362,20 +362,31 @@ pub fn page(
             query.limit(window.limit).load(conn)
         }};
     }
-    if with_categories {
+    let rows = if with_categories {
         filtered_page!(
             products::table
                 .left_join(categories::table)
                 .select((Product::as_select(), Option::<Category>::as_select()))
                 .into_boxed()
-        )
+        )?
     } else {
         let products: Vec<Product> =
             filtered_page!(products::table.select(Product::as_select()).into_boxed())?;
-        Ok(products
+        products
             .into_iter()
             .map(|product| (product, None))
-            .collect())
+            .collect()
+    };
+    settle_read_by(conn, window.field)?;
+    Ok(rows)
+}
+
+/// [`event::wait_until_durable`] after reading products by `field`: by `UpdatedAt` their
+/// cursors carry positions.
+fn settle_read_by(conn: &mut DbConnection, field: ProductSortField) -> QueryResult<()> {
+    match field {
+        ProductSortField::UpdatedAt => super::event::wait_until_durable(conn),
+        _ => Ok(()),
     }
 }
 
@@ -534,6 +545,7 @@ pub fn first_pages_by_category(
             window_sql::bind_rest(query, visibility, window)?.load(pg)?
         }
     };
+    settle_read_by(conn, window.field)?;
     Ok(rows
         .into_iter()
         .map(CategoryProductRow::into_parts)

@@ -228,7 +228,9 @@ pub fn page(
         query = query.filter(users::updated_at.ge(since));
     }
     query = crate::filter_metadata!(query, user_id, users::id, &filter.metadata);
-    row_window!(query, users, window).load(conn)
+    let rows = row_window!(query, users, window).load(conn)?;
+    super::event::settle_read_in(conn, window.sort.order)?;
+    Ok(rows)
 }
 
 /// Records that the account's owner proved they read its email.

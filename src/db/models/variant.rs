@@ -328,5 +328,7 @@ pub fn page(
     if let Some(since) = updated_since {
         query = query.filter(variants::updated_at.ge(since));
     }
-    row_window!(query, variants, window).load(conn)
+    let rows = row_window!(query, variants, window).load(conn)?;
+    super::event::settle_read_in(conn, window.sort.order)?;
+    Ok(rows)
 }
