@@ -13,6 +13,7 @@ import random
 import statistics
 import subprocess
 import sys
+import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -168,8 +169,17 @@ class Carts:
         self.batch = 0
 
     def reset(self):
-        """Enough stock that no order fails for it, whatever ran before."""
-        sql(self.database_url, "UPDATE variants SET stock = 1000000")
+        """Enough stock that no order fails for it, whatever ran before. Retried: Bazaar's
+        background job may be returning the stock of the seed's expired unpaid orders, and
+        PostgreSQL ends one of two updates that wait for each other (a deadlock)."""
+        for attempt in range(5):
+            try:
+                sql(self.database_url, "UPDATE variants SET stock = 1000000")
+                return
+            except subprocess.CalledProcessError:
+                if attempt == 4:
+                    raise
+                time.sleep(1)
 
     def spent(self, requests):
         """How many of these requests' carts have been checked out."""

@@ -456,6 +456,8 @@ fn copy_rows<K: Clone, R>(
 
 /// Runs `work` in one read-only snapshot of the whole database: PostgreSQL's `REPEATABLE READ
 /// READ ONLY` transaction, SQLite's read transaction (in WAL mode writers go on meanwhile).
+/// Returns once what the snapshot held is on disk (it may hold commits whose writers had not
+/// flushed them yet: `models::event::take_positions`).
 pub fn in_snapshot<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>,
@@ -465,7 +467,9 @@ pub fn in_snapshot<T>(
         #[cfg(feature = "postgres")]
         DbConnection::Pg(_) => "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     };
-    super::transaction_begun_with(conn, begin, work)
+    let value = super::transaction_begun_with(conn, begin, work)?;
+    super::models::event::wait_until_durable(conn)?;
+    Ok(value)
 }
 
 /// Runs `work`, which loads tables, in one write transaction. On SQLite foreign keys are off

@@ -101,6 +101,9 @@ impl Db {
             }))
             .build(manager)
             .map_err(|e| anyhow::anyhow!("cannot open a connection pool to {url}: {e}"))?;
+        if matches!(url, DatabaseUrl::Postgres(_)) {
+            models::event::learn_deferred_flush(&mut *pool.get()?)?;
+        }
         Ok(Self {
             pool,
             backend: url.backend(),

@@ -220,7 +220,9 @@ async fn a_reader_walking_the_log_while_both_instances_write_skips_no_event() {
             if positions.is_empty() && !still_writing {
                 return seen;
             }
-            if !positions.is_empty() {
+            if positions.is_empty() {
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+            } else {
                 after = page["events"]["pageInfo"]["endCursor"].clone();
             }
             seen.extend(positions);

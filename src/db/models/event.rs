@@ -2,6 +2,8 @@
 //! oldest first from a position, and pruned by age; plus the change positions stamped on the
 //! rows that changed, and the flushes that keep every position handed out on disk.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -61,7 +63,7 @@ pub fn take_positions(
         .set(event_positions::last.eq(event_positions::last + count));
     let taken = match conn {
         #[cfg(feature = "postgres")]
-        DbConnection::Pg(pg) if flush_after_commit => {
+        DbConnection::Pg(pg) if flush_after_commit && DEFERRED_FLUSH.load(Ordering::Relaxed) => {
             let (last, _): (i64, String) = counter
                 .returning((
                     event_positions::last,
@@ -83,10 +85,42 @@ pub fn take_positions(
     Ok(taken)
 }
 
+/// Whether writers may commit before their flush ([`take_positions`]): PostgreSQL commits
+/// synchronously by default and this role may write the WAL record [`flush_commits`] writes.
+/// Learnt when the pool opens ([`learn_deferred_flush`]); off until then, and on SQLite.
+static DEFERRED_FLUSH: AtomicBool = AtomicBool::new(false);
+
+/// Learns whether writers may defer their flush on this database (see [`DEFERRED_FLUSH`]):
+/// where they may not (`synchronous_commit` off, or `pg_logical_emit_message` not granted, as
+/// some hosted PostgreSQL services do), they commit as they did before, one at a time.
+pub fn learn_deferred_flush(conn: &mut DbConnection) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct Answer {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        deferrable: bool,
+    }
+    let deferrable =
+        match conn {
+            #[cfg(feature = "postgres")]
+            DbConnection::Pg(pg) => diesel::sql_query(
+                "SELECT current_setting('synchronous_commit') <> 'off' AND has_function_privilege(\
+                 'pg_catalog.pg_logical_emit_message(boolean, text, text)', 'EXECUTE') \
+                 AS deferrable",
+            )
+            .get_result::<Answer>(pg)?
+            .deferrable,
+            DbConnection::Sqlite(_) => false,
+        };
+    DEFERRED_FLUSH.store(deferrable, Ordering::Relaxed);
+    Ok(())
+}
+
 /// Waits until every transaction this connection has committed is on disk (PostgreSQL: writes a
 /// tiny WAL record in a transaction of its own, whose synchronous commit flushes the WAL up to
-/// it, and so every commit before it). For writers that took positions with
-/// `flush_after_commit`; a no-op on SQLite, whose commits are flushed as they return.
+/// it, and so every commit before it, and waits for synchronous standbys as any commit does).
+/// For writers that took positions with `flush_after_commit`; a no-op on SQLite (one instance,
+/// which hands out what it committed; its `synchronous` setting decides what a power loss
+/// keeps).
 pub fn flush_commits(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {
         #[cfg(feature = "postgres")]
@@ -102,20 +136,26 @@ pub fn flush_commits(conn: &mut DbConnection) -> QueryResult<()> {
 /// Waits until every commit this connection can see is on disk, for a reader about to hand out
 /// positions (events, or rows in change order): writers' commits become visible before their
 /// flush ([`take_positions`]), and a position handed out from a commit that a crash then loses
-/// would be taken again by a later event, which a reader past it would skip. Usually free: one
-/// statement that finds the WAL flushed already; otherwise it flushes it, as
-/// [`flush_commits`] does. Outside a transaction only. A no-op on SQLite.
+/// would be taken again by a later event, which a reader past it would skip. One statement:
+/// free when it finds the WAL flushed already (and no synchronous standby to wait for);
+/// otherwise it flushes it, as [`flush_commits`] does. Outside a transaction only (inside one
+/// its flush would wait for that transaction's commit). A no-op where writers do not defer
+/// their flush, and on SQLite.
 pub fn wait_until_durable(conn: &mut DbConnection) -> QueryResult<()> {
-    debug_assert_eq!(
-        crate::db::transaction_depth(conn).ok(),
-        Some(0),
-        "a flush in a transaction waits for its commit"
-    );
+    if !DEFERRED_FLUSH.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    if crate::db::transaction_depth(conn)? != 0 {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "wait_until_durable in a transaction: its flush would wait for that commit".into(),
+        ));
+    }
     match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Pg(pg) => {
             diesel::sql_query(
-                "SELECT CASE WHEN pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() \
+                "SELECT CASE WHEN current_setting('synchronous_standby_names') = '' \
+                 AND pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() \
                  THEN NULL ELSE pg_logical_emit_message(true, 'bazaar', 'flush') END",
             )
             .execute(pg)?;
