@@ -54,6 +54,7 @@ pub struct NewEventRow<'a> {
 /// the disk's flush, and writers no longer queue behind each other's flushes; the caller must
 /// then call [`flush_commits`] once the transaction committed, before it reports the write done.
 /// Returns whether that is so.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
 pub fn take_positions(
     conn: &mut DbConnection,
     count: i64,
@@ -94,6 +95,7 @@ static DEFERRED_FLUSH: AtomicBool = AtomicBool::new(false);
 /// where they may not (`synchronous_commit` off, or `pg_logical_emit_message` not granted, as
 /// some hosted PostgreSQL services do), they commit as they did before, one at a time.
 pub fn learn_deferred_flush(conn: &mut DbConnection) -> QueryResult<()> {
+    #[cfg(feature = "postgres")]
     #[derive(QueryableByName)]
     struct Answer {
         #[diesel(sql_type = diesel::sql_types::Bool)]
@@ -136,11 +138,12 @@ pub fn flush_commits(conn: &mut DbConnection) -> QueryResult<()> {
 /// Waits until every commit this connection can see is on disk, for a reader about to hand out
 /// positions (events, or rows in change order): writers' commits become visible before their
 /// flush ([`take_positions`]), and a position handed out from a commit that a crash then loses
-/// would be taken again by a later event, which a reader past it would skip. One statement:
-/// free when it finds the WAL flushed already (and no synchronous standby to wait for);
-/// otherwise it flushes it, as [`flush_commits`] does. Outside a transaction only (inside one
-/// its flush would wait for that transaction's commit). A no-op where writers do not defer
-/// their flush, and on SQLite.
+/// would be taken again by a later event, which a reader past it would skip. One statement
+/// (`bazaar_wait_until_durable()`, the `durable_reads` migration): it returns at once when the
+/// WAL is flushed already, waits for the writers' own flushes otherwise, and flushes itself only
+/// after 50 ms or to wait for synchronous standbys. Outside a transaction only (inside one its
+/// flush would wait for that transaction's commit). A no-op where writers do not defer their
+/// flush, and on SQLite.
 pub fn wait_until_durable(conn: &mut DbConnection) -> QueryResult<()> {
     if !DEFERRED_FLUSH.load(Ordering::Relaxed) {
         return Ok(());
@@ -153,12 +156,7 @@ pub fn wait_until_durable(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Pg(pg) => {
-            diesel::sql_query(
-                "SELECT CASE WHEN current_setting('synchronous_standby_names') = '' \
-                 AND pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn() \
-                 THEN NULL ELSE pg_logical_emit_message(true, 'bazaar', 'flush') END",
-            )
-            .execute(pg)?;
+            diesel::sql_query("SELECT bazaar_wait_until_durable()").execute(pg)?;
             Ok(())
         }
         DbConnection::Sqlite(_) => Ok(()),

@@ -1,0 +1,1 @@
+DROP FUNCTION bazaar_wait_until_durable();

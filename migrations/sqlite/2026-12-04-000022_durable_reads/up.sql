@@ -1,0 +1,3 @@
+-- PostgreSQL's `bazaar_wait_until_durable()`; nothing on SQLite, whose writers commit as they
+-- flush.
+SELECT 1;
