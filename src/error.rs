@@ -158,8 +158,13 @@ impl From<diesel::result::Error> for AppError {
                 | DatabaseErrorKind::SerializationFailure,
                 _,
             ) => Self::ServiceUnavailable(Arc::new(error.into())),
-            // SQLite's busy timeout ran out: another writer held the lock too long.
-            Error::DatabaseError(_, ref info) if info.message().contains("database is locked") => {
+            // SQLite's busy timeout ran out: another writer held the lock too long; or
+            // PostgreSQL ended this transaction to break a deadlock (two writers waiting for
+            // each other's rows): nothing was written, and trying again will pass.
+            Error::DatabaseError(_, ref info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("deadlock detected") =>
+            {
                 Self::ServiceUnavailable(Arc::new(error.into()))
             }
             other => Self::internal(other),
@@ -205,3 +210,38 @@ impl From<AppError> for anyhow::Error {
 
 /// Result of a use case or database call.
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::AppError;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> AppError {
+        Error::DatabaseError(kind, Box::new(message.to_owned())).into()
+    }
+
+    #[test]
+    fn waits_that_end_in_a_refusal_are_unavailability_not_faults() {
+        for (kind, message) in [
+            (DatabaseErrorKind::Unknown, "deadlock detected"),
+            (DatabaseErrorKind::Unknown, "database is locked"),
+            (
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access",
+            ),
+        ] {
+            assert!(
+                matches!(
+                    database_error(kind, message),
+                    AppError::ServiceUnavailable(_)
+                ),
+                "{message}"
+            );
+        }
+        assert!(matches!(
+            database_error(DatabaseErrorKind::Unknown, "syntax error at or near"),
+            AppError::Internal(_)
+        ));
+    }
+}
