@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ApiClient, error_codes, spawn_app, spawn_app_on};
+use crate::helpers::{ApiClient, error_codes, on_postgres, spawn_app, spawn_app_on};
 
 const QUERY: &str = "{ products(first: 5) { edges { node { name } } } }";
 
@@ -190,13 +190,9 @@ fn postgres_bindir() -> PathBuf {
         .expect("PostgreSQL server programs (initdb, pg_ctl): apt-get install postgresql")
 }
 
-fn wants_postgres() -> bool {
-    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
-}
-
 #[actix_web::test]
 async fn a_database_outage_gives_bounded_retryable_errors_and_heals_by_itself() {
-    if !wants_postgres() {
+    if !on_postgres() {
         // Needs a PostgreSQL server to stop; runs in the PostgreSQL suite (TEST_DATABASE_URL).
         return;
     }

@@ -536,10 +536,12 @@ pub fn statements(response: &Value) -> u64 {
 /// out positions (events, a feed in change order) first makes sure they are on disk (see
 /// `db::models::event`). None on SQLite.
 pub fn durability_statement() -> u64 {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => 1,
-        _ => 0,
-    }
+    u64::from(on_postgres())
+}
+
+/// Whether the suite runs on PostgreSQL (`TEST_DATABASE_URL` set), not SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
 }
 
 /// The database calls (round trips through the blocking pool) a response says its request made.

@@ -11,11 +11,7 @@ use futures_util::future::{join, join_all};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_codes, spawn_app, statements};
-
-fn on_postgres() -> bool {
-    std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
-}
+use crate::helpers::{TestApp, error_codes, on_postgres, spawn_app, statements};
 
 /// A second instance on `app`'s database (PostgreSQL), or `app` itself (SQLite, one instance).
 async fn other_instance(app: &TestApp) -> Option<TestApp> {
