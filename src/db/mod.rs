@@ -9,6 +9,7 @@ pub mod listener;
 pub mod migrations;
 pub mod models;
 pub mod notices;
+pub mod prepared;
 pub mod schema;
 pub mod sealed;
 mod stats;

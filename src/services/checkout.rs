@@ -6,6 +6,7 @@
 //! request return the same order. Every order gets an access token, shown once and mailed, with
 //! which a guest reads, pays and cancels it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -18,6 +19,7 @@ use crate::domain::accounts::{Email, Principal, Role};
 use crate::domain::address::AddressParts;
 use crate::domain::events::{EventType, StockChangeReason, Subject};
 use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::ids::VariantId;
 use crate::domain::money::line_total;
 use crate::domain::orders::{OrderEventType, OrderStatus, order_number};
 use crate::domain::pricing::PricingPolicy;
@@ -279,13 +281,10 @@ fn place(
         ..
     } = *request;
     let cart = &loaded.cart;
-    if let Some(existing) = order::by_idempotency_key(conn, key)? {
-        return replay(existing, request_hash).map(Placement::Replayed);
-    }
+    // A retry whose order is placed finds its cart completed, and the order by its key. A key
+    // used before with another cart needs no look-up here: inserting the order fails on the
+    // unique key, and `complete` answers from the order found then.
     if cart.order_id.is_some() {
-        // A request with this key may have placed the order after the cart was read
-        // (PostgreSQL reads committed rows statement by statement): it is visible now, and a
-        // retry gets its order, not a refusal.
         if let Some(existing) = order::by_idempotency_key(conn, key)? {
             return replay(existing, request_hash).map(Placement::Replayed);
         }
@@ -374,8 +373,17 @@ fn place(
         },
     )?;
     let order_id = placed.id;
+    let mut wanted: Vec<(VariantId, i32)> = lines
+        .iter()
+        .map(|line| (line.variant_id, line.quantity))
+        .collect();
+    wanted.sort_unstable();
+    let left: HashMap<VariantId, i32> = order::take_stock(conn, &wanted, now)?
+        .into_iter()
+        .map(|taken| (taken.variant_id, taken.stock))
+        .collect();
     for line in &lines {
-        let Some(left) = order::take_stock(conn, line.variant_id, line.quantity, now)? else {
+        let Some(&left) = left.get(&line.variant_id) else {
             return Err(rejected(
                 &["input", "cartId"],
                 RejectionCode::OutOfStock,

@@ -10,7 +10,7 @@ use chrono::{Days, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::db::models::collection::{self, Collection};
-use crate::db::models::event::{self, EventRow, NewEventRow, Tracked};
+use crate::db::models::event::{self, EventRow, NewEvent, Tracked};
 use crate::db::models::order::{NewOrderLine, Order, OrderLine};
 use crate::db::models::product::{self, Product};
 use crate::db::models::product_review::ReviewRow;
@@ -224,28 +224,22 @@ impl Changes {
         if self.events.is_empty() && self.touched.is_empty() {
             return Ok(false);
         }
-        let count = i64::try_from(self.events.len().max(1)).unwrap_or(i64::MAX);
         let top_level = crate::db::transaction_depth(conn)? == 1;
-        let (last, flush_after_commit) = event::take_positions(conn, count, top_level)?;
-        let first = last - count + 1;
-        let now = Utc::now().naive_utc();
-        let rows: Vec<NewEventRow<'_>> = self
+        let events: Vec<NewEvent<'_>> = self
             .events
             .iter()
-            .zip(first..)
-            .map(|(pending, position)| {
+            .map(|pending| {
                 let (subject_type, subject_id) = pending.subject.parts();
-                NewEventRow {
-                    id: position,
+                NewEvent {
                     event_type: pending.kind,
                     subject_type,
                     subject_id,
                     payload: &pending.payload,
-                    occurred_at: now,
                 }
             })
             .collect();
-        event::insert(conn, &rows)?;
+        let (last, flush_after_commit) =
+            event::append(conn, &events, Utc::now().naive_utc(), top_level)?;
         for (table, ids) in &self.touched {
             event::stamp(conn, *table, ids, last)?;
         }
@@ -267,7 +261,7 @@ pub struct StockChange<'a> {
 /// Runs `work` in a writing transaction (see [`write_transaction`]) with a [`Changes`]
 /// collector, and writes what it collected as the transaction's last step, so an event exists
 /// exactly when its change committed. On PostgreSQL a transaction that wrote events commits
-/// without waiting for the disk and is flushed after ([`event::take_positions`]): an error of
+/// without waiting for the disk and is flushed after ([`event::append`]): an error of
 /// that flush means the change committed but may not be on disk, as a lost `COMMIT` reply would.
 pub fn recorded_transaction<T, E>(
     conn: &mut DbConnection,

@@ -13,7 +13,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::accounts::Principal;
 use crate::domain::events::StockChangeReason;
 use crate::domain::feeds::{RowKey, RowSort, RowWindow};
-use crate::domain::ids::OrderId;
+use crate::domain::ids::{OrderId, VariantId};
 use crate::domain::orders::{OrderAction, OrderStatus};
 use crate::domain::paging::{Page, PageRequest};
 use crate::domain::partners::Scope;
@@ -255,7 +255,10 @@ pub fn apply_action(
             OrderAction::Refund => StockChangeReason::OrderRefunded,
             _ => StockChangeReason::OrderCancelled,
         };
-        for line in order::lines_of(conn, &[current.id])? {
+        let mut lines = order::lines_of(conn, &[current.id])?;
+        // In variant order, as checkouts take stock: see `order::lock_variants`.
+        lines.sort_by_key(|line| line.variant_id);
+        for line in lines {
             // Units a fulfilment shipped are with the customer, not on the shelf.
             let unshipped = line.quantity - line.fulfilled_quantity;
             if unshipped > 0
@@ -296,6 +299,17 @@ pub async fn expire_unpaid(db: &Db, placed_before: NaiveDateTime) -> AppResult<u
                 recorded_transaction(conn, currency, |conn, changes| {
                     let orders = order::claim_expired_unpaid(conn, placed_before, EXPIRY_BATCH)?;
                     let claimed = orders.len();
+                    // The batch gives stock back order after order: its variants are locked
+                    // first, in the order checkouts lock them, so that neither waits for the
+                    // other in a circle (PostgreSQL would end one of them).
+                    let ids: Vec<OrderId> = orders.iter().map(|order| order.id).collect();
+                    let mut variants: Vec<VariantId> = order::lines_of(conn, &ids)?
+                        .into_iter()
+                        .filter_map(|line| line.variant_id)
+                        .collect();
+                    variants.sort_unstable();
+                    variants.dedup();
+                    order::lock_variants(conn, &variants)?;
                     let mut expired = 0;
                     for current in &orders {
                         // Read again now the order is locked: a payment that started between the

@@ -322,6 +322,82 @@ async fn two_hundred_concurrent_checkouts_never_oversell_ten_units() {
     assert_eq!(stock_of(&app, &variant).await, 0);
 }
 
+/// A cart holding `first` then `second`, one unit each.
+async fn cart_of_two(app: &ApiClient, first: &str, second: &str) -> String {
+    let cart = cart_with(app, None, first, 1).await;
+    let added = app
+        .data(
+            "mutation($cart: ID!, $variant: ID!) { cartLinesAdd(cartId: $cart, lines: [{ variantId: $variant, quantity: 1 }]) { userErrors { code } } }",
+            json!({ "cart": cart, "variant": second }),
+        )
+        .await;
+    assert_eq!(added["cartLinesAdd"]["userErrors"], json!([]), "{added}");
+    cart
+}
+
+#[actix_web::test]
+async fn checkouts_holding_the_same_variants_in_opposite_orders_never_wait_on_each_other() {
+    // Each checkout takes both variants' stock: were the rows locked in cart order, a checkout
+    // holding the first while another holds the second would deadlock, and PostgreSQL would end
+    // one of them (an error to its client).
+    let app = spawn_app_with(1, &["--pool-timeout-secs", "30"]).await;
+    let (a, _) = a_variant(&app, 0).await;
+    let (b, _) = a_variant(&app, 1).await;
+    let mut carts = Vec::new();
+    for i in 0..60 {
+        carts.push(if i % 2 == 0 {
+            cart_of_two(&app, &a, &b).await
+        } else {
+            cart_of_two(&app, &b, &a).await
+        });
+    }
+    set_stock(&app, &a, 1_000).await;
+    set_stock(&app, &b, 1_000).await;
+    let responses = join_all(carts.iter().enumerate().map(|(i, cart)| {
+        checkout(
+            &app,
+            None,
+            cart,
+            Box::leak(format!("crossed-{i}").into_boxed_str()),
+        )
+    }))
+    .await;
+    for response in &responses {
+        assert!(
+            response["data"]["checkoutComplete"]["order"].is_object(),
+            "{response}"
+        );
+    }
+    assert_eq!(stock_of(&app, &a).await, 940);
+    assert_eq!(stock_of(&app, &b).await, 940);
+}
+
+#[actix_web::test]
+async fn a_cart_with_one_line_short_takes_no_stock_from_the_others() {
+    let app = spawn_app().await;
+    let (a, _) = a_variant(&app, 0).await;
+    let (b, _) = a_variant(&app, 1).await;
+    let cart = cart_of_two(&app, &a, &b).await;
+    set_stock(&app, &a, 5).await;
+    set_stock(&app, &b, 0).await;
+    let response = checkout(&app, None, &cart, "one-short").await;
+    assert_eq!(
+        user_error_code(&response, "checkoutComplete").as_deref(),
+        Some("OUT_OF_STOCK"),
+        "{response}"
+    );
+    assert_eq!(stock_of(&app, &a).await, 5);
+    assert_eq!(stock_of(&app, &b).await, 0);
+    set_stock(&app, &b, 1).await;
+    let retried = checkout(&app, None, &cart, "one-short-again").await;
+    assert!(
+        retried["data"]["checkoutComplete"]["order"].is_object(),
+        "{retried}"
+    );
+    assert_eq!(stock_of(&app, &a).await, 4);
+    assert_eq!(stock_of(&app, &b).await, 0);
+}
+
 #[actix_web::test]
 async fn a_discount_limited_to_five_uses_is_used_five_times_under_fifty_checkouts() {
     let app = spawn_app_with(1, &["--pool-timeout-secs", "30"]).await;

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::db::prepared::Prepared;
 use crate::db::schema::{cart_lines, carts, products, shipping_zones, variants};
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::ProductStatus;
@@ -299,11 +300,14 @@ pub fn set_shipping_method(
 
 /// Marks a cart checked out as `order_id`, unless it already was. Whether it was marked.
 pub fn complete(conn: &mut DbConnection, cart_id: i64, order_id: OrderId) -> QueryResult<bool> {
-    let updated = diesel::update(carts::table.find(cart_id))
-        .filter(carts::order_id.is_null())
-        .set(carts::order_id.eq(order_id))
-        .execute(conn)?;
-    Ok(updated == 1)
+    let completing = Prepared(
+        diesel::update(carts::table.find(cart_id))
+            .filter(carts::order_id.is_null())
+            .set(carts::order_id.eq(order_id))
+            .returning(carts::id),
+    );
+    let completed: Option<i64> = on_backend!(conn, |c| completing.get_result(c).optional())?;
+    Ok(completed.is_some())
 }
 
 /// Moves every line of `from` into `into` (adding quantities, capped at `max`; oldest first, and

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::db::prepared::Prepared;
 use crate::db::schema::discount_codes;
 use crate::domain::ids::DiscountCodeId;
 use crate::domain::paging::IdWindow;
@@ -179,18 +180,22 @@ pub fn page(
 /// concurrent checkouts can never use a code more often than its limit, nor after it was
 /// disabled. Whether it was counted.
 pub fn use_once(conn: &mut DbConnection, id: DiscountCodeId) -> QueryResult<bool> {
-    let updated = diesel::update(discount_codes::table.find(id))
-        .filter(discount_codes::disabled_at.is_null())
-        .filter(
-            discount_codes::usage_limit
-                .is_null()
-                .or(discount_codes::times_used
-                    .nullable()
-                    .lt(discount_codes::usage_limit)),
-        )
-        .set(discount_codes::times_used.eq(discount_codes::times_used + 1))
-        .execute(conn)?;
-    Ok(updated == 1)
+    let using = Prepared(
+        diesel::update(discount_codes::table.find(id))
+            .filter(discount_codes::disabled_at.is_null())
+            .filter(
+                discount_codes::usage_limit
+                    .is_null()
+                    .or(discount_codes::times_used
+                        .nullable()
+                        .lt(discount_codes::usage_limit)),
+            )
+            .set(discount_codes::times_used.eq(discount_codes::times_used + 1))
+            .returning(discount_codes::id),
+    );
+    let used: Option<DiscountCodeId> =
+        crate::on_backend!(conn, |c| using.get_result(c).optional())?;
+    Ok(used.is_some())
 }
 
 /// Gives back one use of the code `code` (an order that used it was cancelled or refunded).

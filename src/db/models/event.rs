@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::prepared::Prepared;
 use crate::db::schema::{
     categories, collections, event_positions, events, orders, products, users, variants,
 };
@@ -55,7 +56,7 @@ pub struct NewEventRow<'a> {
 /// then call [`flush_commits`] once the transaction committed, before it reports the write done.
 /// Returns whether that is so.
 #[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
-pub fn take_positions(
+fn take_positions(
     conn: &mut DbConnection,
     count: i64,
     flush_after_commit: bool,
@@ -65,20 +66,20 @@ pub fn take_positions(
     let taken = match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Pg(pg) if flush_after_commit && DEFERRED_FLUSH.load(Ordering::Relaxed) => {
-            let (last, _): (i64, String) = counter
-                .returning((
-                    event_positions::last,
-                    diesel::dsl::sql::<diesel::sql_types::Text>(
-                        "set_config('synchronous_commit', 'off', true)",
-                    ),
-                ))
-                .get_result(pg)?;
+            let (last, _): (i64, String) = Prepared(counter.returning((
+                event_positions::last,
+                diesel::dsl::sql::<diesel::sql_types::Text>(
+                    "set_config('synchronous_commit', 'off', true)",
+                ),
+            )))
+            .get_result(pg)?;
             (last, true)
         }
         _ => (
-            on_backend!(&mut *conn, |c| counter
-                .returning(event_positions::last)
-                .get_result(c))?,
+            on_backend!(&mut *conn, |c| Prepared(
+                counter.returning(event_positions::last)
+            )
+            .get_result(c))?,
             false,
         ),
     };
@@ -117,6 +118,16 @@ pub fn learn_deferred_flush(conn: &mut DbConnection) -> QueryResult<()> {
     Ok(())
 }
 
+/// The one row of a statement run for its effect: read rather than executed, so that the
+/// statement stays prepared ([`Prepared`]).
+#[cfg(feature = "postgres")]
+#[derive(QueryableByName)]
+struct Done {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    #[allow(dead_code)]
+    done: i32,
+}
+
 /// Waits until every transaction this connection has committed is on disk (PostgreSQL: writes a
 /// tiny WAL record in a transaction of its own, whose synchronous commit flushes the WAL up to
 /// it, and so every commit before it, and waits for synchronous standbys as any commit does).
@@ -127,8 +138,10 @@ pub fn flush_commits(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Pg(pg) => {
-            diesel::sql_query("SELECT pg_logical_emit_message(true, 'bazaar', 'flush')")
-                .execute(pg)?;
+            Prepared(diesel::sql_query(
+                "SELECT 1 AS done FROM pg_logical_emit_message(true, 'bazaar', 'flush')",
+            ))
+            .get_result::<Done>(pg)?;
             Ok(())
         }
         DbConnection::Sqlite(_) => Ok(()),
@@ -156,7 +169,10 @@ pub fn wait_until_durable(conn: &mut DbConnection) -> QueryResult<()> {
     match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Pg(pg) => {
-            diesel::sql_query("SELECT bazaar_wait_until_durable()").execute(pg)?;
+            Prepared(diesel::sql_query(
+                "SELECT 1 AS done FROM bazaar_wait_until_durable()",
+            ))
+            .get_result::<Done>(pg)?;
             Ok(())
         }
         DbConnection::Sqlite(_) => Ok(()),
@@ -180,17 +196,113 @@ pub fn last_position(conn: &mut DbConnection) -> QueryResult<i64> {
         .first(conn)
 }
 
-/// Rows per INSERT: well under both backends' bound-parameter limits.
+/// Rows per INSERT on SQLite: well under its bound-parameter limit.
 const CHUNK: usize = 500;
 
-/// Writes events, one statement per [`CHUNK`].
-pub fn insert(conn: &mut DbConnection, rows: &[NewEventRow<'_>]) -> QueryResult<()> {
+/// An event to append to the log: its position is taken as it is written ([`append`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    pub event_type: EventType,
+    pub subject_type: &'static str,
+    pub subject_id: i64,
+    pub payload: &'a str,
+}
+
+/// Takes positions for `events` ([`take_positions`]; one when there are none, for the rows a
+/// transaction stamps without an event) and writes the events at them, oldest first. Returns the
+/// last position and whether the caller must flush after its commit (see [`take_positions`]).
+///
+/// On PostgreSQL, with events, one statement kept prepared whatever their number (the counter's
+/// update and the insert in one, the rows as arrays); otherwise the counter's update, then one
+/// insert per [`CHUNK`] events.
+pub fn append(
+    conn: &mut DbConnection,
+    events: &[NewEvent<'_>],
+    occurred_at: NaiveDateTime,
+    flush_after_commit: bool,
+) -> QueryResult<(i64, bool)> {
+    #[cfg(feature = "postgres")]
+    if let DbConnection::Pg(pg) = conn
+        && !events.is_empty()
+    {
+        let deferred = flush_after_commit && DEFERRED_FLUSH.load(Ordering::Relaxed);
+        let last = append_in_one_statement(pg, events, occurred_at, deferred)?;
+        notices::push(format!("events:{last}"));
+        return Ok((last, deferred));
+    }
+    let count = i64::try_from(events.len().max(1)).unwrap_or(i64::MAX);
+    let (last, deferred) = take_positions(conn, count, flush_after_commit)?;
+    let rows: Vec<NewEventRow<'_>> = events
+        .iter()
+        .zip(last - count + 1..)
+        .map(|(event, position)| NewEventRow {
+            id: position,
+            event_type: event.event_type,
+            subject_type: event.subject_type,
+            subject_id: event.subject_id,
+            payload: event.payload,
+            occurred_at,
+        })
+        .collect();
     for chunk in rows.chunks(CHUNK) {
         on_backend!(&mut *conn, |c| diesel::insert_into(events::table)
             .values(chunk.to_vec())
             .execute(c))?;
     }
-    Ok(())
+    Ok((last, deferred))
+}
+
+/// [`append`]'s one statement on PostgreSQL: the counter's update (which also turns off the
+/// wait for the commit's flush when `deferred`) feeds the insert of every event. The last
+/// position taken.
+#[cfg(feature = "postgres")]
+fn append_in_one_statement(
+    pg: &mut diesel::PgConnection,
+    events: &[NewEvent<'_>],
+    occurred_at: NaiveDateTime,
+    deferred: bool,
+) -> QueryResult<i64> {
+    use diesel::sql_types::{Array, BigInt, Bool, Text, Timestamp};
+
+    #[derive(QueryableByName)]
+    struct Appended {
+        #[diesel(sql_type = BigInt)]
+        last: i64,
+    }
+    let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    let subject_types: Vec<&str> = events.iter().map(|e| e.subject_type).collect();
+    let subject_ids: Vec<i64> = events.iter().map(|e| e.subject_id).collect();
+    let payloads: Vec<String> = events
+        .iter()
+        .map(|e| crate::db::sealed::seal(e.payload))
+        .collect();
+    // `commit_mode` is read by the insert so that PostgreSQL evaluates the setting for certain.
+    let appended: Appended = Prepared(
+        diesel::sql_query(
+            "WITH taken AS ( \
+                 UPDATE event_positions SET last = last + cardinality($1::text[]) WHERE id = 1 \
+                 RETURNING last - cardinality($1::text[]) AS before, \
+                     CASE WHEN $5 THEN set_config('synchronous_commit', 'off', true) \
+                     ELSE 'unchanged' END AS commit_mode \
+             ), appended AS ( \
+                 INSERT INTO events (id, event_type, subject_type, subject_id, payload, occurred_at) \
+                 SELECT taken.before + e.n, e.event_type, e.subject_type, e.subject_id, e.payload, $6 \
+                 FROM taken CROSS JOIN unnest($1::text[], $2::text[], $3::int8[], $4::text[]) \
+                     WITH ORDINALITY AS e (event_type, subject_type, subject_id, payload, n) \
+                 WHERE taken.commit_mode IS NOT NULL \
+                 RETURNING id \
+             ) \
+             SELECT max(id) AS last FROM appended",
+        )
+        .bind::<Array<Text>, _>(types)
+        .bind::<Array<Text>, _>(subject_types)
+        .bind::<Array<BigInt>, _>(subject_ids)
+        .bind::<Array<Text>, _>(payloads)
+        .bind::<Bool, _>(deferred)
+        .bind::<Timestamp, _>(occurred_at),
+    )
+    .get_result(pg)?;
+    Ok(appended.last)
 }
 
 /// A table whose rows carry the position of their latest change.

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 
 use crate::db::DbConnection;
 use crate::db::id_list::id_in;
 use crate::db::models::product::Product;
 use crate::db::models::user::User;
 use crate::db::models::variant::{Variant, VariantWithProduct};
+#[cfg(feature = "postgres")]
+use crate::db::prepared::Prepared;
 use crate::db::schema::{order_events, order_lines, orders, payments, products, users, variants};
 use crate::db::sealed::{Sealed, Unsealed};
 use crate::domain::catalog::CatalogVisibility;
@@ -140,18 +143,63 @@ pub fn insert(conn: &mut DbConnection, new: &NewOrder<'_>) -> QueryResult<Order>
         .get_result(c))
 }
 
-/// Order lines per INSERT: one statement for any real cart, well under both backends' limits on
+/// Order lines per INSERT on SQLite: one statement for any real cart, well under its limit on
 /// bound parameters for any cart at all.
 const LINES_PER_INSERT: usize = 500;
 
-/// Inserts the lines of an order, [`LINES_PER_INSERT`] per statement.
+/// Inserts the lines of an order: on PostgreSQL in one statement kept prepared whatever their
+/// number (the rows as arrays); on SQLite [`LINES_PER_INSERT`] per statement.
 pub fn insert_lines(conn: &mut DbConnection, lines: &[NewOrderLine]) -> QueryResult<()> {
-    for chunk in lines.chunks(LINES_PER_INSERT) {
-        on_backend!(&mut *conn, |c| diesel::insert_into(order_lines::table)
-            .values(chunk)
-            .execute(c))?;
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => {
+            use diesel::sql_types::{Array, Integer, Nullable, Text};
+            Prepared(
+                diesel::sql_query(
+                    "WITH inserted AS ( \
+                         INSERT INTO order_lines (order_id, variant_id, product_id, product_name, \
+                             variant_title, sku, unit_price, quantity, line_total) \
+                         SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::text[], \
+                             $5::text[], $6::text[], $7::int8[], $8::int4[], $9::int8[]) \
+                         RETURNING 1 \
+                     ) \
+                     SELECT count(*) AS count FROM inserted",
+                )
+                .bind::<Array<BigInt>, _>(lines.iter().map(|l| l.order_id).collect::<Vec<_>>())
+                .bind::<Array<Nullable<BigInt>>, _>(
+                    lines.iter().map(|l| l.variant_id).collect::<Vec<_>>(),
+                )
+                .bind::<Array<Nullable<BigInt>>, _>(
+                    lines.iter().map(|l| l.product_id).collect::<Vec<_>>(),
+                )
+                .bind::<Array<Text>, _>(lines.iter().map(|l| &l.product_name).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(lines.iter().map(|l| &l.variant_title).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(lines.iter().map(|l| &l.sku).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(lines.iter().map(|l| l.unit_price).collect::<Vec<_>>())
+                .bind::<Array<Integer>, _>(lines.iter().map(|l| l.quantity).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(lines.iter().map(|l| l.line_total).collect::<Vec<_>>()),
+            )
+            .get_result::<Inserted>(pg)?;
+        }
+        DbConnection::Sqlite(sqlite) => {
+            for chunk in lines.chunks(LINES_PER_INSERT) {
+                diesel::insert_into(order_lines::table)
+                    .values(chunk)
+                    .execute(sqlite)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// How many rows a statement inserted, read rather than executed so that the statement stays
+/// prepared ([`Prepared`]).
+#[cfg(feature = "postgres")]
+#[derive(QueryableByName)]
+struct Inserted {
+    #[diesel(sql_type = BigInt)]
+    #[allow(dead_code)]
+    count: i64,
 }
 
 /// Records an event (`note`: why, when it is not plain; may be empty).
@@ -386,23 +434,89 @@ pub fn transition(
     Ok(updated == 1)
 }
 
-/// Takes `quantity` units of a variant if that many are in stock, in one conditional statement:
-/// concurrent checkouts can never take stock below zero. The stock left, if they were taken.
+/// Takes `quantity` units of each variant of `wanted` that has that many in stock, each in one
+/// conditional update (never below zero, whatever runs concurrently): the stock left of each
+/// variant taken, in no particular order. A variant missing from the answer had too few (or is
+/// gone); the caller then rolls back, which returns what was taken.
+///
+/// Rows are locked in variant id order (`wanted` sorted by id), so two checkouts of the same
+/// variants never wait for each other in a circle. On PostgreSQL it is one statement kept
+/// prepared: its first part locks the rows `ORDER BY id FOR UPDATE`, then `UPDATE … FROM
+/// unnest(ids, quantities)` changes only rows it holds already (an `UPDATE` alone locks in the
+/// order its plan meets the rows, which on a small table is the table's order). On SQLite, whose
+/// writers take turns, one statement per variant in the same order.
 pub fn take_stock(
     conn: &mut DbConnection,
-    variant_id: VariantId,
-    quantity: i32,
+    wanted: &[(VariantId, i32)],
     now: NaiveDateTime,
-) -> QueryResult<Option<i32>> {
-    diesel::update(variants::table.find(variant_id))
-        .filter(variants::stock.ge(quantity))
-        .set((
-            variants::stock.eq(variants::stock - quantity),
-            variants::updated_at.eq(now),
-        ))
-        .returning(variants::stock)
-        .get_result(conn)
-        .optional()
+) -> QueryResult<Vec<StockLeft>> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) => {
+            use diesel::sql_types::{Array, Integer, Timestamp};
+            let (ids, quantities): (Vec<VariantId>, Vec<i32>) = wanted.iter().copied().unzip();
+            Prepared(
+                diesel::sql_query(
+                    "WITH locked AS MATERIALIZED ( \
+                         SELECT id FROM variants WHERE id = ANY($1) ORDER BY id FOR UPDATE \
+                     ) \
+                     UPDATE variants AS v SET stock = v.stock - w.quantity, updated_at = $3 \
+                     FROM unnest($1::int8[], $2::int4[]) AS w (id, quantity), locked \
+                     WHERE locked.id = w.id AND v.id = w.id AND v.stock >= w.quantity \
+                     RETURNING v.id AS variant_id, v.stock AS stock",
+                )
+                .bind::<Array<BigInt>, _>(ids)
+                .bind::<Array<Integer>, _>(quantities)
+                .bind::<Timestamp, _>(now),
+            )
+            .load(pg)
+        }
+        DbConnection::Sqlite(sqlite) => {
+            let mut left = Vec::with_capacity(wanted.len());
+            for &(variant_id, quantity) in wanted {
+                let stock = diesel::update(variants::table.find(variant_id))
+                    .filter(variants::stock.ge(quantity))
+                    .set((
+                        variants::stock.eq(variants::stock - quantity),
+                        variants::updated_at.eq(now),
+                    ))
+                    .returning(variants::stock)
+                    .get_result(sqlite)
+                    .optional()?;
+                left.extend(stock.map(|stock| StockLeft { variant_id, stock }));
+            }
+            Ok(left)
+        }
+    }
+}
+
+/// A variant's stock after [`take_stock`] took from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct StockLeft {
+    #[diesel(sql_type = BigInt)]
+    pub variant_id: VariantId,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub stock: i32,
+}
+
+/// Locks the variants `ids` until the transaction ends, in id order: a transaction that then
+/// changes their stock in any order cannot wait in a circle with a checkout, which locks in the
+/// same order ([`take_stock`]). On SQLite, whose writers take turns, nothing to do.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+pub fn lock_variants(conn: &mut DbConnection, ids: &[VariantId]) -> QueryResult<()> {
+    match conn {
+        #[cfg(feature = "postgres")]
+        DbConnection::Pg(pg) if !ids.is_empty() => {
+            variants::table
+                .filter(id_in(variants::id, ids))
+                .order_by(variants::id)
+                .select(variants::id)
+                .for_update()
+                .load::<VariantId>(pg)?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Puts `quantity` units of a variant back in stock; the stock now (`None`: no such variant).
