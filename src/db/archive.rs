@@ -457,7 +457,7 @@ fn copy_rows<K: Clone, R>(
 /// Runs `work` in one read-only snapshot of the whole database: PostgreSQL's `REPEATABLE READ
 /// READ ONLY` transaction, SQLite's read transaction (in WAL mode writers go on meanwhile).
 /// Returns once what the snapshot held is on disk (it may hold commits whose writers had not
-/// flushed them yet: `models::event::take_positions`).
+/// flushed them yet: `models::event::append`).
 pub fn in_snapshot<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>,

@@ -9,10 +9,9 @@ use diesel::{QueryResult, RunQueryDsl};
 /// `SELECT` prepared, but prepares every `UPDATE`, raw SQL and insert of a varying number of rows
 /// anew on each call, as their text could take unboundedly many forms: PostgreSQL then parses and
 /// plans it every time. Wrap only a statement whose text takes one form (or a few), or the
-/// connection's statement cache grows with every new form. Run it on the concrete connection
-/// (`on_backend!`) and read its answer (`load`, `get_result`; `RETURNING` for a write): through
-/// `DbConnection`, or with `execute` (which hands diesel a reference, and a reference answers
-/// from the statement's parts), diesel prepares it anew all the same.
+/// connection's statement cache grows with every new form. Read its answer (`load`,
+/// `get_result`; `RETURNING` for a write): `execute` hands diesel a reference, which answers
+/// from the statement's parts, and diesel prepares it anew all the same.
 #[derive(Debug, Clone, Copy)]
 pub struct Prepared<S>(pub S);
 

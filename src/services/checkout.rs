@@ -178,16 +178,24 @@ pub async fn complete(
             order,
             access_token: None,
         }),
-        // Someone placed an order with this key while we were trying: ours rolled back.
-        Err(error) if is_unique_violation(&error) => {
+        // Someone placed an order with this key while we were trying (ours rolled back), or this
+        // cart was refused: either way a key that placed an order before answers as such, so a
+        // key reused with another cart is told so whatever that cart's state. Looked up once the
+        // attempt rolled back, so only committed orders count.
+        Err(error) if is_unique_violation(&error) || matches!(error, AppError::Rejected(_)) => {
             let existing = db
                 .run(move |conn| Ok(order::by_idempotency_key(conn, &key)?))
-                .await?
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("idempotency key vanished")))?;
-            Ok(Placed {
-                order: replay(existing, &request_hash)?,
-                access_token: None,
-            })
+                .await?;
+            match existing {
+                Some(existing) => Ok(Placed {
+                    order: replay(existing, &request_hash)?,
+                    access_token: None,
+                }),
+                None if is_unique_violation(&error) => Err(AppError::internal(anyhow::anyhow!(
+                    "idempotency key vanished"
+                ))),
+                None => Err(error),
+            }
         }
         Err(error) => Err(error),
     }
@@ -283,7 +291,7 @@ fn place(
     let cart = &loaded.cart;
     // A retry whose order is placed finds its cart completed, and the order by its key. A key
     // used before with another cart needs no look-up here: inserting the order fails on the
-    // unique key, and `complete` answers from the order found then.
+    // unique key, or the cart is refused, and `complete` answers from the order found then.
     if cart.order_id.is_some() {
         if let Some(existing) = order::by_idempotency_key(conn, key)? {
             return replay(existing, request_hash).map(Placement::Replayed);
@@ -373,11 +381,10 @@ fn place(
         },
     )?;
     let order_id = placed.id;
-    let mut wanted: Vec<(VariantId, i32)> = lines
+    let wanted: Vec<(VariantId, i32)> = lines
         .iter()
         .map(|line| (line.variant_id, line.quantity))
         .collect();
-    wanted.sort_unstable();
     let left: HashMap<VariantId, i32> = order::take_stock(conn, &wanted, now)?
         .into_iter()
         .map(|taken| (taken.variant_id, taken.stock))

@@ -2,7 +2,7 @@
 //! it grows and fans every new event out to this instance's subscriptions (it reads nothing while
 //! there are none); a subscription that starts from a cursor, falls behind, or finds a gap in
 //! what it is handed reads what it missed from the log, so it sees every event once, in commit
-//! order (committed positions have no holes: see `db::models::event::take_positions`).
+//! order (committed positions have no holes: see `db::models::event::append`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -954,8 +954,8 @@ pub async fn remove_image(db: &Db, id: ImageId) -> AppResult<ProductId> {
 }
 
 /// Sets the stock of up to [`MAX_STOCK_LINES`] SKUs at once, each only if it is still its
-/// expected quantity: all of them or none, in one transaction of three statements (the update,
-/// the event positions, the events). A refused batch names every refused line (unknown SKU, or
+/// expected quantity: all of them or none, in one transaction: the update, then the event
+/// positions and the events (one statement on PostgreSQL, two on SQLite). A refused batch names every refused line (unknown SKU, or
 /// the stock it has now) and changes nothing.
 pub async fn set_quantities(db: &Db, lines: Vec<StockLine>) -> AppResult<Vec<StockSet>> {
     if lines.is_empty() || lines.len() > MAX_STOCK_LINES {

@@ -66,6 +66,17 @@ pub(crate) async fn stock_of(app: &TestApp, variant: &str) -> i32 {
         .unwrap()
 }
 
+/// A new empty cart's id.
+pub(crate) async fn empty_cart(app: &ApiClient, token: Option<&str>) -> String {
+    let created = app
+        .graphql_as(token, "mutation { cartCreate { cart { id } } }", json!({}))
+        .await;
+    created["data"]["cartCreate"]["cart"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// A cart holding `quantity` of `variant`; its id.
 pub(crate) async fn cart_with(
     app: &ApiClient,
@@ -73,13 +84,7 @@ pub(crate) async fn cart_with(
     variant: &str,
     quantity: i32,
 ) -> String {
-    let created = app
-        .graphql_as(token, "mutation { cartCreate { cart { id } } }", json!({}))
-        .await;
-    let cart = created["data"]["cartCreate"]["cart"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cart = empty_cart(app, token).await;
     let added = app
         .graphql_as(
             token,
@@ -484,6 +489,15 @@ async fn one_idempotency_key_places_one_order_and_charges_once() {
     assert_eq!(
         user_error_code(&reused, "checkoutComplete").as_deref(),
         Some("IDEMPOTENCY_KEY_REUSED")
+    );
+    // Also when that other cart would be refused for itself (here: empty): the key is what is
+    // wrong, and saying so first tells the client what to change.
+    let empty = empty_cart(&app, Some(&ada.token)).await;
+    let reused_on_empty = checkout(&app, Some(&ada.token), &empty, "same-key").await;
+    assert_eq!(
+        user_error_code(&reused_on_empty, "checkoutComplete").as_deref(),
+        Some("IDEMPOTENCY_KEY_REUSED"),
+        "{reused_on_empty}"
     );
 
     // Paying: 20 concurrent attempts with one key, and 5 with other keys: one capture.

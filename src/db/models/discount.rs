@@ -154,13 +154,7 @@ pub fn page(
                         .is_null()
                         .or(discount_codes::ends_at.gt(now)),
                 )
-                .filter(
-                    discount_codes::usage_limit
-                        .is_null()
-                        .or(discount_codes::times_used
-                            .nullable()
-                            .lt(discount_codes::usage_limit)),
-                )
+                .filter(has_uses_left())
         } else {
             query.filter(
                 discount_codes::disabled_at
@@ -176,6 +170,16 @@ pub fn page(
     newest_first_window!(query, discount_codes::id, window).load(conn)
 }
 
+/// A code has uses left: it has no limit, or was used fewer times than it.
+#[diesel::dsl::auto_type]
+fn has_uses_left() -> _ {
+    discount_codes::usage_limit
+        .is_null()
+        .or(discount_codes::times_used
+            .nullable()
+            .lt(discount_codes::usage_limit))
+}
+
 /// Counts one use if the limit allows it and the code is enabled, in one conditional statement:
 /// concurrent checkouts can never use a code more often than its limit, nor after it was
 /// disabled. Whether it was counted.
@@ -183,13 +187,7 @@ pub fn use_once(conn: &mut DbConnection, id: DiscountCodeId) -> QueryResult<bool
     let using = Prepared(
         diesel::update(discount_codes::table.find(id))
             .filter(discount_codes::disabled_at.is_null())
-            .filter(
-                discount_codes::usage_limit
-                    .is_null()
-                    .or(discount_codes::times_used
-                        .nullable()
-                        .lt(discount_codes::usage_limit)),
-            )
+            .filter(has_uses_left())
             .set(discount_codes::times_used.eq(discount_codes::times_used + 1))
             .returning(discount_codes::id),
     );

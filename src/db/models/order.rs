@@ -434,31 +434,38 @@ pub fn transition(
     Ok(updated == 1)
 }
 
-/// Takes `quantity` units of each variant of `wanted` that has that many in stock, each in one
-/// conditional update (never below zero, whatever runs concurrently): the stock left of each
-/// variant taken, in no particular order. A variant missing from the answer had too few (or is
-/// gone); the caller then rolls back, which returns what was taken.
+/// Takes `quantity` units of each variant of `wanted` that has that many in stock (a variant
+/// listed twice is wanted for the sum), each in one conditional update (never below zero,
+/// whatever runs concurrently): the stock left of each variant taken, in no particular order. A
+/// variant missing from the answer had too few (or is gone); the caller then rolls back, which
+/// returns what was taken.
 ///
-/// Rows are locked in variant id order (`wanted` sorted by id), so two checkouts of the same
-/// variants never wait for each other in a circle. On PostgreSQL it is one statement kept
-/// prepared: its first part locks the rows `ORDER BY id FOR UPDATE`, then `UPDATE … FROM
-/// unnest(ids, quantities)` changes only rows it holds already (an `UPDATE` alone locks in the
-/// order its plan meets the rows, which on a small table is the table's order). On SQLite, whose
-/// writers take turns, one statement per variant in the same order.
+/// Rows are locked in variant id order, so two checkouts of the same variants never wait for
+/// each other in a circle. On PostgreSQL it is one statement kept prepared: its first part locks
+/// the rows `ORDER BY id FOR NO KEY UPDATE` (the lock an `UPDATE` takes, which leaves inserts of
+/// rows referring to a variant free), then `UPDATE … FROM unnest(ids, quantities)` changes only
+/// rows it holds already (an `UPDATE` alone locks in the order its plan meets the rows, which on
+/// a small table is the table's order). On SQLite, whose writers take turns, one statement per
+/// variant.
 pub fn take_stock(
     conn: &mut DbConnection,
     wanted: &[(VariantId, i32)],
     now: NaiveDateTime,
 ) -> QueryResult<Vec<StockLeft>> {
+    let mut summed = std::collections::BTreeMap::<VariantId, i32>::new();
+    for &(variant_id, quantity) in wanted {
+        *summed.entry(variant_id).or_default() += quantity;
+    }
     match conn {
         #[cfg(feature = "postgres")]
         DbConnection::Pg(pg) => {
             use diesel::sql_types::{Array, Integer, Timestamp};
-            let (ids, quantities): (Vec<VariantId>, Vec<i32>) = wanted.iter().copied().unzip();
+            let (ids, quantities): (Vec<VariantId>, Vec<i32>) = summed.into_iter().unzip();
             Prepared(
                 diesel::sql_query(
                     "WITH locked AS MATERIALIZED ( \
-                         SELECT id FROM variants WHERE id = ANY($1) ORDER BY id FOR UPDATE \
+                         SELECT id FROM variants WHERE id = ANY($1) ORDER BY id \
+                         FOR NO KEY UPDATE \
                      ) \
                      UPDATE variants AS v SET stock = v.stock - w.quantity, updated_at = $3 \
                      FROM unnest($1::int8[], $2::int4[]) AS w (id, quantity), locked \
@@ -472,8 +479,8 @@ pub fn take_stock(
             .load(pg)
         }
         DbConnection::Sqlite(sqlite) => {
-            let mut left = Vec::with_capacity(wanted.len());
-            for &(variant_id, quantity) in wanted {
+            let mut left = Vec::with_capacity(summed.len());
+            for (variant_id, quantity) in summed {
                 let stock = diesel::update(variants::table.find(variant_id))
                     .filter(variants::stock.ge(quantity))
                     .set((
@@ -511,7 +518,7 @@ pub fn lock_variants(conn: &mut DbConnection, ids: &[VariantId]) -> QueryResult<
                 .filter(id_in(variants::id, ids))
                 .order_by(variants::id)
                 .select(variants::id)
-                .for_update()
+                .for_no_key_update()
                 .load::<VariantId>(pg)?;
             Ok(())
         }

@@ -264,7 +264,8 @@ pub struct StockSet {
 
 /// Sets the stock of every line's SKU that still holds its expected quantity, in one statement
 /// (the lines travel as one JSON parameter); returns the variants set. A line whose SKU is
-/// unknown or whose stock moved meanwhile changes nothing and is not returned.
+/// unknown or whose stock moved meanwhile changes nothing and is not returned. On PostgreSQL the
+/// rows are locked in id order first, as checkouts lock them (`order::take_stock`).
 pub fn compare_and_set_many(
     conn: &mut DbConnection,
     lines: &[StockLine],
@@ -286,9 +287,15 @@ pub fn compare_and_set_many(
         .load(sqlite),
         #[cfg(feature = "postgres")]
         DbConnection::Pg(pg) => diesel::sql_query(
-            "UPDATE variants AS v SET stock = x.quantity, updated_at = $1 \
-             FROM json_to_recordset($2::json) AS x(sku text, expected int, quantity int) \
-             WHERE v.sku = x.sku AND v.stock = x.expected \
+            "WITH x AS MATERIALIZED ( \
+                 SELECT * FROM json_to_recordset($2::json) AS x(sku text, expected int, quantity int) \
+             ), locked AS MATERIALIZED ( \
+                 SELECT id FROM variants WHERE sku IN (SELECT sku FROM x) ORDER BY id \
+                 FOR NO KEY UPDATE \
+             ) \
+             UPDATE variants AS v SET stock = x.quantity, updated_at = $1 \
+             FROM x, locked \
+             WHERE locked.id = v.id AND v.sku = x.sku AND v.stock = x.expected \
              RETURNING v.id, v.sku, v.stock",
         )
         .bind::<Timestamp, _>(now)

@@ -315,7 +315,7 @@ impl MerchandisingMutation {
 
     /// Sets the stock of up to 250 SKUs at once, each only if it is still its
     /// `expectedQuantity` (compare-and-swap, as `inventoryAdjust`): all lines or none, in one
-    /// transaction of three statements. A refused batch changes nothing and has a user error for
+    /// transaction of a few statements. A refused batch changes nothing and has a user error for
     /// each refused line (`STALE` with the stock it has now, or `NOT_FOUND`), its `field` the
     /// line's index (`["lines", "3", "expectedQuantity"]`).
     #[graphql(guard = "StaffOr(Scope::WriteInventory)")]
