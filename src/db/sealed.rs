@@ -116,6 +116,28 @@ impl TryFrom<Unsealed> for String {
     }
 }
 
+/// A sealed column's stored value, kept sealed in the row and opened only when read
+/// ([`SealedText::open`]): for columns most reads of their row never show (an order's addresses,
+/// which a page of orders would otherwise decrypt twice a row for nothing).
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromSqlRow)]
+pub struct SealedText(String);
+
+impl SealedText {
+    /// The clear text.
+    pub fn open(&self) -> Result<String, SealingError> {
+        open(&self.0)
+    }
+}
+
+impl<DB: Backend> FromSql<Text, DB> for SealedText
+where
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        String::from_sql(bytes).map(Self)
+    }
+}
+
 /// A table whose one sealed column is re-sealed by [`reseal_batch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SealedColumn {

@@ -431,7 +431,7 @@ fn place(
         .collect();
     order::insert_lines(conn, &order_lines)?;
     let snapshot: Vec<LineSnapshot<'_>> = order_lines.iter().map(LineSnapshot::from).collect();
-    let payload = order_payload(&placed, &snapshot, changes.currency());
+    let payload = order_payload(&placed, &snapshot, changes.currency())?;
     changes.raise(
         EventType::OrderCreated,
         Subject::Order(order_id.0),

@@ -133,7 +133,7 @@ impl Changes {
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("order {order_id} vanished")))?;
         let lines = crate::db::models::order::lines_of(conn, &[order_id])?;
         let snapshot: Vec<LineSnapshot<'_>> = lines.iter().map(LineSnapshot::from).collect();
-        let mut payload = order_payload(&order, &snapshot, self.currency);
+        let mut payload = order_payload(&order, &snapshot, self.currency)?;
         payload["fulfillments"] = fulfillments_payload(conn, &order, &lines)?;
         self.raise(kind, Subject::Order(order_id.0), &payload);
         Ok(())
@@ -344,10 +344,15 @@ fn node(kind: &str, id: Option<impl Into<i64>>) -> Value {
 }
 
 /// An order as [`PAYLOAD_FRAGMENTS`]' `OrderPayload` gives it to staff.
-pub fn order_payload(order: &Order, lines: &[LineSnapshot<'_>], fallback: Currency) -> Value {
+pub fn order_payload(
+    order: &Order,
+    lines: &[LineSnapshot<'_>],
+    fallback: Currency,
+) -> AppResult<Value> {
     let currency = Currency::parse(&order.currency).unwrap_or(fallback);
-    let address = stored_address(&order.shipping_address);
-    json!({
+    let stored = order.shipping_address.open().map_err(AppError::internal)?;
+    let address = stored_address(&stored);
+    Ok(json!({
         "id": global_id("Order", order.id),
         "number": order_number(order.id),
         "status": order.status,
@@ -375,7 +380,7 @@ pub fn order_payload(order: &Order, lines: &[LineSnapshot<'_>], fallback: Curren
             "variant": node("Variant", line.variant_id),
         })).collect::<Vec<_>>(),
         "fulfillments": [],
-    })
+    }))
 }
 
 /// The fulfilments of `order` (whose lines are `lines`) as `OrderPayload` gives them: no

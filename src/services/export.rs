@@ -194,11 +194,19 @@ fn read_batch(conn: &mut DbConnection, options: &ExportOptions, after: i64) -> A
     match options.kind {
         ExportKind::Products => {
             let rows = export::products(conn, window)?;
-            lines(&rows, |p| p.id.0, |p| ProductJson::new(p, options.currency))
+            lines(
+                &rows,
+                |p| p.id.0,
+                |p| Ok(ProductJson::new(p, options.currency)),
+            )
         }
         ExportKind::Variants => {
             let rows = export::variants(conn, window)?;
-            lines(&rows, |v| v.id.0, |v| VariantJson::new(v, options.currency))
+            lines(
+                &rows,
+                |v| v.id.0,
+                |v| Ok(VariantJson::new(v, options.currency)),
+            )
         }
         ExportKind::Orders => {
             let rows = export::orders(conn, window)?;
@@ -220,7 +228,7 @@ fn read_batch(conn: &mut DbConnection, options: &ExportOptions, after: i64) -> A
         }
         ExportKind::Customers => {
             let rows = export::accounts(conn, window)?;
-            lines(&rows, |a| a.id.0, AccountJson::new)
+            lines(&rows, |a| a.id.0, |a| Ok(AccountJson::new(a)))
         }
     }
 }
@@ -229,11 +237,11 @@ fn read_batch(conn: &mut DbConnection, options: &ExportOptions, after: i64) -> A
 fn lines<'r, R, J: Serialize>(
     rows: &'r [R],
     id: impl Fn(&R) -> i64,
-    shape: impl Fn(&'r R) -> J,
+    shape: impl Fn(&'r R) -> AppResult<J>,
 ) -> AppResult<Batch> {
     let mut out = Vec::with_capacity(rows.len() * 512);
     for row in rows {
-        serde_json::to_writer(&mut out, &shape(row)).map_err(AppError::internal)?;
+        serde_json::to_writer(&mut out, &shape(row)?).map_err(AppError::internal)?;
         out.push(b'\n');
     }
     Ok(Batch {
@@ -409,12 +417,13 @@ struct TotalsJson {
 }
 
 impl<'a> OrderJson<'a> {
-    fn new(row: &'a Order, lines: &'a [OrderLine], options: &ExportOptions) -> Self {
+    fn new(row: &'a Order, lines: &'a [OrderLine], options: &ExportOptions) -> AppResult<Self> {
         let personal = options.personal_data;
         // The order's own currency, or the shop's if it cannot be read (as `Order` does).
         let currency = Currency::parse(&row.currency).unwrap_or(options.currency);
         let money = |minor_units| money(minor_units, currency);
-        Self {
+        let shipping_address = row.shipping_address.open().map_err(AppError::internal)?;
+        Ok(Self {
             id: gid(NodeKind::Order, row.id),
             number: order_number(row.id),
             status: row.status,
@@ -443,10 +452,10 @@ impl<'a> OrderJson<'a> {
                 total: money(row.total),
             },
             discount_code: row.discount_code.as_deref(),
-            shipping_address: stored_address(&row.shipping_address)
+            shipping_address: stored_address(&shipping_address)
                 .map(|parts| parts.as_seen(personal)),
             created_at: time(row.created_at),
-        }
+        })
     }
 }
 

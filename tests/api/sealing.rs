@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::commerce::{a_variant, cart_with, set_stock};
-use crate::helpers::{TestApp, fresh_database, spawn_app};
+use crate::helpers::{TestApp, error_codes, fresh_database, spawn_app};
 
 /// Values no demo data holds, so that finding one in a dump means it leaked.
 const LINE1: &str = "77 Quillfeather Lane";
@@ -258,4 +258,63 @@ async fn rotate_key_seals_clear_values_then_re_seals_them_under_a_new_key() {
     let refused = stderr_of_failure(bazaar(&url, Some("k:c2VjcmV0"), &["rotate-key"]));
     assert!(refused.contains("it must be 32"), "{refused}");
     assert!(!refused.contains("c2VjcmV0"), "{refused}");
+}
+
+/// An order's addresses stay sealed until a field shows them: a page of orders whose one stored
+/// address no longer opens (damaged, or sealed under a key the server lacks) still answers, and
+/// only the field that shows that address fails, with a code and without the reason.
+#[actix_web::test]
+async fn an_address_that_does_not_open_fails_only_the_field_that_shows_it() {
+    let app = spawn_app().await;
+    let staff = app.account_with_role("keeper@example.com", "STAFF").await;
+    let (variant, _) = a_variant(&app.api, 0).await;
+    set_stock(&app, &variant, 5).await;
+    let cart = cart_with(&app.api, None, &variant, 1).await;
+    let placed = app
+        .data(
+            "mutation($input: CheckoutInput!) { checkoutComplete(input: $input) {
+                order { id number } userErrors { code } } }",
+            json!({ "input": { "cartId": cart, "email": "ottoline@example.com",
+                    "shippingAddress": guest_address(), "idempotencyKey": "damaged-1" } }),
+        )
+        .await;
+    let order = &placed["checkoutComplete"]["order"];
+    let number = order["number"].clone();
+    app.db
+        .run(|conn| {
+            let newest: Option<i64> = orders::table
+                .select(diesel::dsl::max(orders::id))
+                .first(conn)?;
+            diesel::update(orders::table.filter(orders::id.eq(newest.expect("an order"))))
+                .set(orders::shipping_address.eq("sealed:v1:test:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .expect("damage the stored address");
+
+    let page = app
+        .data_as(
+            &staff.token,
+            "{ orders(first: 3) { edges { node { number totals { total { minorUnits } } } } } }",
+            json!({}),
+        )
+        .await;
+    let numbers: Vec<&Value> = page["orders"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| &edge["node"]["number"])
+        .collect();
+    assert!(numbers.contains(&&number), "{page}");
+
+    let shown = app
+        .graphql_as(
+            Some(&staff.token),
+            "query($id: ID!) { node(id: $id) { ... on Order { number shippingAddress { line1 } } } }",
+            json!({ "id": order["id"] }),
+        )
+        .await;
+    assert_eq!(error_codes(&shown), ["INTERNAL_SERVER_ERROR"], "{shown}");
+    assert!(!shown.to_string().contains("key"), "no reason given: {shown}");
 }

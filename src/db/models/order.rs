@@ -15,7 +15,7 @@ use crate::db::models::variant::{Variant, VariantWithProduct};
 #[cfg(feature = "postgres")]
 use crate::db::prepared::Prepared;
 use crate::db::schema::{order_events, order_lines, orders, payments, products, users, variants};
-use crate::db::sealed::{Sealed, Unsealed};
+use crate::db::sealed::{Sealed, SealedText};
 use crate::domain::catalog::CatalogVisibility;
 use crate::domain::feeds::RowWindow;
 use crate::domain::ids::{AccountId, OrderId, ProductId, VariantId};
@@ -39,8 +39,8 @@ pub struct Order {
     pub tax_total: i64,
     pub total: i64,
     pub discount_code: Option<String>,
-    #[diesel(deserialize_as = Unsealed)]
-    pub shipping_address: String,
+    /// The shipping address as a JSON object of parts, sealed until read.
+    pub shipping_address: SealedText,
     pub idempotency_key: Option<String>,
     pub request_hash: String,
     pub created_at: NaiveDateTime,
@@ -49,9 +49,9 @@ pub struct Order {
     /// The event-log position of the row's latest change: change feeds walk orders in this
     /// order.
     pub change_position: i64,
-    /// The billing address as a JSON object of parts; empty when none was given.
-    #[diesel(deserialize_as = Unsealed)]
-    pub billing_address: String,
+    /// The billing address as a JSON object of parts (empty when none was given), sealed until
+    /// read.
+    pub billing_address: SealedText,
     /// The title of the delivery option charged.
     pub shipping_method: Option<String>,
     /// The taxes charged, a JSON array of [`crate::domain::pricing::TaxLine`].

@@ -222,7 +222,12 @@ impl OrderNode {
         if !sees_personal_data(ctx)? {
             return Ok(None);
         }
-        Ok(stored_address(&self.row.billing_address).map(PostalAddressNode))
+        let stored = self
+            .row
+            .billing_address
+            .open()
+            .map_err(AppError::internal)?;
+        Ok(stored_address(&stored).map(PostalAddressNode))
     }
 
     /// The discount code used, if any.
@@ -234,7 +239,12 @@ impl OrderNode {
     /// `postalCode` and `city` (what a fulfilment or tax system needs without personal data);
     /// the other parts are empty.
     async fn shipping_address(&self, ctx: &Context<'_>) -> Result<PostalAddressNode> {
-        let parts = stored_address(&self.row.shipping_address).ok_or_else(|| {
+        let stored = self
+            .row
+            .shipping_address
+            .open()
+            .map_err(AppError::internal)?;
+        let parts = stored_address(&stored).ok_or_else(|| {
             AppError::internal(anyhow::anyhow!(
                 "order {} has no readable shipping address",
                 self.row.id
