@@ -1,6 +1,7 @@
 //! Sealed columns: the process's keyring (`--sealing-keys`), and the diesel types that seal a
 //! personal value on its way into a column ([`Sealed`]) and open it on its way out
-//! ([`Unsealed`]), so that the rest of the code only ever sees clear text.
+//! ([`Unsealed`]), or when read ([`SealedText`], for an order's addresses, which most reads of
+//! an order never show).
 //!
 //! Sealed: every address column but the country, the addresses of carts and orders, and the payloads
 //! of the event log and of webhook deliveries (an order's payload carries its address).

@@ -316,5 +316,8 @@ async fn an_address_that_does_not_open_fails_only_the_field_that_shows_it() {
         )
         .await;
     assert_eq!(error_codes(&shown), ["INTERNAL_SERVER_ERROR"], "{shown}");
-    assert!(!shown.to_string().contains("key"), "no reason given: {shown}");
+    assert!(
+        !shown.to_string().contains("key"),
+        "no reason given: {shown}"
+    );
 }
