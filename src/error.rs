@@ -178,6 +178,14 @@ impl From<r2d2::Error> for AppError {
     }
 }
 
+/// A stored value that does not open (damaged, or sealed under a key the server lacks): the
+/// server's fault, logged with its reason and answered without it.
+impl From<crate::domain::sealing::SealingError> for AppError {
+    fn from(error: crate::domain::sealing::SealingError) -> Self {
+        Self::internal(error)
+    }
+}
+
 impl From<AppError> for async_graphql::Error {
     fn from(error: AppError) -> Self {
         if let AppError::Internal(_) | AppError::ServiceUnavailable(_) = error {

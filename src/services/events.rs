@@ -350,7 +350,7 @@ pub fn order_payload(
     fallback: Currency,
 ) -> AppResult<Value> {
     let currency = Currency::parse(&order.currency).unwrap_or(fallback);
-    let stored = order.shipping_address.open().map_err(AppError::internal)?;
+    let stored = order.shipping_address.open()?;
     let address = stored_address(&stored);
     Ok(json!({
         "id": global_id("Order", order.id),

@@ -422,7 +422,7 @@ impl<'a> OrderJson<'a> {
         // The order's own currency, or the shop's if it cannot be read (as `Order` does).
         let currency = Currency::parse(&row.currency).unwrap_or(options.currency);
         let money = |minor_units| money(minor_units, currency);
-        let shipping_address = row.shipping_address.open().map_err(AppError::internal)?;
+        let shipping_address = row.shipping_address.open()?;
         Ok(Self {
             id: gid(NodeKind::Order, row.id),
             number: order_number(row.id),

@@ -222,11 +222,7 @@ impl OrderNode {
         if !sees_personal_data(ctx)? {
             return Ok(None);
         }
-        let stored = self
-            .row
-            .billing_address
-            .open()
-            .map_err(AppError::internal)?;
+        let stored = self.row.billing_address.open().map_err(AppError::from)?;
         Ok(stored_address(&stored).map(PostalAddressNode))
     }
 
@@ -239,11 +235,7 @@ impl OrderNode {
     /// `postalCode` and `city` (what a fulfilment or tax system needs without personal data);
     /// the other parts are empty.
     async fn shipping_address(&self, ctx: &Context<'_>) -> Result<PostalAddressNode> {
-        let stored = self
-            .row
-            .shipping_address
-            .open()
-            .map_err(AppError::internal)?;
+        let stored = self.row.shipping_address.open().map_err(AppError::from)?;
         let parts = stored_address(&stored).ok_or_else(|| {
             AppError::internal(anyhow::anyhow!(
                 "order {} has no readable shipping address",
